@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT
+ * SPDX-FileCopyrightText: 2026 The gipc-glib authors */
+
+#pragma once
+
+#include "gipc-channel.h"
+
+G_BEGIN_DECLS
+
+/*
+ * What the process part needs from channels. A channel knows nothing of
+ * processes: these calls speak only of fds, ownership and the per-process
+ * registry of open channels.
+ */
+
+/* Fails with GIPC_ERROR_CLOSED if @self is closed or already passed to
+ * another process, with GIPC_ERROR_LOCKED if an operation is in progress
+ * (pending async calls, listening, a sync call). For @for_exec, also fails
+ * if input was already read into the channel's buffer (an exec'd program
+ * could never see it). Writes out any output queued by send_async without a
+ * callback first (blocking), so no message is left in this process's memory. */
+gboolean gipc_channel_prepare_pass      (GipcChannel  *self,
+                                         gboolean      for_exec,
+                                         GError      **error);
+
+/* The channel's fds (-1 where absent or closed). No ownership transfer. */
+void     gipc_channel_get_fds           (GipcChannel  *self,
+                                         int          *read_fd,
+                                         int          *write_fd);
+
+/* In the parent, right after the fork: close the fds and mark the channel
+ * closed and passed (every later call fails with GIPC_ERROR_CLOSED, and so
+ * does passing it again). */
+void     gipc_channel_mark_passed       (GipcChannel  *self);
+
+/* The registry lock: held across fork() so the child's copy of the registry
+ * is consistent. */
+void     gipc_channel_registry_lock     (void);
+void     gipc_channel_registry_unlock   (void);
+
+/* In a fork-mode child, before the target runs: every registered channel
+ * that is not in @keep (an array of GipcChannel*, may be empty) is closed
+ * with its busy state forced idle; pending operations of the parent are
+ * dropped without running any callback, and every kept channel forgets the
+ * parent's GSource so it attaches afresh to the child's context. Nothing of
+ * the parent's (callbacks, destroy notifiers, finalizers) runs. */
+void     gipc_channel_child_after_fork  (GipcChannel * const *keep,
+                                         guint                n_keep);
+
+/* Blocks until every open channel of this process has written the output
+ * queued with send_async (errors are logged with g_debug and dropped). Used
+ * by a child before it _exits, so no message it sent is lost. */
+void     gipc_channel_flush_all         (void);
+
+/* Number of open channels in this process (tests, debugging). */
+guint    gipc_channel_get_n_open        (void);
+
+G_END_DECLS

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT
+ * SPDX-FileCopyrightText: 2026 The gipc-glib authors */
+
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/*
+ * The wire format, with no I/O and no main loop: each message is a 4-byte
+ * big-endian signed length (0 .. 2^31-1) followed by that many payload
+ * bytes, the framing of gipc's raw pipes.
+ */
+
+#define GIPC_FRAME_HEADER_SIZE 4
+
+/* Writes the header for a payload of @len bytes. @len must be at most
+ * GIPC_CHANNEL_MAX_MESSAGE_SIZE_LIMIT (checked by the caller). */
+static inline void
+gipc_frame_encode_header (guint8  header[GIPC_FRAME_HEADER_SIZE],
+                          gsize   len)
+{
+  header[0] = (guint8) (len >> 24);
+  header[1] = (guint8) (len >> 16);
+  header[2] = (guint8) (len >> 8);
+  header[3] = (guint8) len;
+}
+
+typedef struct
+{
+  guint64  max_size;
+
+  /* The frame being assembled: header bytes seen so far, then the body. */
+  guint8   header[GIPC_FRAME_HEADER_SIZE];
+  guint    header_fill;
+  gboolean have_header;
+  gsize    body_len;
+  gsize    body_fill;
+  guint8  *body;
+} GipcFrameDecoder;
+
+typedef enum
+{
+  GIPC_FRAME_NEED_MORE,    /* all input consumed, no whole frame yet */
+  GIPC_FRAME_MESSAGE,      /* *message holds a whole payload */
+  GIPC_FRAME_ERROR,        /* *error is set; the decoder is unusable */
+} GipcFrameResult;
+
+void            gipc_frame_decoder_init       (GipcFrameDecoder  *decoder,
+                                               guint64            max_size);
+void            gipc_frame_decoder_clear      (GipcFrameDecoder  *decoder);
+
+/* Consumes input from @data (@len bytes) until one whole frame is complete
+ * or the input is used up; *consumed says how much was used. A header that
+ * announces more than max_size (or a negative signed length) fails with
+ * GIPC_ERROR_MESSAGE_TOO_LARGE before anything is allocated. */
+GipcFrameResult gipc_frame_decoder_feed       (GipcFrameDecoder  *decoder,
+                                               const guint8      *data,
+                                               gsize              len,
+                                               gsize             *consumed,
+                                               GBytes           **message,
+                                               GError           **error);
+
+/* TRUE once any byte of a frame has been consumed and the frame is not
+ * complete. */
+gboolean        gipc_frame_decoder_in_frame   (const GipcFrameDecoder *decoder);
+
+/* For large bodies, read straight into the message buffer: the part of the
+ * body still missing (NULL/0 unless a header was decoded and the body is
+ * incomplete). After writing @n bytes there, call _body_advance. */
+guint8         *gipc_frame_decoder_body_tail  (GipcFrameDecoder  *decoder,
+                                               gsize             *remaining);
+GipcFrameResult gipc_frame_decoder_body_advance (GipcFrameDecoder *decoder,
+                                                 gsize             n,
+                                                 GBytes          **message);
+
+/* End of stream: TRUE at a frame boundary; otherwise sets
+ * GIPC_ERROR_PROTOCOL ("truncated") and returns FALSE. */
+gboolean        gipc_frame_decoder_at_eof     (const GipcFrameDecoder *decoder,
+                                               GError                **error);
+
+G_END_DECLS

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT
+ * SPDX-FileCopyrightText: 2026 The gipc-glib authors */
+
+#pragma once
+
+#if !defined (GIPC_INSIDE) && !defined (GIPC_COMPILATION)
+# error "Only <gipc-glib/gipc-glib.h> can be included directly."
+#endif
+
+#include <gio/gio.h>
+
+#include "gipc-version-macros.h"
+#include "gipc-channel.h"
+
+G_BEGIN_DECLS
+
+#define GIPC_TYPE_PROCESS (gipc_process_get_type ())
+
+GIPC_AVAILABLE_IN_ALL
+G_DECLARE_FINAL_TYPE (GipcProcess, gipc_process, GIPC, PROCESS, GObject)
+
+/**
+ * GipcProcessFunc:
+ * @process: the process object, as seen from inside the child
+ * @user_data: the data given to [ctor@Gipc.Process.new]
+ *
+ * The function a fork-mode child runs. It runs in the child only, after the
+ * inherited main context was discarded.
+ *
+ * Returns: the exit status of the child (0 to 255)
+ *
+ * Since: 1.0
+ */
+typedef gint (*GipcProcessFunc) (GipcProcess *process,
+                                 gpointer     user_data);
+
+GIPC_AVAILABLE_IN_ALL
+GipcProcess *gipc_process_new                (GipcProcessFunc       target,
+                                              gpointer              user_data,
+                                              GDestroyNotify        notify) G_GNUC_WARN_UNUSED_RESULT;
+GIPC_AVAILABLE_IN_ALL
+GipcProcess *gipc_process_new_for_argv       (const gchar * const  *argv,
+                                              GError              **error) G_GNUC_WARN_UNUSED_RESULT;
+
+GIPC_AVAILABLE_IN_ALL
+void         gipc_process_pass_channel       (GipcProcess          *self,
+                                              GipcChannel          *channel);
+GIPC_AVAILABLE_IN_ALL
+gboolean     gipc_process_start              (GipcProcess          *self,
+                                              GError              **error);
+
+GIPC_AVAILABLE_IN_ALL
+void         gipc_process_join_async         (GipcProcess          *self,
+                                              GCancellable         *cancellable,
+                                              GAsyncReadyCallback   callback,
+                                              gpointer              user_data);
+GIPC_AVAILABLE_IN_ALL
+gboolean     gipc_process_join_finish        (GipcProcess          *self,
+                                              GAsyncResult         *result,
+                                              GError              **error);
+GIPC_AVAILABLE_IN_ALL
+gboolean     gipc_process_join               (GipcProcess          *self,
+                                              gint                  timeout_ms,
+                                              GError              **error);
+
+GIPC_AVAILABLE_IN_ALL
+gboolean     gipc_process_is_alive           (GipcProcess          *self);
+GIPC_AVAILABLE_IN_ALL
+gint         gipc_process_get_exit_code      (GipcProcess          *self);
+GIPC_AVAILABLE_IN_ALL
+GPid         gipc_process_get_pid            (GipcProcess          *self);
+GIPC_AVAILABLE_IN_ALL
+const gchar *gipc_process_get_name           (GipcProcess          *self);
+GIPC_AVAILABLE_IN_ALL
+gboolean     gipc_process_get_die_with_parent (GipcProcess         *self);
+GIPC_AVAILABLE_IN_ALL
+void         gipc_process_set_die_with_parent (GipcProcess         *self,
+                                               gboolean             die_with_parent);
+
+GIPC_AVAILABLE_IN_ALL
+gboolean     gipc_process_send_signal        (GipcProcess          *self,
+                                              gint                  signum,
+                                              GError              **error);
+GIPC_AVAILABLE_IN_ALL
+gboolean     gipc_process_terminate          (GipcProcess          *self,
+                                              GError              **error);
+GIPC_AVAILABLE_IN_ALL
+gboolean     gipc_process_kill               (GipcProcess          *self,
+                                              GError              **error);
+
+G_END_DECLS
