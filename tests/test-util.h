@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: MIT
+ * SPDX-FileCopyrightText: 2026 The gipc-glib authors */
+
+/*
+ * Helpers shared by the C test suites: a per-test hard timeout (SIGALRM),
+ * main-loop helpers that fail the test instead of hanging, fd inspection
+ * and patterned payloads. Header-only, so every test program can include it.
+ */
+
+#pragma once
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+
+/* Base per-test budget; multiplied by 10 under valgrind. */
+#define GIPC_TEST_TIMEOUT_SECONDS 30
+
+static inline guint
+gipc_test_timeout_seconds (void)
+{
+  const char *preload = g_getenv ("LD_PRELOAD");
+
+  if (preload != NULL && strstr (preload, "vgpreload") != NULL)
+    return GIPC_TEST_TIMEOUT_SECONDS * 10;
+  return GIPC_TEST_TIMEOUT_SECONDS;
+}
+
+static char gipc_test_alarm_message[512];
+
+static inline void
+gipc_test_alarm_handler (int signum)
+{
+  ssize_t unused G_GNUC_UNUSED;
+
+  unused = write (STDERR_FILENO, gipc_test_alarm_message,
+                  strlen (gipc_test_alarm_message));
+  abort ();
+}
+
+/* Arms (or re-arms) the hard guard: if the process is still in the current
+ * test after gipc_test_timeout_seconds(), it prints the test path and aborts,
+ * so a blocked sync call cannot hang the suite. */
+static inline void
+gipc_test_arm_alarm (void)
+{
+  struct sigaction sa;
+
+  g_snprintf (gipc_test_alarm_message, sizeof gipc_test_alarm_message,
+              "\nTIMEOUT: test %s still running after %u s\n",
+              g_test_get_path () != NULL ? g_test_get_path () : "(none)",
+              gipc_test_timeout_seconds ());
+
+  memset (&sa, 0, sizeof sa);
+  sa.sa_handler = gipc_test_alarm_handler;
+  sigemptyset (&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  g_assert_no_errno (sigaction (SIGALRM, &sa, NULL));
+  alarm (gipc_test_timeout_seconds ());
+}
+
+typedef struct
+{
+  GTestFunc func;
+} GipcTestCase;
+
+static inline void
+gipc_test_run_guarded (gconstpointer data)
+{
+  const GipcTestCase *tc = data;
+
+  gipc_test_arm_alarm ();
+  tc->func ();
+  alarm (0);
+}
+
+/* Like g_test_add_func(), with the hard timeout guard around the test. */
+static inline void
+gipc_test_add_func (const char *path,
+                    GTestFunc   func)
+{
+  GipcTestCase *tc = g_new0 (GipcTestCase, 1);
+
+  tc->func = func;
+  g_test_add_data_func_full (path, tc, gipc_test_run_guarded, g_free);
+}
+
+static inline gboolean
+gipc_test_guard_timeout_cb (gpointer user_data)
+{
+  gboolean *timed_out = user_data;
+
+  *timed_out = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* Iterates @context (NULL: the thread-default one) until *@done is TRUE.
+ * A timeout source on the same context fails the test if that takes longer
+ * than the test budget. */
+static inline void
+gipc_test_run_until (GMainContext   *context,
+                     const gboolean *done)
+{
+  g_autoptr(GSource) guard = NULL;
+  gboolean timed_out = FALSE;
+
+  if (context == NULL)
+    context = g_main_context_get_thread_default ();
+  if (context == NULL)
+    context = g_main_context_default ();
+
+  guard = g_timeout_source_new_seconds (gipc_test_timeout_seconds ());
+  g_source_set_callback (guard, gipc_test_guard_timeout_cb, &timed_out, NULL);
+  g_source_set_static_name (guard, "[gipc-test-guard]");
+  g_source_attach (guard, context);
+
+  while (!*done && !timed_out)
+    g_main_context_iteration (context, TRUE);
+
+  g_source_destroy (guard);
+  if (timed_out)
+    g_test_message ("timed out waiting in %s", g_test_get_path ());
+  g_assert_false (timed_out);
+}
+
+/* A GAsyncReadyCallback that stores a reference to the result in the
+ * GAsyncResult* that @user_data points to (which must be NULL). */
+static inline void
+gipc_test_result_cb (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  GAsyncResult **out = user_data;
+
+  g_assert_null (*out);
+  *out = g_object_ref (result);
+}
+
+/* Iterates @context until *@result is set (by gipc_test_result_cb). */
+static inline void
+gipc_test_run_until_result (GMainContext  *context,
+                            GAsyncResult **result)
+{
+  g_autoptr(GSource) guard = NULL;
+  gboolean timed_out = FALSE;
+
+  if (context == NULL)
+    context = g_main_context_get_thread_default ();
+  if (context == NULL)
+    context = g_main_context_default ();
+
+  guard = g_timeout_source_new_seconds (gipc_test_timeout_seconds ());
+  g_source_set_callback (guard, gipc_test_guard_timeout_cb, &timed_out, NULL);
+  g_source_set_static_name (guard, "[gipc-test-guard]");
+  g_source_attach (guard, context);
+
+  while (*result == NULL && !timed_out)
+    g_main_context_iteration (context, TRUE);
+
+  g_source_destroy (guard);
+  if (timed_out)
+    g_test_message ("timed out waiting for a result in %s", g_test_get_path ());
+  g_assert_false (timed_out);
+}
+
+/* Dispatches whatever is ready on @context without blocking. */
+static inline void
+gipc_test_drain_context (GMainContext *context)
+{
+  guint i;
+
+  /* Bounded, so a source that is always ready cannot spin forever. */
+  for (i = 0; i < 1000 && g_main_context_iteration (context, FALSE); i++)
+    ;
+}
+
+/* Number of open fds of this process (entries of /proc/self/fd, minus the
+ * one used to read it). */
+static inline guint
+gipc_test_count_fds (void)
+{
+  DIR *dir = opendir ("/proc/self/fd");
+  struct dirent *entry;
+  guint n = 0;
+
+  g_assert_nonnull (dir);
+  while ((entry = readdir (dir)) != NULL)
+    if (entry->d_name[0] != '.')
+      n++;
+  closedir (dir);
+
+  return n - 1;
+}
+
+/* TRUE if @fd is open in this process. */
+static inline gboolean
+gipc_test_fd_is_open (int fd)
+{
+  return fcntl (fd, F_GETFD) != -1 || errno != EBADF;
+}
+
+static inline gboolean
+gipc_test_fd_is_cloexec (int fd)
+{
+  int flags = fcntl (fd, F_GETFD);
+
+  g_assert_cmpint (flags, !=, -1);
+  return (flags & FD_CLOEXEC) != 0;
+}
+
+static inline gboolean
+gipc_test_fd_is_nonblocking (int fd)
+{
+  int flags = fcntl (fd, F_GETFL);
+
+  g_assert_cmpint (flags, !=, -1);
+  return (flags & O_NONBLOCK) != 0;
+}
+
+/* A payload of @size bytes whose content depends on @seed and on the
+ * position, so a lost, duplicated or reordered chunk is detected. */
+static inline GBytes *
+gipc_test_pattern_bytes (gsize size,
+                         guint seed)
+{
+  guint8 *data = g_malloc (size);
+  gsize i;
+
+  for (i = 0; i < size; i++)
+    data[i] = (guint8) ((i * 31 + (i >> 11) * 7 + seed * 101) & 0xff);
+
+  return g_bytes_new_take (data, size);
+}
+
+static inline void
+gipc_test_assert_pattern (GBytes *bytes,
+                          gsize   size,
+                          guint   seed)
+{
+  g_autoptr(GBytes) expected = gipc_test_pattern_bytes (size, seed);
+
+  g_assert_nonnull (bytes);
+  g_assert_cmpuint (g_bytes_get_size (bytes), ==, size);
+  g_assert_true (g_bytes_equal (bytes, expected));
+}
