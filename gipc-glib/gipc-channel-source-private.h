@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT
+ * SPDX-FileCopyrightText: 2026 The gipc-glib authors */
+
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/*
+ * The GSource that drives a GipcChannel: it watches the channel's read and
+ * write fds (each only while there is work for it, so a widowed pipe never
+ * spins the loop) and an optional deadline for receive timeouts.
+ *
+ * It holds no reference on the channel: the channel destroys it in
+ * dispose.
+ */
+
+typedef void (*GipcChannelSourceFunc) (gpointer     channel,
+                                       GIOCondition read_revents,
+                                       GIOCondition write_revents);
+
+GSource *gipc_channel_source_new         (int                    read_fd,
+                                          int                    write_fd,
+                                          GipcChannelSourceFunc  func,
+                                          gpointer               channel);
+
+/* Whether to wake up when the read fd is readable (and on HUP/ERR). */
+void     gipc_channel_source_want_read   (GSource               *source,
+                                          gboolean               want);
+/* Whether to wake up when the write fd is writable (and on ERR). */
+void     gipc_channel_source_want_write  (GSource               *source,
+                                          gboolean               want);
+
+/* A counter bumped once per main-loop iteration (in prepare): lets the
+ * channel tell "this iteration" from "an earlier one". */
+guint64  gipc_channel_source_get_generation (GSource            *source);
+
+G_END_DECLS

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: MIT
+ * SPDX-FileCopyrightText: 2026 The gipc-glib authors */
+
+#include "config.h"
+
+#include "gipc-channel-source-private.h"
+
+typedef struct
+{
+  GSource                source;
+
+  gpointer               read_tag;
+  gpointer               write_tag;
+  gboolean               want_read;
+  gboolean               want_write;
+  guint64                generation;
+
+  GipcChannelSourceFunc  func;
+  gpointer               channel;
+} GipcChannelSource;
+
+#define WATCH_READ  (G_IO_IN | G_IO_HUP | G_IO_ERR)
+#define WATCH_WRITE (G_IO_OUT | G_IO_ERR)
+
+static gboolean
+gipc_channel_source_prepare (GSource *source,
+                             gint    *timeout)
+{
+  GipcChannelSource *self = (GipcChannelSource *) source;
+
+  self->generation++;
+  *timeout = -1;
+
+  return FALSE;
+}
+
+static gboolean
+gipc_channel_source_dispatch (GSource     *source,
+                              GSourceFunc  callback,
+                              gpointer     user_data)
+{
+  GipcChannelSource *self = (GipcChannelSource *) source;
+  GIOCondition read_revents = 0;
+  GIOCondition write_revents = 0;
+
+  if (self->read_tag != NULL && self->want_read)
+    read_revents = g_source_query_unix_fd (source, self->read_tag);
+  if (self->write_tag != NULL && self->want_write)
+    write_revents = g_source_query_unix_fd (source, self->write_tag);
+
+  /* A deadline (receive timeout, or "deliver on the next iteration")
+   * is one-shot: the channel sets it again if it still needs it. */
+  if (g_source_get_ready_time (source) >= 0)
+    g_source_set_ready_time (source, -1);
+
+  self->func (self->channel, read_revents, write_revents);
+
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs gipc_channel_source_funcs = {
+  gipc_channel_source_prepare,
+  NULL,
+  gipc_channel_source_dispatch,
+  NULL,
+  NULL,
+  NULL,
+};
+
+GSource *
+gipc_channel_source_new (int                    read_fd,
+                         int                    write_fd,
+                         GipcChannelSourceFunc  func,
+                         gpointer               channel)
+{
+  GipcChannelSource *self;
+  GSource *source;
+
+  g_return_val_if_fail (func != NULL, NULL);
+
+  source = g_source_new (&gipc_channel_source_funcs, sizeof (GipcChannelSource));
+  self = (GipcChannelSource *) source;
+  g_source_set_static_name (source, "[gipc-channel]");
+  g_source_set_can_recurse (source, FALSE);
+
+  self->func = func;
+  self->channel = channel;
+
+  if (read_fd >= 0)
+    self->read_tag = g_source_add_unix_fd (source, read_fd, 0);
+  if (write_fd >= 0)
+    self->write_tag = g_source_add_unix_fd (source, write_fd, 0);
+
+  return source;
+}
+
+void
+gipc_channel_source_want_read (GSource  *source,
+                               gboolean  want)
+{
+  GipcChannelSource *self = (GipcChannelSource *) source;
+
+  want = !!want;
+  if (self->read_tag == NULL || self->want_read == want)
+    return;
+
+  self->want_read = want;
+  g_source_modify_unix_fd (source, self->read_tag, want ? WATCH_READ : 0);
+}
+
+void
+gipc_channel_source_want_write (GSource  *source,
+                                gboolean  want)
+{
+  GipcChannelSource *self = (GipcChannelSource *) source;
+
+  want = !!want;
+  if (self->write_tag == NULL || self->want_write == want)
+    return;
+
+  self->want_write = want;
+  g_source_modify_unix_fd (source, self->write_tag, want ? WATCH_WRITE : 0);
+}
+
+guint64
+gipc_channel_source_get_generation (GSource *source)
+{
+  return ((GipcChannelSource *) source)->generation;
+}

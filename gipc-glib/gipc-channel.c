@@ -1,0 +1,2811 @@
+/* SPDX-License-Identifier: MIT
+ * SPDX-FileCopyrightText: 2026 The gipc-glib authors */
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+
+#include "gipc-channel.h"
+#include "gipc-channel-private.h"
+#include "gipc-channel-source-private.h"
+#include "gipc-error.h"
+#include "gipc-frame-private.h"
+
+/**
+ * GipcChannel:
+ *
+ * One end of a message channel between processes.
+ *
+ * A message is a [struct@GLib.Bytes] of any length from 0 to
+ * [property@Gipc.Channel:max-message-size] bytes; it arrives whole, once and
+ * in order. On the wire each message is a 4-byte big-endian length followed
+ * by the payload (the framing of gipc's raw pipes, so a channel can talk to
+ * a Python gipc handle made with `encoder=None`).
+ *
+ * Channels come in pairs from [func@Gipc.pipe], or are made from file
+ * descriptors with [ctor@Gipc.Channel.new_from_fds], or in a program started
+ * by [ctor@Gipc.Process.new_for_argv] with [ctor@Gipc.Channel.new_inherited].
+ *
+ * The asynchronous calls ([method@Gipc.Channel.send_async],
+ * [method@Gipc.Channel.receive_async] and their variant forms) never block:
+ * the channel's I/O runs from a [struct@GLib.Source] in the thread-default
+ * main context of the caller, and callbacks run there too. Sends are written
+ * in call order and never interleaved; small messages queued in one main
+ * loop iteration are written with one system call. A send without a
+ * callback costs no [class@Gio.Task].
+ *
+ * For streams of messages, [method@Gipc.Channel.listen] switches the
+ * channel to push mode: every message is emitted as
+ * [signal@Gipc.Channel::message], and the end of the stream (or a failure)
+ * once as [signal@Gipc.Channel::error].
+ *
+ * The synchronous calls block the calling thread (they do not iterate any
+ * main context) and work in programs with no main loop.
+ *
+ * A channel is used from one thread at a time. All of its file descriptors
+ * are close-on-exec; nothing leaks into other programs unless passed with
+ * [method@Gipc.Process.pass_channel]. Writing to a channel whose reader is
+ * gone fails with %GIPC_ERROR_PEER_CLOSED: the process never receives
+ * `SIGPIPE` for it, and the library never changes signal dispositions.
+ *
+ * Since: 1.0
+ */
+
+/* Frames with payloads up to this size are copied into one output buffer
+ * (one write for many of them); larger ones are written from their GBytes
+ * with writev, with no copy. */
+#define COALESCE_MAX        (8 * 1024)
+/* Queued output beyond which send_async writes what it can at once. */
+#define OUTPUT_HIGH_WATER   (256 * 1024)
+/* The read buffer; a body larger than half of it is read straight into the
+ * message's own buffer. */
+#define READ_BUFFER_SIZE    (128 * 1024)
+#define MAX_IOV             64
+
+typedef struct
+{
+  GBytes     *bytes;        /* a large message (no copy), or NULL */
+  GByteArray *buffer;       /* coalesced small frames, or NULL */
+  guint8      header[GIPC_FRAME_HEADER_SIZE];
+  guint64     start;        /* stream offset of the chunk's first byte */
+  gsize       length;       /* header + payload, or buffer->len */
+} OutputChunk;
+
+typedef struct
+{
+  GipcChannel  *channel;    /* weak: the op lives in the channel's queue */
+  GTask        *task;
+  guint64       start;      /* stream offsets of the op's frame */
+  guint64       end;
+  GSource      *cancel_source;
+} SendOp;
+
+typedef struct
+{
+  GipcChannel  *channel;
+  GTask        *task;
+  gint64        deadline;   /* monotonic µs, or 0 for none */
+  guint64       generation;
+  GSource      *cancel_source;
+} ReceiveOp;
+
+struct _GipcChannel
+{
+  GObject           parent_instance;
+
+  int               read_fd;
+  int               write_fd;
+  guint             can_send : 1;
+  guint             can_receive : 1;
+  guint             closed : 1;
+  guint             passed : 1;
+  guint             listening : 1;
+  guint             error_emitted : 1;
+  guint             in_dispatch : 1;
+  guint             registered : 1;
+  guint             sync_send : 1;
+  guint             sync_receive : 1;
+
+  guint             timeout_ms;
+  guint64           max_message_size;
+
+  /* The GSource runs in this context (captured from the first caller that
+   * needs it: an async call, a send without callback, listen). */
+  GMainContext     *context;
+  GSource          *source;
+
+  /* Output. */
+  GQueue            output;          /* OutputChunk* */
+  GQueue            send_ops;        /* SendOp*, in stream order */
+  guint64           out_queued;      /* stream offset after the last queued byte */
+  guint64           out_written;     /* stream offset of the next byte to write */
+  guint64           inline_generation;
+  gboolean          inline_used;
+  GByteArray       *spare_buffer;
+  GError           *write_error;     /* sticky: the reader is gone, or worse */
+
+  /* Input. */
+  guint8           *rbuf;
+  gsize             rbuf_pos;
+  gsize             rbuf_len;
+  GipcFrameDecoder  decoder;
+  GQueue            inbox;           /* GBytes*, whole messages not yet taken */
+  GQueue            receive_ops;     /* ReceiveOp*, in call order */
+  GError           *read_error;      /* sticky: end of stream, corrupt frame */
+};
+
+G_DEFINE_FINAL_TYPE (GipcChannel, gipc_channel, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_TIMEOUT,
+  PROP_MAX_MESSAGE_SIZE,
+  PROP_CAN_SEND,
+  PROP_CAN_RECEIVE,
+  PROP_CLOSED,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+enum {
+  SIGNAL_MESSAGE,
+  SIGNAL_ERROR,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+/* The process-wide registry of open channels, for fork-mode hygiene. */
+static GMutex registry_mutex;
+static GHashTable *registry;
+
+static void gipc_channel_dispatch     (gpointer      data,
+                                       GIOCondition  read_revents,
+                                       GIOCondition  write_revents);
+static void update_source             (GipcChannel  *self);
+
+/* ------------------------------------------------------------------ */
+/* Registry                                                            */
+
+static void
+registry_add (GipcChannel *self)
+{
+  g_mutex_lock (&registry_mutex);
+  if (registry == NULL)
+    registry = g_hash_table_new (NULL, NULL);
+  g_hash_table_add (registry, self);
+  self->registered = TRUE;
+  g_mutex_unlock (&registry_mutex);
+}
+
+static void
+registry_remove (GipcChannel *self)
+{
+  if (!self->registered)
+    return;
+
+  g_mutex_lock (&registry_mutex);
+  g_hash_table_remove (registry, self);
+  self->registered = FALSE;
+  g_mutex_unlock (&registry_mutex);
+}
+
+void
+gipc_channel_registry_lock (void)
+{
+  g_mutex_lock (&registry_mutex);
+}
+
+void
+gipc_channel_registry_unlock (void)
+{
+  g_mutex_unlock (&registry_mutex);
+}
+
+guint
+gipc_channel_get_n_open (void)
+{
+  guint n;
+
+  g_mutex_lock (&registry_mutex);
+  n = registry != NULL ? g_hash_table_size (registry) : 0;
+  g_mutex_unlock (&registry_mutex);
+
+  return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* Small helpers                                                       */
+
+static void
+set_io_error (GError     **error,
+              int          errsv,
+              const char  *what)
+{
+  g_set_error (error, GIPC_ERROR, GIPC_ERROR_FAILED,
+               "%s: %s", what, g_strerror (errsv));
+}
+
+static gboolean
+check_open (GipcChannel  *self,
+            GError      **error)
+{
+  if (self->closed)
+    {
+      if (self->passed)
+        g_set_error_literal (error, GIPC_ERROR, GIPC_ERROR_CLOSED,
+                             "The channel was passed to a child process");
+      else
+        g_set_error_literal (error, GIPC_ERROR, GIPC_ERROR_CLOSED,
+                             "The channel is closed");
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static gboolean
+check_can_send (GipcChannel  *self,
+                GError      **error)
+{
+  if (!check_open (self, error))
+    return FALSE;
+
+  if (!self->can_send)
+    {
+      g_set_error_literal (error, GIPC_ERROR, GIPC_ERROR_FAILED,
+                           "This end of the channel can only receive");
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static gboolean
+check_can_receive (GipcChannel  *self,
+                   GError      **error)
+{
+  if (!check_open (self, error))
+    return FALSE;
+
+  if (!self->can_receive)
+    {
+      g_set_error_literal (error, GIPC_ERROR, GIPC_ERROR_FAILED,
+                           "This end of the channel can only send");
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static gboolean
+check_message_size (gsize    size,
+                    GError **error)
+{
+  if (size > GIPC_CHANNEL_MAX_MESSAGE_SIZE_LIMIT)
+    {
+      g_set_error (error, GIPC_ERROR, GIPC_ERROR_MESSAGE_TOO_LARGE,
+                   "A message of %" G_GSIZE_FORMAT " bytes is larger than the "
+                   "wire format allows (%" G_GUINT64_FORMAT " bytes)",
+                   size, GIPC_CHANNEL_MAX_MESSAGE_SIZE_LIMIT);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static gboolean
+set_fd_flags (int      fd,
+              GError **error)
+{
+  int flags;
+
+  if (!g_unix_set_fd_nonblocking (fd, TRUE, NULL))
+    {
+      set_io_error (error, errno, "Could not make the file descriptor non-blocking");
+      return FALSE;
+    }
+
+  flags = fcntl (fd, F_GETFD);
+  if (flags < 0 || fcntl (fd, F_SETFD, flags | FD_CLOEXEC) < 0)
+    {
+      set_io_error (error, errno, "Could not make the file descriptor close-on-exec");
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static void
+close_fd (int *fd)
+{
+  if (*fd >= 0)
+    {
+      int errsv = errno;
+
+      close (*fd);
+      *fd = -1;
+      errno = errsv;
+    }
+}
+
+/* Writes with SIGPIPE blocked in this thread, so a widowed pipe gives EPIPE
+ * and never kills the process, without touching the process's signal
+ * dispositions. A SIGPIPE raised by our own write is consumed; one the
+ * application had pending and blocked stays as it was. */
+typedef struct
+{
+  sigset_t old_mask;
+  gboolean already_blocked;
+} SigpipeGuard;
+
+static void
+sigpipe_guard_enter (SigpipeGuard *guard)
+{
+  sigset_t pipe_set;
+
+  sigemptyset (&pipe_set);
+  sigaddset (&pipe_set, SIGPIPE);
+  pthread_sigmask (SIG_BLOCK, &pipe_set, &guard->old_mask);
+  guard->already_blocked = sigismember (&guard->old_mask, SIGPIPE);
+}
+
+static void
+sigpipe_guard_consume (SigpipeGuard *guard)
+{
+  /* After an EPIPE: take the SIGPIPE our write raised, unless the
+   * application blocks SIGPIPE itself (then leave it as a plain write
+   * would have). */
+  if (!guard->already_blocked)
+    {
+      sigset_t pipe_set;
+      struct timespec zero = { 0, 0 };
+      int errsv = errno;
+
+      sigemptyset (&pipe_set);
+      sigaddset (&pipe_set, SIGPIPE);
+      while (sigtimedwait (&pipe_set, NULL, &zero) < 0 && errno == EINTR)
+        ;
+      errno = errsv;
+    }
+}
+
+static void
+sigpipe_guard_leave (SigpipeGuard *guard)
+{
+  int errsv = errno;
+
+  if (!guard->already_blocked)
+    pthread_sigmask (SIG_SETMASK, &guard->old_mask, NULL);
+  errno = errsv;
+}
+
+/* ------------------------------------------------------------------ */
+/* Source management                                                   */
+
+static GMainContext *
+caller_context (void)
+{
+  GMainContext *context = g_main_context_get_thread_default ();
+
+  return context != NULL ? context : g_main_context_default ();
+}
+
+static gboolean
+has_pending_work (GipcChannel *self)
+{
+  return self->output.length > 0 ||
+         self->receive_ops.length > 0 ||
+         self->listening;
+}
+
+/* Makes sure the channel's source runs in the caller's thread-default
+ * context. When the source is idle in another context, it moves; while it
+ * has work there, it stays (GTask delivers each callback in its own
+ * caller's context). */
+static void
+ensure_source (GipcChannel *self)
+{
+  GMainContext *context = caller_context ();
+
+  if (self->source != NULL)
+    {
+      if (self->context == context || has_pending_work (self))
+        return;
+
+      g_source_destroy (self->source);
+      g_clear_pointer (&self->source, g_source_unref);
+      g_clear_pointer (&self->context, g_main_context_unref);
+    }
+
+  self->context = g_main_context_ref (context);
+  self->source = gipc_channel_source_new (self->can_receive ? self->read_fd : -1,
+                                          self->can_send ? self->write_fd : -1,
+                                          gipc_channel_dispatch, self);
+  g_source_attach (self->source, self->context);
+  update_source (self);
+}
+
+static void
+destroy_source (GipcChannel *self)
+{
+  if (self->source != NULL)
+    {
+      g_source_destroy (self->source);
+      g_clear_pointer (&self->source, g_source_unref);
+    }
+  g_clear_pointer (&self->context, g_main_context_unref);
+}
+
+static gint64
+next_deadline (GipcChannel *self)
+{
+  gint64 deadline = -1;
+
+  for (GList *l = self->receive_ops.head; l != NULL; l = l->next)
+    {
+      ReceiveOp *op = l->data;
+
+      if (op->deadline > 0 && (deadline < 0 || op->deadline < deadline))
+        deadline = op->deadline;
+    }
+
+  return deadline;
+}
+
+static gboolean
+wants_input (GipcChannel *self)
+{
+  return self->read_fd >= 0 &&
+         self->read_error == NULL &&
+         self->inbox.length == 0 &&
+         (self->listening || self->receive_ops.length > 0);
+}
+
+static void
+update_source (GipcChannel *self)
+{
+  gint64 deadline;
+
+  if (self->source == NULL)
+    return;
+
+  gipc_channel_source_want_read (self->source, wants_input (self));
+  gipc_channel_source_want_write (self->source,
+                                  self->output.length > 0 && self->write_fd >= 0);
+
+  /* Something to deliver on the next iteration (messages already in the
+   * inbox, or a sticky error), or a receive deadline. */
+  if (self->receive_ops.length > 0 &&
+      (self->inbox.length > 0 || self->read_error != NULL))
+    deadline = 0;
+  else if (self->listening && !self->error_emitted &&
+           (self->inbox.length > 0 || self->read_error != NULL))
+    deadline = 0;
+  else
+    deadline = next_deadline (self);
+
+  if (deadline != g_source_get_ready_time (self->source))
+    g_source_set_ready_time (self->source, deadline);
+}
+
+/* ------------------------------------------------------------------ */
+/* Output                                                              */
+
+static void
+output_chunk_free (GipcChannel *self,
+                   OutputChunk *chunk)
+{
+  g_clear_pointer (&chunk->bytes, g_bytes_unref);
+  if (chunk->buffer != NULL)
+    {
+      if (self->spare_buffer == NULL && chunk->buffer->len <= 4 * OUTPUT_HIGH_WATER)
+        {
+          g_byte_array_set_size (chunk->buffer, 0);
+          self->spare_buffer = chunk->buffer;
+        }
+      else
+        g_byte_array_unref (chunk->buffer);
+    }
+  g_slice_free (OutputChunk, chunk);
+}
+
+/* Appends one frame to the output queue; returns its stream offsets. */
+static void
+queue_frame (GipcChannel *self,
+             GBytes      *message,
+             guint64     *start,
+             guint64     *end)
+{
+  gsize size = g_bytes_get_size (message);
+  OutputChunk *tail = g_queue_peek_tail (&self->output);
+
+  *start = self->out_queued;
+
+  if (size <= COALESCE_MAX)
+    {
+      guint8 header[GIPC_FRAME_HEADER_SIZE];
+
+      if (tail == NULL || tail->buffer == NULL)
+        {
+          tail = g_slice_new0 (OutputChunk);
+          tail->buffer = self->spare_buffer != NULL ?
+                         g_steal_pointer (&self->spare_buffer) :
+                         g_byte_array_sized_new (4096);
+          tail->start = self->out_queued;
+          g_queue_push_tail (&self->output, tail);
+        }
+
+      gipc_frame_encode_header (header, size);
+      g_byte_array_append (tail->buffer, header, sizeof header);
+      if (size > 0)
+        g_byte_array_append (tail->buffer, g_bytes_get_data (message, NULL), size);
+      tail->length = tail->buffer->len;
+    }
+  else
+    {
+      OutputChunk *chunk = g_slice_new0 (OutputChunk);
+
+      chunk->bytes = g_bytes_ref (message);
+      gipc_frame_encode_header (chunk->header, size);
+      chunk->start = self->out_queued;
+      chunk->length = GIPC_FRAME_HEADER_SIZE + size;
+      g_queue_push_tail (&self->output, chunk);
+    }
+
+  self->out_queued += GIPC_FRAME_HEADER_SIZE + size;
+  *end = self->out_queued;
+}
+
+static void send_op_complete (SendOp *op,
+                              GError *error);
+
+/* Completes every send whose last byte is written. */
+static void
+complete_written_sends (GipcChannel *self)
+{
+  SendOp *op;
+
+  while ((op = g_queue_peek_head (&self->send_ops)) != NULL &&
+         op->end <= self->out_written)
+    {
+      g_queue_pop_head (&self->send_ops);
+      send_op_complete (op, NULL);
+    }
+}
+
+/* Records a write failure: every queued byte is dropped and every pending
+ * send fails; later sends fail the same way. */
+static void
+fail_output (GipcChannel *self,
+             GError      *error)
+{
+  SendOp *op;
+  OutputChunk *chunk;
+
+  if (self->write_error == NULL)
+    {
+      self->write_error = g_error_copy (error);
+      g_debug ("Channel %p: sending failed: %s", self, error->message);
+    }
+
+  while ((chunk = g_queue_pop_head (&self->output)) != NULL)
+    output_chunk_free (self, chunk);
+  self->out_written = self->out_queued;
+
+  while ((op = g_queue_pop_head (&self->send_ops)) != NULL)
+    send_op_complete (op, error);
+}
+
+static void
+write_error_from_errno (GError **error,
+                        int      errsv)
+{
+  if (errsv == EPIPE)
+    g_set_error_literal (error, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED,
+                         "The receiving end of the channel is closed");
+  else
+    set_io_error (error, errsv, "Could not write to the channel");
+}
+
+typedef enum
+{
+  FLUSH_DONE,      /* the whole queue is written */
+  FLUSH_AGAIN,     /* the pipe is full */
+  FLUSH_FAILED,    /* *error is set */
+} FlushResult;
+
+/* Writes queued output until it is all written or the pipe is full.
+ * Never blocks. Does not complete sends (the caller does). */
+static FlushResult
+flush_output (GipcChannel  *self,
+              GError      **error)
+{
+  SigpipeGuard guard;
+  FlushResult result = FLUSH_AGAIN;
+
+  if (self->output.length == 0)
+    return FLUSH_DONE;
+
+  sigpipe_guard_enter (&guard);
+
+  while (self->output.length > 0)
+    {
+      struct iovec iov[MAX_IOV];
+      int n_iov = 0;
+      gssize n;
+      guint64 offset = self->out_written;
+
+      for (GList *l = self->output.head; l != NULL && n_iov < MAX_IOV - 1; l = l->next)
+        {
+          OutputChunk *chunk = l->data;
+          gsize skip = offset > chunk->start ? offset - chunk->start : 0;
+
+          if (chunk->buffer != NULL)
+            {
+              iov[n_iov].iov_base = chunk->buffer->data + skip;
+              iov[n_iov].iov_len = chunk->length - skip;
+              n_iov++;
+            }
+          else
+            {
+              gsize payload_size;
+              const guint8 *payload = g_bytes_get_data (chunk->bytes, &payload_size);
+
+              if (skip < GIPC_FRAME_HEADER_SIZE)
+                {
+                  iov[n_iov].iov_base = chunk->header + skip;
+                  iov[n_iov].iov_len = GIPC_FRAME_HEADER_SIZE - skip;
+                  n_iov++;
+                  skip = GIPC_FRAME_HEADER_SIZE;
+                }
+              iov[n_iov].iov_base = (guint8 *) payload + (skip - GIPC_FRAME_HEADER_SIZE);
+              iov[n_iov].iov_len = payload_size - (skip - GIPC_FRAME_HEADER_SIZE);
+              n_iov++;
+            }
+          offset = chunk->start + chunk->length;
+        }
+
+      do
+        n = writev (self->write_fd, iov, n_iov);
+      while (n < 0 && errno == EINTR);
+
+      if (n < 0)
+        {
+          int errsv = errno;
+
+          if (errsv == EAGAIN || errsv == EWOULDBLOCK)
+            break;
+
+          if (errsv == EPIPE)
+            sigpipe_guard_consume (&guard);
+          write_error_from_errno (error, errsv);
+          result = FLUSH_FAILED;
+          break;
+        }
+
+      self->out_written += n;
+
+      /* Drop the chunks that are fully written. */
+      for (OutputChunk *chunk = g_queue_peek_head (&self->output);
+           chunk != NULL && chunk->start + chunk->length <= self->out_written;
+           chunk = g_queue_peek_head (&self->output))
+        {
+          g_queue_pop_head (&self->output);
+          output_chunk_free (self, chunk);
+        }
+    }
+
+  sigpipe_guard_leave (&guard);
+
+  if (result != FLUSH_FAILED && self->output.length == 0)
+    result = FLUSH_DONE;
+
+  return result;
+}
+
+/* Writes what it can now, completes what got written, records failures. */
+static void
+pump_output (GipcChannel *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (flush_output (self, &error) == FLUSH_FAILED)
+    fail_output (self, error);
+  else
+    complete_written_sends (self);
+}
+
+/* Waits until @fd has @events, or the cancellable fires, or the deadline
+ * (monotonic µs, -1 for none) passes. Returns 1 when ready, 0 on timeout,
+ * -1 with *error set. */
+static int
+wait_fd (int            fd,
+         short          events,
+         GCancellable  *cancellable,
+         gint64         deadline,
+         GError       **error)
+{
+  GPollFD fds[2];
+  guint n_fds = 1;
+
+  fds[0].fd = fd;
+  fds[0].events = events;
+  fds[0].revents = 0;
+  if (cancellable != NULL && g_cancellable_make_pollfd (cancellable, &fds[1]))
+    n_fds = 2;
+
+  for (;;)
+    {
+      int timeout = -1;
+      int r;
+
+      if (deadline >= 0)
+        {
+          gint64 now = g_get_monotonic_time ();
+
+          timeout = deadline > now ? (int) MIN ((deadline - now + 999) / 1000, G_MAXINT) : 0;
+        }
+
+      r = g_poll (fds, n_fds, timeout);
+      if (r < 0 && errno == EINTR)
+        continue;
+
+      if (n_fds == 2)
+        g_cancellable_release_fd (cancellable);
+
+      if (r < 0)
+        {
+          set_io_error (error, errno, "Could not wait for the channel");
+          return -1;
+        }
+
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return -1;
+
+      return r > 0 ? 1 : 0;
+    }
+}
+
+/* Writes all queued output, blocking. */
+static gboolean
+flush_output_blocking (GipcChannel   *self,
+                       GCancellable  *cancellable,
+                       GError       **error)
+{
+  for (;;)
+    {
+      FlushResult r = flush_output (self, error);
+
+      if (r == FLUSH_FAILED)
+        {
+          GError *copy = g_error_copy (*error);
+
+          fail_output (self, copy);
+          g_error_free (copy);
+          return FALSE;
+        }
+
+      complete_written_sends (self);
+
+      if (r == FLUSH_DONE)
+        return TRUE;
+
+      if (wait_fd (self->write_fd, G_IO_OUT, cancellable, -1, error) < 0)
+        return FALSE;
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Send operations                                                     */
+
+static void
+send_op_free (SendOp *op)
+{
+  if (op->cancel_source != NULL)
+    {
+      g_source_destroy (op->cancel_source);
+      g_source_unref (op->cancel_source);
+    }
+  g_clear_object (&op->task);
+  g_slice_free (SendOp, op);
+}
+
+static void
+send_op_complete (SendOp *op,
+                  GError *error)
+{
+  GTask *task = g_steal_pointer (&op->task);
+
+  send_op_free (op);
+
+  if (error != NULL)
+    g_task_return_error (task, g_error_copy (error));
+  else
+    g_task_return_boolean (task, TRUE);
+  g_object_unref (task);
+}
+
+/* Removes the not-yet-started frame of a cancelled send from the output. */
+static void
+unqueue_frame (GipcChannel *self,
+               guint64      start,
+               guint64      end)
+{
+  guint64 length = end - start;
+  GList *l = self->output.head;
+
+  while (l != NULL)
+    {
+      OutputChunk *chunk = l->data;
+      GList *next = l->next;
+
+      if (chunk->start + chunk->length <= start)
+        {
+          l = next;
+          continue;
+        }
+
+      if (chunk->start >= end)
+        chunk->start -= length;
+      else if (chunk->buffer != NULL)
+        {
+          g_byte_array_remove_range (chunk->buffer, start - chunk->start, length);
+          chunk->length = chunk->buffer->len;
+          if (chunk->length == 0)
+            {
+              g_queue_delete_link (&self->output, l);
+              output_chunk_free (self, chunk);
+            }
+        }
+      else
+        {
+          g_queue_delete_link (&self->output, l);
+          output_chunk_free (self, chunk);
+        }
+
+      l = next;
+    }
+
+  for (GList *o = self->send_ops.head; o != NULL; o = o->next)
+    {
+      SendOp *op = o->data;
+
+      if (op->start >= end)
+        {
+          op->start -= length;
+          op->end -= length;
+        }
+    }
+
+  self->out_queued -= length;
+}
+
+static gboolean
+send_op_cancelled_cb (GCancellable *cancellable,
+                      gpointer      user_data)
+{
+  SendOp *op = user_data;
+  GipcChannel *self = op->channel;
+  GError *error = NULL;
+
+  /* Once its first byte is written, a send completes whole. */
+  if (op->start < self->out_written)
+    return G_SOURCE_REMOVE;
+
+  g_queue_remove (&self->send_ops, op);
+  unqueue_frame (self, op->start, op->end);
+
+  g_cancellable_set_error_if_cancelled (cancellable, &error);
+  send_op_complete (op, error);
+  g_error_free (error);
+
+  update_source (self);
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+send_internal (GipcChannel  *self,
+               GBytes       *message,
+               GCancellable *cancellable,
+               GTask        *task)
+{
+  guint64 start, end;
+  gboolean was_idle;
+  guint64 generation;
+
+  ensure_source (self);
+
+  was_idle = self->output.length == 0;
+  queue_frame (self, message, &start, &end);
+
+  if (task != NULL)
+    {
+      SendOp *op = g_slice_new0 (SendOp);
+
+      op->channel = self;
+      op->task = g_object_ref (task);
+      op->start = start;
+      op->end = end;
+      g_queue_push_tail (&self->send_ops, op);
+
+      if (cancellable != NULL)
+        {
+          op->cancel_source = g_cancellable_source_new (cancellable);
+          g_source_set_static_name (op->cancel_source, "[gipc-channel-send-cancel]");
+          g_source_set_callback (op->cancel_source,
+                                 G_SOURCE_FUNC (send_op_cancelled_cb), op, NULL);
+          g_source_attach (op->cancel_source, g_task_get_context (task));
+        }
+    }
+
+  /* Latency: the first send of an iteration into an idle channel is
+   * written at once. Throughput: the ones after it are coalesced and
+   * written by the source on the next iteration, or at once when much is
+   * queued. */
+  generation = gipc_channel_source_get_generation (self->source);
+  if ((was_idle && (!self->inline_used || self->inline_generation != generation)) ||
+      self->out_queued - self->out_written >= OUTPUT_HIGH_WATER)
+    {
+      self->inline_used = TRUE;
+      self->inline_generation = generation;
+      pump_output (self);
+    }
+
+  update_source (self);
+}
+
+/**
+ * gipc_channel_send_async:
+ * @self: a channel that can send
+ * @message: the message
+ * @cancellable: (nullable): a cancellable
+ * @callback: (scope async) (nullable): called when the whole message is in
+ *   the pipe, or on failure; %NULL to fire and forget
+ * @user_data: data for @callback
+ *
+ * Sends @message without blocking. Many sends may be in flight: they are
+ * written in call order, never interleaved, and several may be written with
+ * one system call. @callback runs in the thread-default main context of
+ * the caller once the whole message is in the pipe; finish with
+ * [method@Gipc.Channel.send_finish].
+ *
+ * With a %NULL @callback no [class@Gio.Task] is created: the message is
+ * queued and written as soon as the pipe takes it; a failure is logged with
+ * g_debug() and makes later sends fail. [method@Gipc.Channel.close] writes
+ * what is still queued.
+ *
+ * Cancelling takes effect only before the first byte of the message is
+ * written; after that the message is written whole and the send succeeds.
+ *
+ * Since: 1.0
+ */
+void
+gipc_channel_send_async (GipcChannel         *self,
+                         GBytes              *message,
+                         GCancellable        *cancellable,
+                         GAsyncReadyCallback  callback,
+                         gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  GError *error = NULL;
+
+  g_return_if_fail (GIPC_IS_CHANNEL (self));
+  g_return_if_fail (message != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  if (callback != NULL)
+    {
+      task = g_task_new (self, cancellable, callback, user_data);
+      g_task_set_source_tag (task, gipc_channel_send_async);
+      g_task_set_check_cancellable (task, FALSE);
+    }
+
+  if (!check_can_send (self, &error) ||
+      !check_message_size (g_bytes_get_size (message), &error) ||
+      g_cancellable_set_error_if_cancelled (cancellable, &error))
+    goto fail;
+
+  if (self->write_error != NULL)
+    {
+      error = g_error_copy (self->write_error);
+      goto fail;
+    }
+
+  send_internal (self, message, cancellable, task);
+  return;
+
+fail:
+  if (task != NULL)
+    g_task_return_error (task, error);
+  else
+    {
+      g_debug ("Channel %p: send_async without callback failed: %s", self, error->message);
+      g_error_free (error);
+    }
+}
+
+/**
+ * gipc_channel_send_finish:
+ * @self: a channel
+ * @result: the result given to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Gipc.Channel.send_async].
+ *
+ * Returns: %TRUE if the whole message was written
+ *
+ * Since: 1.0
+ */
+gboolean
+gipc_channel_send_finish (GipcChannel   *self,
+                          GAsyncResult  *result,
+                          GError       **error)
+{
+  g_return_val_if_fail (GIPC_IS_CHANNEL (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == gipc_channel_send_async, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * gipc_channel_send:
+ * @self: a channel that can send
+ * @message: the message
+ * @cancellable: (nullable): a cancellable
+ * @error: return location for a #GError
+ *
+ * Sends @message, blocking the calling thread until the whole message is in
+ * the pipe. It does not iterate any main context. Messages queued earlier
+ * with [method@Gipc.Channel.send_async] and no callback are written first;
+ * while sends with a callback are pending it fails with
+ * %GIPC_ERROR_LOCKED.
+ *
+ * Cancelling takes effect only before the first byte is written.
+ *
+ * Returns: %TRUE if the whole message was written
+ *
+ * Since: 1.0
+ */
+gboolean
+gipc_channel_send (GipcChannel   *self,
+                   GBytes        *message,
+                   GCancellable  *cancellable,
+                   GError       **error)
+{
+  gboolean ok;
+
+  g_return_val_if_fail (GIPC_IS_CHANNEL (self), FALSE);
+  g_return_val_if_fail (message != NULL, FALSE);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_can_send (self, error) ||
+      !check_message_size (g_bytes_get_size (message), error))
+    return FALSE;
+
+  if (self->send_ops.length > 0 || self->sync_send)
+    {
+      g_set_error_literal (error, GIPC_ERROR, GIPC_ERROR_LOCKED,
+                           "Asynchronous sends are pending on this channel");
+      return FALSE;
+    }
+
+  if (self->write_error != NULL)
+    {
+      g_propagate_error (error, g_error_copy (self->write_error));
+      return FALSE;
+    }
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return FALSE;
+
+  self->sync_send = TRUE;
+
+  /* What is queued without a callback goes first; cancelling applies only
+   * while none of our own message is written. */
+  ok = flush_output_blocking (self, cancellable, error);
+  if (ok)
+    {
+      guint64 start, end;
+
+      queue_frame (self, message, &start, &end);
+
+      for (;;)
+        {
+          FlushResult r = flush_output (self, error);
+
+          if (r == FLUSH_DONE)
+            break;
+
+          if (r == FLUSH_FAILED)
+            {
+              GError *copy = g_error_copy (*error);
+
+              fail_output (self, copy);
+              g_error_free (copy);
+              ok = FALSE;
+              break;
+            }
+
+          if (self->out_written == start)
+            {
+              /* Nothing of the message is written yet: still cancellable. */
+              if (wait_fd (self->write_fd, G_IO_OUT, cancellable, -1, error) < 0)
+                {
+                  unqueue_frame (self, start, end);
+                  ok = FALSE;
+                  break;
+                }
+            }
+          else if (wait_fd (self->write_fd, G_IO_OUT, NULL, -1, error) < 0)
+            {
+              /* poll itself failed: the frame cannot be finished. */
+              GError *copy = g_error_copy (*error);
+
+              fail_output (self, copy);
+              g_error_free (copy);
+              ok = FALSE;
+              break;
+            }
+        }
+    }
+
+  self->sync_send = FALSE;
+  update_source (self);
+
+  return ok;
+}
+
+/* ------------------------------------------------------------------ */
+/* Input                                                               */
+
+static void
+set_read_error (GipcChannel *self,
+                GError      *error)
+{
+  if (self->read_error == NULL)
+    self->read_error = error;
+  else
+    g_error_free (error);
+}
+
+/* Decodes what is in the read buffer into the inbox. Returns FALSE on a
+ * decoding error (recorded as the sticky read error). */
+static gboolean
+decode_buffered (GipcChannel *self)
+{
+  while (self->rbuf_pos < self->rbuf_len)
+    {
+      GBytes *message = NULL;
+      GError *error = NULL;
+      gsize consumed = 0;
+      GipcFrameResult r;
+
+      r = gipc_frame_decoder_feed (&self->decoder,
+                                   self->rbuf + self->rbuf_pos,
+                                   self->rbuf_len - self->rbuf_pos,
+                                   &consumed, &message, &error);
+      self->rbuf_pos += consumed;
+
+      if (r == GIPC_FRAME_MESSAGE)
+        g_queue_push_tail (&self->inbox, message);
+      else if (r == GIPC_FRAME_ERROR)
+        {
+          set_read_error (self, error);
+          return FALSE;
+        }
+    }
+
+  self->rbuf_pos = self->rbuf_len = 0;
+  return TRUE;
+}
+
+typedef enum
+{
+  READ_MORE,       /* got data; there may be more */
+  READ_AGAIN,      /* nothing available now */
+  READ_END,        /* end of stream or error: read_error is set */
+} ReadResult;
+
+/* One read(2), straight into a large message's body when one is being
+ * assembled, otherwise into the read buffer; then decodes. Never blocks. */
+static ReadResult
+read_once (GipcChannel *self)
+{
+  gsize remaining = 0;
+  guint8 *tail = gipc_frame_decoder_body_tail (&self->decoder, &remaining);
+  gssize n;
+
+  if (tail != NULL && remaining >= READ_BUFFER_SIZE / 2)
+    {
+      do
+        n = read (self->read_fd, tail, remaining);
+      while (n < 0 && errno == EINTR);
+
+      if (n > 0)
+        {
+          GBytes *message = NULL;
+
+          if (gipc_frame_decoder_body_advance (&self->decoder, n, &message) == GIPC_FRAME_MESSAGE)
+            g_queue_push_tail (&self->inbox, message);
+          return READ_MORE;
+        }
+    }
+  else
+    {
+      if (self->rbuf == NULL)
+        self->rbuf = g_malloc (READ_BUFFER_SIZE);
+
+      do
+        n = read (self->read_fd, self->rbuf, READ_BUFFER_SIZE);
+      while (n < 0 && errno == EINTR);
+
+      if (n > 0)
+        {
+          self->rbuf_pos = 0;
+          self->rbuf_len = n;
+          if (!decode_buffered (self))
+            return READ_END;
+          return n == READ_BUFFER_SIZE ? READ_MORE : READ_AGAIN;
+        }
+    }
+
+  if (n == 0)
+    {
+      GError *error = NULL;
+
+      if (gipc_frame_decoder_at_eof (&self->decoder, &error))
+        error = g_error_new_literal (GIPC_ERROR, GIPC_ERROR_PEER_CLOSED,
+                                     "End of stream: every sender of the channel is closed");
+      set_read_error (self, error);
+      return READ_END;
+    }
+
+  if (errno == EAGAIN || errno == EWOULDBLOCK)
+    return READ_AGAIN;
+
+  {
+    GError *error = NULL;
+
+    set_io_error (&error, errno, "Could not read from the channel");
+    set_read_error (self, error);
+  }
+  return READ_END;
+}
+
+/* Reads until at least one whole message is in the inbox, or nothing more
+ * is available now, or the stream ended. */
+static void
+fill_inbox (GipcChannel *self)
+{
+  while (self->inbox.length == 0 && self->read_error == NULL)
+    {
+      if (read_once (self) != READ_MORE)
+        break;
+    }
+}
+
+static void
+receive_op_free (ReceiveOp *op)
+{
+  if (op->cancel_source != NULL)
+    {
+      g_source_destroy (op->cancel_source);
+      g_source_unref (op->cancel_source);
+    }
+  g_clear_object (&op->task);
+  g_slice_free (ReceiveOp, op);
+}
+
+static void
+receive_op_return (ReceiveOp *op,
+                   GBytes    *message,
+                   GError    *error)
+{
+  GTask *task = g_steal_pointer (&op->task);
+
+  receive_op_free (op);
+
+  if (message != NULL)
+    g_task_return_pointer (task, message, (GDestroyNotify) g_bytes_unref);
+  else
+    g_task_return_error (task, error);
+  g_object_unref (task);
+}
+
+/* Hands messages (or the sticky error) to the waiting receivers, or emits
+ * them in push mode. Runs user code: the caller holds a reference. */
+static void
+deliver (GipcChannel *self,
+         guint64      generation)
+{
+  while (!self->closed && self->inbox.length > 0)
+    {
+      if (self->listening)
+        {
+          g_autoptr(GBytes) message = g_queue_pop_head (&self->inbox);
+
+          g_signal_emit (self, signals[SIGNAL_MESSAGE], 0, message);
+        }
+      else
+        {
+          ReceiveOp *op = g_queue_peek_head (&self->receive_ops);
+
+          /* A receive started in this very iteration completes in the next
+           * one, so its callback never runs inside the call (and GTask
+           * need not defer it through an idle source). */
+          if (op == NULL || op->generation == generation)
+            break;
+
+          g_queue_pop_head (&self->receive_ops);
+          receive_op_return (op, g_queue_pop_head (&self->inbox), NULL);
+        }
+    }
+
+  if (self->closed || self->inbox.length > 0 || self->read_error == NULL)
+    return;
+
+  if (self->listening)
+    {
+      if (!self->error_emitted)
+        {
+          self->error_emitted = TRUE;
+          self->listening = FALSE;
+          g_signal_emit (self, signals[SIGNAL_ERROR], 0, self->read_error);
+        }
+      return;
+    }
+
+  while (!self->closed)
+    {
+      ReceiveOp *op = g_queue_peek_head (&self->receive_ops);
+
+      if (op == NULL || op->generation == generation)
+        break;
+
+      g_queue_pop_head (&self->receive_ops);
+      receive_op_return (op, NULL, g_error_copy (self->read_error));
+    }
+}
+
+static void
+expire_receives (GipcChannel *self)
+{
+  gint64 now = g_get_monotonic_time ();
+  GList *l = self->receive_ops.head;
+
+  while (l != NULL)
+    {
+      ReceiveOp *op = l->data;
+      GList *next = l->next;
+
+      if (op->deadline > 0 && op->deadline <= now &&
+          l == self->receive_ops.head && gipc_frame_decoder_in_frame (&self->decoder))
+        {
+          /* The head's message has begun to arrive: it is read to its end,
+           * no timeout splits a message. */
+          op->deadline = 0;
+        }
+      else if (op->deadline > 0 && op->deadline <= now)
+        {
+          g_queue_delete_link (&self->receive_ops, l);
+          receive_op_return (op, NULL,
+                             g_error_new_literal (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                                                  "No message arrived within the channel's timeout"));
+        }
+
+      if (self->closed)
+        break;
+      l = next;
+    }
+}
+
+static void
+gipc_channel_dispatch (gpointer     data,
+                       GIOCondition read_revents,
+                       GIOCondition write_revents)
+{
+  GipcChannel *self = data;
+  guint64 generation;
+
+  g_object_ref (self);
+  self->in_dispatch = TRUE;
+  generation = gipc_channel_source_get_generation (self->source);
+
+  if (write_revents != 0 && self->output.length > 0)
+    pump_output (self);
+
+  if (!self->closed && read_revents != 0 && wants_input (self))
+    {
+      if (self->listening)
+        {
+          /* Push mode: take everything available, a buffer at a time. */
+          while (!self->closed && self->listening && self->read_error == NULL)
+            {
+              ReadResult r = read_once (self);
+
+              deliver (self, generation);
+              if (r != READ_MORE)
+                break;
+            }
+        }
+      else
+        fill_inbox (self);
+    }
+
+  if (!self->closed)
+    {
+      deliver (self, generation);
+      if (!self->closed && self->receive_ops.length > 0)
+        expire_receives (self);
+    }
+
+  self->in_dispatch = FALSE;
+  if (!self->closed)
+    update_source (self);
+  g_object_unref (self);
+}
+
+static gboolean
+receive_op_cancelled_cb (GCancellable *cancellable,
+                         gpointer      user_data)
+{
+  ReceiveOp *op = user_data;
+  GipcChannel *self = op->channel;
+  GError *error = NULL;
+
+  /* Whatever part of a message has arrived stays in the channel for the
+   * next receive. */
+  g_queue_remove (&self->receive_ops, op);
+  g_cancellable_set_error_if_cancelled (cancellable, &error);
+  receive_op_return (op, NULL, error);
+  update_source (self);
+
+  return G_SOURCE_REMOVE;
+}
+
+/**
+ * gipc_channel_receive_async:
+ * @self: a channel that can receive
+ * @cancellable: (nullable): a cancellable
+ * @callback: (scope async): called with the next message
+ * @user_data: data for @callback
+ *
+ * Receives the next whole message without blocking; finish with
+ * [method@Gipc.Channel.receive_finish]. Many receives may be pending: each
+ * gets the next message, in call order.
+ *
+ * With [property@Gipc.Channel:timeout] set, a receive that sees no byte of
+ * a new message within it fails with %G_IO_ERROR_TIMED_OUT; a message that
+ * has begun to arrive is read to its end. Cancelling never loses data: a
+ * message that has begun to arrive stays whole in the channel for the next
+ * receive.
+ *
+ * Fails with %GIPC_ERROR_LOCKED while the channel is listening.
+ *
+ * Since: 1.0
+ */
+void
+gipc_channel_receive_async (GipcChannel         *self,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  GError *error = NULL;
+  ReceiveOp *op;
+
+  g_return_if_fail (GIPC_IS_CHANNEL (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, gipc_channel_receive_async);
+  g_task_set_check_cancellable (task, FALSE);
+
+  if (!check_can_receive (self, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  if (self->listening || self->sync_receive)
+    {
+      g_task_return_new_error (task, GIPC_ERROR, GIPC_ERROR_LOCKED,
+                               self->listening ?
+                               "The channel is listening: messages arrive as the \"message\" signal" :
+                               "A synchronous receive is in progress on this channel");
+      return;
+    }
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
+  ensure_source (self);
+
+  op = g_slice_new0 (ReceiveOp);
+  op->channel = self;
+  op->task = g_steal_pointer (&task);
+  op->generation = gipc_channel_source_get_generation (self->source);
+  if (self->timeout_ms > 0)
+    op->deadline = g_get_monotonic_time () + (gint64) self->timeout_ms * 1000;
+  g_queue_push_tail (&self->receive_ops, op);
+
+  if (cancellable != NULL)
+    {
+      op->cancel_source = g_cancellable_source_new (cancellable);
+      g_source_set_static_name (op->cancel_source, "[gipc-channel-receive-cancel]");
+      g_source_set_callback (op->cancel_source,
+                             G_SOURCE_FUNC (receive_op_cancelled_cb), op, NULL);
+      g_source_attach (op->cancel_source, g_task_get_context (op->task));
+    }
+
+  update_source (self);
+}
+
+/**
+ * gipc_channel_receive_finish:
+ * @self: a channel
+ * @result: the result given to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Gipc.Channel.receive_async].
+ *
+ * Returns: (transfer full): the message (an empty #GBytes for a 0-byte
+ *   message, never %NULL on success), or %NULL with @error set
+ *
+ * Since: 1.0
+ */
+GBytes *
+gipc_channel_receive_finish (GipcChannel   *self,
+                             GAsyncResult  *result,
+                             GError       **error)
+{
+  g_return_val_if_fail (GIPC_IS_CHANNEL (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == gipc_channel_receive_async, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * gipc_channel_receive:
+ * @self: a channel that can receive
+ * @cancellable: (nullable): a cancellable
+ * @error: return location for a #GError
+ *
+ * Receives the next whole message, blocking the calling thread. It does not
+ * iterate any main context, so it works in a program with no main loop.
+ * [property@Gipc.Channel:timeout] applies as for
+ * [method@Gipc.Channel.receive_async].
+ *
+ * Fails with %GIPC_ERROR_LOCKED while the channel is listening or while
+ * asynchronous receives are pending.
+ *
+ * Returns: (transfer full): the message, or %NULL with @error set
+ *
+ * Since: 1.0
+ */
+GBytes *
+gipc_channel_receive (GipcChannel   *self,
+                      GCancellable  *cancellable,
+                      GError       **error)
+{
+  GBytes *message = NULL;
+  gint64 deadline = -1;
+
+  g_return_val_if_fail (GIPC_IS_CHANNEL (self), NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!check_can_receive (self, error))
+    return NULL;
+
+  if (self->listening || self->receive_ops.length > 0 || self->sync_receive)
+    {
+      g_set_error_literal (error, GIPC_ERROR, GIPC_ERROR_LOCKED,
+                           self->listening ?
+                           "The channel is listening: messages arrive as the \"message\" signal" :
+                           "Asynchronous receives are pending on this channel");
+      return NULL;
+    }
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return NULL;
+
+  if (self->timeout_ms > 0)
+    deadline = g_get_monotonic_time () + (gint64) self->timeout_ms * 1000;
+
+  self->sync_receive = TRUE;
+
+  for (;;)
+    {
+      int r;
+
+      if (self->inbox.length == 0 && self->read_error == NULL)
+        fill_inbox (self);
+
+      if (self->inbox.length > 0)
+        {
+          message = g_queue_pop_head (&self->inbox);
+          break;
+        }
+
+      if (self->read_error != NULL)
+        {
+          g_propagate_error (error, g_error_copy (self->read_error));
+          break;
+        }
+
+      /* No timeout once a message has begun to arrive. */
+      r = wait_fd (self->read_fd, G_IO_IN,
+                   cancellable,
+                   gipc_frame_decoder_in_frame (&self->decoder) ? -1 : deadline,
+                   error);
+      if (r < 0)
+        break;
+      if (r == 0 && !gipc_frame_decoder_in_frame (&self->decoder))
+        {
+          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                               "No message arrived within the channel's timeout");
+          break;
+        }
+    }
+
+  self->sync_receive = FALSE;
+  update_source (self);
+
+  return message;
+}
+
+/* ------------------------------------------------------------------ */
+/* GVariant                                                            */
+
+static GBytes *
+variant_to_message (GVariant *value)
+{
+  g_autoptr(GVariant) boxed = g_variant_ref_sink (g_variant_new_variant (value));
+  g_autoptr(GVariant) normal = g_variant_get_normal_form (boxed);
+
+  return g_variant_get_data_as_bytes (normal);
+}
+
+static GVariant *
+message_to_variant (GBytes  *message,
+                    GError **error)
+{
+  g_autoptr(GVariant) boxed = NULL;
+
+  boxed = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE_VARIANT, message, FALSE));
+  if (!g_variant_is_normal_form (boxed))
+    {
+      g_set_error (error, GIPC_ERROR, GIPC_ERROR_PROTOCOL,
+                   "The message (%" G_GSIZE_FORMAT " bytes) is not a serialized GVariant "
+                   "of type \"v\" in normal form",
+                   g_bytes_get_size (message));
+      return NULL;
+    }
+
+  return g_variant_get_variant (boxed);
+}
+
+static void
+send_variant_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  GError *error = NULL;
+
+  if (gipc_channel_send_finish (GIPC_CHANNEL (object), result, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+/**
+ * gipc_channel_send_variant_async:
+ * @self: a channel that can send
+ * @value: the value to send; a floating reference is consumed
+ * @cancellable: (nullable): a cancellable
+ * @callback: (scope async) (nullable): called when the message is in the
+ *   pipe, or %NULL to fire and forget
+ * @user_data: data for @callback
+ *
+ * Sends @value boxed in a `v` (so the receiver needs no type): the message
+ * is the serialized normal form of `g_variant_new_variant (value)`.
+ * Otherwise as [method@Gipc.Channel.send_async].
+ *
+ * Since: 1.0
+ */
+void
+gipc_channel_send_variant_async (GipcChannel         *self,
+                                 GVariant            *value,
+                                 GCancellable        *cancellable,
+                                 GAsyncReadyCallback  callback,
+                                 gpointer             user_data)
+{
+  g_autoptr(GBytes) message = NULL;
+  GTask *task;
+
+  g_return_if_fail (GIPC_IS_CHANNEL (self));
+  g_return_if_fail (value != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  message = variant_to_message (value);
+
+  if (callback == NULL)
+    {
+      gipc_channel_send_async (self, message, cancellable, NULL, NULL);
+      return;
+    }
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, gipc_channel_send_variant_async);
+  g_task_set_check_cancellable (task, FALSE);
+  gipc_channel_send_async (self, message, cancellable, send_variant_cb, task);
+}
+
+/**
+ * gipc_channel_send_variant_finish:
+ * @self: a channel
+ * @result: the result given to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Gipc.Channel.send_variant_async].
+ *
+ * Returns: %TRUE if the whole message was written
+ *
+ * Since: 1.0
+ */
+gboolean
+gipc_channel_send_variant_finish (GipcChannel   *self,
+                                  GAsyncResult  *result,
+                                  GError       **error)
+{
+  g_return_val_if_fail (GIPC_IS_CHANNEL (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == gipc_channel_send_variant_async, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * gipc_channel_send_variant:
+ * @self: a channel that can send
+ * @value: the value to send; a floating reference is consumed
+ * @cancellable: (nullable): a cancellable
+ * @error: return location for a #GError
+ *
+ * Sends @value boxed in a `v`, blocking; see
+ * [method@Gipc.Channel.send_variant_async] and [method@Gipc.Channel.send].
+ *
+ * Returns: %TRUE if the whole message was written
+ *
+ * Since: 1.0
+ */
+gboolean
+gipc_channel_send_variant (GipcChannel   *self,
+                           GVariant      *value,
+                           GCancellable  *cancellable,
+                           GError       **error)
+{
+  g_autoptr(GBytes) message = NULL;
+
+  g_return_val_if_fail (GIPC_IS_CHANNEL (self), FALSE);
+  g_return_val_if_fail (value != NULL, FALSE);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  message = variant_to_message (value);
+
+  return gipc_channel_send (self, message, cancellable, error);
+}
+
+static void
+receive_variant_cb (GObject      *object,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(GBytes) message = NULL;
+  GError *error = NULL;
+  GVariant *value;
+
+  message = gipc_channel_receive_finish (GIPC_CHANNEL (object), result, &error);
+  if (message == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  value = message_to_variant (message, &error);
+  if (value == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, value, (GDestroyNotify) g_variant_unref);
+}
+
+/**
+ * gipc_channel_receive_variant_async:
+ * @self: a channel that can receive
+ * @cancellable: (nullable): a cancellable
+ * @callback: (scope async): called with the next value
+ * @user_data: data for @callback
+ *
+ * Receives the next message as a value sent with
+ * [method@Gipc.Channel.send_variant_async]; finish with
+ * [method@Gipc.Channel.receive_variant_finish]. A message that is not a
+ * serialized `v` in normal form fails with %GIPC_ERROR_PROTOCOL (the
+ * message is consumed; the channel stays usable).
+ *
+ * Since: 1.0
+ */
+void
+gipc_channel_receive_variant_async (GipcChannel         *self,
+                                    GCancellable        *cancellable,
+                                    GAsyncReadyCallback  callback,
+                                    gpointer             user_data)
+{
+  GTask *task;
+
+  g_return_if_fail (GIPC_IS_CHANNEL (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, gipc_channel_receive_variant_async);
+  g_task_set_check_cancellable (task, FALSE);
+  gipc_channel_receive_async (self, cancellable, receive_variant_cb, task);
+}
+
+/**
+ * gipc_channel_receive_variant_finish:
+ * @self: a channel
+ * @result: the result given to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Gipc.Channel.receive_variant_async].
+ *
+ * Returns: (transfer full): the value that was sent, or %NULL with @error
+ *   set
+ *
+ * Since: 1.0
+ */
+GVariant *
+gipc_channel_receive_variant_finish (GipcChannel   *self,
+                                     GAsyncResult  *result,
+                                     GError       **error)
+{
+  g_return_val_if_fail (GIPC_IS_CHANNEL (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == gipc_channel_receive_variant_async, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * gipc_channel_receive_variant:
+ * @self: a channel that can receive
+ * @cancellable: (nullable): a cancellable
+ * @error: return location for a #GError
+ *
+ * Receives the next message as a value, blocking; see
+ * [method@Gipc.Channel.receive_variant_async] and
+ * [method@Gipc.Channel.receive].
+ *
+ * Returns: (transfer full): the value that was sent, or %NULL with @error
+ *   set
+ *
+ * Since: 1.0
+ */
+GVariant *
+gipc_channel_receive_variant (GipcChannel   *self,
+                              GCancellable  *cancellable,
+                              GError       **error)
+{
+  g_autoptr(GBytes) message = NULL;
+
+  g_return_val_if_fail (GIPC_IS_CHANNEL (self), NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  message = gipc_channel_receive (self, cancellable, error);
+  if (message == NULL)
+    return NULL;
+
+  return message_to_variant (message, error);
+}
+
+/* ------------------------------------------------------------------ */
+/* Push mode                                                           */
+
+/**
+ * gipc_channel_listen:
+ * @self: a channel that can receive
+ *
+ * Switches @self to push mode: from now on every incoming message is
+ * emitted as [signal@Gipc.Channel::message], in order, in the
+ * thread-default main context of the caller; the end of the stream, or a
+ * failure, is emitted once as [signal@Gipc.Channel::error], and nothing
+ * after it. While listening, receives fail with %GIPC_ERROR_LOCKED;
+ * [method@Gipc.Channel.close] stops listening.
+ *
+ * Push mode is the fast path for streams of small messages: no
+ * [class@Gio.Task] is made per message.
+ *
+ * Since: 1.0
+ */
+void
+gipc_channel_listen (GipcChannel *self)
+{
+  g_return_if_fail (GIPC_IS_CHANNEL (self));
+  g_return_if_fail (self->can_receive);
+  g_return_if_fail (self->receive_ops.length == 0);
+
+  if (self->closed || self->listening || self->error_emitted)
+    return;
+
+  ensure_source (self);
+  self->listening = TRUE;
+  update_source (self);
+}
+
+/**
+ * gipc_channel_is_listening:
+ * @self: a channel
+ *
+ * Whether @self is in push mode (see [method@Gipc.Channel.listen]).
+ *
+ * Returns: %TRUE while listening
+ *
+ * Since: 1.0
+ */
+gboolean
+gipc_channel_is_listening (GipcChannel *self)
+{
+  g_return_val_if_fail (GIPC_IS_CHANNEL (self), FALSE);
+
+  return self->listening;
+}
+
+/* ------------------------------------------------------------------ */
+/* Closing                                                             */
+
+static gboolean
+is_busy (GipcChannel *self)
+{
+  return self->send_ops.length > 0 ||
+         self->receive_ops.length > 0 ||
+         self->sync_send ||
+         self->sync_receive;
+}
+
+static void
+clear_input (GipcChannel *self)
+{
+  g_queue_clear_full (&self->inbox, (GDestroyNotify) g_bytes_unref);
+  gipc_frame_decoder_clear (&self->decoder);
+  g_clear_pointer (&self->rbuf, g_free);
+  self->rbuf_pos = self->rbuf_len = 0;
+}
+
+static void
+clear_output (GipcChannel *self)
+{
+  OutputChunk *chunk;
+
+  while ((chunk = g_queue_pop_head (&self->output)) != NULL)
+    output_chunk_free (self, chunk);
+  g_clear_pointer (&self->spare_buffer, g_byte_array_unref);
+  self->out_written = self->out_queued;
+}
+
+/* Closes the fds and marks the channel closed. No signal or notify. */
+static void
+close_internal (GipcChannel *self)
+{
+  self->listening = FALSE;
+  self->closed = TRUE;
+  destroy_source (self);
+  clear_input (self);
+  clear_output (self);
+  g_clear_error (&self->read_error);
+  g_clear_error (&self->write_error);
+  close_fd (&self->read_fd);
+  close_fd (&self->write_fd);
+  registry_remove (self);
+}
+
+/* Writes what send_async without a callback queued, blocking: no message
+ * is lost because its sender closed the channel. */
+static void
+flush_before_close (GipcChannel *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (self->output.length == 0 || self->write_error != NULL || self->write_fd < 0)
+    return;
+
+  if (!flush_output_blocking (self, NULL, &error))
+    g_debug ("Channel %p: queued messages not written on close: %s", self, error->message);
+}
+
+/**
+ * gipc_channel_close:
+ * @self: a channel
+ * @error: return location for a #GError
+ *
+ * Closes both directions of @self. Messages queued by
+ * [method@Gipc.Channel.send_async] without a callback are written first
+ * (blocking if the pipe is full, as closing a buffered #GOutputStream
+ * flushes it). Closing stops listening, without an error signal.
+ *
+ * Closing a closed channel does nothing and returns %TRUE. While an
+ * operation is in progress on @self (a pending send or receive) it fails
+ * with %GIPC_ERROR_LOCKED and changes nothing; the operation still
+ * completes.
+ *
+ * Returns: %TRUE if @self is closed
+ *
+ * Since: 1.0
+ */
+gboolean
+gipc_channel_close (GipcChannel  *self,
+                    GError      **error)
+{
+  g_return_val_if_fail (GIPC_IS_CHANNEL (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (self->closed)
+    return TRUE;
+
+  if (is_busy (self))
+    {
+      g_set_error_literal (error, GIPC_ERROR, GIPC_ERROR_LOCKED,
+                           "An operation is in progress on this channel");
+      return FALSE;
+    }
+
+  flush_before_close (self);
+  close_internal (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLOSED]);
+
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Process hygiene (gipc-channel-private.h)                             */
+
+void
+gipc_channel_get_fds (GipcChannel *self,
+                      int         *read_fd,
+                      int         *write_fd)
+{
+  g_return_if_fail (GIPC_IS_CHANNEL (self));
+
+  if (read_fd != NULL)
+    *read_fd = self->read_fd;
+  if (write_fd != NULL)
+    *write_fd = self->write_fd;
+}
+
+gboolean
+gipc_channel_prepare_pass (GipcChannel  *self,
+                           gboolean      for_exec,
+                           GError      **error)
+{
+  g_return_val_if_fail (GIPC_IS_CHANNEL (self), FALSE);
+
+  if (!check_open (self, error))
+    return FALSE;
+
+  if (is_busy (self) || self->listening)
+    {
+      g_set_error_literal (error, GIPC_ERROR, GIPC_ERROR_LOCKED,
+                           "An operation is in progress on this channel");
+      return FALSE;
+    }
+
+  if (for_exec && (self->inbox.length > 0 || gipc_frame_decoder_in_frame (&self->decoder)))
+    {
+      g_set_error_literal (error, GIPC_ERROR, GIPC_ERROR_FAILED,
+                           "The channel holds received data that a spawned program could not read");
+      return FALSE;
+    }
+
+  if (self->output.length > 0 && self->write_error == NULL)
+    {
+      if (!flush_output_blocking (self, NULL, error))
+        return FALSE;
+    }
+
+  return TRUE;
+}
+
+void
+gipc_channel_mark_passed (GipcChannel *self)
+{
+  g_return_if_fail (GIPC_IS_CHANNEL (self));
+
+  if (self->closed)
+    return;
+
+  self->passed = TRUE;
+  close_internal (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLOSED]);
+}
+
+/* In a fork-mode child: forget everything that belongs to the parent's
+ * main context without running any of it. The GSource was orphaned with
+ * the rest of the inherited context; the pending tasks hold the parent's
+ * callbacks and data, so they are leaked on purpose. */
+static void
+forget_parent_state (GipcChannel *self)
+{
+  self->source = NULL;
+  self->context = NULL;
+  g_queue_init (&self->send_ops);
+  g_queue_init (&self->receive_ops);
+  self->listening = FALSE;
+  self->sync_send = FALSE;
+  self->sync_receive = FALSE;
+  self->in_dispatch = FALSE;
+  self->inline_used = FALSE;
+}
+
+void
+gipc_channel_child_after_fork (GipcChannel * const *keep,
+                               guint                n_keep)
+{
+  GHashTableIter iter;
+  gpointer key;
+
+  if (registry == NULL)
+    return;
+
+  g_hash_table_iter_init (&iter, registry);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      GipcChannel *self = key;
+      gboolean kept = FALSE;
+
+      for (guint i = 0; i < n_keep; i++)
+        kept |= keep[i] == self;
+
+      forget_parent_state (self);
+
+      if (kept)
+        continue;
+
+      /* Not ours: close the fds, silently. Queued output belongs to the
+       * parent (it writes it); its GBytes may have the parent's free
+       * functions, so it is leaked rather than freed here. */
+      g_queue_init (&self->output);
+      self->spare_buffer = NULL;
+      self->out_written = self->out_queued;
+      self->closed = TRUE;
+      close_fd (&self->read_fd);
+      close_fd (&self->write_fd);
+      self->registered = FALSE;
+      g_hash_table_iter_remove (&iter);
+    }
+}
+
+void
+gipc_channel_flush_all (void)
+{
+  g_autoptr(GPtrArray) open = g_ptr_array_new_with_free_func (g_object_unref);
+  GHashTableIter iter;
+  gpointer key;
+
+  g_mutex_lock (&registry_mutex);
+  if (registry != NULL)
+    {
+      g_hash_table_iter_init (&iter, registry);
+      while (g_hash_table_iter_next (&iter, &key, NULL))
+        g_ptr_array_add (open, g_object_ref (key));
+    }
+  g_mutex_unlock (&registry_mutex);
+
+  for (guint i = 0; i < open->len; i++)
+    {
+      GipcChannel *self = open->pdata[i];
+      g_autoptr(GError) error = NULL;
+
+      if (self->closed || self->output.length == 0 || self->write_error != NULL)
+        continue;
+
+      if (!flush_output_blocking (self, NULL, &error))
+        g_debug ("Channel %p: queued messages not written: %s", self, error->message);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Construction                                                        */
+
+static GipcChannel *
+channel_new_take_fds (int read_fd,
+                      int write_fd)
+{
+  GipcChannel *self = g_object_new (GIPC_TYPE_CHANNEL, NULL);
+
+  self->read_fd = read_fd;
+  self->write_fd = write_fd;
+  self->can_receive = read_fd >= 0;
+  self->can_send = write_fd >= 0;
+  registry_add (self);
+
+  return self;
+}
+
+/**
+ * gipc_pipe:
+ * @flags: whether to make a simplex or a duplex pair
+ * @end1: (out) (transfer full): the first end: with
+ *   %GIPC_PIPE_FLAGS_NONE the end that receives
+ * @end2: (out) (transfer full): the second end: with
+ *   %GIPC_PIPE_FLAGS_NONE the end that sends
+ * @error: return location for a #GError
+ *
+ * Makes a connected pair of channels. With %GIPC_PIPE_FLAGS_NONE, @end1
+ * only receives and @end2 only sends (gipc's `(reader, writer)` order);
+ * with %GIPC_PIPE_FLAGS_DUPLEX both ends send and receive, and what one end
+ * sends the other receives.
+ *
+ * Python: `r, w = Gipc.pipe(Gipc.PipeFlags.NONE)`;
+ * JavaScript: `const [, r, w] = Gipc.pipe(Gipc.PipeFlags.NONE)`.
+ *
+ * Returns: %TRUE on success
+ *
+ * Since: 1.0
+ */
+gboolean
+gipc_pipe (GipcPipeFlags   flags,
+           GipcChannel   **end1,
+           GipcChannel   **end2,
+           GError        **error)
+{
+  int a[2] = { -1, -1 };
+  int b[2] = { -1, -1 };
+
+  g_return_val_if_fail ((flags & ~GIPC_PIPE_FLAGS_DUPLEX) == 0, FALSE);
+  g_return_val_if_fail (end1 != NULL && end2 != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (pipe2 (a, O_CLOEXEC | O_NONBLOCK) < 0 ||
+      ((flags & GIPC_PIPE_FLAGS_DUPLEX) && pipe2 (b, O_CLOEXEC | O_NONBLOCK) < 0))
+    {
+      int errsv = errno;
+
+      close_fd (&a[0]);
+      close_fd (&a[1]);
+      set_io_error (error, errsv, "Could not create a pipe");
+      return FALSE;
+    }
+
+  if (flags & GIPC_PIPE_FLAGS_DUPLEX)
+    {
+      /* end1 reads pipe a and writes pipe b; end2 the other way round. */
+      *end1 = channel_new_take_fds (a[0], b[1]);
+      *end2 = channel_new_take_fds (b[0], a[1]);
+    }
+  else
+    {
+      *end1 = channel_new_take_fds (a[0], -1);
+      *end2 = channel_new_take_fds (-1, a[1]);
+    }
+
+  return TRUE;
+}
+
+/**
+ * gipc_channel_new_from_fds:
+ * @read_fd: the fd to receive from, or -1
+ * @write_fd: the fd to send to, or -1
+ * @error: return location for a #GError
+ *
+ * Makes a channel of existing pipe (or socket) fds and takes ownership of
+ * them: they are made non-blocking and close-on-exec, and closed with the
+ * channel. At least one of them must be given.
+ *
+ * Returns: (transfer full): a new channel, or %NULL with @error set (the
+ *   fds are closed then too)
+ *
+ * Since: 1.0
+ */
+GipcChannel *
+gipc_channel_new_from_fds (int      read_fd,
+                           int      write_fd,
+                           GError **error)
+{
+  g_return_val_if_fail (read_fd >= -1 && write_fd >= -1, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (read_fd < 0 && write_fd < 0)
+    {
+      g_set_error_literal (error, GIPC_ERROR, GIPC_ERROR_FAILED,
+                           "A channel needs a file descriptor to read or to write");
+      return NULL;
+    }
+
+  if ((read_fd >= 0 && !set_fd_flags (read_fd, error)) ||
+      (write_fd >= 0 && !set_fd_flags (write_fd, error)))
+    {
+      close_fd (&read_fd);
+      if (write_fd != read_fd)
+        close_fd (&write_fd);
+      return NULL;
+    }
+
+  return channel_new_take_fds (read_fd, write_fd);
+}
+
+static gboolean
+parse_fd (const char  *text,
+          int         *fd)
+{
+  guint64 value;
+
+  if (g_strcmp0 (text, "-1") == 0)
+    {
+      *fd = -1;
+      return TRUE;
+    }
+
+  if (!g_ascii_string_to_unsigned (text, 10, 0, G_MAXINT, &value, NULL))
+    return FALSE;
+
+  *fd = (int) value;
+  return TRUE;
+}
+
+/**
+ * gipc_channel_new_inherited:
+ * @index: which of the passed channels: 0 for the first
+ * @error: return location for a #GError
+ *
+ * In a program started by [ctor@Gipc.Process.new_for_argv], makes the
+ * @index-th channel passed to it (in pass order) from the fds announced in
+ * the `GIPC_CHANNEL_FDS` environment variable: one `READFD:WRITEFD` pair
+ * per channel, comma-separated, `-1` for an absent direction (for example
+ * `3:-1,4:5`). A program in any language can parse it the same way.
+ *
+ * Returns: (transfer full): a new channel, or %NULL with
+ *   %GIPC_ERROR_FAILED when there is no such channel
+ *
+ * Since: 1.0
+ */
+GipcChannel *
+gipc_channel_new_inherited (guint    index,
+                            GError **error)
+{
+  const char *env;
+  g_auto(GStrv) pairs = NULL;
+  g_auto(GStrv) fds = NULL;
+  int read_fd, write_fd;
+
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  env = g_getenv ("GIPC_CHANNEL_FDS");
+  if (env == NULL)
+    {
+      g_set_error_literal (error, GIPC_ERROR, GIPC_ERROR_FAILED,
+                           "No inherited channels: GIPC_CHANNEL_FDS is not set "
+                           "(was this program started by gipc_process_new_for_argv?)");
+      return NULL;
+    }
+
+  pairs = g_strsplit (env, ",", -1);
+  if (index >= g_strv_length (pairs))
+    {
+      g_set_error (error, GIPC_ERROR, GIPC_ERROR_FAILED,
+                   "No inherited channel %u: GIPC_CHANNEL_FDS (\"%s\") announces %u",
+                   index, env, g_strv_length (pairs));
+      return NULL;
+    }
+
+  fds = g_strsplit (pairs[index], ":", -1);
+  if (g_strv_length (fds) != 2 ||
+      !parse_fd (fds[0], &read_fd) || !parse_fd (fds[1], &write_fd) ||
+      (read_fd < 0 && write_fd < 0))
+    {
+      g_set_error (error, GIPC_ERROR, GIPC_ERROR_FAILED,
+                   "Inherited channel %u: \"%s\" in GIPC_CHANNEL_FDS is not READFD:WRITEFD",
+                   index, pairs[index]);
+      return NULL;
+    }
+
+  if ((read_fd >= 0 && fcntl (read_fd, F_GETFD) < 0) ||
+      (write_fd >= 0 && fcntl (write_fd, F_GETFD) < 0))
+    {
+      set_io_error (error, errno, "Inherited channel fd is not open");
+      return NULL;
+    }
+
+  return gipc_channel_new_from_fds (read_fd, write_fd, error);
+}
+
+/* ------------------------------------------------------------------ */
+/* Properties                                                          */
+
+/**
+ * gipc_channel_get_timeout:
+ * @self: a channel
+ *
+ * Gets [property@Gipc.Channel:timeout].
+ *
+ * Returns: the receive timeout in milliseconds, 0 for none
+ *
+ * Since: 1.0
+ */
+guint
+gipc_channel_get_timeout (GipcChannel *self)
+{
+  g_return_val_if_fail (GIPC_IS_CHANNEL (self), 0);
+
+  return self->timeout_ms;
+}
+
+/**
+ * gipc_channel_set_timeout:
+ * @self: a channel
+ * @timeout_ms: the receive timeout in milliseconds, 0 for none
+ *
+ * Sets [property@Gipc.Channel:timeout]. It applies to receives started
+ * afterwards.
+ *
+ * Since: 1.0
+ */
+void
+gipc_channel_set_timeout (GipcChannel *self,
+                          guint        timeout_ms)
+{
+  g_return_if_fail (GIPC_IS_CHANNEL (self));
+
+  if (self->timeout_ms == timeout_ms)
+    return;
+
+  self->timeout_ms = timeout_ms;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TIMEOUT]);
+}
+
+/**
+ * gipc_channel_get_max_message_size:
+ * @self: a channel
+ *
+ * Gets [property@Gipc.Channel:max-message-size].
+ *
+ * Returns: the largest message @self accepts, in bytes
+ *
+ * Since: 1.0
+ */
+guint64
+gipc_channel_get_max_message_size (GipcChannel *self)
+{
+  g_return_val_if_fail (GIPC_IS_CHANNEL (self), 0);
+
+  return self->max_message_size;
+}
+
+/**
+ * gipc_channel_set_max_message_size:
+ * @self: a channel
+ * @max_message_size: the largest message to accept, in bytes (at most
+ *   %GIPC_CHANNEL_MAX_MESSAGE_SIZE_LIMIT)
+ *
+ * Sets [property@Gipc.Channel:max-message-size]. It applies to frame
+ * headers that arrive afterwards.
+ *
+ * Since: 1.0
+ */
+void
+gipc_channel_set_max_message_size (GipcChannel *self,
+                                   guint64      max_message_size)
+{
+  g_return_if_fail (GIPC_IS_CHANNEL (self));
+
+  max_message_size = MIN (max_message_size, GIPC_CHANNEL_MAX_MESSAGE_SIZE_LIMIT);
+  if (self->max_message_size == max_message_size)
+    return;
+
+  self->max_message_size = max_message_size;
+  self->decoder.max_size = max_message_size;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_MESSAGE_SIZE]);
+}
+
+/**
+ * gipc_channel_get_can_send:
+ * @self: a channel
+ *
+ * Gets [property@Gipc.Channel:can-send].
+ *
+ * Returns: whether this end of the channel sends
+ *
+ * Since: 1.0
+ */
+gboolean
+gipc_channel_get_can_send (GipcChannel *self)
+{
+  g_return_val_if_fail (GIPC_IS_CHANNEL (self), FALSE);
+
+  return self->can_send;
+}
+
+/**
+ * gipc_channel_get_can_receive:
+ * @self: a channel
+ *
+ * Gets [property@Gipc.Channel:can-receive].
+ *
+ * Returns: whether this end of the channel receives
+ *
+ * Since: 1.0
+ */
+gboolean
+gipc_channel_get_can_receive (GipcChannel *self)
+{
+  g_return_val_if_fail (GIPC_IS_CHANNEL (self), FALSE);
+
+  return self->can_receive;
+}
+
+/**
+ * gipc_channel_is_closed:
+ * @self: a channel
+ *
+ * Gets [property@Gipc.Channel:closed].
+ *
+ * Returns: whether @self was closed (or passed to a child process)
+ *
+ * Since: 1.0
+ */
+gboolean
+gipc_channel_is_closed (GipcChannel *self)
+{
+  g_return_val_if_fail (GIPC_IS_CHANNEL (self), TRUE);
+
+  return self->closed;
+}
+
+static void
+gipc_channel_dispose (GObject *object)
+{
+  GipcChannel *self = GIPC_CHANNEL (object);
+
+  /* Finalizing an open channel closes it. Pending operations hold a
+   * reference on the channel (their GTask), so there are none here. */
+  if (!self->closed)
+    {
+      flush_before_close (self);
+      close_internal (self);
+    }
+
+  G_OBJECT_CLASS (gipc_channel_parent_class)->dispose (object);
+}
+
+static void
+gipc_channel_finalize (GObject *object)
+{
+  GipcChannel *self = GIPC_CHANNEL (object);
+
+  g_assert (self->send_ops.length == 0);
+  g_assert (self->receive_ops.length == 0);
+  g_assert (self->read_fd < 0 && self->write_fd < 0);
+
+  G_OBJECT_CLASS (gipc_channel_parent_class)->finalize (object);
+}
+
+static void
+gipc_channel_get_property (GObject    *object,
+                           guint       prop_id,
+                           GValue     *value,
+                           GParamSpec *pspec)
+{
+  GipcChannel *self = GIPC_CHANNEL (object);
+
+  switch (prop_id)
+    {
+    case PROP_TIMEOUT:
+      g_value_set_uint (value, self->timeout_ms);
+      break;
+
+    case PROP_MAX_MESSAGE_SIZE:
+      g_value_set_uint64 (value, self->max_message_size);
+      break;
+
+    case PROP_CAN_SEND:
+      g_value_set_boolean (value, self->can_send);
+      break;
+
+    case PROP_CAN_RECEIVE:
+      g_value_set_boolean (value, self->can_receive);
+      break;
+
+    case PROP_CLOSED:
+      g_value_set_boolean (value, self->closed);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+gipc_channel_set_property (GObject      *object,
+                           guint         prop_id,
+                           const GValue *value,
+                           GParamSpec   *pspec)
+{
+  GipcChannel *self = GIPC_CHANNEL (object);
+
+  switch (prop_id)
+    {
+    case PROP_TIMEOUT:
+      gipc_channel_set_timeout (self, g_value_get_uint (value));
+      break;
+
+    case PROP_MAX_MESSAGE_SIZE:
+      gipc_channel_set_max_message_size (self, g_value_get_uint64 (value));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+gipc_channel_class_init (GipcChannelClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = gipc_channel_dispose;
+  object_class->finalize = gipc_channel_finalize;
+  object_class->get_property = gipc_channel_get_property;
+  object_class->set_property = gipc_channel_set_property;
+
+  /**
+   * GipcChannel:timeout: (getter get_timeout) (setter set_timeout)
+   *
+   * The receive timeout in milliseconds, 0 for none. A receive that sees
+   * no byte of a new message within it fails with %G_IO_ERROR_TIMED_OUT;
+   * once a message has begun to arrive, it is read to its end. The channel
+   * stays usable after a timeout.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_TIMEOUT] =
+    g_param_spec_uint ("timeout", NULL, NULL,
+                       0, G_MAXUINT, 0,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GipcChannel:max-message-size: (getter get_max_message_size) (setter set_max_message_size)
+   *
+   * The largest message this end accepts, in bytes (default 1 GiB). A
+   * frame header that announces more fails the receive with
+   * %GIPC_ERROR_MESSAGE_TOO_LARGE at once, before anything is allocated;
+   * the receiving direction is unusable afterwards.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_MAX_MESSAGE_SIZE] =
+    g_param_spec_uint64 ("max-message-size", NULL, NULL,
+                         0, GIPC_CHANNEL_MAX_MESSAGE_SIZE_LIMIT,
+                         GIPC_CHANNEL_DEFAULT_MAX_MESSAGE_SIZE,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GipcChannel:can-send: (getter get_can_send)
+   *
+   * Whether this end sends.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_CAN_SEND] =
+    g_param_spec_boolean ("can-send", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GipcChannel:can-receive: (getter get_can_receive)
+   *
+   * Whether this end receives.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_CAN_RECEIVE] =
+    g_param_spec_boolean ("can-receive", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GipcChannel:closed: (getter is_closed)
+   *
+   * Whether the channel was closed by its owner, or passed to a child
+   * process.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_CLOSED] =
+    g_param_spec_boolean ("closed", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * GipcChannel::message:
+   * @self: the channel
+   * @message: the message
+   *
+   * Emitted for each incoming message while the channel is listening (see
+   * [method@Gipc.Channel.listen]), in order, in the thread-default main
+   * context of the caller of listen. Take a reference on @message to keep
+   * it.
+   *
+   * Since: 1.0
+   */
+  signals[SIGNAL_MESSAGE] =
+    g_signal_new ("message",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL,
+                  g_cclosure_marshal_VOID__BOXED,
+                  G_TYPE_NONE, 1,
+                  G_TYPE_BYTES | G_SIGNAL_TYPE_STATIC_SCOPE);
+  g_signal_set_va_marshaller (signals[SIGNAL_MESSAGE],
+                              G_TYPE_FROM_CLASS (klass),
+                              g_cclosure_marshal_VOID__BOXEDv);
+
+  /**
+   * GipcChannel::error:
+   * @self: the channel
+   * @error: what ended the stream: %GIPC_ERROR_PEER_CLOSED at a clean end,
+   *   or the failure
+   *
+   * Emitted once while listening, when the stream ends or fails. Nothing
+   * is emitted after it.
+   *
+   * Since: 1.0
+   */
+  signals[SIGNAL_ERROR] =
+    g_signal_new ("error",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL,
+                  g_cclosure_marshal_VOID__BOXED,
+                  G_TYPE_NONE, 1,
+                  G_TYPE_ERROR | G_SIGNAL_TYPE_STATIC_SCOPE);
+  g_signal_set_va_marshaller (signals[SIGNAL_ERROR],
+                              G_TYPE_FROM_CLASS (klass),
+                              g_cclosure_marshal_VOID__BOXEDv);
+}
+
+static void
+gipc_channel_init (GipcChannel *self)
+{
+  self->read_fd = -1;
+  self->write_fd = -1;
+  self->max_message_size = GIPC_CHANNEL_DEFAULT_MAX_MESSAGE_SIZE;
+  gipc_frame_decoder_init (&self->decoder, self->max_message_size);
+  g_queue_init (&self->output);
+  g_queue_init (&self->send_ops);
+  g_queue_init (&self->inbox);
+  g_queue_init (&self->receive_ops);
+}
