@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: 2026 The gipc-glib authors
+//
+// The gjs child of the spawn-mode tests: gjs -m child.js MODE [ARGS...].
+// It takes channel 0 of the parent with Gipc.Channel.new_inherited(0).
+//
+//   echo N CODE    echo N messages back, then one variant; exit with CODE
+//   listen N       count N messages with the "message" signal, send the
+//                  count back as a variant "u"
+//   exit CODE      exit at once with CODE
+//   close CODE     close the channel, then exit with CODE
+//   inherited      report (as a variant) what new_inherited(1) does
+
+import GLib from 'gi://GLib';
+import Gio from 'gi://Gio';
+import Gipc from 'gi://Gipc';
+import System from 'system';
+
+Gio._promisify(Gipc.Channel.prototype, 'send_async', 'send_finish');
+Gio._promisify(Gipc.Channel.prototype, 'receive_async', 'receive_finish');
+Gio._promisify(Gipc.Channel.prototype, 'send_variant_async', 'send_variant_finish');
+Gio._promisify(Gipc.Channel.prototype, 'receive_variant_async', 'receive_variant_finish');
+
+const [mode, ...args] = ARGV;
+const channel = Gipc.Channel.new_inherited(0);
+
+async function echo(count, code) {
+    for (let i = 0; i < count; i++) {
+        const message = await channel.receive_async(null);
+        await channel.send_async(message, null);
+    }
+    const value = await channel.receive_variant_async(null);
+    await channel.send_variant_async(value, null);
+    channel.close();
+    System.exit(code);
+}
+
+function listen(count) {
+    return new Promise((resolve, reject) => {
+        let received = 0;
+        channel.connect('message', () => {
+            received++;
+            if (received === count)
+                resolve(received);
+        });
+        channel.connect('error', (_channel, error) => reject(error));
+        channel.listen();
+    });
+}
+
+switch (mode) {
+case 'echo':
+    await echo(Number(args[0]), Number(args[1]));
+    break;
+case 'listen': {
+    // Listening only takes the receiving direction: sending still works.
+    const received = await listen(Number(args[0]));
+    await channel.send_variant_async(new GLib.Variant('u', received), null);
+    channel.close();
+    System.exit(0);
+    break;
+}
+case 'exit':
+    System.exit(Number(args[0]));
+    break;
+case 'close':
+    channel.close();
+    System.exit(Number(args[0]));
+    break;
+case 'inherited': {
+    let report;
+    try {
+        Gipc.Channel.new_inherited(1);
+        report = 'no error';
+    } catch (error) {
+        report = `${error.matches(Gipc.Error, Gipc.Error.FAILED) ? 'FAILED' : error.code}: ${error.message}`;
+    }
+    channel.send_variant(new GLib.Variant('s', report), null);
+    channel.close();
+    System.exit(0);
+    break;
+}
+default:
+    printerr(`child.js: unknown mode ${mode}`);
+    System.exit(2);
+}

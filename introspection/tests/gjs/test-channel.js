@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: 2026 The gipc-glib authors
+//
+// Channels from gjs, in one process: what Gipc.pipe returns, messages,
+// variants, push mode, properties and the mapping of errors to GLib.Error.
+
+import GLib from 'gi://GLib';
+import Gio from 'gi://Gio';
+import Gipc from 'gi://Gipc';
+
+import {
+    test, run, assert, assertEqual, assertDeepEqual, assertThrowsGError,
+    assertRejectsGError, bytesFromString, stringFromBytes,
+} from './harness.js';
+
+test('/gjs/pipe/simplex', () => {
+    const result = Gipc.pipe(Gipc.PipeFlags.NONE);
+    // gipc_pipe returns a gboolean and two out parameters: gjs gives
+    // [true, end1, end2], hence `const [, r, w] = Gipc.pipe(...)`.
+    assertEqual(result.length, 3, 'length of what Gipc.pipe returns');
+    assertEqual(result[0], true, 'first element');
+    const [, r, w] = result;
+    assert(r instanceof Gipc.Channel, 'r is a Gipc.Channel');
+    assert(w instanceof Gipc.Channel, 'w is a Gipc.Channel');
+    assertEqual(r.can_receive, true, 'r.can_receive');
+    assertEqual(r.can_send, false, 'r.can_send');
+    assertEqual(w.can_receive, false, 'w.can_receive');
+    assertEqual(w.can_send, true, 'w.can_send');
+    assertEqual(r.closed, false, 'r.closed');
+    r.close();
+    w.close();
+    assertEqual(r.closed, true, 'r.closed after close');
+    assertEqual(r.close(), true, 'a second close succeeds');
+});
+
+test('/gjs/pipe/duplex', async () => {
+    const [, a, b] = Gipc.pipe(Gipc.PipeFlags.DUPLEX);
+    assert(a.can_send && a.can_receive && b.can_send && b.can_receive, 'both directions');
+    await a.send_async(bytesFromString('to b'), null);
+    await b.send_async(bytesFromString('to a'), null);
+    assertEqual(stringFromBytes(await b.receive_async(null)), 'to b');
+    assertEqual(stringFromBytes(await a.receive_async(null)), 'to a');
+    a.close();
+    b.close();
+});
+
+test('/gjs/channel/sync', () => {
+    const [, r, w] = Gipc.pipe(Gipc.PipeFlags.NONE);
+    assertEqual(w.send(bytesFromString('hello'), null), true, 'send returns true');
+    const message = r.receive(null);
+    assert(message instanceof GLib.Bytes, 'a GLib.Bytes');
+    assertEqual(stringFromBytes(message), 'hello');
+    r.close();
+    w.close();
+});
+
+test('/gjs/channel/empty-and-binary', async () => {
+    const [, r, w] = Gipc.pipe(Gipc.PipeFlags.NONE);
+    const binary = new Uint8Array(70000);
+    for (let i = 0; i < binary.length; i++)
+        binary[i] = (i * 7) & 0xff;
+    const sent = Promise.all([
+        w.send_async(new GLib.Bytes(new Uint8Array(0)), null),
+        w.send_async(new GLib.Bytes(binary), null),
+    ]);
+    const empty = await r.receive_async(null);
+    assert(empty instanceof GLib.Bytes, 'an empty message is a GLib.Bytes, not null');
+    assertEqual(empty.get_size(), 0, 'size of the empty message');
+    const big = (await r.receive_async(null)).toArray();
+    assertEqual(big.length, binary.length, 'size of the binary message');
+    assert(big.every((value, i) => value === binary[i]), 'binary content');
+    await sent;
+    r.close();
+    w.close();
+});
+
+test('/gjs/channel/order', async () => {
+    // Many sends and receives in flight: each receive gets the next whole
+    // message, in call order.
+    const [, r, w] = Gipc.pipe(Gipc.PipeFlags.NONE);
+    const n = 200;
+    const receives = [];
+    for (let i = 0; i < n; i++)
+        receives.push(r.receive_async(null));
+    const sends = [];
+    for (let i = 0; i < n; i++)
+        sends.push(w.send_async(bytesFromString(`message ${i}`), null));
+    const received = (await Promise.all(receives)).map(stringFromBytes);
+    await Promise.all(sends);
+    for (let i = 0; i < n; i++)
+        assertEqual(received[i], `message ${i}`, `message ${i}`);
+    r.close();
+    w.close();
+});
+
+test('/gjs/channel/variant', async () => {
+    const [, r, w] = Gipc.pipe(Gipc.PipeFlags.NONE);
+    const values = [
+        new GLib.Variant('s', 'text'),
+        new GLib.Variant('(iu)', [-1, 42]),
+        new GLib.Variant('a{sv}', {
+            name: new GLib.Variant('s', 'gipc'),
+            list: new GLib.Variant('ax', [1, 2, 3]),
+            nested: new GLib.Variant('a{sv}', {yes: new GLib.Variant('b', true)}),
+        }),
+        new GLib.Variant('ay', new Uint8Array([0, 1, 255])),
+    ];
+    for (const value of values)
+        // eslint-disable-next-line no-await-in-loop
+        await w.send_variant_async(value, null);
+    for (const value of values) {
+        // eslint-disable-next-line no-await-in-loop
+        const got = await r.receive_variant_async(null);
+        assert(got instanceof GLib.Variant, 'a GLib.Variant');
+        assertEqual(got.get_type_string(), value.get_type_string(), 'type');
+        assert(got.equal(value), `equal to ${value.print(true)}: got ${got.print(true)}`);
+    }
+    assertDeepEqual(values[2].recursiveUnpack(), {
+        name: 'gipc', list: [1, 2, 3], nested: {yes: true},
+    }, 'unpacked');
+
+    // The sync calls too.
+    w.send_variant(new GLib.Variant('d', 2.5), null);
+    assertEqual(r.receive_variant(null).get_double(), 2.5, 'sync variant');
+    r.close();
+    w.close();
+});
+
+test('/gjs/channel/variant-protocol-error', async () => {
+    // A raw message that is not a serialized "v" is a PROTOCOL error.
+    const [, r, w] = Gipc.pipe(Gipc.PipeFlags.NONE);
+    await w.send_async(bytesFromString('not a variant at all'), null);
+    await assertRejectsGError(r.receive_variant_async(null),
+        Gipc.Error, Gipc.Error.PROTOCOL, 'receive_variant of garbage');
+    r.close();
+    w.close();
+});
+
+test('/gjs/channel/listen', async () => {
+    const [, r, w] = Gipc.pipe(Gipc.PipeFlags.NONE);
+    const received = [];
+    const ended = new Promise(resolve => {
+        r.connect('message', (channel, message) => {
+            assertEqual(channel, r, 'the emitter');
+            received.push(stringFromBytes(message));
+        });
+        r.connect('error', (_channel, error) => resolve(error));
+    });
+    r.listen();
+    assertEqual(r.is_listening(), true, 'is_listening');
+    // While listening, receives are LOCKED.
+    assertThrowsGError(() => r.receive(null), Gipc.Error, Gipc.Error.LOCKED,
+        'receive while listening');
+    const sends = [];
+    for (let i = 0; i < 100; i++)
+        sends.push(w.send_async(bytesFromString(`m${i}`), null));
+    sends.push(w.send_async(bytesFromString('last'), null));
+    await Promise.all(sends);
+    w.close();
+    const error = await ended;
+    assert(error.matches(Gipc.Error, Gipc.Error.PEER_CLOSED),
+        `the stream ends with PEER_CLOSED, got ${error.message}`);
+    assertEqual(received.length, 101, 'number of messages');
+    assertEqual(received[0], 'm0');
+    assertEqual(received[99], 'm99');
+    assertEqual(received[100], 'last');
+    r.close();
+});
+
+test('/gjs/errors/peer-closed', async () => {
+    const [, r, w] = Gipc.pipe(Gipc.PipeFlags.NONE);
+    w.close();
+    const error = await assertRejectsGError(r.receive_async(null),
+        Gipc.Error, Gipc.Error.PEER_CLOSED, 'receive at the end of the stream');
+    assertEqual(error.domain, Gipc.error_quark(), 'the domain is the Gipc quark');
+    assertThrowsGError(() => r.receive(null), Gipc.Error, Gipc.Error.PEER_CLOSED,
+        'sync receive at the end of the stream');
+    r.close();
+
+    // A send whose reader is gone: PEER_CLOSED, and gjs does not die of SIGPIPE.
+    const [, r2, w2] = Gipc.pipe(Gipc.PipeFlags.NONE);
+    r2.close();
+    await assertRejectsGError(w2.send_async(bytesFromString('nobody listens'), null),
+        Gipc.Error, Gipc.Error.PEER_CLOSED, 'send to a closed reader');
+    w2.close();
+});
+
+test('/gjs/errors/closed', async () => {
+    const [, r, w] = Gipc.pipe(Gipc.PipeFlags.NONE);
+    r.close();
+    w.close();
+    assertThrowsGError(() => w.send(bytesFromString('x'), null),
+        Gipc.Error, Gipc.Error.CLOSED, 'send on a closed channel');
+    await assertRejectsGError(r.receive_async(null),
+        Gipc.Error, Gipc.Error.CLOSED, 'receive_async on a closed channel');
+    await assertRejectsGError(w.send_variant_async(new GLib.Variant('i', 1), null),
+        Gipc.Error, Gipc.Error.CLOSED, 'send_variant_async on a closed channel');
+});
+
+test('/gjs/errors/locked', async () => {
+    const [, r, w] = Gipc.pipe(Gipc.PipeFlags.NONE);
+    const pending = r.receive_async(null);
+    assertThrowsGError(() => r.close(), Gipc.Error, Gipc.Error.LOCKED,
+        'close while a receive is pending');
+    assertEqual(r.closed, false, 'a failed close changes nothing');
+    await w.send_async(bytesFromString('still works'), null);
+    assertEqual(stringFromBytes(await pending), 'still works', 'the pending receive');
+    r.close();
+    w.close();
+});
+
+test('/gjs/errors/timeout', async () => {
+    const [, r, w] = Gipc.pipe(Gipc.PipeFlags.NONE);
+    r.timeout = 50;
+    assertEqual(r.timeout, 50, 'the timeout property');
+    await assertRejectsGError(r.receive_async(null),
+        Gio.IOErrorEnum, Gio.IOErrorEnum.TIMED_OUT, 'receive with nothing to read');
+    // The channel stays usable after a timeout.
+    await w.send_async(bytesFromString('late'), null);
+    assertEqual(stringFromBytes(await r.receive_async(null)), 'late');
+    r.close();
+    w.close();
+});
+
+test('/gjs/errors/cancelled', async () => {
+    const [, r, w] = Gipc.pipe(Gipc.PipeFlags.NONE);
+    const cancellable = new Gio.Cancellable();
+    const pending = r.receive_async(cancellable);
+    cancellable.cancel();
+    await assertRejectsGError(pending, Gio.IOErrorEnum, Gio.IOErrorEnum.CANCELLED,
+        'cancelled receive');
+    await w.send_async(bytesFromString('after cancel'), null);
+    assertEqual(stringFromBytes(await r.receive_async(null)), 'after cancel');
+    r.close();
+    w.close();
+});
+
+test('/gjs/errors/message-too-large', async () => {
+    const [, r, w] = Gipc.pipe(Gipc.PipeFlags.NONE);
+    r.max_message_size = 16;
+    assertEqual(r.max_message_size, 16, 'the max-message-size property');
+    await w.send_async(new GLib.Bytes(new Uint8Array(17)), null);
+    await assertRejectsGError(r.receive_async(null),
+        Gipc.Error, Gipc.Error.MESSAGE_TOO_LARGE, 'receive of a 17-byte message');
+    r.close();
+    w.close();
+});
+
+test('/gjs/errors/inherited-without-env', () => {
+    GLib.unsetenv('GIPC_CHANNEL_FDS');
+    const error = assertThrowsGError(() => Gipc.Channel.new_inherited(0),
+        Gipc.Error, Gipc.Error.FAILED, 'new_inherited without GIPC_CHANNEL_FDS');
+    assert(error.message.includes('GIPC_CHANNEL_FDS'),
+        `the message names the variable: ${error.message}`);
+});
+
+await run();
