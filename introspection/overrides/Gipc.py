@@ -1,0 +1,276 @@
+# SPDX-License-Identifier: MIT
+# SPDX-FileCopyrightText: 2026 The gipc-glib authors
+
+"""PyGObject overrides for gipc-glib (``from gi.repository import Gipc``).
+
+What they add to the introspected API:
+
+- ``Gipc.pipe(flags=Gipc.PipeFlags.NONE)`` returns the pair of channels,
+  ``r, w = Gipc.pipe()``, without the boolean PyGObject would put first.
+  The pair is also a context manager that closes both ends (the second
+  first, as gipc does).
+- ``Gipc.Channel`` is a context manager: leaving a ``with`` block closes the
+  channel; closing an already closed channel is not an error, but a channel
+  busy with an operation raises ``GLib.Error`` (``Gipc.Error.LOCKED``).
+- ``send()`` and ``send_async()`` accept ``bytes``, ``bytearray``,
+  ``memoryview`` (any bytes-like object) or ``GLib.Bytes``; ``receive()`` and
+  ``receive_finish()`` return ``bytes``. The ``message`` signal still
+  carries a ``GLib.Bytes`` (call ``get_data()``).
+- ``Gipc.Process.new(target, *args, **kwargs)`` runs
+  ``target(process, *args, **kwargs)`` in a forked child. Its exit status is
+  what a Python program's would be: returning ``None`` gives 0, an ``int``
+  gives that status (modulo 256), ``sys.exit(n)`` gives ``n``
+  (``sys.exit()`` gives 0, ``sys.exit("message")`` prints the message to
+  stderr and gives 1), and an uncaught exception prints its traceback to
+  stderr and gives 1. Any other return value is reported on stderr and
+  gives 1. The child flushes ``sys.stdout`` and ``sys.stderr`` and leaves
+  with ``_exit``: no ``atexit`` handler, no ``finally`` block of the
+  parent's stack and no interpreter shutdown runs in it.
+- ``Gipc.Process.start()`` flushes ``sys.stdout`` and ``sys.stderr`` before
+  the fork (so buffered output is not written twice), and in fork mode runs
+  the interpreter's fork hooks, as ``os.fork()`` does: the handlers of
+  ``os.register_at_fork()``, the re-initialisation of the interpreter's
+  locks and threads in the child, the reseeding of ``random``.
+
+Fork mode forks from inside a C call, in which PyGObject has released the
+interpreter lock: in a program with other Python threads, use spawn mode
+(``Gipc.Process.new_for_argv()``), as for any fork without exec.
+"""
+
+import sys
+import traceback
+
+from gi.repository import GLib
+
+from ..module import get_introspection_module
+from ..overrides import override
+
+Gipc = get_introspection_module('Gipc')
+
+__all__ = []
+
+
+# --------------------------------------------------------------------------
+# Interpreter fork hooks
+
+def _python_api(name):
+    """A void function of the C API, called with the interpreter lock held,
+    or None if it cannot be found."""
+    try:
+        import ctypes
+        func = getattr(ctypes.pythonapi, name)
+    except (ImportError, AttributeError, OSError):
+        return None
+    func.argtypes = []
+    func.restype = None
+    return func
+
+
+_before_fork = _python_api('PyOS_BeforeFork')
+_after_fork_parent = _python_api('PyOS_AfterFork_Parent')
+_after_fork_child = _python_api('PyOS_AfterFork_Child')
+if None in (_before_fork, _after_fork_parent, _after_fork_child):
+    _before_fork = _after_fork_parent = _after_fork_child = None
+
+
+def _flush_std_streams():
+    seen = set()
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        if stream is None or id(stream) in seen:
+            continue
+        seen.add(id(stream))
+        try:
+            stream.flush()
+        except Exception:
+            pass
+
+
+# --------------------------------------------------------------------------
+# Fork-mode targets
+
+def _status_from_system_exit(code):
+    # The rules of the interpreter's own handling of SystemExit.
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xff
+    try:
+        print(code, file=sys.stderr)
+    except Exception:
+        pass
+    return 1
+
+
+class _ChildTarget:
+    """The GipcProcessFunc of a Python target: runs in the child only."""
+
+    __slots__ = ('_func', '_args', '_kwargs')
+
+    def __init__(self, func, args, kwargs):
+        self._func = func
+        self._args = args
+        self._kwargs = kwargs
+
+    def __call__(self, process):
+        try:
+            if _after_fork_child is not None:
+                _after_fork_child()
+            return self._run(process)
+        except BaseException:
+            # Only reached if reporting the target's failure failed.
+            return 1
+        finally:
+            _flush_std_streams()
+
+    def _run(self, process):
+        try:
+            result = self._func(process, *self._args, **self._kwargs)
+        except SystemExit as e:
+            return _status_from_system_exit(e.code)
+        except BaseException as e:
+            # As the interpreter reports an uncaught exception: from the
+            # target's frame down, without this wrapper's frame.
+            traceback.print_exception(type(e), e, e.__traceback__.tb_next)
+            return 1
+        if result is None:
+            return 0
+        if isinstance(result, int):
+            return result & 0xff
+        print('gipc: the target %r returned %r, not an int or None; '
+              'exit status 1' % (self._func, result), file=sys.stderr)
+        return 1
+
+
+class Process(Gipc.Process):
+    """A child process: ``Gipc.Process.new(target, *args, **kwargs)`` for
+    fork mode, ``Gipc.Process.new_for_argv(argv)`` for spawn mode."""
+
+    @classmethod
+    def new(cls, target, *args, **kwargs):
+        """Creates a fork-mode process whose child runs
+        ``target(process, *args, **kwargs)``; see the module's
+        documentation for how the result becomes the exit status."""
+        if not callable(target):
+            raise TypeError('target must be callable, not %r'
+                            % type(target).__name__)
+        process = Gipc.Process.new(_ChildTarget(target, args, kwargs))
+        # Kept on the wrapper, which PyGObject then keeps alive with the
+        # GObject.
+        process._gipc_python_target = True
+        return process
+
+    def start(self):
+        """Starts the child (see gipc_process_start()); in fork mode, after
+        running the interpreter's fork hooks."""
+        _flush_std_streams()
+        hooks = (_before_fork is not None
+                 and getattr(self, '_gipc_python_target', False))
+        if not hooks:
+            return Gipc.Process.start(self)
+        _before_fork()
+        try:
+            return Gipc.Process.start(self)
+        finally:
+            _after_fork_parent()
+
+
+Process = override(Process)
+__all__.append('Process')
+
+
+# --------------------------------------------------------------------------
+# Channels
+
+def _as_gbytes(message):
+    if isinstance(message, GLib.Bytes):
+        return message
+    if isinstance(message, bytes):
+        return GLib.Bytes.new(message)
+    try:
+        view = memoryview(message)
+    except TypeError:
+        raise TypeError('a bytes-like object or GLib.Bytes is required, '
+                        'not %r' % type(message).__name__) from None
+    return GLib.Bytes.new(view.tobytes())
+
+
+def _as_bytes(gbytes):
+    data = gbytes.get_data()
+    return b'' if data is None else bytes(data)
+
+
+class Channel(Gipc.Channel):
+    """One end of a message channel; a context manager that closes it."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc_value, tb):
+        try:
+            self.close()
+        except GLib.Error as e:
+            # As gipc's handles: a channel closed inside the block is fine,
+            # a busy one is an error.
+            if not e.matches(Gipc.error_quark(), Gipc.Error.CLOSED):
+                raise
+        return False
+
+    def send(self, message, cancellable=None):
+        """Sends ``message`` (bytes-like or GLib.Bytes), blocking."""
+        return Gipc.Channel.send(self, _as_gbytes(message), cancellable)
+
+    def send_async(self, message, cancellable=None, callback=None,
+                   *user_data):
+        """Sends ``message`` (bytes-like or GLib.Bytes); ``callback`` may be
+        None (fire and forget)."""
+        return Gipc.Channel.send_async(self, _as_gbytes(message),
+                                       cancellable, callback, *user_data)
+
+    def receive(self, cancellable=None):
+        """Receives the next message as ``bytes``, blocking."""
+        return _as_bytes(Gipc.Channel.receive(self, cancellable))
+
+    def receive_finish(self, result):
+        """Finishes ``receive_async()``: the message as ``bytes``."""
+        return _as_bytes(Gipc.Channel.receive_finish(self, result))
+
+
+Channel = override(Channel)
+__all__.append('Channel')
+
+
+class _ChannelPair(tuple):
+    """The pair of ends from ``Gipc.pipe()``: a tuple, and a context manager
+    that closes the second end, then the first (gipc's order). If both
+    closes fail, the first end's error is raised."""
+
+    __slots__ = ()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc_value, tb):
+        error = None
+        for end in (self[1], self[0]):
+            try:
+                end.__exit__(exc_type, exc_value, tb)
+            except GLib.Error as e:
+                error = e
+        if error is not None:
+            raise error
+        return False
+
+
+def pipe(flags=Gipc.PipeFlags.NONE):
+    """Creates a pair of connected channels and returns them as ``(end1,
+    end2)``: for ``Gipc.PipeFlags.NONE`` the reader, then the writer; for
+    ``Gipc.PipeFlags.DUPLEX`` two ends that both send and receive."""
+    result = Gipc.pipe(flags)
+    # PyGObject 3.42 returns (True, end1, end2) for a gboolean function with
+    # two out parameters; newer versions may drop the boolean.
+    if len(result) == 3:
+        result = result[1:]
+    return _ChannelPair(result)
+
+
+__all__.append('pipe')
