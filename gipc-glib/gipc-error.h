@@ -46,7 +46,7 @@ G_BEGIN_DECLS
  * @GIPC_ERROR_ALREADY_STARTED: The process was started already.
  * @GIPC_ERROR_SPAWN_FAILED: Forking, executing or setting up the child failed.
  *
- * Error codes of the [const@Gipc.ERROR] domain.
+ * Error codes of the `GIPC_ERROR` domain (`gipc-error-quark`).
  *
  * Since: 1.0
  */
