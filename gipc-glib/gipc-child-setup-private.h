@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT
+ * SPDX-FileCopyrightText: 2026 The gipc-glib authors */
+
+#pragma once
+
+#include <sys/types.h>
+
+#include "gipc-channel.h"
+
+G_BEGIN_DECLS
+
+/*
+ * The child side of starting a process, with no knowledge of GipcProcess:
+ * what a fork-mode child does before its target runs (discard the inherited
+ * main contexts, close the channels it was not given, reset signals, stdin
+ * from /dev/null), and what a spawn-mode child does between fork() and
+ * exec() (async-signal-safe only).
+ */
+
+/* Fork mode, in the child right after fork(), before the target runs:
+ * 1. signal dispositions back to SIG_DFL except SIGPIPE, empty signal mask;
+ * 2. the main contexts inherited from the parent are discarded (see
+ *    gipc_child_setup_discard_main_contexts());
+ * 3. every channel not in @keep is closed (gipc_channel_child_after_fork());
+ * 4. stdin reads /dev/null;
+ * 5. an atexit() hook flushes the channels' queued output if the target
+ *    calls exit(). */
+void     gipc_child_setup_after_fork             (GipcChannel * const *keep,
+                                                  guint                n_keep);
+
+/* Orphans every source attached to @context: each source and its callback
+ * data get a reference that is never dropped, then the source is destroyed,
+ * so no callback, no destroy notifier and no finalizer of it ever runs in
+ * this process. The sources are leaked on purpose. */
+void     gipc_child_setup_orphan_sources         (GMainContext        *context);
+
+/* Discards the main contexts inherited through fork(): every context on the
+ * calling thread's thread-default stack is orphaned and popped (and leaked,
+ * so popping never finalizes it), then the global default context is
+ * orphaned, its pending dispatches are cleared, and its wakeup eventfd
+ * (shared with the parent after fork) is replaced by a fresh one. The
+ * default context is then empty, thread-default and usable. */
+void     gipc_child_setup_discard_main_contexts  (void);
+
+/* Every signal back to SIG_DFL (except SIGKILL and SIGSTOP, and SIGPIPE if
+ * @keep_sigpipe), then an empty signal mask. Async-signal-safe. */
+void     gipc_child_setup_reset_signals          (gboolean             keep_sigpipe);
+
+/* Points fd 0 at /dev/null and drops stdin's buffered input. Returns FALSE
+ * with errno set if /dev/null cannot be opened. */
+gboolean gipc_child_setup_stdin_to_devnull       (void);
+
+/* Arms PR_SET_PDEATHSIG (SIGKILL), then checks that @parent_pid is still
+ * the parent: if it already died, kills the calling process. Returns FALSE
+ * with errno set if prctl() fails. Async-signal-safe. */
+gboolean gipc_child_setup_die_with_parent        (pid_t                parent_pid);
+
+/* Spawn mode: everything the child needs, prepared before fork() because
+ * nothing may be allocated between fork() and exec(). */
+typedef struct
+{
+  const char   *path;          /* resolved program path */
+  char * const *argv;
+  char * const *envp;          /* with GIPC_CHANNEL_FDS */
+  const int    *keep_fds;      /* fds to inherit (cloexec off, blocking) */
+  guint         n_keep_fds;
+  int           status_fd;     /* write end of the CLOEXEC status pipe */
+  gboolean      die_with_parent;
+  pid_t         parent_pid;
+  int           max_fd;        /* fallback bound when close_range() fails */
+} GipcChildExecData;
+
+/* In the child between fork() and exec(): signals reset (SIGPIPE too),
+ * empty mask, die-with-parent, every fd from 3 up marked close-on-exec
+ * except @data->keep_fds, which become inheritable and blocking; then
+ * execve(). On failure, writes errno (an int) to @data->status_fd and
+ * _exit()s with 127. Only async-signal-safe calls. */
+G_GNUC_NORETURN
+void     gipc_child_setup_exec                   (const GipcChildExecData *data);
+
+G_END_DECLS
