@@ -8,6 +8,7 @@ interpreter's fork hooks, channels and main loops in the child."""
 
 import atexit
 import os
+import signal
 import sys
 
 import gipctest
@@ -345,6 +346,58 @@ class ChannelTests(gipctest.TestCase):
         guard.run()
         self.assertEqual(fired, [True])
         r.close()
+
+
+class SignalTests(gipctest.TestCase):
+
+    def start_blocked_child(self):
+        # The child says it is ready, then blocks in a receive.
+        a, b = Gipc.pipe(Gipc.PipeFlags.DUPLEX)
+
+        def target(process, channel):
+            channel.send(b'ready')
+            channel.receive()
+            return 0
+
+        process = Gipc.Process.new(target, b)
+        process.pass_channel(b)
+        process.start()
+        self.assertEqual(a.receive(), b'ready')
+        self.assertTrue(process.is_alive())
+        return process, a
+
+    def test_terminate(self):
+        process, channel = self.start_blocked_child()
+        self.assertTrue(process.terminate())
+        self.assertEqual(self.join(process), -signal.SIGTERM)
+        channel.close()
+
+    def test_sigint_is_not_keyboard_interrupt(self):
+        # Signal dispositions are reset to the default in the child (as
+        # gipc does): Python's SIGINT handler does not run there.
+        process, channel = self.start_blocked_child()
+        self.assertTrue(process.send_signal(signal.SIGINT))
+        self.assertEqual(self.join(process), -signal.SIGINT)
+        channel.close()
+
+    def test_sigpipe_keeps_the_parent_disposition(self):
+        # Python ignores SIGPIPE; the child keeps that, so a write to a
+        # closed reader is an error, not a death.
+        def target(process):
+            if signal.getsignal(signal.SIGPIPE) != signal.SIG_IGN:
+                return 30
+            r, w = os.pipe()
+            os.close(r)
+            try:
+                os.write(w, b'x')
+            except BrokenPipeError:
+                return 0
+            return 31
+
+        self.assertEqual(signal.getsignal(signal.SIGPIPE), signal.SIG_IGN)
+        process = Gipc.Process.new(target)
+        process.start()
+        self.assertEqual(self.join(process), 0)
 
 
 if __name__ == '__main__':
