@@ -20,10 +20,18 @@ typedef void (*GipcChannelSourceFunc) (gpointer     channel,
                                        GIOCondition read_revents,
                                        GIOCondition write_revents);
 
-GSource *gipc_channel_source_new         (int                    read_fd,
-                                          int                    write_fd,
-                                          GipcChannelSourceFunc  func,
-                                          gpointer               channel);
+/* When the channel needs a dispatch regardless of its fds: 0 for now
+ * (work it can do without I/O), a monotonic time in µs (a receive
+ * deadline), or -1 for none. Asked in prepare and check, so changing it
+ * costs no system call (g_source_set_ready_time would signal the
+ * context's wakeup fd every time). */
+typedef gint64 (*GipcChannelSourceWakeupFunc) (gpointer channel);
+
+GSource *gipc_channel_source_new         (int                          read_fd,
+                                          int                          write_fd,
+                                          GipcChannelSourceFunc        func,
+                                          GipcChannelSourceWakeupFunc  wakeup_func,
+                                          gpointer                     channel);
 
 /* Whether to wake up when the read fd is readable (and on HUP/ERR). */
 void     gipc_channel_source_want_read   (GSource               *source,

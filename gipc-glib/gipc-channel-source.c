@@ -15,8 +15,9 @@ typedef struct
   gboolean               want_write;
   guint64                generation;
 
-  GipcChannelSourceFunc  func;
-  gpointer               channel;
+  GipcChannelSourceFunc        func;
+  GipcChannelSourceWakeupFunc  wakeup_func;
+  gpointer                     channel;
 } GipcChannelSource;
 
 #define WATCH_READ  (G_IO_IN | G_IO_HUP | G_IO_ERR)
@@ -27,11 +28,40 @@ gipc_channel_source_prepare (GSource *source,
                              gint    *timeout)
 {
   GipcChannelSource *self = (GipcChannelSource *) source;
+  gint64 wakeup = self->wakeup_func (self->channel);
 
   self->generation++;
-  *timeout = -1;
+
+  if (wakeup == 0)
+    {
+      *timeout = 0;
+      return TRUE;
+    }
+
+  if (wakeup > 0)
+    {
+      gint64 now = g_get_monotonic_time ();
+
+      if (wakeup <= now)
+        {
+          *timeout = 0;
+          return TRUE;
+        }
+      *timeout = (gint) MIN ((wakeup - now + 999) / 1000, G_MAXINT);
+    }
+  else
+    *timeout = -1;
 
   return FALSE;
+}
+
+static gboolean
+gipc_channel_source_check (GSource *source)
+{
+  GipcChannelSource *self = (GipcChannelSource *) source;
+  gint64 wakeup = self->wakeup_func (self->channel);
+
+  return wakeup == 0 || (wakeup > 0 && wakeup <= g_get_monotonic_time ());
 }
 
 static gboolean
@@ -48,11 +78,6 @@ gipc_channel_source_dispatch (GSource     *source,
   if (self->write_tag != NULL && self->want_write)
     write_revents = g_source_query_unix_fd (source, self->write_tag);
 
-  /* A deadline (receive timeout, or "deliver on the next iteration")
-   * is one-shot: the channel sets it again if it still needs it. */
-  if (g_source_get_ready_time (source) >= 0)
-    g_source_set_ready_time (source, -1);
-
   self->func (self->channel, read_revents, write_revents);
 
   return G_SOURCE_CONTINUE;
@@ -60,7 +85,7 @@ gipc_channel_source_dispatch (GSource     *source,
 
 static GSourceFuncs gipc_channel_source_funcs = {
   gipc_channel_source_prepare,
-  NULL,
+  gipc_channel_source_check,
   gipc_channel_source_dispatch,
   NULL,
   NULL,
@@ -68,22 +93,29 @@ static GSourceFuncs gipc_channel_source_funcs = {
 };
 
 GSource *
-gipc_channel_source_new (int                    read_fd,
-                         int                    write_fd,
-                         GipcChannelSourceFunc  func,
-                         gpointer               channel)
+gipc_channel_source_new (int                          read_fd,
+                         int                          write_fd,
+                         GipcChannelSourceFunc        func,
+                         GipcChannelSourceWakeupFunc  wakeup_func,
+                         gpointer                     channel)
 {
   GipcChannelSource *self;
   GSource *source;
 
   g_return_val_if_fail (func != NULL, NULL);
+  g_return_val_if_fail (wakeup_func != NULL, NULL);
 
   source = g_source_new (&gipc_channel_source_funcs, sizeof (GipcChannelSource));
   self = (GipcChannelSource *) source;
   g_source_set_static_name (source, "[gipc-channel]");
-  g_source_set_can_recurse (source, FALSE);
+  /* GLib 2.74 blocks a non-recursive source while it dispatches, which
+   * removes and re-adds its fds and signals the context's wakeup fd twice
+   * per dispatch. The channel's dispatch is re-entrant instead (a callback
+   * may run a nested main loop that needs this channel). */
+  g_source_set_can_recurse (source, TRUE);
 
   self->func = func;
+  self->wakeup_func = wakeup_func;
   self->channel = channel;
 
   if (read_fd >= 0)

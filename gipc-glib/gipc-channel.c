@@ -17,6 +17,7 @@
 
 #include <glib-unix.h>
 
+#include "gipc-async-result-private.h"
 #include "gipc-channel.h"
 #include "gipc-channel-private.h"
 #include "gipc-channel-source-private.h"
@@ -73,6 +74,10 @@
  * message's own buffer. */
 #define READ_BUFFER_SIZE    (128 * 1024)
 #define MAX_IOV             64
+/* Fairness: what one dispatch may deliver before it yields to the other
+ * sources of the main context. */
+#define MAX_DELIVERIES      256
+#define MAX_READS           8
 
 typedef struct
 {
@@ -94,11 +99,11 @@ typedef struct
 
 typedef struct
 {
-  GipcChannel  *channel;
-  GTask        *task;
-  gint64        deadline;   /* monotonic µs, or 0 for none */
-  guint64       generation;
-  GSource      *cancel_source;
+  GipcChannel     *channel;
+  GipcAsyncResult *result;
+  gboolean         variant;    /* receive_variant_async */
+  gint64           deadline;   /* monotonic µs, or 0 for none */
+  GSource         *cancel_source;
 } ReceiveOp;
 
 struct _GipcChannel
@@ -113,11 +118,11 @@ struct _GipcChannel
   guint             passed : 1;
   guint             listening : 1;
   guint             error_emitted : 1;
-  guint             in_dispatch : 1;
   guint             registered : 1;
   guint             sync_send : 1;
   guint             sync_receive : 1;
 
+  guint             dispatch_depth;  /* > 1 in nested main loops */
   guint             timeout_ms;
   guint64           max_message_size;
 
@@ -133,6 +138,7 @@ struct _GipcChannel
   guint64           out_written;     /* stream offset of the next byte to write */
   guint64           inline_generation;
   gboolean          inline_used;
+  gboolean          pipe_full;       /* EAGAIN seen; wait for G_IO_OUT */
   GByteArray       *spare_buffer;
   GError           *write_error;     /* sticky: the reader is gone, or worse */
 
@@ -172,9 +178,10 @@ static guint signals[N_SIGNALS];
 static GMutex registry_mutex;
 static GHashTable *registry;
 
-static void gipc_channel_dispatch     (gpointer      data,
+static void   gipc_channel_dispatch   (gpointer      data,
                                        GIOCondition  read_revents,
                                        GIOCondition  write_revents);
+static gint64 gipc_channel_wakeup     (gpointer      data);
 static void update_source             (GipcChannel  *self);
 
 /* ------------------------------------------------------------------ */
@@ -434,7 +441,8 @@ ensure_source (GipcChannel *self)
   self->context = g_main_context_ref (context);
   self->source = gipc_channel_source_new (self->can_receive ? self->read_fd : -1,
                                           self->can_send ? self->write_fd : -1,
-                                          gipc_channel_dispatch, self);
+                                          gipc_channel_dispatch,
+                                          gipc_channel_wakeup, self);
   g_source_attach (self->source, self->context);
   update_source (self);
 }
@@ -466,40 +474,44 @@ next_deadline (GipcChannel *self)
   return deadline;
 }
 
+/* Whether to watch the read fd: while somebody waits for messages. It
+ * does not follow the inbox (the dispatch delivers from the inbox before
+ * it reads), so a receive loop never toggles it: each change costs a
+ * wakeup of the context. */
 static gboolean
 wants_input (GipcChannel *self)
 {
   return self->read_fd >= 0 &&
          self->read_error == NULL &&
-         self->inbox.length == 0 &&
          (self->listening || self->receive_ops.length > 0);
+}
+
+static gint64
+gipc_channel_wakeup (gpointer data)
+{
+  GipcChannel *self = data;
+  gboolean have_news = self->inbox.length > 0 || self->read_error != NULL;
+
+  /* Messages or an error to hand out, with no I/O. */
+  if (have_news &&
+      (self->receive_ops.length > 0 || (self->listening && !self->error_emitted)))
+    return 0;
+
+  if (self->receive_ops.length > 0)
+    return next_deadline (self);
+
+  return -1;
 }
 
 static void
 update_source (GipcChannel *self)
 {
-  gint64 deadline;
-
   if (self->source == NULL)
     return;
 
   gipc_channel_source_want_read (self->source, wants_input (self));
   gipc_channel_source_want_write (self->source,
                                   self->output.length > 0 && self->write_fd >= 0);
-
-  /* Something to deliver on the next iteration (messages already in the
-   * inbox, or a sticky error), or a receive deadline. */
-  if (self->receive_ops.length > 0 &&
-      (self->inbox.length > 0 || self->read_error != NULL))
-    deadline = 0;
-  else if (self->listening && !self->error_emitted &&
-           (self->inbox.length > 0 || self->read_error != NULL))
-    deadline = 0;
-  else
-    deadline = next_deadline (self);
-
-  if (deadline != g_source_get_ready_time (self->source))
-    g_source_set_ready_time (self->source, deadline);
 }
 
 /* ------------------------------------------------------------------ */
@@ -688,7 +700,10 @@ flush_output (GipcChannel  *self,
           int errsv = errno;
 
           if (errsv == EAGAIN || errsv == EWOULDBLOCK)
-            break;
+            {
+              self->pipe_full = TRUE;
+              break;
+            }
 
           if (errsv == EPIPE)
             sigpipe_guard_consume (&guard);
@@ -958,8 +973,9 @@ send_internal (GipcChannel  *self,
    * written by the source on the next iteration, or at once when much is
    * queued. */
   generation = gipc_channel_source_get_generation (self->source);
-  if ((was_idle && (!self->inline_used || self->inline_generation != generation)) ||
-      self->out_queued - self->out_written >= OUTPUT_HIGH_WATER)
+  if (!self->pipe_full &&
+      ((was_idle && (!self->inline_used || self->inline_generation != generation)) ||
+       self->out_queued - self->out_written >= OUTPUT_HIGH_WATER))
     {
       self->inline_used = TRUE;
       self->inline_generation = generation;
@@ -1205,7 +1221,19 @@ decode_buffered (GipcChannel *self)
       self->rbuf_pos += consumed;
 
       if (r == GIPC_FRAME_MESSAGE)
-        g_queue_push_tail (&self->inbox, message);
+        {
+          if (self->listening && self->inbox.length == 0)
+            {
+              /* Push mode: straight to the handlers. They may close the
+               * channel, which frees the buffer. */
+              g_signal_emit (self, signals[SIGNAL_MESSAGE], 0, message);
+              g_bytes_unref (message);
+              if (self->closed)
+                return FALSE;
+            }
+          else
+            g_queue_push_tail (&self->inbox, message);
+        }
       else if (r == GIPC_FRAME_ERROR)
         {
           set_read_error (self, error);
@@ -1250,6 +1278,11 @@ read_once (GipcChannel *self)
     }
   else
     {
+      /* Re-entered from a callback while an outer dispatch decodes the
+       * buffer: finish the buffer first. */
+      if (self->rbuf_pos < self->rbuf_len)
+        return decode_buffered (self) ? READ_MORE : READ_END;
+
       if (self->rbuf == NULL)
         self->rbuf = g_malloc (READ_BUFFER_SIZE);
 
@@ -1310,34 +1343,60 @@ receive_op_free (ReceiveOp *op)
       g_source_destroy (op->cancel_source);
       g_source_unref (op->cancel_source);
     }
-  g_clear_object (&op->task);
+  g_clear_object (&op->result);
   g_slice_free (ReceiveOp, op);
 }
 
+static GVariant *message_to_variant (GBytes  *message,
+                                     GError **error);
+
+/* Completes a receive with @message (consumed) or @error (consumed). The
+ * callback runs now when the receive was made in the context the channel's
+ * source dispatches in (we are in that dispatch, never inside the call
+ * that made the receive), otherwise from an idle in its own context. */
 static void
-receive_op_return (ReceiveOp *op,
-                   GBytes    *message,
-                   GError    *error)
+receive_op_return (GipcChannel *self,
+                   ReceiveOp   *op,
+                   GBytes      *message,
+                   GError      *error)
 {
-  GTask *task = g_steal_pointer (&op->task);
+  GipcAsyncResult *result = g_steal_pointer (&op->result);
+  gboolean variant = op->variant;
 
   receive_op_free (op);
 
-  if (message != NULL)
-    g_task_return_pointer (task, message, (GDestroyNotify) g_bytes_unref);
+  if (message != NULL && variant)
+    {
+      GVariant *value = message_to_variant (message, &error);
+
+      g_bytes_unref (message);
+      if (value != NULL)
+        gipc_async_result_set_pointer (result, value, (GDestroyNotify) g_variant_unref);
+    }
+  else if (message != NULL)
+    gipc_async_result_set_pointer (result, message, (GDestroyNotify) g_bytes_unref);
+
+  if (error != NULL)
+    gipc_async_result_set_error (result, error);
+
+  if (self != NULL && gipc_async_result_get_context (result) == self->context &&
+      g_main_context_is_owner (self->context))
+    gipc_async_result_complete (result);
   else
-    g_task_return_error (task, error);
-  g_object_unref (task);
+    gipc_async_result_complete_in_idle (result);
 }
 
 /* Hands messages (or the sticky error) to the waiting receivers, or emits
  * them in push mode. Runs user code: the caller holds a reference. */
 static void
-deliver (GipcChannel *self,
-         guint64      generation)
+deliver (GipcChannel *self)
 {
-  while (!self->closed && self->inbox.length > 0)
+  guint budget = MAX_DELIVERIES;
+
+  while (!self->closed && self->inbox.length > 0 && budget > 0)
     {
+      budget--;
+
       if (self->listening)
         {
           g_autoptr(GBytes) message = g_queue_pop_head (&self->inbox);
@@ -1346,16 +1405,12 @@ deliver (GipcChannel *self,
         }
       else
         {
-          ReceiveOp *op = g_queue_peek_head (&self->receive_ops);
+          ReceiveOp *op = g_queue_pop_head (&self->receive_ops);
 
-          /* A receive started in this very iteration completes in the next
-           * one, so its callback never runs inside the call (and GTask
-           * need not defer it through an idle source). */
-          if (op == NULL || op->generation == generation)
+          if (op == NULL)
             break;
 
-          g_queue_pop_head (&self->receive_ops);
-          receive_op_return (op, g_queue_pop_head (&self->inbox), NULL);
+          receive_op_return (self, op, g_queue_pop_head (&self->inbox), NULL);
         }
     }
 
@@ -1373,15 +1428,14 @@ deliver (GipcChannel *self,
       return;
     }
 
-  while (!self->closed)
+  while (!self->closed && budget-- > 0)
     {
-      ReceiveOp *op = g_queue_peek_head (&self->receive_ops);
+      ReceiveOp *op = g_queue_pop_head (&self->receive_ops);
 
-      if (op == NULL || op->generation == generation)
+      if (op == NULL)
         break;
 
-      g_queue_pop_head (&self->receive_ops);
-      receive_op_return (op, NULL, g_error_copy (self->read_error));
+      receive_op_return (self, op, NULL, g_error_copy (self->read_error));
     }
 }
 
@@ -1406,7 +1460,7 @@ expire_receives (GipcChannel *self)
       else if (op->deadline > 0 && op->deadline <= now)
         {
           g_queue_delete_link (&self->receive_ops, l);
-          receive_op_return (op, NULL,
+          receive_op_return (self, op, NULL,
                              g_error_new_literal (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
                                                   "No message arrived within the channel's timeout"));
         }
@@ -1423,25 +1477,30 @@ gipc_channel_dispatch (gpointer     data,
                        GIOCondition write_revents)
 {
   GipcChannel *self = data;
-  guint64 generation;
 
   g_object_ref (self);
-  self->in_dispatch = TRUE;
-  generation = gipc_channel_source_get_generation (self->source);
+  self->dispatch_depth++;
 
+  if (write_revents != 0)
+    self->pipe_full = FALSE;
   if (write_revents != 0 && self->output.length > 0)
     pump_output (self);
 
-  if (!self->closed && read_revents != 0 && wants_input (self))
+  if (!self->closed && read_revents != 0 && wants_input (self) &&
+      self->inbox.length == 0)
     {
       if (self->listening)
         {
-          /* Push mode: take everything available, a buffer at a time. */
-          while (!self->closed && self->listening && self->read_error == NULL)
+          /* Push mode: take what is available, a buffer at a time. */
+          for (guint i = 0; i < MAX_READS; i++)
             {
-              ReadResult r = read_once (self);
+              ReadResult r;
 
-              deliver (self, generation);
+              if (self->closed || !self->listening || self->read_error != NULL ||
+                  self->inbox.length > 0)
+                break;
+
+              r = read_once (self);
               if (r != READ_MORE)
                 break;
             }
@@ -1452,12 +1511,12 @@ gipc_channel_dispatch (gpointer     data,
 
   if (!self->closed)
     {
-      deliver (self, generation);
+      deliver (self);
       if (!self->closed && self->receive_ops.length > 0)
         expire_receives (self);
     }
 
-  self->in_dispatch = FALSE;
+  self->dispatch_depth--;
   if (!self->closed)
     update_source (self);
   g_object_unref (self);
@@ -1475,7 +1534,7 @@ receive_op_cancelled_cb (GCancellable *cancellable,
    * next receive. */
   g_queue_remove (&self->receive_ops, op);
   g_cancellable_set_error_if_cancelled (cancellable, &error);
-  receive_op_return (op, NULL, error);
+  receive_op_return (self, op, NULL, error);
   update_source (self);
 
   return G_SOURCE_REMOVE;
@@ -1502,47 +1561,41 @@ receive_op_cancelled_cb (GCancellable *cancellable,
  *
  * Since: 1.0
  */
-void
-gipc_channel_receive_async (GipcChannel         *self,
-                            GCancellable        *cancellable,
-                            GAsyncReadyCallback  callback,
-                            gpointer             user_data)
+static void
+receive_async_internal (GipcChannel         *self,
+                        gboolean             variant,
+                        GCancellable        *cancellable,
+                        GAsyncReadyCallback  callback,
+                        gpointer             user_data,
+                        gpointer             source_tag)
 {
-  g_autoptr(GTask) task = NULL;
+  GipcAsyncResult *result;
   GError *error = NULL;
   ReceiveOp *op;
 
-  g_return_if_fail (GIPC_IS_CHANNEL (self));
-  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, gipc_channel_receive_async);
-  g_task_set_check_cancellable (task, FALSE);
+  result = gipc_async_result_new (self, cancellable, callback, user_data, source_tag);
 
   if (!check_can_receive (self, &error))
-    {
-      g_task_return_error (task, error);
-      return;
-    }
+    goto fail;
 
   if (self->listening || self->sync_receive)
     {
-      g_task_return_new_error (task, GIPC_ERROR, GIPC_ERROR_LOCKED,
-                               self->listening ?
-                               "The channel is listening: messages arrive as the \"message\" signal" :
-                               "A synchronous receive is in progress on this channel");
-      return;
+      g_set_error_literal (&error, GIPC_ERROR, GIPC_ERROR_LOCKED,
+                           self->listening ?
+                           "The channel is listening: messages arrive as the \"message\" signal" :
+                           "A synchronous receive is in progress on this channel");
+      goto fail;
     }
 
-  if (g_task_return_error_if_cancelled (task))
-    return;
+  if (g_cancellable_set_error_if_cancelled (cancellable, &error))
+    goto fail;
 
   ensure_source (self);
 
   op = g_slice_new0 (ReceiveOp);
   op->channel = self;
-  op->task = g_steal_pointer (&task);
-  op->generation = gipc_channel_source_get_generation (self->source);
+  op->result = result;
+  op->variant = variant;
   if (self->timeout_ms > 0)
     op->deadline = g_get_monotonic_time () + (gint64) self->timeout_ms * 1000;
   g_queue_push_tail (&self->receive_ops, op);
@@ -1553,10 +1606,53 @@ gipc_channel_receive_async (GipcChannel         *self,
       g_source_set_static_name (op->cancel_source, "[gipc-channel-receive-cancel]");
       g_source_set_callback (op->cancel_source,
                              G_SOURCE_FUNC (receive_op_cancelled_cb), op, NULL);
-      g_source_attach (op->cancel_source, g_task_get_context (op->task));
+      g_source_attach (op->cancel_source, gipc_async_result_get_context (result));
     }
 
-  update_source (self);
+  /* Inside our own dispatch (a callback starting the next receive) the
+   * dispatch delivers it; otherwise the source wakes up for it. */
+  if (self->dispatch_depth == 0)
+    update_source (self);
+  return;
+
+fail:
+  gipc_async_result_set_error (result, error);
+  gipc_async_result_complete_in_idle (result);
+}
+
+/**
+ * gipc_channel_receive_async:
+ * @self: a channel that can receive
+ * @cancellable: (nullable): a cancellable
+ * @callback: (scope async): called with the next message
+ * @user_data: data for @callback
+ *
+ * Receives the next whole message without blocking; finish with
+ * [method@Gipc.Channel.receive_finish]. Many receives may be pending: each
+ * gets the next message, in call order. The callback runs in the
+ * thread-default main context of the caller, never from within this call.
+ *
+ * With [property@Gipc.Channel:timeout] set, a receive that sees no byte of
+ * a new message within it fails with %G_IO_ERROR_TIMED_OUT; a message that
+ * has begun to arrive is read to its end. Cancelling never loses data: a
+ * message that has begun to arrive stays whole in the channel for the next
+ * receive.
+ *
+ * Fails with %GIPC_ERROR_LOCKED while the channel is listening.
+ *
+ * Since: 1.0
+ */
+void
+gipc_channel_receive_async (GipcChannel         *self,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  g_return_if_fail (GIPC_IS_CHANNEL (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  receive_async_internal (self, FALSE, cancellable, callback, user_data,
+                          gipc_channel_receive_async);
 }
 
 /**
@@ -1578,11 +1674,10 @@ gipc_channel_receive_finish (GipcChannel   *self,
                              GError       **error)
 {
   g_return_val_if_fail (GIPC_IS_CHANNEL (self), NULL);
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == gipc_channel_receive_async, NULL);
+  g_return_val_if_fail (gipc_async_result_is_valid (result, self, gipc_channel_receive_async), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  return g_task_propagate_pointer (G_TASK (result), error);
+  return gipc_async_result_propagate_pointer (GIPC_ASYNC_RESULT (result), error);
 }
 
 /**
@@ -1820,30 +1915,6 @@ gipc_channel_send_variant (GipcChannel   *self,
   return gipc_channel_send (self, message, cancellable, error);
 }
 
-static void
-receive_variant_cb (GObject      *object,
-                    GAsyncResult *result,
-                    gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  g_autoptr(GBytes) message = NULL;
-  GError *error = NULL;
-  GVariant *value;
-
-  message = gipc_channel_receive_finish (GIPC_CHANNEL (object), result, &error);
-  if (message == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-
-  value = message_to_variant (message, &error);
-  if (value == NULL)
-    g_task_return_error (task, error);
-  else
-    g_task_return_pointer (task, value, (GDestroyNotify) g_variant_unref);
-}
-
 /**
  * gipc_channel_receive_variant_async:
  * @self: a channel that can receive
@@ -1865,15 +1936,11 @@ gipc_channel_receive_variant_async (GipcChannel         *self,
                                     GAsyncReadyCallback  callback,
                                     gpointer             user_data)
 {
-  GTask *task;
-
   g_return_if_fail (GIPC_IS_CHANNEL (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, gipc_channel_receive_variant_async);
-  g_task_set_check_cancellable (task, FALSE);
-  gipc_channel_receive_async (self, cancellable, receive_variant_cb, task);
+  receive_async_internal (self, TRUE, cancellable, callback, user_data,
+                          gipc_channel_receive_variant_async);
 }
 
 /**
@@ -1895,11 +1962,10 @@ gipc_channel_receive_variant_finish (GipcChannel   *self,
                                      GError       **error)
 {
   g_return_val_if_fail (GIPC_IS_CHANNEL (self), NULL);
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == gipc_channel_receive_variant_async, NULL);
+  g_return_val_if_fail (gipc_async_result_is_valid (result, self, gipc_channel_receive_variant_async), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  return g_task_propagate_pointer (G_TASK (result), error);
+  return gipc_async_result_propagate_pointer (GIPC_ASYNC_RESULT (result), error);
 }
 
 /**
@@ -2168,7 +2234,7 @@ forget_parent_state (GipcChannel *self)
   self->listening = FALSE;
   self->sync_send = FALSE;
   self->sync_receive = FALSE;
-  self->in_dispatch = FALSE;
+  self->dispatch_depth = 0;
   self->inline_used = FALSE;
 }
 

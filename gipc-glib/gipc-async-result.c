@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: MIT
+ * SPDX-FileCopyrightText: 2026 The gipc-glib authors */
+
+#include "config.h"
+
+#include "gipc-async-result-private.h"
+
+struct _GipcAsyncResult
+{
+  GObject              parent_instance;
+
+  GObject             *source_object;
+  GCancellable        *cancellable;
+  GMainContext        *context;
+  GAsyncReadyCallback  callback;
+  gpointer             user_data;
+  gpointer             source_tag;
+
+  gpointer             result;
+  GDestroyNotify       result_destroy;
+  GError              *error;
+  gboolean             completed;
+};
+
+static void gipc_async_result_iface_init (GAsyncResultIface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (GipcAsyncResult, gipc_async_result, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (G_TYPE_ASYNC_RESULT,
+                                                      gipc_async_result_iface_init))
+
+static gpointer
+gipc_async_result_get_user_data (GAsyncResult *result)
+{
+  return GIPC_ASYNC_RESULT (result)->user_data;
+}
+
+static GObject *
+gipc_async_result_get_source_object (GAsyncResult *result)
+{
+  GipcAsyncResult *self = GIPC_ASYNC_RESULT (result);
+
+  return self->source_object != NULL ? g_object_ref (self->source_object) : NULL;
+}
+
+static gboolean
+gipc_async_result_is_tagged (GAsyncResult *result,
+                             gpointer      source_tag)
+{
+  return GIPC_ASYNC_RESULT (result)->source_tag == source_tag;
+}
+
+static void
+gipc_async_result_iface_init (GAsyncResultIface *iface)
+{
+  iface->get_user_data = gipc_async_result_get_user_data;
+  iface->get_source_object = gipc_async_result_get_source_object;
+  iface->is_tagged = gipc_async_result_is_tagged;
+}
+
+static void
+gipc_async_result_finalize (GObject *object)
+{
+  GipcAsyncResult *self = GIPC_ASYNC_RESULT (object);
+
+  if (self->result != NULL && self->result_destroy != NULL)
+    self->result_destroy (self->result);
+  g_clear_error (&self->error);
+  g_clear_object (&self->source_object);
+  g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->context, g_main_context_unref);
+
+  G_OBJECT_CLASS (gipc_async_result_parent_class)->finalize (object);
+}
+
+static void
+gipc_async_result_class_init (GipcAsyncResultClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = gipc_async_result_finalize;
+}
+
+static void
+gipc_async_result_init (GipcAsyncResult *self)
+{
+}
+
+GipcAsyncResult *
+gipc_async_result_new (gpointer             source_object,
+                       GCancellable        *cancellable,
+                       GAsyncReadyCallback  callback,
+                       gpointer             user_data,
+                       gpointer             source_tag)
+{
+  GipcAsyncResult *self = g_object_new (GIPC_TYPE_ASYNC_RESULT, NULL);
+  GMainContext *context = g_main_context_get_thread_default ();
+
+  self->source_object = source_object != NULL ? g_object_ref (source_object) : NULL;
+  self->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
+  self->context = g_main_context_ref (context != NULL ? context : g_main_context_default ());
+  self->callback = callback;
+  self->user_data = user_data;
+  self->source_tag = source_tag;
+
+  return self;
+}
+
+GMainContext *
+gipc_async_result_get_context (GipcAsyncResult *self)
+{
+  return self->context;
+}
+
+GCancellable *
+gipc_async_result_get_cancellable (GipcAsyncResult *self)
+{
+  return self->cancellable;
+}
+
+void
+gipc_async_result_set_pointer (GipcAsyncResult *self,
+                               gpointer         result,
+                               GDestroyNotify   result_destroy)
+{
+  g_return_if_fail (!self->completed);
+
+  self->result = result;
+  self->result_destroy = result_destroy;
+}
+
+void
+gipc_async_result_set_error (GipcAsyncResult *self,
+                             GError          *error)
+{
+  g_return_if_fail (!self->completed);
+
+  self->error = error;
+}
+
+void
+gipc_async_result_complete (GipcAsyncResult *self)
+{
+  g_return_if_fail (!self->completed);
+
+  self->completed = TRUE;
+  if (self->callback != NULL)
+    self->callback (self->source_object, G_ASYNC_RESULT (self), self->user_data);
+  g_object_unref (self);
+}
+
+static gboolean
+complete_in_idle_cb (gpointer user_data)
+{
+  gipc_async_result_complete (g_object_ref (user_data));
+  return G_SOURCE_REMOVE;
+}
+
+void
+gipc_async_result_complete_in_idle (GipcAsyncResult *self)
+{
+  GSource *source = g_idle_source_new ();
+
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_static_name (source, "[gipc-async-result]");
+  g_source_set_callback (source, complete_in_idle_cb, self, g_object_unref);
+  g_source_attach (source, self->context);
+  g_source_unref (source);
+}
+
+gboolean
+gipc_async_result_is_valid (GAsyncResult *result,
+                            gpointer      source_object,
+                            gpointer      source_tag)
+{
+  GipcAsyncResult *self;
+
+  if (!GIPC_IS_ASYNC_RESULT (result))
+    return FALSE;
+
+  self = GIPC_ASYNC_RESULT (result);
+  return (gpointer) self->source_object == source_object &&
+         self->source_tag == source_tag;
+}
+
+gpointer
+gipc_async_result_propagate_pointer (GipcAsyncResult  *self,
+                                     GError          **error)
+{
+  if (self->error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&self->error));
+      return NULL;
+    }
+
+  self->result_destroy = NULL;
+  return g_steal_pointer (&self->result);
+}
