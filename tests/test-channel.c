@@ -639,6 +639,180 @@ test_order_many_send_async (void)
   g_free (calls);
 }
 
+/* Callbacks of successive sends run in call order also when every
+ * message fits in the pipe at once (the first may be written before the
+ * others are queued), with and without receives pending. */
+static void
+check_send_callbacks_small (gboolean receives_first)
+{
+  g_autoptr(GipcChannel) reader = NULL;
+  g_autoptr(GipcChannel) writer = NULL;
+  const guint n = 5;
+  OrderCall calls[5];
+  OrderState sends, receives;
+  guint i;
+
+  make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+  order_state_init (&sends, writer, n);
+  order_state_init (&receives, reader, n);
+
+  if (receives_first)
+    gipc_channel_receive_async (reader, NULL, chain_receive_cb, &receives);
+  for (i = 0; i < n; i++)
+    {
+      g_autofree char *text = g_strdup_printf ("message %u", i);
+      g_autoptr(GBytes) payload = g_bytes_new (text, strlen (text));
+
+      calls[i].state = &sends;
+      calls[i].index = i;
+      gipc_channel_send_async (writer, payload, NULL, order_send_cb, &calls[i]);
+    }
+  if (!receives_first)
+    gipc_channel_receive_async (reader, NULL, chain_receive_cb, &receives);
+
+  gipc_test_run_until (NULL, &sends.done);
+  gipc_test_run_until (NULL, &receives.done);
+
+  for (i = 0; i < n; i++)
+    {
+      g_autofree char *text = g_strdup_printf ("message %u", i);
+
+      g_test_message ("send callback %u: index %u", i, g_array_index (sends.order, guint, i));
+      assert_bytes_str (g_ptr_array_index (receives.messages, i), text);
+    }
+  for (i = 0; i < n; i++)
+    g_assert_cmpuint (g_array_index (sends.order, guint, i), ==, i);
+
+  order_state_clear (&sends);
+  order_state_clear (&receives);
+}
+
+static void
+test_order_send_callbacks_small (void)
+{
+  check_send_callbacks_small (FALSE);
+}
+
+static void
+test_order_send_callbacks_small_receiving (void)
+{
+  check_send_callbacks_small (TRUE);
+}
+
+/* Receive callbacks run in call order also when the messages are already
+ * in the pipe when the receives are made. */
+static void
+test_order_receive_callbacks_ready (void)
+{
+  g_autoptr(GipcChannel) reader = NULL;
+  g_autoptr(GipcChannel) writer = NULL;
+  const guint n = 5;
+  OrderCall calls[5];
+  OrderState receives;
+  guint i;
+
+  make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+  order_state_init (&receives, reader, n);
+
+  for (i = 0; i < n; i++)
+    {
+      g_autofree char *text = g_strdup_printf ("ready %u", i);
+
+      send_str (writer, text);
+    }
+  for (i = 0; i < n; i++)
+    {
+      calls[i].state = &receives;
+      calls[i].index = i;
+      gipc_channel_receive_async (reader, NULL, order_receive_cb, &calls[i]);
+    }
+  gipc_test_run_until (NULL, &receives.done);
+
+  for (i = 0; i < n; i++)
+    g_test_message ("receive callback %u: index %u", i,
+                    g_array_index (receives.order, guint, i));
+  for (i = 0; i < n; i++)
+    {
+      g_autofree char *text = g_strdup_printf ("ready %u", i);
+
+      g_assert_cmpuint (g_array_index (receives.order, guint, i), ==, i);
+      assert_bytes_str (g_ptr_array_index (receives.messages, i), text);
+    }
+
+  order_state_clear (&receives);
+}
+
+static void
+order_send_variant_cb (GObject      *source,
+                       GAsyncResult *result,
+                       gpointer      user_data)
+{
+  OrderCall *call = user_data;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (gipc_channel_send_variant_finish (GIPC_CHANNEL (source), result, &error));
+  g_assert_no_error (error);
+  g_array_append_val (call->state->order, call->index);
+  if (call->state->order->len == call->state->n_expected)
+    call->state->done = TRUE;
+}
+
+/* send_async and send_variant_async interleaved: one queue, one order. */
+static void
+test_order_mixed_variant_callbacks (void)
+{
+  g_autoptr(GipcChannel) reader = NULL;
+  g_autoptr(GipcChannel) writer = NULL;
+  const guint n = 8;
+  OrderCall calls[8];
+  OrderState sends, receives;
+  guint i;
+
+  make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+  order_state_init (&sends, writer, n);
+  order_state_init (&receives, reader, n);
+
+  for (i = 0; i < n; i++)
+    {
+      calls[i].state = &sends;
+      calls[i].index = i;
+      if (i % 2 == 0)
+        {
+          g_autoptr(GBytes) payload = gipc_test_pattern_bytes (i == 4 ? 300 * KiB : 10, i);
+
+          gipc_channel_send_async (writer, payload, NULL, order_send_cb, &calls[i]);
+        }
+      else
+        gipc_channel_send_variant_async (writer, g_variant_new_uint32 (i), NULL,
+                                         order_send_variant_cb, &calls[i]);
+    }
+  gipc_channel_receive_async (reader, NULL, chain_receive_cb, &receives);
+
+  gipc_test_run_until (NULL, &sends.done);
+  gipc_test_run_until (NULL, &receives.done);
+
+  for (i = 0; i < n; i++)
+    g_test_message ("send callback %u: index %u", i, g_array_index (sends.order, guint, i));
+  for (i = 0; i < n; i++)
+    {
+      GBytes *got = g_ptr_array_index (receives.messages, i);
+
+      g_assert_cmpuint (g_array_index (sends.order, guint, i), ==, i);
+      if (i % 2 == 0)
+        gipc_test_assert_pattern (got, i == 4 ? 300 * KiB : 10, i);
+      else
+        {
+          g_autoptr(GVariant) boxed = g_variant_new_from_bytes (G_VARIANT_TYPE_VARIANT, got, FALSE);
+          g_autoptr(GVariant) inner = g_variant_get_variant (boxed);
+
+          g_assert_cmpuint (g_variant_get_uint32 (inner), ==, i);
+        }
+    }
+
+  order_state_clear (&sends);
+  order_state_clear (&receives);
+}
+
 /* 100 receive_async pending at once: each gets the next whole message, and
  * the callbacks run in call order. Some messages are larger than the pipe. */
 static void
@@ -1690,6 +1864,11 @@ main (int   argc,
 
   gipc_test_add_func ("/channel/order/many-sync", test_order_many_sync);
   gipc_test_add_func ("/channel/order/many-send-async", test_order_many_send_async);
+  gipc_test_add_func ("/channel/order/send-callbacks-small", test_order_send_callbacks_small);
+  gipc_test_add_func ("/channel/order/send-callbacks-small-receiving",
+                      test_order_send_callbacks_small_receiving);
+  gipc_test_add_func ("/channel/order/receive-callbacks-ready", test_order_receive_callbacks_ready);
+  gipc_test_add_func ("/channel/order/mixed-variant-callbacks", test_order_mixed_variant_callbacks);
   gipc_test_add_func ("/channel/order/many-receive-async", test_order_many_receive_async);
   gipc_test_add_func ("/channel/order/one-writer-two-readers", test_order_one_writer_two_readers);
   gipc_test_add_func ("/channel/order/two-writers", test_order_two_writers);
