@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: MIT
+ * SPDX-FileCopyrightText: 2026 The gipc-glib authors */
+
+/*
+ * The program that spawn-mode tests start, like GIO's gsubprocess-testprog:
+ * argv[1] selects what it does. Reports go over inherited channel 0, never
+ * to stdout (which is the test runner's TAP stream).
+ *
+ *   echo               send back every message of channel 0 until its end
+ *   exit N             exit with status N
+ *   sleep-forever      send "ready" on channel 0 if there is one, then pause
+ *   kill-self          die of SIGKILL
+ *   report-env         send the value of GIPC_CHANNEL_FDS (or "(unset)")
+ *   report-fds         send GIPC_CHANNEL_FDS, then the open fds (as found before
+ *                      opening any channel), sorted, comma-separated
+ *   report-fd-flags    for each announced fd, before opening any channel:
+ *                      "FD:blocking|nonblocking:cloexec|inherit", comma-separated
+ *   report-signals     send "mask=HEX ignored=HEX caught=HEX" from /proc/self/status
+ *   bad-index N        send "DOMAIN CODE MESSAGE" of gipc_channel_new_inherited (N)
+ */
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <gipc-glib/gipc-glib.h>
+
+static GipcChannel *
+open_channel (guint index)
+{
+  g_autoptr(GError) error = NULL;
+  GipcChannel *channel = gipc_channel_new_inherited (index, &error);
+
+  if (channel == NULL)
+    {
+      g_printerr ("gipc-test-helper: %s\n", error->message);
+      exit (100);
+    }
+
+  return channel;
+}
+
+static int
+send_text (GipcChannel *channel,
+           const char  *text)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) bytes = g_bytes_new (text, strlen (text));
+
+  if (!gipc_channel_send (channel, bytes, NULL, &error))
+    {
+      g_printerr ("gipc-test-helper: send: %s\n", error->message);
+      return 101;
+    }
+
+  return 0;
+}
+
+static int
+report (const char *text)
+{
+  g_autoptr(GipcChannel) channel = open_channel (0);
+
+  return send_text (channel, text);
+}
+
+static int
+mode_echo (void)
+{
+  g_autoptr(GipcChannel) channel = open_channel (0);
+
+  for (;;)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GBytes) message = gipc_channel_receive (channel, NULL, &error);
+
+      if (message == NULL)
+        {
+          if (g_error_matches (error, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED))
+            return 0;
+          g_printerr ("gipc-test-helper: receive: %s\n", error->message);
+          return 102;
+        }
+
+      if (!gipc_channel_send (channel, message, NULL, &error))
+        {
+          g_printerr ("gipc-test-helper: send: %s\n", error->message);
+          return 103;
+        }
+    }
+}
+
+static int
+compare_ints (gconstpointer a,
+              gconstpointer b)
+{
+  return *(const int *) a - *(const int *) b;
+}
+
+static char *
+list_open_fds (void)
+{
+  g_autoptr(GArray) fds = g_array_new (FALSE, FALSE, sizeof (int));
+  GString *text = g_string_new (NULL);
+  DIR *dir = opendir ("/proc/self/fd");
+  struct dirent *entry;
+  guint i;
+
+  if (dir == NULL)
+    return g_string_free (text, FALSE);
+
+  while ((entry = readdir (dir)) != NULL)
+    {
+      int fd;
+
+      if (entry->d_name[0] == '.')
+        continue;
+      fd = atoi (entry->d_name);
+      if (fd == dirfd (dir))
+        continue;
+      g_array_append_val (fds, fd);
+    }
+  closedir (dir);
+
+  g_array_sort (fds, compare_ints);
+  for (i = 0; i < fds->len; i++)
+    g_string_append_printf (text, "%s%d", i > 0 ? "," : "", g_array_index (fds, int, i));
+
+  return g_string_free (text, FALSE);
+}
+
+static int
+mode_report_fds (void)
+{
+  g_autofree char *fds = list_open_fds ();
+  g_autoptr(GipcChannel) channel = open_channel (0);
+  const char *env = g_getenv ("GIPC_CHANNEL_FDS");
+
+  if (send_text (channel, env != NULL ? env : "(unset)") != 0)
+    return 101;
+  return send_text (channel, fds);
+}
+
+static int
+mode_report_fd_flags (void)
+{
+  const char *env = g_getenv ("GIPC_CHANNEL_FDS");
+  g_auto(GStrv) pairs = NULL;
+  g_autoptr(GString) text = g_string_new (NULL);
+  guint i;
+
+  if (env == NULL)
+    return 104;
+
+  /* Look before any channel is made: new_inherited changes the flags. */
+  pairs = g_strsplit (env, ",", -1);
+  for (i = 0; pairs[i] != NULL; i++)
+    {
+      g_auto(GStrv) fds = g_strsplit (pairs[i], ":", -1);
+      guint k;
+
+      for (k = 0; fds[k] != NULL; k++)
+        {
+          int fd = atoi (fds[k]);
+          int fl, fdfl;
+
+          if (fd < 0)
+            continue;
+          fl = fcntl (fd, F_GETFL);
+          fdfl = fcntl (fd, F_GETFD);
+          if (fl < 0 || fdfl < 0)
+            {
+              g_string_append_printf (text, "%s%d:closed", text->len > 0 ? "," : "", fd);
+              continue;
+            }
+          g_string_append_printf (text, "%s%d:%s:%s", text->len > 0 ? "," : "", fd,
+                                  (fl & O_NONBLOCK) ? "nonblocking" : "blocking",
+                                  (fdfl & FD_CLOEXEC) ? "cloexec" : "inherit");
+        }
+    }
+
+  return report (text->str);
+}
+
+static char *
+status_field (const char *contents,
+              const char *field)
+{
+  const char *line = strstr (contents, field);
+  const char *end;
+
+  if (line == NULL)
+    return g_strdup ("?");
+  line += strlen (field);
+  while (*line == ' ' || *line == '\t')
+    line++;
+  end = strchr (line, '\n');
+
+  return end != NULL ? g_strndup (line, (gsize) (end - line)) : g_strdup (line);
+}
+
+static int
+mode_report_signals (void)
+{
+  g_autofree char *contents = NULL;
+  g_autofree char *mask = NULL;
+  g_autofree char *ignored = NULL;
+  g_autofree char *caught = NULL;
+  g_autofree char *text = NULL;
+
+  if (!g_file_get_contents ("/proc/self/status", &contents, NULL, NULL))
+    return 105;
+
+  mask = status_field (contents, "SigBlk:");
+  ignored = status_field (contents, "SigIgn:");
+  caught = status_field (contents, "SigCgt:");
+  text = g_strdup_printf ("mask=%s ignored=%s caught=%s", mask, ignored, caught);
+
+  return report (text);
+}
+
+static int
+mode_bad_index (guint index)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GipcChannel) channel = gipc_channel_new_inherited (index, &error);
+  g_autofree char *text = NULL;
+
+  if (channel != NULL)
+    return report ("unexpected success");
+
+  text = g_strdup_printf ("%s %d %s", g_quark_to_string (error->domain),
+                          error->code, error->message);
+  return report (text);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  const char *mode;
+
+  if (argc < 2)
+    {
+      g_printerr ("usage: gipc-test-helper MODE [ARG]\n");
+      return 2;
+    }
+  mode = argv[1];
+
+  if (g_str_equal (mode, "echo"))
+    return mode_echo ();
+  if (g_str_equal (mode, "exit") && argc > 2)
+    return atoi (argv[2]);
+  if (g_str_equal (mode, "sleep-forever"))
+    {
+      if (g_getenv ("GIPC_CHANNEL_FDS") != NULL)
+        {
+          g_autoptr(GipcChannel) channel = open_channel (0);
+
+          if (send_text (channel, "ready") != 0)
+            return 106;
+        }
+      for (;;)
+        pause ();
+    }
+  if (g_str_equal (mode, "kill-self"))
+    {
+      kill (getpid (), SIGKILL);
+      return 107;
+    }
+  if (g_str_equal (mode, "report-env"))
+    {
+      const char *env = g_getenv ("GIPC_CHANNEL_FDS");
+
+      return report (env != NULL ? env : "(unset)");
+    }
+  if (g_str_equal (mode, "report-fds"))
+    return mode_report_fds ();
+  if (g_str_equal (mode, "report-fd-flags"))
+    return mode_report_fd_flags ();
+  if (g_str_equal (mode, "report-signals"))
+    return mode_report_signals ();
+  if (g_str_equal (mode, "bad-index") && argc > 2)
+    return mode_bad_index ((guint) atoi (argv[2]));
+
+  g_printerr ("gipc-test-helper: unknown mode %s\n", mode);
+  return 2;
+}
