@@ -73,6 +73,8 @@ async function child() {
 async function parent() {
     let served = 0;
     const service = new Gio.SocketService();
+    // The default backlog (10) is shorter than the burst of connections.
+    service.set_backlog(N_CONCURRENT);
     const [, address] = service.add_address(
         Gio.InetSocketAddress.new_from_string('127.0.0.1', 0),
         Gio.SocketType.STREAM, Gio.SocketProtocol.TCP, null);
@@ -109,4 +111,14 @@ async function parent() {
     return code === 0 && served === N_CLIENTS && reported === N_CLIENTS ? 0 : 1;
 }
 
-System.exit(ARGV[0] === '--child' ? await child() : await parent());
+// A main loop rather than a top-level await: gjs 1.74 busy-waits while a
+// top-level await is pending, which would take a CPU from the child.
+const loop = new GLib.MainLoop(null, false);
+let status = 1;
+(ARGV[0] === '--child' ? child() : parent()).then(code => {
+    status = code;
+}, error => {
+    logError(error);
+}).finally(() => loop.quit());
+loop.run();
+System.exit(status);

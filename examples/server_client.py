@@ -111,6 +111,8 @@ def main():
         return True
 
     service = Gio.SocketService()
+    # The default backlog (10) is shorter than the burst of connections.
+    service.set_backlog(N_CONCURRENT)
     any_port = Gio.InetSocketAddress.new_from_string('127.0.0.1', 0)
     _, address = service.add_address(any_port, Gio.SocketType.STREAM,
                                      Gio.SocketProtocol.TCP, None)

@@ -59,4 +59,14 @@ async function parent() {
     return process.get_exit_code();
 }
 
-System.exit(ARGV[0] === '--child' ? await child() : await parent());
+// A main loop rather than a top-level await: gjs 1.74 busy-waits while a
+// top-level await is pending, which would take a CPU from the child.
+const loop = new GLib.MainLoop(null, false);
+let status = 1;
+(ARGV[0] === '--child' ? child() : parent()).then(code => {
+    status = code;
+}, error => {
+    logError(error);
+}).finally(() => loop.quit());
+loop.run();
+System.exit(status);

@@ -32,7 +32,7 @@ async function echo(count, code) {
     const value = await channel.receive_variant_async(null);
     await channel.send_variant_async(value, null);
     channel.close();
-    System.exit(code);
+    return code;
 }
 
 function listen(count) {
@@ -48,39 +48,53 @@ function listen(count) {
     });
 }
 
-switch (mode) {
-case 'echo':
-    await echo(Number(args[0]), Number(args[1]));
-    break;
-case 'listen': {
-    // Listening only takes the receiving direction: sending still works.
-    const received = await listen(Number(args[0]));
-    await channel.send_variant_async(new GLib.Variant('u', received), null);
-    channel.close();
-    System.exit(0);
-    break;
-}
-case 'exit':
-    System.exit(Number(args[0]));
-    break;
-case 'close':
-    channel.close();
-    System.exit(Number(args[0]));
-    break;
-case 'inherited': {
+function inherited() {
     let report;
     try {
         Gipc.Channel.new_inherited(1);
         report = 'no error';
     } catch (error) {
-        report = `${error.matches(Gipc.Error, Gipc.Error.FAILED) ? 'FAILED' : error.code}: ${error.message}`;
+        report = `${error.matches(Gipc.Error, Gipc.Error.FAILED) ? 'FAILED' : error.code}: ${
+            error.message}`;
     }
     channel.send_variant(new GLib.Variant('s', report), null);
     channel.close();
-    System.exit(0);
-    break;
+    return 0;
 }
-default:
-    printerr(`child.js: unknown mode ${mode}`);
-    System.exit(2);
+
+// Returns the exit status.
+async function main() {
+    switch (mode) {
+    case 'echo':
+        return echo(Number(args[0]), Number(args[1]));
+    case 'listen': {
+        // Listening only takes the receiving direction: sending still works.
+        const received = await listen(Number(args[0]));
+        await channel.send_variant_async(new GLib.Variant('u', received), null);
+        channel.close();
+        return 0;
+    }
+    case 'exit':
+        return Number(args[0]);
+    case 'close':
+        channel.close();
+        return Number(args[0]);
+    case 'inherited':
+        return inherited();
+    default:
+        printerr(`child.js: unknown mode ${mode}`);
+        return 2;
+    }
 }
+
+// An explicit main loop rather than a top-level await: gjs 1.74 busy-waits
+// while a top-level await is pending.
+const loop = new GLib.MainLoop(null, false);
+let status = 1;
+main().then(code => {
+    status = code;
+}, error => {
+    logError(error);
+}).finally(() => loop.quit());
+loop.run();
+System.exit(status);

@@ -15,8 +15,7 @@ Gio._promisify(Gipc.Channel.prototype, 'send_async', 'send_finish');
 Gio._promisify(Gipc.Channel.prototype, 'receive_async', 'receive_finish');
 Gio._promisify(Gipc.Channel.prototype, 'send_variant_async', 'send_variant_finish');
 Gio._promisify(Gipc.Channel.prototype, 'receive_variant_async', 'receive_variant_finish');
-if (Gipc.Process)
-    Gio._promisify(Gipc.Process.prototype, 'join_async', 'join_finish');
+Gio._promisify(Gipc.Process.prototype, 'join_async', 'join_finish');
 
 const DEFAULT_TIMEOUT_S = 30;
 const tests = [];
@@ -101,9 +100,7 @@ export function idle() {
     });
 }
 
-// Runs the registered tests whose name matches the optional filter in ARGV
-// (a substring), prints TAP and exits with 0 only if all passed.
-export async function run() {
+async function runTests() {
     const filter = ARGV[0];
     const selected = filter ? tests.filter(t => t.name.includes(filter)) : tests;
     let failed = 0;
@@ -139,5 +136,21 @@ export async function run() {
                 GLib.source_remove(guardId);
         }
     }
-    System.exit(failed ? 1 : 0);
+    return failed ? 1 : 0;
+}
+
+// Runs the registered tests whose name matches the optional filter in ARGV
+// (a substring) on a main loop, prints TAP and exits with 0 only if all
+// passed. (Not a top-level await: gjs 1.74 busy-waits while one is pending,
+// which would take a CPU from the children the tests start.)
+export function run() {
+    const loop = new GLib.MainLoop(null, false);
+    let status = 1;
+    runTests().then(result => {
+        status = result;
+    }, error => {
+        print(`Bail out! ${error}`);
+    }).finally(() => loop.quit());
+    loop.run();
+    System.exit(status);
 }

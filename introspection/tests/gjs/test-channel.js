@@ -254,4 +254,4 @@ test('/gjs/errors/inherited-without-env', () => {
         `the message names the variable: ${error.message}`);
 });
 
-await run();
+run();

@@ -146,4 +146,4 @@ test('/gjs/process/lifecycle-errors', async () => {
         Gipc.Error, Gipc.Error.NOT_STARTED, 'join before start');
 });
 
-await run();
+run();
