@@ -111,6 +111,18 @@ gipc_child_setup_stdin_to_devnull (void)
   return TRUE;
 }
 
+/* Everything orphaned stays referenced from here, so that it is plainly
+ * kept (and memory checkers see it as reachable, not lost). */
+static GPtrArray *orphans;
+
+static void
+keep_orphan (gpointer pointer)
+{
+  if (orphans == NULL)
+    orphans = g_ptr_array_new ();
+  g_ptr_array_add (orphans, pointer);
+}
+
 void
 gipc_child_setup_orphan_sources (GMainContext *context)
 {
@@ -146,15 +158,18 @@ gipc_child_setup_orphan_sources (GMainContext *context)
     {
       GSource *source = g_ptr_array_index (sources, i);
 
-      g_source_ref (source);
+      keep_orphan (g_source_ref (source));
       if (source->callback_funcs != NULL)
-        source->callback_funcs->ref (source->callback_data);
+        {
+          source->callback_funcs->ref (source->callback_data);
+          keep_orphan (source->callback_data);
+        }
     }
 
   for (i = 0; i < sources->len; i++)
     g_source_destroy (g_ptr_array_index (sources, i));
 
-  /* The array goes; the sources and their callback data stay, leaked. */
+  /* The sources and their callback data stay, kept in orphans. */
 }
 
 static gboolean
@@ -232,7 +247,7 @@ gipc_child_setup_discard_main_contexts (void)
   while ((context = g_main_context_get_thread_default ()) != NULL)
     {
       gipc_child_setup_orphan_sources (context);
-      g_main_context_ref (context);
+      keep_orphan (g_main_context_ref (context));
       g_main_context_pop_thread_default (context);
     }
 

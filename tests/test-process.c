@@ -2287,7 +2287,7 @@ int
 main (int   argc,
       char *argv[])
 {
-  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  g_test_init (&argc, &argv, NULL);
 
   gipc_test_add_func ("/process/fork/exit-code", test_fork_exit_code);
   gipc_test_add_func ("/process/fork/exit-call", test_fork_exit_call);
