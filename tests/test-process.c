@@ -2276,10 +2276,10 @@ test_spawn_signals (void)
   sigaction (SIGPIPE, &old_pipe, NULL);
   sigprocmask (SIG_SETMASK, &old_mask, NULL);
 
-  /* Nothing blocked, nothing ignored, nothing caught (the helper installs
-   * no handler). */
+  /* Nothing blocked, nothing ignored (SIGPIPE included). Caught ones are
+   * the helper's own business (sanitizers install some). */
   text = receive_text (r);
-  g_assert_cmpstr (text, ==, "mask=0000000000000000 ignored=0000000000000000 caught=0000000000000000");
+  g_assert_true (g_str_has_prefix (text, "mask=0000000000000000 ignored=0000000000000000 caught="));
   g_assert_cmpint (join_ok (process), ==, 0);
 }
 
