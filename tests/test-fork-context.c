@@ -1,0 +1,825 @@
+/* SPDX-License-Identifier: MIT
+ * SPDX-FileCopyrightText: 2026 The gipc-glib authors */
+
+/*
+ * The child-side setup (gipc-child-setup-private.h), tested with plain
+ * fork(): the inherited main contexts are discarded without running
+ * anything of the parent's, the default context's wakeup is no longer
+ * shared with the parent, signals and stdin are reset, unpassed channels
+ * are closed, and the exec path keeps only what it is told to. Each child
+ * writes a one-line report to a pipe and _exit()s.
+ */
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+
+#include "gipc-glib/gipc-channel-private.h"
+#include "gipc-glib/gipc-child-setup-private.h"
+#include "gipc-glib/gipc-glib.h"
+
+#include "test-util.h"
+
+/* ---------------------------------------------------------------------- */
+/* Forking helpers */
+
+typedef struct
+{
+  pid_t pid;
+  int   report_fd;   /* read end */
+  int   control_fd;  /* write end: parent -> child */
+} Child;
+
+/* In the child: where the report goes, and where orders come from. */
+static int child_report_fd = -1;
+static int child_control_fd = -1;
+
+static void
+child_report (const char *text)
+{
+  gipc_test_write_all (child_report_fd, text, strlen (text));
+  gipc_test_write_all (child_report_fd, "\n", 1);
+}
+
+static void
+child_wait_order (void)
+{
+  char c;
+
+  if (read (child_control_fd, &c, 1) != 1)
+    _exit (90);
+}
+
+typedef gint (*ChildFunc) (gpointer user_data);
+
+static Child
+fork_child (ChildFunc func,
+            gpointer  user_data)
+{
+  Child child;
+  int report[2];
+  int control[2];
+
+  g_assert_no_errno (pipe2 (report, O_CLOEXEC));
+  g_assert_no_errno (pipe2 (control, O_CLOEXEC));
+  fflush (NULL);
+
+  child.pid = fork ();
+  g_assert_cmpint (child.pid, >=, 0);
+  if (child.pid == 0)
+    {
+      close (report[0]);
+      close (control[1]);
+      child_report_fd = report[1];
+      child_control_fd = control[0];
+      _exit (func (user_data));
+    }
+
+  close (report[1]);
+  close (control[0]);
+  child.report_fd = report[0];
+  child.control_fd = control[1];
+  return child;
+}
+
+/* The next line of the child's report (without the newline). */
+static char *
+read_line (Child *child)
+{
+  GString *line = g_string_new (NULL);
+
+  for (;;)
+    {
+      char c;
+      ssize_t n = read (child->report_fd, &c, 1);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      g_assert_cmpint (n, ==, 1);
+      if (c == '\n')
+        break;
+      g_string_append_c (line, c);
+    }
+
+  return g_string_free (line, FALSE);
+}
+
+static void
+send_order (Child *child)
+{
+  gipc_test_write_all (child->control_fd, "o", 1);
+}
+
+/* Waits for the child; returns its wait status. */
+static int
+finish_child (Child *child)
+{
+  int status = 0;
+
+  close (child->report_fd);
+  close (child->control_fd);
+  while (waitpid (child->pid, &status, 0) < 0)
+    g_assert_cmpint (errno, ==, EINTR);
+  return status;
+}
+
+static void
+assert_exit_status (int status,
+                    int expected)
+{
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, expected);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Inherited sources */
+
+enum {
+  SRC_TIMEOUT = 1 << 0,
+  SRC_IDLE    = 1 << 1,
+  SRC_FD      = 1 << 2,
+  SRC_PARENT  = 1 << 3,
+  SRC_CHILD   = 1 << 4,
+  SRC_CANARY  = 1 << 5,
+  SRC_SECOND  = 1 << 6,
+};
+
+static guint fired;
+static guint notified;
+static gboolean canary_finalized;
+
+static gboolean
+source_cb (gpointer user_data)
+{
+  fired |= GPOINTER_TO_UINT (user_data);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+fd_cb (gint         fd,
+       GIOCondition condition,
+       gpointer     user_data)
+{
+  fired |= SRC_FD;
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+canary_cb (gpointer user_data)
+{
+  fired |= SRC_CANARY;
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+notify_cb (gpointer user_data)
+{
+  notified |= GPOINTER_TO_UINT (user_data);
+}
+
+static void
+canary_weak_notify (gpointer  data,
+                    GObject  *where_the_object_was)
+{
+  canary_finalized = TRUE;
+}
+
+static gboolean
+count_idle_cb (gpointer user_data)
+{
+  guint *count = user_data;
+
+  (*count)++;
+  return G_SOURCE_REMOVE;
+}
+
+/* Iterates the default context as a child target would, then checks that
+ * it is usable. */
+static char *
+child_iterate_and_describe (void)
+{
+  guint fresh = 0;
+  guint i;
+
+  for (i = 0; i < 50; i++)
+    g_main_context_iteration (NULL, FALSE);
+
+  g_idle_add (count_idle_cb, &fresh);
+  for (i = 0; i < 50 && fresh == 0; i++)
+    g_main_context_iteration (NULL, FALSE);
+
+  return g_strdup_printf ("fired=%u notified=%u finalized=%d fresh=%u",
+                          fired, notified, canary_finalized, fresh);
+}
+
+static gint
+child_discard_and_report (gpointer user_data)
+{
+  g_autofree char *text = NULL;
+
+  gipc_child_setup_discard_main_contexts ();
+  text = child_iterate_and_describe ();
+  child_report (text);
+  return 0;
+}
+
+static void
+test_orphan_default_context (void)
+{
+  g_autoptr(GSource) parent = NULL;
+  g_autoptr(GSource) child_source = NULL;
+  GObject *canary = g_object_new (G_TYPE_OBJECT, NULL);
+  g_autofree char *line = NULL;
+  guint ids[4];
+  Child child;
+  int fds[2];
+
+  fired = 0;
+  notified = 0;
+  canary_finalized = FALSE;
+
+  g_assert_no_errno (pipe2 (fds, O_CLOEXEC));
+  gipc_test_write_all (fds[1], "x", 1);
+
+  ids[0] = g_timeout_add_full (G_PRIORITY_DEFAULT, 0, source_cb,
+                               GUINT_TO_POINTER (SRC_TIMEOUT), notify_cb);
+  ids[1] = g_idle_add_full (G_PRIORITY_DEFAULT, source_cb,
+                            GUINT_TO_POINTER (SRC_IDLE), notify_cb);
+  ids[2] = g_unix_fd_add_full (G_PRIORITY_DEFAULT, fds[0], G_IO_IN, fd_cb,
+                               GUINT_TO_POINTER (SRC_FD), notify_cb);
+  g_object_weak_ref (canary, canary_weak_notify, NULL);
+  ids[3] = g_idle_add_full (G_PRIORITY_DEFAULT, canary_cb, canary, g_object_unref);
+
+  /* A source with a child source: both ready. */
+  parent = g_idle_source_new ();
+  g_source_set_priority (parent, G_PRIORITY_DEFAULT);
+  g_source_set_callback (parent, source_cb, GUINT_TO_POINTER (SRC_PARENT), notify_cb);
+  child_source = g_timeout_source_new (0);
+  g_source_set_callback (child_source, source_cb, GUINT_TO_POINTER (SRC_CHILD), notify_cb);
+  g_source_add_child_source (parent, child_source);
+  g_source_attach (parent, NULL);
+
+  child = fork_child (child_discard_and_report, NULL);
+  line = read_line (&child);
+  g_assert_cmpstr (line, ==, "fired=0 notified=0 finalized=0 fresh=1");
+  assert_exit_status (finish_child (&child), 0);
+
+  /* The control: here they run, and removing them notifies. */
+  gipc_test_drain_context (NULL);
+  g_assert_cmpuint (fired & (SRC_TIMEOUT | SRC_IDLE | SRC_FD | SRC_CANARY | SRC_PARENT),
+                    ==, SRC_TIMEOUT | SRC_IDLE | SRC_FD | SRC_CANARY | SRC_PARENT);
+  for (guint i = 0; i < G_N_ELEMENTS (ids); i++)
+    g_source_remove (ids[i]);
+  g_source_destroy (parent);
+  g_assert_cmpuint (notified, ==, SRC_TIMEOUT | SRC_IDLE | SRC_FD | SRC_PARENT | SRC_CHILD);
+  g_assert_true (canary_finalized);
+
+  close (fds[0]);
+  close (fds[1]);
+}
+
+/* A fork from inside a dispatch: the other source that was ready in the
+ * same iteration sits in the context's pending dispatches. */
+static Child forked_from_dispatch;
+
+static gboolean
+fork_from_dispatch_cb (gpointer user_data)
+{
+  fired |= SRC_IDLE;
+  forked_from_dispatch = fork_child (child_discard_and_report, NULL);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_orphan_from_dispatch (void)
+{
+  g_autofree char *line = NULL;
+  guint second;
+
+  fired = 0;
+  notified = 0;
+  canary_finalized = FALSE;
+
+  g_idle_add_full (G_PRIORITY_DEFAULT, fork_from_dispatch_cb, NULL, NULL);
+  second = g_idle_add_full (G_PRIORITY_DEFAULT, source_cb,
+                            GUINT_TO_POINTER (SRC_SECOND), notify_cb);
+
+  /* One iteration: both are ready, the first forks. */
+  g_assert_true (g_main_context_iteration (NULL, FALSE));
+
+  /* In the child, neither the second idle nor the first one's notifier
+   * ran; the first one had already run in the parent before the fork. */
+  line = read_line (&forked_from_dispatch);
+  g_assert_cmpstr (line, ==, "fired=2 notified=0 finalized=0 fresh=1");
+  assert_exit_status (finish_child (&forked_from_dispatch), 0);
+
+  /* The control: in the parent, the second one ran in that iteration. */
+  g_assert_cmpuint (fired, ==, SRC_IDLE | SRC_SECOND);
+  g_source_remove (second);
+  g_assert_cmpuint (notified, ==, SRC_SECOND);
+}
+
+/* The thread-default stack of the forking thread. */
+static gint
+child_thread_default (gpointer user_data)
+{
+  GMainContext *pushed = user_data;
+  g_autofree char *text = NULL;
+  g_autofree char *rest = NULL;
+  gboolean was_pushed = g_main_context_get_thread_default () == pushed;
+  guint i;
+
+  gipc_child_setup_discard_main_contexts ();
+
+  /* Nothing of the popped context runs, even when iterated by hand. */
+  for (i = 0; i < 20; i++)
+    g_main_context_iteration (pushed, FALSE);
+  rest = child_iterate_and_describe ();
+  text = g_strdup_printf ("was-pushed=%d now=%s %s", was_pushed,
+                          g_main_context_get_thread_default () == NULL ? "default" : "other",
+                          rest);
+  child_report (text);
+  return 0;
+}
+
+static void
+test_orphan_thread_default (void)
+{
+  g_autoptr(GMainContext) outer = g_main_context_new ();
+  g_autoptr(GMainContext) inner = g_main_context_new ();
+  g_autoptr(GSource) outer_idle = g_idle_source_new ();
+  g_autoptr(GSource) inner_idle = g_idle_source_new ();
+  g_autofree char *line = NULL;
+  Child child;
+
+  fired = 0;
+  notified = 0;
+  canary_finalized = FALSE;
+
+  g_source_set_callback (outer_idle, source_cb, GUINT_TO_POINTER (SRC_PARENT), notify_cb);
+  g_source_attach (outer_idle, outer);
+  g_source_set_callback (inner_idle, source_cb, GUINT_TO_POINTER (SRC_CHILD), notify_cb);
+  g_source_attach (inner_idle, inner);
+
+  g_main_context_push_thread_default (outer);
+  g_main_context_push_thread_default (inner);
+  child = fork_child (child_thread_default, inner);
+  g_main_context_pop_thread_default (inner);
+  g_main_context_pop_thread_default (outer);
+
+  line = read_line (&child);
+  g_assert_cmpstr (line, ==, "was-pushed=1 now=default fired=0 notified=0 finalized=0 fresh=1");
+  assert_exit_status (finish_child (&child), 0);
+
+  /* The control. */
+  gipc_test_drain_context (inner);
+  g_assert_cmpuint (fired, ==, SRC_CHILD);
+  g_source_destroy (outer_idle);
+  g_source_destroy (inner_idle);
+  g_assert_cmpuint (notified, ==, SRC_PARENT | SRC_CHILD);
+}
+
+/* ---------------------------------------------------------------------- */
+/* The wakeup eventfd */
+
+/* The eventfd-count of the default context's wakeup fd, from fdinfo. */
+static char *
+describe_wakeup (void)
+{
+  GMainContext *context = g_main_context_default ();
+  GPollFD fds[8];
+  gint max_priority = G_MAXINT;
+  gint timeout = -1;
+  gint n;
+  gint i;
+  GString *text = g_string_new (NULL);
+
+  g_assert_true (g_main_context_acquire (context));
+  g_main_context_prepare (context, &max_priority);
+  n = g_main_context_query (context, max_priority, &timeout, fds, G_N_ELEMENTS (fds));
+  for (i = 0; i < n; i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/proc/self/fdinfo/%d", fds[i].fd);
+      g_autofree char *contents = NULL;
+      const char *count;
+
+      if (!g_file_get_contents (path, &contents, NULL, NULL))
+        continue;
+      count = strstr (contents, "eventfd-count:");
+      if (count == NULL)
+        continue;
+      count += strlen ("eventfd-count:");
+      while (*count == ' ' || *count == '\t')
+        count++;
+      g_string_append_printf (text, "%s%.*s", text->len > 0 ? "," : "",
+                              (int) strcspn (count, "\n"), count);
+      fds[i].revents = 0;
+    }
+  for (i = 0; i < n; i++)
+    fds[i].revents = 0;
+  g_main_context_check (context, max_priority, fds, n);
+  g_main_context_release (context);
+
+  return g_string_free (text, FALSE);
+}
+
+static gint
+child_wakeup (gpointer user_data)
+{
+  gboolean full_setup = GPOINTER_TO_INT (user_data);
+  g_autofree char *count = NULL;
+
+  if (full_setup)
+    gipc_child_setup_discard_main_contexts ();
+  else
+    gipc_child_setup_orphan_sources (g_main_context_default ());
+
+  child_report ("ready");
+  child_wait_order ();
+  count = describe_wakeup ();
+  child_report (count);
+  return 0;
+}
+
+static void
+run_wakeup_child (gboolean    full_setup,
+                  const char *expected)
+{
+  g_autofree char *ready = NULL;
+  g_autofree char *count = NULL;
+  Child child;
+
+  /* The default context exists and has been polled. */
+  gipc_test_drain_context (NULL);
+
+  child = fork_child (child_wakeup, GINT_TO_POINTER (full_setup));
+  ready = read_line (&child);
+  g_assert_cmpstr (ready, ==, "ready");
+
+  /* Signal the parent's context without iterating it. */
+  g_main_context_wakeup (NULL);
+  send_order (&child);
+  count = read_line (&child);
+  g_assert_cmpstr (count, ==, expected);
+  assert_exit_status (finish_child (&child), 0);
+
+  gipc_test_drain_context (NULL);
+}
+
+static void
+test_wakeup_not_shared (void)
+{
+  /* The control first: without the fresh eventfd, the child sees the
+   * parent's wakeup (and would consume it). */
+  run_wakeup_child (FALSE, "1");
+  run_wakeup_child (TRUE, "0");
+}
+
+/* ---------------------------------------------------------------------- */
+/* Signals, stdin, die-with-parent */
+
+static const char *
+disposition (int signum)
+{
+  struct sigaction sa;
+
+  sigaction (signum, NULL, &sa);
+  if (sa.sa_handler == SIG_DFL)
+    return "dfl";
+  if (sa.sa_handler == SIG_IGN)
+    return "ign";
+  return "handler";
+}
+
+static gint
+child_reset_signals (gpointer user_data)
+{
+  gboolean keep_sigpipe = GPOINTER_TO_INT (user_data);
+  g_autofree char *text = NULL;
+  sigset_t mask;
+
+  gipc_child_setup_reset_signals (keep_sigpipe);
+  sigprocmask (SIG_SETMASK, NULL, &mask);
+  text = g_strdup_printf ("usr1=%s term=%s pipe=%s mask=%s",
+                          disposition (SIGUSR1), disposition (SIGTERM),
+                          disposition (SIGPIPE),
+                          sigisemptyset (&mask) ? "empty" : "set");
+  child_report (text);
+  return 0;
+}
+
+static void
+test_handler (int signum)
+{
+}
+
+static void
+test_reset_signals (void)
+{
+  struct sigaction handler, ign, old_usr1, old_term, old_pipe;
+  sigset_t usr2, old_mask;
+  gboolean variants[] = { TRUE, FALSE };
+  const char *expected[] = {
+    "usr1=dfl term=dfl pipe=ign mask=empty",
+    "usr1=dfl term=dfl pipe=dfl mask=empty",
+  };
+  guint v;
+
+  memset (&handler, 0, sizeof handler);
+  handler.sa_handler = test_handler;
+  memset (&ign, 0, sizeof ign);
+  ign.sa_handler = SIG_IGN;
+  sigaction (SIGUSR1, &handler, &old_usr1);
+  sigaction (SIGTERM, &ign, &old_term);
+  sigaction (SIGPIPE, &ign, &old_pipe);
+  sigemptyset (&usr2);
+  sigaddset (&usr2, SIGUSR2);
+  sigprocmask (SIG_BLOCK, &usr2, &old_mask);
+
+  for (v = 0; v < G_N_ELEMENTS (variants); v++)
+    {
+      g_autofree char *line = NULL;
+      Child child = fork_child (child_reset_signals, GINT_TO_POINTER (variants[v]));
+
+      line = read_line (&child);
+      g_assert_cmpstr (line, ==, expected[v]);
+      assert_exit_status (finish_child (&child), 0);
+    }
+
+  sigaction (SIGUSR1, &old_usr1, NULL);
+  sigaction (SIGTERM, &old_term, NULL);
+  sigaction (SIGPIPE, &old_pipe, NULL);
+  sigprocmask (SIG_SETMASK, &old_mask, NULL);
+}
+
+static gint
+child_stdin (gpointer user_data)
+{
+  char target[64] = "";
+  g_autofree char *text = NULL;
+  ssize_t len;
+  char c;
+  ssize_t n;
+
+  if (!gipc_child_setup_stdin_to_devnull ())
+    return 1;
+  len = readlink ("/proc/self/fd/0", target, sizeof target - 1);
+  if (len > 0)
+    target[len] = '\0';
+  n = read (STDIN_FILENO, &c, 1);
+  text = g_strdup_printf ("stdin=%s cloexec=%d read=%d", target,
+                          (fcntl (STDIN_FILENO, F_GETFD) & FD_CLOEXEC) != 0, (int) n);
+  child_report (text);
+  return 0;
+}
+
+static void
+test_stdin_devnull (void)
+{
+  g_autofree char *line = NULL;
+  Child child = fork_child (child_stdin, NULL);
+
+  line = read_line (&child);
+  g_assert_cmpstr (line, ==, "stdin=/dev/null cloexec=0 read=0");
+  assert_exit_status (finish_child (&child), 0);
+}
+
+static gint
+child_die_with_parent (gpointer user_data)
+{
+  pid_t parent = GPOINTER_TO_INT (user_data);
+
+  if (!gipc_child_setup_die_with_parent (parent))
+    return 1;
+  child_report ("armed");
+  return 0;
+}
+
+static void
+test_die_with_parent_check (void)
+{
+  g_autofree char *line = NULL;
+  Child child;
+  int status;
+
+  /* The real parent: armed. */
+  child = fork_child (child_die_with_parent, GINT_TO_POINTER (getpid ()));
+  line = read_line (&child);
+  g_assert_cmpstr (line, ==, "armed");
+  assert_exit_status (finish_child (&child), 0);
+
+  /* A parent that is not ours any more (it "died" before prctl): the
+   * child kills itself. */
+  child = fork_child (child_die_with_parent, GINT_TO_POINTER (getpid () + 100000));
+  status = finish_child (&child);
+  g_assert_true (WIFSIGNALED (status));
+  g_assert_cmpint (WTERMSIG (status), ==, SIGKILL);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Channels */
+
+static gint
+child_after_fork (gpointer user_data)
+{
+  GipcChannel **channels = user_data;
+  g_autofree char *text = NULL;
+  char target[64] = "";
+  ssize_t len;
+
+  /* channels[0] is kept. */
+  gipc_child_setup_after_fork (channels, 1);
+  len = readlink ("/proc/self/fd/0", target, sizeof target - 1);
+  if (len > 0)
+    target[len] = '\0';
+  text = g_strdup_printf ("open=%u kept=%d r=%d other_r=%d other_w=%d stdin=%s",
+                          gipc_channel_get_n_open (),
+                          !gipc_channel_is_closed (channels[0]),
+                          gipc_channel_is_closed (channels[1]),
+                          gipc_channel_is_closed (channels[2]),
+                          gipc_channel_is_closed (channels[3]),
+                          target);
+  child_report (text);
+  return 0;
+}
+
+static void
+test_after_fork_channels (void)
+{
+  g_autoptr(GipcChannel) r = NULL;
+  g_autoptr(GipcChannel) w = NULL;
+  g_autoptr(GipcChannel) other_r = NULL;
+  g_autoptr(GipcChannel) other_w = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *line = NULL;
+  GipcChannel *channels[4];
+  guint n_open;
+  Child child;
+
+  g_assert_true (gipc_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w, &error));
+  g_assert_true (gipc_pipe (GIPC_PIPE_FLAGS_DUPLEX, &other_r, &other_w, &error));
+  g_assert_no_error (error);
+  channels[0] = w;
+  channels[1] = r;
+  channels[2] = other_r;
+  channels[3] = other_w;
+  n_open = gipc_channel_get_n_open ();
+  g_assert_cmpuint (n_open, >=, 4);
+
+  child = fork_child (child_after_fork, channels);
+  line = read_line (&child);
+  g_assert_cmpstr (line, ==, "open=1 kept=1 r=1 other_r=1 other_w=1 stdin=/dev/null");
+  assert_exit_status (finish_child (&child), 0);
+
+  /* Nothing changed here. */
+  g_assert_cmpuint (gipc_channel_get_n_open (), ==, n_open);
+  g_assert_false (gipc_channel_is_closed (w));
+  g_assert_false (gipc_channel_is_closed (other_w));
+}
+
+/* ---------------------------------------------------------------------- */
+/* The exec path */
+
+typedef struct
+{
+  GipcChildExecData data;
+  int               stray_fd;
+} ExecCase;
+
+static gint
+child_exec (gpointer user_data)
+{
+  ExecCase *exec_case = user_data;
+
+  gipc_child_setup_exec (&exec_case->data);
+}
+
+/* Forks, execs, and returns what the status pipe said (0: exec worked). */
+static int
+run_exec (ExecCase *exec_case,
+          int      *wait_status)
+{
+  int status_pipe[2];
+  int child_errno = 0;
+  ssize_t n;
+  pid_t pid;
+
+  g_assert_no_errno (pipe2 (status_pipe, O_CLOEXEC));
+  exec_case->data.status_fd = status_pipe[1];
+  exec_case->data.parent_pid = getpid ();
+  exec_case->data.max_fd = 1024;
+  fflush (NULL);
+
+  pid = fork ();
+  g_assert_cmpint (pid, >=, 0);
+  if (pid == 0)
+    child_exec (exec_case);
+  close (status_pipe[1]);
+
+  do
+    n = read (status_pipe[0], &child_errno, sizeof child_errno);
+  while (n < 0 && errno == EINTR);
+  close (status_pipe[0]);
+  g_assert_true (n == 0 || n == sizeof child_errno);
+
+  while (waitpid (pid, wait_status, 0) < 0)
+    g_assert_cmpint (errno, ==, EINTR);
+
+  return n == 0 ? 0 : child_errno;
+}
+
+static void
+test_exec_failure (void)
+{
+  char *argv[] = { (char *) "/nonexistent/program", NULL };
+  char *envp[] = { NULL };
+  ExecCase exec_case;
+  int status = 0;
+
+  memset (&exec_case, 0, sizeof exec_case);
+  exec_case.data.path = argv[0];
+  exec_case.data.argv = argv;
+  exec_case.data.envp = envp;
+
+  g_assert_cmpint (run_exec (&exec_case, &status), ==, ENOENT);
+  assert_exit_status (status, 127);
+}
+
+static void
+test_exec_keeps_only_passed_fds (void)
+{
+  const char *helper = g_getenv ("GIPC_TEST_HELPER");
+  g_autofree char *env_line = NULL;
+  g_autofree char *report = NULL;
+  g_autoptr(GipcChannel) reader = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) first = NULL;
+  g_autoptr(GBytes) second = NULL;
+  char *argv[] = { (char *) helper, (char *) "report-fds", NULL };
+  char *envp[2];
+  ExecCase exec_case;
+  int fds[2];
+  int stray;
+  int status = 0;
+  g_autofree char *expected = NULL;
+
+  g_assert_nonnull (helper);
+
+  /* The passed fd: non-blocking and close-on-exec, as a channel's. */
+  g_assert_no_errno (pipe2 (fds, O_CLOEXEC | O_NONBLOCK));
+  /* A stray fd without close-on-exec: must not reach the program. */
+  stray = dup (STDERR_FILENO);
+  g_assert_cmpint (stray, >=, 3);
+
+  env_line = g_strdup_printf ("GIPC_CHANNEL_FDS=-1:%d", fds[1]);
+  envp[0] = env_line;
+  envp[1] = NULL;
+
+  memset (&exec_case, 0, sizeof exec_case);
+  exec_case.data.path = helper;
+  exec_case.data.argv = argv;
+  exec_case.data.envp = envp;
+  exec_case.data.keep_fds = &fds[1];
+  exec_case.data.n_keep_fds = 1;
+
+  g_assert_cmpint (run_exec (&exec_case, &status), ==, 0);
+  assert_exit_status (status, 0);
+  close (stray);
+  close (fds[1]);
+
+  reader = gipc_channel_new_from_fds (fds[0], -1, &error);
+  g_assert_no_error (error);
+  first = gipc_channel_receive (reader, NULL, &error);
+  g_assert_no_error (error);
+  second = gipc_channel_receive (reader, NULL, &error);
+  g_assert_no_error (error);
+
+  expected = g_strdup_printf ("0,1,2,%d", fds[1]);
+  report = g_strndup (g_bytes_get_data (second, NULL), g_bytes_get_size (second));
+  g_assert_cmpstr (report, ==, expected);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  gipc_test_add_func ("/fork-context/orphan/default-context", test_orphan_default_context);
+  gipc_test_add_func ("/fork-context/orphan/from-dispatch", test_orphan_from_dispatch);
+  gipc_test_add_func ("/fork-context/orphan/thread-default", test_orphan_thread_default);
+  gipc_test_add_func ("/fork-context/wakeup-not-shared", test_wakeup_not_shared);
+  gipc_test_add_func ("/fork-context/reset-signals", test_reset_signals);
+  gipc_test_add_func ("/fork-context/stdin-devnull", test_stdin_devnull);
+  gipc_test_add_func ("/fork-context/die-with-parent", test_die_with_parent_check);
+  gipc_test_add_func ("/fork-context/after-fork-channels", test_after_fork_channels);
+  gipc_test_add_func ("/fork-context/exec/failure", test_exec_failure);
+  gipc_test_add_func ("/fork-context/exec/only-passed-fds", test_exec_keeps_only_passed_fds);
+
+  return g_test_run ();
+}
