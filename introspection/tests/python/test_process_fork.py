@@ -12,7 +12,7 @@ import signal
 import sys
 
 import gipctest
-from gipctest import GLib, Gipc, LoopGuard, capture_fd
+from gipctest import Gio, GLib, Gipc, LoopGuard, capture_fd
 
 # Fork hooks: counted in the parent, flagged in the child.
 _hooks = {'before': 0, 'parent': 0, 'child': 0}
@@ -379,6 +379,31 @@ class SignalTests(gipctest.TestCase):
         self.assertTrue(process.send_signal(signal.SIGINT))
         self.assertEqual(self.join(process), -signal.SIGINT)
         channel.close()
+
+    def test_join_timeout(self):
+        process, channel = self.start_blocked_child()
+        with self.assertRaisesIOError(Gio.IOErrorEnum.TIMED_OUT):
+            process.join(50)
+        self.assertTrue(process.is_alive())
+        channel.send(b'go on')
+        self.assertEqual(self.join(process), 0)
+        channel.close()
+
+    def test_exited_once_after_a_sync_join(self):
+        process = Gipc.Process.new(lambda process: 8)
+        guard = LoopGuard()
+        codes = []
+
+        def on_exited(p, exit_code):
+            codes.append(exit_code)
+            # One more iteration, to see a second emission if there is one.
+            GLib.idle_add(guard.quit)
+
+        process.connect('exited', guard.wrap(on_exited))
+        process.start()
+        self.assertEqual(self.join(process), 8)
+        guard.run()
+        self.assertEqual(codes, [8])
 
     def test_sigpipe_keeps_the_parent_disposition(self):
         # Python ignores SIGPIPE; the child keeps that, so a write to a
