@@ -1371,6 +1371,146 @@ test_cancel_receive_partial_large (void)
   close (wfd);
 }
 
+/* Waits (in the calling thread, without a main loop) until @check returns
+ * TRUE for @fd, polling every millisecond, failing after the test budget. */
+static void
+wait_for_fd_state (int      fd,
+                   gboolean (*check) (int fd))
+{
+  gint64 deadline = g_get_monotonic_time () + gipc_test_timeout_seconds () * G_USEC_PER_SEC;
+
+  while (!check (fd))
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (1000);
+    }
+}
+
+static gboolean
+fd_has_data (int fd)
+{
+  return gipc_test_bytes_available (fd) > 0;
+}
+
+static gboolean
+fd_is_drained (int fd)
+{
+  return gipc_test_bytes_available (fd) == 0;
+}
+
+typedef struct
+{
+  GipcChannel  *channel;
+  GBytes       *message;
+  GCancellable *cancellable;
+  gboolean      ok;
+  GError       *error;
+} SyncSend;
+
+static gpointer
+sync_send_func (gpointer user_data)
+{
+  SyncSend *ss = user_data;
+
+  ss->ok = gipc_channel_send (ss->channel, ss->message, ss->cancellable, &ss->error);
+  return NULL;
+}
+
+/* A sync send blocked in the middle of a 10 MB message is cancelled from
+ * another thread: the message is still written whole and the send
+ * succeeds. */
+static void
+test_cancel_send_sync_after_start (void)
+{
+  g_autoptr(GipcChannel) writer = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GBytes) big = gipc_test_pattern_bytes (10 * MiB, 16);
+  g_autoptr(GBytes) frame = frame_of (big);
+  guint8 *wire = g_malloc (g_bytes_get_size (frame));
+  SyncSend ss;
+  GThread *thread;
+  int rfd;
+
+  writer = make_raw_drained_writer (&rfd);
+  ss.channel = writer;
+  ss.message = big;
+  ss.cancellable = cancellable;
+  ss.ok = FALSE;
+  ss.error = NULL;
+  thread = g_thread_new ("sync-sender", sync_send_func, &ss);
+
+  wait_for_fd_state (rfd, fd_has_data);
+  g_cancellable_cancel (cancellable);
+
+  gipc_test_read_exact (rfd, wire, g_bytes_get_size (frame));
+  g_thread_join (thread);
+  g_assert_no_error (ss.error);
+  g_assert_true (ss.ok);
+  g_assert_cmpmem (wire, g_bytes_get_size (frame),
+                   g_bytes_get_data (frame, NULL), g_bytes_get_size (frame));
+  g_free (wire);
+  close (rfd);
+}
+
+typedef struct
+{
+  int           wfd;
+  int           channel_fd;
+  const guint8 *data;
+  gsize         len;
+  GCancellable *cancellable;
+} WriteThenCancel;
+
+static gpointer
+write_then_cancel_func (gpointer user_data)
+{
+  WriteThenCancel *wc = user_data;
+
+  gipc_test_write_all (wc->wfd, wc->data, wc->len);
+  /* The receiver has taken the bytes: the message has begun to arrive. */
+  wait_for_fd_state (wc->channel_fd, fd_is_drained);
+  g_cancellable_cancel (wc->cancellable);
+  return NULL;
+}
+
+/* A sync receive cancelled after half of a message arrived: CANCELLED, and
+ * the next receive gets that whole message. */
+static void
+test_cancel_receive_sync_partial (void)
+{
+  g_autoptr(GipcChannel) reader = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GBytes) payload = gipc_test_pattern_bytes (40 * KiB, 17);
+  g_autoptr(GBytes) frame = frame_of (payload);
+  const guint8 *wire = g_bytes_get_data (frame, NULL);
+  gsize half = 4 + 20 * KiB;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) message = NULL;
+  WriteThenCancel wc;
+  GThread *thread;
+  int wfd, channel_fd;
+
+  reader = make_raw_fed_reader (&wfd, &channel_fd);
+  wc.wfd = wfd;
+  wc.channel_fd = channel_fd;
+  wc.data = wire;
+  wc.len = half;
+  wc.cancellable = cancellable;
+  thread = g_thread_new ("write-then-cancel", write_then_cancel_func, &wc);
+
+  message = gipc_channel_receive (reader, cancellable, &error);
+  g_thread_join (thread);
+  g_assert_null (message);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+
+  gipc_test_write_all (wfd, wire + half, g_bytes_get_size (frame) - half);
+  message = gipc_channel_receive (reader, NULL, &error);
+  g_assert_no_error (error);
+  gipc_test_assert_pattern (message, 40 * KiB, 17);
+  close (wfd);
+}
+
 /* Cancelling a send_async queued behind a blocked 10 MB send, before its
  * first byte is written: CANCELLED, and its bytes never reach the wire. */
 static void
@@ -1665,6 +1805,37 @@ test_listen_close (void)
   listen_state_clear (&state);
 }
 
+/* Finalizing a listening channel closes it (listening holds no strong
+ * reference that would keep it alive). */
+static void
+test_listen_finalize (void)
+{
+  guint before;
+  GipcChannel *reader = NULL;
+  GipcChannel *writer = NULL;
+  ListenState state;
+
+  /* GLib's own fds (the default context's wakeup fd) exist before. */
+  gipc_test_drain_context (g_main_context_default ());
+  before = gipc_test_count_fds ();
+
+  make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+  listen_state_init (&state, reader);
+  gipc_channel_listen (reader);
+  send_str (writer, "one");
+  gipc_test_run_until (NULL, &state.got_message);
+
+  g_object_add_weak_pointer (G_OBJECT (reader), (gpointer *) &reader);
+  g_object_unref (reader);
+  g_assert_null (reader);
+  gipc_test_drain_context (g_main_context_default ());
+  g_assert_cmpuint (state.n_errors, ==, 0);
+
+  g_object_unref (writer);
+  g_assert_cmpuint (gipc_test_count_fds (), ==, before);
+  listen_state_clear (&state);
+}
+
 /* ---------------------------------------------------------------------- */
 /* GVariant payloads that do not decode */
 
@@ -1751,13 +1922,16 @@ main (int   argc,
   gipc_test_add_func ("/channel/cancel/before", test_cancel_before);
   gipc_test_add_func ("/channel/cancel/receive-partial", test_cancel_receive_partial);
   gipc_test_add_func ("/channel/cancel/receive-partial-large", test_cancel_receive_partial_large);
+  gipc_test_add_func ("/channel/cancel/receive-sync-partial", test_cancel_receive_sync_partial);
   gipc_test_add_func ("/channel/cancel/send-before-start", test_cancel_send_before_start);
   gipc_test_add_func ("/channel/cancel/send-after-start", test_cancel_send_after_start);
+  gipc_test_add_func ("/channel/cancel/send-sync-after-start", test_cancel_send_sync_after_start);
 
   gipc_test_add_func ("/channel/listen/peer-closed", test_listen_peer_closed);
   gipc_test_add_func ("/channel/listen/stream-errors", test_listen_stream_errors);
   gipc_test_add_func ("/channel/listen/receive-locked", test_listen_receive_locked);
   gipc_test_add_func ("/channel/listen/close", test_listen_close);
+  gipc_test_add_func ("/channel/listen/finalize", test_listen_finalize);
 
   gipc_test_add_func ("/channel/variant/invalid-payload", test_variant_invalid_payload);
 

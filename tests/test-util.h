@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -65,18 +66,13 @@ gipc_test_arm_alarm (void)
   alarm (gipc_test_timeout_seconds ());
 }
 
-typedef struct
-{
-  GTestFunc func;
-} GipcTestCase;
-
 static inline void
 gipc_test_run_guarded (gconstpointer data)
 {
-  const GipcTestCase *tc = data;
+  GTestFunc func = (GTestFunc) data;
 
   gipc_test_arm_alarm ();
-  tc->func ();
+  func ();
   alarm (0);
 }
 
@@ -85,10 +81,7 @@ static inline void
 gipc_test_add_func (const char *path,
                     GTestFunc   func)
 {
-  GipcTestCase *tc = g_new0 (GipcTestCase, 1);
-
-  tc->func = func;
-  g_test_add_data_func_full (path, tc, gipc_test_run_guarded, g_free);
+  g_test_add_data_func (path, (gconstpointer) func, gipc_test_run_guarded);
 }
 
 static inline gboolean
@@ -221,6 +214,58 @@ gipc_test_fd_is_nonblocking (int fd)
 
   g_assert_cmpint (flags, !=, -1);
   return (flags & O_NONBLOCK) != 0;
+}
+
+/* write(2) until all of @data is written (the fd must be blocking). */
+static inline void
+gipc_test_write_all (int         fd,
+                     const void *data,
+                     gsize       len)
+{
+  const guint8 *p = data;
+
+  while (len > 0)
+    {
+      ssize_t n = write (fd, p, len);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      g_assert_cmpint (n, >, 0);
+      p += n;
+      len -= (gsize) n;
+    }
+}
+
+/* read(2) exactly @len bytes (the fd must be blocking); fails the test at
+ * end of file. */
+static inline void
+gipc_test_read_exact (int   fd,
+                      void *data,
+                      gsize len)
+{
+  guint8 *p = data;
+
+  while (len > 0)
+    {
+      ssize_t n = read (fd, p, len);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      g_assert_cmpint (n, >, 0);
+      p += n;
+      len -= (gsize) n;
+    }
+}
+
+/* Bytes waiting in the pipe or socket @fd (FIONREAD). */
+static inline gsize
+gipc_test_bytes_available (int fd)
+{
+  int n = 0;
+
+  g_assert_no_errno (ioctl (fd, FIONREAD, &n));
+  g_assert_cmpint (n, >=, 0);
+  return (gsize) n;
 }
 
 /* A payload of @size bytes whose content depends on @seed and on the
