@@ -7,9 +7,11 @@ atexit or interpreter shutdown in the child, stdio flushing, the
 interpreter's fork hooks, channels and main loops in the child."""
 
 import atexit
+import gc
 import os
 import signal
 import sys
+import weakref
 
 import gipctest
 from gipctest import Gio, GLib, Gipc, LoopGuard, capture_fd
@@ -423,6 +425,51 @@ class SignalTests(gipctest.TestCase):
         process = Gipc.Process.new(target)
         process.start()
         self.assertEqual(self.join(process), 0)
+
+
+class LifetimeTests(gipctest.TestCase):
+    """The notify of gipc_process_new runs in the parent: the target and
+    its arguments are released with the process."""
+
+    class Argument:
+        pass
+
+    def assert_released(self, use):
+        argument = self.Argument()
+        ref = weakref.ref(argument)
+        use(argument)
+        del argument
+        # A started process keeps itself alive until its 'exited' was
+        # emitted on the main context.
+        context = GLib.MainContext.default()
+        for _ in range(100):
+            if not context.iteration(False):
+                break
+        gc.collect()
+        self.assertIsNone(ref())
+
+    def test_never_started(self):
+        def use(argument):
+            Gipc.Process.new(lambda process, a: 0, argument)
+        self.assert_released(use)
+
+    def test_joined(self):
+        def use(argument):
+            process = Gipc.Process.new(lambda process, a: 0, argument)
+            process.start()
+            self.assertEqual(self.join(process), 0)
+        self.assert_released(use)
+
+    def test_start_failed(self):
+        def use(argument):
+            r, w = Gipc.pipe()
+            w.close()
+            process = Gipc.Process.new(lambda process, a: 0, argument)
+            process.pass_channel(w)
+            with self.assertRaisesGipcError(Gipc.Error.CLOSED):
+                process.start()
+            r.close()
+        self.assert_released(use)
 
 
 if __name__ == '__main__':
