@@ -2283,6 +2283,94 @@ test_spawn_signals (void)
   g_assert_cmpint (join_ok (process), ==, 0);
 }
 
+/* Spawn mode from several threads at once, while another thread keeps
+ * the allocator busy: nothing between fork and exec may take a lock. The
+ * exits are reported in the default context, which this thread runs. */
+typedef struct
+{
+  guint        index;
+  GPtrArray   *processes;   /* GipcProcess*, this thread's */
+  gint         failures;
+} SpawnThreadData;
+
+static gint allocator_stop;
+
+static gpointer
+allocator_thread (gpointer user_data)
+{
+  while (!g_atomic_int_get (&allocator_stop))
+    {
+      gpointer blocks[64];
+      guint i;
+
+      for (i = 0; i < G_N_ELEMENTS (blocks); i++)
+        blocks[i] = g_malloc (16 + i * 64);
+      for (i = 0; i < G_N_ELEMENTS (blocks); i++)
+        g_free (blocks[i]);
+    }
+  return NULL;
+}
+
+static gpointer
+spawn_thread (gpointer user_data)
+{
+  SpawnThreadData *data = user_data;
+  guint i;
+
+  for (i = 0; i < 10; i++)
+    {
+      g_autofree char *code = g_strdup_printf ("%u", data->index * 10 + i);
+      GipcProcess *process = spawn_helper ("exit", code);
+
+      if (!gipc_process_start (process, NULL) ||
+          !gipc_process_join (process, -1, NULL) ||
+          gipc_process_get_exit_code (process) != (gint) (data->index * 10 + i))
+        data->failures++;
+      g_ptr_array_add (data->processes, process);
+    }
+
+  return NULL;
+}
+
+static void
+test_spawn_threads (void)
+{
+  SpawnThreadData data[4];
+  GThread *threads[4];
+  GThread *allocator;
+  guint n_exited = 0;
+  guint i, k;
+
+  g_atomic_int_set (&allocator_stop, 0);
+  allocator = g_thread_new ("allocator", allocator_thread, NULL);
+  for (i = 0; i < G_N_ELEMENTS (threads); i++)
+    {
+      data[i].index = i;
+      data[i].processes = g_ptr_array_new_with_free_func (g_object_unref);
+      data[i].failures = 0;
+      threads[i] = g_thread_new ("spawner", spawn_thread, &data[i]);
+    }
+  for (i = 0; i < G_N_ELEMENTS (threads); i++)
+    g_thread_join (threads[i]);
+  g_atomic_int_set (&allocator_stop, 1);
+  g_thread_join (allocator);
+
+  for (i = 0; i < G_N_ELEMENTS (threads); i++)
+    {
+      g_assert_cmpint (data[i].failures, ==, 0);
+      g_assert_cmpuint (data[i].processes->len, ==, 10);
+      for (k = 0; k < data[i].processes->len; k++)
+        g_signal_connect (g_ptr_array_index (data[i].processes, k), "exited",
+                          G_CALLBACK (exited_count_cb), &n_exited);
+    }
+
+  run_until_n_exited (&n_exited, 40);
+  for (i = 0; i < G_N_ELEMENTS (threads); i++)
+    g_ptr_array_unref (data[i].processes);
+  gipc_test_drain_context (NULL);
+  assert_no_children_left ();
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2327,6 +2415,7 @@ main (int   argc,
   gipc_test_add_func ("/process/spawn/echo", test_spawn_echo);
   gipc_test_add_func ("/process/spawn/bad-index", test_spawn_bad_index);
   gipc_test_add_func ("/process/spawn/signals", test_spawn_signals);
+  gipc_test_add_func ("/process/spawn/threads", test_spawn_threads);
   gipc_test_add_func ("/process/stress/sequential", test_stress_sequential);
   gipc_test_add_func ("/process/stress/parallel", test_stress_parallel);
   gipc_test_add_func ("/process/finalize-while-running", test_finalize_while_running);
