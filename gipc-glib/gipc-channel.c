@@ -94,6 +94,7 @@ typedef struct
   GTask        *task;
   guint64       start;      /* stream offsets of the op's frame */
   guint64       end;
+  GError       *error;      /* the write failed */
   GSource      *cancel_source;
 } SendOp;
 
@@ -182,6 +183,8 @@ static void   gipc_channel_dispatch   (gpointer      data,
                                        GIOCondition  read_revents,
                                        GIOCondition  write_revents);
 static gint64 gipc_channel_wakeup     (gpointer      data);
+static gboolean send_op_finished      (GipcChannel  *self,
+                                       SendOp       *op);
 static void update_source             (GipcChannel  *self);
 
 /* ------------------------------------------------------------------ */
@@ -491,6 +494,11 @@ gipc_channel_wakeup (gpointer data)
 {
   GipcChannel *self = data;
   gboolean have_news = self->inbox.length > 0 || self->read_error != NULL;
+  SendOp *send_op = g_queue_peek_head (&self->send_ops);
+
+  /* Sends to complete. */
+  if (send_op != NULL && send_op_finished (self, send_op))
+    return 0;
 
   /* Messages or an error to hand out, with no I/O. */
   if (have_news &&
@@ -585,27 +593,36 @@ queue_frame (GipcChannel *self,
 static void send_op_complete (SendOp *op,
                               GError *error);
 
-/* Completes every send whose last byte is written. */
+static gboolean
+send_op_finished (GipcChannel *self,
+                  SendOp      *op)
+{
+  return op->error != NULL || op->end <= self->out_written;
+}
+
+/* Completes, in call order, every send that is written or failed. Only
+ * from the dispatch: never inside send_async, and never out of order. */
 static void
-complete_written_sends (GipcChannel *self)
+complete_finished_sends (GipcChannel *self)
 {
   SendOp *op;
 
-  while ((op = g_queue_peek_head (&self->send_ops)) != NULL &&
-         op->end <= self->out_written)
+  while (!self->closed &&
+         (op = g_queue_peek_head (&self->send_ops)) != NULL &&
+         send_op_finished (self, op))
     {
       g_queue_pop_head (&self->send_ops);
-      send_op_complete (op, NULL);
+      send_op_complete (op, op->error);
     }
 }
 
 /* Records a write failure: every queued byte is dropped and every pending
- * send fails; later sends fail the same way. */
+ * send fails (completed by the dispatch); later sends fail the same
+ * way. */
 static void
 fail_output (GipcChannel *self,
              GError      *error)
 {
-  SendOp *op;
   OutputChunk *chunk;
 
   if (self->write_error == NULL)
@@ -618,8 +635,13 @@ fail_output (GipcChannel *self,
     output_chunk_free (self, chunk);
   self->out_written = self->out_queued;
 
-  while ((op = g_queue_pop_head (&self->send_ops)) != NULL)
-    send_op_complete (op, error);
+  for (GList *l = self->send_ops.head; l != NULL; l = l->next)
+    {
+      SendOp *op = l->data;
+
+      if (op->error == NULL)
+        op->error = g_error_copy (error);
+    }
 }
 
 static void
@@ -732,7 +754,7 @@ flush_output (GipcChannel  *self,
   return result;
 }
 
-/* Writes what it can now, completes what got written, records failures. */
+/* Writes what it can now and records failures. */
 static void
 pump_output (GipcChannel *self)
 {
@@ -740,8 +762,6 @@ pump_output (GipcChannel *self)
 
   if (flush_output (self, &error) == FLUSH_FAILED)
     fail_output (self, error);
-  else
-    complete_written_sends (self);
 }
 
 /* Waits until @fd has @events, or the cancellable fires, or the deadline
@@ -814,8 +834,6 @@ flush_output_blocking (GipcChannel   *self,
           return FALSE;
         }
 
-      complete_written_sends (self);
-
       if (r == FLUSH_DONE)
         return TRUE;
 
@@ -836,6 +854,7 @@ send_op_free (SendOp *op)
       g_source_unref (op->cancel_source);
     }
   g_clear_object (&op->task);
+  g_clear_error (&op->error);
   g_slice_free (SendOp, op);
 }
 
@@ -845,12 +864,12 @@ send_op_complete (SendOp *op,
 {
   GTask *task = g_steal_pointer (&op->task);
 
-  send_op_free (op);
-
   if (error != NULL)
     g_task_return_error (task, g_error_copy (error));
   else
     g_task_return_boolean (task, TRUE);
+
+  send_op_free (op);
   g_object_unref (task);
 }
 
@@ -917,8 +936,10 @@ send_op_cancelled_cb (GCancellable *cancellable,
   GipcChannel *self = op->channel;
   GError *error = NULL;
 
-  /* Once its first byte is written, a send completes whole. */
-  if (op->start < self->out_written)
+  /* Once its first byte is written, a send completes whole (and a failed
+   * one fails). A cancelled one completes at once, not after the sends
+   * before it: those may be stuck on a full pipe. */
+  if (op->error != NULL || op->start < self->out_written)
     return G_SOURCE_REMOVE;
 
   g_queue_remove (&self->send_ops, op);
@@ -1485,6 +1506,7 @@ gipc_channel_dispatch (gpointer     data,
     self->pipe_full = FALSE;
   if (write_revents != 0 && self->output.length > 0)
     pump_output (self);
+  complete_finished_sends (self);
 
   if (!self->closed && read_revents != 0 && wants_input (self) &&
       self->inbox.length == 0)
@@ -1540,27 +1562,6 @@ receive_op_cancelled_cb (GCancellable *cancellable,
   return G_SOURCE_REMOVE;
 }
 
-/**
- * gipc_channel_receive_async:
- * @self: a channel that can receive
- * @cancellable: (nullable): a cancellable
- * @callback: (scope async): called with the next message
- * @user_data: data for @callback
- *
- * Receives the next whole message without blocking; finish with
- * [method@Gipc.Channel.receive_finish]. Many receives may be pending: each
- * gets the next message, in call order.
- *
- * With [property@Gipc.Channel:timeout] set, a receive that sees no byte of
- * a new message within it fails with %G_IO_ERROR_TIMED_OUT; a message that
- * has begun to arrive is read to its end. Cancelling never loses data: a
- * message that has begun to arrive stays whole in the channel for the next
- * receive.
- *
- * Fails with %GIPC_ERROR_LOCKED while the channel is listening.
- *
- * Since: 1.0
- */
 static void
 receive_async_internal (GipcChannel         *self,
                         gboolean             variant,
@@ -2220,13 +2221,32 @@ gipc_channel_mark_passed (GipcChannel *self)
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLOSED]);
 }
 
+/* What a fork-mode child took over from its parent and must never run or
+ * free (callbacks, destroy notifiers and free functions of the parent):
+ * kept reachable here, so it is a deliberate leak and not a lost one. */
+static GPtrArray *parent_leftovers;
+
+static void
+keep_leftover (gpointer pointer)
+{
+  if (pointer == NULL)
+    return;
+  if (parent_leftovers == NULL)
+    parent_leftovers = g_ptr_array_new ();
+  g_ptr_array_add (parent_leftovers, pointer);
+}
+
 /* In a fork-mode child: forget everything that belongs to the parent's
  * main context without running any of it. The GSource was orphaned with
- * the rest of the inherited context; the pending tasks hold the parent's
- * callbacks and data, so they are leaked on purpose. */
+ * the rest of the inherited context; the pending operations hold the
+ * parent's callbacks and data. */
 static void
 forget_parent_state (GipcChannel *self)
 {
+  keep_leftover (self->source);
+  keep_leftover (self->context);
+  keep_leftover (self->send_ops.head);
+  keep_leftover (self->receive_ops.head);
   self->source = NULL;
   self->context = NULL;
   g_queue_init (&self->send_ops);
@@ -2265,6 +2285,8 @@ gipc_channel_child_after_fork (GipcChannel * const *keep,
       /* Not ours: close the fds, silently. Queued output belongs to the
        * parent (it writes it); its GBytes may have the parent's free
        * functions, so it is leaked rather than freed here. */
+      keep_leftover (self->output.head);
+      keep_leftover (self->spare_buffer);
       g_queue_init (&self->output);
       self->spare_buffer = NULL;
       self->out_written = self->out_queued;
