@@ -9,7 +9,9 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <poll.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <glib-unix.h>
@@ -342,6 +344,63 @@ test_eof_duplex (void)
   g_object_unref (h2);
   receive_str (h1, "bye");
   receive_expect_error (h1, TRUE, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
+}
+
+/* A peer process killed in the middle of a 10 MB message: the receiver
+ * gets PROTOCOL (truncated), never a partial message or a hang; killed
+ * before it sent anything: PEER_CLOSED. */
+static void
+check_peer_killed (gboolean mid_message)
+{
+  g_autoptr(GipcChannel) reader = NULL;
+  g_autoptr(GError) error = NULL;
+  int fds[2], status = 0;
+  pid_t pid;
+
+  g_assert_no_errno (pipe2 (fds, O_CLOEXEC));
+  reader = gipc_channel_new_from_fds (fds[0], -1, &error);
+  g_assert_no_error (error);
+
+  pid = fork ();
+  g_assert_cmpint (pid, >=, 0);
+  if (pid == 0)
+    {
+      GipcChannel *writer;
+      GBytes *big;
+
+      alarm (gipc_test_timeout_seconds ());
+      writer = gipc_channel_new_from_fds (-1, fds[1], NULL);
+      if (mid_message)
+        {
+          big = gipc_test_pattern_bytes (10 * MiB, 1);
+          gipc_channel_send (writer, big, NULL, NULL);
+        }
+      else
+        pause ();
+      _exit (1);
+    }
+
+  close (fds[1]);
+  if (mid_message)
+    {
+      struct pollfd pfd = { fds[0], POLLIN, 0 };
+
+      /* The message has begun to arrive. */
+      g_assert_cmpint (poll (&pfd, 1, gipc_test_timeout_seconds () * 1000), ==, 1);
+    }
+  g_assert_no_errno (kill (pid, SIGKILL));
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  g_assert_true (WIFSIGNALED (status));
+
+  receive_expect_error (reader, mid_message, GIPC_ERROR,
+                        mid_message ? GIPC_ERROR_PROTOCOL : GIPC_ERROR_PEER_CLOSED);
+}
+
+static void
+test_eof_peer_killed (void)
+{
+  check_peer_killed (TRUE);
+  check_peer_killed (FALSE);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1892,6 +1951,7 @@ main (int   argc,
   gipc_test_add_func ("/channel/eof/data-then-close", test_eof_data_then_close);
   gipc_test_add_func ("/channel/eof/pending-receives", test_eof_pending_receives);
   gipc_test_add_func ("/channel/eof/duplex", test_eof_duplex);
+  gipc_test_add_func ("/channel/eof/peer-killed", test_eof_peer_killed);
 
   gipc_test_add_func ("/channel/timeout/sync", test_timeout_sync);
   gipc_test_add_func ("/channel/timeout/async", test_timeout_async);
