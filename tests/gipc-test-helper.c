@@ -8,7 +8,8 @@
  *
  *   echo               send back every message of channel 0 until its end
  *   exit N             exit with status N
- *   sleep-forever      send "ready" on channel 0 if there is one, then pause
+ *   sleep-forever      send "ready" and its pid on channel 0 if there is one,
+ *                      then pause
  *   kill-self          die of SIGKILL
  *   report-env         send the value of GIPC_CHANNEL_FDS (or "(unset)")
  *   report-fds         send GIPC_CHANNEL_FDS, then the open fds (as found before
@@ -16,6 +17,7 @@
  *   report-fd-flags    for each announced fd, before opening any channel:
  *                      "FD:blocking|nonblocking:cloexec|inherit", comma-separated
  *   report-signals     send "mask=HEX ignored=HEX caught=HEX" from /proc/self/status
+ *   report-stdio       send what fds 0, 1 and 2 point to, one per line
  *   bad-index N        send "DOMAIN CODE MESSAGE" of gipc_channel_new_inherited (N)
  */
 
@@ -257,11 +259,16 @@ main (int   argc,
     return atoi (argv[2]);
   if (g_str_equal (mode, "sleep-forever"))
     {
+      /* Keeps channel 0 open while it sleeps: its peer sees the end of
+       * the stream only when this process dies. */
+      GipcChannel *channel = NULL;
+
       if (g_getenv ("GIPC_CHANNEL_FDS") != NULL)
         {
-          g_autoptr(GipcChannel) channel = open_channel (0);
+          g_autofree char *pid = g_strdup_printf ("%d", (int) getpid ());
 
-          if (send_text (channel, "ready") != 0)
+          channel = open_channel (0);
+          if (send_text (channel, "ready") != 0 || send_text (channel, pid) != 0)
             return 106;
         }
       for (;;)
@@ -282,6 +289,24 @@ main (int   argc,
     return mode_report_fds ();
   if (g_str_equal (mode, "report-fd-flags"))
     return mode_report_fd_flags ();
+  if (g_str_equal (mode, "report-stdio"))
+    {
+      g_autofree char *stdio = NULL;
+      char targets[3][256];
+      int fd;
+
+      for (fd = 0; fd < 3; fd++)
+        {
+          char path[64];
+          ssize_t len;
+
+          g_snprintf (path, sizeof path, "/proc/self/fd/%d", fd);
+          len = readlink (path, targets[fd], sizeof targets[fd] - 1);
+          targets[fd][len > 0 ? len : 0] = '\0';
+        }
+      stdio = g_strdup_printf ("%s\n%s\n%s", targets[0], targets[1], targets[2]);
+      return report (stdio);
+    }
   if (g_str_equal (mode, "report-signals"))
     return mode_report_signals ();
   if (g_str_equal (mode, "bad-index") && argc > 2)

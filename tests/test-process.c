@@ -815,6 +815,7 @@ typedef struct
 {
   GipcChannel *w;
   gboolean     die_with_parent;
+  gboolean     spawn;
 } MiddleData;
 
 static gint
@@ -834,7 +835,12 @@ target_middle (GipcProcess *process,
                gpointer     user_data)
 {
   MiddleData *data = user_data;
-  g_autoptr(GipcProcess) grandchild = gipc_process_new (target_grandchild_ready, data->w, NULL);
+  g_autoptr(GipcProcess) grandchild = NULL;
+
+  if (data->spawn)
+    grandchild = spawn_helper ("sleep-forever", NULL);
+  else
+    grandchild = gipc_process_new (target_grandchild_ready, data->w, NULL);
 
   gipc_process_set_die_with_parent (grandchild, data->die_with_parent);
   gipc_process_pass_channel (grandchild, data->w);
@@ -846,7 +852,7 @@ target_middle (GipcProcess *process,
 }
 
 static void
-test_die_with_parent (void)
+run_die_with_parent (gboolean spawn)
 {
   gboolean variants[] = { TRUE, FALSE };
   guint v;
@@ -865,13 +871,21 @@ test_die_with_parent (void)
       make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
       data.w = w;
       data.die_with_parent = variants[v];
+      data.spawn = spawn;
       middle = gipc_process_new (target_middle, &data, NULL);
       g_assert_false (gipc_process_get_die_with_parent (middle));
       gipc_process_pass_channel (middle, w);
       start_ok (middle);
 
-      /* The grandchild holds the only writer. */
+      /* The grandchild holds the only writer. The spawned one says
+       * "ready", then its pid. */
       text = receive_text (r);
+      if (spawn)
+        {
+          g_assert_cmpstr (text, ==, "ready");
+          g_free (text);
+          text = receive_text (r);
+        }
       grandchild_pid = atoi (text);
       g_assert_cmpint (grandchild_pid, >, 0);
 
@@ -891,11 +905,24 @@ test_die_with_parent (void)
           message = gipc_channel_receive (r, NULL, &error);
           g_assert_null (message);
           g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+          g_assert_cmpint (grandchild_pid, >, 0);
           g_assert_no_errno (kill (grandchild_pid, SIGKILL));
           gipc_channel_set_timeout (r, 0);
           assert_peer_closed (r);
         }
     }
+}
+
+static void
+test_die_with_parent (void)
+{
+  run_die_with_parent (FALSE);
+}
+
+static void
+test_die_with_parent_spawn (void)
+{
+  run_die_with_parent (TRUE);
 }
 
 static void
@@ -1650,6 +1677,78 @@ test_fork_queued_messages (void)
     }
 }
 
+/* stdio is flushed before the fork (nothing is written twice) and by the
+ * child before it exits (nothing is lost). */
+static gint
+target_write_buffered (GipcProcess *process,
+                       gpointer     user_data)
+{
+  FILE *file = user_data;
+
+  fputs ("child;", file);
+  return 0;
+}
+
+static void
+test_fork_stdio_flushed (void)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *contents = NULL;
+  g_autoptr(GipcProcess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  FILE *file;
+  int fd;
+
+  fd = g_file_open_tmp ("gipc-stdio-XXXXXX", &path, &error);
+  g_assert_no_error (error);
+  file = fdopen (fd, "w");
+  g_assert_nonnull (file);
+  g_assert_no_errno (setvbuf (file, NULL, _IOFBF, 4096));
+  fputs ("parent;", file);
+
+  process = gipc_process_new (target_write_buffered, file, NULL);
+  start_ok (process);
+  g_assert_cmpint (join_ok (process), ==, 0);
+  fclose (file);
+
+  g_assert_true (g_file_get_contents (path, &contents, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (contents, ==, "parent;child;");
+  g_assert_no_errno (unlink (path));
+}
+
+/* The notify of gipc_process_new runs once, in the parent. */
+static guint notify_count;
+static pid_t notify_pid;
+
+static void
+count_target_notify (gpointer user_data)
+{
+  notify_count++;
+  notify_pid = getpid ();
+}
+
+static void
+test_fork_notify_once (void)
+{
+  GipcProcess *process;
+
+  notify_count = 0;
+  notify_pid = 0;
+  process = gipc_process_new (target_return, GINT_TO_POINTER (0), count_target_notify);
+  start_ok (process);
+  g_assert_cmpint (join_ok (process), ==, 0);
+  g_assert_cmpuint (notify_count, ==, 0);
+  g_object_unref (process);
+  g_assert_cmpuint (notify_count, ==, 1);
+  g_assert_cmpint (notify_pid, ==, getpid ());
+
+  /* Never started: still once. */
+  process = gipc_process_new (target_return, NULL, count_target_notify);
+  g_object_unref (process);
+  g_assert_cmpuint (notify_count, ==, 2);
+}
+
 /* Three levels below the test, each starting and joining the next, with
  * the writer passed down the chain. */
 typedef struct
@@ -2251,6 +2350,33 @@ test_spawn_bad_index (void)
 }
 
 static void
+test_spawn_stdio (void)
+{
+  g_autoptr(GipcProcess) process = spawn_helper ("report-stdio", NULL);
+  g_autoptr(GipcChannel) r = NULL;
+  g_autoptr(GipcChannel) w = NULL;
+  g_autofree char *text = NULL;
+  g_autoptr(GString) expected = g_string_new (NULL);
+  int fd;
+
+  for (fd = 0; fd < 3; fd++)
+    {
+      g_autofree char *path = g_strdup_printf ("/proc/self/fd/%d", fd);
+      g_autofree char *target = g_file_read_link (path, NULL);
+
+      g_string_append_printf (expected, "%s%s", fd > 0 ? "\n" : "",
+                              target != NULL ? target : "");
+    }
+
+  make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
+  gipc_process_pass_channel (process, w);
+  start_ok (process);
+  text = receive_text (r);
+  g_assert_cmpstr (text, ==, expected->str);
+  g_assert_cmpint (join_ok (process), ==, 0);
+}
+
+static void
 test_spawn_signals (void)
 {
   g_autoptr(GipcProcess) process = spawn_helper ("report-signals", NULL);
@@ -2395,7 +2521,8 @@ main (int   argc,
   gipc_test_add_func ("/process/exited/once-after-sync-join", test_exited_once_after_sync_join);
   gipc_test_add_func ("/process/properties/pid-name", test_pid_and_name);
   gipc_test_add_func ("/process/properties/die-with-parent", test_die_with_parent_property);
-  gipc_test_add_func ("/process/die-with-parent", test_die_with_parent);
+  gipc_test_add_func ("/process/die-with-parent/fork", test_die_with_parent);
+  gipc_test_add_func ("/process/die-with-parent/spawn", test_die_with_parent_spawn);
   gipc_test_add_func ("/process/pass/closed", test_pass_closed);
   gipc_test_add_func ("/process/pass/passed", test_pass_passed);
   gipc_test_add_func ("/process/pass/busy", test_pass_busy);
@@ -2405,6 +2532,8 @@ main (int   argc,
   gipc_test_add_func ("/process/fork/main-loop-in-child", test_fork_main_loop_in_child);
   gipc_test_add_func ("/process/fork/queued-messages", test_fork_queued_messages);
   gipc_test_add_func ("/process/fork/nested", test_fork_nested);
+  gipc_test_add_func ("/process/fork/stdio-flushed", test_fork_stdio_flushed);
+  gipc_test_add_func ("/process/fork/notify-once", test_fork_notify_once);
   gipc_test_add_func ("/process/fork/killed-mid-message", test_fork_killed_mid_message);
   gipc_test_add_func ("/process/spawn/exit-status", test_spawn_exit_status);
   gipc_test_add_func ("/process/spawn/terminate", test_spawn_terminate);
@@ -2415,6 +2544,7 @@ main (int   argc,
   gipc_test_add_func ("/process/spawn/echo", test_spawn_echo);
   gipc_test_add_func ("/process/spawn/bad-index", test_spawn_bad_index);
   gipc_test_add_func ("/process/spawn/signals", test_spawn_signals);
+  gipc_test_add_func ("/process/spawn/stdio", test_spawn_stdio);
   gipc_test_add_func ("/process/spawn/threads", test_spawn_threads);
   gipc_test_add_func ("/process/stress/sequential", test_stress_sequential);
   gipc_test_add_func ("/process/stress/parallel", test_stress_parallel);
