@@ -1101,6 +1101,83 @@ test_close_pending_send_duplex (void)
   check_close_pending_send (GIPC_PIPE_FLAGS_DUPLEX);
 }
 
+/* A fire-and-forget send larger than the pipe is an operation in progress:
+ * close fails with LOCKED (it must not block until a reader drains the
+ * pipe: here the only reader is in this thread), and the message is then
+ * delivered whole. Runs in a subprocess with a time limit, so a close that
+ * blocks fails this test only. */
+static void
+test_close_pending_fire_and_forget (void)
+{
+  g_autoptr(GipcChannel) reader = NULL;
+  g_autoptr(GipcChannel) writer = NULL;
+  g_autoptr(GBytes) big = NULL;
+  g_autoptr(GBytes) got = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!g_test_subprocess ())
+    {
+      g_test_trap_subprocess (NULL, 10 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+      g_test_trap_assert_passed ();
+      return;
+    }
+
+  make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+  big = gipc_test_pattern_bytes (3 * MiB, 18);
+  gipc_channel_send_async (writer, big, NULL, NULL, NULL);
+
+  g_assert_false (gipc_channel_close (writer, &error));
+  g_assert_error (error, GIPC_ERROR, GIPC_ERROR_LOCKED);
+  g_clear_error (&error);
+  g_assert_false (gipc_channel_is_closed (writer));
+
+  got = receive_async_ok (reader);
+  gipc_test_assert_pattern (got, 3 * MiB, 18);
+  close_ok (writer);
+}
+
+/* Dropping the last reference of a channel with a fire-and-forget send
+ * still queued must not block (finalize runs wherever the last unref
+ * happens), and the reader never gets a partial message. */
+static void
+test_close_finalize_pending_fire_and_forget (void)
+{
+  g_autoptr(GipcChannel) reader = NULL;
+  GipcChannel *writer = NULL;
+  g_autoptr(GBytes) big = NULL;
+  g_autoptr(GBytes) got = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!g_test_subprocess ())
+    {
+      g_test_trap_subprocess (NULL, 10 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+      g_test_trap_assert_passed ();
+      return;
+    }
+
+  make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+  big = gipc_test_pattern_bytes (3 * MiB, 19);
+  gipc_channel_send_async (writer, big, NULL, NULL, NULL);
+  g_object_unref (writer);
+
+  /* Either the whole message (written in the background) or an error,
+   * never part of it. */
+  {
+    g_autoptr(GAsyncResult) result = NULL;
+
+    gipc_channel_receive_async (reader, NULL, gipc_test_result_cb, &result);
+    gipc_test_run_until_result (NULL, &result);
+    got = gipc_channel_receive_finish (reader, result, &error);
+  }
+  if (got != NULL)
+    gipc_test_assert_pattern (got, 3 * MiB, 19);
+  else
+    {
+      g_assert_nonnull (error);
+      g_assert_cmpuint (error->domain, ==, GIPC_ERROR);
+    }
+}
+
 /* A sync call while async calls of the same direction are pending: LOCKED.
  * The other direction of a duplex end is not affected. */
 static void
@@ -1974,6 +2051,9 @@ main (int   argc,
   gipc_test_add_func ("/channel/close/pending-send", test_close_pending_send);
   gipc_test_add_func ("/channel/close/pending-send-duplex", test_close_pending_send_duplex);
   gipc_test_add_func ("/channel/close/sync-while-async", test_close_sync_while_async);
+  gipc_test_add_func ("/channel/close/pending-fire-and-forget", test_close_pending_fire_and_forget);
+  gipc_test_add_func ("/channel/close/finalize-pending-fire-and-forget",
+                      test_close_finalize_pending_fire_and_forget);
 
   gipc_test_add_func ("/channel/new-from-fds/no-fds", test_new_from_fds_no_fds);
 
