@@ -459,6 +459,26 @@ test_timeout_async (void)
   g_assert_null (value);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
 
+  /* Several pending receives: each one times out. */
+  {
+    GAsyncResult *results[3] = { NULL, NULL, NULL };
+    guint i;
+
+    for (i = 0; i < 3; i++)
+      gipc_channel_receive_async (reader, NULL, gipc_test_result_cb, &results[i]);
+    for (i = 0; i < 3; i++)
+      {
+        g_autoptr(GError) e = NULL;
+        g_autoptr(GBytes) b = NULL;
+
+        gipc_test_run_until_result (NULL, &results[i]);
+        b = gipc_channel_receive_finish (reader, results[i], &e);
+        g_assert_null (b);
+        g_assert_error (e, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+        g_clear_object (&results[i]);
+      }
+  }
+
   send_str (writer, "next");
   next = receive_async_ok (reader);
   assert_bytes_str (next, "next");
