@@ -140,6 +140,7 @@ struct _GipcChannel
   guint64           inline_generation;
   gboolean          inline_used;
   gboolean          pipe_full;       /* EAGAIN seen; wait for G_IO_OUT */
+  gboolean          output_held;     /* a self-reference while output is queued */
   GByteArray       *spare_buffer;
   GError           *write_error;     /* sticky: the reader is gone, or worse */
 
@@ -543,6 +544,25 @@ output_chunk_free (GipcChannel *self,
   g_slice_free (OutputChunk, chunk);
 }
 
+/* While output is queued the channel holds a reference on itself, so
+ * dropping the last user reference never blocks nor loses a message: the
+ * source writes the rest, then the channel goes. Call after anything that
+ * may change the output queue, with a reference held by the caller. */
+static void
+sync_output_ref (GipcChannel *self)
+{
+  if (self->output.length > 0 && !self->output_held)
+    {
+      self->output_held = TRUE;
+      g_object_ref (self);
+    }
+  else if (self->output.length == 0 && self->output_held)
+    {
+      self->output_held = FALSE;
+      g_object_unref (self);
+    }
+}
+
 /* Appends one frame to the output queue; returns its stream offsets. */
 static void
 queue_frame (GipcChannel *self,
@@ -942,6 +962,7 @@ send_op_cancelled_cb (GCancellable *cancellable,
   if (op->error != NULL || op->start < self->out_written)
     return G_SOURCE_REMOVE;
 
+  g_object_ref (self);
   g_queue_remove (&self->send_ops, op);
   unqueue_frame (self, op->start, op->end);
 
@@ -950,6 +971,8 @@ send_op_cancelled_cb (GCancellable *cancellable,
   g_error_free (error);
 
   update_source (self);
+  sync_output_ref (self);
+  g_object_unref (self);
 
   return G_SOURCE_REMOVE;
 }
@@ -1004,6 +1027,7 @@ send_internal (GipcChannel  *self,
     }
 
   update_source (self);
+  sync_output_ref (self);
 }
 
 /**
@@ -1023,8 +1047,9 @@ send_internal (GipcChannel  *self,
  *
  * With a %NULL @callback no [class@Gio.Task] is created: the message is
  * queued and written as soon as the pipe takes it; a failure is logged with
- * g_debug() and makes later sends fail. [method@Gipc.Channel.close] writes
- * what is still queued.
+ * g_debug() and makes later sends fail. The channel keeps itself alive
+ * until such messages are written, so dropping the last reference right
+ * after sending loses nothing.
  *
  * Cancelling takes effect only before the first byte of the message is
  * written; after that the message is written whole and the send succeeds.
@@ -1206,6 +1231,7 @@ gipc_channel_send (GipcChannel   *self,
 
   self->sync_send = FALSE;
   update_source (self);
+  sync_output_ref (self);
 
   return ok;
 }
@@ -1541,6 +1567,7 @@ gipc_channel_dispatch (gpointer     data,
   self->dispatch_depth--;
   if (!self->closed)
     update_source (self);
+  sync_output_ref (self);
   g_object_unref (self);
 }
 
@@ -2100,20 +2127,7 @@ close_internal (GipcChannel *self)
   close_fd (&self->read_fd);
   close_fd (&self->write_fd);
   registry_remove (self);
-}
-
-/* Writes what send_async without a callback queued, blocking: no message
- * is lost because its sender closed the channel. */
-static void
-flush_before_close (GipcChannel *self)
-{
-  g_autoptr(GError) error = NULL;
-
-  if (self->output.length == 0 || self->write_error != NULL || self->write_fd < 0)
-    return;
-
-  if (!flush_output_blocking (self, NULL, &error))
-    g_debug ("Channel %p: queued messages not written on close: %s", self, error->message);
+  sync_output_ref (self);
 }
 
 /**
@@ -2121,15 +2135,16 @@ flush_before_close (GipcChannel *self)
  * @self: a channel
  * @error: return location for a #GError
  *
- * Closes both directions of @self. Messages queued by
- * [method@Gipc.Channel.send_async] without a callback are written first
- * (blocking if the pipe is full, as closing a buffered #GOutputStream
- * flushes it). Closing stops listening, without an error signal.
+ * Closes both directions of @self. Closing stops listening, without an
+ * error signal.
  *
  * Closing a closed channel does nothing and returns %TRUE. While an
- * operation is in progress on @self (a pending send or receive) it fails
- * with %GIPC_ERROR_LOCKED and changes nothing; the operation still
- * completes.
+ * operation is in progress on @self it fails with %GIPC_ERROR_LOCKED and
+ * changes nothing; the operation still completes. In progress are pending
+ * receives and sends, including sends without a callback whose message is
+ * not yet all in the pipe (close never blocks): to close right after such a
+ * send, give it a callback and close from there, or drop your reference
+ * instead, and the channel closes itself once the message is written.
  *
  * Returns: %TRUE if @self is closed
  *
@@ -2152,7 +2167,18 @@ gipc_channel_close (GipcChannel  *self,
       return FALSE;
     }
 
-  flush_before_close (self);
+  if (self->output.length > 0)
+    {
+      pump_output (self);
+      sync_output_ref (self);
+      if (self->output.length > 0)
+        {
+          g_set_error_literal (error, GIPC_ERROR, GIPC_ERROR_LOCKED,
+                               "Messages sent without a callback are still being written");
+          return FALSE;
+        }
+    }
+
   close_internal (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLOSED]);
 
@@ -2199,10 +2225,16 @@ gipc_channel_prepare_pass (GipcChannel  *self,
       return FALSE;
     }
 
-  if (self->output.length > 0 && self->write_error == NULL)
+  if (self->output.length > 0)
     {
-      if (!flush_output_blocking (self, NULL, error))
-        return FALSE;
+      pump_output (self);
+      sync_output_ref (self);
+      if (self->output.length > 0)
+        {
+          g_set_error_literal (error, GIPC_ERROR, GIPC_ERROR_LOCKED,
+                               "Messages sent without a callback are still being written");
+          return FALSE;
+        }
     }
 
   return TRUE;
@@ -2289,6 +2321,7 @@ gipc_channel_child_after_fork (GipcChannel * const *keep,
       keep_leftover (self->spare_buffer);
       g_queue_init (&self->output);
       self->spare_buffer = NULL;
+      self->output_held = FALSE;  /* its reference is the parent's, kept */
       self->out_written = self->out_queued;
       self->closed = TRUE;
       close_fd (&self->read_fd);
@@ -2324,6 +2357,7 @@ gipc_channel_flush_all (void)
 
       if (!flush_output_blocking (self, NULL, &error))
         g_debug ("Channel %p: queued messages not written: %s", self, error->message);
+      sync_output_ref (self);
     }
 }
 
@@ -2680,12 +2714,10 @@ gipc_channel_dispose (GObject *object)
   GipcChannel *self = GIPC_CHANNEL (object);
 
   /* Finalizing an open channel closes it. Pending operations hold a
-   * reference on the channel (their GTask), so there are none here. */
+   * reference on the channel (their GTask or result, or the channel's own
+   * while output is queued), so there are none here. */
   if (!self->closed)
-    {
-      flush_before_close (self);
-      close_internal (self);
-    }
+    close_internal (self);
 
   G_OBJECT_CLASS (gipc_channel_parent_class)->dispose (object);
 }
