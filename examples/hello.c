@@ -6,7 +6,8 @@
 #include <gipc-glib/gipc-glib.h>
 
 static gint
-child (GipcProcess *process, gpointer writer)
+child (GipcProcess *process,
+       gpointer     writer)
 {
   g_autoptr(GBytes) hello = g_bytes_new_static ("hello from the child", 20);
 
