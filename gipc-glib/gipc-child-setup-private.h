@@ -78,4 +78,10 @@ typedef struct
 G_GNUC_NORETURN
 void     gipc_child_setup_exec                   (const GipcChildExecData *data);
 
+/* The name of a runtime loaded in this process that cannot survive fork()
+ * without exec (its threads hold its heap), or NULL. Today: SpiderMonkey,
+ * the engine of gjs, whose garbage collector waits on helper threads that
+ * do not exist in a forked child. */
+const char *gipc_child_setup_find_fork_unsafe_runtime (void);
+
 G_END_DECLS

@@ -21,6 +21,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <link.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -369,4 +370,32 @@ gipc_child_setup_exec (const GipcChildExecData *data)
 
   execve (data->path, data->argv, data->envp);
   write_errno_and_exit (data->status_fd, errno);
+}
+
+static int
+find_mozjs_cb (struct dl_phdr_info *info,
+               size_t               size,
+               void                *data)
+{
+  const char *base;
+
+  if (info->dlpi_name == NULL)
+    return 0;
+
+  base = strrchr (info->dlpi_name, '/');
+  base = base != NULL ? base + 1 : info->dlpi_name;
+
+  return g_str_has_prefix (base, "libmozjs-") ? 1 : 0;
+}
+
+const char *
+gipc_child_setup_find_fork_unsafe_runtime (void)
+{
+  /* Measured with gjs 1.74 (SpiderMonkey 102): a forked child hangs in
+   * the garbage collector once its heap grows, never runs promise jobs, and
+   * exits 0 after a JS exception. */
+  if (dl_iterate_phdr (find_mozjs_cb, NULL) != 0)
+    return "SpiderMonkey (gjs)";
+
+  return NULL;
 }

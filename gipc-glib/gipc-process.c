@@ -1012,6 +1012,11 @@ start_spawn (GipcProcess  *self,
  * [method@Gipc.Process.pass_channel]); with %GIPC_ERROR_SPAWN_FAILED if
  * forking, executing or setting up the child failed.
  *
+ * Fork mode is refused (%GIPC_ERROR_SPAWN_FAILED, before anything changes)
+ * in a process that runs a JavaScript engine (gjs): its helper threads do
+ * not survive fork(), and a forked gjs child hangs in its garbage
+ * collector. Use spawn mode there.
+ *
  * Returns: %TRUE if the child was started
  *
  * Since: 1.0
@@ -1035,6 +1040,22 @@ gipc_process_start (GipcProcess  *self,
     }
 
   for_exec = self->argv != NULL;
+
+  if (!for_exec)
+    {
+      const char *runtime = gipc_child_setup_find_fork_unsafe_runtime ();
+
+      if (runtime != NULL)
+        {
+          g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
+                       "Cannot start process “%s” in fork mode: this process runs %s, "
+                       "whose threads do not survive fork(); use spawn mode "
+                       "(gipc_process_new_for_argv) instead",
+                       self->name, runtime);
+          return FALSE;
+        }
+    }
+
   for (i = 0; i < self->channels->len; i++)
     {
       if (!gipc_channel_prepare_pass (g_ptr_array_index (self->channels, i), for_exec, error))

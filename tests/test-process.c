@@ -9,6 +9,7 @@
  */
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -2497,6 +2498,66 @@ test_spawn_threads (void)
   assert_no_children_left ();
 }
 
+static gint
+never_runs_target (GipcProcess *process,
+                   gpointer     user_data)
+{
+  return 99;
+}
+
+/* With a JavaScript engine loaded (gjs), fork mode is refused before
+ * anything changes, with an error that points to spawn mode; spawn mode
+ * still works. Runs in a subprocess: the engine stays loaded. */
+static void
+test_fork_refused_with_js_engine (void)
+{
+  g_autoptr(GipcProcess) forked = NULL;
+  g_autoptr(GipcProcess) spawned = NULL;
+  g_autoptr(GipcChannel) r = NULL;
+  g_autoptr(GipcChannel) w = NULL;
+  g_autoptr(GError) error = NULL;
+  const char * const argv[] = { "true", NULL };
+  void *engine;
+
+  if (!g_test_subprocess ())
+    {
+      g_test_trap_subprocess (NULL, 30 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+      g_test_trap_assert_passed ();
+      return;
+    }
+
+  g_assert_true (gipc_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w, &error));
+  g_assert_no_error (error);
+
+  /* Without the engine, nothing is refused (the child is joined below). */
+  engine = dlopen ("libmozjs-102.so.0", RTLD_NOW | RTLD_LOCAL);
+  if (engine == NULL)
+    {
+      /* gjs (and so SpiderMonkey) is a dependency of the test suite. */
+      g_error ("Cannot load SpiderMonkey for this test: %s", dlerror ());
+    }
+
+  forked = gipc_process_new (never_runs_target, NULL, NULL);
+  gipc_process_pass_channel (forked, r);
+  g_assert_false (gipc_process_start (forked, &error));
+  g_assert_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED);
+  g_assert_nonnull (strstr (error->message, "spawn mode"));
+  g_assert_nonnull (strstr (error->message, "gjs"));
+  g_clear_error (&error);
+
+  /* Nothing changed: the channel was not passed, the process not started. */
+  g_assert_false (gipc_channel_is_closed (r));
+  g_assert_false (gipc_process_is_alive (forked));
+
+  spawned = gipc_process_new_for_argv (argv, &error);
+  g_assert_no_error (error);
+  g_assert_true (gipc_process_start (spawned, &error));
+  g_assert_no_error (error);
+  g_assert_true (gipc_process_join (spawned, 20000, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (gipc_process_get_exit_code (spawned), ==, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2504,6 +2565,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   gipc_test_add_func ("/process/fork/exit-code", test_fork_exit_code);
+  gipc_test_add_func ("/process/fork/refused-with-js-engine", test_fork_refused_with_js_engine);
   gipc_test_add_func ("/process/fork/exit-call", test_fork_exit_call);
   gipc_test_add_func ("/process/fork/killed", test_fork_killed);
   gipc_test_add_func ("/process/fork/terminate", test_fork_terminate);
