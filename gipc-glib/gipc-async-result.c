@@ -58,16 +58,26 @@ gipc_async_result_iface_init (GAsyncResultIface *iface)
 }
 
 static void
-gipc_async_result_finalize (GObject *object)
+clear_state (GipcAsyncResult *self)
 {
-  GipcAsyncResult *self = GIPC_ASYNC_RESULT (object);
-
   if (self->result != NULL && self->result_destroy != NULL)
     self->result_destroy (self->result);
+  self->result = NULL;
+  self->result_destroy = NULL;
   g_clear_error (&self->error);
   g_clear_object (&self->source_object);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->context, g_main_context_unref);
+  self->callback = NULL;
+  self->user_data = NULL;
+  self->source_tag = NULL;
+  self->completed = FALSE;
+}
+
+static void
+gipc_async_result_finalize (GObject *object)
+{
+  clear_state (GIPC_ASYNC_RESULT (object));
 
   G_OBJECT_CLASS (gipc_async_result_parent_class)->finalize (object);
 }
@@ -83,14 +93,14 @@ gipc_async_result_init (GipcAsyncResult *self)
 {
 }
 
-GipcAsyncResult *
-gipc_async_result_new (gpointer             source_object,
-                       GCancellable        *cancellable,
-                       GAsyncReadyCallback  callback,
-                       gpointer             user_data,
-                       gpointer             source_tag)
+static GipcAsyncResult *
+setup (GipcAsyncResult     *self,
+       gpointer             source_object,
+       GCancellable        *cancellable,
+       GAsyncReadyCallback  callback,
+       gpointer             user_data,
+       gpointer             source_tag)
 {
-  GipcAsyncResult *self = g_object_new (GIPC_TYPE_ASYNC_RESULT, NULL);
   GMainContext *context = g_main_context_get_thread_default ();
 
   self->source_object = source_object != NULL ? g_object_ref (source_object) : NULL;
@@ -101,6 +111,33 @@ gipc_async_result_new (gpointer             source_object,
   self->source_tag = source_tag;
 
   return self;
+}
+
+GipcAsyncResult *
+gipc_async_result_new (gpointer             source_object,
+                       GCancellable        *cancellable,
+                       GAsyncReadyCallback  callback,
+                       gpointer             user_data,
+                       gpointer             source_tag)
+{
+  return setup (g_object_new (GIPC_TYPE_ASYNC_RESULT, NULL),
+                source_object, cancellable, callback, user_data, source_tag);
+}
+
+GipcAsyncResult *
+gipc_async_result_new_from_pool (GQueue              *pool,
+                                 gpointer             source_object,
+                                 GCancellable        *cancellable,
+                                 GAsyncReadyCallback  callback,
+                                 gpointer             user_data,
+                                 gpointer             source_tag)
+{
+  GipcAsyncResult *self = g_queue_pop_head (pool);
+
+  if (self == NULL)
+    self = g_object_new (GIPC_TYPE_ASYNC_RESULT, NULL);
+
+  return setup (self, source_object, cancellable, callback, user_data, source_tag);
 }
 
 GMainContext *
@@ -144,6 +181,28 @@ gipc_async_result_complete (GipcAsyncResult *self)
   if (self->callback != NULL)
     self->callback (self->source_object, G_ASYNC_RESULT (self), self->user_data);
   g_object_unref (self);
+}
+
+void
+gipc_async_result_complete_to_pool (GipcAsyncResult *self,
+                                    GQueue          *pool,
+                                    guint            max_pool)
+{
+  g_return_if_fail (!self->completed);
+
+  self->completed = TRUE;
+  if (self->callback != NULL)
+    self->callback (self->source_object, G_ASYNC_RESULT (self), self->user_data);
+
+  /* Ours alone: nobody can see it being reused. */
+  if (pool->length < max_pool &&
+      g_atomic_int_get (&G_OBJECT (self)->ref_count) == 1)
+    {
+      clear_state (self);
+      g_queue_push_head (pool, self);
+    }
+  else
+    g_object_unref (self);
 }
 
 static gboolean

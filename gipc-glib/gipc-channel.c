@@ -78,6 +78,7 @@
  * sources of the main context. */
 #define MAX_DELIVERIES      256
 #define MAX_READS           8
+#define MAX_POOLED_RESULTS  4
 
 typedef struct
 {
@@ -141,6 +142,7 @@ struct _GipcChannel
   gboolean          inline_used;
   gboolean          pipe_full;       /* EAGAIN seen; wait for G_IO_OUT */
   gboolean          output_held;     /* a self-reference while output is queued */
+  gboolean          pipe_grown;      /* F_SETPIPE_SZ tried for large messages */
   GByteArray       *spare_buffer;
   GError           *write_error;     /* sticky: the reader is gone, or worse */
 
@@ -151,6 +153,7 @@ struct _GipcChannel
   GipcFrameDecoder  decoder;
   GQueue            inbox;           /* GBytes*, whole messages not yet taken */
   GQueue            receive_ops;     /* ReceiveOp*, in call order */
+  GQueue            result_pool;     /* recycled GipcAsyncResult* */
   GError           *read_error;      /* sticky: end of stream, corrupt frame */
 };
 
@@ -563,6 +566,22 @@ sync_output_ref (GipcChannel *self)
     }
 }
 
+/* Large messages move through a pipe 64 KiB at a time by default: a
+ * context switch per 64 KiB when both processes share a CPU. The first
+ * large message asks for a bigger pipe (for both directions' reader and
+ * writer it is one buffer). Only then: every pipe counts against the
+ * user's pipe buffer quota, and small messages gain nothing from it. A
+ * refusal (quota, not a pipe) is fine. */
+#define LARGE_PIPE_SIZE (1024 * 1024)
+
+static void
+grow_pipe (GipcChannel *self)
+{
+  self->pipe_grown = TRUE;
+  if (fcntl (self->write_fd, F_GETPIPE_SZ) < LARGE_PIPE_SIZE)
+    (void) fcntl (self->write_fd, F_SETPIPE_SZ, LARGE_PIPE_SIZE);
+}
+
 /* Appends one frame to the output queue; returns its stream offsets. */
 static void
 queue_frame (GipcChannel *self,
@@ -579,7 +598,9 @@ queue_frame (GipcChannel *self,
     {
       guint8 header[GIPC_FRAME_HEADER_SIZE];
 
-      if (tail == NULL || tail->buffer == NULL)
+      /* A burst of sends fills chunks of bounded size, so the buffer is
+       * never reallocated (and copied) at megabytes. */
+      if (tail == NULL || tail->buffer == NULL || tail->length >= OUTPUT_HIGH_WATER)
         {
           tail = g_slice_new0 (OutputChunk);
           tail->buffer = self->spare_buffer != NULL ?
@@ -598,6 +619,9 @@ queue_frame (GipcChannel *self,
   else
     {
       OutputChunk *chunk = g_slice_new0 (OutputChunk);
+
+      if (!self->pipe_grown)
+        grow_pipe (self);
 
       chunk->bytes = g_bytes_ref (message);
       gipc_frame_encode_header (chunk->header, size);
@@ -1428,7 +1452,7 @@ receive_op_return (GipcChannel *self,
 
   if (self != NULL && gipc_async_result_get_context (result) == self->context &&
       g_main_context_is_owner (self->context))
-    gipc_async_result_complete (result);
+    gipc_async_result_complete_to_pool (result, &self->result_pool, MAX_POOLED_RESULTS);
   else
     gipc_async_result_complete_in_idle (result);
 }
@@ -1601,7 +1625,8 @@ receive_async_internal (GipcChannel         *self,
   GError *error = NULL;
   ReceiveOp *op;
 
-  result = gipc_async_result_new (self, cancellable, callback, user_data, source_tag);
+  result = gipc_async_result_new_from_pool (&self->result_pool, self, cancellable,
+                                            callback, user_data, source_tag);
 
   if (!check_can_receive (self, &error))
     goto fail;
@@ -2718,6 +2743,7 @@ gipc_channel_dispose (GObject *object)
    * while output is queued), so there are none here. */
   if (!self->closed)
     close_internal (self);
+  g_queue_clear_full (&self->result_pool, g_object_unref);
 
   G_OBJECT_CLASS (gipc_channel_parent_class)->dispose (object);
 }
@@ -2928,4 +2954,5 @@ gipc_channel_init (GipcChannel *self)
   g_queue_init (&self->send_ops);
   g_queue_init (&self->inbox);
   g_queue_init (&self->receive_ops);
+  g_queue_init (&self->result_pool);
 }
