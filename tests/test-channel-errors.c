@@ -19,24 +19,8 @@
 
 #include "test-util.h"
 
-#define KiB 1024
-#define MiB (1024 * 1024)
-
 /* ---------------------------------------------------------------------- */
 /* Helpers */
-
-static void
-make_pipe (GipcPipeFlags   flags,
-           GipcChannel   **end1,
-           GipcChannel   **end2)
-{
-  g_autoptr(GError) error = NULL;
-
-  *end1 = NULL;
-  *end2 = NULL;
-  g_assert_true (gipc_pipe (flags, end1, end2, &error));
-  g_assert_no_error (error);
-}
 
 /* A channel that receives from a pipe whose write end the test keeps (a
  * blocking, close-on-exec fd), to write arbitrary bytes with write(2). */
@@ -276,7 +260,7 @@ test_eof_data_then_close (void)
       g_autoptr(GipcChannel) reader = NULL;
       GipcChannel *writer = NULL;
 
-      make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+      gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
       send_str (writer, "a");
       send_str (writer, "");
       if (round == 0)
@@ -303,7 +287,7 @@ test_eof_pending_receives (void)
   GAsyncResult *results[3] = { NULL, NULL, NULL };
   guint i;
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
   for (i = 0; i < 3; i++)
     gipc_channel_receive_async (reader, NULL, gipc_test_result_cb, &results[i]);
   gipc_test_drain_context (g_main_context_default ());
@@ -339,7 +323,7 @@ test_eof_duplex (void)
   g_autoptr(GipcChannel) h1 = NULL;
   GipcChannel *h2 = NULL;
 
-  make_pipe (GIPC_PIPE_FLAGS_DUPLEX, &h1, &h2);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_DUPLEX, &h1, &h2);
   send_str (h2, "bye");
   g_object_unref (h2);
   receive_str (h1, "bye");
@@ -416,7 +400,7 @@ test_timeout_sync (void)
   g_autoptr(GVariant) value = NULL;
   gint64 start;
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
   gipc_channel_set_timeout (reader, 50);
 
   start = g_get_monotonic_time ();
@@ -448,7 +432,7 @@ test_timeout_async (void)
   g_autoptr(GVariant) value = NULL;
   g_autoptr(GError) error = NULL;
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
   g_object_set (reader, "timeout", 50u, NULL);
 
   receive_expect_error (reader, TRUE, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
@@ -664,7 +648,7 @@ test_max_size_exact (void)
   g_autoptr(GBytes) got = NULL;
   g_autoptr(GError) error = NULL;
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
   gipc_channel_set_max_message_size (reader, 1024);
 
   g_assert_true (gipc_channel_send (writer, exact, NULL, &error));
@@ -733,7 +717,7 @@ test_sigpipe_sync (void)
     }
 
   sigpipe_default ();
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
   close_ok (reader);
 
   g_assert_false (gipc_channel_send (writer, message, NULL, &error));
@@ -762,7 +746,7 @@ test_sigpipe_async (void)
     }
 
   sigpipe_default ();
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
   g_clear_object (&reader);
 
   gipc_channel_send_async (writer, message, NULL, gipc_test_result_cb, &result);
@@ -857,7 +841,7 @@ test_sigpipe_fire_and_forget (void)
     }
 
   sigpipe_default ();
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
   close_ok (reader);
 
   gipc_channel_send_async (writer, message, NULL, NULL, NULL);
@@ -890,7 +874,7 @@ test_sigpipe_duplex (void)
     }
 
   sigpipe_default ();
-  make_pipe (GIPC_PIPE_FLAGS_DUPLEX, &h1, &h2);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_DUPLEX, &h1, &h2);
   close_ok (h2);
   g_assert_false (gipc_channel_send (h1, message, NULL, &error));
   g_assert_error (error, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
@@ -998,7 +982,7 @@ test_close_use_after_close (void)
   guint notifies = 0;
   gboolean closed = FALSE;
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
   g_signal_connect (writer, "notify::closed", G_CALLBACK (count_notify_cb), &notifies);
   close_ok (reader);
   close_ok (writer);
@@ -1009,7 +993,7 @@ test_close_use_after_close (void)
   assert_all_closed (writer, TRUE, FALSE);
   g_assert_cmpuint (notifies, ==, 1);
 
-  make_pipe (GIPC_PIPE_FLAGS_DUPLEX, &h1, &h2);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_DUPLEX, &h1, &h2);
   close_ok (h1);
   assert_all_closed (h1, TRUE, TRUE);
   /* The peer sees the end of the stream. */
@@ -1029,7 +1013,7 @@ check_close_pending_receive (GipcPipeFlags flags)
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) message = NULL;
 
-  make_pipe (flags, &end1, &end2);
+  gipc_test_make_pipe (flags, &end1, &end2);
   gipc_channel_receive_async (end1, NULL, gipc_test_result_cb, &result);
   gipc_test_drain_context (g_main_context_default ());
 
@@ -1080,7 +1064,7 @@ check_close_pending_send (GipcPipeFlags flags)
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) got = NULL;
 
-  make_pipe (flags, &end1, &end2);
+  gipc_test_make_pipe (flags, &end1, &end2);
   gipc_channel_send_async (end2, big, NULL, gipc_test_result_cb, &sent);
   gipc_test_drain_context (g_main_context_default ());
   g_assert_null (sent);
@@ -1142,7 +1126,7 @@ test_close_pending_fire_and_forget (void)
       return;
     }
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
   big = gipc_test_pattern_bytes (3 * MiB, 18);
   gipc_channel_send_async (writer, big, NULL, NULL, NULL);
 
@@ -1175,7 +1159,7 @@ test_close_finalize_pending_fire_and_forget (void)
       return;
     }
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
   big = gipc_test_pattern_bytes (3 * MiB, 19);
   gipc_channel_send_async (writer, big, NULL, NULL, NULL);
   g_object_unref (writer);
@@ -1213,7 +1197,7 @@ test_close_sync_while_async (void)
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) got = NULL;
 
-  make_pipe (GIPC_PIPE_FLAGS_DUPLEX, &h1, &h2);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_DUPLEX, &h1, &h2);
 
   /* Receiving direction busy. */
   gipc_channel_receive_async (h1, NULL, gipc_test_result_cb, &received);
@@ -1290,7 +1274,7 @@ test_cancel_receive_pending (void)
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) message = NULL;
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
   gipc_channel_receive_async (reader, cancellable, gipc_test_result_cb, &result);
   gipc_test_drain_context (g_main_context_default ());
   g_assert_null (result);
@@ -1340,7 +1324,7 @@ test_cancel_receive_sync (void)
   CancelLater later = { cancellable, 100 * 1000 };
   GThread *thread;
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
   thread = g_thread_new ("canceller", cancel_later_func, &later);
   message = gipc_channel_receive (reader, cancellable, &error);
   g_thread_join (thread);
@@ -1368,7 +1352,7 @@ test_cancel_before (void)
     g_autoptr(GipcChannel) r = NULL;
     g_autoptr(GipcChannel) w = NULL;
 
-    make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
+    gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
     send_str (w, "waiting");
     g_cancellable_cancel (cancellable);
 
@@ -1684,7 +1668,7 @@ test_cancel_send_before_start (void)
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) got = NULL;
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
   gipc_channel_send_async (writer, big, NULL, gipc_test_result_cb, &big_sent);
   gipc_channel_send_async (writer, doomed, cancellable, gipc_test_result_cb, &doomed_sent);
   gipc_test_drain_context (g_main_context_default ());
@@ -1823,7 +1807,7 @@ test_listen_peer_closed (void)
   g_autoptr(GipcChannel) writer = NULL;
   ListenState state;
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
   listen_state_init (&state, reader);
   gipc_channel_listen (reader);
 
@@ -1903,7 +1887,7 @@ test_listen_receive_locked (void)
   g_autoptr(GipcChannel) writer = NULL;
   ListenState state;
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
   listen_state_init (&state, reader);
   gipc_channel_listen (reader);
   g_assert_true (gipc_channel_is_listening (reader));
@@ -1944,7 +1928,7 @@ test_listen_close (void)
   g_autoptr(GipcChannel) writer = NULL;
   ListenState state;
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
   listen_state_init (&state, reader);
   gipc_channel_listen (reader);
 
@@ -1975,7 +1959,7 @@ test_listen_finalize (void)
   gipc_test_drain_context (g_main_context_default ());
   before = gipc_test_count_fds ();
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
   listen_state_init (&state, reader);
   gipc_channel_listen (reader);
   send_str (writer, "one");
@@ -2003,7 +1987,7 @@ test_variant_invalid_payload (void)
   g_autoptr(GipcChannel) writer = NULL;
   gsize i;
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
 
   for (i = 0; i < G_N_ELEMENTS (bad); i++)
     {

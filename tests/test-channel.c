@@ -18,26 +18,8 @@
 
 #include "test-util.h"
 
-#define KiB 1024
-#define MiB (1024 * 1024)
-
 /* ---------------------------------------------------------------------- */
 /* Helpers */
-
-static void
-make_pipe (GipcPipeFlags   flags,
-           GipcChannel   **end1,
-           GipcChannel   **end2)
-{
-  g_autoptr(GError) error = NULL;
-
-  *end1 = NULL;
-  *end2 = NULL;
-  g_assert_true (gipc_pipe (flags, end1, end2, &error));
-  g_assert_no_error (error);
-  g_assert_true (GIPC_IS_CHANNEL (*end1));
-  g_assert_true (GIPC_IS_CHANNEL (*end2));
-}
 
 /* A pipe made with pipe2 (no flags): returns the raw fds. */
 static void
@@ -194,7 +176,7 @@ test_pipe_simplex (void)
   g_autoptr(GipcChannel) reader = NULL;
   g_autoptr(GipcChannel) writer = NULL;
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
 
   /* gipc's order: (reader, writer). */
   assert_directions (reader, FALSE, TRUE);
@@ -214,7 +196,7 @@ test_pipe_duplex (void)
   g_autoptr(GipcChannel) h1 = NULL;
   g_autoptr(GipcChannel) h2 = NULL;
 
-  make_pipe (GIPC_PIPE_FLAGS_DUPLEX, &h1, &h2);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_DUPLEX, &h1, &h2);
   assert_directions (h1, TRUE, TRUE);
   assert_directions (h2, TRUE, TRUE);
 
@@ -250,7 +232,7 @@ test_properties (void)
   guint timeout = 99;
   guint64 max = 0;
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
 
   g_assert_cmpuint (gipc_channel_get_timeout (reader), ==, 0);
   g_assert_cmpuint (gipc_channel_get_max_message_size (reader), ==,
@@ -299,7 +281,7 @@ check_pipe_fds (GipcPipeFlags flags)
   /* GLib's own fds (the default context's wakeup fd) exist before. */
   gipc_test_drain_context (g_main_context_default ());
   before = list_fds ();
-  make_pipe (flags, &end1, &end2);
+  gipc_test_make_pipe (flags, &end1, &end2);
   during = list_fds ();
 
   for (i = 0; i < during->len; i++)
@@ -347,7 +329,7 @@ check_size_sync (gsize size)
   g_autoptr(GBytes) payload = gipc_test_pattern_bytes (size, (guint) size);
   g_autoptr(GBytes) received = NULL;
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
   send_ok (writer, payload);
   received = receive_ok (reader);
   gipc_test_assert_pattern (received, size, (guint) size);
@@ -362,7 +344,7 @@ check_size_async (gsize         size,
   g_autoptr(GBytes) payload = gipc_test_pattern_bytes (size, (guint) size + 1);
   g_autoptr(GBytes) received = NULL;
 
-  make_pipe (flags, &end1, &end2);
+  gipc_test_make_pipe (flags, &end1, &end2);
   received = transfer_async (end2, end1, payload);
   gipc_test_assert_pattern (received, size, (guint) size + 1);
 
@@ -383,7 +365,7 @@ test_message_empty (void)
   g_autoptr(GBytes) empty = g_bytes_new (NULL, 0);
   g_autoptr(GBytes) empty_static = g_bytes_new_static ("", 0);
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
 
   send_ok (writer, empty);
   send_ok (writer, empty_static);
@@ -470,7 +452,7 @@ test_message_sync_threads (void)
   SendThreadData data = { NULL, 10 * MiB, FALSE };
   GThread *thread;
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
   data.writer = writer;
   thread = g_thread_new ("sender", send_thread_func, &data);
   received = receive_ok (reader);
@@ -496,7 +478,7 @@ test_order_many_sync (void)
   g_autoptr(GipcChannel) writer = NULL;
   guint i;
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
 
   /* About 15 KiB in all: fits in the pipe, so sync sends do not block. */
   for (i = 0; i < 100; i++)
@@ -613,7 +595,7 @@ test_order_many_send_async (void)
   OrderState sends, receives;
   guint i;
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
   order_state_init (&sends, writer, n);
   order_state_init (&receives, reader, n);
 
@@ -655,7 +637,7 @@ check_send_callbacks_small (gboolean receives_first)
   OrderState sends, receives;
   guint i;
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
   order_state_init (&sends, writer, n);
   order_state_init (&receives, reader, n);
 
@@ -714,7 +696,7 @@ test_order_receive_callbacks_ready (void)
   OrderState receives;
   guint i;
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
   order_state_init (&receives, reader, n);
 
   for (i = 0; i < n; i++)
@@ -771,7 +753,7 @@ test_order_mixed_variant_callbacks (void)
   OrderState sends, receives;
   guint i;
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
   order_state_init (&sends, writer, n);
   order_state_init (&receives, reader, n);
 
@@ -829,7 +811,7 @@ test_order_many_receive_async (void)
   g_autoptr(GAsyncResult) last_send = NULL;
   guint i;
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
   order_state_init (&receives, reader, n);
 
   for (i = 0; i < n; i++)
@@ -886,7 +868,7 @@ test_order_one_writer_two_readers (void)
   g_autoptr(GBytes) got1 = NULL;
   g_autoptr(GBytes) got2 = NULL;
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
 
   gipc_channel_receive_async (reader, NULL, gipc_test_result_cb, &r1);
   gipc_channel_receive_async (reader, NULL, gipc_test_result_cb, &r2);
@@ -917,7 +899,7 @@ test_order_two_writers (void)
   OrderCall calls[4];
   guint i;
 
-  make_pipe (GIPC_PIPE_FLAGS_DUPLEX, &h1, &h2);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_DUPLEX, &h1, &h2);
   order_state_init (&sends, h1, 4);
   order_state_init (&receives, h2, 4);
 
@@ -958,7 +940,7 @@ test_send_async_no_callback (void)
   g_autoptr(GBytes) large = gipc_test_pattern_bytes (3 * MiB, 5);
   OrderState receives;
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
   order_state_init (&receives, reader, 3);
 
   gipc_channel_send_async (writer, small, NULL, NULL, NULL);
@@ -1015,7 +997,7 @@ test_async_thread_default_context (void)
   ContextCall send_call = { context, NULL, FALSE };
   ContextCall receive_call2 = { context, NULL, FALSE };
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
 
   /* A message already in the pipe. */
   send_str (writer, "ready");
@@ -1073,7 +1055,7 @@ test_async_created_in_other_context (void)
   g_autoptr(GBytes) got = NULL;
 
   g_main_context_push_thread_default (context);
-  make_pipe (GIPC_PIPE_FLAGS_DUPLEX, &h1, &h2);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_DUPLEX, &h1, &h2);
   g_main_context_pop_thread_default (context);
 
   got = transfer_async (h1, h2, payload);
@@ -1180,7 +1162,7 @@ test_listen_messages (void)
   const guint n = 100;
   guint i;
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
   listen_state_init (&state, context);
   g_signal_connect (reader, "message", G_CALLBACK (listen_message_cb), &state);
   g_signal_connect (reader, "error", G_CALLBACK (listen_error_cb), &state);
@@ -1233,7 +1215,7 @@ test_listen_duplex_send (void)
   g_autoptr(GBytes) got = NULL;
   ListenState state;
 
-  make_pipe (GIPC_PIPE_FLAGS_DUPLEX, &h1, &h2);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_DUPLEX, &h1, &h2);
   listen_state_init (&state, g_main_context_default ());
   g_signal_connect (h1, "message", G_CALLBACK (listen_message_cb), &state);
   g_signal_connect (h1, "error", G_CALLBACK (listen_error_cb), &state);
@@ -1307,7 +1289,7 @@ test_variant_roundtrip_sync (void)
   g_autoptr(GipcChannel) h2 = NULL;
   guint i;
 
-  make_pipe (GIPC_PIPE_FLAGS_DUPLEX, &h1, &h2);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_DUPLEX, &h1, &h2);
 
   for (i = 0; i < 8; i++)
     {
@@ -1330,7 +1312,7 @@ test_variant_roundtrip_async (void)
   g_autoptr(GipcChannel) writer = NULL;
   guint i;
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
 
   for (i = 0; i < 9; i++)
     {
@@ -1373,7 +1355,7 @@ test_variant_floating (void)
   g_autoptr(GVariant) got = NULL;
   g_autoptr(GError) error = NULL;
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
   g_assert_true (gipc_channel_send_variant (writer, g_variant_new ("(su)", "floating", 3u),
                                             NULL, &error));
   g_assert_no_error (error);
@@ -1393,7 +1375,7 @@ test_variant_wire_format (void)
   g_autoptr(GipcChannel) writer = NULL;
   guint i;
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
 
   for (i = 0; i < 9; i++)
     {
@@ -1439,7 +1421,7 @@ test_variant_from_raw (void)
   g_autoptr(GVariant) got = NULL;
   g_autoptr(GError) error = NULL;
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
   send_ok (writer, raw);
   got = gipc_channel_receive_variant (reader, NULL, &error);
   g_assert_no_error (error);
@@ -1709,7 +1691,7 @@ test_fork_plain (void)
   int status = 0;
   pid_t pid;
 
-  make_pipe (GIPC_PIPE_FLAGS_DUPLEX, &h1, &h2);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_DUPLEX, &h1, &h2);
 
   pid = fork ();
   g_assert_cmpint (pid, >=, 0);
@@ -1761,8 +1743,8 @@ check_no_dispatch (GMainContext *context)
   g_autoptr(GBytes) got = NULL;
   guint idle_count = 0, timeout_count = 0;
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &other_reader, &other_writer);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &other_reader, &other_writer);
 
   send_str (other_writer, "other");
   gipc_channel_receive_async (other_reader, NULL, gipc_test_result_cb, &other_result);
@@ -1854,7 +1836,7 @@ test_sync_in_callback (void)
   g_autoptr(GipcChannel) writer = NULL;
   NestedData data;
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
   data.reader = reader;
   data.writer = writer;
   data.done = FALSE;

@@ -27,22 +27,8 @@
 
 #include "test-util.h"
 
-#define KiB 1024
-#define MiB (1024 * 1024)
-
 /* ---------------------------------------------------------------------- */
 /* Helpers */
-
-static void
-make_pipe (GipcPipeFlags   flags,
-           GipcChannel   **end1,
-           GipcChannel   **end2)
-{
-  g_autoptr(GError) error = NULL;
-
-  g_assert_true (gipc_pipe (flags, end1, end2, &error));
-  g_assert_no_error (error);
-}
 
 static void
 send_text (GipcChannel *channel,
@@ -304,7 +290,7 @@ run_ready_child_and_stop (gboolean use_kill,
   g_autoptr(GError) error = NULL;
   g_autofree char *ready = NULL;
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
   process = gipc_process_new (target_ready_then_pause, w, NULL);
   gipc_process_pass_channel (process, w);
   start_ok (process);
@@ -361,7 +347,7 @@ test_fork_send_signal (void)
   g_autoptr(GError) error = NULL;
   g_autofree char *ready = NULL;
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
   process = gipc_process_new (target_wait_sigusr1, w, NULL);
   gipc_process_pass_channel (process, w);
   start_ok (process);
@@ -379,7 +365,7 @@ test_fork_send_signal (void)
     g_autoptr(GipcProcess) p2 = NULL;
     g_autofree char *ready2 = NULL;
 
-    make_pipe (GIPC_PIPE_FLAGS_NONE, &r2, &w2);
+    gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &r2, &w2);
     p2 = gipc_process_new (target_ready_then_pause, w2, NULL);
     gipc_process_pass_channel (p2, w2);
     start_ok (p2);
@@ -432,7 +418,7 @@ test_join_async (void)
   g_autoptr(GError) error = NULL;
 
   /* The child waits for a message: the join is pending until we send it. */
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
   process = gipc_process_new (target_wait_message, r, NULL);
   gipc_process_pass_channel (process, r);
   start_ok (process);
@@ -464,7 +450,7 @@ test_join_timeout (void)
   g_autoptr(GipcProcess) process = NULL;
   g_autoptr(GError) error = NULL;
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
   process = gipc_process_new (target_wait_message, r, NULL);
   gipc_process_pass_channel (process, r);
   start_ok (process);
@@ -509,7 +495,7 @@ test_join_sync_no_dispatch (void)
   guint id;
   guint exited = 0;
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
   process = gipc_process_new (target_wait_message, r, NULL);
   gipc_process_pass_channel (process, r);
   start_ok (process);
@@ -538,7 +524,7 @@ test_join_cancel (void)
   g_autoptr(GAsyncResult) early = NULL;
   g_autoptr(GError) error = NULL;
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
   process = gipc_process_new (target_wait_message, r, NULL);
   gipc_process_pass_channel (process, r);
   start_ok (process);
@@ -625,7 +611,7 @@ test_exit_code_while_running (void)
   g_autoptr(GipcChannel) w = NULL;
   g_autoptr(GipcProcess) process = NULL;
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
   process = gipc_process_new (target_wait_message, r, NULL);
   gipc_process_pass_channel (process, r);
   start_ok (process);
@@ -783,7 +769,7 @@ test_pid_and_name (void)
   const char *default_name;
   GPid pid = 0;
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
   process = gipc_process_new (target_send_pid, w, NULL);
 
   default_name = gipc_process_get_name (process);
@@ -869,7 +855,7 @@ run_die_with_parent (gboolean spawn)
       MiddleData data;
       int grandchild_pid;
 
-      make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
+      gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
       data.w = w;
       data.die_with_parent = variants[v];
       data.spawn = spawn;
@@ -975,7 +961,7 @@ test_pass_closed (void)
   g_autoptr(GipcProcess) spawned = spawn_helper ("exit", "0");
   g_autoptr(GError) error = NULL;
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
   g_assert_true (gipc_channel_close (w, &error));
   g_assert_no_error (error);
   gipc_process_pass_channel (process, w);
@@ -994,7 +980,7 @@ test_pass_passed (void)
   g_autoptr(GipcProcess) second = gipc_process_new (target_return, NULL, NULL);
   g_autofree char *text = NULL;
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
   first = gipc_process_new (target_send_pid, w, NULL);
   gipc_process_pass_channel (first, w);
   gipc_process_pass_channel (second, w);
@@ -1017,7 +1003,7 @@ test_pass_busy (void)
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) bytes = NULL;
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
   gipc_channel_receive_async (r, cancellable, gipc_test_result_cb, &result);
   gipc_process_pass_channel (process, r);
   assert_start_fails_without_child (process, GIPC_ERROR, GIPC_ERROR_LOCKED);
@@ -1086,9 +1072,9 @@ test_pass_hygiene (void)
   g_autofree char *text = NULL;
   HygieneData data;
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &report_r, &report_w);
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &other_r, &other_w);
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &go_r, &go_w);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &report_r, &report_w);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &other_r, &other_w);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &go_r, &go_w);
   data.passed = report_w;
   data.other_r = other_r;
   data.other_w = other_w;
@@ -1180,7 +1166,7 @@ test_fork_environment (void)
   sigaddset (&hup, SIGHUP);
   sigprocmask (SIG_BLOCK, &hup, &old_mask);
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
   process = gipc_process_new (target_report_environment, w, NULL);
   gipc_process_pass_channel (process, w);
   start_ok (process);
@@ -1304,7 +1290,7 @@ test_fork_inherited_sources (void)
   ids[4] = g_timeout_add_full (G_PRIORITY_DEFAULT, 0, canary_source_cb,
                                canary, g_object_unref);
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
   process = gipc_process_new (target_report_inherited, w, NULL);
   gipc_process_pass_channel (process, w);
   start_ok (process);
@@ -1399,7 +1385,7 @@ test_fork_from_thread_default (void)
   inherited_fired = 0;
   inherited_notified = 0;
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
   process = gipc_process_new (target_report_contexts, w, NULL);
   g_object_set_data (G_OBJECT (process), "pushed-context", context);
   gipc_process_pass_channel (process, w);
@@ -1613,7 +1599,7 @@ test_fork_main_loop_in_child (void)
     g_test_message ("no pidfd_open here (valgrind?): the child watch in the "
                     "child is made for a zombie");
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
   process = gipc_process_new (target_main_loop, w, NULL);
   g_object_set_data (G_OBJECT (process), "live-watch", GINT_TO_POINTER (pidfd_available ()));
   gipc_process_pass_channel (process, w);
@@ -1659,7 +1645,7 @@ test_fork_queued_messages (void)
       g_autoptr(GipcProcess) process = NULL;
       guint i;
 
-      make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
+      gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
       process = gipc_process_new (target_queue_messages, w, NULL);
       g_object_set_data (G_OBJECT (process), "call-exit", GINT_TO_POINTER (variants[v]));
       gipc_process_pass_channel (process, w);
@@ -1816,7 +1802,7 @@ test_fork_nested (void)
   g_autofree char *text = NULL;
   NestData data;
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
   data.w = w;
   data.depth = 1;
   process = gipc_process_new (target_nested, &data, NULL);
@@ -1945,7 +1931,7 @@ test_stress_parallel (void)
 
   for (i = 0; i < G_N_ELEMENTS (processes); i++)
     {
-      make_pipe (GIPC_PIPE_FLAGS_NONE, &readers[i], &writers[i]);
+      gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &readers[i], &writers[i]);
       processes[i] = gipc_process_new (target_wait_message, readers[i], NULL);
       gipc_process_pass_channel (processes[i], readers[i]);
       g_signal_connect (processes[i], "exited", G_CALLBACK (exited_count_cb), &n_exited);
@@ -1986,7 +1972,7 @@ test_finalize_while_running (void)
   guint n_exited = 0;
   GPid pid;
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
   process = gipc_process_new (target_wait_message, r, NULL);
   gipc_process_pass_channel (process, r);
   g_signal_connect (process, "exited", G_CALLBACK (exited_count_cb), &n_exited);
@@ -2057,7 +2043,7 @@ test_spawn_terminate (void)
       g_autoptr(GError) error = NULL;
       g_autofree char *ready = NULL;
 
-      make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
+      gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
       gipc_process_pass_channel (process, w);
       start_ok (process);
       ready = receive_text (r);
@@ -2093,7 +2079,7 @@ test_spawn_exec_failure (void)
   g_assert_no_errno (chmod (garbage, 0755));
 
   before = count_children (&zombies);
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
 
   {
     const char *argv[] = { garbage, NULL };
@@ -2194,8 +2180,8 @@ test_spawn_channel_fds (void)
 
   /* Channel 0: a writer (the report comes back on it); channel 1: a duplex
    * end. */
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
-  make_pipe (GIPC_PIPE_FLAGS_DUPLEX, &d1, &d2);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_DUPLEX, &d1, &d2);
   gipc_process_pass_channel (process, w);
   gipc_process_pass_channel (process, d2);
   start_ok (process);
@@ -2216,8 +2202,8 @@ test_spawn_channel_fds (void)
     int stray = dup (STDERR_FILENO);
 
     g_assert_cmpint (stray, >=, 3);
-    make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
-    make_pipe (GIPC_PIPE_FLAGS_DUPLEX, &d1, &d2);
+    gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
+    gipc_test_make_pipe (GIPC_PIPE_FLAGS_DUPLEX, &d1, &d2);
     gipc_process_pass_channel (fds_process, w);
     gipc_process_pass_channel (fds_process, d2);
     start_ok (fds_process);
@@ -2261,8 +2247,8 @@ test_spawn_fd_flags (void)
   g_auto(GStrv) items = NULL;
   guint i;
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
-  make_pipe (GIPC_PIPE_FLAGS_DUPLEX, &d1, &d2);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_DUPLEX, &d1, &d2);
   gipc_process_pass_channel (process, w);
   gipc_process_pass_channel (process, d2);
   start_ok (process);
@@ -2285,7 +2271,7 @@ test_spawn_echo (void)
   const gsize sizes[] = { 0, 1, 100 * KiB, 3 * MiB };
   guint i;
 
-  make_pipe (GIPC_PIPE_FLAGS_DUPLEX, &mine, &theirs);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_DUPLEX, &mine, &theirs);
   gipc_process_pass_channel (process, theirs);
   start_ok (process);
   g_assert_true (gipc_channel_is_closed (theirs));
@@ -2329,7 +2315,7 @@ test_spawn_bad_index (void)
   g_autofree char *expected_prefix = NULL;
   g_autofree char *saved = g_strdup (g_getenv ("GIPC_CHANNEL_FDS"));
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
   gipc_process_pass_channel (process, w);
   start_ok (process);
   text = receive_text (r);
@@ -2369,7 +2355,7 @@ test_spawn_stdio (void)
                               target != NULL ? target : "");
     }
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
   gipc_process_pass_channel (process, w);
   start_ok (process);
   text = receive_text (r);
@@ -2395,7 +2381,7 @@ test_spawn_signals (void)
   sigaddset (&hup, SIGHUP);
   sigprocmask (SIG_BLOCK, &hup, &old_mask);
 
-  make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
   gipc_process_pass_channel (process, w);
   start_ok (process);
 

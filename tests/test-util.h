@@ -19,9 +19,13 @@
 #include <unistd.h>
 
 #include <gio/gio.h>
+#include <gipc-glib/gipc-glib.h>
 
 /* Base per-test budget; multiplied by 10 under valgrind. */
 #define GIPC_TEST_TIMEOUT_SECONDS 30
+
+#define KiB 1024
+#define MiB (1024 * 1024)
 
 static inline guint
 gipc_test_timeout_seconds (void)
@@ -293,4 +297,20 @@ gipc_test_assert_pattern (GBytes *bytes,
   g_assert_nonnull (bytes);
   g_assert_cmpuint (g_bytes_get_size (bytes), ==, size);
   g_assert_true (g_bytes_equal (bytes, expected));
+}
+
+/* A pair of channels from gipc_pipe(); the test fails if it cannot. */
+static inline void
+gipc_test_make_pipe (GipcPipeFlags   flags,
+                     GipcChannel   **end1,
+                     GipcChannel   **end2)
+{
+  g_autoptr(GError) error = NULL;
+
+  *end1 = NULL;
+  *end2 = NULL;
+  g_assert_true (gipc_pipe (flags, end1, end2, &error));
+  g_assert_no_error (error);
+  g_assert_true (GIPC_IS_CHANNEL (*end1));
+  g_assert_true (GIPC_IS_CHANNEL (*end2));
 }
