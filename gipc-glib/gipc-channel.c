@@ -862,30 +862,45 @@ wait_fd (int            fd,
     }
 }
 
-/* Writes all queued output, blocking. */
+/* Writes all queued output, blocking. @cancellable counts only while the
+ * stream has not passed the offset @cancel_limit: a frame that has begun
+ * is always finished, and if even waiting fails then, the output is lost. */
 static gboolean
 flush_output_blocking (GipcChannel   *self,
                        GCancellable  *cancellable,
+                       guint64        cancel_limit,
                        GError       **error)
 {
+  GError *local_error = NULL;
+
   for (;;)
     {
-      FlushResult r = flush_output (self, error);
+      gboolean cancellable_now;
 
-      if (r == FLUSH_FAILED)
+      switch (flush_output (self, &local_error))
         {
-          GError *copy = g_error_copy (*error);
+        case FLUSH_DONE:
+          return TRUE;
 
-          fail_output (self, copy);
-          g_error_free (copy);
+        case FLUSH_FAILED:
+          fail_output (self, local_error);
+          g_propagate_error (error, local_error);
           return FALSE;
+
+        case FLUSH_AGAIN:
+        default:
+          break;
         }
 
-      if (r == FLUSH_DONE)
-        return TRUE;
-
-      if (wait_fd (self->write_fd, G_IO_OUT, cancellable, -1, error) < 0)
-        return FALSE;
+      cancellable_now = self->out_written <= cancel_limit;
+      if (wait_fd (self->write_fd, G_IO_OUT,
+                   cancellable_now ? cancellable : NULL, -1, &local_error) < 0)
+        {
+          if (!cancellable_now)
+            fail_output (self, local_error);
+          g_propagate_error (error, local_error);
+          return FALSE;
+        }
     }
 }
 
@@ -1178,6 +1193,7 @@ gipc_channel_send (GipcChannel   *self,
                    GCancellable  *cancellable,
                    GError       **error)
 {
+  guint64 start, end;
   gboolean ok;
 
   g_return_val_if_fail (GIPC_IS_CHANNEL (self), FALSE);
@@ -1209,52 +1225,10 @@ gipc_channel_send (GipcChannel   *self,
 
   /* What is queued without a callback goes first; cancelling applies only
    * while none of our own message is written. */
-  ok = flush_output_blocking (self, cancellable, error);
-  if (ok)
-    {
-      guint64 start, end;
-
-      queue_frame (self, message, &start, &end);
-
-      for (;;)
-        {
-          FlushResult r = flush_output (self, error);
-
-          if (r == FLUSH_DONE)
-            break;
-
-          if (r == FLUSH_FAILED)
-            {
-              GError *copy = g_error_copy (*error);
-
-              fail_output (self, copy);
-              g_error_free (copy);
-              ok = FALSE;
-              break;
-            }
-
-          if (self->out_written == start)
-            {
-              /* Nothing of the message is written yet: still cancellable. */
-              if (wait_fd (self->write_fd, G_IO_OUT, cancellable, -1, error) < 0)
-                {
-                  unqueue_frame (self, start, end);
-                  ok = FALSE;
-                  break;
-                }
-            }
-          else if (wait_fd (self->write_fd, G_IO_OUT, NULL, -1, error) < 0)
-            {
-              /* poll itself failed: the frame cannot be finished. */
-              GError *copy = g_error_copy (*error);
-
-              fail_output (self, copy);
-              g_error_free (copy);
-              ok = FALSE;
-              break;
-            }
-        }
-    }
+  queue_frame (self, message, &start, &end);
+  ok = flush_output_blocking (self, cancellable, start, error);
+  if (!ok && self->write_error == NULL)
+    unqueue_frame (self, start, end);
 
   self->sync_send = FALSE;
   update_source (self);
@@ -2383,7 +2357,7 @@ gipc_channel_flush_all (void)
       if (self->closed || self->output.length == 0 || self->write_error != NULL)
         continue;
 
-      if (!flush_output_blocking (self, NULL, &error))
+      if (!flush_output_blocking (self, NULL, G_MAXUINT64, &error))
         g_debug ("Channel %p: queued messages not written: %s", self, error->message);
       sync_output_ref (self);
     }

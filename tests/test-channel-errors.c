@@ -729,6 +729,38 @@ test_sigpipe_sync (void)
   assert_sigpipe_untouched ();
 }
 
+/* Callers may pass NULL for the error: a failed sync send (first to a
+ * reader that is gone, then after the failure is recorded) must still just
+ * return FALSE. */
+static void
+test_sigpipe_sync_null_error (void)
+{
+  g_autoptr(GipcChannel) reader = NULL;
+  g_autoptr(GipcChannel) writer = NULL;
+  g_autoptr(GBytes) message = g_bytes_new_static ("nobody", 6);
+  g_autoptr(GError) error = NULL;
+
+  if (!g_test_subprocess ())
+    {
+      g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+      g_test_trap_assert_passed ();
+      return;
+    }
+
+  sigpipe_default ();
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+  close_ok (reader);
+
+  g_assert_false (gipc_channel_send (writer, message, NULL, NULL));
+  g_assert_false (gipc_channel_send (writer, message, NULL, NULL));
+
+  /* The failure was recorded all the same. */
+  g_assert_false (gipc_channel_send (writer, message, NULL, &error));
+  g_assert_error (error, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
+
+  assert_sigpipe_untouched ();
+}
+
 static void
 test_sigpipe_async (void)
 {
@@ -2044,6 +2076,7 @@ main (int   argc,
   gipc_test_add_func ("/channel/max-message-size/exact", test_max_size_exact);
 
   gipc_test_add_func ("/channel/sigpipe/sync", test_sigpipe_sync);
+  gipc_test_add_func ("/channel/sigpipe/sync-null-error", test_sigpipe_sync_null_error);
   gipc_test_add_func ("/channel/sigpipe/async", test_sigpipe_async);
   gipc_test_add_func ("/channel/sigpipe/large-partial", test_sigpipe_large_partial);
   gipc_test_add_func ("/channel/sigpipe/fire-and-forget", test_sigpipe_fire_and_forget);
