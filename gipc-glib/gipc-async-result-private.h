@@ -44,9 +44,9 @@ void             gipc_async_result_set_error        (GipcAsyncResult      *self,
 /* Runs the callback now. Only from a main-loop dispatch in the result's
  * context, never from within the _async call. Consumes a reference. */
 void             gipc_async_result_complete         (GipcAsyncResult      *self);
-/* The same, then puts the result into @pool (at most @max_pool) if the
- * callback kept no reference to it: one GObject less per message. A
- * pooled result holds no references. */
+/* The same, then puts the result into @pool (if not NULL; at most
+ * @max_pool) if the callback kept no reference to it: one GObject less per
+ * message. A pooled result holds no references. */
 void             gipc_async_result_complete_to_pool (GipcAsyncResult      *self,
                                                      GQueue               *pool,
                                                      guint                 max_pool);

@@ -175,12 +175,7 @@ gipc_async_result_set_error (GipcAsyncResult *self,
 void
 gipc_async_result_complete (GipcAsyncResult *self)
 {
-  g_return_if_fail (!self->completed);
-
-  self->completed = TRUE;
-  if (self->callback != NULL)
-    self->callback (self->source_object, G_ASYNC_RESULT (self), self->user_data);
-  g_object_unref (self);
+  gipc_async_result_complete_to_pool (self, NULL, 0);
 }
 
 void
@@ -195,7 +190,7 @@ gipc_async_result_complete_to_pool (GipcAsyncResult *self,
     self->callback (self->source_object, G_ASYNC_RESULT (self), self->user_data);
 
   /* Ours alone: nobody can see it being reused. */
-  if (pool->length < max_pool &&
+  if (pool != NULL && pool->length < max_pool &&
       g_atomic_int_get (&G_OBJECT (self)->ref_count) == 1)
     {
       clear_state (self);
