@@ -9,8 +9,10 @@ G_BEGIN_DECLS
 
 /*
  * The GSource that drives a GipcChannel: it watches the channel's read and
- * write fds (each only while there is work for it, so a widowed pipe never
- * spins the loop) and an optional deadline for receive timeouts.
+ * write fds and an optional deadline for receive timeouts. An fd is in the
+ * poll set only while it is wanted: one kept with no events would still
+ * report POLLHUP/POLLERR after its peer is gone and make the source ready
+ * on every iteration, so an idle channel costs nothing.
  *
  * It holds no reference on the channel: the channel destroys it in
  * dispose.
@@ -33,7 +35,8 @@ GSource *gipc_channel_source_new         (int                          read_fd,
                                           GipcChannelSourceWakeupFunc  wakeup_func,
                                           gpointer                     channel);
 
-/* Whether to wake up when the read fd is readable (and on HUP/ERR). */
+/* Whether to wake up when the read fd is readable (and on HUP/ERR): adds
+ * the fd to the poll set, or takes it out. */
 void     gipc_channel_source_want_read   (GSource               *source,
                                           gboolean               want);
 /* Whether to wake up when the write fd is writable (and on ERR). */

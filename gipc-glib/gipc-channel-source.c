@@ -9,10 +9,13 @@ typedef struct
 {
   GSource                source;
 
-  gpointer               read_tag;
+  /* A watched fd is in the poll set only while it is wanted: an fd kept
+   * with no events still reports POLLHUP/POLLERR once its peer is gone,
+   * which would make the source ready on every iteration. */
+  int                    read_fd;
+  int                    write_fd;
+  gpointer               read_tag;     /* non-NULL while watched */
   gpointer               write_tag;
-  gboolean               want_read;
-  gboolean               want_write;
   guint64                generation;
 
   GipcChannelSourceFunc        func;
@@ -73,9 +76,9 @@ gipc_channel_source_dispatch (GSource     *source,
   GIOCondition read_revents = 0;
   GIOCondition write_revents = 0;
 
-  if (self->read_tag != NULL && self->want_read)
+  if (self->read_tag != NULL)
     read_revents = g_source_query_unix_fd (source, self->read_tag);
-  if (self->write_tag != NULL && self->want_write)
+  if (self->write_tag != NULL)
     write_revents = g_source_query_unix_fd (source, self->write_tag);
 
   self->func (self->channel, read_revents, write_revents);
@@ -117,13 +120,32 @@ gipc_channel_source_new (int                          read_fd,
   self->func = func;
   self->wakeup_func = wakeup_func;
   self->channel = channel;
-
-  if (read_fd >= 0)
-    self->read_tag = g_source_add_unix_fd (source, read_fd, 0);
-  if (write_fd >= 0)
-    self->write_tag = g_source_add_unix_fd (source, write_fd, 0);
+  self->read_fd = read_fd;
+  self->write_fd = write_fd;
 
   return source;
+}
+
+/* Adds @fd to the poll set with @events, or takes it out (events 0). */
+static void
+watch_fd (GSource   *source,
+          int        fd,
+          gpointer  *tag,
+          gboolean   want,
+          GIOCondition events)
+{
+  if (fd < 0 || (*tag != NULL) == want)
+    return;
+
+  if (want)
+    *tag = g_source_add_unix_fd (source, fd, events);
+  else
+    {
+      /* A destroyed source has dropped its fds already. */
+      if (!g_source_is_destroyed (source))
+        g_source_remove_unix_fd (source, *tag);
+      *tag = NULL;
+    }
 }
 
 void
@@ -132,12 +154,7 @@ gipc_channel_source_want_read (GSource  *source,
 {
   GipcChannelSource *self = (GipcChannelSource *) source;
 
-  want = !!want;
-  if (self->read_tag == NULL || self->want_read == want)
-    return;
-
-  self->want_read = want;
-  g_source_modify_unix_fd (source, self->read_tag, want ? WATCH_READ : 0);
+  watch_fd (source, self->read_fd, &self->read_tag, !!want, WATCH_READ);
 }
 
 void
@@ -146,12 +163,7 @@ gipc_channel_source_want_write (GSource  *source,
 {
   GipcChannelSource *self = (GipcChannelSource *) source;
 
-  want = !!want;
-  if (self->write_tag == NULL || self->want_write == want)
-    return;
-
-  self->want_write = want;
-  g_source_modify_unix_fd (source, self->write_tag, want ? WATCH_WRITE : 0);
+  watch_fd (source, self->write_fd, &self->write_tag, !!want, WATCH_WRITE);
 }
 
 guint64
