@@ -27,6 +27,11 @@ gipc_frame_encode_header (guint8  header[GIPC_FRAME_HEADER_SIZE],
   header[3] = (guint8) len;
 }
 
+/* A body buffer starts at most this large and doubles as bytes arrive, so
+ * a peer that announces a large message makes the receiver allocate only
+ * about what it has really sent (at most twice that, or this much). */
+#define GIPC_FRAME_BODY_STEP (1024 * 1024)
+
 typedef struct
 {
   guint64  max_size;
@@ -37,14 +42,19 @@ typedef struct
   gboolean have_header;
   gsize    body_len;
   gsize    body_fill;
+  gsize    body_alloc;   /* bytes allocated at body, <= body_len */
   guint8  *body;
+
+  /* Sticky: once set, every call fails with a copy of it and touches
+   * nothing else. */
+  GError  *error;
 } GipcFrameDecoder;
 
 typedef enum
 {
   GIPC_FRAME_NEED_MORE,    /* all input consumed, no whole frame yet */
   GIPC_FRAME_MESSAGE,      /* *message holds a whole payload */
-  GIPC_FRAME_ERROR,        /* *error is set; the decoder is unusable */
+  GIPC_FRAME_ERROR,        /* *error is set; the decoder is unusable (sticky) */
 } GipcFrameResult;
 
 void            gipc_frame_decoder_init       (GipcFrameDecoder  *decoder,
@@ -54,7 +64,9 @@ void            gipc_frame_decoder_clear      (GipcFrameDecoder  *decoder);
 /* Consumes input from @data (@len bytes) until one whole frame is complete
  * or the input is used up; *consumed says how much was used. A header that
  * announces more than max_size (or a negative signed length) fails with
- * GIPC_ERROR_MESSAGE_TOO_LARGE before anything is allocated. */
+ * GIPC_ERROR_MESSAGE_TOO_LARGE before anything is allocated; a body buffer
+ * that cannot be grown fails with GIPC_ERROR_FAILED (never an abort). After
+ * an error every call fails the same way and consumes nothing. */
 GipcFrameResult gipc_frame_decoder_feed       (GipcFrameDecoder  *decoder,
                                                const guint8      *data,
                                                gsize              len,
@@ -66,16 +78,22 @@ GipcFrameResult gipc_frame_decoder_feed       (GipcFrameDecoder  *decoder,
  * complete. */
 gboolean        gipc_frame_decoder_in_frame   (const GipcFrameDecoder *decoder);
 
-/* For large bodies, read straight into the message buffer: the part of the
- * body still missing (NULL/0 unless a header was decoded and the body is
- * incomplete). After writing @n bytes there, call _body_advance. */
+/* For large bodies, read straight into the message buffer: where the next
+ * body bytes go and how many fit now (*remaining, at most what the body
+ * still misses; the buffer grows as it fills). NULL/0 unless a header was
+ * decoded and the body is incomplete, or when the decoder failed (also when
+ * growing the buffer fails now: see _get_error). After writing @n bytes
+ * there, call _body_advance. */
 guint8         *gipc_frame_decoder_body_tail  (GipcFrameDecoder  *decoder,
                                                gsize             *remaining);
 GipcFrameResult gipc_frame_decoder_body_advance (GipcFrameDecoder *decoder,
                                                  gsize             n,
                                                  GBytes          **message);
 
-/* End of stream: TRUE at a frame boundary; otherwise sets
+/* The sticky error, or NULL. */
+const GError   *gipc_frame_decoder_get_error  (const GipcFrameDecoder *decoder);
+
+/* End of stream: TRUE at a frame boundary; otherwise (or after an error) sets
  * GIPC_ERROR_PROTOCOL ("truncated") and returns FALSE. */
 gboolean        gipc_frame_decoder_at_eof     (const GipcFrameDecoder *decoder,
                                                GError                **error);

@@ -21,10 +21,61 @@ void
 gipc_frame_decoder_clear (GipcFrameDecoder *decoder)
 {
   g_clear_pointer (&decoder->body, g_free);
+  g_clear_error (&decoder->error);
   decoder->header_fill = 0;
   decoder->have_header = FALSE;
   decoder->body_len = 0;
   decoder->body_fill = 0;
+  decoder->body_alloc = 0;
+}
+
+const GError *
+gipc_frame_decoder_get_error (const GipcFrameDecoder *decoder)
+{
+  return decoder->error;
+}
+
+/* Records @error (consumed) as the sticky error and hands a copy out. */
+static GipcFrameResult
+fail (GipcFrameDecoder  *decoder,
+      GError            *error,
+      GError           **out_error)
+{
+  g_assert (decoder->error == NULL);
+  decoder->error = error;
+  g_propagate_error (out_error, g_error_copy (error));
+  return GIPC_FRAME_ERROR;
+}
+
+/* Makes room for @fill body bytes: the buffer grows by doubling (from
+ * GIPC_FRAME_BODY_STEP), never past the announced length, so memory
+ * follows what the peer really sent. */
+static gboolean
+ensure_body (GipcFrameDecoder *decoder,
+             gsize             fill)
+{
+  gsize size;
+  guint8 *body;
+
+  if (fill <= decoder->body_alloc)
+    return TRUE;
+
+  size = MAX (decoder->body_alloc * 2, GIPC_FRAME_BODY_STEP);
+  size = MIN (MAX (size, fill), decoder->body_len);
+
+  body = g_try_realloc (decoder->body, size);
+  if (body == NULL)
+    {
+      decoder->error = g_error_new (GIPC_ERROR, GIPC_ERROR_FAILED,
+                                    "Could not allocate %" G_GSIZE_FORMAT " bytes for a "
+                                    "message of %" G_GSIZE_FORMAT " bytes",
+                                    size, decoder->body_len);
+      return FALSE;
+    }
+
+  decoder->body = body;
+  decoder->body_alloc = size;
+  return TRUE;
 }
 
 gboolean
@@ -46,12 +97,13 @@ take_message (GipcFrameDecoder  *decoder,
   decoder->have_header = FALSE;
   decoder->body_len = 0;
   decoder->body_fill = 0;
+  decoder->body_alloc = 0;
 
   return GIPC_FRAME_MESSAGE;
 }
 
-/* Validates the (complete) header; on success the body buffer is
- * allocated and have_header set. */
+/* Validates the (complete) header and sets have_header. Nothing is
+ * allocated here: the body buffer grows as the body arrives. */
 static gboolean
 accept_header (GipcFrameDecoder  *decoder,
                GError           **error)
@@ -82,7 +134,7 @@ accept_header (GipcFrameDecoder  *decoder,
   decoder->have_header = TRUE;
   decoder->body_len = raw;
   decoder->body_fill = 0;
-  decoder->body = raw > 0 ? g_malloc (raw) : NULL;
+  decoder->body_alloc = 0;
 
   return TRUE;
 }
@@ -103,6 +155,12 @@ gipc_frame_decoder_feed (GipcFrameDecoder  *decoder,
   g_return_val_if_fail (message != NULL && *message == NULL, GIPC_FRAME_ERROR);
 
   *consumed = 0;
+
+  if (decoder->error != NULL)
+    {
+      g_propagate_error (error, g_error_copy (decoder->error));
+      return GIPC_FRAME_ERROR;
+    }
 
   /* Fast path: at a frame boundary with a whole frame in the input, copy
    * the payload straight out of it. */
@@ -128,19 +186,31 @@ gipc_frame_decoder_feed (GipcFrameDecoder  *decoder,
           return GIPC_FRAME_NEED_MORE;
         }
 
+      g_assert (decoder->header_fill < GIPC_FRAME_HEADER_SIZE);
       decoder->header[decoder->header_fill++] = data[pos++];
 
-      if (decoder->header_fill == GIPC_FRAME_HEADER_SIZE &&
-          !accept_header (decoder, error))
+      if (decoder->header_fill == GIPC_FRAME_HEADER_SIZE)
         {
-          *consumed = pos;
-          return GIPC_FRAME_ERROR;
+          GError *local_error = NULL;
+
+          if (!accept_header (decoder, &local_error))
+            {
+              *consumed = pos;
+              return fail (decoder, local_error, error);
+            }
         }
     }
 
   if (decoder->body_fill < decoder->body_len)
     {
       gsize n = MIN (len - pos, decoder->body_len - decoder->body_fill);
+
+      if (!ensure_body (decoder, decoder->body_fill + n))
+        {
+          *consumed = pos;
+          g_propagate_error (error, g_error_copy (decoder->error));
+          return GIPC_FRAME_ERROR;
+        }
 
       if (n > 0)
         memcpy (decoder->body + decoder->body_fill, data + pos, n);
@@ -160,13 +230,16 @@ guint8 *
 gipc_frame_decoder_body_tail (GipcFrameDecoder *decoder,
                               gsize            *remaining)
 {
-  if (!decoder->have_header || decoder->body_fill >= decoder->body_len)
-    {
-      *remaining = 0;
-      return NULL;
-    }
+  *remaining = 0;
 
-  *remaining = decoder->body_len - decoder->body_fill;
+  if (decoder->error != NULL || !decoder->have_header ||
+      decoder->body_fill >= decoder->body_len)
+    return NULL;
+
+  if (!ensure_body (decoder, decoder->body_fill + 1))
+    return NULL;
+
+  *remaining = decoder->body_alloc - decoder->body_fill;
   return decoder->body + decoder->body_fill;
 }
 
@@ -175,8 +248,9 @@ gipc_frame_decoder_body_advance (GipcFrameDecoder  *decoder,
                                  gsize              n,
                                  GBytes           **message)
 {
+  g_return_val_if_fail (decoder->error == NULL, GIPC_FRAME_ERROR);
   g_return_val_if_fail (decoder->have_header, GIPC_FRAME_ERROR);
-  g_return_val_if_fail (n <= decoder->body_len - decoder->body_fill, GIPC_FRAME_ERROR);
+  g_return_val_if_fail (n <= decoder->body_alloc - decoder->body_fill, GIPC_FRAME_ERROR);
   g_return_val_if_fail (message != NULL && *message == NULL, GIPC_FRAME_ERROR);
 
   decoder->body_fill += n;
@@ -190,6 +264,12 @@ gboolean
 gipc_frame_decoder_at_eof (const GipcFrameDecoder  *decoder,
                            GError                 **error)
 {
+  if (decoder->error != NULL)
+    {
+      g_propagate_error (error, g_error_copy (decoder->error));
+      return FALSE;
+    }
+
   if (decoder->header_fill == 0)
     return TRUE;
 
