@@ -89,23 +89,32 @@ typedef struct
   gsize       length;       /* header + payload, or buffer->len */
 } OutputChunk;
 
+/* A cancellable of a pending operation is watched with a "cancelled"
+ * handler, not a GSource: an operation then uses no source id (GLib's ids
+ * are 32 bits, and fork mode pays for every id ever used). The handler may
+ * run in any thread: it only flags the channel and wakes its context; the
+ * dispatch completes the operation. */
 typedef struct
 {
-  GipcChannel  *channel;    /* weak: the op lives in the channel's queue */
-  GTask        *task;
+  GCancellable *cancellable;
+  gulong        handler_id;
+} CancelWatch;
+
+typedef struct
+{
+  GTask        *task;       /* holds the channel */
   guint64       start;      /* stream offsets of the op's frame */
   guint64       end;
   GError       *error;      /* the write failed */
-  GSource      *cancel_source;
+  CancelWatch   cancel;
 } SendOp;
 
 typedef struct
 {
-  GipcChannel     *channel;
-  GipcAsyncResult *result;
+  GipcAsyncResult *result;     /* holds the channel */
   gboolean         variant;    /* receive_variant_async */
   gint64           deadline;   /* monotonic µs, or 0 for none */
-  GSource         *cancel_source;
+  CancelWatch      cancel;
 } ReceiveOp;
 
 struct _GipcChannel
@@ -125,11 +134,14 @@ struct _GipcChannel
   guint             sync_receive : 1;
 
   guint             dispatch_depth;  /* > 1 in nested main loops */
+  gint              cancel_pending;  /* atomic: a "cancelled" handler ran */
   guint             timeout_ms;
   guint64           max_message_size;
 
   /* The GSource runs in this context (captured from the first caller that
-   * needs it: an async call, a send without callback, listen). */
+   * needs it: an async call, a send without callback, listen). Written
+   * under context_mutex, which "cancelled" handlers (any thread) hold to
+   * wake it up. */
   GMainContext     *context;
   GSource          *source;
 
@@ -178,6 +190,10 @@ enum {
 };
 
 static guint signals[N_SIGNALS];
+
+/* Guards GipcChannel.context against "cancelled" handlers in other
+ * threads. */
+static GMutex context_mutex;
 
 /* The process-wide registry of open channels, for fork-mode hygiene. */
 static GMutex registry_mutex;
@@ -356,6 +372,18 @@ close_fd (int *fd)
     }
 }
 
+/* Closes the channel's fds once each: a socket may serve both directions
+ * (new_from_fds (s, s)), and closing it twice could close an fd that
+ * another thread has just opened under the same number. */
+static void
+close_channel_fds (GipcChannel *self)
+{
+  if (self->write_fd == self->read_fd)
+    self->write_fd = -1;
+  close_fd (&self->read_fd);
+  close_fd (&self->write_fd);
+}
+
 /* Writes with SIGPIPE blocked in this thread, so a widowed pipe gives EPIPE
  * and never kills the process, without touching the process's signal
  * dispositions. A SIGPIPE raised by our own write is consumed; one the
@@ -418,40 +446,30 @@ caller_context (void)
   return context != NULL ? context : g_main_context_default ();
 }
 
+/* Work that belongs to the context the source runs in: callbacks due
+ * there (sends and receives in flight) and the signals of listen. Output
+ * queued without a callback is no one's: it moves with the source. */
 static gboolean
-has_pending_work (GipcChannel *self)
+has_context_work (GipcChannel *self)
 {
-  return self->output.length > 0 ||
+  return self->send_ops.length > 0 ||
          self->receive_ops.length > 0 ||
          self->listening;
 }
 
-/* Makes sure the channel's source runs in the caller's thread-default
- * context. When the source is idle in another context, it moves; while it
- * has work there, it stays (GTask delivers each callback in its own
- * caller's context). */
 static void
-ensure_source (GipcChannel *self)
+set_context (GipcChannel  *self,
+             GMainContext *context)
 {
-  GMainContext *context = caller_context ();
+  GMainContext *old;
 
-  if (self->source != NULL)
-    {
-      if (self->context == context || has_pending_work (self))
-        return;
+  g_mutex_lock (&context_mutex);
+  old = g_steal_pointer (&self->context);
+  self->context = context != NULL ? g_main_context_ref (context) : NULL;
+  g_mutex_unlock (&context_mutex);
 
-      g_source_destroy (self->source);
-      g_clear_pointer (&self->source, g_source_unref);
-      g_clear_pointer (&self->context, g_main_context_unref);
-    }
-
-  self->context = g_main_context_ref (context);
-  self->source = gipc_channel_source_new (self->can_receive ? self->read_fd : -1,
-                                          self->can_send ? self->write_fd : -1,
-                                          gipc_channel_dispatch,
-                                          gipc_channel_wakeup, self);
-  g_source_attach (self->source, self->context);
-  update_source (self);
+  if (old != NULL)
+    g_main_context_unref (old);
 }
 
 static void
@@ -462,7 +480,84 @@ destroy_source (GipcChannel *self)
       g_source_destroy (self->source);
       g_clear_pointer (&self->source, g_source_unref);
     }
-  g_clear_pointer (&self->context, g_main_context_unref);
+  set_context (self, NULL);
+}
+
+/* Makes sure the channel's source runs in the caller's thread-default
+ * context. When it runs in another context with no work due there, it
+ * moves; while it has work there, it stays (each callback still runs in
+ * its own caller's context: GTask and the receive results see to that).
+ * @force moves it anyway (listen: the signals belong to its caller). */
+static void
+ensure_source (GipcChannel *self,
+               gboolean     force)
+{
+  GMainContext *context = caller_context ();
+
+  if (self->source != NULL)
+    {
+      if (self->context == context || (!force && has_context_work (self)))
+        return;
+
+      destroy_source (self);
+    }
+
+  set_context (self, context);
+  self->source = gipc_channel_source_new (self->can_receive ? self->read_fd : -1,
+                                          self->can_send ? self->write_fd : -1,
+                                          gipc_channel_dispatch,
+                                          gipc_channel_wakeup, self);
+  g_source_attach (self->source, self->context);
+  update_source (self);
+}
+
+static void
+cancelled_cb (GCancellable *cancellable,
+              gpointer      user_data)
+{
+  GipcChannel *self = user_data;
+
+  /* Any thread, maybe inside g_cancellable_cancel() called from one of our
+   * own callbacks: flag, wake up, and let the dispatch do the rest. */
+  g_mutex_lock (&context_mutex);
+  g_atomic_int_set (&self->cancel_pending, TRUE);
+  if (self->context != NULL)
+    g_main_context_wakeup (self->context);
+  g_mutex_unlock (&context_mutex);
+}
+
+/* The operation holding @watch holds a reference on @self until it is
+ * freed, and it disconnects before that. */
+static void
+cancel_watch_init (CancelWatch  *watch,
+                   GipcChannel  *self,
+                   GCancellable *cancellable)
+{
+  if (cancellable == NULL)
+    return;
+
+  watch->cancellable = g_object_ref (cancellable);
+  watch->handler_id = g_cancellable_connect (cancellable, G_CALLBACK (cancelled_cb),
+                                             self, NULL);
+}
+
+static void
+cancel_watch_clear (CancelWatch *watch)
+{
+  if (watch->cancellable == NULL)
+    return;
+
+  /* Waits for a handler running in another thread; never called from
+   * within our own handler. */
+  g_cancellable_disconnect (watch->cancellable, watch->handler_id);
+  watch->handler_id = 0;
+  g_clear_object (&watch->cancellable);
+}
+
+static gboolean
+cancel_watch_fired (const CancelWatch *watch)
+{
+  return watch->cancellable != NULL && g_cancellable_is_cancelled (watch->cancellable);
 }
 
 static gint64
@@ -499,6 +594,10 @@ gipc_channel_wakeup (gpointer data)
   GipcChannel *self = data;
   gboolean have_news = self->inbox.length > 0 || self->read_error != NULL;
   SendOp *send_op = g_queue_peek_head (&self->send_ops);
+
+  /* Operations to cancel. */
+  if (g_atomic_int_get (&self->cancel_pending))
+    return 0;
 
   /* Sends to complete. */
   if (send_op != NULL && send_op_finished (self, send_op))
@@ -910,11 +1009,7 @@ flush_output_blocking (GipcChannel   *self,
 static void
 send_op_free (SendOp *op)
 {
-  if (op->cancel_source != NULL)
-    {
-      g_source_destroy (op->cancel_source);
-      g_source_unref (op->cancel_source);
-    }
+  cancel_watch_clear (&op->cancel);
   g_clear_object (&op->task);
   g_clear_error (&op->error);
   g_slice_free (SendOp, op);
@@ -990,35 +1085,6 @@ unqueue_frame (GipcChannel *self,
   self->out_queued -= length;
 }
 
-static gboolean
-send_op_cancelled_cb (GCancellable *cancellable,
-                      gpointer      user_data)
-{
-  SendOp *op = user_data;
-  GipcChannel *self = op->channel;
-  GError *error = NULL;
-
-  /* Once its first byte is written, a send completes whole (and a failed
-   * one fails). A cancelled one completes at once, not after the sends
-   * before it: those may be stuck on a full pipe. */
-  if (op->error != NULL || op->start < self->out_written)
-    return G_SOURCE_REMOVE;
-
-  g_object_ref (self);
-  g_queue_remove (&self->send_ops, op);
-  unqueue_frame (self, op->start, op->end);
-
-  g_cancellable_set_error_if_cancelled (cancellable, &error);
-  send_op_complete (op, error);
-  g_error_free (error);
-
-  update_source (self);
-  sync_output_ref (self);
-  g_object_unref (self);
-
-  return G_SOURCE_REMOVE;
-}
-
 static void
 send_internal (GipcChannel  *self,
                GBytes       *message,
@@ -1029,7 +1095,7 @@ send_internal (GipcChannel  *self,
   gboolean was_idle;
   guint64 generation;
 
-  ensure_source (self);
+  ensure_source (self, FALSE);
 
   was_idle = self->output.length == 0;
   queue_frame (self, message, &start, &end);
@@ -1038,20 +1104,11 @@ send_internal (GipcChannel  *self,
     {
       SendOp *op = g_slice_new0 (SendOp);
 
-      op->channel = self;
       op->task = g_object_ref (task);
       op->start = start;
       op->end = end;
       g_queue_push_tail (&self->send_ops, op);
-
-      if (cancellable != NULL)
-        {
-          op->cancel_source = g_cancellable_source_new (cancellable);
-          g_source_set_static_name (op->cancel_source, "[gipc-channel-send-cancel]");
-          g_source_set_callback (op->cancel_source,
-                                 G_SOURCE_FUNC (send_op_cancelled_cb), op, NULL);
-          g_source_attach (op->cancel_source, g_task_get_context (task));
-        }
+      cancel_watch_init (&op->cancel, self, cancellable);
     }
 
   /* Latency: the first send of an iteration into an idle channel is
@@ -1273,10 +1330,12 @@ decode_buffered (GipcChannel *self)
           if (self->listening && self->inbox.length == 0)
             {
               /* Push mode: straight to the handlers. They may close the
-               * channel, which frees the buffer. */
+               * channel (which frees the buffer), or iterate the context,
+               * and a nested dispatch decodes the rest of the buffer, up
+               * to an error maybe: look again before going on. */
               g_signal_emit (self, signals[SIGNAL_MESSAGE], 0, message);
               g_bytes_unref (message);
-              if (self->closed)
+              if (self->closed || self->read_error != NULL)
                 return FALSE;
             }
           else
@@ -1284,6 +1343,8 @@ decode_buffered (GipcChannel *self)
         }
       else if (r == GIPC_FRAME_ERROR)
         {
+          /* Nothing after a bad frame is ever decoded. */
+          self->rbuf_pos = self->rbuf_len = 0;
           set_read_error (self, error);
           return FALSE;
         }
@@ -1308,6 +1369,12 @@ read_once (GipcChannel *self)
   gsize remaining = 0;
   guint8 *tail = gipc_frame_decoder_body_tail (&self->decoder, &remaining);
   gssize n;
+
+  if (gipc_frame_decoder_get_error (&self->decoder) != NULL)
+    {
+      set_read_error (self, g_error_copy (gipc_frame_decoder_get_error (&self->decoder)));
+      return READ_END;
+    }
 
   if (tail != NULL && remaining >= READ_BUFFER_SIZE / 2)
     {
@@ -1386,11 +1453,7 @@ fill_inbox (GipcChannel *self)
 static void
 receive_op_free (ReceiveOp *op)
 {
-  if (op->cancel_source != NULL)
-    {
-      g_source_destroy (op->cancel_source);
-      g_source_unref (op->cancel_source);
-    }
+  cancel_watch_clear (&op->cancel);
   g_clear_object (&op->result);
   g_slice_free (ReceiveOp, op);
 }
@@ -1469,9 +1532,14 @@ deliver (GipcChannel *self)
     {
       if (!self->error_emitted)
         {
+          /* A copy: a handler may close the channel, which frees
+           * read_error, while this or another handler still reads it. */
+          g_autoptr(GError) error = g_error_copy (self->read_error);
+
           self->error_emitted = TRUE;
           self->listening = FALSE;
-          g_signal_emit (self, signals[SIGNAL_ERROR], 0, self->read_error);
+          update_source (self);
+          g_signal_emit (self, signals[SIGNAL_ERROR], 0, error);
         }
       return;
     }
@@ -1487,35 +1555,98 @@ deliver (GipcChannel *self)
     }
 }
 
+/* Fails the receives whose deadline passed. They are taken out of the
+ * queue before any callback runs (a callback may iterate the context and
+ * change the queue), then completed in call order. */
 static void
 expire_receives (GipcChannel *self)
 {
   gint64 now = g_get_monotonic_time ();
+  GQueue expired = G_QUEUE_INIT;
+  ReceiveOp *op;
   GList *l = self->receive_ops.head;
 
   while (l != NULL)
     {
-      ReceiveOp *op = l->data;
       GList *next = l->next;
 
-      if (op->deadline > 0 && op->deadline <= now &&
-          l == self->receive_ops.head && gipc_frame_decoder_in_frame (&self->decoder))
+      op = l->data;
+      if (op->deadline > 0 && op->deadline <= now)
         {
-          /* The head's message has begun to arrive: it is read to its end,
-           * no timeout splits a message. */
-          op->deadline = 0;
+          if (l == self->receive_ops.head && gipc_frame_decoder_in_frame (&self->decoder))
+            {
+              /* The head's message has begun to arrive: it is read to its
+               * end, no timeout splits a message. */
+              op->deadline = 0;
+            }
+          else
+            {
+              g_queue_unlink (&self->receive_ops, l);
+              g_queue_push_tail_link (&expired, l);
+            }
         }
-      else if (op->deadline > 0 && op->deadline <= now)
-        {
-          g_queue_delete_link (&self->receive_ops, l);
-          receive_op_return (self, op, NULL,
-                             g_error_new_literal (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-                                                  "No message arrived within the channel's timeout"));
-        }
-
-      if (self->closed)
-        break;
       l = next;
+    }
+
+  while ((op = g_queue_pop_head (&expired)) != NULL)
+    receive_op_return (self, op, NULL,
+                       g_error_new_literal (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                                            "No message arrived within the channel's timeout"));
+}
+
+/* Completes the operations whose cancellable fired (flagged by
+ * cancelled_cb). A send is cancelled only before its first byte is
+ * written; then it completes at once, not after the sends before it (those
+ * may be stuck on a full pipe). Whatever part of a message has arrived
+ * stays in the channel for the next receive. Each operation is taken out
+ * of its queue before its callback runs. */
+static void
+complete_cancelled (GipcChannel *self)
+{
+  if (!g_atomic_int_compare_and_exchange (&self->cancel_pending, TRUE, FALSE))
+    return;
+
+  for (;;)
+    {
+      SendOp *found = NULL;
+      GError *error = NULL;
+
+      for (GList *l = self->send_ops.head; l != NULL && found == NULL; l = l->next)
+        {
+          SendOp *op = l->data;
+
+          if (op->error == NULL && op->start >= self->out_written &&
+              cancel_watch_fired (&op->cancel))
+            found = op;
+        }
+      if (found == NULL)
+        break;
+
+      g_queue_remove (&self->send_ops, found);
+      unqueue_frame (self, found->start, found->end);
+      g_cancellable_set_error_if_cancelled (found->cancel.cancellable, &error);
+      send_op_complete (found, error);
+      g_error_free (error);
+    }
+
+  for (;;)
+    {
+      ReceiveOp *found = NULL;
+      GError *error = NULL;
+
+      for (GList *l = self->receive_ops.head; l != NULL && found == NULL; l = l->next)
+        {
+          ReceiveOp *op = l->data;
+
+          if (cancel_watch_fired (&op->cancel))
+            found = op;
+        }
+      if (found == NULL)
+        break;
+
+      g_queue_remove (&self->receive_ops, found);
+      g_cancellable_set_error_if_cancelled (found->cancel.cancellable, &error);
+      receive_op_return (self, found, NULL, error);
     }
 }
 
@@ -1528,6 +1659,8 @@ gipc_channel_dispatch (gpointer     data,
 
   g_object_ref (self);
   self->dispatch_depth++;
+
+  complete_cancelled (self);
 
   if (write_revents != 0)
     self->pipe_full = FALSE;
@@ -1572,24 +1705,6 @@ gipc_channel_dispatch (gpointer     data,
   g_object_unref (self);
 }
 
-static gboolean
-receive_op_cancelled_cb (GCancellable *cancellable,
-                         gpointer      user_data)
-{
-  ReceiveOp *op = user_data;
-  GipcChannel *self = op->channel;
-  GError *error = NULL;
-
-  /* Whatever part of a message has arrived stays in the channel for the
-   * next receive. */
-  g_queue_remove (&self->receive_ops, op);
-  g_cancellable_set_error_if_cancelled (cancellable, &error);
-  receive_op_return (self, op, NULL, error);
-  update_source (self);
-
-  return G_SOURCE_REMOVE;
-}
-
 static void
 receive_async_internal (GipcChannel         *self,
                         gboolean             variant,
@@ -1620,24 +1735,15 @@ receive_async_internal (GipcChannel         *self,
   if (g_cancellable_set_error_if_cancelled (cancellable, &error))
     goto fail;
 
-  ensure_source (self);
+  ensure_source (self, FALSE);
 
   op = g_slice_new0 (ReceiveOp);
-  op->channel = self;
   op->result = result;
   op->variant = variant;
   if (self->timeout_ms > 0)
     op->deadline = g_get_monotonic_time () + (gint64) self->timeout_ms * 1000;
   g_queue_push_tail (&self->receive_ops, op);
-
-  if (cancellable != NULL)
-    {
-      op->cancel_source = g_cancellable_source_new (cancellable);
-      g_source_set_static_name (op->cancel_source, "[gipc-channel-receive-cancel]");
-      g_source_set_callback (op->cancel_source,
-                             G_SOURCE_FUNC (receive_op_cancelled_cb), op, NULL);
-      g_source_attach (op->cancel_source, gipc_async_result_get_context (result));
-    }
+  cancel_watch_init (&op->cancel, self, cancellable);
 
   /* Inside our own dispatch (a callback starting the next receive) the
    * dispatch delivers it; otherwise the source wakes up for it. */
@@ -2060,7 +2166,7 @@ gipc_channel_listen (GipcChannel *self)
   if (self->closed || self->listening || self->error_emitted)
     return;
 
-  ensure_source (self);
+  ensure_source (self, TRUE);
   self->listening = TRUE;
   update_source (self);
 }
@@ -2126,8 +2232,7 @@ close_internal (GipcChannel *self)
   clear_output (self);
   g_clear_error (&self->read_error);
   g_clear_error (&self->write_error);
-  close_fd (&self->read_fd);
-  close_fd (&self->write_fd);
+  close_channel_fds (self);
   registry_remove (self);
   sync_output_ref (self);
 }
@@ -2326,8 +2431,7 @@ gipc_channel_child_after_fork (GipcChannel * const *keep,
       self->output_held = FALSE;  /* its reference is the parent's, kept */
       self->out_written = self->out_queued;
       self->closed = TRUE;
-      close_fd (&self->read_fd);
-      close_fd (&self->write_fd);
+      close_channel_fds (self);
       self->registered = FALSE;
       g_hash_table_iter_remove (&iter);
     }
@@ -2449,7 +2553,15 @@ gipc_pipe (GipcPipeFlags   flags,
  *
  * Makes a channel of existing pipe (or socket) fds and takes ownership of
  * them: they are made non-blocking and close-on-exec, and closed with the
- * channel. At least one of them must be given.
+ * channel. At least one of them must be given. One socket may serve both
+ * directions: pass it as both @read_fd and @write_fd; it is closed once.
+ *
+ * `O_NONBLOCK` is a flag of the open file description, not of the fd: it
+ * is shared with every duplicate of the fd, in this process and in others
+ * (for example a terminal or pipe inherited as stdin or stdout, which the
+ * parent shell and its other children use too). Pass such fds only when
+ * nothing else reads or writes them, or pass a pipe of your own instead;
+ * the channel does not restore the flag when it closes.
  *
  * Returns: (transfer full): a new channel, or %NULL with @error set (the
  *   fds are closed then too)
@@ -2472,7 +2584,7 @@ gipc_channel_new_from_fds (int      read_fd,
     }
 
   if ((read_fd >= 0 && !set_fd_flags (read_fd, error)) ||
-      (write_fd >= 0 && !set_fd_flags (write_fd, error)))
+      (write_fd >= 0 && write_fd != read_fd && !set_fd_flags (write_fd, error)))
     {
       close_fd (&read_fd);
       if (write_fd != read_fd)
@@ -2502,6 +2614,65 @@ parse_fd (const char  *text,
   return TRUE;
 }
 
+/* The channels announced in GIPC_CHANNEL_FDS, parsed once per value of
+ * the variable. Each is handed out once. */
+typedef struct
+{
+  int      read_fd;
+  int      write_fd;
+  gboolean valid;     /* the pair parsed */
+  gboolean taken;     /* given to a channel */
+} InheritedChannel;
+
+static GMutex inherited_mutex;
+static GArray *inherited;        /* InheritedChannel */
+static char *inherited_env;      /* the value they were parsed from */
+
+static void
+inherited_mark_cloexec (int fd)
+{
+  int flags;
+
+  if (fd < 0)
+    return;
+  flags = fcntl (fd, F_GETFD);
+  if (flags >= 0)
+    (void) fcntl (fd, F_SETFD, flags | FD_CLOEXEC);
+}
+
+/* Parses @env into the table, makes every announced fd close-on-exec and
+ * removes the variable, so that neither reaches the programs this one
+ * spawns (the fds there would be others, or none). Called with
+ * inherited_mutex held. */
+static void
+inherited_parse (const char *env)
+{
+  g_auto(GStrv) pairs = g_strsplit (env, ",", -1);
+
+  g_clear_pointer (&inherited, g_array_unref);
+  g_free (inherited_env);
+  inherited_env = g_strdup (env);
+  inherited = g_array_new (FALSE, TRUE, sizeof (InheritedChannel));
+
+  for (guint i = 0; pairs[i] != NULL; i++)
+    {
+      g_auto(GStrv) fds = g_strsplit (pairs[i], ":", -1);
+      InheritedChannel entry = { -1, -1, FALSE, FALSE };
+
+      if (g_strv_length (fds) == 2 &&
+          parse_fd (fds[0], &entry.read_fd) && parse_fd (fds[1], &entry.write_fd) &&
+          (entry.read_fd >= 0 || entry.write_fd >= 0))
+        {
+          entry.valid = TRUE;
+          inherited_mark_cloexec (entry.read_fd);
+          inherited_mark_cloexec (entry.write_fd);
+        }
+      g_array_append_val (inherited, entry);
+    }
+
+  g_unsetenv ("GIPC_CHANNEL_FDS");
+}
+
 /**
  * gipc_channel_new_inherited:
  * @index: which of the passed channels: 0 for the first
@@ -2513,8 +2684,16 @@ parse_fd (const char  *text,
  * per channel, comma-separated, `-1` for an absent direction (for example
  * `3:-1,4:5`). A program in any language can parse it the same way.
  *
+ * Each channel is handed out once: a second call for the same @index fails
+ * (two channels must never own one fd). The first call takes the variable
+ * out of the environment and makes every announced fd close-on-exec, so
+ * neither reaches the programs this one starts; the channels not yet made
+ * stay available to later calls. Because it changes the environment, make
+ * the first call early, before starting threads.
+ *
  * Returns: (transfer full): a new channel, or %NULL with
- *   %GIPC_ERROR_FAILED when there is no such channel
+ *   %GIPC_ERROR_FAILED when there is no such channel, or it was already
+ *   made
  *
  * Since: 1.0
  */
@@ -2523,47 +2702,68 @@ gipc_channel_new_inherited (guint    index,
                             GError **error)
 {
   const char *env;
-  g_auto(GStrv) pairs = NULL;
-  g_auto(GStrv) fds = NULL;
+  InheritedChannel *entry;
   int read_fd, write_fd;
 
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
+  g_mutex_lock (&inherited_mutex);
+
   env = g_getenv ("GIPC_CHANNEL_FDS");
-  if (env == NULL)
+  if (env != NULL)
+    inherited_parse (env);
+
+  if (inherited == NULL)
     {
+      g_mutex_unlock (&inherited_mutex);
       g_set_error_literal (error, GIPC_ERROR, GIPC_ERROR_FAILED,
                            "No inherited channels: GIPC_CHANNEL_FDS is not set "
                            "(was this program started by gipc_process_new_for_argv?)");
       return NULL;
     }
 
-  pairs = g_strsplit (env, ",", -1);
-  if (index >= g_strv_length (pairs))
+  if (index >= inherited->len)
     {
       g_set_error (error, GIPC_ERROR, GIPC_ERROR_FAILED,
                    "No inherited channel %u: GIPC_CHANNEL_FDS (\"%s\") announces %u",
-                   index, env, g_strv_length (pairs));
+                   index, inherited_env, inherited->len);
+      g_mutex_unlock (&inherited_mutex);
       return NULL;
     }
 
-  fds = g_strsplit (pairs[index], ":", -1);
-  if (g_strv_length (fds) != 2 ||
-      !parse_fd (fds[0], &read_fd) || !parse_fd (fds[1], &write_fd) ||
-      (read_fd < 0 && write_fd < 0))
+  entry = &g_array_index (inherited, InheritedChannel, index);
+  if (!entry->valid)
     {
+      g_auto(GStrv) pairs = g_strsplit (inherited_env, ",", -1);
+
       g_set_error (error, GIPC_ERROR, GIPC_ERROR_FAILED,
                    "Inherited channel %u: \"%s\" in GIPC_CHANNEL_FDS is not READFD:WRITEFD",
                    index, pairs[index]);
+      g_mutex_unlock (&inherited_mutex);
       return NULL;
     }
 
+  if (entry->taken)
+    {
+      g_mutex_unlock (&inherited_mutex);
+      g_set_error (error, GIPC_ERROR, GIPC_ERROR_FAILED,
+                   "Inherited channel %u (GIPC_CHANNEL_FDS) was already made: "
+                   "each inherited channel is handed out once", index);
+      return NULL;
+    }
+
+  read_fd = entry->read_fd;
+  write_fd = entry->write_fd;
   if ((read_fd >= 0 && fcntl (read_fd, F_GETFD) < 0) ||
       (write_fd >= 0 && fcntl (write_fd, F_GETFD) < 0))
     {
-      set_io_error (error, errno, "Inherited channel fd is not open");
+      g_mutex_unlock (&inherited_mutex);
+      set_io_error (error, errno, "Inherited channel fd (GIPC_CHANNEL_FDS) is not open");
       return NULL;
     }
+
+  entry->taken = TRUE;
+  g_mutex_unlock (&inherited_mutex);
 
   return gipc_channel_new_from_fds (read_fd, write_fd, error);
 }

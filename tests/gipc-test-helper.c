@@ -139,8 +139,9 @@ static int
 mode_report_fds (void)
 {
   g_autofree char *fds = list_open_fds ();
+  /* Read before open_channel(): new_inherited takes the variable out. */
+  g_autofree char *env = g_strdup (g_getenv ("GIPC_CHANNEL_FDS"));
   g_autoptr(GipcChannel) channel = open_channel (0);
-  const char *env = g_getenv ("GIPC_CHANNEL_FDS");
 
   if (send_text (channel, env != NULL ? env : "(unset)") != 0)
     return 101;
