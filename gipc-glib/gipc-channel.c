@@ -55,7 +55,15 @@
  * The synchronous calls block the calling thread (they do not iterate any
  * main context) and work in programs with no main loop.
  *
- * A channel is used from one thread at a time. All of its file descriptors
+ * Every callback and signal handler the channel invokes may iterate the
+ * main context (a nested main loop), close the channel or drop the last
+ * reference to it, and start new operations: no message is lost,
+ * duplicated or reordered by it. Once the peer is gone (end of stream, a
+ * bad frame, the reader closed) the channel watches no fd and costs
+ * nothing, also while it stays open; close it to free its fds.
+ *
+ * A channel is used from one thread at a time (a cancellable may be
+ * cancelled from any thread). All of its file descriptors
  * are close-on-exec; nothing leaks into other programs unless passed with
  * [method@Gipc.Process.pass_channel]. Writing to a channel whose reader is
  * gone fails with %GIPC_ERROR_PEER_CLOSED: the process never receives
@@ -3026,7 +3034,11 @@ gipc_channel_class_init (GipcChannelClass *klass)
    * The largest message this end accepts, in bytes (default 1 GiB). A
    * frame header that announces more fails the receive with
    * %GIPC_ERROR_MESSAGE_TOO_LARGE at once, before anything is allocated;
-   * the receiving direction is unusable afterwards.
+   * the receiving direction is unusable afterwards. Within the limit, the
+   * memory for a message grows as its bytes arrive (at first at most
+   * 1 MiB, then doubling), so a peer cannot make the receiver allocate
+   * what it has not sent; an allocation that fails is
+   * %GIPC_ERROR_FAILED, never an abort.
    *
    * Since: 1.0
    */
@@ -3103,7 +3115,9 @@ gipc_channel_class_init (GipcChannelClass *klass)
    *   or the failure
    *
    * Emitted once while listening, when the stream ends or fails. Nothing
-   * is emitted after it.
+   * is emitted after it, and the channel then watches no fd (it costs
+   * nothing while it stays open). @error stays valid for the whole
+   * emission, also if a handler closes the channel.
    *
    * Since: 1.0
    */
