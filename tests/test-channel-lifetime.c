@@ -245,6 +245,32 @@ test_idle_writer_queued_when_reader_goes (void)
 }
 
 static void
+test_idle_reader_after_truncation (void)
+{
+  GMainContext *context = push_context ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GipcChannel) r = NULL;
+  static const guint8 partial[] = { 0, 0, 0, 10, 'h', 'a', 'l', 'f' };
+  Outcome o = { 0 };
+  int fds[2];
+
+  /* The peer dies in the middle of a message. */
+  g_assert_no_errno (pipe2 (fds, O_CLOEXEC));
+  r = gipc_channel_new_from_fds (fds[0], -1, &error);
+  g_assert_no_error (error);
+  gipc_channel_receive_async (r, NULL, receive_outcome_cb, &o);
+  gipc_test_write_all (fds[1], partial, sizeof partial);
+  close (fds[1]);
+  gipc_test_run_until (context, &o.done);
+  g_assert_error (o.error, GIPC_ERROR, GIPC_ERROR_PROTOCOL);
+  assert_context_idle (context);
+
+  outcome_clear (&o);
+  g_clear_object (&r);
+  pop_context (context);
+}
+
+static void
 error_count_cb (GipcChannel  *channel,
                 const GError *error,
                 gpointer      user_data)
@@ -1102,6 +1128,7 @@ main (int   argc,
                   "bounded memory, one owner per fd, completions in their context.");
 
   gipc_test_add_func ("/channel/idle/reader-after-eof", test_idle_reader_after_eof);
+  gipc_test_add_func ("/channel/idle/reader-after-truncation", test_idle_reader_after_truncation);
   gipc_test_add_func ("/channel/idle/writer-after-epipe", test_idle_writer_after_epipe);
   gipc_test_add_func ("/channel/idle/writer-queued-reader-gone", test_idle_writer_queued_when_reader_goes);
   gipc_test_add_func ("/channel/idle/listener-after-error", test_idle_listener_after_error);
