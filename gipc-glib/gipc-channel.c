@@ -2402,6 +2402,7 @@ forget_parent_state (GipcChannel *self)
   self->sync_send = FALSE;
   self->sync_receive = FALSE;
   self->dispatch_depth = 0;
+  self->cancel_pending = FALSE;
   self->inline_used = FALSE;
 }
 
