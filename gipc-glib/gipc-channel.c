@@ -119,6 +119,14 @@ typedef struct
 
 typedef struct
 {
+  GTask        *task;       /* holds the channel */
+  guint64       target;     /* stream offset that must be written */
+  GError       *error;      /* a write failed before the target */
+  CancelWatch   cancel;
+} FlushOp;
+
+typedef struct
+{
   GipcAsyncResult *result;     /* holds the channel */
   gboolean         variant;    /* receive_variant_async */
   gint64           deadline;   /* monotonic µs, or 0 for none */
@@ -165,6 +173,13 @@ struct _GipcChannel
   gboolean          pipe_grown;      /* F_SETPIPE_SZ tried for large messages */
   GByteArray       *spare_buffer;
   GError           *write_error;     /* sticky: the reader is gone, or worse */
+  GQueue            flush_ops;       /* FlushOp*, in call order (= target order) */
+
+  /* Flow control: congested follows queued bytes at once (no call-out);
+   * its notify is emitted from the dispatch when the two differ. */
+  guint64           high_water_mark;
+  gboolean          congested;
+  gboolean          congested_notified;
 
   /* Input. */
   guint8           *rbuf;
@@ -186,6 +201,9 @@ enum {
   PROP_CAN_SEND,
   PROP_CAN_RECEIVE,
   PROP_CLOSED,
+  PROP_QUEUED_BYTES,
+  PROP_HIGH_WATER_MARK,
+  PROP_CONGESTED,
   N_PROPS
 };
 
@@ -461,6 +479,7 @@ static gboolean
 has_context_work (GipcChannel *self)
 {
   return self->send_ops.length > 0 ||
+         self->flush_ops.length > 0 ||
          self->receive_ops.length > 0 ||
          self->listening;
 }
@@ -603,9 +622,19 @@ gipc_channel_wakeup (gpointer data)
   gboolean have_news = self->inbox.length > 0 || self->read_error != NULL;
   SendOp *send_op = g_queue_peek_head (&self->send_ops);
 
-  /* Operations to cancel. */
-  if (g_atomic_int_get (&self->cancel_pending))
+  /* Operations to cancel, a congested notify to emit. */
+  if (g_atomic_int_get (&self->cancel_pending) ||
+      self->congested != self->congested_notified)
     return 0;
+
+  /* Flushes to complete. */
+  if (self->flush_ops.head != NULL)
+    {
+      FlushOp *flush_op = self->flush_ops.head->data;
+
+      if (flush_op->error != NULL || flush_op->target <= self->out_written)
+        return 0;
+    }
 
   /* Sends to complete. */
   if (send_op != NULL && send_op_finished (self, send_op))
@@ -692,6 +721,20 @@ grow_pipe (GipcChannel *self)
     (void) fcntl (self->write_fd, F_SETPIPE_SZ, LARGE_PIPE_SIZE);
 }
 
+/* Flow control: TRUE above the high-water mark, FALSE again at or below
+ * half of it. Only state here (send_async calls it per message): the
+ * notify is the dispatch's. */
+static void
+update_congestion (GipcChannel *self)
+{
+  guint64 queued = self->out_queued - self->out_written;
+
+  if (!self->congested && queued > self->high_water_mark)
+    self->congested = TRUE;
+  else if (self->congested && queued <= self->high_water_mark / 2)
+    self->congested = FALSE;
+}
+
 /* Appends one frame to the output queue; returns its stream offsets. */
 static void
 queue_frame (GipcChannel *self,
@@ -742,6 +785,7 @@ queue_frame (GipcChannel *self,
 
   self->out_queued += GIPC_FRAME_HEADER_SIZE + size;
   *end = self->out_queued;
+  update_congestion (self);
 }
 
 static void send_op_complete (SendOp *op,
@@ -785,9 +829,20 @@ fail_output (GipcChannel *self,
       g_debug ("Channel %p: sending failed: %s", self, error->message);
     }
 
+  /* Flushes whose messages were not all written fail; the others are
+   * done (the dispatch tells them apart by error). */
+  for (GList *l = self->flush_ops.head; l != NULL; l = l->next)
+    {
+      FlushOp *op = l->data;
+
+      if (op->error == NULL && op->target > self->out_written)
+        op->error = g_error_copy (error);
+    }
+
   while ((chunk = g_queue_pop_head (&self->output)) != NULL)
     output_chunk_free (self, chunk);
   self->out_written = self->out_queued;
+  update_congestion (self);
 
   for (GList *l = self->send_ops.head; l != NULL; l = l->next)
     {
@@ -901,6 +956,7 @@ flush_output (GipcChannel  *self,
     }
 
   sigpipe_guard_leave (&guard);
+  update_congestion (self);
 
   if (result != FLUSH_FAILED && self->output.length == 0)
     result = FLUSH_DONE;
@@ -1090,7 +1146,16 @@ unqueue_frame (GipcChannel *self,
         }
     }
 
+  for (GList *o = self->flush_ops.head; o != NULL; o = o->next)
+    {
+      FlushOp *op = o->data;
+
+      if (op->target >= end)
+        op->target -= length;
+    }
+
   self->out_queued -= length;
+  update_congestion (self);
 }
 
 static void
@@ -1300,6 +1365,279 @@ gipc_channel_send (GipcChannel   *self,
   sync_output_ref (self);
 
   return ok;
+}
+
+/* ------------------------------------------------------------------ */
+/* Flow control                                                        */
+
+static void
+flush_op_free (FlushOp *op)
+{
+  cancel_watch_clear (&op->cancel);
+  g_clear_object (&op->task);
+  g_clear_error (&op->error);
+  g_slice_free (FlushOp, op);
+}
+
+/* Consumes @op and @error (nullable). */
+static void
+flush_op_complete (FlushOp *op,
+                   GError  *error)
+{
+  GTask *task = g_steal_pointer (&op->task);
+
+  flush_op_free (op);
+  if (error != NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+  g_object_unref (task);
+}
+
+/* Completes, in call order, the flushes whose messages are all written
+ * (or failed). Each is taken out of the queue before its callback runs. */
+static void
+complete_finished_flushes (GipcChannel *self)
+{
+  FlushOp *op;
+
+  while ((op = g_queue_peek_head (&self->flush_ops)) != NULL &&
+         (op->error != NULL || op->target <= self->out_written))
+    {
+      g_queue_pop_head (&self->flush_ops);
+      flush_op_complete (op, g_steal_pointer (&op->error));
+    }
+}
+
+/* Emits notify::congested when the state changed since the last one: from
+ * the dispatch only, never inside the send_async that crossed the mark. */
+static void
+notify_congestion (GipcChannel *self)
+{
+  if (self->congested == self->congested_notified)
+    return;
+
+  self->congested_notified = self->congested;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONGESTED]);
+}
+
+/**
+ * gipc_channel_flush_async:
+ * @self: a channel that can send
+ * @cancellable: (nullable): a cancellable
+ * @callback: (scope async): called once every message queued before this
+ *   call is written, or on failure
+ * @user_data: data for @callback
+ *
+ * Waits, without blocking, until every message accepted by
+ * [method@Gipc.Channel.send_async] (and its variant form) before this call
+ * is in the pipe; finish with [method@Gipc.Channel.flush_finish]. Many
+ * flushes may be pending; they complete in call order. A write that fails
+ * first fails the flush with its error (%GIPC_ERROR_PEER_CLOSED when the
+ * reader is gone). Cancelling completes the flush with
+ * %G_IO_ERROR_CANCELLED and leaves the queued messages to be written.
+ *
+ * A producer that must not queue without bound can await a flush after
+ * each batch, or watch [property@Gipc.Channel:congested].
+ *
+ * Since: 1.0
+ */
+void
+gipc_channel_flush_async (GipcChannel         *self,
+                          GCancellable        *cancellable,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  GError *error = NULL;
+  FlushOp *op;
+
+  g_return_if_fail (GIPC_IS_CHANNEL (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, gipc_channel_flush_async);
+  g_task_set_check_cancellable (task, FALSE);
+
+  if (!check_can_send (self, &error) ||
+      g_cancellable_set_error_if_cancelled (cancellable, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  if (self->write_error != NULL)
+    {
+      g_task_return_error (task, g_error_copy (self->write_error));
+      return;
+    }
+
+  if (self->out_written >= self->out_queued)
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+
+  ensure_source (self, FALSE);
+  op = g_slice_new0 (FlushOp);
+  op->task = g_object_ref (task);
+  op->target = self->out_queued;
+  g_queue_push_tail (&self->flush_ops, op);
+  cancel_watch_init (&op->cancel, self, cancellable);
+}
+
+/**
+ * gipc_channel_flush_finish:
+ * @self: a channel
+ * @result: the result given to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Gipc.Channel.flush_async].
+ *
+ * Returns: %TRUE if every message queued before the flush is written
+ *
+ * Since: 1.0
+ */
+gboolean
+gipc_channel_flush_finish (GipcChannel   *self,
+                           GAsyncResult  *result,
+                           GError       **error)
+{
+  g_return_val_if_fail (GIPC_IS_CHANNEL (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == gipc_channel_flush_async, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * gipc_channel_flush:
+ * @self: a channel that can send
+ * @cancellable: (nullable): a cancellable
+ * @error: return location for a #GError
+ *
+ * Writes every message queued with [method@Gipc.Channel.send_async],
+ * blocking the calling thread until they are all in the pipe. Like every
+ * blocking call it does not iterate any main context; the callbacks of the
+ * sends it wrote run later, from the channel's context. Cancelling stops
+ * the wait (%G_IO_ERROR_CANCELLED); what is not written stays queued and is
+ * written from the channel's context (a message that has begun is always
+ * finished, so the stream stays whole).
+ *
+ * Returns: %TRUE if everything queued is written
+ *
+ * Since: 1.0
+ */
+gboolean
+gipc_channel_flush (GipcChannel   *self,
+                    GCancellable  *cancellable,
+                    GError       **error)
+{
+  gboolean ok;
+
+  g_return_val_if_fail (GIPC_IS_CHANNEL (self), FALSE);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_can_send (self, error))
+    return FALSE;
+
+  if (self->write_error != NULL)
+    {
+      g_propagate_error (error, g_error_copy (self->write_error));
+      return FALSE;
+    }
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return FALSE;
+
+  ok = flush_output_blocking (self, cancellable, G_MAXUINT64, error);
+  update_source (self);
+  sync_output_ref (self);
+
+  return ok;
+}
+
+/**
+ * gipc_channel_get_queued_bytes:
+ * @self: a channel
+ *
+ * Gets [property@Gipc.Channel:queued-bytes].
+ *
+ * Returns: the bytes accepted by the asynchronous sends and not yet
+ *   written, frame headers included
+ *
+ * Since: 1.0
+ */
+guint64
+gipc_channel_get_queued_bytes (GipcChannel *self)
+{
+  g_return_val_if_fail (GIPC_IS_CHANNEL (self), 0);
+
+  return self->out_queued - self->out_written;
+}
+
+/**
+ * gipc_channel_get_high_water_mark:
+ * @self: a channel
+ *
+ * Gets [property@Gipc.Channel:high-water-mark].
+ *
+ * Returns: the high-water mark in bytes
+ *
+ * Since: 1.0
+ */
+guint64
+gipc_channel_get_high_water_mark (GipcChannel *self)
+{
+  g_return_val_if_fail (GIPC_IS_CHANNEL (self), 0);
+
+  return self->high_water_mark;
+}
+
+/**
+ * gipc_channel_set_high_water_mark:
+ * @self: a channel
+ * @bytes: the new high-water mark in bytes
+ *
+ * Sets [property@Gipc.Channel:high-water-mark]. The
+ * [property@Gipc.Channel:congested] state follows at once; its notify comes
+ * from the channel's context.
+ *
+ * Since: 1.0
+ */
+void
+gipc_channel_set_high_water_mark (GipcChannel *self,
+                                  guint64      bytes)
+{
+  g_return_if_fail (GIPC_IS_CHANNEL (self));
+
+  if (self->high_water_mark == bytes)
+    return;
+
+  self->high_water_mark = bytes;
+  update_congestion (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HIGH_WATER_MARK]);
+}
+
+/**
+ * gipc_channel_is_congested:
+ * @self: a channel
+ *
+ * Gets [property@Gipc.Channel:congested].
+ *
+ * Returns: whether more than the high-water mark is queued (until it is
+ *   back at or below half of it)
+ *
+ * Since: 1.0
+ */
+gboolean
+gipc_channel_is_congested (GipcChannel *self)
+{
+  g_return_val_if_fail (GIPC_IS_CHANNEL (self), FALSE);
+
+  return self->congested;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1639,6 +1977,26 @@ complete_cancelled (GipcChannel *self)
 
   for (;;)
     {
+      FlushOp *found = NULL;
+      GError *error = NULL;
+
+      for (GList *l = self->flush_ops.head; l != NULL && found == NULL; l = l->next)
+        {
+          FlushOp *op = l->data;
+
+          if (op->error == NULL && cancel_watch_fired (&op->cancel))
+            found = op;
+        }
+      if (found == NULL)
+        break;
+
+      g_queue_remove (&self->flush_ops, found);
+      g_cancellable_set_error_if_cancelled (found->cancel.cancellable, &error);
+      flush_op_complete (found, error);
+    }
+
+  for (;;)
+    {
       ReceiveOp *found = NULL;
       GError *error = NULL;
 
@@ -1675,6 +2033,9 @@ gipc_channel_dispatch (gpointer     data,
   if (write_revents != 0 && self->output.length > 0)
     pump_output (self);
   complete_finished_sends (self);
+  complete_finished_flushes (self);
+  if (!self->closed)
+    notify_congestion (self);
 
   if (!self->closed && read_revents != 0 && wants_input (self) &&
       self->inbox.length == 0)
@@ -2204,6 +2565,7 @@ static gboolean
 is_busy (GipcChannel *self)
 {
   return self->send_ops.length > 0 ||
+         self->flush_ops.length > 0 ||
          self->receive_ops.length > 0 ||
          self->sync_send ||
          self->sync_receive;
@@ -2227,6 +2589,7 @@ clear_output (GipcChannel *self)
     output_chunk_free (self, chunk);
   g_clear_pointer (&self->spare_buffer, g_byte_array_unref);
   self->out_written = self->out_queued;
+  update_congestion (self);
 }
 
 /* Closes the fds and marks the channel closed. No signal or notify. */
@@ -2296,6 +2659,7 @@ gipc_channel_close (GipcChannel  *self,
 
   close_internal (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLOSED]);
+  notify_congestion (self);
 
   return TRUE;
 }
@@ -2394,9 +2758,11 @@ forget_parent_state (GipcChannel *self)
   keep_leftover (self->context);
   keep_leftover (self->send_ops.head);
   keep_leftover (self->receive_ops.head);
+  keep_leftover (self->flush_ops.head);
   self->source = NULL;
   self->context = NULL;
   g_queue_init (&self->send_ops);
+  g_queue_init (&self->flush_ops);
   g_queue_init (&self->receive_ops);
   self->listening = FALSE;
   self->sync_send = FALSE;
@@ -2940,6 +3306,7 @@ gipc_channel_finalize (GObject *object)
   GipcChannel *self = GIPC_CHANNEL (object);
 
   g_assert (self->send_ops.length == 0);
+  g_assert (self->flush_ops.length == 0);
   g_assert (self->receive_ops.length == 0);
   g_assert (self->read_fd < 0 && self->write_fd < 0);
 
@@ -2976,6 +3343,18 @@ gipc_channel_get_property (GObject    *object,
       g_value_set_boolean (value, self->closed);
       break;
 
+    case PROP_QUEUED_BYTES:
+      g_value_set_uint64 (value, gipc_channel_get_queued_bytes (self));
+      break;
+
+    case PROP_HIGH_WATER_MARK:
+      g_value_set_uint64 (value, self->high_water_mark);
+      break;
+
+    case PROP_CONGESTED:
+      g_value_set_boolean (value, self->congested);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -2997,6 +3376,10 @@ gipc_channel_set_property (GObject      *object,
 
     case PROP_MAX_MESSAGE_SIZE:
       gipc_channel_set_max_message_size (self, g_value_get_uint64 (value));
+      break;
+
+    case PROP_HIGH_WATER_MARK:
+      gipc_channel_set_high_water_mark (self, g_value_get_uint64 (value));
       break;
 
     default:
@@ -3083,6 +3466,53 @@ gipc_channel_class_init (GipcChannelClass *klass)
     g_param_spec_boolean ("closed", NULL, NULL, FALSE,
                           G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
+  /**
+   * GipcChannel:queued-bytes: (getter get_queued_bytes)
+   *
+   * The bytes accepted by [method@Gipc.Channel.send_async] (and its
+   * variant form) and not yet written, frame headers included. It changes
+   * with every message, so it has no notify: watch
+   * [property@Gipc.Channel:congested] instead.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_QUEUED_BYTES] =
+    g_param_spec_uint64 ("queued-bytes", NULL, NULL,
+                         0, G_MAXUINT64, 0,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GipcChannel:high-water-mark: (getter get_high_water_mark) (setter set_high_water_mark)
+   *
+   * The queued bytes above which the channel is
+   * [property@Gipc.Channel:congested] (default 1 MiB). Sends are never
+   * refused: the mark only tells a producer when to wait.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_HIGH_WATER_MARK] =
+    g_param_spec_uint64 ("high-water-mark", NULL, NULL,
+                         0, G_MAXUINT64, GIPC_CHANNEL_DEFAULT_HIGH_WATER_MARK,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GipcChannel:congested: (getter is_congested)
+   *
+   * %TRUE once [property@Gipc.Channel:queued-bytes] exceeds
+   * [property@Gipc.Channel:high-water-mark], and %FALSE again once it is
+   * back at or below half of it. The getter is current at once (right
+   * after the [method@Gipc.Channel.send_async] that crossed the mark); the
+   * notify is emitted once per change from the channel's source in its
+   * main context (never from inside send_async), or by
+   * [method@Gipc.Channel.close]. A producer sends while the channel is not
+   * congested and resumes on the notify that turns it %FALSE.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_CONGESTED] =
+    g_param_spec_boolean ("congested", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
@@ -3144,7 +3574,9 @@ gipc_channel_init (GipcChannel *self)
   gipc_frame_decoder_init (&self->decoder, self->max_message_size);
   g_queue_init (&self->output);
   g_queue_init (&self->send_ops);
+  g_queue_init (&self->flush_ops);
   g_queue_init (&self->inbox);
+  self->high_water_mark = GIPC_CHANNEL_DEFAULT_HIGH_WATER_MARK;
   g_queue_init (&self->receive_ops);
   g_queue_init (&self->result_pool);
 }

@@ -40,6 +40,15 @@ typedef enum /*< flags >*/
 #define GIPC_CHANNEL_DEFAULT_MAX_MESSAGE_SIZE (G_GUINT64_CONSTANT (1) << 30)
 
 /**
+ * GIPC_CHANNEL_DEFAULT_HIGH_WATER_MARK:
+ *
+ * The default of [property@Gipc.Channel:high-water-mark]: 1 MiB.
+ *
+ * Since: 1.0
+ */
+#define GIPC_CHANNEL_DEFAULT_HIGH_WATER_MARK (G_GUINT64_CONSTANT (1) << 20)
+
+/**
  * GIPC_CHANNEL_MAX_MESSAGE_SIZE_LIMIT:
  *
  * The largest message the wire format can carry: 2^31 - 1 bytes (the frame
@@ -153,5 +162,28 @@ GIPC_AVAILABLE_IN_ALL
 gboolean     gipc_channel_is_closed               (GipcChannel         *self);
 GIPC_AVAILABLE_IN_ALL
 gboolean     gipc_channel_is_listening            (GipcChannel         *self);
+
+GIPC_AVAILABLE_IN_ALL
+guint64      gipc_channel_get_queued_bytes        (GipcChannel         *self);
+GIPC_AVAILABLE_IN_ALL
+guint64      gipc_channel_get_high_water_mark     (GipcChannel         *self);
+GIPC_AVAILABLE_IN_ALL
+void         gipc_channel_set_high_water_mark     (GipcChannel         *self,
+                                                   guint64              bytes);
+GIPC_AVAILABLE_IN_ALL
+gboolean     gipc_channel_is_congested            (GipcChannel         *self);
+GIPC_AVAILABLE_IN_ALL
+void         gipc_channel_flush_async             (GipcChannel         *self,
+                                                   GCancellable        *cancellable,
+                                                   GAsyncReadyCallback  callback,
+                                                   gpointer             user_data);
+GIPC_AVAILABLE_IN_ALL
+gboolean     gipc_channel_flush_finish            (GipcChannel         *self,
+                                                   GAsyncResult        *result,
+                                                   GError             **error);
+GIPC_AVAILABLE_IN_ALL
+gboolean     gipc_channel_flush                   (GipcChannel         *self,
+                                                   GCancellable        *cancellable,
+                                                   GError             **error);
 
 G_END_DECLS

@@ -21,6 +21,20 @@
 #include <gio/gio.h>
 #include <gipc-glib/gipc-glib.h>
 
+/* 1 in a build with AddressSanitizer (GCC or clang): it reserves terabytes
+ * of address space and keeps freed memory in quarantine, so RLIMIT_AS and
+ * RSS checks mean nothing there. */
+#if defined(__SANITIZE_ADDRESS__)
+#define GIPC_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GIPC_TEST_ASAN 1
+#endif
+#endif
+#ifndef GIPC_TEST_ASAN
+#define GIPC_TEST_ASAN 0
+#endif
+
 /* Base per-test budget; multiplied by 10 under valgrind. */
 #define GIPC_TEST_TIMEOUT_SECONDS 30
 
