@@ -167,6 +167,33 @@ test('/gjs/channel/listen', async () => {
     r.close();
 });
 
+test('/gjs/channel/flow-control', async () => {
+    Gio._promisify(Gipc.Channel.prototype, 'flush_async', 'flush_finish');
+    const [, r, w] = Gipc.pipe(Gipc.PipeFlags.NONE);
+    w.high_water_mark = 64 * 1024;
+    assertEqual(w.high_water_mark, 64 * 1024, 'the high-water-mark property');
+    const changes = [];
+    w.connect('notify::congested', channel => changes.push(channel.congested));
+    const payload = new Uint8Array(4096);
+    for (let i = 0; i < 64; i++)
+        w.send_async(new GLib.Bytes(payload), null, null);
+    assertEqual(w.congested, true, 'congested right after the sends');
+    assert(w.queued_bytes > 64 * 1024, `queued-bytes: ${w.queued_bytes}`);
+    assertDeepEqual(changes, [], 'no notify from inside send_async');
+
+    let received = 0;
+    r.connect('message', () => received++);
+    r.listen();
+    assertEqual(await w.flush_async(null), true, 'flush_async resolves');
+    assertEqual(w.queued_bytes, 0, 'nothing queued after the flush');
+    assertDeepEqual(changes, [true, false], 'one notify per change');
+    const context = GLib.MainContext.default();
+    while (received < 64)
+        context.iteration(true);
+    r.close();
+    w.close();
+});
+
 test('/gjs/errors/peer-closed', async () => {
     const [, r, w] = Gipc.pipe(Gipc.PipeFlags.NONE);
     w.close();

@@ -415,5 +415,81 @@ class PropertyTests(gipctest.TestCase):
         r.close()
 
 
+
+class FlowControlTests(gipctest.TestCase):
+
+    def test_congested_and_flush_async(self):
+        r, w = Gipc.pipe()
+        guard = LoopGuard()
+        w.props.high_water_mark = 64 * 1024
+        self.assertEqual(w.props.high_water_mark, 64 * 1024)
+        self.assertFalse(w.props.congested)
+        changes = []
+        w.connect('notify::congested',
+                  guard.wrap(lambda ch, pspec: changes.append(ch.props.congested)))
+
+        # Nobody reads yet: 64 messages of 4 KiB overrun the mark at once.
+        for i in range(64):
+            w.send_async(bytes([i]) * 4096)
+        self.assertTrue(w.props.congested)
+        self.assertTrue(w.is_congested())
+        self.assertGreater(w.props.queued_bytes, 64 * 1024)
+        self.assertEqual(changes, [])  # the notify comes from the loop
+
+        flushed = []
+
+        def on_flushed(channel, result):
+            flushed.append(channel.flush_finish(result))
+            guard.quit()
+
+        got = []
+
+        def on_message(channel, message):
+            got.append(message.get_data())
+
+        r.connect('message', guard.wrap(on_message))
+        r.listen()
+        w.flush_async(None, guard.wrap(on_flushed))
+        guard.run()
+        self.assertEqual(flushed, [True])
+        self.assertEqual(w.props.queued_bytes, 0)
+        # The reader may still have messages to deliver.
+        while len(got) < 64:
+            GLib.MainContext.default().iteration(True)
+        self.assertEqual(got, [bytes([i]) * 4096 for i in range(64)])
+        self.assertEqual(changes, [True, False])
+        r.close()
+        w.close()
+
+    def test_blocking_flush(self):
+        r, w = Gipc.pipe()
+        w.send_async(b'queued')
+        self.assertTrue(w.flush())
+        self.assertEqual(w.props.queued_bytes, 0)
+        self.assertEqual(r.receive(), b'queued')
+        r.close()
+        w.close()
+
+    def test_flush_fails_when_reader_is_gone(self):
+        r, w = Gipc.pipe()
+        guard = LoopGuard()
+        big = b'x' * (1024 * 1024)
+        w.send_async(big)
+        r.close()
+        errors = []
+
+        def on_flushed(channel, result):
+            try:
+                channel.flush_finish(result)
+            except GLib.Error as e:
+                errors.append(e)
+            guard.quit()
+
+        w.flush_async(None, guard.wrap(on_flushed))
+        guard.run()
+        self.assertEqual(len(errors), 1)
+        self.assertTrue(errors[0].matches(Gipc.Error.quark(), Gipc.Error.PEER_CLOSED))
+        w.close()
+
 if __name__ == '__main__':
     gipctest.main()
