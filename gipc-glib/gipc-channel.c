@@ -176,10 +176,13 @@ struct _GipcChannel
   GQueue            flush_ops;       /* FlushOp*, in call order (= target order) */
 
   /* Flow control: congested follows queued bytes at once (no call-out);
-   * its notify is emitted from the dispatch when the two differ. */
+   * the dispatch emits one notify per change (a change and its reversal
+   * before the dispatch are two: a producer waiting for FALSE must hear
+   * it). */
   guint64           high_water_mark;
   gboolean          congested;
-  gboolean          congested_notified;
+  guint             congestion_changes;
+  guint             congestion_changes_notified;
 
   /* Input. */
   guint8           *rbuf;
@@ -624,7 +627,7 @@ gipc_channel_wakeup (gpointer data)
 
   /* Operations to cancel, a congested notify to emit. */
   if (g_atomic_int_get (&self->cancel_pending) ||
-      self->congested != self->congested_notified)
+      self->congestion_changes != self->congestion_changes_notified)
     return 0;
 
   /* Flushes to complete. */
@@ -729,10 +732,12 @@ update_congestion (GipcChannel *self)
 {
   guint64 queued = self->out_queued - self->out_written;
 
-  if (!self->congested && queued > self->high_water_mark)
-    self->congested = TRUE;
-  else if (self->congested && queued <= self->high_water_mark / 2)
-    self->congested = FALSE;
+  if ((!self->congested && queued > self->high_water_mark) ||
+      (self->congested && queued <= self->high_water_mark / 2))
+    {
+      self->congested = !self->congested;
+      self->congestion_changes++;
+    }
 }
 
 /* Appends one frame to the output queue; returns its stream offsets. */
@@ -1409,16 +1414,18 @@ complete_finished_flushes (GipcChannel *self)
     }
 }
 
-/* Emits notify::congested when the state changed since the last one: from
- * the dispatch only, never inside the send_async that crossed the mark. */
+/* Emits notify::congested once per change since the last call: from the
+ * dispatch (or close) only, never inside the send_async that crossed the
+ * mark. A handler may send (and change the state again): each change is
+ * counted before its notify. */
 static void
 notify_congestion (GipcChannel *self)
 {
-  if (self->congested == self->congested_notified)
-    return;
-
-  self->congested_notified = self->congested;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONGESTED]);
+  while (self->congestion_changes_notified != self->congestion_changes)
+    {
+      self->congestion_changes_notified++;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONGESTED]);
+    }
 }
 
 /**
