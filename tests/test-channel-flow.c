@@ -594,6 +594,59 @@ test_producer_memory_bounded (void)
   g_main_context_unref (context);
 }
 
+/* Fork mode: a child's messages queued at exit are written before it
+ * exits (nothing is lost), so it waits for its reader, as a
+ * multiprocessing child that put items on a queue does. A parent that
+ * joins without reading sees its timeout, never a lost message. */
+#define EXIT_FLUSH_MESSAGES 64
+
+static int
+send_then_exit_target (GipcProcess *process,
+                       gpointer     user_data)
+{
+  GipcChannel *channel = user_data;
+
+  for (guint i = 0; i < EXIT_FLUSH_MESSAGES; i++)
+    {
+      g_autoptr(GBytes) m = gipc_test_pattern_bytes (64 * KiB, i);
+
+      gipc_channel_send_async (channel, m, NULL, NULL, NULL);
+    }
+  return 0;   /* 4 MiB still queued: written at exit */
+}
+
+static void
+test_exit_flush_waits_for_reader (void)
+{
+  g_autoptr(GipcChannel) r = NULL;
+  g_autoptr(GipcChannel) w = NULL;
+  g_autoptr(GipcProcess) process = NULL;
+  g_autoptr(GError) error = NULL;
+
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
+  process = gipc_process_new (send_then_exit_target, w, NULL);
+  gipc_process_pass_channel (process, w);
+  g_assert_true (gipc_process_start (process, &error));
+  g_assert_no_error (error);
+
+  /* Not read yet: the child is still writing. */
+  g_assert_false (gipc_process_join (process, 300, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_clear_error (&error);
+  g_assert_true (gipc_process_is_alive (process));
+
+  for (guint i = 0; i < EXIT_FLUSH_MESSAGES; i++)
+    {
+      g_autoptr(GBytes) m = gipc_channel_receive (r, NULL, &error);
+
+      g_assert_no_error (error);
+      gipc_test_assert_pattern (m, 64 * KiB, i);
+    }
+  g_assert_true (gipc_process_join (process, -1, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (gipc_process_get_exit_code (process), ==, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -609,6 +662,7 @@ main (int   argc,
   gipc_test_add_func ("/channel/flow/flush-misuse", test_flush_misuse);
   gipc_test_add_func ("/channel/flow/flush-blocking", test_flush_blocking);
   gipc_test_add_func ("/channel/flow/producer-memory-bounded", test_producer_memory_bounded);
+  gipc_test_add_func ("/channel/flow/exit-flush-waits-for-reader", test_exit_flush_waits_for_reader);
 
   return g_test_run ();
 }
