@@ -437,7 +437,7 @@ child_wakeup (gpointer user_data)
   if (full_setup)
     gipc_child_setup_discard_main_contexts ();
   else
-    gipc_child_setup_orphan_sources (g_main_context_default ());
+    gipc_child_setup_orphan_sources (g_main_context_default (), NULL, NULL);
 
   child_report ("ready");
   child_wait_order ();
@@ -699,38 +699,39 @@ child_exec (gpointer user_data)
   gipc_child_setup_exec (&exec_case->data);
 }
 
-/* Forks, execs, and returns what the status pipe said (0: exec worked). */
+G_GNUC_NO_INLINE static pid_t
+vfork_child_exec (ExecCase *exec_case)
+{
+  pid_t pid = vfork ();
+
+  if (pid == 0)
+    child_exec (exec_case);
+  return pid;
+}
+
+/* vforks and execs, as spawn mode does; returns the errno the child
+ * reported in the shared data (0: exec worked). */
 static int
 run_exec (ExecCase *exec_case,
           int      *wait_status)
 {
-  int status_pipe[2];
-  int child_errno = 0;
-  ssize_t n;
   pid_t pid;
 
-  g_assert_no_errno (pipe2 (status_pipe, O_CLOEXEC));
-  exec_case->data.status_fd = status_pipe[1];
   exec_case->data.parent_pid = getpid ();
   exec_case->data.max_fd = 1024;
+  exec_case->data.failed_step = GIPC_CHILD_EXEC_STEP_NONE;
+  exec_case->data.child_errno = 0;
   fflush (NULL);
 
-  pid = fork ();
+  pid = vfork_child_exec (exec_case);
   g_assert_cmpint (pid, >=, 0);
-  if (pid == 0)
-    child_exec (exec_case);
-  close (status_pipe[1]);
-
-  do
-    n = read (status_pipe[0], &child_errno, sizeof child_errno);
-  while (n < 0 && errno == EINTR);
-  close (status_pipe[0]);
-  g_assert_true (n == 0 || n == sizeof child_errno);
 
   while (waitpid (pid, wait_status, 0) < 0)
     g_assert_cmpint (errno, ==, EINTR);
 
-  return n == 0 ? 0 : child_errno;
+  if (exec_case->data.failed_step == GIPC_CHILD_EXEC_STEP_NONE)
+    return 0;
+  return exec_case->data.child_errno;
 }
 
 static void

@@ -1887,6 +1887,8 @@ test_stress_sequential (void)
   guint n_exited = 0;
   guint i;
   const guint n = 200;
+  /* A sync join leaves the object to its owner: kept until ::exited. */
+  g_autoptr(GPtrArray) kept = g_ptr_array_new_with_free_func (g_object_unref);
 
   gipc_test_drain_context (NULL);
   n_fds_before = gipc_test_count_fds ();
@@ -1907,12 +1909,14 @@ test_stress_sequential (void)
           g_assert_true (gipc_process_join (process, -1, &error));
           g_assert_no_error (error);
           g_assert_cmpint (gipc_process_get_exit_code (process), ==, (gint) (i % 200));
+          g_ptr_array_add (kept, g_object_ref (process));
         }
     }
 
   run_until_n_exited (&n_exited, n);
   gipc_test_drain_context (NULL);
   assert_no_children_left ();
+  g_ptr_array_set_size (kept, 0);
   g_assert_cmpuint (gipc_test_count_fds (), ==, n_fds_before);
 }
 
