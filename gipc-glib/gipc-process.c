@@ -363,15 +363,21 @@ weak_ref_free (gpointer data)
   g_free (data);
 }
 
-/* A join reaped the child: the watch @watch (taken from self->exit_watch)
- * stops keeping @self alive, but still emits ::exited in the start context
- * if the process lives when that context runs. The caller holds a
- * reference on @self (the old callback data is dropped here). */
+/* A join reaped the child: the exit watch stops keeping @self alive, but
+ * still emits ::exited in the start context if the process lives when that
+ * context runs. It stays in self->exit_watch, so that finalizing the
+ * process destroys it: a context that never runs keeps nothing per
+ * process. The caller holds a reference on @self (the old callback data is
+ * dropped here). */
 static void
-release_self_reference (GipcProcess *self,
-                        GSource     *watch)
+release_self_reference (GipcProcess *self)
 {
+  GSource *watch;
   GWeakRef *weak;
+
+  g_mutex_lock (&self->lock);
+  watch = self->exit_watch != NULL ? g_source_ref (self->exit_watch) : NULL;
+  g_mutex_unlock (&self->lock);
 
   if (watch == NULL)
     return;
@@ -450,8 +456,14 @@ gipc_process_finalize (GObject *object)
   GipcProcess *self = GIPC_PROCESS (object);
 
   /* Here only if the exit watch is gone unfired (its context was dropped)
-   * or a join reaped the child. */
-  g_clear_pointer (&self->exit_watch, g_source_unref);
+   * or a join reaped the child and made it weak: then it is destroyed now,
+   * before the pidfd it polls is closed. */
+  if (self->exit_watch != NULL)
+    {
+      if (!g_source_is_destroyed (self->exit_watch))
+        g_source_destroy (self->exit_watch);
+      g_clear_pointer (&self->exit_watch, g_source_unref);
+    }
 
   if (!self->in_child && self->state == STATE_RUNNING)
     {
@@ -1523,7 +1535,6 @@ gipc_process_join (GipcProcess  *self,
 
   for (;;)
     {
-      GSource *watch = NULL;
       gboolean reaped = FALSE;
       gboolean lost = FALSE;
       ProcessState state;
@@ -1535,8 +1546,6 @@ gipc_process_join (GipcProcess  *self,
       if (state == STATE_RUNNING)
         {
           reaped = try_reap_locked (self, &lost);
-          if (reaped)
-            watch = g_steal_pointer (&self->exit_watch);
         }
       pidfd = self->pidfd;
       g_mutex_unlock (&self->lock);
@@ -1544,7 +1553,7 @@ gipc_process_join (GipcProcess  *self,
       if (reaped)
         {
           notify_reaped (self, lost);
-          release_self_reference (self, watch);
+          release_self_reference (self);
           return TRUE;
         }
       if (state != STATE_RUNNING)
