@@ -47,13 +47,15 @@
  *   programs and lets a program in any language be the child.
  *
  * In both modes the passed channels are closed in the parent right after
- * the fork. The exit status is collected by the main context that was the
- * thread-default one of the [method@Gipc.Process.start] caller, through a
- * `GChildWatch`, whether or not anybody joins: [property@Gipc.Process:alive]
- * and [property@Gipc.Process:exit-code] change and
- * [signal@Gipc.Process::exited] is emitted there. A process object that is
- * dropped while its child runs stays alive until the child is reaped, so no
- * zombie is left behind.
+ * the fork. The exit is reported in the main context that was the
+ * thread-default one of the [method@Gipc.Process.start] caller, whether or
+ * not anybody joins: [property@Gipc.Process:alive] and
+ * [property@Gipc.Process:exit-code] change and [signal@Gipc.Process::exited]
+ * is emitted there. A blocking [method@Gipc.Process.join] reaps the child
+ * itself, so a program that never iterates a main context leaves no zombie,
+ * fd or object behind. A process object that is dropped while its child
+ * runs stays alive until the child exits and the start context reports it
+ * (or that context is dropped).
  *
  * Fork without exec is outside what GLib promises: see the README for what
  * works in a fork-mode child (timeouts, idles, child watches, fd sources,
@@ -775,8 +777,20 @@ gipc_process_new (GipcProcessFunc target,
  * [ctor@Gipc.Channel.new_inherited]), with default signal dispositions and
  * an empty signal mask. Safe in multi-threaded programs.
  *
- * A program that cannot be found or executed makes
+ * A program that cannot be found or executed, or a set-up step of the
+ * child that fails (the error message names it), makes
  * [method@Gipc.Process.start] fail with %GIPC_ERROR_SPAWN_FAILED.
+ *
+ * `O_NONBLOCK` is a flag of the open file description, shared by every
+ * process that has it open: the child clears it on the passed channels'
+ * fds (the parent closes its copies at start), and
+ * [ctor@Gipc.Channel.new_inherited] and [ctor@Gipc.Channel.new_from_fds]
+ * in the program set it again. stdin, stdout and stderr are inherited
+ * unchanged; a program that makes a channel of them with
+ * [ctor@Gipc.Channel.new_from_fds] makes them non-blocking for the parent
+ * and every other process that shares them too (a terminal, a shell's
+ * pipe), which then see `EAGAIN`. Pass a channel instead, or reopen a pipe
+ * or file through `/proc/self/fd/N` to get a description of its own.
  *
  * Returns: (transfer full): a new, unstarted process, or %NULL with
  *   %GIPC_ERROR_FAILED if @argv names no program (an empty `argv[0]`)
@@ -1284,6 +1298,16 @@ warn_if_threaded (GipcProcess *self)
  * in a process that runs a JavaScript engine (gjs): its helper threads do
  * not survive fork(), and a forked gjs child hangs in its garbage
  * collector. Use spawn mode there.
+ *
+ * In fork mode, start returns once the child has discarded what it
+ * inherited from the main contexts. Its cost does not grow with the
+ * number of sources the program ever created. If the child cannot make sure
+ * that no source of the parent is left that could run (a timer at an
+ * unusual priority after the 32-bit source id counter wrapped), the target
+ * never runs and start fails with %GIPC_ERROR_SPAWN_FAILED, pointing to
+ * spawn mode and the fork server; the passed channels stay with the
+ * parent. In a multi-threaded program, fork mode warns once (see
+ * [property@Gipc.Process:warn-if-threaded]).
  *
  * Returns: %TRUE if the child was started
  *
