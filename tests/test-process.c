@@ -3105,6 +3105,116 @@ test_spawn_stray_fork (void)
   g_assert_cmpint (slowest, <, 1500000);
 }
 
+/* Re-entrancy: the exited handler iterates the context (a nested loop) and
+ * drops the last reference; a join callback drops it too. */
+static void
+exited_nested_unref_cb (GipcProcess *process,
+                        gint         exit_code,
+                        gpointer     user_data)
+{
+  guint *n_exited = user_data;
+  guint i;
+
+  (*n_exited)++;
+  for (i = 0; i < 5; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_object_unref (process);
+}
+
+static void
+join_unref_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+  guint *n_joined = user_data;
+
+  g_assert_true (gipc_process_join_finish (GIPC_PROCESS (source), result, &error));
+  g_assert_no_error (error);
+  (*n_joined)++;
+  g_main_context_iteration (NULL, FALSE);
+  g_object_unref (source);
+}
+
+static void
+test_reentrancy_exited_and_join (void)
+{
+  guint n_exited = 0;
+  guint n_joined = 0;
+  guint n_finalized = 0;
+  guint i;
+
+  for (i = 0; i < 20; i++)
+    {
+      GipcProcess *process = gipc_process_new (target_return, GINT_TO_POINTER (i % 3), NULL);
+
+      g_object_weak_ref (G_OBJECT (process), weak_gone_cb, &n_finalized);
+      if (i % 2 == 0)
+        {
+          /* The handler owns the only reference. */
+          g_signal_connect (process, "exited", G_CALLBACK (exited_nested_unref_cb), &n_exited);
+          start_ok (process);
+          if (i % 4 == 0)
+            {
+              g_autoptr(GError) error = NULL;
+
+              /* A sync join first: the handler still runs, once. */
+              g_assert_true (gipc_process_join (process, -1, &error));
+              g_assert_no_error (error);
+            }
+        }
+      else
+        {
+          start_ok (process);
+          gipc_process_join_async (process, NULL, join_unref_cb, &n_joined);
+        }
+    }
+
+  while (n_exited < 10 || n_joined < 10)
+    g_main_context_iteration (NULL, TRUE);
+  gipc_test_drain_context (NULL);
+  g_assert_cmpuint (n_exited, ==, 10);
+  g_assert_cmpuint (n_joined, ==, 10);
+  g_assert_cmpuint (n_finalized, ==, 20);
+  assert_no_children_left ();
+}
+
+static gpointer
+cancel_later_thread (gpointer data)
+{
+  g_usleep (20000);
+  g_cancellable_cancel (data);
+  return NULL;
+}
+
+/* A join_async cancelled from another thread, while the child exits. */
+static void
+test_reentrancy_cancel_from_thread (void)
+{
+  guint i;
+
+  for (i = 0; i < 10; i++)
+    {
+      g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+      g_autoptr(GipcProcess) process = gipc_process_new (target_return, NULL, NULL);
+      g_autoptr(GAsyncResult) result = NULL;
+      g_autoptr(GError) error = NULL;
+      GThread *thread;
+
+      start_ok (process);
+      gipc_process_join_async (process, cancellable, gipc_test_result_cb, &result);
+      thread = g_thread_new ("cancel", cancel_later_thread, cancellable);
+      gipc_test_run_until_result (NULL, &result);
+      g_thread_join (thread);
+      /* Either outcome is fine; it completes once, cleanly. */
+      if (!gipc_process_join_finish (process, result, &error))
+        g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+      g_assert_true (gipc_process_join (process, -1, NULL));
+      gipc_test_drain_context (NULL);
+    }
+  assert_no_children_left ();
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -3169,6 +3279,8 @@ main (int   argc,
   gipc_test_add_func ("/process/fork/unusual-priorities", test_fork_unusual_priorities);
   gipc_test_add_func ("/process/fork/cost-flat", test_fork_cost_flat);
   gipc_test_add_func ("/process/spawn/stray-fork", test_spawn_stray_fork);
+  gipc_test_add_func ("/process/reentrancy/exited-and-join", test_reentrancy_exited_and_join);
+  gipc_test_add_func ("/process/reentrancy/cancel-from-thread", test_reentrancy_cancel_from_thread);
   /* g_unix_signal_add starts GLib's worker thread in this process: the
    * tests after it fork from a multi-threaded parent, as real programs
    * do. */
