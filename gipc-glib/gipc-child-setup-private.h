@@ -98,6 +98,9 @@ typedef struct
    * exits. */
   volatile int  failed_step;   /* GipcChildExecStep */
   volatile int  child_errno;
+  /* -1; under valgrind (whose vfork is a fork) the write end of a CLOEXEC
+   * pipe that also receives failed_step and child_errno. */
+  int           status_fd;
   gboolean      die_with_parent;
   pid_t         parent_pid;
   int           max_fd;        /* fallback bound when close_range() fails */

@@ -537,6 +537,12 @@ fail_and_exit (GipcChildExecData *data,
 {
   data->child_errno = errsv;
   data->failed_step = step;
+  if (data->status_fd >= 0)
+    {
+      int status[2] = { (int) step, errsv };
+
+      (void) write (data->status_fd, status, sizeof status);
+    }
   _exit (127);
 }
 
