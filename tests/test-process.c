@@ -2979,6 +2979,18 @@ time_fork_start_join (guint n)
   return (gdouble) (g_get_monotonic_time () - begin) / n;
 }
 
+/* The least disturbed of three runs of ten, in microseconds. */
+static gdouble
+best_of_3 (gdouble (*measure) (guint n))
+{
+  gdouble best = G_MAXDOUBLE;
+  guint i;
+
+  for (i = 0; i < 3; i++)
+    best = MIN (best, measure (10));
+  return best;
+}
+
 /* A plain fork + _exit + waitpid: what the size of the parent costs. */
 static gdouble
 time_raw_fork (guint n)
@@ -3012,8 +3024,8 @@ test_fork_cost_flat (void)
   gdouble aged_raw_us;
   guint i;
 
-  fresh_raw_us = time_raw_fork (20);
-  fresh_us = time_fork_start_join (20);
+  fresh_raw_us = best_of_3 (time_raw_fork);
+  fresh_us = best_of_3 (time_fork_start_join);
   for (i = 0; i < 2000000; i++)
     {
       GSource *source = g_idle_source_new ();
@@ -3022,16 +3034,17 @@ test_fork_cost_flat (void)
       g_source_destroy (source);
       g_source_unref (source);
     }
-  aged_raw_us = time_raw_fork (20);
-  aged_us = time_fork_start_join (20);
+  aged_raw_us = best_of_3 (time_raw_fork);
+  aged_us = best_of_3 (time_fork_start_join);
 
   g_test_message ("fork start+join: %.0f us fresh, %.0f us after 2e6 sources "
                   "(plain fork: %.0f us, %.0f us)",
                   fresh_us, aged_us, fresh_raw_us, aged_raw_us);
   /* What gipc adds to a plain fork, which itself may grow with the heap
-   * (under ASan, its quarantine keeps the freed sources). The id scan
-   * added 26 ms here. */
-  g_assert_cmpfloat (aged_us - aged_raw_us, <, 3 * MAX (fresh_us - fresh_raw_us, 0) + 5000);
+   * (under ASan, its quarantine keeps the freed sources, and a child that
+   * does anything pays for the bigger address space). The id scan added
+   * 26 ms here, against a plain fork of 0.3 ms. */
+  g_assert_cmpfloat (aged_us - aged_raw_us, <, 3 * fresh_us + aged_raw_us / 2 + 5000);
 }
 
 /* Another thread forks without exec while spawn-mode starts run: its
