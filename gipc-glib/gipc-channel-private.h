@@ -47,6 +47,11 @@ void     gipc_channel_registry_unlock   (void);
 void     gipc_channel_child_after_fork  (GipcChannel * const *keep,
                                          guint                n_keep);
 
+/* In a fork-mode child, for a kept channel (after
+ * gipc_channel_child_after_fork()): fds on 0 to 2 are moved to 3 or above
+ * and the low ones closed. FALSE with errno set on failure. */
+gboolean gipc_channel_child_move_fds_above_stdio (GipcChannel *self);
+
 /* Blocks until every open channel of this process has written the output
  * queued with send_async (errors are logged with g_debug and dropped). Used
  * by a child before it _exits, so no message it sent is lost. */

@@ -2849,6 +2849,50 @@ gipc_channel_flush_all (void)
     }
 }
 
+/* In a fork-mode child, for a kept channel before it has a source: its
+ * fds that sit on 0 to 2 (a parent started with stdio closed) are moved
+ * to 3 or above, so that pointing stdin at /dev/null cannot replace them.
+ * The low fds are closed. FALSE with errno set if dup fails. */
+gboolean
+gipc_channel_child_move_fds_above_stdio (GipcChannel *self)
+{
+  int old_read = self->read_fd;
+  int old_write = self->write_fd;
+  int *fds[2] = { &self->read_fd, &self->write_fd };
+
+  g_return_val_if_fail (GIPC_IS_CHANNEL (self), FALSE);
+  g_return_val_if_fail (self->source == NULL, FALSE);
+
+  for (guint k = 0; k < 2; k++)
+    {
+      int fd = *fds[k];
+      int moved;
+
+      if (fd < 0 || fd > 2)
+        continue;
+
+      /* One fd for both directions (a socket): move it once. */
+      if (k == 1 && old_write == old_read)
+        {
+          self->write_fd = self->read_fd;
+          continue;
+        }
+
+      moved = fcntl (fd, F_DUPFD_CLOEXEC, 3);
+      if (moved < 0)
+        return FALSE;
+      *fds[k] = moved;
+    }
+
+  if (old_read >= 0 && old_read <= 2 && old_read != self->read_fd)
+    close (old_read);
+  if (old_write >= 0 && old_write <= 2 && old_write != old_read &&
+      old_write != self->write_fd)
+    close (old_write);
+
+  return TRUE;
+}
+
 /* ------------------------------------------------------------------ */
 /* Construction                                                        */
 

@@ -17,30 +17,60 @@ G_BEGIN_DECLS
  * exec() (async-signal-safe only).
  */
 
+typedef enum
+{
+  GIPC_CHILD_SETUP_OK,          /* nothing inherited can run */
+  GIPC_CHILD_SETUP_UNVERIFIED,  /* a source of the parent may be left */
+  GIPC_CHILD_SETUP_FAILED,      /* errno set */
+} GipcChildSetupResult;
+
 /* Fork mode, in the child right after fork(), before the target runs:
  * 1. signal dispositions back to SIG_DFL except SIGPIPE, empty signal mask;
  * 2. the main contexts inherited from the parent are discarded (see
  *    gipc_child_setup_discard_main_contexts());
  * 3. every channel not in @keep is closed (gipc_channel_child_after_fork());
- * 4. stdin reads /dev/null;
+ * 4. the fds of the kept channels leave 0 to 2, then stdin reads /dev/null;
  * 5. an atexit() hook flushes the channels' queued output if the target
- *    calls exit(). */
-void     gipc_child_setup_after_fork             (GipcChannel * const *keep,
+ *    calls exit().
+ * UNVERIFIED: the residual check found something of the parent's that
+ * could still run (the caller must not run the target). */
+GipcChildSetupResult gipc_child_setup_after_fork (GipcChannel * const *keep,
                                                   guint                n_keep);
 
 /* Orphans every source attached to @context: each source and its callback
  * data get a reference that is never dropped, then the source is destroyed,
  * so no callback, no destroy notifier and no finalizer of it ever runs in
- * this process. The sources are leaked on purpose. */
-void     gipc_child_setup_orphan_sources         (GMainContext        *context);
+ * this process. The sources are leaked on purpose. Single-threaded child
+ * only.
+ *
+ * Cost O(live sources), not O(sources ever created): the sources of each
+ * common priority are found by walking the context's per-priority list from
+ * a probe; then a residual check (prepare/query/check, dispatching nothing)
+ * finds what is left: a ready source or a polled fd reveals its priority,
+ * which is walked in turn. Only a timer at an unusual priority makes it
+ * fall back to looking up every id below the next one. Returns TRUE if the
+ * check then shows nothing but the context's wakeup fd, FALSE if something
+ * may be left (after a wrap of the 32-bit id counter). @fds/@n_fds (both
+ * may be NULL): receives the fds the context still polls (its wakeup). */
+gboolean gipc_child_setup_orphan_sources         (GMainContext        *context,
+                                                  GPollFD             *fds,
+                                                  gint                *n_fds);
+
+/* Testing: make the fallback id scan find nothing, as after a wrap. */
+void     gipc_child_setup_set_simulate_id_wrap   (gboolean             simulate);
 
 /* Discards the main contexts inherited through fork(): every context on the
  * calling thread's thread-default stack is orphaned and popped (and leaked,
  * so popping never finalizes it), then the global default context is
  * orphaned, its pending dispatches are cleared, and its wakeup eventfd
  * (shared with the parent after fork) is replaced by a fresh one. The
- * default context is then empty, thread-default and usable. */
-void     gipc_child_setup_discard_main_contexts  (void);
+ * default context is then empty, thread-default and usable. Returns FALSE
+ * if a context may still hold something of the parent's. */
+gboolean gipc_child_setup_discard_main_contexts  (void);
+
+/* The number of threads of this process (/proc/self/task), or 0 if it
+ * cannot be read. */
+guint    gipc_child_setup_count_threads          (void);
 
 /* Every signal back to SIG_DFL (except SIGKILL and SIGSTOP, and SIGPIPE if
  * @keep_sigpipe), then an empty signal mask. Async-signal-safe. */
@@ -64,19 +94,35 @@ typedef struct
   char * const *envp;          /* with GIPC_CHANNEL_FDS */
   const int    *keep_fds;      /* fds to inherit (cloexec off, blocking) */
   guint         n_keep_fds;
-  int           status_fd;     /* write end of the CLOEXEC status pipe */
+  /* Written by the child (vfork: shared memory), read after it execs or
+   * exits. */
+  volatile int  failed_step;   /* GipcChildExecStep */
+  volatile int  child_errno;
+  /* -1; under valgrind (whose vfork is a fork) the write end of a CLOEXEC
+   * pipe that also receives failed_step and child_errno. */
+  int           status_fd;
   gboolean      die_with_parent;
   pid_t         parent_pid;
   int           max_fd;        /* fallback bound when close_range() fails */
 } GipcChildExecData;
 
-/* In the child between fork() and exec(): signals reset (SIGPIPE too),
+/* The step of gipc_child_setup_exec() that failed. */
+typedef enum
+{
+  GIPC_CHILD_EXEC_STEP_NONE,
+  GIPC_CHILD_EXEC_STEP_DIE_WITH_PARENT,
+  GIPC_CHILD_EXEC_STEP_KEEP_FDS,
+  GIPC_CHILD_EXEC_STEP_EXEC,
+} GipcChildExecStep;
+
+/* In the child between vfork() and exec(): signals reset (SIGPIPE too),
  * empty mask, die-with-parent, every fd from 3 up marked close-on-exec
  * except @data->keep_fds, which become inheritable and blocking; then
- * execve(). On failure, writes errno (an int) to @data->status_fd and
+ * execve(). On failure, stores the step and errno in @data->failed_step
+ * and @data->child_errno (memory shared with the suspended parent) and
  * _exit()s with 127. Only async-signal-safe calls. */
 G_GNUC_NORETURN
-void     gipc_child_setup_exec                   (const GipcChildExecData *data);
+void     gipc_child_setup_exec                   (GipcChildExecData   *data);
 
 /* The name of a runtime loaded in this process that cannot survive fork()
  * without exec (its threads hold its heap), or NULL. Today: SpiderMonkey,

@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <linux/close_range.h>
@@ -124,37 +125,15 @@ keep_orphan (gpointer pointer)
   g_ptr_array_add (orphans, pointer);
 }
 
-void
-gipc_child_setup_orphan_sources (GMainContext *context)
+/* Pins @sources (GSource*, attached, not destroyed) and their callback
+ * data for good, then destroys them. Pinning comes first: destroying a
+ * parent source also destroys its child sources, which must already be
+ * pinned by then. */
+static void
+orphan_source_array (GPtrArray *sources)
 {
-  g_autoptr(GPtrArray) sources = NULL;
-  GSource *probe;
-  guint next_id;
-  guint id;
   guint i;
 
-  g_return_if_fail (context != NULL);
-
-  /* Source ids are given out per context in increasing order: a probe
-   * learns the next one, and every live source has a smaller id (unless
-   * the counter wrapped around 2^32, which no real program does). */
-  probe = g_idle_source_new ();
-  g_source_set_static_name (probe, "[gipc-child-setup-probe]");
-  next_id = g_source_attach (probe, context);
-  g_source_destroy (probe);
-  g_source_unref (probe);
-
-  sources = g_ptr_array_new ();
-  for (id = 1; id < next_id; id++)
-    {
-      GSource *source = g_main_context_find_source_by_id (context, id);
-
-      if (source != NULL)
-        g_ptr_array_add (sources, source);
-    }
-
-  /* Pin everything first: destroying a parent source also destroys its
-   * child sources, which must already be pinned by then. */
   for (i = 0; i < sources->len; i++)
     {
       GSource *source = g_ptr_array_index (sources, i);
@@ -169,8 +148,231 @@ gipc_child_setup_orphan_sources (GMainContext *context)
 
   for (i = 0; i < sources->len; i++)
     g_source_destroy (g_ptr_array_index (sources, i));
+}
 
-  /* The sources and their callback data stay, kept in orphans. */
+/* Every source of one priority, in O(sources of that priority): a context
+ * keeps the sources of each priority in one list, linked through the public
+ * GSource prev/next fields, and a newly attached source goes to its tail
+ * (source_add_to_context() in gmain.c, GLib 2.36 to 2.84 at least). A probe
+ * attached at @priority is therefore the tail, and walking prev from it
+ * visits every source of that priority. Called in the single-threaded child
+ * only, so nothing changes the list during the walk. */
+static guint
+orphan_at_priority (GMainContext *context,
+                    gint          priority)
+{
+  g_autoptr(GPtrArray) sources = g_ptr_array_new ();
+  GSource *probe;
+  GSource *source;
+
+  probe = g_idle_source_new ();
+  g_source_set_priority (probe, priority);
+  g_source_set_static_name (probe, "[gipc-child-setup-probe]");
+  g_source_attach (probe, context);
+
+  for (source = probe->prev; source != NULL; source = source->prev)
+    {
+      if (!g_source_is_destroyed (source))
+        g_ptr_array_add (sources, source);
+    }
+
+  g_source_destroy (probe);
+  g_source_unref (probe);
+
+  orphan_source_array (sources);
+  return sources->len;
+}
+
+/* Testing hook: with TRUE, the fallback id scan finds nothing, as after a
+ * wrap of the source id counter (which cannot be reached in test time). */
+static gboolean simulate_id_wrap;
+
+void
+gipc_child_setup_set_simulate_id_wrap (gboolean simulate)
+{
+  simulate_id_wrap = simulate;
+}
+
+/* The fallback: every id below the context's next one. Costs O(ids ever
+ * given out) and misses sources whose id is above next_id after the 32-bit
+ * counter wrapped; used only when the priority walk left something that
+ * the residual check cannot place (a timer at an unusual priority). */
+static void
+orphan_by_id_scan (GMainContext *context)
+{
+  g_autoptr(GPtrArray) sources = g_ptr_array_new ();
+  GSource *probe;
+  guint next_id;
+  guint id;
+
+  probe = g_idle_source_new ();
+  g_source_set_static_name (probe, "[gipc-child-setup-probe]");
+  next_id = g_source_attach (probe, context);
+  g_source_destroy (probe);
+  g_source_unref (probe);
+
+  if (simulate_id_wrap)
+    return;
+
+  for (id = 1; id < next_id; id++)
+    {
+      GSource *source = g_main_context_find_source_by_id (context, id);
+
+      if (source != NULL && !g_source_is_destroyed (source))
+        g_ptr_array_add (sources, source);
+    }
+
+  orphan_source_array (sources);
+}
+
+static int
+count_polled_fds (GMainContext *context,
+                  gint          max_priority)
+{
+  GPollFD fds[1];
+  gint timeout = -1;
+
+  return g_main_context_query (context, max_priority, &timeout, fds, 0);
+}
+
+/* The lowest priority at which @context polls an fd besides its own wakeup
+ * (whose poll record has priority 0), by bisection over g_main_context_query()
+ * with a priority bound. Only after a prepare. */
+static gint
+find_fd_priority (GMainContext *context)
+{
+  gint64 lo = G_MININT;
+  gint64 hi = G_MAXINT;
+
+  while (lo < hi)
+    {
+      gint mid = (gint) (lo + (hi - lo) / 2);
+      int extra = count_polled_fds (context, mid) - (mid >= 0 ? 1 : 0);
+
+      if (extra > 0)
+        hi = mid;
+      else
+        lo = (gint64) mid + 1;
+    }
+
+  return (gint) lo;
+}
+
+/* The priorities GLib, GIO and GTK use; other priorities are found by the
+ * residual check below. */
+static const gint common_priorities[] = {
+  G_PRIORITY_HIGH,
+  G_PRIORITY_DEFAULT,           /* GDK_PRIORITY_EVENTS */
+  G_PRIORITY_HIGH_IDLE,
+  G_PRIORITY_HIGH_IDLE + 10,    /* GTK_PRIORITY_RESIZE */
+  G_PRIORITY_HIGH_IDLE + 20,    /* GDK_PRIORITY_REDRAW */
+  G_PRIORITY_DEFAULT_IDLE,
+  G_PRIORITY_LOW,
+};
+
+/* One prepare/query/check cycle that dispatches nothing. Returns 1 if a
+ * source is ready (*priority set), 2 if an fd besides the wakeup is polled
+ * (*priority set), 3 if something has a timeout (priority unknown), 0 if
+ * only the wakeup fd is left. @fds receives what is polled. */
+static int
+residual_check (GMainContext *context,
+                gint         *priority,
+                GPollFD      *fds,
+                gint         *n_fds_inout)
+{
+  gint max_priority = G_MAXINT;
+  gint timeout = -1;
+  gboolean ready;
+  gint n_fds;
+  int result = 0;
+  gint i;
+
+  ready = g_main_context_prepare (context, &max_priority);
+  n_fds = g_main_context_query (context, G_MAXINT, &timeout, fds, *n_fds_inout);
+
+  if (ready)
+    {
+      *priority = max_priority;
+      result = 1;
+    }
+  else if (n_fds > 1)
+    {
+      *priority = find_fd_priority (context);
+      result = 2;
+    }
+  else if (timeout >= 0)
+    {
+      result = 3;
+    }
+
+  /* Close the cycle without polling: nothing runs. */
+  n_fds = MIN (n_fds, *n_fds_inout);
+  for (i = 0; i < n_fds; i++)
+    fds[i].revents = 0;
+  g_main_context_check (context, G_MAXINT, fds, n_fds);
+  *n_fds_inout = n_fds;
+
+  return result;
+}
+
+/* See gipc-child-setup-private.h. */
+gboolean
+gipc_child_setup_orphan_sources (GMainContext *context,
+                                 GPollFD      *fds,
+                                 gint         *n_fds)
+{
+  gboolean scanned = FALSE;
+  GPollFD local_fds[16];
+  gint local_n_fds = G_N_ELEMENTS (local_fds);
+  gboolean verified = FALSE;
+  guint round;
+  guint i;
+
+  g_return_val_if_fail (context != NULL, FALSE);
+
+  if (fds == NULL)
+    {
+      fds = local_fds;
+      n_fds = &local_n_fds;
+    }
+
+  for (i = 0; i < G_N_ELEMENTS (common_priorities); i++)
+    orphan_at_priority (context, common_priorities[i]);
+
+  /* A context owned by a thread of the parent (gone in the child) can
+   * never be iterated here: none of its sources can run. */
+  if (!g_main_context_acquire (context))
+    {
+      *n_fds = 0;
+      return TRUE;
+    }
+
+  for (round = 0; round < 64; round++)
+    {
+      gint n = *n_fds;
+      gint priority = 0;
+      int found = residual_check (context, &priority, fds, &n);
+
+      *n_fds = n;
+      if (found == 0)
+        {
+          verified = TRUE;
+          break;
+        }
+
+      if ((found == 1 || found == 2) && orphan_at_priority (context, priority) > 0)
+        continue;
+
+      /* A timer (or something the walk cannot find) at a priority the
+       * check cannot tell: look every id up once. */
+      if (scanned)
+        break;
+      orphan_by_id_scan (context);
+      scanned = TRUE;
+    }
+
+  g_main_context_release (context);
+  return verified;
 }
 
 static gboolean
@@ -229,15 +431,13 @@ replace_wakeup_fd (const GPollFD *fds,
   close (fresh);
 }
 
-void
+gboolean
 gipc_child_setup_discard_main_contexts (void)
 {
   GMainContext *context;
   GPollFD fds[16];
-  gint max_priority = G_MAXINT;
-  gint timeout = -1;
-  gint n_fds;
-  guint i;
+  gint n_fds = G_N_ELEMENTS (fds);
+  gboolean verified = TRUE;
 
   /* The thread-default stack of the forking thread: a parent may start a
    * process from a callback of a context pushed as thread-default. Each is
@@ -247,37 +447,20 @@ gipc_child_setup_discard_main_contexts (void)
    * never used by the child.) */
   while ((context = g_main_context_get_thread_default ()) != NULL)
     {
-      gipc_child_setup_orphan_sources (context);
+      verified &= gipc_child_setup_orphan_sources (context, NULL, NULL);
       keep_orphan (g_main_context_ref (context));
       g_main_context_pop_thread_default (context);
     }
 
+  /* The residual check of the default context also clears the sources a
+   * fork from inside a dispatch left in its pending list, and shows what
+   * it polls: its wakeup eventfd, shared with the parent after fork, is
+   * replaced by a fresh one. */
   context = g_main_context_default ();
-  gipc_child_setup_orphan_sources (context);
-
-  /* A fork from inside a dispatch leaves the sources that were still to be
-   * dispatched in the context's pending list: one prepare clears it. The
-   * forking thread owns the context in that case, so acquiring works; if
-   * another thread of the parent owned it, the context cannot be used in
-   * the child at all, and there is nothing to clean. */
-  if (!g_main_context_acquire (context))
-    {
-      g_debug ("child setup: the default main context was owned by another "
-               "thread of the parent and cannot be used in the child");
-      return;
-    }
-
-  g_main_context_prepare (context, &max_priority);
-  n_fds = g_main_context_query (context, max_priority, &timeout,
-                                fds, G_N_ELEMENTS (fds));
-  n_fds = MIN (n_fds, (gint) G_N_ELEMENTS (fds));
+  verified &= gipc_child_setup_orphan_sources (context, fds, &n_fds);
   replace_wakeup_fd (fds, n_fds);
 
-  /* Close the cycle without polling: nothing is ready, nothing runs. */
-  for (i = 0; i < (guint) n_fds; i++)
-    fds[i].revents = 0;
-  g_main_context_check (context, max_priority, fds, n_fds);
-  g_main_context_release (context);
+  return verified;
 }
 
 static void
@@ -286,18 +469,52 @@ flush_channels_at_exit (void)
   gipc_channel_flush_all ();
 }
 
-void
+/* After the fds of the kept channels left 0 to 2: fds 1 and 2 that are
+ * closed now (they were channel fds) point at /dev/null, so that stdio
+ * output cannot land in a channel opened later. */
+static void
+reopen_closed_stdio (void)
+{
+  int fd;
+
+  for (fd = 1; fd <= 2; fd++)
+    {
+      int null_fd;
+
+      if (fcntl (fd, F_GETFD) >= 0 || errno != EBADF)
+        continue;
+      null_fd = open ("/dev/null", O_WRONLY);
+      if (null_fd >= 0 && null_fd != fd)
+        {
+          (void) dup2 (null_fd, fd);
+          close (null_fd);
+        }
+    }
+}
+
+GipcChildSetupResult
 gipc_child_setup_after_fork (GipcChannel * const *keep,
                              guint                n_keep)
 {
   static gboolean exit_hook_installed = FALSE;
+  gboolean verified;
+  guint i;
 
   gipc_child_setup_reset_signals (TRUE);
 
   /* First the contexts, so every inherited source is pinned before the
    * channel code lets go of its own. */
-  gipc_child_setup_discard_main_contexts ();
+  verified = gipc_child_setup_discard_main_contexts ();
   gipc_channel_child_after_fork (keep, n_keep);
+
+  /* A parent started with stdin closed may have a passed channel on fd 0:
+   * out of the way before stdin becomes /dev/null. */
+  for (i = 0; i < n_keep; i++)
+    {
+      if (!gipc_channel_child_move_fds_above_stdio (keep[i]))
+        return GIPC_CHILD_SETUP_FAILED;
+    }
+  reopen_closed_stdio ();
 
   if (!gipc_child_setup_stdin_to_devnull ())
     g_debug ("child setup: cannot open /dev/null: %s", g_strerror (errno));
@@ -309,32 +526,28 @@ gipc_child_setup_after_fork (GipcChannel * const *keep,
       exit_hook_installed = TRUE;
       atexit (flush_channels_at_exit);
     }
+
+  return verified ? GIPC_CHILD_SETUP_OK : GIPC_CHILD_SETUP_UNVERIFIED;
 }
 
 G_GNUC_NORETURN static void
-write_errno_and_exit (int status_fd,
-                      int errsv)
+fail_and_exit (GipcChildExecData *data,
+               GipcChildExecStep  step,
+               int                errsv)
 {
-  const char *p = (const char *) &errsv;
-  size_t left = sizeof errsv;
-
-  while (left > 0)
+  data->child_errno = errsv;
+  data->failed_step = step;
+  if (data->status_fd >= 0)
     {
-      ssize_t n = write (status_fd, p, left);
+      int status[2] = { (int) step, errsv };
 
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        break;
-      p += n;
-      left -= (size_t) n;
+      (void) write (data->status_fd, status, sizeof status);
     }
-
   _exit (127);
 }
 
 void
-gipc_child_setup_exec (const GipcChildExecData *data)
+gipc_child_setup_exec (GipcChildExecData *data)
 {
   guint i;
 
@@ -344,7 +557,7 @@ gipc_child_setup_exec (const GipcChildExecData *data)
   gipc_child_setup_reset_signals (FALSE);
 
   if (data->die_with_parent && !gipc_child_setup_die_with_parent (data->parent_pid))
-    write_errno_and_exit (data->status_fd, errno);
+    fail_and_exit (data, GIPC_CHILD_EXEC_STEP_DIE_WITH_PARENT, errno);
 
   /* Nothing but stdio and the passed channels reaches the program. */
   if (close_range (3, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
@@ -361,15 +574,37 @@ gipc_child_setup_exec (const GipcChildExecData *data)
       int flags;
 
       if (fcntl (fd, F_SETFD, 0) < 0)
-        write_errno_and_exit (data->status_fd, errno);
+        fail_and_exit (data, GIPC_CHILD_EXEC_STEP_KEEP_FDS, errno);
 
       flags = fcntl (fd, F_GETFL);
       if (flags < 0 || fcntl (fd, F_SETFL, flags & ~O_NONBLOCK) < 0)
-        write_errno_and_exit (data->status_fd, errno);
+        fail_and_exit (data, GIPC_CHILD_EXEC_STEP_KEEP_FDS, errno);
     }
 
   execve (data->path, data->argv, data->envp);
-  write_errno_and_exit (data->status_fd, errno);
+  fail_and_exit (data, GIPC_CHILD_EXEC_STEP_EXEC, errno);
+}
+
+guint
+gipc_child_setup_count_threads (void)
+{
+  struct stat st;
+  GDir *dir;
+  guint n = 0;
+
+  /* procfs counts a process's threads in the link count of its task
+   * directory (2 + threads): one system call. */
+  if (stat ("/proc/self/task", &st) == 0 && st.st_nlink >= 3)
+    return (guint) st.st_nlink - 2;
+
+  dir = g_dir_open ("/proc/self/task", 0, NULL);
+  if (dir == NULL)
+    return 0;
+  while (g_dir_read_name (dir) != NULL)
+    n++;
+  g_dir_close (dir);
+
+  return n;
 }
 
 static int

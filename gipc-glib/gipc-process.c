@@ -16,6 +16,12 @@
 
 #include <glib-unix.h>
 
+#if defined(__has_include)
+# if __has_include(<valgrind/valgrind.h>)
+#  include <valgrind/valgrind.h>
+# endif
+#endif
+
 #include "gipc-channel-private.h"
 #include "gipc-child-setup-private.h"
 #include "gipc-error.h"
@@ -47,13 +53,15 @@
  *   programs and lets a program in any language be the child.
  *
  * In both modes the passed channels are closed in the parent right after
- * the fork. The exit status is collected by the main context that was the
- * thread-default one of the [method@Gipc.Process.start] caller, through a
- * `GChildWatch`, whether or not anybody joins: [property@Gipc.Process:alive]
- * and [property@Gipc.Process:exit-code] change and
- * [signal@Gipc.Process::exited] is emitted there. A process object that is
- * dropped while its child runs stays alive until the child is reaped, so no
- * zombie is left behind.
+ * the fork. The exit is reported in the main context that was the
+ * thread-default one of the [method@Gipc.Process.start] caller, whether or
+ * not anybody joins: [property@Gipc.Process:alive] and
+ * [property@Gipc.Process:exit-code] change and [signal@Gipc.Process::exited]
+ * is emitted there. A blocking [method@Gipc.Process.join] reaps the child
+ * itself, so a program that never iterates a main context leaves no zombie,
+ * fd or object behind. A process object that is dropped while its child
+ * runs stays alive until the child exits and the start context reports it
+ * (or that context is dropped).
  *
  * Fork without exec is outside what GLib promises: see the README for what
  * works in a fork-mode child (timeouts, idles, child watches, fd sources,
@@ -71,8 +79,8 @@ typedef enum
 {
   STATE_NEW,
   STATE_RUNNING,
-  STATE_EXITED,   /* exit seen (by the main context or a sync join), not reaped */
-  STATE_REAPED,   /* reaped by the GChildWatch; ::exited emitted */
+  STATE_EXITED,   /* reaped (by a join or the exit watch); ::exited not emitted yet */
+  STATE_DONE,     /* ::exited emitted in the start context */
 } ProcessState;
 
 struct _GipcProcess
@@ -86,10 +94,9 @@ struct _GipcProcess
   char           **argv;
   char            *name;
   gboolean         die_with_parent;
+  gboolean         warn_if_threaded;
   GPtrArray       *channels;        /* GipcChannel*, passed, in pass order */
 
-  /* Where the exit is reported: the start caller's thread-default context */
-  GMainContext    *context;
   gboolean         in_child;        /* this is the child's copy (fork mode) */
 
   /* Shared with join and signal senders in other threads */
@@ -99,6 +106,11 @@ struct _GipcProcess
   int              pidfd;
   gint             exit_code;
   GQueue           join_tasks;      /* GTask*, owned */
+  /* The exit watch in the start caller's thread-default context (a
+   * reference on the GSource, not on the context). While the child runs,
+   * its callback data is a strong reference on the process; once a join
+   * reaped the child it is a weak one. Whoever takes it unrefs it. */
+  GSource         *exit_watch;
 };
 
 G_DEFINE_FINAL_TYPE (GipcProcess, gipc_process, G_TYPE_OBJECT)
@@ -110,6 +122,7 @@ enum {
   PROP_ALIVE,
   PROP_EXIT_CODE,
   PROP_DIE_WITH_PARENT,
+  PROP_WARN_IF_THREADED,
   N_PROPS
 };
 
@@ -151,96 +164,116 @@ pidfd_send (int pidfd,
 /* ------------------------------------------------------------------ */
 /* Exit bookkeeping                                                    */
 
-static gint
-wait_status_to_exit_code (gint wait_status)
-{
-  if (WIFEXITED (wait_status))
-    return WEXITSTATUS (wait_status);
-  if (WIFSIGNALED (wait_status))
-    return -WTERMSIG (wait_status);
-  return wait_status;
-}
+/* Reaping.
+ *
+ * Exactly one party reaps a child, and only the library's own children:
+ * whoever first sees the exit under the lock while the state is RUNNING
+ * (a sync join, in any thread, or the exit watch in the start context)
+ * reaps it with waitid() on the pidfd (or the pid, without pidfds) and
+ * moves the state to EXITED. No GChildWatch is ever made for a child that
+ * the library reaps itself (GLib 2.74's child watch reaps too, and warns or
+ * reports a wrong status when the pid is gone). Since the state leaves
+ * RUNNING only under the lock in the same step as the reap, signals sent
+ * under the lock never reach a reused pid.
+ *
+ * Lifetime. The process does not hold the start context. The exit watch,
+ * attached there, holds a strong reference on the process while the child
+ * runs (the self-reference GSubprocess also keeps), so a dropped process
+ * still reports its exit. A sync join that reaps the child turns that
+ * reference into a weak one: a program that never iterates the context
+ * (blocking calls only) gets its process finalized on its last unref, and
+ * the watch, if the context is iterated later, emits ::exited once if the
+ * object is still alive. If the context itself is dropped unfired, its
+ * sources go and with them the self-reference: the process is finalized
+ * and reaps the child there, or hands a child that still runs to a
+ * GChildWatch of the global default context (then it is no longer ours
+ * to reap). */
 
-/* Looks at the child without reaping it. Returns 1 (exited, *exit_code
- * set), 0 (still running) or -1 (errno set; ECHILD once it was reaped). */
-static int
-peek_exit (int    pidfd,
-           GPid   pid,
-           gint  *exit_code)
+/* Under the lock, state RUNNING. Returns TRUE if the child was reaped now
+ * (state EXITED, exit_code set); *lost is set if its status was collected
+ * by someone else (waitpid (-1) elsewhere, SIGCHLD ignored). */
+static gboolean
+try_reap_locked (GipcProcess *self,
+                 gboolean    *lost)
 {
   siginfo_t info;
   int r;
 
+  g_assert (self->state == STATE_RUNNING);
+  *lost = FALSE;
+
   do
     {
       memset (&info, 0, sizeof info);
-      if (pidfd >= 0)
-        r = waitid (P_PIDFD, (id_t) pidfd, &info, WEXITED | WNOHANG | WNOWAIT);
+      if (self->pidfd >= 0)
+        r = waitid (P_PIDFD, (id_t) self->pidfd, &info, WEXITED | WNOHANG);
       else
-        r = waitid (P_PID, (id_t) pid, &info, WEXITED | WNOHANG | WNOWAIT);
+        r = waitid (P_PID, (id_t) self->pid, &info, WEXITED | WNOHANG);
     }
   while (r < 0 && errno == EINTR);
 
   if (r < 0)
-    return -1;
-  if (info.si_pid == 0)
-    return 0;
+    {
+      *lost = TRUE;
+      self->exit_code = 0;
+    }
+  else if (info.si_pid == 0)
+    {
+      return FALSE;
+    }
+  else
+    {
+      self->exit_code = info.si_code == CLD_EXITED ? info.si_status : -info.si_status;
+    }
 
-  *exit_code = info.si_code == CLD_EXITED ? info.si_status : -info.si_status;
-  return 1;
+  self->state = STATE_EXITED;
+  return TRUE;
 }
 
-/* The exit was seen: alive goes FALSE, exit-code is set. Any thread. */
+/* After a reap, outside the lock. */
 static void
-record_exit (GipcProcess *self,
-             gint         exit_code)
+notify_reaped (GipcProcess *self,
+               gboolean     lost)
 {
-  gboolean changed = FALSE;
+  if (lost)
+    g_warning ("Process “%s” (pid %d): the exit status was collected by "
+               "someone else; reporting exit code 0",
+               self->name, (int) self->pid);
 
-  g_mutex_lock (&self->lock);
-  if (self->state == STATE_RUNNING)
-    {
-      self->state = STATE_EXITED;
-      self->exit_code = exit_code;
-      changed = TRUE;
-    }
-  g_mutex_unlock (&self->lock);
-
-  if (changed)
-    {
-      g_object_freeze_notify (G_OBJECT (self));
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ALIVE]);
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EXIT_CODE]);
-      g_object_thaw_notify (G_OBJECT (self));
-    }
+  g_object_freeze_notify (G_OBJECT (self));
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ALIVE]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EXIT_CODE]);
+  g_object_thaw_notify (G_OBJECT (self));
 }
 
 typedef struct
 {
-  GSource *cancel_source;
+  GCancellable *cancellable;
+  gulong        cancelled_id;
 } JoinData;
 
 static void
 join_data_free (JoinData *data)
 {
-  if (data->cancel_source != NULL)
-    {
-      g_source_destroy (data->cancel_source);
-      g_source_unref (data->cancel_source);
-    }
+  /* Never from the cancelled handler itself: it clears the id first. */
+  if (data->cancelled_id != 0)
+    g_cancellable_disconnect (data->cancellable, data->cancelled_id);
+  g_clear_object (&data->cancellable);
   g_free (data);
 }
 
-/* Reaped: ::exited, then every pending join. In the start context. */
+/* In the start context, once reaped: ::exited, then every pending join.
+ * The caller holds a reference on @self. */
 static void
-finish_exit (GipcProcess *self)
+emit_exited (GipcProcess *self)
 {
   GQueue tasks = G_QUEUE_INIT;
   GTask *task;
   gint exit_code;
 
   g_mutex_lock (&self->lock);
-  self->state = STATE_REAPED;
+  g_assert (self->state == STATE_EXITED);
+  self->state = STATE_DONE;
   exit_code = self->exit_code;
   tasks = self->join_tasks;
   g_queue_init (&self->join_tasks);
@@ -252,78 +285,67 @@ finish_exit (GipcProcess *self)
     {
       JoinData *data = g_task_get_task_data (task);
 
-      /* The cancel source holds a reference on the task: drop it now. */
-      if (data->cancel_source != NULL)
-        g_source_destroy (data->cancel_source);
+      /* Waits for a cancelled handler running in another thread, which
+       * finds the task gone from the queue and leaves it alone. */
+      if (data->cancelled_id != 0)
+        {
+          g_cancellable_disconnect (data->cancellable, data->cancelled_id);
+          data->cancelled_id = 0;
+        }
       g_task_return_boolean (task, TRUE);
       g_object_unref (task);
     }
 }
 
-static void
-child_watch_cb (GPid     pid,
-                gint     wait_status,
-                gpointer user_data)
-{
-  GipcProcess *self = user_data;
-  gint exit_code = wait_status_to_exit_code (wait_status);
-
-  record_exit (self, exit_code);
-
-  g_mutex_lock (&self->lock);
-  if (self->exit_code != exit_code)
-    g_warning ("Process “%s”: the child watch reports exit code %d, "
-               "%d was seen before", self->name, exit_code, self->exit_code);
-  g_mutex_unlock (&self->lock);
-
-  g_spawn_close_pid (pid);
-  finish_exit (self);
-}
-
-/* The child has exited (it is a zombie): record the status, then let a
- * GChildWatch reap it. The watch is created only now, so the pid cannot be
- * reaped (and reused) while the process counts as running: sending signals
- * and peeking with waitid() stay safe until the state says EXITED. */
+/* The exit watch fired (or polls, without pidfds). */
 static gboolean
-exit_seen (GipcProcess *self)
+exit_watch_dispatch (GipcProcess *self)
 {
-  GSource *watch;
-  gint exit_code = 0;
-  int pidfd;
-  GPid pid;
-  int r;
+  GSource *watch = NULL;
+  gboolean reaped = FALSE;
+  gboolean lost = FALSE;
+  gboolean emit;
 
   g_mutex_lock (&self->lock);
-  pidfd = self->pidfd;
-  pid = self->pid;
+  if (self->state == STATE_RUNNING)
+    {
+      reaped = try_reap_locked (self, &lost);
+      if (!reaped)
+        {
+          g_mutex_unlock (&self->lock);
+          return G_SOURCE_CONTINUE;
+        }
+    }
+  emit = self->state == STATE_EXITED;
+  watch = g_steal_pointer (&self->exit_watch);
   g_mutex_unlock (&self->lock);
 
-  r = peek_exit (pidfd, pid, &exit_code);
-  if (r == 0)
-    return G_SOURCE_CONTINUE;
+  /* The source is being dispatched: only our reference on it goes. */
+  g_clear_pointer (&watch, g_source_unref);
 
-  if (r < 0)
-    {
-      /* Reaped behind our back: waitpid (-1) elsewhere, or SIGCHLD set to
-       * SIG_IGN. The status is lost, as GLib's child watch would say. */
-      g_warning ("Process “%s” (pid %d): the exit status was collected by "
-                 "someone else (%s); reporting exit code 0",
-                 self->name, (int) pid, g_strerror (errno));
-      record_exit (self, 0);
-      finish_exit (self);
-      return G_SOURCE_REMOVE;
-    }
-
-  record_exit (self, exit_code);
-
-  watch = g_child_watch_source_new (pid);
-  g_source_set_callback (watch, (GSourceFunc) (void (*) (void)) child_watch_cb,
-                         g_object_ref (self), g_object_unref);
-  g_source_set_static_name (watch, "[gipc-process-reap]");
-  g_source_attach (watch, self->context);
-  g_source_unref (watch);
+  if (reaped)
+    notify_reaped (self, lost);
+  if (emit)
+    emit_exited (self);
 
   return G_SOURCE_REMOVE;
+}
+
+static gboolean
+exit_watch_cb (gpointer user_data)
+{
+  return exit_watch_dispatch (user_data);
+}
+
+static gboolean
+exit_watch_weak_cb (gpointer user_data)
+{
+  g_autoptr(GipcProcess) self = g_weak_ref_get (user_data);
+
+  if (self == NULL)
+    return G_SOURCE_REMOVE;
+
+  return exit_watch_dispatch (self);
 }
 
 static gboolean
@@ -331,21 +353,63 @@ pidfd_ready_cb (gint         fd,
                 GIOCondition condition,
                 gpointer     user_data)
 {
-  return exit_seen (user_data);
+  return exit_watch_cb (user_data);
 }
 
 static gboolean
-exit_poll_cb (gpointer user_data)
+pidfd_ready_weak_cb (gint         fd,
+                     GIOCondition condition,
+                     gpointer     user_data)
 {
-  return exit_seen (user_data);
+  return exit_watch_weak_cb (user_data);
 }
 
-/* The child runs: watch for its exit from the start context. The sources'
- * callback data is a reference on @self: the self-reference that keeps the
- * object (and its duty to reap) alive while the child runs. */
+static void
+weak_ref_free (gpointer data)
+{
+  g_weak_ref_clear (data);
+  g_free (data);
+}
+
+/* A join reaped the child: the exit watch stops keeping @self alive, but
+ * still emits ::exited in the start context if the process lives when that
+ * context runs. It stays in self->exit_watch, so that finalizing the
+ * process destroys it: a context that never runs keeps nothing per
+ * process. The caller holds a reference on @self (the old callback data is
+ * dropped here). */
+static void
+release_self_reference (GipcProcess *self)
+{
+  GSource *watch;
+  GWeakRef *weak;
+
+  g_mutex_lock (&self->lock);
+  watch = self->exit_watch != NULL ? g_source_ref (self->exit_watch) : NULL;
+  g_mutex_unlock (&self->lock);
+
+  if (watch == NULL)
+    return;
+
+  if (!g_source_is_destroyed (watch))
+    {
+      weak = g_new0 (GWeakRef, 1);
+      g_weak_ref_init (weak, self);
+      if (self->pidfd >= 0)
+        g_source_set_callback (watch, (GSourceFunc) (void (*) (void)) pidfd_ready_weak_cb,
+                               weak, weak_ref_free);
+      else
+        g_source_set_callback (watch, exit_watch_weak_cb, weak, weak_ref_free);
+    }
+
+  g_source_unref (watch);
+}
+
+/* The child runs: watch for its exit from the start caller's thread-default
+ * context. The callback data is the self-reference. */
 static void
 watch_child (GipcProcess *self)
 {
+  g_autoptr(GMainContext) context = g_main_context_ref_thread_default ();
   GSource *source;
 
   if (self->pidfd >= 0)
@@ -357,11 +421,14 @@ watch_child (GipcProcess *self)
   else
     {
       source = g_timeout_source_new (EXIT_POLL_INTERVAL_MS);
-      g_source_set_callback (source, exit_poll_cb, g_object_ref (self), g_object_unref);
+      g_source_set_callback (source, exit_watch_cb, g_object_ref (self), g_object_unref);
     }
 
   g_source_set_static_name (source, "[gipc-process-exit]");
-  g_source_attach (source, self->context);
+  g_mutex_lock (&self->lock);
+  self->exit_watch = g_source_ref (source);
+  g_mutex_unlock (&self->lock);
+  g_source_attach (source, context);
   g_source_unref (source);
 }
 
@@ -396,19 +463,32 @@ gipc_process_finalize (GObject *object)
 {
   GipcProcess *self = GIPC_PROCESS (object);
 
-  /* The exit sources hold a reference until the child is reaped, so a
-   * child that still needs reaping means they were destroyed unfired (their
-   * context went away). Leave the reaping to the global default context
-   * rather than leave a zombie. */
-  if (!self->in_child && (self->state == STATE_RUNNING || self->state == STATE_EXITED))
+  /* Here only if the exit watch is gone unfired (its context was dropped)
+   * or a join reaped the child and made it weak: then it is destroyed now,
+   * before the pidfd it polls is closed. */
+  if (self->exit_watch != NULL)
     {
-      GSource *watch = g_child_watch_source_new (self->pid);
+      if (!g_source_is_destroyed (self->exit_watch))
+        g_source_destroy (self->exit_watch);
+      g_clear_pointer (&self->exit_watch, g_source_unref);
+    }
 
-      g_debug ("Process “%s” finalized before its child was reaped; the "
-               "default main context will reap it", self->name);
-      g_source_set_static_name (watch, "[gipc-process-orphan-reap]");
-      g_source_attach (watch, NULL);
-      g_source_unref (watch);
+  if (!self->in_child && self->state == STATE_RUNNING)
+    {
+      gboolean lost;
+
+      if (!try_reap_locked (self, &lost))
+        {
+          /* Still running: hand it to GLib, which reaps it from the
+           * global default context. From now on it is not ours. */
+          GSource *watch = g_child_watch_source_new (self->pid);
+
+          g_debug ("Process “%s” finalized while its child runs; the "
+                   "default main context will reap it", self->name);
+          g_source_set_static_name (watch, "[gipc-process-orphan-reap]");
+          g_source_attach (watch, NULL);
+          g_source_unref (watch);
+        }
     }
 
   g_assert (g_queue_is_empty (&self->join_tasks));
@@ -416,13 +496,14 @@ gipc_process_finalize (GObject *object)
   if (self->pidfd >= 0)
     close (self->pidfd);
 
-  if (self->target_notify != NULL)
+  /* Never in a fork-mode child, even if the target drops the last
+   * reference to its process object: the data is the parent's. */
+  if (self->target_notify != NULL && !self->in_child)
     self->target_notify (self->target_data);
 
   g_clear_pointer (&self->argv, g_strfreev);
   g_clear_pointer (&self->name, g_free);
   g_clear_pointer (&self->channels, g_ptr_array_unref);
-  g_clear_pointer (&self->context, g_main_context_unref);
   g_mutex_clear (&self->lock);
 
   G_OBJECT_CLASS (gipc_process_parent_class)->finalize (object);
@@ -460,6 +541,10 @@ gipc_process_get_property (GObject    *object,
       g_value_set_boolean (value, self->die_with_parent);
       break;
 
+    case PROP_WARN_IF_THREADED:
+      g_value_set_boolean (value, self->warn_if_threaded);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -490,6 +575,10 @@ gipc_process_set_property (GObject      *object,
 
     case PROP_DIE_WITH_PARENT:
       gipc_process_set_die_with_parent (self, g_value_get_boolean (value));
+      break;
+
+    case PROP_WARN_IF_THREADED:
+      gipc_process_set_warn_if_threaded (self, g_value_get_boolean (value));
       break;
 
     default:
@@ -580,6 +669,30 @@ gipc_process_class_init (GipcProcessClass *klass)
                           FALSE,
                           G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
+  /**
+   * GipcProcess:warn-if-threaded:
+   *
+   * Whether [method@Gipc.Process.start] in fork mode says so, with
+   * `g_warning()`, when the program has more than one thread. The child of
+   * a multi-threaded parent inherits only the forking thread: a lock that
+   * another thread held at the fork (in GObject, GIO, the C library's
+   * allocator) stays locked for good, and about 2 % of such children that
+   * touch GObject hang. The safe alternatives are spawn mode
+   * ([ctor@Gipc.Process.new_for_argv]) and a fork server started before
+   * any thread. The warning is given once per program. Set this to %FALSE
+   * in a program that knows its target is safe there (it only calls
+   * async-signal-safe functions, or the other threads never take such
+   * locks), or set the environment variable `GIPC_NO_THREADS_WARNING=1` for
+   * the whole program. Fork mode is never refused for threads. Defaults to
+   * %TRUE; has no effect in spawn mode.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_WARN_IF_THREADED] =
+    g_param_spec_boolean ("warn-if-threaded", NULL, NULL,
+                          TRUE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
@@ -615,6 +728,7 @@ gipc_process_init (GipcProcess *self)
   g_mutex_init (&self->lock);
   self->channels = g_ptr_array_new_with_free_func (g_object_unref);
   self->pidfd = -1;
+  self->warn_if_threaded = TRUE;
   g_queue_init (&self->join_tasks);
 }
 
@@ -669,8 +783,20 @@ gipc_process_new (GipcProcessFunc target,
  * [ctor@Gipc.Channel.new_inherited]), with default signal dispositions and
  * an empty signal mask. Safe in multi-threaded programs.
  *
- * A program that cannot be found or executed makes
+ * A program that cannot be found or executed, or a set-up step of the
+ * child that fails (the error message names it), makes
  * [method@Gipc.Process.start] fail with %GIPC_ERROR_SPAWN_FAILED.
+ *
+ * `O_NONBLOCK` is a flag of the open file description, shared by every
+ * process that has it open: the child clears it on the passed channels'
+ * fds (the parent closes its copies at start), and
+ * [ctor@Gipc.Channel.new_inherited] and [ctor@Gipc.Channel.new_from_fds]
+ * in the program set it again. stdin, stdout and stderr are inherited
+ * unchanged; a program that makes a channel of them with
+ * [ctor@Gipc.Channel.new_from_fds] makes them non-blocking for the parent
+ * and every other process that shares them too (a terminal, a shell's
+ * pipe), which then see `EAGAIN`. Pass a channel instead, or reopen a pipe
+ * or file through `/proc/self/fd/N` to get a description of its own.
  *
  * Returns: (transfer full): a new, unstarted process, or %NULL with
  *   %GIPC_ERROR_FAILED if @argv names no program (an empty `argv[0]`)
@@ -758,11 +884,24 @@ process_started (GipcProcess *self,
   g_object_thaw_notify (G_OBJECT (self));
 }
 
+/* What a fork-mode child tells the parent before its target runs, on a
+ * close-on-exec pipe. The parent waits for this byte (not for end of file,
+ * which a fork of another thread holding the write end would delay) and
+ * watches the child's pidfd meanwhile. */
+typedef struct
+{
+  guint8 result;   /* GipcChildSetupResult */
+  int    errsv;
+} ForkStatus;
+
 G_GNUC_NORETURN static void
 run_fork_child (GipcProcess *self,
-                pid_t        parent_pid)
+                pid_t        parent_pid,
+                int          status_fd)
 {
-  gint status;
+  ForkStatus status = { GIPC_CHILD_SETUP_OK, 0 };
+  gint exit_status;
+  ssize_t n;
 
   gipc_channel_registry_unlock ();
 
@@ -772,35 +911,110 @@ run_fork_child (GipcProcess *self,
       _exit (127);
     }
 
-  /* The child's copy of the object describes the child itself. */
+  /* The child's copy of the object describes the child itself. The exit
+   * watch and its context are the parent's: left as they are. */
   g_mutex_init (&self->lock);
   self->in_child = TRUE;
   self->state = STATE_RUNNING;
   self->pid = getpid ();
   self->pidfd = -1;
+  self->exit_watch = NULL;
   g_queue_init (&self->join_tasks);
-  /* Dropped without unref: nothing of the parent's is finalized here. */
-  self->context = NULL;
 
-  gipc_child_setup_after_fork ((GipcChannel * const *) self->channels->pdata,
-                               self->channels->len);
+  status.result = gipc_child_setup_after_fork ((GipcChannel * const *) self->channels->pdata,
+                                               self->channels->len);
+  status.errsv = errno;
 
-  status = self->target (self, self->target_data);
+  do
+    n = write (status_fd, &status, sizeof status);
+  while (n < 0 && errno == EINTR);
+  close (status_fd);
+
+  /* The parent reports it from start(): the target must not run. */
+  if (status.result != GIPC_CHILD_SETUP_OK)
+    _exit (127);
+
+  exit_status = self->target (self, self->target_data);
 
   gipc_channel_flush_all ();
   fflush (NULL);
-  _exit (status);
+  _exit (exit_status);
+}
+
+/* Our own child that never ran its target: reap it now. */
+static void
+reap_failed_child (GPid pid,
+                   int  pidfd)
+{
+  int wait_status;
+
+  while (waitpid (pid, &wait_status, 0) < 0 && errno == EINTR)
+    ;
+  if (pidfd >= 0)
+    close (pidfd);
+}
+
+/* Reads the child's ForkStatus. FALSE if the child died without sending
+ * it (@error set). */
+static gboolean
+read_fork_status (GipcProcess  *self,
+                  int           status_fd,
+                  int           pidfd,
+                  ForkStatus   *status,
+                  GError      **error)
+{
+  struct pollfd pfds[2] = {
+    { status_fd, POLLIN, 0 },
+    { pidfd, POLLIN, 0 },
+  };
+  ssize_t n;
+
+  for (;;)
+    {
+      if (poll (pfds, pidfd >= 0 ? 2 : 1, -1) < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          break;
+        }
+      if (pfds[0].revents != 0 || pfds[1].revents != 0)
+        break;
+    }
+
+  /* The status first: it is written before the child can exit. */
+  do
+    n = read (status_fd, status, sizeof *status);
+  while (n < 0 && errno == EINTR);
+
+  if (n == sizeof *status)
+    return TRUE;
+
+  g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
+               "Cannot start process “%s”: the child died while setting up",
+               self->name);
+  return FALSE;
 }
 
 static gboolean
 start_fork (GipcProcess  *self,
             GError      **error)
 {
+  ForkStatus status;
   sigset_t all_signals;
   sigset_t old_mask;
   pid_t parent_pid = getpid ();
+  int status_pipe[2];
   pid_t pid;
+  int pidfd;
   int errsv;
+
+  if (!g_unix_open_pipe (status_pipe, FD_CLOEXEC, NULL))
+    {
+      g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
+                   "Cannot start process “%s”: pipe: %s",
+                   self->name, g_strerror (errno));
+      return FALSE;
+    }
 
   /* Whatever is buffered would otherwise be written twice. */
   fflush (NULL);
@@ -812,20 +1026,54 @@ start_fork (GipcProcess  *self,
   gipc_channel_registry_lock ();
   pid = fork ();
   if (pid == 0)
-    run_fork_child (self, parent_pid);
+    {
+      close (status_pipe[0]);
+      run_fork_child (self, parent_pid, status_pipe[1]);
+    }
   errsv = errno;
   gipc_channel_registry_unlock ();
 
   pthread_sigmask (SIG_SETMASK, &old_mask, NULL);
+  close (status_pipe[1]);
 
   if (pid < 0)
     {
+      close (status_pipe[0]);
       g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
                    "Cannot fork process “%s”: %s", self->name, g_strerror (errsv));
       return FALSE;
     }
 
-  process_started (self, pid, pidfd_open_cloexec (pid));
+  pidfd = pidfd_open_cloexec (pid);
+
+  if (!read_fork_status (self, status_pipe[0], pidfd, &status, error))
+    {
+      close (status_pipe[0]);
+      reap_failed_child (pid, pidfd);
+      return FALSE;
+    }
+  close (status_pipe[0]);
+
+  if (status.result != GIPC_CHILD_SETUP_OK)
+    {
+      reap_failed_child (pid, pidfd);
+      if (status.result == GIPC_CHILD_SETUP_UNVERIFIED)
+        g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
+                     "Cannot start process “%s” in fork mode: the child cannot "
+                     "make sure that no callback of this program's main contexts "
+                     "runs in it (a source at an unusual priority, after the "
+                     "32-bit source id counter wrapped); use spawn mode "
+                     "(gipc_process_new_for_argv) or a fork server started early",
+                     self->name);
+      else
+        g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
+                     "Cannot start process “%s”: setting up the child failed: "
+                     "moving a passed channel's fd off stdio: %s",
+                     self->name, g_strerror (status.errsv));
+      return FALSE;
+    }
+
+  process_started (self, pid, pidfd);
   return TRUE;
 }
 
@@ -847,6 +1095,52 @@ set_nonblocking (int fd)
     (void) fcntl (fd, F_SETFL, flags | O_NONBLOCK);
 }
 
+/* Its own frame, so that the child shares no local variable of the caller
+ * with the suspended parent. */
+G_GNUC_NO_INLINE static pid_t
+vfork_exec (GipcChildExecData *data)
+{
+  pid_t pid;
+
+  data->status_fd = -1;
+
+#ifdef RUNNING_ON_VALGRIND
+  /* valgrind turns vfork into fork: the child's writes to @data would not
+   * be seen. Report through a close-on-exec pipe there (a stray fork of
+   * another thread could delay this start, as it could before vfork). */
+  if (RUNNING_ON_VALGRIND)
+    {
+      int status_pipe[2];
+      int status[2];
+      ssize_t n;
+
+      if (!g_unix_open_pipe (status_pipe, FD_CLOEXEC, NULL))
+        return -1;
+      data->status_fd = status_pipe[1];
+      pid = fork ();
+      if (pid == 0)
+        gipc_child_setup_exec (data);
+      close (status_pipe[1]);
+      do
+        n = read (status_pipe[0], status, sizeof status);
+      while (n < 0 && errno == EINTR);
+      close (status_pipe[0]);
+      if (pid > 0 && n == sizeof status)
+        {
+          data->failed_step = status[0];
+          data->child_errno = status[1];
+        }
+      return pid;
+    }
+#endif
+
+  pid = vfork ();
+  if (pid == 0)
+    gipc_child_setup_exec (data);
+
+  return pid;
+}
+
 static gboolean
 start_spawn (GipcProcess  *self,
              GError      **error)
@@ -859,9 +1153,6 @@ start_spawn (GipcProcess  *self,
   GipcChildExecData data;
   sigset_t all_signals;
   sigset_t old_mask;
-  int status_pipe[2];
-  int child_errno = 0;
-  ssize_t n;
   pid_t pid;
   int pidfd;
   int errsv;
@@ -918,82 +1209,112 @@ start_spawn (GipcProcess  *self,
   else
     envp = g_environ_unsetenv (envp, "GIPC_CHANNEL_FDS");
 
-  if (!g_unix_open_pipe (status_pipe, FD_CLOEXEC, NULL))
-    {
-      errsv = errno;
-      for (i = 0; i < low_dups->len; i++)
-        close (g_array_index (low_dups, int, i));
-      g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
-                   "Cannot start process “%s”: pipe: %s",
-                   self->name, g_strerror (errsv));
-      return FALSE;
-    }
-
   memset (&data, 0, sizeof data);
   data.path = path;
   data.argv = self->argv;
   data.envp = envp;
   data.keep_fds = (const int *) (gpointer) keep_fds->data;
   data.n_keep_fds = keep_fds->len;
-  data.status_fd = status_pipe[1];
   data.die_with_parent = self->die_with_parent;
   data.parent_pid = getpid ();
+  data.failed_step = GIPC_CHILD_EXEC_STEP_NONE;
   data.max_fd = (int) MIN (sysconf (_SC_OPEN_MAX), 65536);
   if (data.max_fd < 0)
     data.max_fd = 1024;
 
+  /* vfork: this thread resumes once the child has executed the program or
+   * exited, and the child reports a failure in @data (shared memory). No
+   * status pipe, so a fork of another thread (without exec) at this moment
+   * cannot hold anything that delays start (it would hold a pipe's write
+   * end, and a read for end of file would wait for that process). The
+   * child runs only async-signal-safe code of gipc_child_setup_exec(),
+   * which never returns, with every signal blocked until it reset the
+   * dispositions. */
   sigfillset (&all_signals);
   pthread_sigmask (SIG_SETMASK, &all_signals, &old_mask);
-  pid = fork ();
-  if (pid == 0)
-    gipc_child_setup_exec (&data);
+  pid = vfork_exec (&data);
   errsv = errno;
   pthread_sigmask (SIG_SETMASK, &old_mask, NULL);
 
-  close (status_pipe[1]);
   for (i = 0; i < low_dups->len; i++)
     close (g_array_index (low_dups, int, i));
 
   if (pid < 0)
     {
-      close (status_pipe[0]);
       g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
                    "Cannot fork process “%s”: %s", self->name, g_strerror (errsv));
       return FALSE;
     }
 
-  /* Before anything could reap it. */
-  pidfd = pidfd_open_cloexec (pid);
-
-  /* The status pipe closes on exec; before that, the child writes errno. */
-  do
-    n = read (status_pipe[0], &child_errno, sizeof child_errno);
-  while (n < 0 && errno == EINTR);
-  close (status_pipe[0]);
-
-  if (n == sizeof child_errno)
+  if (data.failed_step != GIPC_CHILD_EXEC_STEP_NONE)
     {
-      int wait_status;
+      int child_errno = data.child_errno;
 
-      /* Our own child that never ran anything: reap it now. */
-      while (waitpid (pid, &wait_status, 0) < 0 && errno == EINTR)
-        ;
-      if (pidfd >= 0)
-        close (pidfd);
+      reap_failed_child (pid, -1);
 
       /* The child made the passed fds blocking; they are the parent's
        * again. */
       for (i = 0; i < keep_fds->len; i++)
         set_nonblocking (g_array_index (keep_fds, int, i));
 
-      g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
-                   "Failed to execute “%s” for process “%s”: %s",
-                   path, self->name, g_strerror (child_errno));
+      switch ((GipcChildExecStep) data.failed_step)
+        {
+        case GIPC_CHILD_EXEC_STEP_DIE_WITH_PARENT:
+          g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
+                       "Cannot start process “%s”: setting up the child failed: "
+                       "PR_SET_PDEATHSIG (die-with-parent): %s",
+                       self->name, g_strerror (child_errno));
+          break;
+        case GIPC_CHILD_EXEC_STEP_KEEP_FDS:
+          g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
+                       "Cannot start process “%s”: setting up the child failed: "
+                       "making a passed channel's fd inheritable and blocking: %s",
+                       self->name, g_strerror (child_errno));
+          break;
+        case GIPC_CHILD_EXEC_STEP_EXEC:
+        case GIPC_CHILD_EXEC_STEP_NONE:
+        default:
+          g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
+                       "Failed to execute “%s” for process “%s”: %s",
+                       path, self->name, g_strerror (child_errno));
+          break;
+        }
       return FALSE;
     }
 
+  /* Executed, not reaped by anybody yet: the pid is ours. */
+  pidfd = pidfd_open_cloexec (pid);
+
   process_started (self, pid, pidfd);
   return TRUE;
+}
+
+static gint threads_warned;
+
+/* Fork mode in a multi-threaded program: said once per program. */
+static void
+warn_if_threaded (GipcProcess *self)
+{
+  guint n_threads;
+
+  if (g_atomic_int_get (&threads_warned))
+    return;
+
+  /* The program-wide opt-out, for test suites and programs that cannot
+   * set the property on every process. */
+  if (g_strcmp0 (g_getenv ("GIPC_NO_THREADS_WARNING"), "1") == 0)
+    return;
+
+  n_threads = gipc_child_setup_count_threads ();
+  if (n_threads <= 1 || !g_atomic_int_compare_and_exchange (&threads_warned, 0, 1))
+    return;
+
+  g_warning ("Process “%s”: fork mode in a program with %u threads: the child "
+             "may hang in a lock another thread held at the fork (GObject, GIO, "
+             "malloc). Use spawn mode (gipc_process_new_for_argv) or a fork "
+             "server started before any thread; set the process's "
+             "warn-if-threaded property to FALSE to silence this warning",
+             self->name, n_threads);
 }
 
 /**
@@ -1016,6 +1337,16 @@ start_spawn (GipcProcess  *self,
  * in a process that runs a JavaScript engine (gjs): its helper threads do
  * not survive fork(), and a forked gjs child hangs in its garbage
  * collector. Use spawn mode there.
+ *
+ * In fork mode, start returns once the child has discarded what it
+ * inherited from the main contexts. Its cost does not grow with the
+ * number of sources the program ever created. If the child cannot make sure
+ * that no source of the parent is left that could run (a timer at an
+ * unusual priority after the 32-bit source id counter wrapped), the target
+ * never runs and start fails with %GIPC_ERROR_SPAWN_FAILED, pointing to
+ * spawn mode and the fork server; the passed channels stay with the
+ * parent. In a multi-threaded program, fork mode warns once (see
+ * [property@Gipc.Process:warn-if-threaded]).
  *
  * Returns: %TRUE if the child was started
  *
@@ -1065,8 +1396,8 @@ gipc_process_start (GipcProcess  *self,
         }
     }
 
-  g_clear_pointer (&self->context, g_main_context_unref);
-  self->context = g_main_context_ref_thread_default ();
+  if (!for_exec && self->warn_if_threaded)
+    warn_if_threaded (self);
 
   return for_exec ? start_spawn (self, error) : start_fork (self, error);
 }
@@ -1087,7 +1418,8 @@ check_started (GipcProcess  *self,
   return TRUE;
 }
 
-static gboolean
+/* Any thread: the one that cancels. */
+static void
 join_cancelled_cb (GCancellable *cancellable,
                    gpointer      user_data)
 {
@@ -1099,14 +1431,18 @@ join_cancelled_cb (GCancellable *cancellable,
   removed = g_queue_remove (&self->join_tasks, task);
   g_mutex_unlock (&self->lock);
 
+  /* Else emit_exited() took it and completes it. */
   if (removed)
     {
+      JoinData *data = g_task_get_task_data (task);
+
+      /* Disconnecting from inside the handler would deadlock; it runs
+       * once anyway, and the task (its data) outlives nothing here. */
+      data->cancelled_id = 0;
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
                                "Operation was cancelled");
       g_object_unref (task);
     }
-
-  return G_SOURCE_REMOVE;
 }
 
 /**
@@ -1118,8 +1454,11 @@ join_cancelled_cb (GCancellable *cancellable,
  *
  * Waits for the child to exit without blocking. @callback runs in the
  * thread-default main context of the caller once the child has exited and
- * was reaped (after [signal@Gipc.Process::exited]); call
- * [method@Gipc.Process.join_finish] from it.
+ * was reaped (after [signal@Gipc.Process::exited], so the start caller's
+ * context must run too); call [method@Gipc.Process.join_finish] from it.
+ *
+ * Inside a fork-mode child, on its own process object, it fails at once
+ * with %GIPC_ERROR_FAILED: a process cannot wait for itself.
  *
  * Since: 1.0
  */
@@ -1141,6 +1480,14 @@ gipc_process_join_async (GipcProcess         *self,
   data = g_new0 (JoinData, 1);
   g_task_set_task_data (task, data, (GDestroyNotify) join_data_free);
 
+  if (self->in_child)
+    {
+      g_task_return_new_error (task, GIPC_ERROR, GIPC_ERROR_FAILED,
+                               "Process “%s” is the calling process (a fork-mode "
+                               "child): it cannot wait for itself", self->name);
+      return;
+    }
+
   g_mutex_lock (&self->lock);
 
   if (self->state == STATE_NEW)
@@ -1151,7 +1498,7 @@ gipc_process_join_async (GipcProcess         *self,
       return;
     }
 
-  if (self->state == STATE_REAPED)
+  if (self->state == STATE_DONE)
     {
       g_mutex_unlock (&self->lock);
       g_task_return_boolean (task, TRUE);
@@ -1167,17 +1514,19 @@ gipc_process_join_async (GipcProcess         *self,
     }
 
   g_queue_push_tail (&self->join_tasks, g_object_ref (task));
+  g_mutex_unlock (&self->lock);
 
+  /* A signal handler, not a GCancellableSource: no source (and no source
+   * id) per join. The handler gets the task unowned: the task is either
+   * in the queue (alive) or taken out under the lock before its
+   * disconnection. Connecting to a cancelled cancellable calls the
+   * handler at once, which finds the task queued. */
   if (cancellable != NULL)
     {
-      data->cancel_source = g_cancellable_source_new (cancellable);
-      g_source_set_callback (data->cancel_source, (GSourceFunc) (void (*) (void)) join_cancelled_cb,
-                             g_object_ref (task), g_object_unref);
-      g_source_set_static_name (data->cancel_source, "[gipc-process-join-cancel]");
-      g_source_attach (data->cancel_source, g_task_get_context (task));
+      data->cancellable = g_object_ref (cancellable);
+      data->cancelled_id = g_cancellable_connect (cancellable, G_CALLBACK (join_cancelled_cb),
+                                                  task, NULL);
     }
-
-  g_mutex_unlock (&self->lock);
 }
 
 /**
@@ -1214,11 +1563,13 @@ gipc_process_join_finish (GipcProcess   *self,
  *
  * Waits for the child to exit, blocking the calling thread. Like every
  * sync call of this library, it does not dispatch the caller's main
- * context: the exit is observed directly (without reaping the child), so
+ * context: the join reaps the child itself, so
  * [property@Gipc.Process:alive] and [property@Gipc.Process:exit-code] are
- * up to date when it returns. The child is reaped, and
- * [signal@Gipc.Process::exited] emitted, when the start caller's main
- * context runs next.
+ * up to date when it returns, and no zombie, pidfd or reference is left
+ * behind even if no main context ever runs (a program that only uses
+ * blocking calls). [signal@Gipc.Process::exited] is still emitted once, when
+ * the start caller's main context runs next, if the process object is
+ * alive then.
  *
  * Returns: %TRUE once the child has exited; %FALSE with
  *   %G_IO_ERROR_TIMED_OUT if it still runs after @timeout_ms, or
@@ -1247,44 +1598,29 @@ gipc_process_join (GipcProcess  *self,
 
   for (;;)
     {
+      gboolean reaped = FALSE;
+      gboolean lost = FALSE;
       ProcessState state;
-      gint exit_code = 0;
       gint wait_ms = -1;
       int pidfd;
-      GPid pid;
-      int r;
 
       g_mutex_lock (&self->lock);
       state = self->state;
+      if (state == STATE_RUNNING)
+        {
+          reaped = try_reap_locked (self, &lost);
+        }
       pidfd = self->pidfd;
-      pid = self->pid;
       g_mutex_unlock (&self->lock);
 
-      if (state != STATE_RUNNING)
-        return TRUE;
-
-      r = peek_exit (pidfd, pid, &exit_code);
-      if (r > 0)
+      if (reaped)
         {
-          record_exit (self, exit_code);
+          notify_reaped (self, lost);
+          release_self_reference (self);
           return TRUE;
         }
-      if (r < 0)
-        {
-          int errsv = errno;
-
-          /* The main context reaps only after recording the exit. */
-          g_mutex_lock (&self->lock);
-          state = self->state;
-          g_mutex_unlock (&self->lock);
-          if (state != STATE_RUNNING)
-            return TRUE;
-
-          g_set_error (error, GIPC_ERROR, GIPC_ERROR_FAILED,
-                       "Cannot wait for process “%s” (pid %d): %s",
-                       self->name, (int) pid, g_strerror (errsv));
-          return FALSE;
-        }
+      if (state != STATE_RUNNING)
+        return TRUE;
 
       if (deadline >= 0)
         {
@@ -1372,7 +1708,7 @@ gipc_process_get_exit_code (GipcProcess *self)
   exit_code = self->exit_code;
   g_mutex_unlock (&self->lock);
 
-  g_return_val_if_fail (state == STATE_EXITED || state == STATE_REAPED, 0);
+  g_return_val_if_fail (state == STATE_EXITED || state == STATE_DONE, 0);
 
   return exit_code;
 }
@@ -1459,6 +1795,48 @@ gipc_process_set_die_with_parent (GipcProcess *self,
 
   self->die_with_parent = die_with_parent;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DIE_WITH_PARENT]);
+}
+
+/**
+ * gipc_process_get_warn_if_threaded:
+ * @self: a process
+ *
+ * Gets [property@Gipc.Process:warn-if-threaded].
+ *
+ * Returns: whether a fork-mode start in a multi-threaded program warns
+ *
+ * Since: 1.0
+ */
+gboolean
+gipc_process_get_warn_if_threaded (GipcProcess *self)
+{
+  g_return_val_if_fail (GIPC_IS_PROCESS (self), FALSE);
+
+  return self->warn_if_threaded;
+}
+
+/**
+ * gipc_process_set_warn_if_threaded:
+ * @self: a process
+ * @warn_if_threaded: whether a fork-mode start in a multi-threaded
+ *   program warns
+ *
+ * Sets [property@Gipc.Process:warn-if-threaded].
+ *
+ * Since: 1.0
+ */
+void
+gipc_process_set_warn_if_threaded (GipcProcess *self,
+                                   gboolean     warn_if_threaded)
+{
+  g_return_if_fail (GIPC_IS_PROCESS (self));
+
+  warn_if_threaded = !!warn_if_threaded;
+  if (self->warn_if_threaded == warn_if_threaded)
+    return;
+
+  self->warn_if_threaded = warn_if_threaded;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_WARN_IF_THREADED]);
 }
 
 /* ------------------------------------------------------------------ */

@@ -76,6 +76,11 @@ gboolean     gipc_process_get_die_with_parent (GipcProcess         *self);
 GIPC_AVAILABLE_IN_ALL
 void         gipc_process_set_die_with_parent (GipcProcess         *self,
                                                gboolean             die_with_parent);
+GIPC_AVAILABLE_IN_ALL
+gboolean     gipc_process_get_warn_if_threaded (GipcProcess        *self);
+GIPC_AVAILABLE_IN_ALL
+void         gipc_process_set_warn_if_threaded (GipcProcess        *self,
+                                                gboolean            warn_if_threaded);
 
 GIPC_AVAILABLE_IN_ALL
 gboolean     gipc_process_send_signal        (GipcProcess          *self,

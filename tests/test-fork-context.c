@@ -19,6 +19,15 @@
 
 #include <glib-unix.h>
 
+#if defined(__has_include)
+# if __has_include(<valgrind/valgrind.h>)
+#  include <valgrind/valgrind.h>
+# endif
+#endif
+#ifndef RUNNING_ON_VALGRIND
+# define RUNNING_ON_VALGRIND 0
+#endif
+
 #include "gipc-glib/gipc-channel-private.h"
 #include "gipc-glib/gipc-child-setup-private.h"
 #include "gipc-glib/gipc-glib.h"
@@ -437,7 +446,7 @@ child_wakeup (gpointer user_data)
   if (full_setup)
     gipc_child_setup_discard_main_contexts ();
   else
-    gipc_child_setup_orphan_sources (g_main_context_default ());
+    gipc_child_setup_orphan_sources (g_main_context_default (), NULL, NULL);
 
   child_report ("ready");
   child_wait_order ();
@@ -699,13 +708,26 @@ child_exec (gpointer user_data)
   gipc_child_setup_exec (&exec_case->data);
 }
 
-/* Forks, execs, and returns what the status pipe said (0: exec worked). */
+G_GNUC_NO_INLINE static pid_t
+vfork_child_exec (ExecCase *exec_case)
+{
+  pid_t pid = vfork ();
+
+  if (pid == 0)
+    child_exec (exec_case);
+  return pid;
+}
+
+/* vforks and execs, as spawn mode does; returns the errno the child
+ * reported (0: exec worked). The report is read from the status pipe,
+ * which also works where vfork is a fork (valgrind); @data's shared fields
+ * must agree with it otherwise. */
 static int
 run_exec (ExecCase *exec_case,
           int      *wait_status)
 {
   int status_pipe[2];
-  int child_errno = 0;
+  int status[2] = { GIPC_CHILD_EXEC_STEP_NONE, 0 };
   ssize_t n;
   pid_t pid;
 
@@ -713,24 +735,31 @@ run_exec (ExecCase *exec_case,
   exec_case->data.status_fd = status_pipe[1];
   exec_case->data.parent_pid = getpid ();
   exec_case->data.max_fd = 1024;
+  exec_case->data.failed_step = GIPC_CHILD_EXEC_STEP_NONE;
+  exec_case->data.child_errno = 0;
   fflush (NULL);
 
-  pid = fork ();
+  pid = vfork_child_exec (exec_case);
   g_assert_cmpint (pid, >=, 0);
-  if (pid == 0)
-    child_exec (exec_case);
   close (status_pipe[1]);
-
-  do
-    n = read (status_pipe[0], &child_errno, sizeof child_errno);
-  while (n < 0 && errno == EINTR);
-  close (status_pipe[0]);
-  g_assert_true (n == 0 || n == sizeof child_errno);
 
   while (waitpid (pid, wait_status, 0) < 0)
     g_assert_cmpint (errno, ==, EINTR);
+  do
+    n = read (status_pipe[0], status, sizeof status);
+  while (n < 0 && errno == EINTR);
+  close (status_pipe[0]);
+  g_assert_true (n == 0 || n == sizeof status);
 
-  return n == 0 ? 0 : child_errno;
+  if (n == 0)
+    return 0;
+  if (!RUNNING_ON_VALGRIND)
+    {
+      g_assert_cmpint (exec_case->data.failed_step, ==, status[0]);
+      g_assert_cmpint (exec_case->data.child_errno, ==, status[1]);
+    }
+  exec_case->data.failed_step = status[0];
+  return status[1];
 }
 
 static void
@@ -804,6 +833,110 @@ test_exec_keeps_only_passed_fds (void)
   g_assert_cmpstr (report, ==, expected);
 }
 
+/* A step of the exec path that fails is named (not always "exec"). */
+static void
+test_exec_failed_step (void)
+{
+  char *argv[] = { (char *) "/bin/true", NULL };
+  char *envp[] = { NULL };
+  const int bad_fd[] = { 1000 };
+  ExecCase exec_case;
+  int status = 0;
+
+  g_assert_false (gipc_test_fd_is_open (1000));
+  memset (&exec_case, 0, sizeof exec_case);
+  exec_case.data.path = argv[0];
+  exec_case.data.argv = argv;
+  exec_case.data.envp = envp;
+  exec_case.data.keep_fds = bad_fd;
+  exec_case.data.n_keep_fds = 1;
+
+  g_assert_cmpint (run_exec (&exec_case, &status), ==, EBADF);
+  g_assert_cmpint (exec_case.data.failed_step, ==, GIPC_CHILD_EXEC_STEP_KEEP_FDS);
+  assert_exit_status (status, 127);
+
+  exec_case.data.n_keep_fds = 0;
+  exec_case.data.path = "/nonexistent/program";
+  g_assert_cmpint (run_exec (&exec_case, &status), ==, ENOENT);
+  g_assert_cmpint (exec_case.data.failed_step, ==, GIPC_CHILD_EXEC_STEP_EXEC);
+}
+
+static gboolean
+odd_timer_cb (gpointer user_data)
+{
+  if (getpid () != GPOINTER_TO_INT (user_data))
+    _exit (99);
+  return G_SOURCE_CONTINUE;
+}
+
+static gint
+target_zero (GipcProcess *process,
+             gpointer     user_data)
+{
+  return 0;
+}
+
+/* After a wrap of the id counter (simulated: the id scan finds nothing),
+ * a timer at an unusual priority cannot be found: start refuses fork mode
+ * instead of letting it run in the child. Sources the walk or the residual
+ * check can place (common priorities, ready sources, fds) do not matter. */
+static void
+test_simulated_wrap (void)
+{
+  g_autoptr(GipcProcess) refused = NULL;
+  g_autoptr(GipcProcess) fine = NULL;
+  g_autoptr(GError) error = NULL;
+  gpointer parent = GINT_TO_POINTER (getpid ());
+  GSource *timer;
+  GSource *idle;
+  int wait_status;
+
+  gipc_child_setup_set_simulate_id_wrap (TRUE);
+
+  idle = g_idle_source_new ();
+  g_source_set_priority (idle, 4321);
+  g_source_set_callback (idle, odd_timer_cb, parent, NULL);
+  g_source_attach (idle, NULL);
+
+  /* Ready at an odd priority: found through the residual check. */
+  fine = gipc_process_new (target_zero, NULL, NULL);
+  g_assert_true (gipc_process_start (fine, &error));
+  g_assert_no_error (error);
+  g_assert_true (gipc_process_join (fine, -1, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (gipc_process_get_exit_code (fine), ==, 0);
+
+  timer = g_timeout_source_new_seconds (3600);
+  g_source_set_priority (timer, 4321);
+  g_source_set_callback (timer, odd_timer_cb, parent, NULL);
+  g_source_attach (timer, NULL);
+  g_source_destroy (idle);
+  g_source_unref (idle);
+
+  refused = gipc_process_new (target_zero, NULL, NULL);
+  g_assert_false (gipc_process_start (refused, &error));
+  g_assert_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED);
+  g_assert_nonnull (strstr (error->message, "spawn mode"));
+  g_assert_nonnull (strstr (error->message, "fork server"));
+  g_assert_false (gipc_process_is_alive (refused));
+  /* The refused child was reaped. */
+  g_assert_cmpint (waitpid (-1, &wait_status, WNOHANG), ==, -1);
+  g_assert_cmpint (errno, ==, ECHILD);
+
+  /* Without the wrap, the id scan finds it. */
+  gipc_child_setup_set_simulate_id_wrap (FALSE);
+  g_clear_object (&refused);
+  g_clear_error (&error);
+  refused = gipc_process_new (target_zero, NULL, NULL);
+  g_assert_true (gipc_process_start (refused, &error));
+  g_assert_no_error (error);
+  g_assert_true (gipc_process_join (refused, -1, &error));
+  g_assert_cmpint (gipc_process_get_exit_code (refused), ==, 0);
+
+  g_source_destroy (timer);
+  g_source_unref (timer);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -819,6 +952,8 @@ main (int   argc,
   gipc_test_add_func ("/fork-context/die-with-parent", test_die_with_parent_check);
   gipc_test_add_func ("/fork-context/after-fork-channels", test_after_fork_channels);
   gipc_test_add_func ("/fork-context/exec/failure", test_exec_failure);
+  gipc_test_add_func ("/fork-context/exec/failed-step", test_exec_failed_step);
+  gipc_test_add_func ("/fork-context/orphan/simulated-wrap", test_simulated_wrap);
   gipc_test_add_func ("/fork-context/exec/only-passed-fds", test_exec_keeps_only_passed_fds);
 
   return g_test_run ();
