@@ -20,6 +20,8 @@ packages=(
   gjs
   gi-docgen
   valgrind
+  clang
+  libclang-rt-14-dev
 )
 
 missing=()

@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: MIT
 # Builds gipc-glib and runs the whole test suite: the C, Python, gjs and
 # example suites in a normal build (warnings as errors, GIR warnings fatal),
-# then the C suites again in an AddressSanitizer/UBSan build. Installs what
+# then the C suites again in an AddressSanitizer/UBSan build, then the two
+# libFuzzer targets for a bounded time ($FUZZ_SECONDS each, default 15;
+# each counts as one test). Installs what
 # is missing first. Ends with one summary line counting the test cases:
 # "N passed, N failed, N skipped".
 set -uo pipefail
@@ -52,6 +54,26 @@ if bash build-aux/setup-build.sh _build-asan -Dwerror=true \
 else
   echo "build failed: _build-asan"; status=1; failed=$((failed + 1))
 fi
+
+# Each fuzz target is one test: it passes if it builds, its known crash
+# reproducers (tests/fuzz/crashes/) pass and it finds nothing new in the
+# time given.
+run_fuzz () {
+  local name=$1
+  local log="_build-fuzz/run-$name.log"
+  echo "== fuzz: $name (${FUZZ_SECONDS:-15} s)"
+  mkdir -p _build-fuzz
+  if bash tests/fuzz/run-fuzz.sh "$name" "${FUZZ_SECONDS:-15}" >"$log" 2>&1; then
+    passed=$((passed + 1))
+    grep -E '^stat::number_of_executed_units' "$log" || true
+  else
+    echo "fuzz target $name failed; last lines of $log:"
+    tail -n 40 "$log"
+    failed=$((failed + 1)); status=1
+  fi
+}
+run_fuzz frame
+run_fuzz channel
 
 echo "$passed passed, $failed failed, $skipped skipped"
 exit $status

@@ -2,44 +2,126 @@
 # SPDX-License-Identifier: MIT
 # SPDX-FileCopyrightText: 2026 The gipc-glib authors
 #
-# run-fuzz.sh [SECONDS] [libFuzzer options...]
-# Builds the frame decoder fuzzer (tests/fuzz/fuzz-frame.c against
-# gipc-glib/gipc-frame.c) with clang -fsanitize=fuzzer,address,undefined and
-# runs it for SECONDS (default 60). Build output and the corpus go to
-# $FUZZ_DIR (default _build-fuzz). Not part of `meson test`.
-# Needs clang and libclang-rt-dev (Debian: clang libclang-rt-14-dev).
+# run-fuzz.sh [frame|channel|all] [SECONDS] [libFuzzer options...]
+# Builds the libFuzzer targets with clang -fsanitize=fuzzer,address,undefined
+# and runs one (or each, one after the other) for SECONDS (default 60;
+# 0 = no time limit, e.g. `run-fuzz.sh channel 0 -runs=10000000`):
+#   frame    tests/fuzz/fuzz-frame.c, the frame codec (gipc-glib/gipc-frame.c)
+#   channel  tests/fuzz/fuzz-channel.c, a channel's whole receive path, linked
+#            with the library's internal archive from a clang ASan/UBSan meson
+#            build instrumented for coverage ($FUZZ_DIR/lib)
+# With no target name (first argument a number), runs frame, as before.
+# Before fuzzing, each target runs the reproducers of the crashes found so
+# far (tests/fuzz/crashes/<target>-*; FUZZ_REGRESS=0 skips them, to hunt
+# for new ones while old ones are unfixed). Build output, corpora and crash
+# artifacts go to $FUZZ_DIR (default _build-fuzz). Exits non-zero if a target fails to build or finds a crash.
+# Needs clang and libclang-rt-14-dev (build-aux/install-deps.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
+target=frame
+case ${1:-} in
+  frame|channel|all) target=$1; shift ;;
+esac
 seconds=${1:-60}
 [ $# -gt 0 ] && shift
 out=${FUZZ_DIR:-_build-fuzz}
 cc=${CC_FUZZ:-clang}
 
-mkdir -p "$out/corpus" "$out/artifacts"
+# GLib 2.74 takes objects from g_slice, which hides use after free from
+# ASan (the targets set it too, before GLib starts).
+export G_SLICE=always-malloc
 
-# A config.h like the meson one, for gipc-frame.c and gipc-error.c.
-cat > "$out/config.h" <<'EOC'
+sanitize=(-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined)
+glib_flags=(-DGLIB_VERSION_MIN_REQUIRED=GLIB_VERSION_2_74
+            -DGLIB_VERSION_MAX_ALLOWED=GLIB_VERSION_2_74)
+
+mkdir -p "$out/corpus-frame" "$out/corpus-channel" "$out/artifacts"
+
+build_frame () {
+  # A config.h like the meson one, for gipc-frame.c and gipc-error.c.
+  cat > "$out/config.h" <<'EOC'
 #pragma once
 #define G_LOG_DOMAIN "Gipc"
 EOC
 
-# A few seeds: "abc", an empty message, two frames, an oversized header.
-printf '\004\000\000\000\000\003abc' > "$out/corpus/seed-abc"
-printf '\003\001\000\000\000\000' > "$out/corpus/seed-empty"
-printf '\004\001\000\000\000\002hi\000\000\000\001!' > "$out/corpus/seed-two"
-printf '\001\000\177\377\377\377' > "$out/corpus/seed-large"
+  # A few seeds: "abc", an empty message, two frames, an oversized header.
+  printf '\004\000\000\000\000\003abc' > "$out/corpus-frame/seed-abc"
+  printf '\003\001\000\000\000\000' > "$out/corpus-frame/seed-empty"
+  printf '\004\001\000\000\000\002hi\000\000\000\001!' > "$out/corpus-frame/seed-two"
+  printf '\001\000\177\377\377\377' > "$out/corpus-frame/seed-large"
 
-# shellcheck disable=SC2046
-"$cc" -g -O1 -fno-omit-frame-pointer \
-  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-  -DGIPC_COMPILATION -D_GNU_SOURCE \
-  -DGLIB_VERSION_MIN_REQUIRED=GLIB_VERSION_2_74 \
-  -DGLIB_VERSION_MAX_ALLOWED=GLIB_VERSION_2_74 \
-  -I"$out" -I. -Igipc-glib \
-  tests/fuzz/fuzz-frame.c gipc-glib/gipc-frame.c gipc-glib/gipc-error.c \
-  $(pkg-config --cflags --libs gio-2.0) \
-  -o "$out/fuzz-frame"
+  # shellcheck disable=SC2046
+  "$cc" -g -O1 -fno-omit-frame-pointer "${sanitize[@]}" \
+    -DGIPC_COMPILATION -D_GNU_SOURCE "${glib_flags[@]}" \
+    -I"$out" -I. -Igipc-glib \
+    tests/fuzz/fuzz-frame.c gipc-glib/gipc-frame.c gipc-glib/gipc-error.c \
+    $(pkg-config --cflags --libs gio-2.0) \
+    -o "$out/fuzz-frame"
+}
 
-exec "$out/fuzz-frame" -max_total_time="$seconds" -max_len=4096 \
-  -artifact_prefix="$out/artifacts/" -print_final_stats=1 "$@" "$out/corpus"
+build_channel () {
+  local lib="$out/lib"
+
+  # The library as meson builds it (generated enum types and version
+  # header included), compiled by clang with the sanitizers and libFuzzer's
+  # coverage instrumentation; only its internal archive is built.
+  if [ ! -f "$lib/build.ninja" ]; then
+    CC="$cc" meson setup "$lib" --buildtype=debugoptimized \
+      -Db_sanitize=address,undefined -Db_lundef=false \
+      -Dc_args="-fsanitize=fuzzer-no-link -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+      -Dtests=false -Dexamples=false -Dbenchmarks=false \
+      -Dintrospection=disabled -Ddocumentation=disabled >/dev/null
+  fi
+  ninja -C "$lib" gipc-glib/libgipc-glib-internal.a >/dev/null
+
+  # shellcheck disable=SC2046
+  "$cc" -g -O1 -fno-omit-frame-pointer "${sanitize[@]}" \
+    -D_GNU_SOURCE "${glib_flags[@]}" \
+    -I"$lib" -I"$lib/gipc-glib" -I. \
+    tests/fuzz/fuzz-channel.c "$lib/gipc-glib/libgipc-glib-internal.a" \
+    $(pkg-config --cflags --libs gio-unix-2.0) \
+    -o "$out/fuzz-channel"
+}
+
+# Runs the committed reproducers of a target: each must now pass.
+regress () {
+  local name=$1 files
+  [ "${FUZZ_REGRESS:-1}" != 0 ] || return 0
+  shopt -s nullglob
+  files=(tests/fuzz/crashes/"$name"-*)
+  shopt -u nullglob
+  [ ${#files[@]} -gt 0 ] || return 0
+  echo "run-fuzz: $name: ${#files[@]} crash reproducers"
+  "$out/fuzz-$name" -malloc_limit_mb=64 -rss_limit_mb=2048 -timeout=30 "${files[@]}"
+}
+
+run_frame () {
+  regress frame
+  "$out/fuzz-frame" -max_total_time="$seconds" -max_len=4096 \
+    -artifact_prefix="$out/artifacts/frame-" -print_final_stats=1 "$@" \
+    "$out/corpus-frame"
+}
+
+# -malloc_limit_mb: a peer's 4-byte header must not make the receiver
+# allocate the announced size at once (the inputs stay below 2 MiB).
+run_channel () {
+  regress channel
+  "$out/fuzz-channel" -max_total_time="$seconds" -max_len=131072 \
+    -malloc_limit_mb=64 -rss_limit_mb=2048 -timeout=30 \
+    -artifact_prefix="$out/artifacts/channel-" -print_final_stats=1 "$@" \
+    "$out/corpus-channel" tests/fuzz/seeds-channel
+}
+
+case $target in
+  frame) build_frame; run_frame "$@" ;;
+  channel) build_channel; run_channel "$@" ;;
+  all)
+    build_frame
+    build_channel
+    rc=0
+    run_frame "$@" || rc=1
+    run_channel "$@" || rc=1
+    exit $rc
+    ;;
+esac
