@@ -505,18 +505,6 @@ slow_consumer_target (GipcProcess *process,
     }
 }
 
-static gsize
-rss_kib (void)
-{
-  g_autofree char *status = NULL;
-  const char *line;
-
-  g_assert_true (g_file_get_contents ("/proc/self/status", &status, NULL, NULL));
-  line = strstr (status, "VmRSS:");
-  g_assert_nonnull (line);
-  return (gsize) g_ascii_strtoull (line + strlen ("VmRSS:"), NULL, 10);
-}
-
 typedef struct
 {
   gboolean congested;
@@ -551,7 +539,7 @@ test_producer_memory_bounded (void)
   g_assert_no_error (error);
   g_signal_connect (w, "notify::congested", G_CALLBACK (producer_notify_cb), &producer);
 
-  base = peak = rss_kib ();
+  base = peak = gipc_test_status_kib ("VmRSS:");
   while (sent < PRODUCER_TOTAL)
     {
       /* The pattern: send while not congested, then wait for the notify. */
@@ -569,7 +557,7 @@ test_producer_memory_bounded (void)
       producer.congested = TRUE;
       while (producer.congested && gipc_channel_is_congested (w))
         g_main_context_iteration (context, TRUE);
-      peak = MAX (peak, rss_kib ());
+      peak = MAX (peak, gipc_test_status_kib ("VmRSS:"));
     }
   g_assert_true (gipc_channel_flush (w, NULL, &error));
   g_assert_no_error (error);

@@ -766,18 +766,6 @@ test_cancellable_uses_no_source_ids (void)
 /* ---------------------------------------------------------------------- */
 /* Defect 6: memory follows what the peer sent, not what it announced     */
 
-static gsize
-vm_size_kib (void)
-{
-  g_autofree char *status = NULL;
-  const char *line;
-
-  g_assert_true (g_file_get_contents ("/proc/self/status", &status, NULL, NULL));
-  line = strstr (status, "VmSize:");
-  g_assert_nonnull (line);
-  return (gsize) g_ascii_strtoull (line + strlen ("VmSize:"), NULL, 10);
-}
-
 static void
 test_huge_header_allocates_little (void)
 {
@@ -798,12 +786,12 @@ test_huge_header_allocates_little (void)
   g_assert_cmpuint (gipc_channel_get_max_message_size (r), >=, 896 * MiB);
 
   gipc_channel_set_timeout (r, 50);
-  before = vm_size_kib ();
+  before = gipc_test_status_kib ("VmSize:");
   /* The message has begun: the receive waits for the rest. Give it the
    * end of the stream instead. */
   close (fds[1]);
   message = gipc_channel_receive (r, NULL, &error);
-  after = vm_size_kib ();
+  after = gipc_test_status_kib ("VmSize:");
 
   g_assert_null (message);
   g_assert_error (error, GIPC_ERROR, GIPC_ERROR_PROTOCOL);
@@ -831,7 +819,7 @@ test_huge_header_under_rlimit_as (void)
       int fds[2];
       int fds2[2];
 
-      limit.rlim_cur = limit.rlim_max = (rlim_t) (vm_size_kib () * 1024 + 256 * MiB);
+      limit.rlim_cur = limit.rlim_max = (rlim_t) (gipc_test_status_kib ("VmSize:") * 1024 + 256 * MiB);
       g_assert_no_errno (setrlimit (RLIMIT_AS, &limit));
 
       g_assert_no_errno (pipe2 (fds, O_CLOEXEC));

@@ -46,20 +46,6 @@ target_return (GipcProcess *process,
   return GPOINTER_TO_INT (user_data);
 }
 
-static gsize
-rss_kib (void)
-{
-  g_autofree char *status = NULL;
-  const char *line;
-  gsize kib = 0;
-
-  g_assert_true (g_file_get_contents ("/proc/self/status", &status, NULL, NULL));
-  line = strstr (status, "VmRSS:");
-  g_assert_nonnull (line);
-  g_assert_cmpint (sscanf (line, "VmRSS: %zu", &kib), ==, 1);
-  return kib;
-}
-
 static void
 cycle (gboolean fork_mode,
        guint    i)
@@ -96,10 +82,10 @@ run_cycles (gboolean fork_mode,
     cycle (fork_mode, i);
 
   fds_before = gipc_test_count_fds ();
-  rss_before = rss_kib ();
+  rss_before = gipc_test_status_kib ("VmRSS:");
   for (i = warmup; i < n; i++)
     cycle (fork_mode, i);
-  rss_after = rss_kib ();
+  rss_after = gipc_test_status_kib ("VmRSS:");
 
   g_test_message ("%s: %u cycles, fds %u -> %u, RSS %zu -> %zu KiB",
                   fork_mode ? "fork" : "spawn", n, fds_before,

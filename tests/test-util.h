@@ -209,6 +209,20 @@ gipc_test_count_fds (void)
   return n - 1;
 }
 
+/* A "Vm…:" line of /proc/self/status in KiB: gipc_test_status_kib
+ * ("VmRSS:") for the resident set, "VmSize:" for the address space. */
+static inline gsize
+gipc_test_status_kib (const char *key)
+{
+  g_autofree char *status = NULL;
+  const char *line;
+
+  g_assert_true (g_file_get_contents ("/proc/self/status", &status, NULL, NULL));
+  line = strstr (status, key);
+  g_assert_nonnull (line);
+  return (gsize) g_ascii_strtoull (line + strlen (key), NULL, 10);
+}
+
 /* TRUE if @fd is open in this process. */
 static inline gboolean
 gipc_test_fd_is_open (int fd)
