@@ -488,6 +488,8 @@ peer_launch (Peer         *peer,
         }
       a->chan = e1;
       peer->proc = gipc_process_new (peer_process_target, a, NULL);
+      /* GLib's worker thread runs here; the peer is plain C. */
+      gipc_process_set_warn_if_threaded (peer->proc, FALSE);
       gipc_process_pass_channel (peer->proc, e1);
       ok = gipc_process_start (peer->proc, error);
       a->chan = NULL;
@@ -1582,7 +1584,10 @@ gipc_start (StartMode   mode,
       if (n >= 3 && t1 - t0 >= duration)
         break;
       if (mode == START_FORK)
-        proc = gipc_process_new (trivial_target, NULL, NULL);
+        {
+          proc = gipc_process_new (trivial_target, NULL, NULL);
+          gipc_process_set_warn_if_threaded (proc, FALSE);
+        }
       else if ((proc = gipc_process_new_for_argv (argv, error)) == NULL)
         return FALSE;
       if (!gipc_process_start (proc, error) ||
