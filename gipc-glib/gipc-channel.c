@@ -86,6 +86,13 @@
  * sources of the main context. */
 #define MAX_DELIVERIES      256
 #define MAX_READS           8
+/* A callback that iterates the context re-enters the dispatch, which
+ * hands the next message to a callback that may iterate again: without a
+ * bound the nesting would follow the peer's message count down the stack.
+ * At this depth the source rests (no fd polled, never ready) until the
+ * callbacks below return; the dispatch below goes on delivering, so
+ * nothing is lost or reordered, only not handed out by nested loops. */
+#define MAX_DISPATCH_DEPTH  16
 #define MAX_POOLED_RESULTS  4
 
 typedef struct
@@ -625,6 +632,9 @@ gipc_channel_wakeup (gpointer data)
   gboolean have_news = self->inbox.length > 0 || self->read_error != NULL;
   SendOp *send_op = g_queue_peek_head (&self->send_ops);
 
+  if (self->dispatch_depth >= MAX_DISPATCH_DEPTH)
+    return -1;
+
   /* Operations to cancel, a congested notify to emit. */
   if (g_atomic_int_get (&self->cancel_pending) ||
       self->congestion_changes != self->congestion_changes_notified)
@@ -657,11 +667,14 @@ gipc_channel_wakeup (gpointer data)
 static void
 update_source (GipcChannel *self)
 {
+  gboolean resting;
+
   if (self->source == NULL)
     return;
 
-  gipc_channel_source_want_read (self->source, wants_input (self));
-  gipc_channel_source_want_write (self->source,
+  resting = self->dispatch_depth >= MAX_DISPATCH_DEPTH;
+  gipc_channel_source_want_read (self->source, !resting && wants_input (self));
+  gipc_channel_source_want_write (self->source, !resting &&
                                   self->output.length > 0 && self->write_fd >= 0);
 }
 
@@ -2032,6 +2045,8 @@ gipc_channel_dispatch (gpointer     data,
 
   g_object_ref (self);
   self->dispatch_depth++;
+  if (self->dispatch_depth == MAX_DISPATCH_DEPTH)
+    update_source (self);
 
   complete_cancelled (self);
 

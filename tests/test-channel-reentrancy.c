@@ -630,6 +630,157 @@ test_cell (gconstpointer data)
   alarm (0);
 }
 
+/* ---------------------------------------------------------------------- */
+/* Nesting depth                                                           */
+
+/* A handler that iterates the context once per message (a GTK program
+ * flushing its events while it handles a burst) must not nest one level
+ * per message the peer sent: 20,000 small messages in the pipe once made
+ * as many nested dispatches and overflowed the stack (found by fuzzing). */
+
+#define DEPTH_MESSAGES 20000
+
+typedef struct
+{
+  GMainContext *context;
+  GipcChannel *channel;
+  int write_fd;
+  guint received;
+  guint depth;
+  guint max_depth;
+  gboolean ended;
+} DepthCase;
+
+static gpointer
+depth_writer_thread (gpointer data)
+{
+  DepthCase *d = data;
+  g_autoptr(GByteArray) wire = g_byte_array_new ();
+
+  for (guint32 i = 0; i < DEPTH_MESSAGES; i++)
+    {
+      guint8 frame[8] = { 0, 0, 0, 4 };
+      guint32 be = GUINT32_TO_BE (i);
+
+      memcpy (frame + 4, &be, 4);
+      g_byte_array_append (wire, frame, sizeof frame);
+    }
+  gipc_test_write_all (d->write_fd, wire->data, wire->len);
+  close (d->write_fd);
+  return NULL;
+}
+
+static void
+depth_check_message (DepthCase *d,
+                     GBytes    *message)
+{
+  guint32 be;
+
+  g_assert_cmpuint (g_bytes_get_size (message), ==, 4);
+  memcpy (&be, g_bytes_get_data (message, NULL), 4);
+  g_assert_cmpuint (GUINT32_FROM_BE (be), ==, d->received);
+  d->received++;
+}
+
+static void
+depth_iterate (DepthCase *d)
+{
+  d->depth++;
+  d->max_depth = MAX (d->max_depth, d->depth);
+  g_main_context_iteration (d->context, FALSE);
+  d->depth--;
+}
+
+static void
+depth_message_cb (GipcChannel *channel,
+                  GBytes      *message,
+                  gpointer     user_data)
+{
+  DepthCase *d = user_data;
+
+  depth_check_message (d, message);
+  depth_iterate (d);
+}
+
+static void
+depth_error_cb (GipcChannel  *channel,
+                const GError *error,
+                gpointer      user_data)
+{
+  DepthCase *d = user_data;
+
+  g_assert_error (error, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
+  d->ended = TRUE;
+}
+
+static void
+depth_receive_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  DepthCase *d = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) message = gipc_channel_receive_finish (GIPC_CHANNEL (source), result, &error);
+
+  if (message == NULL)
+    {
+      g_assert_error (error, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
+      d->ended = TRUE;
+      return;
+    }
+  depth_check_message (d, message);
+  gipc_channel_receive_async (d->channel, NULL, depth_receive_cb, d);
+  depth_iterate (d);
+}
+
+static void
+test_depth (gconstpointer data)
+{
+  gboolean push = GPOINTER_TO_UINT (data);
+  DepthCase d = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GThread) writer = NULL;
+  int fds[2];
+
+  gipc_test_arm_alarm ();
+  d.context = g_main_context_new ();
+  g_main_context_push_thread_default (d.context);
+  g_assert_no_errno (pipe2 (fds, O_CLOEXEC));
+  d.write_fd = fds[1];
+  d.channel = gipc_channel_new_from_fds (fds[0], -1, &error);
+  g_assert_no_error (error);
+
+  /* The pipe is full before the first message is handled. */
+  writer = g_thread_new ("depth-writer", depth_writer_thread, &d);
+  while (gipc_test_bytes_available (fds[0]) < 60 * KiB)
+    g_usleep (1000);
+
+  if (push)
+    {
+      g_signal_connect (d.channel, "message", G_CALLBACK (depth_message_cb), &d);
+      g_signal_connect (d.channel, "error", G_CALLBACK (depth_error_cb), &d);
+      gipc_channel_listen (d.channel);
+    }
+  else
+    gipc_channel_receive_async (d.channel, NULL, depth_receive_cb, &d);
+
+  while (!d.ended)
+    g_main_context_iteration (d.context, TRUE);
+  g_thread_join (g_steal_pointer (&writer));
+
+  /* Every message, in order, and a nesting that did not follow them. */
+  g_assert_cmpuint (d.received, ==, DEPTH_MESSAGES);
+  g_assert_cmpuint (d.depth, ==, 0);
+  g_assert_cmpuint (d.max_depth, >=, 2);
+  g_assert_cmpuint (d.max_depth, <=, 64);
+
+  g_clear_object (&d.channel);
+  gipc_test_drain_context (d.context);
+  g_main_context_pop_thread_default (d.context);
+  g_main_context_unref (d.context);
+  alarm (0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -653,6 +804,9 @@ main (int   argc,
             continue;
           g_test_add_data_func (path, GUINT_TO_POINTER (cell), test_cell);
         }
+
+  g_test_add_data_func ("/reentrancy/depth/message-iterate", GUINT_TO_POINTER (TRUE), test_depth);
+  g_test_add_data_func ("/reentrancy/depth/receive-iterate", GUINT_TO_POINTER (FALSE), test_depth);
 
   return g_test_run ();
 }
