@@ -22,7 +22,8 @@
 #include "gipc-channel-private.h"
 #include "gipc-channel-source-private.h"
 #include "gipc-error.h"
-#include "gipc-frame-private.h"
+#include "gipc-frame-stream-private.h"
+#include "gipc-transport-private.h"
 
 /**
  * GipcChannel:
@@ -72,16 +73,8 @@
  * Since: 1.0
  */
 
-/* Frames with payloads up to this size are copied into one output buffer
- * (one write for many of them); larger ones are written from their GBytes
- * with writev, with no copy. */
-#define COALESCE_MAX        (8 * 1024)
 /* Queued output beyond which send_async writes what it can at once. */
 #define OUTPUT_HIGH_WATER   (256 * 1024)
-/* The read buffer; a body larger than half of it is read straight into the
- * message's own buffer. */
-#define READ_BUFFER_SIZE    (128 * 1024)
-#define MAX_IOV             64
 /* Fairness: what one dispatch may deliver before it yields to the other
  * sources of the main context. */
 #define MAX_DELIVERIES      256
@@ -94,15 +87,6 @@
  * nothing is lost or reordered, only not handed out by nested loops. */
 #define MAX_DISPATCH_DEPTH  16
 #define MAX_POOLED_RESULTS  4
-
-typedef struct
-{
-  GBytes     *bytes;        /* a large message (no copy), or NULL */
-  GByteArray *buffer;       /* coalesced small frames, or NULL */
-  guint8      header[GIPC_FRAME_HEADER_SIZE];
-  guint64     start;        /* stream offset of the chunk's first byte */
-  gsize       length;       /* header + payload, or buffer->len */
-} OutputChunk;
 
 /* A cancellable of a pending operation is watched with a "cancelled"
  * handler, not a GSource: an operation then uses no source id (GLib's ids
@@ -144,8 +128,9 @@ struct _GipcChannel
 {
   GObject           parent_instance;
 
-  int               read_fd;
-  int               write_fd;
+  /* The framing and, below it, the transport (fds). */
+  GipcFrameStream   stream;
+
   guint             can_send : 1;
   guint             can_receive : 1;
   guint             closed : 1;
@@ -169,16 +154,10 @@ struct _GipcChannel
   GSource          *source;
 
   /* Output. */
-  GQueue            output;          /* OutputChunk* */
   GQueue            send_ops;        /* SendOp*, in stream order */
-  guint64           out_queued;      /* stream offset after the last queued byte */
-  guint64           out_written;     /* stream offset of the next byte to write */
   guint64           inline_generation;
   gboolean          inline_used;
-  gboolean          pipe_full;       /* EAGAIN seen; wait for G_IO_OUT */
   gboolean          output_held;     /* a self-reference while output is queued */
-  gboolean          pipe_grown;      /* F_SETPIPE_SZ tried for large messages */
-  GByteArray       *spare_buffer;
   GError           *write_error;     /* sticky: the reader is gone, or worse */
   GQueue            flush_ops;       /* FlushOp*, in call order (= target order) */
 
@@ -192,10 +171,6 @@ struct _GipcChannel
   guint             congestion_changes_notified;
 
   /* Input. */
-  guint8           *rbuf;
-  gsize             rbuf_pos;
-  gsize             rbuf_len;
-  GipcFrameDecoder  decoder;
   GQueue            inbox;           /* GBytes*, whole messages not yet taken */
   GQueue            receive_ops;     /* ReceiveOp*, in call order */
   GQueue            result_pool;     /* recycled GipcAsyncResult* */
@@ -296,15 +271,6 @@ gipc_channel_get_n_open (void)
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
 
-static void
-set_io_error (GError     **error,
-              int          errsv,
-              const char  *what)
-{
-  g_set_error (error, GIPC_ERROR, GIPC_ERROR_FAILED,
-               "%s: %s", what, g_strerror (errsv));
-}
-
 static gboolean
 check_open (GipcChannel  *self,
             GError      **error)
@@ -371,104 +337,6 @@ check_message_size (gsize    size,
     }
 
   return TRUE;
-}
-
-static gboolean
-set_fd_flags (int      fd,
-              GError **error)
-{
-  int flags;
-
-  if (!g_unix_set_fd_nonblocking (fd, TRUE, NULL))
-    {
-      set_io_error (error, errno, "Could not make the file descriptor non-blocking");
-      return FALSE;
-    }
-
-  flags = fcntl (fd, F_GETFD);
-  if (flags < 0 || fcntl (fd, F_SETFD, flags | FD_CLOEXEC) < 0)
-    {
-      set_io_error (error, errno, "Could not make the file descriptor close-on-exec");
-      return FALSE;
-    }
-
-  return TRUE;
-}
-
-static void
-close_fd (int *fd)
-{
-  if (*fd >= 0)
-    {
-      int errsv = errno;
-
-      close (*fd);
-      *fd = -1;
-      errno = errsv;
-    }
-}
-
-/* Closes the channel's fds once each: a socket may serve both directions
- * (new_from_fds (s, s)), and closing it twice could close an fd that
- * another thread has just opened under the same number. */
-static void
-close_channel_fds (GipcChannel *self)
-{
-  if (self->write_fd == self->read_fd)
-    self->write_fd = -1;
-  close_fd (&self->read_fd);
-  close_fd (&self->write_fd);
-}
-
-/* Writes with SIGPIPE blocked in this thread, so a widowed pipe gives EPIPE
- * and never kills the process, without touching the process's signal
- * dispositions. A SIGPIPE raised by our own write is consumed; one the
- * application had pending and blocked stays as it was. */
-typedef struct
-{
-  sigset_t old_mask;
-  gboolean already_blocked;
-} SigpipeGuard;
-
-static void
-sigpipe_guard_enter (SigpipeGuard *guard)
-{
-  sigset_t pipe_set;
-
-  sigemptyset (&pipe_set);
-  sigaddset (&pipe_set, SIGPIPE);
-  pthread_sigmask (SIG_BLOCK, &pipe_set, &guard->old_mask);
-  guard->already_blocked = sigismember (&guard->old_mask, SIGPIPE);
-}
-
-static void
-sigpipe_guard_consume (SigpipeGuard *guard)
-{
-  /* After an EPIPE: take the SIGPIPE our write raised, unless the
-   * application blocks SIGPIPE itself (then leave it as a plain write
-   * would have). */
-  if (!guard->already_blocked)
-    {
-      sigset_t pipe_set;
-      struct timespec zero = { 0, 0 };
-      int errsv = errno;
-
-      sigemptyset (&pipe_set);
-      sigaddset (&pipe_set, SIGPIPE);
-      while (sigtimedwait (&pipe_set, NULL, &zero) < 0 && errno == EINTR)
-        ;
-      errno = errsv;
-    }
-}
-
-static void
-sigpipe_guard_leave (SigpipeGuard *guard)
-{
-  int errsv = errno;
-
-  if (!guard->already_blocked)
-    pthread_sigmask (SIG_SETMASK, &guard->old_mask, NULL);
-  errno = errsv;
 }
 
 /* ------------------------------------------------------------------ */
@@ -540,8 +408,8 @@ ensure_source (GipcChannel *self,
     }
 
   set_context (self, context);
-  self->source = gipc_channel_source_new (self->can_receive ? self->read_fd : -1,
-                                          self->can_send ? self->write_fd : -1,
+  self->source = gipc_channel_source_new (self->can_receive ? self->stream.transport.read_fd : -1,
+                                          self->can_send ? self->stream.transport.write_fd : -1,
                                           gipc_channel_dispatch,
                                           gipc_channel_wakeup, self);
   g_source_attach (self->source, self->context);
@@ -620,7 +488,7 @@ next_deadline (GipcChannel *self)
 static gboolean
 wants_input (GipcChannel *self)
 {
-  return self->read_fd >= 0 &&
+  return self->stream.transport.read_fd >= 0 &&
          self->read_error == NULL &&
          (self->listening || self->receive_ops.length > 0);
 }
@@ -645,7 +513,7 @@ gipc_channel_wakeup (gpointer data)
     {
       FlushOp *flush_op = self->flush_ops.head->data;
 
-      if (flush_op->error != NULL || flush_op->target <= self->out_written)
+      if (flush_op->error != NULL || flush_op->target <= self->stream.written)
         return 0;
     }
 
@@ -675,29 +543,11 @@ update_source (GipcChannel *self)
   resting = self->dispatch_depth >= MAX_DISPATCH_DEPTH;
   gipc_channel_source_want_read (self->source, !resting && wants_input (self));
   gipc_channel_source_want_write (self->source, !resting &&
-                                  self->output.length > 0 && self->write_fd >= 0);
+                                  self->stream.output.length > 0 && self->stream.transport.write_fd >= 0);
 }
 
 /* ------------------------------------------------------------------ */
 /* Output                                                              */
-
-static void
-output_chunk_free (GipcChannel *self,
-                   OutputChunk *chunk)
-{
-  g_clear_pointer (&chunk->bytes, g_bytes_unref);
-  if (chunk->buffer != NULL)
-    {
-      if (self->spare_buffer == NULL && chunk->buffer->len <= 4 * OUTPUT_HIGH_WATER)
-        {
-          g_byte_array_set_size (chunk->buffer, 0);
-          self->spare_buffer = chunk->buffer;
-        }
-      else
-        g_byte_array_unref (chunk->buffer);
-    }
-  g_slice_free (OutputChunk, chunk);
-}
 
 /* While output is queued the channel holds a reference on itself, so
  * dropping the last user reference never blocks nor loses a message: the
@@ -706,35 +556,16 @@ output_chunk_free (GipcChannel *self,
 static void
 sync_output_ref (GipcChannel *self)
 {
-  if (self->output.length > 0 && !self->output_held)
+  if (self->stream.output.length > 0 && !self->output_held)
     {
       self->output_held = TRUE;
       g_object_ref (self);
     }
-  else if (self->output.length == 0 && self->output_held)
+  else if (self->stream.output.length == 0 && self->output_held)
     {
       self->output_held = FALSE;
       g_object_unref (self);
     }
-}
-
-/* Large messages move through a pipe 64 KiB at a time by default. The
- * first large message asks for a bigger pipe; only then, because every pipe
- * counts against the user's pipe-buffer quota and small messages gain
- * nothing from it. A refusal (quota, not a pipe) is fine.
- *
- * The size was chosen by measurement (gipc-bench, 1 MiB messages, ratio to
- * a raw pipe; one CPU / two CPUs): 64 KiB 0.70x / 1.02x, 256 KiB 0.86x /
- * 4.3x, 512 KiB 0.88x / 4.6x, 1 MiB 0.70x / 4.4x (on one CPU a pipe that
- * large is read back after it has left the cache). */
-#define LARGE_PIPE_SIZE (512 * 1024)
-
-static void
-grow_pipe (GipcChannel *self)
-{
-  self->pipe_grown = TRUE;
-  if (fcntl (self->write_fd, F_GETPIPE_SZ) < LARGE_PIPE_SIZE)
-    (void) fcntl (self->write_fd, F_SETPIPE_SZ, LARGE_PIPE_SIZE);
 }
 
 /* Flow control: TRUE above the high-water mark, FALSE again at or below
@@ -743,7 +574,7 @@ grow_pipe (GipcChannel *self)
 static void
 update_congestion (GipcChannel *self)
 {
-  guint64 queued = self->out_queued - self->out_written;
+  guint64 queued = self->stream.queued - self->stream.written;
 
   if ((!self->congested && queued > self->high_water_mark) ||
       (self->congested && queued <= self->high_water_mark / 2))
@@ -760,49 +591,7 @@ queue_frame (GipcChannel *self,
              guint64     *start,
              guint64     *end)
 {
-  gsize size = g_bytes_get_size (message);
-  OutputChunk *tail = g_queue_peek_tail (&self->output);
-
-  *start = self->out_queued;
-
-  if (size <= COALESCE_MAX)
-    {
-      guint8 header[GIPC_FRAME_HEADER_SIZE];
-
-      /* A burst of sends fills chunks of bounded size, so the buffer is
-       * never reallocated (and copied) at megabytes. */
-      if (tail == NULL || tail->buffer == NULL || tail->length >= OUTPUT_HIGH_WATER)
-        {
-          tail = g_slice_new0 (OutputChunk);
-          tail->buffer = self->spare_buffer != NULL ?
-                         g_steal_pointer (&self->spare_buffer) :
-                         g_byte_array_sized_new (4096);
-          tail->start = self->out_queued;
-          g_queue_push_tail (&self->output, tail);
-        }
-
-      gipc_frame_encode_header (header, size);
-      g_byte_array_append (tail->buffer, header, sizeof header);
-      if (size > 0)
-        g_byte_array_append (tail->buffer, g_bytes_get_data (message, NULL), size);
-      tail->length = tail->buffer->len;
-    }
-  else
-    {
-      OutputChunk *chunk = g_slice_new0 (OutputChunk);
-
-      if (!self->pipe_grown)
-        grow_pipe (self);
-
-      chunk->bytes = g_bytes_ref (message);
-      gipc_frame_encode_header (chunk->header, size);
-      chunk->start = self->out_queued;
-      chunk->length = GIPC_FRAME_HEADER_SIZE + size;
-      g_queue_push_tail (&self->output, chunk);
-    }
-
-  self->out_queued += GIPC_FRAME_HEADER_SIZE + size;
-  *end = self->out_queued;
+  gipc_frame_stream_queue (&self->stream, message, start, end);
   update_congestion (self);
 }
 
@@ -813,7 +602,7 @@ static gboolean
 send_op_finished (GipcChannel *self,
                   SendOp      *op)
 {
-  return op->error != NULL || op->end <= self->out_written;
+  return op->error != NULL || op->end <= self->stream.written;
 }
 
 /* Completes, in call order, every send that is written or failed. Only
@@ -839,8 +628,6 @@ static void
 fail_output (GipcChannel *self,
              GError      *error)
 {
-  OutputChunk *chunk;
-
   if (self->write_error == NULL)
     {
       self->write_error = g_error_copy (error);
@@ -853,13 +640,11 @@ fail_output (GipcChannel *self,
     {
       FlushOp *op = l->data;
 
-      if (op->error == NULL && op->target > self->out_written)
+      if (op->error == NULL && op->target > self->stream.written)
         op->error = g_error_copy (error);
     }
 
-  while ((chunk = g_queue_pop_head (&self->output)) != NULL)
-    output_chunk_free (self, chunk);
-  self->out_written = self->out_queued;
+  gipc_frame_stream_drop_output (&self->stream);
   update_congestion (self);
 
   for (GList *l = self->send_ops.head; l != NULL; l = l->next)
@@ -871,114 +656,15 @@ fail_output (GipcChannel *self,
     }
 }
 
-static void
-write_error_from_errno (GError **error,
-                        int      errsv)
-{
-  if (errsv == EPIPE)
-    g_set_error_literal (error, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED,
-                         "The receiving end of the channel is closed");
-  else
-    set_io_error (error, errsv, "Could not write to the channel");
-}
-
-typedef enum
-{
-  FLUSH_DONE,      /* the whole queue is written */
-  FLUSH_AGAIN,     /* the pipe is full */
-  FLUSH_FAILED,    /* *error is set */
-} FlushResult;
-
-/* Writes queued output until it is all written or the pipe is full.
+/* Writes queued output until it is all written or the transport is full.
  * Never blocks. Does not complete sends (the caller does). */
-static FlushResult
+static GipcFrameFlushResult
 flush_output (GipcChannel  *self,
               GError      **error)
 {
-  SigpipeGuard guard;
-  FlushResult result = FLUSH_AGAIN;
+  GipcFrameFlushResult result = gipc_frame_stream_flush (&self->stream, error);
 
-  if (self->output.length == 0)
-    return FLUSH_DONE;
-
-  sigpipe_guard_enter (&guard);
-
-  while (self->output.length > 0)
-    {
-      struct iovec iov[MAX_IOV];
-      int n_iov = 0;
-      gssize n;
-      guint64 offset = self->out_written;
-
-      for (GList *l = self->output.head; l != NULL && n_iov < MAX_IOV - 1; l = l->next)
-        {
-          OutputChunk *chunk = l->data;
-          gsize skip = offset > chunk->start ? offset - chunk->start : 0;
-
-          if (chunk->buffer != NULL)
-            {
-              iov[n_iov].iov_base = chunk->buffer->data + skip;
-              iov[n_iov].iov_len = chunk->length - skip;
-              n_iov++;
-            }
-          else
-            {
-              gsize payload_size;
-              const guint8 *payload = g_bytes_get_data (chunk->bytes, &payload_size);
-
-              if (skip < GIPC_FRAME_HEADER_SIZE)
-                {
-                  iov[n_iov].iov_base = chunk->header + skip;
-                  iov[n_iov].iov_len = GIPC_FRAME_HEADER_SIZE - skip;
-                  n_iov++;
-                  skip = GIPC_FRAME_HEADER_SIZE;
-                }
-              iov[n_iov].iov_base = (guint8 *) payload + (skip - GIPC_FRAME_HEADER_SIZE);
-              iov[n_iov].iov_len = payload_size - (skip - GIPC_FRAME_HEADER_SIZE);
-              n_iov++;
-            }
-          offset = chunk->start + chunk->length;
-        }
-
-      do
-        n = writev (self->write_fd, iov, n_iov);
-      while (n < 0 && errno == EINTR);
-
-      if (n < 0)
-        {
-          int errsv = errno;
-
-          if (errsv == EAGAIN || errsv == EWOULDBLOCK)
-            {
-              self->pipe_full = TRUE;
-              break;
-            }
-
-          if (errsv == EPIPE)
-            sigpipe_guard_consume (&guard);
-          write_error_from_errno (error, errsv);
-          result = FLUSH_FAILED;
-          break;
-        }
-
-      self->out_written += n;
-
-      /* Drop the chunks that are fully written. */
-      for (OutputChunk *chunk = g_queue_peek_head (&self->output);
-           chunk != NULL && chunk->start + chunk->length <= self->out_written;
-           chunk = g_queue_peek_head (&self->output))
-        {
-          g_queue_pop_head (&self->output);
-          output_chunk_free (self, chunk);
-        }
-    }
-
-  sigpipe_guard_leave (&guard);
   update_congestion (self);
-
-  if (result != FLUSH_FAILED && self->output.length == 0)
-    result = FLUSH_DONE;
-
   return result;
 }
 
@@ -988,59 +674,8 @@ pump_output (GipcChannel *self)
 {
   g_autoptr(GError) error = NULL;
 
-  if (flush_output (self, &error) == FLUSH_FAILED)
+  if (flush_output (self, &error) == GIPC_FRAME_FLUSH_FAILED)
     fail_output (self, error);
-}
-
-/* Waits until @fd has @events, or the cancellable fires, or the deadline
- * (monotonic µs, -1 for none) passes. Returns 1 when ready, 0 on timeout,
- * -1 with *error set. */
-static int
-wait_fd (int            fd,
-         short          events,
-         GCancellable  *cancellable,
-         gint64         deadline,
-         GError       **error)
-{
-  GPollFD fds[2];
-  guint n_fds = 1;
-
-  fds[0].fd = fd;
-  fds[0].events = events;
-  fds[0].revents = 0;
-  if (cancellable != NULL && g_cancellable_make_pollfd (cancellable, &fds[1]))
-    n_fds = 2;
-
-  for (;;)
-    {
-      int timeout = -1;
-      int r;
-
-      if (deadline >= 0)
-        {
-          gint64 now = g_get_monotonic_time ();
-
-          timeout = deadline > now ? (int) MIN ((deadline - now + 999) / 1000, G_MAXINT) : 0;
-        }
-
-      r = g_poll (fds, n_fds, timeout);
-      if (r < 0 && errno == EINTR)
-        continue;
-
-      if (n_fds == 2)
-        g_cancellable_release_fd (cancellable);
-
-      if (r < 0)
-        {
-          set_io_error (error, errno, "Could not wait for the channel");
-          return -1;
-        }
-
-      if (g_cancellable_set_error_if_cancelled (cancellable, error))
-        return -1;
-
-      return r > 0 ? 1 : 0;
-    }
 }
 
 /* Writes all queued output, blocking. @cancellable counts only while the
@@ -1060,21 +695,21 @@ flush_output_blocking (GipcChannel   *self,
 
       switch (flush_output (self, &local_error))
         {
-        case FLUSH_DONE:
+        case GIPC_FRAME_FLUSH_DONE:
           return TRUE;
 
-        case FLUSH_FAILED:
+        case GIPC_FRAME_FLUSH_FAILED:
           fail_output (self, local_error);
           g_propagate_error (error, local_error);
           return FALSE;
 
-        case FLUSH_AGAIN:
+        case GIPC_FRAME_FLUSH_AGAIN:
         default:
           break;
         }
 
-      cancellable_now = self->out_written <= cancel_limit;
-      if (wait_fd (self->write_fd, G_IO_OUT,
+      cancellable_now = self->stream.written <= cancel_limit;
+      if (gipc_transport_wait_fd (self->stream.transport.write_fd, G_IO_OUT,
                    cancellable_now ? cancellable : NULL, -1, &local_error) < 0)
         {
           if (!cancellable_now)
@@ -1119,39 +754,8 @@ unqueue_frame (GipcChannel *self,
                guint64      end)
 {
   guint64 length = end - start;
-  GList *l = self->output.head;
 
-  while (l != NULL)
-    {
-      OutputChunk *chunk = l->data;
-      GList *next = l->next;
-
-      if (chunk->start + chunk->length <= start)
-        {
-          l = next;
-          continue;
-        }
-
-      if (chunk->start >= end)
-        chunk->start -= length;
-      else if (chunk->buffer != NULL)
-        {
-          g_byte_array_remove_range (chunk->buffer, start - chunk->start, length);
-          chunk->length = chunk->buffer->len;
-          if (chunk->length == 0)
-            {
-              g_queue_delete_link (&self->output, l);
-              output_chunk_free (self, chunk);
-            }
-        }
-      else
-        {
-          g_queue_delete_link (&self->output, l);
-          output_chunk_free (self, chunk);
-        }
-
-      l = next;
-    }
+  gipc_frame_stream_unqueue (&self->stream, start, end);
 
   for (GList *o = self->send_ops.head; o != NULL; o = o->next)
     {
@@ -1172,7 +776,6 @@ unqueue_frame (GipcChannel *self,
         op->target -= length;
     }
 
-  self->out_queued -= length;
   update_congestion (self);
 }
 
@@ -1188,7 +791,7 @@ send_internal (GipcChannel  *self,
 
   ensure_source (self, FALSE);
 
-  was_idle = self->output.length == 0;
+  was_idle = self->stream.output.length == 0;
   queue_frame (self, message, &start, &end);
 
   if (task != NULL)
@@ -1207,9 +810,9 @@ send_internal (GipcChannel  *self,
    * written by the source on the next iteration, or at once when much is
    * queued. */
   generation = gipc_channel_source_get_generation (self->source);
-  if (!self->pipe_full &&
+  if (!self->stream.full &&
       ((was_idle && (!self->inline_used || self->inline_generation != generation)) ||
-       self->out_queued - self->out_written >= OUTPUT_HIGH_WATER))
+       self->stream.queued - self->stream.written >= OUTPUT_HIGH_WATER))
     {
       self->inline_used = TRUE;
       self->inline_generation = generation;
@@ -1420,7 +1023,7 @@ complete_finished_flushes (GipcChannel *self)
   FlushOp *op;
 
   while ((op = g_queue_peek_head (&self->flush_ops)) != NULL &&
-         (op->error != NULL || op->target <= self->out_written))
+         (op->error != NULL || op->target <= self->stream.written))
     {
       g_queue_pop_head (&self->flush_ops);
       flush_op_complete (op, g_steal_pointer (&op->error));
@@ -1492,7 +1095,7 @@ gipc_channel_flush_async (GipcChannel         *self,
       return;
     }
 
-  if (self->out_written >= self->out_queued)
+  if (self->stream.written >= self->stream.queued)
     {
       g_task_return_boolean (task, TRUE);
       return;
@@ -1501,7 +1104,7 @@ gipc_channel_flush_async (GipcChannel         *self,
   ensure_source (self, FALSE);
   op = g_slice_new0 (FlushOp);
   op->task = g_object_ref (task);
-  op->target = self->out_queued;
+  op->target = self->stream.queued;
   g_queue_push_tail (&self->flush_ops, op);
   cancel_watch_init (&op->cancel, self, cancellable);
 }
@@ -1595,7 +1198,7 @@ gipc_channel_get_queued_bytes (GipcChannel *self)
 {
   g_return_val_if_fail (GIPC_IS_CHANNEL (self), 0);
 
-  return self->out_queued - self->out_written;
+  return self->stream.queued - self->stream.written;
 }
 
 /**
@@ -1673,50 +1276,28 @@ set_read_error (GipcChannel *self,
     g_error_free (error);
 }
 
-/* Decodes what is in the read buffer into the inbox. Returns FALSE on a
- * decoding error (recorded as the sticky read error). */
+/* A whole message from the stream: in push mode straight to the handlers
+ * (when no older message waits in the inbox), else into the inbox. The
+ * handlers may close the channel or iterate the context (a nested
+ * dispatch may reach the end of the stream): the stream stops reading
+ * then. */
 static gboolean
-decode_buffered (GipcChannel *self)
+take_message (GBytes      *message,
+              GUnixFDList *fds,
+              gpointer     user_data)
 {
-  while (self->rbuf_pos < self->rbuf_len)
+  GipcChannel *self = user_data;
+
+  g_clear_object (&fds);
+
+  if (self->listening && self->inbox.length == 0)
     {
-      GBytes *message = NULL;
-      GError *error = NULL;
-      gsize consumed = 0;
-      GipcFrameResult r;
-
-      r = gipc_frame_decoder_feed (&self->decoder,
-                                   self->rbuf + self->rbuf_pos,
-                                   self->rbuf_len - self->rbuf_pos,
-                                   &consumed, &message, &error);
-      self->rbuf_pos += consumed;
-
-      if (r == GIPC_FRAME_MESSAGE)
-        {
-          if (self->listening && self->inbox.length == 0)
-            {
-              /* Push mode: straight to the handlers. They may close the
-               * channel (which frees the buffer), or iterate the context,
-               * and a nested dispatch decodes the rest of the buffer, up
-               * to an error maybe: look again before going on. */
-              g_signal_emit (self, signals[SIGNAL_MESSAGE], 0, message);
-              g_bytes_unref (message);
-              if (self->closed || self->read_error != NULL)
-                return FALSE;
-            }
-          else
-            g_queue_push_tail (&self->inbox, message);
-        }
-      else if (r == GIPC_FRAME_ERROR)
-        {
-          /* Nothing after a bad frame is ever decoded. */
-          self->rbuf_pos = self->rbuf_len = 0;
-          set_read_error (self, error);
-          return FALSE;
-        }
+      g_signal_emit (self, signals[SIGNAL_MESSAGE], 0, message);
+      g_bytes_unref (message);
+      return !self->closed && self->read_error == NULL;
     }
 
-  self->rbuf_pos = self->rbuf_len = 0;
+  g_queue_push_tail (&self->inbox, message);
   return TRUE;
 }
 
@@ -1724,84 +1305,28 @@ typedef enum
 {
   READ_MORE,       /* got data; there may be more */
   READ_AGAIN,      /* nothing available now */
-  READ_END,        /* end of stream or error: read_error is set */
+  READ_END,        /* end of stream, error, or closed: stop */
 } ReadResult;
 
-/* One read(2), straight into a large message's body when one is being
- * assembled, otherwise into the read buffer; then decodes. Never blocks. */
+/* One read from the stream, then its messages; never blocks. */
 static ReadResult
 read_once (GipcChannel *self)
 {
-  gsize remaining = 0;
-  guint8 *tail = gipc_frame_decoder_body_tail (&self->decoder, &remaining);
-  gssize n;
+  GError *error = NULL;
 
-  if (gipc_frame_decoder_get_error (&self->decoder) != NULL)
+  switch (gipc_frame_stream_read (&self->stream, take_message, self, &error))
     {
-      set_read_error (self, g_error_copy (gipc_frame_decoder_get_error (&self->decoder)));
-      return READ_END;
-    }
-
-  if (tail != NULL && remaining >= READ_BUFFER_SIZE / 2)
-    {
-      do
-        n = read (self->read_fd, tail, remaining);
-      while (n < 0 && errno == EINTR);
-
-      if (n > 0)
-        {
-          GBytes *message = NULL;
-
-          if (gipc_frame_decoder_body_advance (&self->decoder, n, &message) == GIPC_FRAME_MESSAGE)
-            g_queue_push_tail (&self->inbox, message);
-          return READ_MORE;
-        }
-    }
-  else
-    {
-      /* Re-entered from a callback while an outer dispatch decodes the
-       * buffer: finish the buffer first. */
-      if (self->rbuf_pos < self->rbuf_len)
-        return decode_buffered (self) ? READ_MORE : READ_END;
-
-      if (self->rbuf == NULL)
-        self->rbuf = g_malloc (READ_BUFFER_SIZE);
-
-      do
-        n = read (self->read_fd, self->rbuf, READ_BUFFER_SIZE);
-      while (n < 0 && errno == EINTR);
-
-      if (n > 0)
-        {
-          self->rbuf_pos = 0;
-          self->rbuf_len = n;
-          if (!decode_buffered (self))
-            return READ_END;
-          return n == READ_BUFFER_SIZE ? READ_MORE : READ_AGAIN;
-        }
-    }
-
-  if (n == 0)
-    {
-      GError *error = NULL;
-
-      if (gipc_frame_decoder_at_eof (&self->decoder, &error))
-        error = g_error_new_literal (GIPC_ERROR, GIPC_ERROR_PEER_CLOSED,
-                                     "End of stream: every sender of the channel is closed");
+    case GIPC_FRAME_READ_MORE:
+      return READ_MORE;
+    case GIPC_FRAME_READ_AGAIN:
+      return READ_AGAIN;
+    case GIPC_FRAME_READ_END:
       set_read_error (self, error);
       return READ_END;
+    case GIPC_FRAME_READ_STOPPED:
+    default:
+      return READ_END;
     }
-
-  if (errno == EAGAIN || errno == EWOULDBLOCK)
-    return READ_AGAIN;
-
-  {
-    GError *error = NULL;
-
-    set_io_error (&error, errno, "Could not read from the channel");
-    set_read_error (self, error);
-  }
-  return READ_END;
 }
 
 /* Reads until at least one whole message is in the inbox, or nothing more
@@ -1939,7 +1464,7 @@ expire_receives (GipcChannel *self)
       op = l->data;
       if (op->deadline > 0 && op->deadline <= now)
         {
-          if (l == self->receive_ops.head && gipc_frame_decoder_in_frame (&self->decoder))
+          if (l == self->receive_ops.head && gipc_frame_stream_in_frame (&self->stream))
             {
               /* The head's message has begun to arrive: it is read to its
                * end, no timeout splits a message. */
@@ -1981,7 +1506,7 @@ complete_cancelled (GipcChannel *self)
         {
           SendOp *op = l->data;
 
-          if (op->error == NULL && op->start >= self->out_written &&
+          if (op->error == NULL && op->start >= self->stream.written &&
               cancel_watch_fired (&op->cancel))
             found = op;
         }
@@ -2051,8 +1576,8 @@ gipc_channel_dispatch (gpointer     data,
   complete_cancelled (self);
 
   if (write_revents != 0)
-    self->pipe_full = FALSE;
-  if (write_revents != 0 && self->output.length > 0)
+    self->stream.full = FALSE;
+  if (write_revents != 0 && self->stream.output.length > 0)
     pump_output (self);
   complete_finished_sends (self);
   complete_finished_flushes (self);
@@ -2277,13 +1802,13 @@ gipc_channel_receive (GipcChannel   *self,
         }
 
       /* No timeout once a message has begun to arrive. */
-      r = wait_fd (self->read_fd, G_IO_IN,
+      r = gipc_transport_wait_fd (self->stream.transport.read_fd, G_IO_IN,
                    cancellable,
-                   gipc_frame_decoder_in_frame (&self->decoder) ? -1 : deadline,
+                   gipc_frame_stream_in_frame (&self->stream) ? -1 : deadline,
                    error);
       if (r < 0)
         break;
-      if (r == 0 && !gipc_frame_decoder_in_frame (&self->decoder))
+      if (r == 0 && !gipc_frame_stream_in_frame (&self->stream))
         {
           g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
                                "No message arrived within the channel's timeout");
@@ -2597,21 +2122,7 @@ static void
 clear_input (GipcChannel *self)
 {
   g_queue_clear_full (&self->inbox, (GDestroyNotify) g_bytes_unref);
-  gipc_frame_decoder_clear (&self->decoder);
-  g_clear_pointer (&self->rbuf, g_free);
-  self->rbuf_pos = self->rbuf_len = 0;
-}
-
-static void
-clear_output (GipcChannel *self)
-{
-  OutputChunk *chunk;
-
-  while ((chunk = g_queue_pop_head (&self->output)) != NULL)
-    output_chunk_free (self, chunk);
-  g_clear_pointer (&self->spare_buffer, g_byte_array_unref);
-  self->out_written = self->out_queued;
-  update_congestion (self);
+  gipc_frame_stream_drop_input (&self->stream);
 }
 
 /* Closes the fds and marks the channel closed. No signal or notify. */
@@ -2622,10 +2133,10 @@ close_internal (GipcChannel *self)
   self->closed = TRUE;
   destroy_source (self);
   clear_input (self);
-  clear_output (self);
+  gipc_frame_stream_close (&self->stream);
+  update_congestion (self);
   g_clear_error (&self->read_error);
   g_clear_error (&self->write_error);
-  close_channel_fds (self);
   registry_remove (self);
   sync_output_ref (self);
 }
@@ -2667,11 +2178,11 @@ gipc_channel_close (GipcChannel  *self,
       return FALSE;
     }
 
-  if (self->output.length > 0)
+  if (self->stream.output.length > 0)
     {
       pump_output (self);
       sync_output_ref (self);
-      if (self->output.length > 0)
+      if (self->stream.output.length > 0)
         {
           g_set_error_literal (error, GIPC_ERROR, GIPC_ERROR_LOCKED,
                                "Messages sent without a callback are still being written");
@@ -2697,9 +2208,9 @@ gipc_channel_get_fds (GipcChannel *self,
   g_return_if_fail (GIPC_IS_CHANNEL (self));
 
   if (read_fd != NULL)
-    *read_fd = self->read_fd;
+    *read_fd = self->stream.transport.read_fd;
   if (write_fd != NULL)
-    *write_fd = self->write_fd;
+    *write_fd = self->stream.transport.write_fd;
 }
 
 gboolean
@@ -2719,18 +2230,18 @@ gipc_channel_prepare_pass (GipcChannel  *self,
       return FALSE;
     }
 
-  if (for_exec && (self->inbox.length > 0 || gipc_frame_decoder_in_frame (&self->decoder)))
+  if (for_exec && (self->inbox.length > 0 || gipc_frame_stream_in_frame (&self->stream)))
     {
       g_set_error_literal (error, GIPC_ERROR, GIPC_ERROR_FAILED,
                            "The channel holds received data that a spawned program could not read");
       return FALSE;
     }
 
-  if (self->output.length > 0)
+  if (self->stream.output.length > 0)
     {
       pump_output (self);
       sync_output_ref (self);
-      if (self->output.length > 0)
+      if (self->stream.output.length > 0)
         {
           g_set_error_literal (error, GIPC_ERROR, GIPC_ERROR_LOCKED,
                                "Messages sent without a callback are still being written");
@@ -2821,14 +2332,10 @@ gipc_channel_child_after_fork (GipcChannel * const *keep,
       /* Not ours: close the fds, silently. Queued output belongs to the
        * parent (it writes it); its GBytes may have the parent's free
        * functions, so it is leaked rather than freed here. */
-      keep_leftover (self->output.head);
-      keep_leftover (self->spare_buffer);
-      g_queue_init (&self->output);
-      self->spare_buffer = NULL;
+      gipc_frame_stream_abandon_output (&self->stream, keep_leftover);
       self->output_held = FALSE;  /* its reference is the parent's, kept */
-      self->out_written = self->out_queued;
       self->closed = TRUE;
-      close_channel_fds (self);
+      gipc_frame_stream_close (&self->stream);
       self->registered = FALSE;
       g_hash_table_iter_remove (&iter);
     }
@@ -2855,7 +2362,7 @@ gipc_channel_flush_all (void)
       GipcChannel *self = open->pdata[i];
       g_autoptr(GError) error = NULL;
 
-      if (self->closed || self->output.length == 0 || self->write_error != NULL)
+      if (self->closed || self->stream.output.length == 0 || self->write_error != NULL)
         continue;
 
       if (!flush_output_blocking (self, NULL, G_MAXUINT64, &error))
@@ -2871,9 +2378,9 @@ gipc_channel_flush_all (void)
 gboolean
 gipc_channel_child_move_fds_above_stdio (GipcChannel *self)
 {
-  int old_read = self->read_fd;
-  int old_write = self->write_fd;
-  int *fds[2] = { &self->read_fd, &self->write_fd };
+  int old_read = self->stream.transport.read_fd;
+  int old_write = self->stream.transport.write_fd;
+  int *fds[2] = { &self->stream.transport.read_fd, &self->stream.transport.write_fd };
 
   g_return_val_if_fail (GIPC_IS_CHANNEL (self), FALSE);
   g_return_val_if_fail (self->source == NULL, FALSE);
@@ -2889,7 +2396,7 @@ gipc_channel_child_move_fds_above_stdio (GipcChannel *self)
       /* One fd for both directions (a socket): move it once. */
       if (k == 1 && old_write == old_read)
         {
-          self->write_fd = self->read_fd;
+          self->stream.transport.write_fd = self->stream.transport.read_fd;
           continue;
         }
 
@@ -2899,10 +2406,10 @@ gipc_channel_child_move_fds_above_stdio (GipcChannel *self)
       *fds[k] = moved;
     }
 
-  if (old_read >= 0 && old_read <= 2 && old_read != self->read_fd)
+  if (old_read >= 0 && old_read <= 2 && old_read != self->stream.transport.read_fd)
     close (old_read);
   if (old_write >= 0 && old_write <= 2 && old_write != old_read &&
-      old_write != self->write_fd)
+      old_write != self->stream.transport.write_fd)
     close (old_write);
 
   return TRUE;
@@ -2917,8 +2424,7 @@ channel_new_take_fds (int read_fd,
 {
   GipcChannel *self = g_object_new (GIPC_TYPE_CHANNEL, NULL);
 
-  self->read_fd = read_fd;
-  self->write_fd = write_fd;
+  gipc_frame_stream_init (&self->stream, read_fd, write_fd, self->max_message_size);
   self->can_receive = read_fd >= 0;
   self->can_send = write_fd >= 0;
   registry_add (self);
@@ -2965,9 +2471,11 @@ gipc_pipe (GipcPipeFlags   flags,
     {
       int errsv = errno;
 
-      close_fd (&a[0]);
-      close_fd (&a[1]);
-      set_io_error (error, errsv, "Could not create a pipe");
+      if (a[0] >= 0)
+        close (a[0]);
+      if (a[1] >= 0)
+        close (a[1]);
+      gipc_transport_set_io_error (error, errsv, "Could not create a pipe");
       return FALSE;
     }
 
@@ -3024,12 +2532,13 @@ gipc_channel_new_from_fds (int      read_fd,
       return NULL;
     }
 
-  if ((read_fd >= 0 && !set_fd_flags (read_fd, error)) ||
-      (write_fd >= 0 && write_fd != read_fd && !set_fd_flags (write_fd, error)))
+  if ((read_fd >= 0 && !gipc_transport_prepare_fd (read_fd, error)) ||
+      (write_fd >= 0 && write_fd != read_fd && !gipc_transport_prepare_fd (write_fd, error)))
     {
-      close_fd (&read_fd);
-      if (write_fd != read_fd)
-        close_fd (&write_fd);
+      if (read_fd >= 0)
+        close (read_fd);
+      if (write_fd >= 0 && write_fd != read_fd)
+        close (write_fd);
       return NULL;
     }
 
@@ -3199,7 +2708,7 @@ gipc_channel_new_inherited (guint    index,
       (write_fd >= 0 && fcntl (write_fd, F_GETFD) < 0))
     {
       g_mutex_unlock (&inherited_mutex);
-      set_io_error (error, errno, "Inherited channel fd (GIPC_CHANNEL_FDS) is not open");
+      gipc_transport_set_io_error (error, errno, "Inherited channel fd (GIPC_CHANNEL_FDS) is not open");
       return NULL;
     }
 
@@ -3293,7 +2802,7 @@ gipc_channel_set_max_message_size (GipcChannel *self,
     return;
 
   self->max_message_size = max_message_size;
-  self->decoder.max_size = max_message_size;
+  gipc_frame_stream_set_max_message_size (&self->stream, max_message_size);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_MESSAGE_SIZE]);
 }
 
@@ -3374,7 +2883,7 @@ gipc_channel_finalize (GObject *object)
   g_assert (self->send_ops.length == 0);
   g_assert (self->flush_ops.length == 0);
   g_assert (self->receive_ops.length == 0);
-  g_assert (self->read_fd < 0 && self->write_fd < 0);
+  g_assert (self->stream.transport.read_fd < 0 && self->stream.transport.write_fd < 0);
 
   G_OBJECT_CLASS (gipc_channel_parent_class)->finalize (object);
 }
@@ -3634,11 +3143,8 @@ gipc_channel_class_init (GipcChannelClass *klass)
 static void
 gipc_channel_init (GipcChannel *self)
 {
-  self->read_fd = -1;
-  self->write_fd = -1;
   self->max_message_size = GIPC_CHANNEL_DEFAULT_MAX_MESSAGE_SIZE;
-  gipc_frame_decoder_init (&self->decoder, self->max_message_size);
-  g_queue_init (&self->output);
+  gipc_frame_stream_init (&self->stream, -1, -1, self->max_message_size);
   g_queue_init (&self->send_ops);
   g_queue_init (&self->flush_ops);
   g_queue_init (&self->inbox);

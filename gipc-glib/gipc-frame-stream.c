@@ -1,0 +1,422 @@
+/* SPDX-License-Identifier: MIT
+ * SPDX-FileCopyrightText: 2026 The gipc-glib authors */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "gipc-channel.h"
+#include "gipc-error.h"
+#include "gipc-frame-stream-private.h"
+
+/* Frames with payloads up to this size are copied into one output buffer
+ * (one write for many of them); larger ones are written from their GBytes
+ * with writev, with no copy. */
+#define COALESCE_MAX        (8 * 1024)
+/* A coalescing buffer is closed at this size, so a burst of sends is never
+ * reallocated (and copied) at megabytes. */
+#define CHUNK_MAX           (256 * 1024)
+/* The read buffer; a body larger than half of it is read straight into the
+ * message's own buffer. */
+#define READ_BUFFER_SIZE    (128 * 1024)
+#define MAX_IOV             64
+
+typedef struct
+{
+  GBytes     *bytes;        /* a large message (no copy), or NULL */
+  GByteArray *buffer;       /* coalesced small frames, or NULL */
+  guint8      header[GIPC_FRAME_HEADER_SIZE];
+  guint64     start;        /* stream offset of the chunk's first byte */
+  gsize       length;       /* header + payload, or buffer->len */
+} GipcFrameChunk;
+
+void
+gipc_frame_stream_init (GipcFrameStream *self,
+                        int              read_fd,
+                        int              write_fd,
+                        guint64          max_message_size)
+{
+  memset (self, 0, sizeof *self);
+  gipc_transport_init (&self->transport, read_fd, write_fd);
+  g_queue_init (&self->output);
+  gipc_frame_decoder_init (&self->decoder, max_message_size);
+}
+
+void
+gipc_frame_stream_set_max_message_size (GipcFrameStream *self,
+                                        guint64          max_size)
+{
+  self->decoder.max_size = MIN (max_size, GIPC_CHANNEL_MAX_MESSAGE_SIZE_LIMIT);
+}
+
+void
+gipc_frame_stream_close (GipcFrameStream *self)
+{
+  gipc_frame_stream_drop_input (self);
+  gipc_frame_stream_drop_output (self);
+  g_clear_pointer (&self->spare_buffer, g_byte_array_unref);
+  gipc_transport_close (&self->transport);
+}
+
+/* ------------------------------------------------------------------ */
+/* Output                                                              */
+
+static void
+chunk_free (GipcFrameStream *self,
+            GipcFrameChunk  *chunk)
+{
+  g_clear_pointer (&chunk->bytes, g_bytes_unref);
+  if (chunk->buffer != NULL)
+    {
+      if (self->spare_buffer == NULL && chunk->buffer->len <= 4 * CHUNK_MAX)
+        {
+          g_byte_array_set_size (chunk->buffer, 0);
+          self->spare_buffer = chunk->buffer;
+        }
+      else
+        g_byte_array_unref (chunk->buffer);
+    }
+  g_slice_free (GipcFrameChunk, chunk);
+}
+
+void
+gipc_frame_stream_queue (GipcFrameStream *self,
+                         GBytes          *message,
+                         guint64         *start,
+                         guint64         *end)
+{
+  gsize size = g_bytes_get_size (message);
+  GipcFrameChunk *tail = g_queue_peek_tail (&self->output);
+
+  *start = self->queued;
+
+  if (size <= COALESCE_MAX)
+    {
+      guint8 header[GIPC_FRAME_HEADER_SIZE];
+
+      if (tail == NULL || tail->buffer == NULL || tail->length >= CHUNK_MAX)
+        {
+          tail = g_slice_new0 (GipcFrameChunk);
+          tail->buffer = self->spare_buffer != NULL ?
+                         g_steal_pointer (&self->spare_buffer) :
+                         g_byte_array_sized_new (4096);
+          tail->start = self->queued;
+          g_queue_push_tail (&self->output, tail);
+        }
+
+      gipc_frame_encode_header (header, size);
+      g_byte_array_append (tail->buffer, header, sizeof header);
+      if (size > 0)
+        g_byte_array_append (tail->buffer, g_bytes_get_data (message, NULL), size);
+      tail->length = tail->buffer->len;
+    }
+  else
+    {
+      GipcFrameChunk *chunk = g_slice_new0 (GipcFrameChunk);
+
+      gipc_transport_grow_pipe (&self->transport);
+      chunk->bytes = g_bytes_ref (message);
+      gipc_frame_encode_header (chunk->header, size);
+      chunk->start = self->queued;
+      chunk->length = GIPC_FRAME_HEADER_SIZE + size;
+      g_queue_push_tail (&self->output, chunk);
+    }
+
+  self->queued += GIPC_FRAME_HEADER_SIZE + size;
+  *end = self->queued;
+}
+
+void
+gipc_frame_stream_unqueue (GipcFrameStream *self,
+                           guint64          start,
+                           guint64          end)
+{
+  guint64 length = end - start;
+  GList *l = self->output.head;
+
+  g_assert (start >= self->written);
+
+  while (l != NULL)
+    {
+      GipcFrameChunk *chunk = l->data;
+      GList *next = l->next;
+
+      if (chunk->start + chunk->length <= start)
+        {
+          l = next;
+          continue;
+        }
+
+      if (chunk->start >= end)
+        chunk->start -= length;
+      else if (chunk->buffer != NULL)
+        {
+          g_byte_array_remove_range (chunk->buffer, start - chunk->start, length);
+          chunk->length = chunk->buffer->len;
+          if (chunk->length == 0)
+            {
+              g_queue_delete_link (&self->output, l);
+              chunk_free (self, chunk);
+            }
+        }
+      else
+        {
+          g_queue_delete_link (&self->output, l);
+          chunk_free (self, chunk);
+        }
+
+      l = next;
+    }
+
+  self->queued -= length;
+}
+
+/* Fills @iov from the queue, from the first unwritten byte. */
+static int
+gather_output (GipcFrameStream *self,
+               struct iovec    *iov)
+{
+  guint64 offset = self->written;
+  int n_iov = 0;
+
+  for (GList *l = self->output.head; l != NULL && n_iov < MAX_IOV - 1; l = l->next)
+    {
+      GipcFrameChunk *chunk = l->data;
+      gsize skip = offset > chunk->start ? offset - chunk->start : 0;
+
+      if (chunk->buffer != NULL)
+        {
+          iov[n_iov].iov_base = chunk->buffer->data + skip;
+          iov[n_iov].iov_len = chunk->length - skip;
+          n_iov++;
+        }
+      else
+        {
+          gsize payload_size;
+          const guint8 *payload = g_bytes_get_data (chunk->bytes, &payload_size);
+
+          if (skip < GIPC_FRAME_HEADER_SIZE)
+            {
+              iov[n_iov].iov_base = chunk->header + skip;
+              iov[n_iov].iov_len = GIPC_FRAME_HEADER_SIZE - skip;
+              n_iov++;
+              skip = GIPC_FRAME_HEADER_SIZE;
+            }
+          iov[n_iov].iov_base = (guint8 *) payload + (skip - GIPC_FRAME_HEADER_SIZE);
+          iov[n_iov].iov_len = payload_size - (skip - GIPC_FRAME_HEADER_SIZE);
+          n_iov++;
+        }
+      offset = chunk->start + chunk->length;
+    }
+
+  return n_iov;
+}
+
+GipcFrameFlushResult
+gipc_frame_stream_flush (GipcFrameStream  *self,
+                         GError          **error)
+{
+  GipcTransportWriteGuard guard;
+  GipcFrameFlushResult result = GIPC_FRAME_FLUSH_AGAIN;
+
+  if (self->output.length == 0)
+    return GIPC_FRAME_FLUSH_DONE;
+
+  gipc_transport_begin_writes (&self->transport, &guard);
+
+  while (self->output.length > 0)
+    {
+      struct iovec iov[MAX_IOV];
+      int n_iov = gather_output (self, iov);
+      GError *local_error = NULL;
+      gssize n;
+
+      n = gipc_transport_write (&self->transport, &guard, iov, n_iov, NULL, 0, &local_error);
+      if (n < 0)
+        {
+          if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+            {
+              g_error_free (local_error);
+              self->full = TRUE;
+              break;
+            }
+
+          g_propagate_error (error, local_error);
+          result = GIPC_FRAME_FLUSH_FAILED;
+          break;
+        }
+
+      self->written += n;
+
+      /* Drop the chunks that are fully written. */
+      for (GipcFrameChunk *chunk = g_queue_peek_head (&self->output);
+           chunk != NULL && chunk->start + chunk->length <= self->written;
+           chunk = g_queue_peek_head (&self->output))
+        {
+          g_queue_pop_head (&self->output);
+          chunk_free (self, chunk);
+        }
+    }
+
+  gipc_transport_end_writes (&self->transport, &guard);
+
+  if (result != GIPC_FRAME_FLUSH_FAILED && self->output.length == 0)
+    result = GIPC_FRAME_FLUSH_DONE;
+
+  return result;
+}
+
+void
+gipc_frame_stream_drop_output (GipcFrameStream *self)
+{
+  GipcFrameChunk *chunk;
+
+  while ((chunk = g_queue_pop_head (&self->output)) != NULL)
+    chunk_free (self, chunk);
+  self->written = self->queued;
+}
+
+void
+gipc_frame_stream_abandon_output (GipcFrameStream  *self,
+                                  void            (*keep) (gpointer))
+{
+  if (self->output.head != NULL)
+    keep (self->output.head);
+  if (self->spare_buffer != NULL)
+    keep (self->spare_buffer);
+  g_queue_init (&self->output);
+  self->spare_buffer = NULL;
+  self->written = self->queued;
+}
+
+/* ------------------------------------------------------------------ */
+/* Input                                                               */
+
+void
+gipc_frame_stream_drop_input (GipcFrameStream *self)
+{
+  guint64 max_size = self->decoder.max_size;
+
+  gipc_frame_decoder_clear (&self->decoder);
+  self->decoder.max_size = max_size;
+  g_clear_pointer (&self->rbuf, g_free);
+  self->rbuf_pos = self->rbuf_len = 0;
+}
+
+/* Decodes what is in the read buffer, handing each whole message to
+ * @func. FALSE when @func asked to stop or on a decoding error (then
+ * *error is set and nothing after the bad frame is ever decoded). */
+static gboolean
+decode_buffered (GipcFrameStream             *self,
+                 GipcFrameStreamMessageFunc   func,
+                 gpointer                     user_data,
+                 gboolean                    *stopped,
+                 GError                     **error)
+{
+  while (self->rbuf_pos < self->rbuf_len)
+    {
+      GBytes *message = NULL;
+      gsize consumed = 0;
+      GipcFrameResult r;
+
+      r = gipc_frame_decoder_feed (&self->decoder,
+                                   self->rbuf + self->rbuf_pos,
+                                   self->rbuf_len - self->rbuf_pos,
+                                   &consumed, &message, error);
+      self->rbuf_pos += consumed;
+
+      if (r == GIPC_FRAME_MESSAGE)
+        {
+          /* The callback may run user code that closes the stream (which
+           * frees the buffer) or re-enters it and decodes the rest of the
+           * buffer, up to an error maybe: it says whether to go on. */
+          if (!func (message, NULL, user_data))
+            {
+              *stopped = TRUE;
+              return FALSE;
+            }
+        }
+      else if (r == GIPC_FRAME_ERROR)
+        {
+          self->rbuf_pos = self->rbuf_len = 0;
+          return FALSE;
+        }
+    }
+
+  self->rbuf_pos = self->rbuf_len = 0;
+  return TRUE;
+}
+
+GipcFrameReadResult
+gipc_frame_stream_read (GipcFrameStream             *self,
+                        GipcFrameStreamMessageFunc   func,
+                        gpointer                     user_data,
+                        GError                     **error)
+{
+  gsize remaining = 0;
+  guint8 *tail = gipc_frame_decoder_body_tail (&self->decoder, &remaining);
+  gboolean stopped = FALSE;
+  GError *local_error = NULL;
+  gssize n;
+
+  if (gipc_frame_decoder_get_error (&self->decoder) != NULL)
+    {
+      g_propagate_error (error, g_error_copy (gipc_frame_decoder_get_error (&self->decoder)));
+      return GIPC_FRAME_READ_END;
+    }
+
+  if (tail != NULL && remaining >= READ_BUFFER_SIZE / 2)
+    {
+      n = gipc_transport_read (&self->transport, tail, remaining, &local_error);
+      if (n > 0)
+        {
+          GBytes *message = NULL;
+
+          if (gipc_frame_decoder_body_advance (&self->decoder, n, &message) == GIPC_FRAME_MESSAGE &&
+              !func (message, NULL, user_data))
+            return GIPC_FRAME_READ_STOPPED;
+          return GIPC_FRAME_READ_MORE;
+        }
+    }
+  else
+    {
+      /* Re-entered from a callback while an outer call decodes the
+       * buffer: finish the buffer first. */
+      if (self->rbuf_pos < self->rbuf_len)
+        {
+          if (decode_buffered (self, func, user_data, &stopped, error))
+            return GIPC_FRAME_READ_MORE;
+          return stopped ? GIPC_FRAME_READ_STOPPED : GIPC_FRAME_READ_END;
+        }
+
+      if (self->rbuf == NULL)
+        self->rbuf = g_malloc (READ_BUFFER_SIZE);
+
+      n = gipc_transport_read (&self->transport, self->rbuf, READ_BUFFER_SIZE, &local_error);
+      if (n > 0)
+        {
+          self->rbuf_pos = 0;
+          self->rbuf_len = n;
+          if (!decode_buffered (self, func, user_data, &stopped, error))
+            return stopped ? GIPC_FRAME_READ_STOPPED : GIPC_FRAME_READ_END;
+          return n == READ_BUFFER_SIZE ? GIPC_FRAME_READ_MORE : GIPC_FRAME_READ_AGAIN;
+        }
+    }
+
+  if (n == 0)
+    {
+      if (gipc_frame_decoder_at_eof (&self->decoder, error))
+        g_set_error_literal (error, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED,
+                             "End of stream: every sender of the channel is closed");
+      return GIPC_FRAME_READ_END;
+    }
+
+  if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+    {
+      g_error_free (local_error);
+      return GIPC_FRAME_READ_AGAIN;
+    }
+
+  g_propagate_error (error, local_error);
+  return GIPC_FRAME_READ_END;
+}
