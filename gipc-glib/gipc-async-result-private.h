@@ -4,6 +4,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <gio/gunixfdlist.h>
 
 G_BEGIN_DECLS
 
@@ -38,6 +39,11 @@ GCancellable    *gipc_async_result_get_cancellable  (GipcAsyncResult      *self)
 void             gipc_async_result_set_pointer      (GipcAsyncResult      *self,
                                                      gpointer              result,
                                                      GDestroyNotify        result_destroy);
+/* The fds that came with the result (transfer full; closed with the result
+ * unless stolen). */
+void             gipc_async_result_set_fds          (GipcAsyncResult      *self,
+                                                     GUnixFDList          *fds);
+GUnixFDList     *gipc_async_result_steal_fds        (GipcAsyncResult      *self);
 void             gipc_async_result_set_error        (GipcAsyncResult      *self,
                                                      GError               *error);
 

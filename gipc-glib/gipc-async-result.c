@@ -18,6 +18,7 @@ struct _GipcAsyncResult
 
   gpointer             result;
   GDestroyNotify       result_destroy;
+  GUnixFDList         *fds;          /* that came with the result, or NULL */
   GError              *error;
   gboolean             completed;
 };
@@ -64,6 +65,7 @@ clear_state (GipcAsyncResult *self)
     self->result_destroy (self->result);
   self->result = NULL;
   self->result_destroy = NULL;
+  g_clear_object (&self->fds);
   g_clear_error (&self->error);
   g_clear_object (&self->source_object);
   g_clear_object (&self->cancellable);
@@ -246,4 +248,20 @@ gipc_async_result_propagate_pointer (GipcAsyncResult  *self,
 
   self->result_destroy = NULL;
   return g_steal_pointer (&self->result);
+}
+
+void
+gipc_async_result_set_fds (GipcAsyncResult *self,
+                           GUnixFDList     *fds)
+{
+  g_return_if_fail (!self->completed);
+
+  g_clear_object (&self->fds);
+  self->fds = fds;
+}
+
+GUnixFDList *
+gipc_async_result_steal_fds (GipcAsyncResult *self)
+{
+  return g_steal_pointer (&self->fds);
 }

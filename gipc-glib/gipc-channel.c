@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -116,6 +117,13 @@ typedef struct
   CancelWatch   cancel;
 } FlushOp;
 
+/* A received message with its fds. */
+typedef struct
+{
+  GBytes      *message;
+  GUnixFDList *fds;            /* or NULL */
+} InboxItem;
+
 typedef struct
 {
   GipcAsyncResult *result;     /* holds the channel */
@@ -145,6 +153,7 @@ struct _GipcChannel
   gint              cancel_pending;  /* atomic: a "cancelled" handler ran */
   guint             timeout_ms;
   guint64           max_message_size;
+  guint64           shared_memory_threshold;
 
   /* The GSource runs in this context (captured from the first caller that
    * needs it: an async call, a send without callback, listen). Written
@@ -171,7 +180,7 @@ struct _GipcChannel
   guint             congestion_changes_notified;
 
   /* Input. */
-  GQueue            inbox;           /* GBytes*, whole messages not yet taken */
+  GQueue            inbox;           /* InboxItem*, whole messages not yet taken */
   GQueue            receive_ops;     /* ReceiveOp*, in call order */
   GQueue            result_pool;     /* recycled GipcAsyncResult* */
   GError           *read_error;      /* sticky: end of stream, corrupt frame */
@@ -189,6 +198,8 @@ enum {
   PROP_QUEUED_BYTES,
   PROP_HIGH_WATER_MARK,
   PROP_CONGESTED,
+  PROP_CAN_PASS_FDS,
+  PROP_SHARED_MEMORY_THRESHOLD,
   N_PROPS
 };
 
@@ -197,6 +208,7 @@ static GParamSpec *properties[N_PROPS];
 enum {
   SIGNAL_MESSAGE,
   SIGNAL_ERROR,
+  SIGNAL_MESSAGE_WITH_FDS,
   N_SIGNALS
 };
 
@@ -585,14 +597,18 @@ update_congestion (GipcChannel *self)
 }
 
 /* Appends one frame to the output queue; returns its stream offsets. */
-static void
-queue_frame (GipcChannel *self,
-             GBytes      *message,
-             guint64     *start,
-             guint64     *end)
+static gboolean
+queue_frame (GipcChannel  *self,
+             GBytes       *message,
+             GUnixFDList  *fds,
+             guint64      *start,
+             guint64      *end,
+             GError      **error)
 {
-  gipc_frame_stream_queue (&self->stream, message, start, end);
+  if (!gipc_frame_stream_queue (&self->stream, message, fds, start, end, error))
+    return FALSE;
   update_congestion (self);
+  return TRUE;
 }
 
 static void send_op_complete (SendOp *op,
@@ -779,20 +795,23 @@ unqueue_frame (GipcChannel *self,
   update_congestion (self);
 }
 
-static void
-send_internal (GipcChannel  *self,
-               GBytes       *message,
-               GCancellable *cancellable,
-               GTask        *task)
+static gboolean
+send_internal (GipcChannel   *self,
+               GBytes        *message,
+               GUnixFDList   *fds,
+               GCancellable  *cancellable,
+               GTask         *task,
+               GError       **error)
 {
   guint64 start, end;
   gboolean was_idle;
   guint64 generation;
 
-  ensure_source (self, FALSE);
-
   was_idle = self->stream.output.length == 0;
-  queue_frame (self, message, &start, &end);
+  if (!queue_frame (self, message, fds, &start, &end, error))
+    return FALSE;
+
+  ensure_source (self, FALSE);
 
   if (task != NULL)
     {
@@ -821,6 +840,82 @@ send_internal (GipcChannel  *self,
 
   update_source (self);
   sync_output_ref (self);
+  return TRUE;
+}
+
+/* Checks that @fds can go with a message on @self, before anything is
+ * queued or written. */
+static gboolean
+check_fds (GipcChannel  *self,
+           GUnixFDList  *fds,
+           GError      **error)
+{
+  int n = fds != NULL ? g_unix_fd_list_get_length (fds) : 0;
+
+  if (n == 0)
+    return TRUE;
+
+  if (!gipc_transport_can_pass_fds (&self->stream.transport))
+    {
+      g_set_error_literal (error, GIPC_ERROR, GIPC_ERROR_FAILED,
+                           "This channel cannot pass file descriptors (make it "
+                           "with GIPC_PIPE_FLAGS_UNIX_FDS)");
+      return FALSE;
+    }
+
+  if (n > GIPC_CHANNEL_MAX_FDS_PER_MESSAGE)
+    {
+      g_set_error (error, GIPC_ERROR, GIPC_ERROR_FAILED,
+                   "A message can carry at most %d file descriptors, not %d",
+                   GIPC_CHANNEL_MAX_FDS_PER_MESSAGE, n);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static void
+send_async_internal (GipcChannel         *self,
+                     GBytes              *message,
+                     GUnixFDList         *fds,
+                     GCancellable        *cancellable,
+                     GAsyncReadyCallback  callback,
+                     gpointer             user_data,
+                     gpointer             source_tag)
+{
+  g_autoptr(GTask) task = NULL;
+  GError *error = NULL;
+
+  if (callback != NULL)
+    {
+      task = g_task_new (self, cancellable, callback, user_data);
+      g_task_set_source_tag (task, source_tag);
+      g_task_set_check_cancellable (task, FALSE);
+    }
+
+  if (!check_can_send (self, &error) ||
+      !check_message_size (g_bytes_get_size (message), &error) ||
+      !check_fds (self, fds, &error) ||
+      g_cancellable_set_error_if_cancelled (cancellable, &error))
+    goto fail;
+
+  if (self->write_error != NULL)
+    {
+      error = g_error_copy (self->write_error);
+      goto fail;
+    }
+
+  if (send_internal (self, message, fds, cancellable, task, &error))
+    return;
+
+fail:
+  if (task != NULL)
+    g_task_return_error (task, error);
+  else
+    {
+      g_debug ("Channel %p: send_async without callback failed: %s", self, error->message);
+      g_error_free (error);
+    }
 }
 
 /**
@@ -856,42 +951,12 @@ gipc_channel_send_async (GipcChannel         *self,
                          GAsyncReadyCallback  callback,
                          gpointer             user_data)
 {
-  g_autoptr(GTask) task = NULL;
-  GError *error = NULL;
-
   g_return_if_fail (GIPC_IS_CHANNEL (self));
   g_return_if_fail (message != NULL);
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  if (callback != NULL)
-    {
-      task = g_task_new (self, cancellable, callback, user_data);
-      g_task_set_source_tag (task, gipc_channel_send_async);
-      g_task_set_check_cancellable (task, FALSE);
-    }
-
-  if (!check_can_send (self, &error) ||
-      !check_message_size (g_bytes_get_size (message), &error) ||
-      g_cancellable_set_error_if_cancelled (cancellable, &error))
-    goto fail;
-
-  if (self->write_error != NULL)
-    {
-      error = g_error_copy (self->write_error);
-      goto fail;
-    }
-
-  send_internal (self, message, cancellable, task);
-  return;
-
-fail:
-  if (task != NULL)
-    g_task_return_error (task, error);
-  else
-    {
-      g_debug ("Channel %p: send_async without callback failed: %s", self, error->message);
-      g_error_free (error);
-    }
+  send_async_internal (self, message, NULL, cancellable, callback, user_data,
+                       gipc_channel_send_async);
 }
 
 /**
@@ -938,22 +1003,19 @@ gipc_channel_send_finish (GipcChannel   *self,
  *
  * Since: 1.0
  */
-gboolean
-gipc_channel_send (GipcChannel   *self,
-                   GBytes        *message,
-                   GCancellable  *cancellable,
-                   GError       **error)
+static gboolean
+send_sync (GipcChannel   *self,
+           GBytes        *message,
+           GUnixFDList   *fds,
+           GCancellable  *cancellable,
+           GError       **error)
 {
   guint64 start, end;
   gboolean ok;
 
-  g_return_val_if_fail (GIPC_IS_CHANNEL (self), FALSE);
-  g_return_val_if_fail (message != NULL, FALSE);
-  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-
   if (!check_can_send (self, error) ||
-      !check_message_size (g_bytes_get_size (message), error))
+      !check_message_size (g_bytes_get_size (message), error) ||
+      !check_fds (self, fds, error))
     return FALSE;
 
   if (self->send_ops.length > 0 || self->sync_send)
@@ -976,16 +1038,131 @@ gipc_channel_send (GipcChannel   *self,
 
   /* What is queued without a callback goes first; cancelling applies only
    * while none of our own message is written. */
-  queue_frame (self, message, &start, &end);
-  ok = flush_output_blocking (self, cancellable, start, error);
-  if (!ok && self->write_error == NULL)
-    unqueue_frame (self, start, end);
+  ok = queue_frame (self, message, fds, &start, &end, error);
+  if (ok)
+    {
+      ok = flush_output_blocking (self, cancellable, start, error);
+      if (!ok && self->write_error == NULL)
+        unqueue_frame (self, start, end);
+    }
 
   self->sync_send = FALSE;
   update_source (self);
   sync_output_ref (self);
 
   return ok;
+}
+
+gboolean
+gipc_channel_send (GipcChannel   *self,
+                   GBytes        *message,
+                   GCancellable  *cancellable,
+                   GError       **error)
+{
+  g_return_val_if_fail (GIPC_IS_CHANNEL (self), FALSE);
+  g_return_val_if_fail (message != NULL, FALSE);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return send_sync (self, message, NULL, cancellable, error);
+}
+
+/**
+ * gipc_channel_send_with_fds_async:
+ * @self: a channel that can send and pass fds
+ * @message: the message
+ * @fds: (nullable): file descriptors to send with @message; the list is
+ *   referenced until they are sent (the caller keeps its own copies open
+ *   or closes them: the peer gets duplicates)
+ * @cancellable: (nullable): a cancellable
+ * @callback: (scope async) (nullable): called when the whole message and
+ *   its fds are in the socket, or on failure; %NULL to fire and forget
+ * @user_data: data for @callback
+ *
+ * Like [method@Gipc.Channel.send_async], with file descriptors that arrive
+ * with @message and no other message: the receiver gets them from
+ * [method@Gipc.Channel.receive_with_fds_finish],
+ * [method@Gipc.Channel.receive_with_fds] or
+ * [signal@Gipc.Channel::message-with-fds]. Fails with %GIPC_ERROR_FAILED,
+ * before anything is written, on a channel that cannot pass fds
+ * ([property@Gipc.Channel:can-pass-fds]) or with more than
+ * %GIPC_CHANNEL_MAX_FDS_PER_MESSAGE of them. A %NULL or empty @fds sends a
+ * plain message.
+ *
+ * Since: 1.0
+ */
+void
+gipc_channel_send_with_fds_async (GipcChannel         *self,
+                                  GBytes              *message,
+                                  GUnixFDList         *fds,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data)
+{
+  g_return_if_fail (GIPC_IS_CHANNEL (self));
+  g_return_if_fail (message != NULL);
+  g_return_if_fail (fds == NULL || G_IS_UNIX_FD_LIST (fds));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  send_async_internal (self, message, fds, cancellable, callback, user_data,
+                       gipc_channel_send_with_fds_async);
+}
+
+/**
+ * gipc_channel_send_with_fds_finish:
+ * @self: a channel
+ * @result: the result given to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Gipc.Channel.send_with_fds_async].
+ *
+ * Returns: %TRUE if the whole message and its fds were written
+ *
+ * Since: 1.0
+ */
+gboolean
+gipc_channel_send_with_fds_finish (GipcChannel   *self,
+                                   GAsyncResult  *result,
+                                   GError       **error)
+{
+  g_return_val_if_fail (GIPC_IS_CHANNEL (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == gipc_channel_send_with_fds_async, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * gipc_channel_send_with_fds:
+ * @self: a channel that can send and pass fds
+ * @message: the message
+ * @fds: (nullable): file descriptors to send with @message (duplicates
+ *   arrive; the caller's stay open)
+ * @cancellable: (nullable): a cancellable
+ * @error: return location for a #GError
+ *
+ * Like [method@Gipc.Channel.send], with file descriptors, as
+ * [method@Gipc.Channel.send_with_fds_async] describes.
+ *
+ * Returns: %TRUE if the whole message and its fds were written
+ *
+ * Since: 1.0
+ */
+gboolean
+gipc_channel_send_with_fds (GipcChannel   *self,
+                            GBytes        *message,
+                            GUnixFDList   *fds,
+                            GCancellable  *cancellable,
+                            GError       **error)
+{
+  g_return_val_if_fail (GIPC_IS_CHANNEL (self), FALSE);
+  g_return_val_if_fail (message != NULL, FALSE);
+  g_return_val_if_fail (fds == NULL || G_IS_UNIX_FD_LIST (fds), FALSE);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return send_sync (self, message, fds, cancellable, error);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1263,6 +1440,66 @@ gipc_channel_is_congested (GipcChannel *self)
   return self->congested;
 }
 
+/**
+ * gipc_channel_get_can_pass_fds: (get-property can-pass-fds)
+ * @self: a channel
+ *
+ * Gets [property@Gipc.Channel:can-pass-fds].
+ *
+ * Returns: whether messages on @self can carry file descriptors
+ *
+ * Since: 1.0
+ */
+gboolean
+gipc_channel_get_can_pass_fds (GipcChannel *self)
+{
+  g_return_val_if_fail (GIPC_IS_CHANNEL (self), FALSE);
+
+  return gipc_transport_can_pass_fds (&self->stream.transport);
+}
+
+/**
+ * gipc_channel_get_shared_memory_threshold: (get-property shared-memory-threshold)
+ * @self: a channel
+ *
+ * Gets [property@Gipc.Channel:shared-memory-threshold].
+ *
+ * Returns: the size from which messages travel as shared memory, or 0
+ *
+ * Since: 1.0
+ */
+guint64
+gipc_channel_get_shared_memory_threshold (GipcChannel *self)
+{
+  g_return_val_if_fail (GIPC_IS_CHANNEL (self), 0);
+
+  return self->shared_memory_threshold;
+}
+
+/**
+ * gipc_channel_set_shared_memory_threshold: (set-property shared-memory-threshold)
+ * @self: a channel
+ * @bytes: the size from which messages travel as shared memory, or 0 for
+ *   never
+ *
+ * Sets [property@Gipc.Channel:shared-memory-threshold]. It applies to
+ * messages sent from now on.
+ *
+ * Since: 1.0
+ */
+void
+gipc_channel_set_shared_memory_threshold (GipcChannel *self,
+                                          guint64      bytes)
+{
+  g_return_if_fail (GIPC_IS_CHANNEL (self));
+
+  if (self->shared_memory_threshold == bytes)
+    return;
+
+  self->shared_memory_threshold = bytes;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SHARED_MEMORY_THRESHOLD]);
+}
+
 /* ------------------------------------------------------------------ */
 /* Input                                                               */
 
@@ -1274,6 +1511,61 @@ set_read_error (GipcChannel *self,
     self->read_error = error;
   else
     g_error_free (error);
+}
+
+static void
+inbox_push (GipcChannel *self,
+            GBytes      *message,
+            GUnixFDList *fds)
+{
+  InboxItem *item = g_slice_new (InboxItem);
+
+  item->message = message;
+  item->fds = fds;
+  g_queue_push_tail (&self->inbox, item);
+}
+
+/* The oldest message (transfer full); its fds into *fds (transfer full,
+ * may be NULL). */
+static GBytes *
+inbox_pop (GipcChannel  *self,
+           GUnixFDList **fds)
+{
+  InboxItem *item = g_queue_pop_head (&self->inbox);
+  GBytes *message = item->message;
+
+  *fds = item->fds;
+  g_slice_free (InboxItem, item);
+  return message;
+}
+
+static void
+inbox_item_free (InboxItem *item)
+{
+  g_bytes_unref (item->message);
+  g_clear_object (&item->fds);
+  g_slice_free (InboxItem, item);
+}
+
+/* Push mode: a message with fds goes to "message-with-fds" when it has a
+ * handler, else to "message" (and its fds are closed). Consumes both. */
+static void
+emit_message (GipcChannel *self,
+              GBytes      *message,
+              GUnixFDList *fds)
+{
+  if (fds != NULL &&
+      g_signal_has_handler_pending (self, signals[SIGNAL_MESSAGE_WITH_FDS], 0, TRUE))
+    g_signal_emit (self, signals[SIGNAL_MESSAGE_WITH_FDS], 0, message, fds);
+  else
+    {
+      /* Closed before the handlers run: an fd nobody asked for never
+       * lingers in the process. */
+      g_clear_object (&fds);
+      g_signal_emit (self, signals[SIGNAL_MESSAGE], 0, message);
+    }
+  g_clear_object (&fds);
+  g_bytes_unref (message);
 }
 
 /* A whole message from the stream: in push mode straight to the handlers
@@ -1288,16 +1580,13 @@ take_message (GBytes      *message,
 {
   GipcChannel *self = user_data;
 
-  g_clear_object (&fds);
-
   if (self->listening && self->inbox.length == 0)
     {
-      g_signal_emit (self, signals[SIGNAL_MESSAGE], 0, message);
-      g_bytes_unref (message);
+      emit_message (self, message, fds);
       return !self->closed && self->read_error == NULL;
     }
 
-  g_queue_push_tail (&self->inbox, message);
+  inbox_push (self, message, fds);
   return TRUE;
 }
 
@@ -1360,12 +1649,15 @@ static void
 receive_op_return (GipcChannel *self,
                    ReceiveOp   *op,
                    GBytes      *message,
+                   GUnixFDList *fds,
                    GError      *error)
 {
   GipcAsyncResult *result = g_steal_pointer (&op->result);
   gboolean variant = op->variant;
 
   receive_op_free (op);
+  if (fds != NULL)
+    gipc_async_result_set_fds (result, fds);
 
   if (message != NULL && variant)
     {
@@ -1401,18 +1693,22 @@ deliver (GipcChannel *self)
 
       if (self->listening)
         {
-          g_autoptr(GBytes) message = g_queue_pop_head (&self->inbox);
+          GUnixFDList *fds = NULL;
+          GBytes *message = inbox_pop (self, &fds);
 
-          g_signal_emit (self, signals[SIGNAL_MESSAGE], 0, message);
+          emit_message (self, message, fds);
         }
       else
         {
           ReceiveOp *op = g_queue_pop_head (&self->receive_ops);
+          GUnixFDList *fds = NULL;
+          GBytes *message;
 
           if (op == NULL)
             break;
 
-          receive_op_return (self, op, g_queue_pop_head (&self->inbox), NULL);
+          message = inbox_pop (self, &fds);
+          receive_op_return (self, op, message, fds, NULL);
         }
     }
 
@@ -1442,7 +1738,7 @@ deliver (GipcChannel *self)
       if (op == NULL)
         break;
 
-      receive_op_return (self, op, NULL, g_error_copy (self->read_error));
+      receive_op_return (self, op, NULL, NULL, g_error_copy (self->read_error));
     }
 }
 
@@ -1480,7 +1776,7 @@ expire_receives (GipcChannel *self)
     }
 
   while ((op = g_queue_pop_head (&expired)) != NULL)
-    receive_op_return (self, op, NULL,
+    receive_op_return (self, op, NULL, NULL,
                        g_error_new_literal (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
                                             "No message arrived within the channel's timeout"));
 }
@@ -1557,7 +1853,7 @@ complete_cancelled (GipcChannel *self)
 
       g_queue_remove (&self->receive_ops, found);
       g_cancellable_set_error_if_cancelled (found->cancel.cancellable, &error);
-      receive_op_return (self, found, NULL, error);
+      receive_op_return (self, found, NULL, NULL, error);
     }
 }
 
@@ -1733,6 +2029,45 @@ gipc_channel_receive_finish (GipcChannel   *self,
 }
 
 /**
+ * gipc_channel_receive_with_fds_finish:
+ * @self: a channel
+ * @result: the result given to the callback of
+ *   [method@Gipc.Channel.receive_async]
+ * @fds: (out) (transfer full) (nullable) (optional): the fds that came with
+ *   the message, or %NULL if none did
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Gipc.Channel.receive_async] like
+ * [method@Gipc.Channel.receive_finish], and hands out the file descriptors
+ * that came with the message (close-on-exec, owned by the caller through
+ * the list). A message's fds arrive with that message and no other. Without
+ * @fds (or with [method@Gipc.Channel.receive_finish]) they are closed.
+ *
+ * Returns: (transfer full): the message, or %NULL with @error set
+ *
+ * Since: 1.0
+ */
+GBytes *
+gipc_channel_receive_with_fds_finish (GipcChannel   *self,
+                                      GAsyncResult  *result,
+                                      GUnixFDList  **fds,
+                                      GError       **error)
+{
+  GBytes *message;
+
+  g_return_val_if_fail (GIPC_IS_CHANNEL (self), NULL);
+  g_return_val_if_fail (gipc_async_result_is_valid (result, self, gipc_channel_receive_async), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (fds != NULL)
+    *fds = NULL;
+  message = gipc_async_result_propagate_pointer (GIPC_ASYNC_RESULT (result), error);
+  if (message != NULL && fds != NULL)
+    *fds = gipc_async_result_steal_fds (GIPC_ASYNC_RESULT (result));
+  return message;
+}
+
+/**
  * gipc_channel_receive:
  * @self: a channel that can receive
  * @cancellable: (nullable): a cancellable
@@ -1750,17 +2085,16 @@ gipc_channel_receive_finish (GipcChannel   *self,
  *
  * Since: 1.0
  */
-GBytes *
-gipc_channel_receive (GipcChannel   *self,
-                      GCancellable  *cancellable,
-                      GError       **error)
+static GBytes *
+receive_sync (GipcChannel   *self,
+              GUnixFDList  **fds,
+              GCancellable  *cancellable,
+              GError       **error)
 {
   GBytes *message = NULL;
   gint64 deadline = -1;
 
-  g_return_val_if_fail (GIPC_IS_CHANNEL (self), NULL);
-  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+  *fds = NULL;
 
   if (!check_can_receive (self, error))
     return NULL;
@@ -1791,7 +2125,7 @@ gipc_channel_receive (GipcChannel   *self,
 
       if (self->inbox.length > 0)
         {
-          message = g_queue_pop_head (&self->inbox);
+          message = inbox_pop (self, fds);
           break;
         }
 
@@ -1819,6 +2153,58 @@ gipc_channel_receive (GipcChannel   *self,
   self->sync_receive = FALSE;
   update_source (self);
 
+  return message;
+}
+
+GBytes *
+gipc_channel_receive (GipcChannel   *self,
+                      GCancellable  *cancellable,
+                      GError       **error)
+{
+  g_autoptr(GUnixFDList) fds = NULL;
+
+  g_return_val_if_fail (GIPC_IS_CHANNEL (self), NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  /* The message's fds, if any, are closed with the list. */
+  return receive_sync (self, &fds, cancellable, error);
+}
+
+/**
+ * gipc_channel_receive_with_fds:
+ * @self: a channel that can receive
+ * @fds: (out) (transfer full) (nullable) (optional): the fds that came with
+ *   the message, or %NULL if none did
+ * @cancellable: (nullable): a cancellable
+ * @error: return location for a #GError
+ *
+ * Like [method@Gipc.Channel.receive], and hands out the file descriptors
+ * that came with the message (close-on-exec, owned by the caller through
+ * the list). Without @fds they are closed.
+ *
+ * Returns: (transfer full): the message, or %NULL with @error set
+ *
+ * Since: 1.0
+ */
+GBytes *
+gipc_channel_receive_with_fds (GipcChannel   *self,
+                               GUnixFDList  **fds,
+                               GCancellable  *cancellable,
+                               GError       **error)
+{
+  GUnixFDList *received = NULL;
+  GBytes *message;
+
+  g_return_val_if_fail (GIPC_IS_CHANNEL (self), NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  message = receive_sync (self, &received, cancellable, error);
+  if (fds != NULL)
+    *fds = received;
+  else
+    g_clear_object (&received);
   return message;
 }
 
@@ -2121,7 +2507,7 @@ is_busy (GipcChannel *self)
 static void
 clear_input (GipcChannel *self)
 {
-  g_queue_clear_full (&self->inbox, (GDestroyNotify) g_bytes_unref);
+  g_queue_clear_full (&self->inbox, (GDestroyNotify) inbox_item_free);
   gipc_frame_stream_drop_input (&self->stream);
 }
 
@@ -2444,7 +2830,10 @@ channel_new_take_fds (int read_fd,
  * Makes a connected pair of channels. With %GIPC_PIPE_FLAGS_NONE, @end1
  * only receives and @end2 only sends (gipc's `(reader, writer)` order);
  * with %GIPC_PIPE_FLAGS_DUPLEX both ends send and receive, and what one end
- * sends the other receives.
+ * sends the other receives. With %GIPC_PIPE_FLAGS_UNIX_FDS the pair is an
+ * AF_UNIX socketpair instead of pipes: messages can carry file descriptors
+ * and large messages travel as shared memory
+ * ([property@Gipc.Channel:can-pass-fds]).
  *
  * Python: `r, w = Gipc.pipe(Gipc.PipeFlags.NONE)`;
  * JavaScript: `const [, r, w] = Gipc.pipe(Gipc.PipeFlags.NONE)`.
@@ -2462,9 +2851,33 @@ gipc_pipe (GipcPipeFlags   flags,
   int a[2] = { -1, -1 };
   int b[2] = { -1, -1 };
 
-  g_return_val_if_fail ((flags & ~GIPC_PIPE_FLAGS_DUPLEX) == 0, FALSE);
+  g_return_val_if_fail ((flags & ~(GIPC_PIPE_FLAGS_DUPLEX | GIPC_PIPE_FLAGS_UNIX_FDS)) == 0, FALSE);
   g_return_val_if_fail (end1 != NULL && end2 != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (flags & GIPC_PIPE_FLAGS_UNIX_FDS)
+    {
+      if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, a) < 0)
+        {
+          gipc_transport_set_io_error (error, errno, "Could not create a socket pair");
+          return FALSE;
+        }
+
+      if (flags & GIPC_PIPE_FLAGS_DUPLEX)
+        {
+          *end1 = channel_new_take_fds (a[0], a[0]);
+          *end2 = channel_new_take_fds (a[1], a[1]);
+        }
+      else
+        {
+          /* The unused directions are shut, as a pipe has none. */
+          (void) shutdown (a[0], SHUT_WR);
+          (void) shutdown (a[1], SHUT_RD);
+          *end1 = channel_new_take_fds (a[0], -1);
+          *end2 = channel_new_take_fds (-1, a[1]);
+        }
+      return TRUE;
+    }
 
   if (pipe2 (a, O_CLOEXEC | O_NONBLOCK) < 0 ||
       ((flags & GIPC_PIPE_FLAGS_DUPLEX) && pipe2 (b, O_CLOEXEC | O_NONBLOCK) < 0))
@@ -2930,6 +3343,14 @@ gipc_channel_get_property (GObject    *object,
       g_value_set_boolean (value, self->congested);
       break;
 
+    case PROP_CAN_PASS_FDS:
+      g_value_set_boolean (value, gipc_channel_get_can_pass_fds (self));
+      break;
+
+    case PROP_SHARED_MEMORY_THRESHOLD:
+      g_value_set_uint64 (value, self->shared_memory_threshold);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -2955,6 +3376,10 @@ gipc_channel_set_property (GObject      *object,
 
     case PROP_HIGH_WATER_MARK:
       gipc_channel_set_high_water_mark (self, g_value_get_uint64 (value));
+      break;
+
+    case PROP_SHARED_MEMORY_THRESHOLD:
+      gipc_channel_set_shared_memory_threshold (self, g_value_get_uint64 (value));
       break;
 
     default:
@@ -3088,7 +3513,66 @@ gipc_channel_class_init (GipcChannelClass *klass)
     g_param_spec_boolean ("congested", NULL, NULL, FALSE,
                           G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
+  /**
+   * GipcChannel:can-pass-fds: (getter get_can_pass_fds)
+   *
+   * Whether messages on this channel can carry file descriptors: %TRUE for
+   * channels over an AF_UNIX stream socket (made with
+   * %GIPC_PIPE_FLAGS_UNIX_FDS, inherited from such a pair, or from
+   * [ctor@Gipc.Channel.new_from_fds] with one socket for both
+   * directions), which also carry large messages as shared memory.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_CAN_PASS_FDS] =
+    g_param_spec_boolean ("can-pass-fds", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GipcChannel:shared-memory-threshold: (getter get_shared_memory_threshold) (setter set_shared_memory_threshold)
+   *
+   * On a channel that can pass fds, a message of at least this many bytes
+   * travels as a sealed memfd instead of through the socket: the receiver
+   * maps it read-only and never copies it, and the sender cannot change it
+   * after sending. 0 means never (a message from
+   * [func@Gipc.shared_bytes_new] is sent as shared memory whatever its
+   * size). Ignored on other channels. Default:
+   * %GIPC_CHANNEL_DEFAULT_SHARED_MEMORY_THRESHOLD.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_SHARED_MEMORY_THRESHOLD] =
+    g_param_spec_uint64 ("shared-memory-threshold", NULL, NULL,
+                         0, G_MAXUINT64, GIPC_CHANNEL_DEFAULT_SHARED_MEMORY_THRESHOLD,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * GipcChannel::message-with-fds:
+   * @self: the channel
+   * @message: the message
+   * @fds: the file descriptors that came with @message
+   *
+   * Emitted instead of [signal@Gipc.Channel::message], while the channel
+   * is listening, for a message that came with file descriptors, if this
+   * signal has a handler (otherwise the message goes to
+   * [signal@Gipc.Channel::message] and its fds are closed). The fds are
+   * closed after the emission: take them with
+   * g_unix_fd_list_steal_fds() or g_unix_fd_list_get() (a duplicate) to
+   * keep them.
+   *
+   * Since: 1.0
+   */
+  signals[SIGNAL_MESSAGE_WITH_FDS] =
+    g_signal_new ("message-with-fds",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL,
+                  NULL,
+                  G_TYPE_NONE, 2,
+                  G_TYPE_BYTES | G_SIGNAL_TYPE_STATIC_SCOPE,
+                  G_TYPE_UNIX_FD_LIST);
 
   /**
    * GipcChannel::message:
@@ -3144,6 +3628,7 @@ static void
 gipc_channel_init (GipcChannel *self)
 {
   self->max_message_size = GIPC_CHANNEL_DEFAULT_MAX_MESSAGE_SIZE;
+  self->shared_memory_threshold = GIPC_CHANNEL_DEFAULT_SHARED_MEMORY_THRESHOLD;
   gipc_frame_stream_init (&self->stream, -1, -1, self->max_message_size);
   g_queue_init (&self->send_ops);
   g_queue_init (&self->flush_ops);

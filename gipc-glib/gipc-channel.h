@@ -8,6 +8,7 @@
 #endif
 
 #include <gio/gio.h>
+#include <gio/gunixfdlist.h>
 
 #include "gipc-version-macros.h"
 
@@ -19,6 +20,13 @@ G_BEGIN_DECLS
  *   second only sends (gipc's `pipe()` order: reader, writer).
  * @GIPC_PIPE_FLAGS_DUPLEX: A duplex pair: both ends send and receive; what
  *   one end sends, the other receives.
+ * @GIPC_PIPE_FLAGS_UNIX_FDS: The pair is an AF_UNIX socketpair instead of
+ *   pipes: messages can carry file descriptors
+ *   ([method@Gipc.Channel.send_with_fds_async]), and large messages travel
+ *   as sealed shared memory
+ *   ([property@Gipc.Channel:shared-memory-threshold]). With or without
+ *   %GIPC_PIPE_FLAGS_DUPLEX. Such a channel speaks the fd wire format (see
+ *   the README), not gipc's.
  *
  * Flags for [func@Gipc.pipe].
  *
@@ -27,7 +35,8 @@ G_BEGIN_DECLS
 typedef enum /*< flags >*/
 {
   GIPC_PIPE_FLAGS_NONE   = 0,
-  GIPC_PIPE_FLAGS_DUPLEX = 1 << 0,
+  GIPC_PIPE_FLAGS_DUPLEX   = 1 << 0,
+  GIPC_PIPE_FLAGS_UNIX_FDS = 1 << 1,
 } GipcPipeFlags;
 
 /**
@@ -57,6 +66,25 @@ typedef enum /*< flags >*/
  * Since: 1.0
  */
 #define GIPC_CHANNEL_MAX_MESSAGE_SIZE_LIMIT ((guint64) G_MAXINT32)
+
+/**
+ * GIPC_CHANNEL_DEFAULT_SHARED_MEMORY_THRESHOLD:
+ *
+ * The default of [property@Gipc.Channel:shared-memory-threshold]: 1 MiB.
+ *
+ * Since: 1.0
+ */
+#define GIPC_CHANNEL_DEFAULT_SHARED_MEMORY_THRESHOLD (G_GUINT64_CONSTANT (1) << 20)
+
+/**
+ * GIPC_CHANNEL_MAX_FDS_PER_MESSAGE:
+ *
+ * The most file descriptors one message can carry: 253 (the kernel's
+ * limit for one `sendmsg`).
+ *
+ * Since: 1.0
+ */
+#define GIPC_CHANNEL_MAX_FDS_PER_MESSAGE 253
 
 #define GIPC_TYPE_CHANNEL (gipc_channel_get_type ())
 
@@ -106,6 +134,41 @@ GIPC_AVAILABLE_IN_ALL
 GBytes      *gipc_channel_receive                 (GipcChannel         *self,
                                                    GCancellable        *cancellable,
                                                    GError             **error);
+
+GIPC_AVAILABLE_IN_ALL
+void         gipc_channel_send_with_fds_async     (GipcChannel         *self,
+                                                   GBytes              *message,
+                                                   GUnixFDList         *fds,
+                                                   GCancellable        *cancellable,
+                                                   GAsyncReadyCallback  callback,
+                                                   gpointer             user_data);
+GIPC_AVAILABLE_IN_ALL
+gboolean     gipc_channel_send_with_fds_finish    (GipcChannel         *self,
+                                                   GAsyncResult        *result,
+                                                   GError             **error);
+GIPC_AVAILABLE_IN_ALL
+gboolean     gipc_channel_send_with_fds           (GipcChannel         *self,
+                                                   GBytes              *message,
+                                                   GUnixFDList         *fds,
+                                                   GCancellable        *cancellable,
+                                                   GError             **error);
+GIPC_AVAILABLE_IN_ALL
+GBytes      *gipc_channel_receive_with_fds_finish (GipcChannel         *self,
+                                                   GAsyncResult        *result,
+                                                   GUnixFDList        **fds,
+                                                   GError             **error);
+GIPC_AVAILABLE_IN_ALL
+GBytes      *gipc_channel_receive_with_fds        (GipcChannel         *self,
+                                                   GUnixFDList        **fds,
+                                                   GCancellable        *cancellable,
+                                                   GError             **error);
+GIPC_AVAILABLE_IN_ALL
+gboolean     gipc_channel_get_can_pass_fds        (GipcChannel         *self);
+GIPC_AVAILABLE_IN_ALL
+guint64      gipc_channel_get_shared_memory_threshold (GipcChannel     *self);
+GIPC_AVAILABLE_IN_ALL
+void         gipc_channel_set_shared_memory_threshold (GipcChannel     *self,
+                                                       guint64          bytes);
 
 GIPC_AVAILABLE_IN_ALL
 void         gipc_channel_send_variant_async      (GipcChannel         *self,

@@ -25,6 +25,7 @@ G_BEGIN_DECLS
 typedef struct
 {
   GipcTransport     transport;
+  GipcFrameFormat   format;          /* the fd format over a socket */
 
   /* Output. */
   GQueue            output;          /* GipcFrameChunk*, private */
@@ -54,11 +55,16 @@ void     gipc_frame_stream_set_max_message_size (GipcFrameStream *self,
 
 /* Output. */
 
-/* Appends one frame; returns its stream offsets. */
-void     gipc_frame_stream_queue         (GipcFrameStream *self,
-                                          GBytes          *message,
-                                          guint64         *start,
-                                          guint64         *end);
+/* Appends one frame, with @fds (may be NULL; referenced, sent with the
+ * frame's first byte); returns its stream offsets. Fails with
+ * GIPC_ERROR_FAILED, queueing nothing, for fds on a transport that cannot
+ * pass them or more than GIPC_FRAME_MAX_FDS of them. */
+gboolean gipc_frame_stream_queue         (GipcFrameStream  *self,
+                                          GBytes           *message,
+                                          GUnixFDList      *fds,
+                                          guint64          *start,
+                                          guint64          *end,
+                                          GError          **error);
 
 /* Removes a frame none of whose bytes is written; later offsets move down
  * by its length. */

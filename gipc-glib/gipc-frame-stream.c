@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <unistd.h>
 
 #include "gipc-channel.h"
 #include "gipc-error.h"
@@ -21,13 +22,20 @@
 #define READ_BUFFER_SIZE    (128 * 1024)
 #define MAX_IOV             64
 
+/* A chunk of output: one large frame written from its GBytes, or small
+ * frames coalesced in a buffer. The fds of a frame go with the sendmsg
+ * that starts at its first byte, so a frame with fds starts a chunk, the
+ * chunk's fds are its first frame's, and a write never goes past the
+ * start of a later chunk with fds. */
 typedef struct
 {
-  GBytes     *bytes;        /* a large message (no copy), or NULL */
-  GByteArray *buffer;       /* coalesced small frames, or NULL */
-  guint8      header[GIPC_FRAME_HEADER_SIZE];
-  guint64     start;        /* stream offset of the chunk's first byte */
-  gsize       length;       /* header + payload, or buffer->len */
+  GBytes      *bytes;        /* a large message (no copy), or NULL */
+  GByteArray  *buffer;       /* coalesced small frames, or NULL */
+  guint8       header[GIPC_FRAME_FDS_HEADER_SIZE];
+  gsize        header_size;
+  guint64      start;        /* stream offset of the chunk's first byte */
+  gsize        length;       /* header + payload, or buffer->len */
+  GUnixFDList *fds;          /* the first frame's fds, until sent; or NULL */
 } GipcFrameChunk;
 
 void
@@ -40,6 +48,8 @@ gipc_frame_stream_init (GipcFrameStream *self,
   gipc_transport_init (&self->transport, read_fd, write_fd);
   g_queue_init (&self->output);
   gipc_frame_decoder_init (&self->decoder, max_message_size);
+  self->format = self->transport.is_socket ? GIPC_FRAME_FORMAT_FDS : GIPC_FRAME_FORMAT_PIPE;
+  gipc_frame_decoder_set_format (&self->decoder, self->format);
 }
 
 void
@@ -66,6 +76,7 @@ chunk_free (GipcFrameStream *self,
             GipcFrameChunk  *chunk)
 {
   g_clear_pointer (&chunk->bytes, g_bytes_unref);
+  g_clear_object (&chunk->fds);
   if (chunk->buffer != NULL)
     {
       if (self->spare_buffer == NULL && chunk->buffer->len <= 4 * CHUNK_MAX)
@@ -79,33 +90,57 @@ chunk_free (GipcFrameStream *self,
   g_slice_free (GipcFrameChunk, chunk);
 }
 
-void
-gipc_frame_stream_queue (GipcFrameStream *self,
-                         GBytes          *message,
-                         guint64         *start,
-                         guint64         *end)
+gboolean
+gipc_frame_stream_queue (GipcFrameStream  *self,
+                         GBytes           *message,
+                         GUnixFDList      *fds,
+                         guint64          *start,
+                         guint64          *end,
+                         GError          **error)
 {
   gsize size = g_bytes_get_size (message);
+  guint n_fds = fds != NULL ? (guint) g_unix_fd_list_get_length (fds) : 0;
   GipcFrameChunk *tail = g_queue_peek_tail (&self->output);
+  guint8 header[GIPC_FRAME_FDS_HEADER_SIZE];
+  gsize header_size = gipc_frame_header_size (self->format);
+
+  if (n_fds > 0 && self->format != GIPC_FRAME_FORMAT_FDS)
+    {
+      g_set_error_literal (error, GIPC_ERROR, GIPC_ERROR_FAILED,
+                           "This channel cannot pass file descriptors (it is not "
+                           "made with GIPC_PIPE_FLAGS_UNIX_FDS)");
+      return FALSE;
+    }
+  if (n_fds > GIPC_FRAME_MAX_FDS)
+    {
+      g_set_error (error, GIPC_ERROR, GIPC_ERROR_FAILED,
+                   "A message can carry at most %u file descriptors, not %u",
+                   (guint) GIPC_FRAME_MAX_FDS, n_fds);
+      return FALSE;
+    }
+
+  if (self->format == GIPC_FRAME_FORMAT_FDS)
+    gipc_frame_encode_fds_header (header, size, n_fds, GIPC_FRAME_KIND_INLINE);
+  else
+    gipc_frame_encode_header (header, size);
 
   *start = self->queued;
 
   if (size <= COALESCE_MAX)
     {
-      guint8 header[GIPC_FRAME_HEADER_SIZE];
-
-      if (tail == NULL || tail->buffer == NULL || tail->length >= CHUNK_MAX)
+      if (n_fds > 0 || tail == NULL || tail->buffer == NULL || tail->length >= CHUNK_MAX)
         {
           tail = g_slice_new0 (GipcFrameChunk);
           tail->buffer = self->spare_buffer != NULL ?
                          g_steal_pointer (&self->spare_buffer) :
                          g_byte_array_sized_new (4096);
           tail->start = self->queued;
+          if (n_fds > 0)
+            tail->fds = g_object_ref (fds);
           g_queue_push_tail (&self->output, tail);
         }
 
-      gipc_frame_encode_header (header, size);
-      g_byte_array_append (tail->buffer, header, sizeof header);
+      g_byte_array_append (tail->buffer, header, header_size);
       if (size > 0)
         g_byte_array_append (tail->buffer, g_bytes_get_data (message, NULL), size);
       tail->length = tail->buffer->len;
@@ -116,14 +151,18 @@ gipc_frame_stream_queue (GipcFrameStream *self,
 
       gipc_transport_grow_pipe (&self->transport);
       chunk->bytes = g_bytes_ref (message);
-      gipc_frame_encode_header (chunk->header, size);
+      memcpy (chunk->header, header, header_size);
+      chunk->header_size = header_size;
       chunk->start = self->queued;
-      chunk->length = GIPC_FRAME_HEADER_SIZE + size;
+      chunk->length = header_size + size;
+      if (n_fds > 0)
+        chunk->fds = g_object_ref (fds);
       g_queue_push_tail (&self->output, chunk);
     }
 
-  self->queued += GIPC_FRAME_HEADER_SIZE + size;
+  self->queued += header_size + size;
   *end = self->queued;
+  return TRUE;
 }
 
 void
@@ -151,6 +190,9 @@ gipc_frame_stream_unqueue (GipcFrameStream *self,
         chunk->start -= length;
       else if (chunk->buffer != NULL)
         {
+          /* A chunk's fds are its first frame's. */
+          if (start == chunk->start)
+            g_clear_object (&chunk->fds);
           g_byte_array_remove_range (chunk->buffer, start - chunk->start, length);
           chunk->length = chunk->buffer->len;
           if (chunk->length == 0)
@@ -171,18 +213,31 @@ gipc_frame_stream_unqueue (GipcFrameStream *self,
   self->queued -= length;
 }
 
-/* Fills @iov from the queue, from the first unwritten byte. */
+/* Fills @iov from the queue, from the first unwritten byte, up to the
+ * next chunk whose fds are not sent yet (they go with a write of their
+ * own). *fds: the fds to send with this write, or NULL. */
 static int
-gather_output (GipcFrameStream *self,
-               struct iovec    *iov)
+gather_output (GipcFrameStream  *self,
+               struct iovec     *iov,
+               GUnixFDList     **fds)
 {
   guint64 offset = self->written;
   int n_iov = 0;
+
+  *fds = NULL;
 
   for (GList *l = self->output.head; l != NULL && n_iov < MAX_IOV - 1; l = l->next)
     {
       GipcFrameChunk *chunk = l->data;
       gsize skip = offset > chunk->start ? offset - chunk->start : 0;
+
+      if (chunk->fds != NULL)
+        {
+          if (n_iov > 0)
+            break;
+          g_assert (skip == 0);
+          *fds = chunk->fds;
+        }
 
       if (chunk->buffer != NULL)
         {
@@ -194,16 +249,17 @@ gather_output (GipcFrameStream *self,
         {
           gsize payload_size;
           const guint8 *payload = g_bytes_get_data (chunk->bytes, &payload_size);
+          gsize header_size = chunk->header_size;
 
-          if (skip < GIPC_FRAME_HEADER_SIZE)
+          if (skip < header_size)
             {
               iov[n_iov].iov_base = chunk->header + skip;
-              iov[n_iov].iov_len = GIPC_FRAME_HEADER_SIZE - skip;
+              iov[n_iov].iov_len = header_size - skip;
               n_iov++;
-              skip = GIPC_FRAME_HEADER_SIZE;
+              skip = header_size;
             }
-          iov[n_iov].iov_base = (guint8 *) payload + (skip - GIPC_FRAME_HEADER_SIZE);
-          iov[n_iov].iov_len = payload_size - (skip - GIPC_FRAME_HEADER_SIZE);
+          iov[n_iov].iov_base = (guint8 *) payload + (skip - header_size);
+          iov[n_iov].iov_len = payload_size - (skip - header_size);
           n_iov++;
         }
       offset = chunk->start + chunk->length;
@@ -227,11 +283,15 @@ gipc_frame_stream_flush (GipcFrameStream  *self,
   while (self->output.length > 0)
     {
       struct iovec iov[MAX_IOV];
-      int n_iov = gather_output (self, iov);
+      GUnixFDList *fds = NULL;
+      int n_iov = gather_output (self, iov, &fds);
       GError *local_error = NULL;
       gssize n;
 
-      n = gipc_transport_write (&self->transport, &guard, iov, n_iov, NULL, 0, &local_error);
+      n = gipc_transport_write (&self->transport, &guard, iov, n_iov,
+                                fds != NULL ? g_unix_fd_list_peek_fds (fds, NULL) : NULL,
+                                fds != NULL ? (guint) g_unix_fd_list_get_length (fds) : 0,
+                                &local_error);
       if (n < 0)
         {
           if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
@@ -247,6 +307,14 @@ gipc_frame_stream_flush (GipcFrameStream  *self,
         }
 
       self->written += n;
+
+      /* The fds went with the first byte: never again. */
+      if (fds != NULL)
+        {
+          GipcFrameChunk *head = g_queue_peek_head (&self->output);
+
+          g_clear_object (&head->fds);
+        }
 
       /* Drop the chunks that are fully written. */
       for (GipcFrameChunk *chunk = g_queue_peek_head (&self->output);
@@ -303,6 +371,71 @@ gipc_frame_stream_drop_input (GipcFrameStream *self)
   self->rbuf_pos = self->rbuf_len = 0;
 }
 
+/* A shared-memory frame: its memfd made into the message. */
+static GBytes *
+import_shared (int      fd,
+               gsize    size,
+               GError **error)
+{
+  close (fd);
+  g_set_error (error, GIPC_ERROR, GIPC_ERROR_PROTOCOL,
+               "A shared-memory message of %" G_GSIZE_FORMAT " bytes cannot be received yet",
+               size);
+  return NULL;
+}
+
+/* The frame the decoder just completed is whole: its fds come from the
+ * transport's FIFO (they arrived with its first byte, at the latest), and
+ * a shared-memory frame's first fd is its message. FALSE with *error (also
+ * made the decoder's sticky error) if they are not there or not right;
+ * every fd is closed then. */
+static gboolean
+finish_frame (GipcFrameStream  *self,
+              GBytes          **message,
+              GUnixFDList     **fds,
+              GError          **error)
+{
+  guint n = self->decoder.n_fds;
+  int claimed[GIPC_FRAME_MAX_FDS];
+  guint first = 0;
+  GError *local_error = NULL;
+
+  *fds = NULL;
+  if (n == 0)
+    return TRUE;
+
+  if (!gipc_transport_claim_fds (&self->transport, n, claimed))
+    {
+      g_set_error (&local_error, GIPC_ERROR, GIPC_ERROR_PROTOCOL,
+                   "A message announced %u file descriptors but %u came with it",
+                   n, gipc_transport_get_n_pending_fds (&self->transport));
+      goto fail;
+    }
+
+  if (self->decoder.kind == GIPC_FRAME_KIND_SHARED)
+    {
+      g_assert (*message == NULL);
+      first = 1;
+      *message = import_shared (claimed[0], self->decoder.shared_len, &local_error);
+      if (*message == NULL)
+        {
+          for (guint i = 1; i < n; i++)
+            close (claimed[i]);
+          goto fail;
+        }
+    }
+
+  if (n > first)
+    *fds = g_unix_fd_list_new_from_array (claimed + first, n - first);
+  return TRUE;
+
+fail:
+  g_clear_pointer (message, g_bytes_unref);
+  gipc_frame_decoder_fail (&self->decoder, g_error_copy (local_error));
+  g_propagate_error (error, local_error);
+  return FALSE;
+}
+
 /* Decodes what is in the read buffer, handing each whole message to
  * @func. FALSE when @func asked to stop or on a decoding error (then
  * *error is set and nothing after the bad frame is ever decoded). */
@@ -327,10 +460,18 @@ decode_buffered (GipcFrameStream             *self,
 
       if (r == GIPC_FRAME_MESSAGE)
         {
+          GUnixFDList *fds = NULL;
+
+          if (!finish_frame (self, &message, &fds, error))
+            {
+              self->rbuf_pos = self->rbuf_len = 0;
+              return FALSE;
+            }
+
           /* The callback may run user code that closes the stream (which
            * frees the buffer) or re-enters it and decodes the rest of the
            * buffer, up to an error maybe: it says whether to go on. */
-          if (!func (message, NULL, user_data))
+          if (!func (message, fds, user_data))
             {
               *stopped = TRUE;
               return FALSE;
@@ -371,10 +512,15 @@ gipc_frame_stream_read (GipcFrameStream             *self,
       if (n > 0)
         {
           GBytes *message = NULL;
+          GUnixFDList *fds = NULL;
 
-          if (gipc_frame_decoder_body_advance (&self->decoder, n, &message) == GIPC_FRAME_MESSAGE &&
-              !func (message, NULL, user_data))
-            return GIPC_FRAME_READ_STOPPED;
+          if (gipc_frame_decoder_body_advance (&self->decoder, n, &message) == GIPC_FRAME_MESSAGE)
+            {
+              if (!finish_frame (self, &message, &fds, error))
+                return GIPC_FRAME_READ_END;
+              if (!func (message, fds, user_data))
+                return GIPC_FRAME_READ_STOPPED;
+            }
           return GIPC_FRAME_READ_MORE;
         }
     }

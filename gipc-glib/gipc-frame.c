@@ -29,6 +29,25 @@ gipc_frame_decoder_clear (GipcFrameDecoder *decoder)
   decoder->body_alloc = 0;
 }
 
+void
+gipc_frame_decoder_set_format (GipcFrameDecoder *decoder,
+                               GipcFrameFormat   format)
+{
+  g_return_if_fail (decoder->header_fill == 0);
+
+  decoder->format = format;
+}
+
+void
+gipc_frame_decoder_fail (GipcFrameDecoder *decoder,
+                         GError           *error)
+{
+  if (decoder->error == NULL)
+    decoder->error = error;
+  else
+    g_error_free (error);
+}
+
 const GError *
 gipc_frame_decoder_get_error (const GipcFrameDecoder *decoder)
 {
@@ -102,16 +121,21 @@ take_message (GipcFrameDecoder  *decoder,
   return GIPC_FRAME_MESSAGE;
 }
 
-/* Validates the (complete) header and sets have_header. Nothing is
- * allocated here: the body buffer grows as the body arrives. */
+/* The header's fields, checked. Shared by the fast path and the byte-wise
+ * path; allocates nothing. */
 static gboolean
-accept_header (GipcFrameDecoder  *decoder,
-               GError           **error)
+parse_header (const GipcFrameDecoder  *decoder,
+              const guint8            *header,
+              guint32                 *length,
+              guint                   *n_fds,
+              GipcFrameKind           *kind,
+              GError                 **error)
 {
-  guint32 raw = ((guint32) decoder->header[0] << 24) |
-                ((guint32) decoder->header[1] << 16) |
-                ((guint32) decoder->header[2] << 8) |
-                (guint32) decoder->header[3];
+  guint32 raw = ((guint32) header[0] << 24) | ((guint32) header[1] << 16) |
+                ((guint32) header[2] << 8) | (guint32) header[3];
+
+  *n_fds = 0;
+  *kind = GIPC_FRAME_KIND_INLINE;
 
   /* The length is signed on the wire: 0x80000000 and up are negative. */
   if (raw > G_MAXINT32)
@@ -131,8 +155,64 @@ accept_header (GipcFrameDecoder  *decoder,
       return FALSE;
     }
 
+  if (decoder->format == GIPC_FRAME_FORMAT_FDS)
+    {
+      *n_fds = ((guint) header[4] << 8) | header[5];
+      if (*n_fds > GIPC_FRAME_MAX_FDS)
+        {
+          g_set_error (error, GIPC_ERROR, GIPC_ERROR_PROTOCOL,
+                       "Frame header announces %u file descriptors, more than %u",
+                       *n_fds, (guint) GIPC_FRAME_MAX_FDS);
+          return FALSE;
+        }
+      if (header[6] > GIPC_FRAME_KIND_SHARED || header[7] != 0)
+        {
+          g_set_error (error, GIPC_ERROR, GIPC_ERROR_PROTOCOL,
+                       "Frame header has an unknown kind (%u, %u)",
+                       header[6], header[7]);
+          return FALSE;
+        }
+      *kind = (GipcFrameKind) header[6];
+      if (*kind == GIPC_FRAME_KIND_SHARED && *n_fds == 0)
+        {
+          g_set_error_literal (error, GIPC_ERROR, GIPC_ERROR_PROTOCOL,
+                               "A shared-memory frame came without its memory fd");
+          return FALSE;
+        }
+    }
+
+  *length = raw;
+  return TRUE;
+}
+
+/* A shared-memory frame is whole with its header. */
+static GipcFrameResult
+take_shared (GipcFrameDecoder  *decoder,
+             guint32            length,
+             GBytes           **message)
+{
+  decoder->shared_len = length;
+  decoder->header_fill = 0;
+  decoder->have_header = FALSE;
+  *message = NULL;
+  return GIPC_FRAME_MESSAGE;
+}
+
+/* Validates the (complete) header and sets have_header. Nothing is
+ * allocated here: the body buffer grows as the body arrives. */
+static gboolean
+accept_header (GipcFrameDecoder  *decoder,
+               GError           **error)
+{
+  guint32 length;
+
+  if (!parse_header (decoder, decoder->header, &length, &decoder->n_fds,
+                     &decoder->kind, error))
+    return FALSE;
+
   decoder->have_header = TRUE;
-  decoder->body_len = raw;
+  decoder->body_len = decoder->kind == GIPC_FRAME_KIND_SHARED ? 0 : length;
+  decoder->shared_len = decoder->kind == GIPC_FRAME_KIND_SHARED ? length : 0;
   decoder->body_fill = 0;
   decoder->body_alloc = 0;
 
@@ -148,6 +228,7 @@ gipc_frame_decoder_feed (GipcFrameDecoder  *decoder,
                          GError           **error)
 {
   gsize pos = 0;
+  gsize header_size = gipc_frame_header_size (decoder->format);
 
   g_return_val_if_fail (decoder != NULL, GIPC_FRAME_ERROR);
   g_return_val_if_fail (data != NULL || len == 0, GIPC_FRAME_ERROR);
@@ -164,17 +245,23 @@ gipc_frame_decoder_feed (GipcFrameDecoder  *decoder,
 
   /* Fast path: at a frame boundary with a whole frame in the input, copy
    * the payload straight out of it. */
-  if (decoder->header_fill == 0 && len >= GIPC_FRAME_HEADER_SIZE)
+  if (decoder->header_fill == 0 && len >= header_size)
     {
-      guint32 raw = ((guint32) data[0] << 24) | ((guint32) data[1] << 16) |
-                    ((guint32) data[2] << 8) | (guint32) data[3];
+      guint32 raw;
 
-      if (raw <= decoder->max_size && raw <= G_MAXINT32 &&
-          len - GIPC_FRAME_HEADER_SIZE >= raw)
+      if (parse_header (decoder, data, &raw, &decoder->n_fds, &decoder->kind, NULL))
         {
-          *message = g_bytes_new (data + GIPC_FRAME_HEADER_SIZE, raw);
-          *consumed = GIPC_FRAME_HEADER_SIZE + raw;
-          return GIPC_FRAME_MESSAGE;
+          if (decoder->kind == GIPC_FRAME_KIND_SHARED)
+            {
+              *consumed = header_size;
+              return take_shared (decoder, raw, message);
+            }
+          if (len - header_size >= raw)
+            {
+              *message = g_bytes_new (data + header_size, raw);
+              *consumed = header_size + raw;
+              return GIPC_FRAME_MESSAGE;
+            }
         }
     }
 
@@ -186,10 +273,10 @@ gipc_frame_decoder_feed (GipcFrameDecoder  *decoder,
           return GIPC_FRAME_NEED_MORE;
         }
 
-      g_assert (decoder->header_fill < GIPC_FRAME_HEADER_SIZE);
+      g_assert (decoder->header_fill < header_size);
       decoder->header[decoder->header_fill++] = data[pos++];
 
-      if (decoder->header_fill == GIPC_FRAME_HEADER_SIZE)
+      if (decoder->header_fill == header_size)
         {
           GError *local_error = NULL;
 
@@ -197,6 +284,11 @@ gipc_frame_decoder_feed (GipcFrameDecoder  *decoder,
             {
               *consumed = pos;
               return fail (decoder, local_error, error);
+            }
+          if (decoder->kind == GIPC_FRAME_KIND_SHARED)
+            {
+              *consumed = pos;
+              return take_shared (decoder, decoder->shared_len, message);
             }
         }
     }
@@ -276,7 +368,7 @@ gipc_frame_decoder_at_eof (const GipcFrameDecoder  *decoder,
   if (!decoder->have_header)
     g_set_error (error, GIPC_ERROR, GIPC_ERROR_PROTOCOL,
                  "Message truncated: the stream ended after %u of %u header bytes",
-                 decoder->header_fill, GIPC_FRAME_HEADER_SIZE);
+                 decoder->header_fill, (guint) gipc_frame_header_size (decoder->format));
   else
     g_set_error (error, GIPC_ERROR, GIPC_ERROR_PROTOCOL,
                  "Message truncated: the stream ended after %" G_GSIZE_FORMAT

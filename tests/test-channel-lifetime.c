@@ -904,8 +904,16 @@ test_socket_both_directions_closed_once (void)
   /* Both directions work over the one fd. */
   g_assert_true (gipc_channel_send (channel, message, NULL, &error));
   g_assert_no_error (error);
+  /* One socket for both directions is an fd-capable channel: it speaks
+   * the fd wire format (an 8-byte header: length, fd count, kind, 0). */
+  g_assert_true (gipc_channel_get_can_pass_fds (channel));
   n = read (sv[1], buffer, sizeof buffer);
-  g_assert_cmpint (n, ==, 4 + 15);
+  g_assert_cmpint (n, ==, 8 + 15);
+  {
+    static const guint8 header[8] = { 0, 0, 0, 15, 0, 0, 0, 0 };
+
+    g_assert_cmpmem (buffer, 8, header, 8);
+  }
   gipc_test_write_all (sv[1], buffer, (gsize) n);
   echoed = gipc_channel_receive (channel, NULL, &error);
   g_assert_no_error (error);
