@@ -1173,10 +1173,19 @@ start_spawn (GipcProcess  *self,
     {
       int fds[2];
       int k;
+      gboolean shared_socket;
 
       gipc_channel_get_fds (g_ptr_array_index (self->channels, i), &fds[0], &fds[1]);
+      shared_socket = fds[0] >= 0 && fds[0] == fds[1];
       for (k = 0; k < 2; k++)
         {
+          /* One socket for both directions is announced as the same fd
+           * twice ("4:4"): the child then makes an fd-capable channel. */
+          if (k == 1 && fds[1] >= 0 && shared_socket)
+            {
+              fds[1] = fds[0];
+              continue;
+            }
           /* fds 0 to 2 are the child's stdio: move a channel fd that
            * happens to sit there out of the way. */
           if (fds[k] >= 0 && fds[k] <= 2)

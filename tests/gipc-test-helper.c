@@ -19,6 +19,10 @@
  *   report-signals     send "mask=HEX ignored=HEX caught=HEX" from /proc/self/status
  *   report-stdio       send what fds 0, 1 and 2 point to, one per line
  *   bad-index N        send "DOMAIN CODE MESSAGE" of gipc_channel_new_inherited (N)
+ *   fd-cat             channel 0 must pass fds: for each message, answer
+ *                      "MESSAGE:CONTENT,CONTENT..." (what each received fd
+ *                      reads from its start) with the same fds sent back,
+ *                      until the end of the stream
  */
 
 #include <dirent.h>
@@ -241,6 +245,51 @@ mode_bad_index (guint index)
   return report (text);
 }
 
+static int
+mode_fd_cat (void)
+{
+  g_autoptr(GipcChannel) channel = open_channel (0);
+
+  if (!gipc_channel_get_can_pass_fds (channel))
+    return send_text (channel, "cannot pass fds") == 0 ? 108 : 101;
+
+  for (;;)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GUnixFDList) fds = NULL;
+      g_autoptr(GBytes) message = gipc_channel_receive_with_fds (channel, &fds, NULL, &error);
+      g_autoptr(GString) reply = NULL;
+      g_autoptr(GBytes) reply_bytes = NULL;
+      int n_fds;
+
+      if (message == NULL)
+        return g_error_matches (error, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED) ? 0 : 103;
+
+      reply = g_string_new_len (g_bytes_get_data (message, NULL), g_bytes_get_size (message));
+      g_string_append_c (reply, ':');
+      n_fds = fds != NULL ? g_unix_fd_list_get_length (fds) : 0;
+      for (int i = 0; i < n_fds; i++)
+        {
+          const int *peek = g_unix_fd_list_peek_fds (fds, NULL);
+          char buffer[256];
+          ssize_t n = pread (peek[i], buffer, sizeof buffer, 0);
+
+          if (n < 0 && errno == ESPIPE)
+            n = read (peek[i], buffer, sizeof buffer);
+          if (i > 0)
+            g_string_append_c (reply, ',');
+          if (n > 0)
+            g_string_append_len (reply, buffer, n);
+        }
+      reply_bytes = g_string_free_to_bytes (g_steal_pointer (&reply));
+      if (!gipc_channel_send_with_fds (channel, reply_bytes, fds, NULL, &error))
+        {
+          g_printerr ("gipc-test-helper: send: %s\n", error->message);
+          return 101;
+        }
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -310,6 +359,8 @@ main (int   argc,
     }
   if (g_str_equal (mode, "report-signals"))
     return mode_report_signals ();
+  if (g_str_equal (mode, "fd-cat"))
+    return mode_fd_cat ();
   if (g_str_equal (mode, "bad-index") && argc > 2)
     return mode_bad_index ((guint) atoi (argv[2]));
 
