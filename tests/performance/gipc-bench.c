@@ -91,6 +91,10 @@ static gboolean  opt_list;
 static gboolean  opt_machine;
 
 static gboolean  peer_is_process = TRUE;
+/* The transport of the row being measured: 0 (pipes) or UNIX_FDS. */
+static GipcPipeFlags bench_transport;
+/* Shared memory on the socket rows: off (0) unless a row measures it. */
+static guint64 bench_shm_threshold;
 static gdouble   rep_duration;
 
 /* --- small helpers ------------------------------------------------------ */
@@ -480,11 +484,17 @@ peer_launch (Peer         *peer,
       GipcChannel *e1 = NULL, *e2 = NULL;
       gboolean ok;
 
-      if (!gipc_pipe (duplex ? GIPC_PIPE_FLAGS_DUPLEX : GIPC_PIPE_FLAGS_NONE, &e1, &e2, error))
+      if (!gipc_pipe ((duplex ? GIPC_PIPE_FLAGS_DUPLEX : GIPC_PIPE_FLAGS_NONE) | bench_transport,
+                      &e1, &e2, error))
         {
           close (ctl[1]);
           peer_abort (peer);
           return FALSE;
+        }
+      if (bench_transport & GIPC_PIPE_FLAGS_UNIX_FDS)
+        {
+          gipc_channel_set_shared_memory_threshold (e1, bench_shm_threshold);
+          gipc_channel_set_shared_memory_threshold (e2, bench_shm_threshold);
         }
       a->chan = e1;
       peer->proc = gipc_process_new (peer_process_target, a, NULL);
@@ -509,6 +519,14 @@ peer_launch (Peer         *peer,
       int down[2], up[2] = { -1, -1 };
       pid_t pid;
 
+      if (bench_transport & GIPC_PIPE_FLAGS_UNIX_FDS)
+        {
+          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                               "the socket transport rows need --peer=process");
+          close (ctl[1]);
+          peer_abort (peer);
+          return FALSE;
+        }
       if (pipe2 (down, O_CLOEXEC) < 0 || (duplex && pipe2 (up, O_CLOEXEC) < 0))
         {
           g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno), "pipe: %s", g_strerror (errno));
@@ -1961,6 +1979,7 @@ typedef struct
   const gchar *batched;   /* naive rows: the row whose rate sizes N */
   GoalKind     goal[2];   /* per placement: one CPU, two CPUs */
   gdouble      goal_val[2];
+  GipcPipeFlags transport; /* GIPC_PIPE_FLAGS_UNIX_FDS: the socket transport */
 } Row;
 
 #define ONEWAY_ROWS(SZ, G64) \
@@ -1996,6 +2015,22 @@ static const Row rows[] = {
     KIND_RTT, UNIT_USEC, 8, RTT_RECV_ASYNC, 0, NULL, { GOAL_NONE, GOAL_NONE }, { 0, 0 } },
   { "rtt-sync", "8 B round trip µs, sync send + receive", "raw-rtt",
     KIND_RTT, UNIT_USEC, 8, RTT_SYNC, 0, NULL, { GOAL_NONE, GOAL_NONE }, { 0, 0 } },
+  /* The socket transport (UNIX_FDS channels) against the pipe rows above. */
+  { "sock-oneway-64-push", "64 B one-way msgs/s, push, UNIX_FDS socket channel", "raw-oneway-64",
+    KIND_ONEWAY, UNIT_RATE, 64, RECV_PUSH, SEND_BATCHED, NULL, { GOAL_NONE, GOAL_NONE }, { 0, 0 },
+    GIPC_PIPE_FLAGS_UNIX_FDS },
+  { "sock-oneway-64-recv", "64 B one-way msgs/s, receive_async, UNIX_FDS socket channel", "raw-oneway-64",
+    KIND_ONEWAY, UNIT_RATE, 64, RECV_ASYNC, SEND_BATCHED, NULL, { GOAL_NONE, GOAL_NONE }, { 0, 0 },
+    GIPC_PIPE_FLAGS_UNIX_FDS },
+  { "sock-mbps-push", "1 MiB messages MB/s, push, UNIX_FDS socket channel (no shared memory)", "raw-mbps",
+    KIND_ONEWAY, UNIT_MBPS, LARGE_SIZE, RECV_PUSH, SEND_BATCHED, NULL, { GOAL_NONE, GOAL_NONE }, { 0, 0 },
+    GIPC_PIPE_FLAGS_UNIX_FDS },
+  { "sock-rtt-push", "8 B round trip µs, push on both sides, UNIX_FDS socket channel", "raw-rtt",
+    KIND_RTT, UNIT_USEC, 8, RTT_PUSH, 0, NULL, { GOAL_NONE, GOAL_NONE }, { 0, 0 },
+    GIPC_PIPE_FLAGS_UNIX_FDS },
+  { "sock-rtt-sync", "8 B round trip µs, sync send + receive, UNIX_FDS socket channel", "raw-rtt",
+    KIND_RTT, UNIT_USEC, 8, RTT_SYNC, 0, NULL, { GOAL_NONE, GOAL_NONE }, { 0, 0 },
+    GIPC_PIPE_FLAGS_UNIX_FDS },
   { "start-fork", "child start+join µs, fork mode (gipc_process_new)", "raw-fork",
     KIND_START, UNIT_USEC, 0, START_FORK, 0, NULL, { GOAL_NONE, GOAL_NONE }, { 0, 0 } },
   { "start-spawn", "child start+join µs, spawn /bin/true (new_for_argv)", "raw-exec",
@@ -2107,6 +2142,7 @@ run_once (const Row  *row,
   gboolean ok = FALSE;
 
   watchdog_arm ();
+  bench_transport = row->transport;
   switch (row->kind)
     {
     case KIND_ONEWAY:
