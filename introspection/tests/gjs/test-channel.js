@@ -194,6 +194,86 @@ test('/gjs/channel/flow-control', async () => {
     w.close();
 });
 
+// File descriptors on messages: the async pair with Gio._promisify, the
+// receive through receive_async + receive_with_fds_finish, and push mode.
+function receiveWithFds(channel) {
+    return new Promise((resolve, reject) => {
+        channel.receive_async(null, (source, result) => {
+            try {
+                resolve(source.receive_with_fds_finish(result));
+            } catch (e) {
+                reject(e);
+            }
+        });
+    });
+}
+
+function tmpFileWith(text) {
+    const [fd, path] = GLib.file_open_tmp('gipc-gjs-XXXXXX');
+    const out = Gio.UnixOutputStream.new(fd, false);
+    out.write_all(new TextEncoder().encode(text), null);
+    return [fd, path, out];
+}
+
+test('/gjs/fds/send-receive', async () => {
+    Gio._promisify(Gipc.Channel.prototype, 'send_with_fds_async', 'send_with_fds_finish');
+    const [, a, b] = Gipc.pipe(Gipc.PipeFlags.UNIX_FDS | Gipc.PipeFlags.DUPLEX);
+    assertEqual(a.can_pass_fds, true, 'can_pass_fds');
+    const [fd, path, out] = tmpFileWith('first');
+    const list = Gio.UnixFDList.new_from_array([fd]);
+    out.close(null);
+    assertEqual(await a.send_with_fds_async(bytesFromString('file'), list, null), true,
+        'send_with_fds_async resolves');
+    const [message, fds] = await receiveWithFds(b);
+    assertEqual(stringFromBytes(message), 'file');
+    assertEqual(fds.get_length(), 1, 'one fd came');
+    // The received fd is the same open file: what is written through it
+    // is in the file.
+    const received = Gio.UnixOutputStream.new(fds.get(0), true);
+    received.write_all(new TextEncoder().encode('+second'), null);
+    received.close(null);
+    const [, contents] = GLib.file_get_contents(path);
+    assertEqual(new TextDecoder().decode(contents), 'first+second');
+    GLib.unlink(path);
+    a.close();
+    b.close();
+});
+
+test('/gjs/fds/listen', async () => {
+    const [, r, w] = Gipc.pipe(Gipc.PipeFlags.UNIX_FDS);
+    const got = [];
+    const ended = new Promise(resolve => {
+        r.connect('message', (_channel, message) => got.push(['message', stringFromBytes(message)]));
+        r.connect('message-with-fds', (_channel, message, fds) =>
+            got.push(['with-fds', stringFromBytes(message), fds.get_length()]));
+        r.connect('error', (_channel, error) => resolve(error));
+    });
+    r.listen();
+    const [fd, path, out] = tmpFileWith('x');
+    w.send_with_fds(bytesFromString('one'), Gio.UnixFDList.new_from_array([fd]), null);
+    out.close(null);
+    w.send(bytesFromString('two'), null);
+    w.close();
+    const error = await ended;
+    assert(error.matches(Gipc.Error, Gipc.Error.PEER_CLOSED), error.message);
+    assertDeepEqual(got, [['with-fds', 'one', 1], ['message', 'two']]);
+    GLib.unlink(path);
+    r.close();
+});
+
+test('/gjs/fds/refused-on-pipes', () => {
+    const [, r, w] = Gipc.pipe(Gipc.PipeFlags.NONE);
+    assertEqual(w.can_pass_fds, false, 'a pipe cannot pass fds');
+    const [fd, path, out] = tmpFileWith('x');
+    assertThrowsGError(() => w.send_with_fds(bytesFromString('no'),
+        Gio.UnixFDList.new_from_array([fd]), null), Gipc.Error, Gipc.Error.FAILED,
+    'send_with_fds on a pipe');
+    out.close(null);
+    GLib.unlink(path);
+    r.close();
+    w.close();
+});
+
 test('/gjs/errors/peer-closed', async () => {
     const [, r, w] = Gipc.pipe(Gipc.PipeFlags.NONE);
     w.close();
