@@ -810,6 +810,7 @@ test_fork_child_export (void)
       if (!check_pattern (g_bytes_get_data (imported, NULL), size, 13) ||
           !check_pattern (data, size, 13))
         _exit (4);
+      g_bytes_unref (imported);
       if (!write_faults (data))
         _exit (5);
       _exit (0);
