@@ -433,16 +433,21 @@ shared_block_new (int      fd,
  * sends it without copying it, whatever its size: the receiver maps the
  * same memory.
  *
- * Write only until the bytes are first sent. The first send seals the
- * memory (no process can change it any more) and makes the mapping
- * read-only: a later write through *@data crashes with `SIGSEGV`. The
- * bytes can then be sent any number of times, on any number of channels,
- * still without copying. A slice made with
+ * Write only until the bytes are first sent. The first send on a channel
+ * that can pass file descriptors seals the memory (no process can change
+ * it any more) and makes the mapping read-only: a later write through
+ * *@data crashes with `SIGSEGV`. The bytes can then be sent any number of
+ * times, on any number of channels, still without copying. On a channel
+ * that cannot pass file descriptors they are an ordinary message, written
+ * into the pipe, and the memory stays writable: do not change it while
+ * such a send is in progress. A slice made with
  * [method@GLib.Bytes.new_from_bytes] is an ordinary GBytes and is copied
  * when sent.
  *
  * A child forked while the bytes are writable shares the memory; a first
- * send, in either process, while both map it writable copies it once.
+ * send, in either process, while both map it writable copies it once (the
+ * memory is sealed in place only when no other process can write to it).
+ * Each such GBytes keeps one file descriptor open until it is freed.
  *
  * When @size is 0, *@data is a valid pointer to which nothing may be
  * written.
