@@ -10,6 +10,7 @@
 #include <gipc-glib/gipc-error.h>
 #include <gipc-glib/gipc-channel.h>
 #include <gipc-glib/gipc-process.h>
+#include <gipc-glib/gipc-shared-memory.h>
 #include <gipc-glib/gipc-enum-types.h>
 
 #undef GIPC_INSIDE

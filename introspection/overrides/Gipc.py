@@ -274,3 +274,45 @@ def pipe(flags=Gipc.PipeFlags.NONE):
 
 
 __all__.append('pipe')
+
+
+# --------------------------------------------------------------------------
+# Shared memory
+
+def shared_bytes_new(size_or_data):
+    """Returns a ``GLib.Bytes`` backed by shared memory (a memfd), which a
+    channel that can pass file descriptors sends without copying it.
+
+    ``size_or_data`` is either a size (an ``int``: the bytes are that many
+    zeros) or the data to copy in: any bytes-like object (``bytes``,
+    ``bytearray``, ``memoryview``, ``array.array``, ...) or a
+    ``GLib.Bytes``. Raises ``GLib.Error`` (``Gipc.Error.FAILED``) when the
+    memory cannot be had.
+
+    The C function fills the memory in place through a pointer, which
+    Python cannot write through; this copies the data in once, with
+    ``Gipc.shared_bytes_new_from_data()``, and the memory is read-only
+    from then on."""
+    if isinstance(size_or_data, bool):
+        raise TypeError('shared_bytes_new() takes a size or a bytes-like '
+                        'object, not bool')
+    if isinstance(size_or_data, int):
+        if size_or_data < 0:
+            raise ValueError('shared_bytes_new(): negative size')
+        result = Gipc.shared_bytes_new(size_or_data)
+        # PyGObject also returns the address of the memory, which Python
+        # cannot use: (GLib.Bytes, int).
+        if isinstance(result, tuple):
+            result = result[0]
+        return result
+    if isinstance(size_or_data, GLib.Bytes):
+        data = size_or_data.get_data() or b''
+    else:
+        view = memoryview(size_or_data)
+        # As bytes: PyGObject would take a memoryview of wider items as a
+        # sequence of numbers.
+        data = view.cast('B') if view.c_contiguous else view.tobytes()
+    return Gipc.shared_bytes_new_from_data(data)
+
+
+__all__.append('shared_bytes_new')
