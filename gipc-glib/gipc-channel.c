@@ -1497,6 +1497,7 @@ gipc_channel_set_shared_memory_threshold (GipcChannel *self,
     return;
 
   self->shared_memory_threshold = bytes;
+  self->stream.shared_memory_threshold = bytes;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SHARED_MEMORY_THRESHOLD]);
 }
 
@@ -2811,6 +2812,7 @@ channel_new_take_fds (int read_fd,
   GipcChannel *self = g_object_new (GIPC_TYPE_CHANNEL, NULL);
 
   gipc_frame_stream_init (&self->stream, read_fd, write_fd, self->max_message_size);
+  self->stream.shared_memory_threshold = self->shared_memory_threshold;
   self->can_receive = read_fd >= 0;
   self->can_send = write_fd >= 0;
   registry_add (self);
@@ -3534,10 +3536,10 @@ gipc_channel_class_init (GipcChannelClass *klass)
    * On a channel that can pass fds, a message of at least this many bytes
    * travels as a sealed memfd instead of through the socket: the receiver
    * maps it read-only and never copies it, and the sender cannot change it
-   * after sending. 0 means never (a message from
-   * [func@Gipc.shared_bytes_new] is sent as shared memory whatever its
-   * size). Ignored on other channels. Default:
-   * %GIPC_CHANNEL_DEFAULT_SHARED_MEMORY_THRESHOLD.
+   * after sending. A message from [func@Gipc.shared_bytes_new] (or one
+   * received as shared memory) is sent that way whatever its size, without
+   * a copy. 0 means never. Ignored on channels that cannot pass fds.
+   * Default: %GIPC_CHANNEL_DEFAULT_SHARED_MEMORY_THRESHOLD.
    *
    * Since: 1.0
    */

@@ -26,6 +26,7 @@ typedef struct
 {
   GipcTransport     transport;
   GipcFrameFormat   format;          /* the fd format over a socket */
+  guint64           shared_memory_threshold;  /* 0: never */
 
   /* Output. */
   GQueue            output;          /* GipcFrameChunk*, private */
@@ -56,9 +57,12 @@ void     gipc_frame_stream_set_max_message_size (GipcFrameStream *self,
 /* Output. */
 
 /* Appends one frame, with @fds (may be NULL; referenced, sent with the
- * frame's first byte); returns its stream offsets. Fails with
+ * frame's first byte); returns its stream offsets. In the fd format, a
+ * message of at least shared_memory_threshold bytes, or a shared GBytes
+ * (gipc_shared_bytes_new), goes as a sealed memfd. Fails with
  * GIPC_ERROR_FAILED, queueing nothing, for fds on a transport that cannot
- * pass them or more than GIPC_FRAME_MAX_FDS of them. */
+ * pass them, more than GIPC_FRAME_MAX_FDS of them, or a memfd that cannot
+ * be made. */
 gboolean gipc_frame_stream_queue         (GipcFrameStream  *self,
                                           GBytes           *message,
                                           GUnixFDList      *fds,

@@ -9,6 +9,7 @@
 #include "gipc-channel.h"
 #include "gipc-error.h"
 #include "gipc-frame-stream-private.h"
+#include "gipc-shared-memory-private.h"
 
 /* Frames with payloads up to this size are copied into one output buffer
  * (one write for many of them); larger ones are written from their GBytes
@@ -90,6 +91,46 @@ chunk_free (GipcFrameStream *self,
   g_slice_free (GipcFrameChunk, chunk);
 }
 
+/* A message as a sealed memfd: a header-only frame whose first fd is the
+ * memfd (exported now, so the sender's later writes to a shared GBytes
+ * fault at once instead of racing the send), then the message's fds. */
+static gboolean
+queue_shared (GipcFrameStream  *self,
+              GBytes           *message,
+              GUnixFDList      *fds,
+              guint64          *start,
+              guint64          *end,
+              GError          **error)
+{
+  gsize size = g_bytes_get_size (message);
+  guint n_fds = fds != NULL ? (guint) g_unix_fd_list_get_length (fds) : 0;
+  g_autoptr(GUnixFDList) frame_fds = NULL;
+  GipcFrameChunk *chunk;
+  int memfd;
+
+  memfd = gipc_shared_memory_export (message, error);
+  if (memfd < 0)
+    return FALSE;
+  frame_fds = g_unix_fd_list_new_from_array (&memfd, 1);
+  for (guint i = 0; i < n_fds; i++)
+    if (g_unix_fd_list_append (frame_fds, g_unix_fd_list_peek_fds (fds, NULL)[i], error) < 0)
+      return FALSE;
+
+  chunk = g_slice_new0 (GipcFrameChunk);
+  chunk->buffer = g_byte_array_sized_new (GIPC_FRAME_FDS_HEADER_SIZE);
+  g_byte_array_set_size (chunk->buffer, GIPC_FRAME_FDS_HEADER_SIZE);
+  gipc_frame_encode_fds_header (chunk->buffer->data, size, n_fds + 1, GIPC_FRAME_KIND_SHARED);
+  chunk->length = GIPC_FRAME_FDS_HEADER_SIZE;
+  chunk->start = self->queued;
+  chunk->fds = g_steal_pointer (&frame_fds);
+  g_queue_push_tail (&self->output, chunk);
+
+  *start = self->queued;
+  self->queued += GIPC_FRAME_FDS_HEADER_SIZE;
+  *end = self->queued;
+  return TRUE;
+}
+
 gboolean
 gipc_frame_stream_queue (GipcFrameStream  *self,
                          GBytes           *message,
@@ -118,6 +159,11 @@ gipc_frame_stream_queue (GipcFrameStream  *self,
                    (guint) GIPC_FRAME_MAX_FDS, n_fds);
       return FALSE;
     }
+
+  if (self->format == GIPC_FRAME_FORMAT_FDS &&
+      self->shared_memory_threshold > 0 && n_fds < GIPC_FRAME_MAX_FDS &&
+      (size >= self->shared_memory_threshold || gipc_shared_memory_is_shared (message)))
+    return queue_shared (self, message, fds, start, end, error);
 
   if (self->format == GIPC_FRAME_FORMAT_FDS)
     gipc_frame_encode_fds_header (header, size, n_fds, GIPC_FRAME_KIND_INLINE);
@@ -371,17 +417,14 @@ gipc_frame_stream_drop_input (GipcFrameStream *self)
   self->rbuf_pos = self->rbuf_len = 0;
 }
 
-/* A shared-memory frame: its memfd made into the message. */
+/* A shared-memory frame: its memfd (taken) made into the message, which
+ * maps it read-only (no copy). */
 static GBytes *
 import_shared (int      fd,
                gsize    size,
                GError **error)
 {
-  close (fd);
-  g_set_error (error, GIPC_ERROR, GIPC_ERROR_PROTOCOL,
-               "A shared-memory message of %" G_GSIZE_FORMAT " bytes cannot be received yet",
-               size);
-  return NULL;
+  return gipc_shared_memory_import (fd, size, error);
 }
 
 /* The frame the decoder just completed is whole: its fds come from the

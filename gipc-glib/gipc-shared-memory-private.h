@@ -42,16 +42,18 @@ int      gipc_shared_memory_export    (GBytes   *bytes,
  * memfd that carries all of GIPC_SHARED_MEMORY_SEALS and whose size is
  * @size, else fails with GIPC_ERROR_PROTOCOL (a peer sent something it must
  * not); then maps it read-only and returns a GBytes of @size bytes that
- * unmaps it when freed. A mapping that cannot be made (address space
+ * unmaps it when freed. The GBytes keeps @fd open while it lives, so it is
+ * shared (gipc_shared_memory_is_shared()) and is sent on without a copy. A mapping that cannot be made (address space
  * exhausted) fails with GIPC_ERROR_FAILED. @size 0 gives an empty GBytes. */
 GBytes  *gipc_shared_memory_import    (int       fd,
                                        gsize     size,
                                        GError  **error);
 
 /* TRUE if @bytes is a GBytes made by gipc_shared_bytes_new() (or
- * gipc_shared_bytes_new_from_data(), or another reference to one), which
- * gipc_shared_memory_export() sends without copying. FALSE for every other
- * GBytes, including imported ones and slices. */
+ * gipc_shared_bytes_new_from_data(), or another reference to one) or by
+ * gipc_shared_memory_import(), which gipc_shared_memory_export() sends
+ * without copying. FALSE for every other
+ * GBytes (also slices). Imported GBytes are shared. */
 gboolean gipc_shared_memory_is_shared (GBytes   *bytes);
 
 G_END_DECLS

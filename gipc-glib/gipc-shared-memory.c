@@ -601,21 +601,6 @@ gipc_shared_memory_export (GBytes  *bytes,
   return fd;
 }
 
-typedef struct
-{
-  gpointer addr;
-  gsize    size;
-} ImportedMapping;
-
-static void
-imported_mapping_free (gpointer user_data)
-{
-  ImportedMapping *mapping = user_data;
-
-  munmap (mapping->addr, mapping->size);
-  g_free (mapping);
-}
-
 /* Whether @fd is a memfd of @size bytes that carries every seal; else
  * sets GIPC_ERROR_PROTOCOL. */
 static gboolean
@@ -677,7 +662,6 @@ gipc_shared_memory_import (int      fd,
                            gsize    size,
                            GError **error)
 {
-  ImportedMapping *mapping;
   gpointer addr;
 
   g_return_val_if_fail (fd >= 0, NULL);
@@ -711,12 +695,7 @@ gipc_shared_memory_import (int      fd,
       return NULL;
     }
 
-  /* The mapping keeps the memory; the fd is not needed any more. */
-  close_fd (&fd);
-
-  mapping = g_new (ImportedMapping, 1);
-  mapping->addr = addr;
-  mapping->size = size;
-
-  return g_bytes_new_with_free_func (addr, size, imported_mapping_free, mapping);
+  /* The block keeps the sealed fd, so that sending the message on (a
+   * proxy, an echo) dups it instead of copying the memory. */
+  return shared_bytes_wrap (shared_block_new (fd, addr, size, TRUE));
 }

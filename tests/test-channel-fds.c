@@ -12,7 +12,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -22,6 +24,7 @@
 #include <gio/gunixfdlist.h>
 #include <gipc-glib/gipc-glib.h>
 
+#include "gipc-glib/gipc-shared-memory-private.h"
 #include "test-util.h"
 
 /* Every test runs inside this: the fds it opened are all closed at its
@@ -871,6 +874,277 @@ test_spawn (void)
   g_assert_cmpint (gipc_process_get_exit_code (process), ==, 0);
 }
 
+
+/* ---------------------------------------------------------------------- */
+/* Large messages as shared memory                                         */
+
+/* The permissions of the mapping that holds @address, from
+ * /proc/self/maps ("r--s", ...), and whether it is a memfd. */
+static char *
+mapping_of (gconstpointer  address,
+            gboolean      *is_memfd)
+{
+  g_autofree char *maps = NULL;
+  g_auto(GStrv) lines = NULL;
+  guintptr where = (guintptr) address;
+
+  g_assert_true (g_file_get_contents ("/proc/self/maps", &maps, NULL, NULL));
+  lines = g_strsplit (maps, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      guintptr from, to;
+      char perms[8];
+
+      if (sscanf (lines[i], "%" G_GINTPTR_MODIFIER "x-%" G_GINTPTR_MODIFIER "x %7s",
+                  &from, &to, perms) == 3 &&
+          from <= where && where < to)
+        {
+          *is_memfd = strstr (lines[i], "/memfd:") != NULL;
+          return g_strdup (perms);
+        }
+    }
+  g_assert_not_reached ();
+}
+
+static void
+assert_shared_read_only (GBytes *bytes)
+{
+  gboolean is_memfd = FALSE;
+  g_autofree char *perms = mapping_of (g_bytes_get_data (bytes, NULL), &is_memfd);
+
+  g_assert_true (is_memfd);
+  g_assert_cmpstr (perms, ==, "r--s");
+}
+
+static GBytes *
+round_trip (GipcChannel *from,
+            GipcChannel *to,
+            GBytes      *message)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  GBytes *got;
+
+  gipc_channel_send_async (from, message, NULL, NULL, NULL);
+  gipc_channel_receive_async (to, NULL, gipc_test_result_cb, &result);
+  gipc_test_run_until_result (NULL, &result);
+  got = gipc_channel_receive_finish (to, result, &error);
+  g_assert_no_error (error);
+  return got;
+}
+
+static void
+test_shm_threshold (void)
+{
+  g_autoptr(GipcChannel) a = NULL;
+  g_autoptr(GipcChannel) b = NULL;
+  guint64 threshold = 0;
+
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_UNIX_FDS | GIPC_PIPE_FLAGS_DUPLEX, &a, &b);
+  g_assert_cmpuint (gipc_channel_get_shared_memory_threshold (a), ==,
+                    GIPC_CHANNEL_DEFAULT_SHARED_MEMORY_THRESHOLD);
+  g_object_get (a, "shared-memory-threshold", &threshold, NULL);
+  g_assert_cmpuint (threshold, ==, 1 * MiB);
+
+  /* At the threshold: shared memory, read-only, no copy on receipt. */
+  {
+    g_autoptr(GBytes) message = gipc_test_pattern_bytes (1 * MiB, 1);
+    g_autoptr(GBytes) got = round_trip (a, b, message);
+
+    gipc_test_assert_pattern (got, 1 * MiB, 1);
+    g_assert_true (gipc_shared_memory_is_shared (got));
+    assert_shared_read_only (got);
+  }
+
+  /* Below it: through the socket. */
+  {
+    g_autoptr(GBytes) message = gipc_test_pattern_bytes (1 * MiB - 1, 2);
+    g_autoptr(GBytes) got = round_trip (a, b, message);
+
+    gipc_test_assert_pattern (got, 1 * MiB - 1, 2);
+    g_assert_false (gipc_shared_memory_is_shared (got));
+  }
+
+  /* 0: never, not even for shared bytes. */
+  g_object_set (a, "shared-memory-threshold", (guint64) 0, NULL);
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GBytes) message = gipc_shared_bytes_new_from_data ("tiny", 4, &error);
+    g_autoptr(GBytes) large = gipc_test_pattern_bytes (4 * MiB, 3);
+    g_autoptr(GBytes) got = NULL;
+    g_autoptr(GBytes) got_large = NULL;
+
+    g_assert_no_error (error);
+    got = round_trip (a, b, message);
+    assert_bytes_text (got, "tiny");
+    g_assert_false (gipc_shared_memory_is_shared (got));
+    got_large = round_trip (a, b, large);
+    gipc_test_assert_pattern (got_large, 4 * MiB, 3);
+    g_assert_false (gipc_shared_memory_is_shared (got_large));
+  }
+
+  /* A small threshold. */
+  gipc_channel_set_shared_memory_threshold (a, 100);
+  {
+    g_autoptr(GBytes) message = gipc_test_pattern_bytes (100, 4);
+    g_autoptr(GBytes) got = round_trip (a, b, message);
+
+    gipc_test_assert_pattern (got, 100, 4);
+    g_assert_true (gipc_shared_memory_is_shared (got));
+  }
+}
+
+/* A GBytes built in place: sent without a copy, sealed, read-only for the
+ * sender afterwards; the same bytes go twice and to two channels; what a
+ * receiver got it can send on without a copy. */
+static void
+test_shm_in_place (void)
+{
+  g_autoptr(GipcChannel) a = NULL;
+  g_autoptr(GipcChannel) b = NULL;
+  g_autoptr(GipcChannel) c = NULL;
+  g_autoptr(GipcChannel) d = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) image = NULL;
+  g_autoptr(GBytes) first = NULL;
+  g_autoptr(GBytes) second = NULL;
+  g_autoptr(GBytes) third = NULL;
+  g_autoptr(GBytes) echoed = NULL;
+  gboolean is_memfd = FALSE;
+  g_autofree char *perms = NULL;
+  guint8 *pixels = NULL;
+  gsize size = 2 * MiB + 17;
+
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_UNIX_FDS | GIPC_PIPE_FLAGS_DUPLEX, &a, &b);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_UNIX_FDS, &d, &c);
+
+  image = gipc_shared_bytes_new (size, (gpointer *) &pixels, &error);
+  g_assert_no_error (error);
+  for (gsize i = 0; i < size; i++)
+    pixels[i] = (guint8) (i * 7);
+  perms = mapping_of (pixels, &is_memfd);
+  g_assert_cmpstr (perms, ==, "rw-s");
+  g_clear_pointer (&perms, g_free);
+
+  first = round_trip (a, b, image);
+  /* Sealed by the send: the sender's mapping is read-only now. */
+  perms = mapping_of (pixels, &is_memfd);
+  g_assert_cmpstr (perms, ==, "r--s");
+  second = round_trip (a, b, image);
+  third = round_trip (c, d, image);
+  g_assert_true (g_bytes_equal (first, image));
+  g_assert_true (g_bytes_equal (second, image));
+  g_assert_true (g_bytes_equal (third, image));
+  assert_shared_read_only (first);
+
+  /* The receiver sends what it got back: a dup of the same memfd. */
+  echoed = round_trip (b, a, first);
+  g_assert_true (g_bytes_equal (echoed, image));
+  g_assert_true (gipc_shared_memory_is_shared (echoed));
+}
+
+/* A large message with fds: the memfd is the frame's first fd, the
+ * message's own fds follow and arrive as the message's. */
+static void
+test_shm_with_fds (void)
+{
+  g_autoptr(GipcChannel) a = NULL;
+  g_autoptr(GipcChannel) b = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GUnixFDList) fds = text_fd_list ("shm", 2);
+  g_autoptr(GUnixFDList) got_fds = NULL;
+  g_autoptr(GBytes) message = gipc_test_pattern_bytes (3 * MiB, 5);
+  g_autoptr(GBytes) got = NULL;
+
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_UNIX_FDS, &b, &a);
+  g_assert_true (gipc_channel_send_with_fds (a, message, fds, NULL, &error));
+  g_assert_no_error (error);
+  got = gipc_channel_receive_with_fds (b, &got_fds, NULL, &error);
+  g_assert_no_error (error);
+  gipc_test_assert_pattern (got, 3 * MiB, 5);
+  g_assert_true (gipc_shared_memory_is_shared (got));
+  assert_text_fds (got_fds, "shm", 2);
+}
+
+/* A pipe channel sends shared bytes as an ordinary message. */
+static void
+test_shm_on_pipe (void)
+{
+  g_autoptr(GipcChannel) r = NULL;
+  g_autoptr(GipcChannel) w = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) message = gipc_shared_bytes_new_from_data ("on a pipe", 9, &error);
+  g_autoptr(GBytes) got = NULL;
+
+  g_assert_no_error (error);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
+  got = round_trip (w, r, message);
+  assert_bytes_text (got, "on a pipe");
+  g_assert_false (gipc_shared_memory_is_shared (got));
+}
+
+/* A raw peer's shared-memory frame: a memfd that is not sealed, or sealed
+ * with another size, or missing a seal, is refused; a right one is taken. */
+static void
+test_shm_hostile (void)
+{
+  for (guint variant = 0; variant < 4; variant++)
+    {
+      g_autoptr(GipcChannel) channel = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GBytes) got = NULL;
+      guint8 frame[8] = { 0, 0, 0x10, 0, 0, 1, 1, 0 };   /* 4096 bytes, 1 fd, shared */
+      union
+      {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE (sizeof (int))];
+      } control;
+      struct iovec iov = { frame, sizeof frame };
+      struct msghdr msg = { 0 };
+      struct cmsghdr *cmsg;
+      int sv[2];
+      int memfd = memfd_create ("gipc-test", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+      int seals = F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL;
+
+      g_assert_cmpint (memfd, >=, 0);
+      g_assert_no_errno (ftruncate (memfd, variant == 1 ? 4095 : 4096));
+      gipc_test_write_all (memfd, "shared!", 7);
+      if (variant == 2)
+        seals &= ~F_SEAL_WRITE;
+      if (variant != 0)
+        g_assert_no_errno (fcntl (memfd, F_ADD_SEALS, seals));
+
+      g_assert_no_errno (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+      channel = gipc_channel_new_from_fds (sv[0], sv[0], &error);
+      g_assert_no_error (error);
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      msg.msg_control = control.buf;
+      msg.msg_controllen = sizeof control.buf;
+      cmsg = CMSG_FIRSTHDR (&msg);
+      cmsg->cmsg_level = SOL_SOCKET;
+      cmsg->cmsg_type = SCM_RIGHTS;
+      cmsg->cmsg_len = CMSG_LEN (sizeof (int));
+      memcpy (CMSG_DATA (cmsg), &memfd, sizeof memfd);
+      g_assert_cmpint (sendmsg (sv[1], &msg, 0), ==, sizeof frame);
+      close (memfd);
+      close (sv[1]);
+
+      got = gipc_channel_receive (channel, NULL, &error);
+      if (variant == 3)
+        {
+          g_assert_no_error (error);
+          g_assert_cmpuint (g_bytes_get_size (got), ==, 4096);
+          g_assert_cmpmem (g_bytes_get_data (got, NULL), 7, "shared!", 7);
+        }
+      else
+        {
+          g_assert_null (got);
+          g_assert_error (error, GIPC_ERROR, GIPC_ERROR_PROTOCOL);
+        }
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -895,6 +1169,11 @@ main (int   argc,
   add_test ("/fds/hostile/unclaimed-fds", test_hostile_unclaimed_fds);
   add_test ("/fds/hostile/ctrunc", test_ctrunc);
   add_test ("/fds/spawn", test_spawn);
+  add_test ("/fds/shared-memory/threshold", test_shm_threshold);
+  add_test ("/fds/shared-memory/in-place", test_shm_in_place);
+  add_test ("/fds/shared-memory/with-fds", test_shm_with_fds);
+  add_test ("/fds/shared-memory/on-pipe", test_shm_on_pipe);
+  add_test ("/fds/shared-memory/hostile", test_shm_hostile);
 
   return g_test_run ();
 }
