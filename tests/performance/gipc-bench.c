@@ -1957,6 +1957,8 @@ typedef enum
   KIND_RAW_ONEWAY,
   KIND_RAW_RTT,
   KIND_RAW_START,
+  KIND_ECHO_LARGE,
+  KIND_RAW_ECHO_LARGE,
 } Kind;
 
 typedef enum
@@ -2015,6 +2017,11 @@ static const Row rows[] = {
     KIND_RTT, UNIT_USEC, 8, RTT_RECV_ASYNC, 0, NULL, { GOAL_NONE, GOAL_NONE }, { 0, 0 } },
   { "rtt-sync", "8 B round trip µs, sync send + receive", "raw-rtt",
     KIND_RTT, UNIT_USEC, 8, RTT_SYNC, 0, NULL, { GOAL_NONE, GOAL_NONE }, { 0, 0 } },
+  { "echo-256m-pipe", "256 MiB message echoed µs, sync, pipe channel", "raw-echo-256m",
+    KIND_ECHO_LARGE, UNIT_USEC, 0, 0, 0, NULL, { GOAL_NONE, GOAL_NONE }, { 0, 0 } },
+  { "echo-256m-shm", "256 MiB message echoed µs, sync, UNIX_FDS channel, shared memory", "raw-echo-256m",
+    KIND_ECHO_LARGE, UNIT_USEC, 0, 1, 0, NULL, { GOAL_AT_MOST, GOAL_AT_MOST }, { 0.1, 0.1 },
+    GIPC_PIPE_FLAGS_UNIX_FDS },
   /* The socket transport (UNIX_FDS channels) against the pipe rows above. */
   { "sock-oneway-64-push", "64 B one-way msgs/s, push, UNIX_FDS socket channel", "raw-oneway-64",
     KIND_ONEWAY, UNIT_RATE, 64, RECV_PUSH, SEND_BATCHED, NULL, { GOAL_NONE, GOAL_NONE }, { 0, 0 },
@@ -2048,6 +2055,7 @@ static const Row raw_rows[] = {
   { "raw-oneway-1024", "raw pipe, 1024 B one-way", NULL, KIND_RAW_ONEWAY, UNIT_RATE, 1024, 0, 0, NULL, { 0, 0 }, { 0, 0 } },
   { "raw-mbps", "raw pipe, 1 MiB one-way", NULL, KIND_RAW_ONEWAY, UNIT_MBPS, LARGE_SIZE, 0, 0, NULL, { 0, 0 }, { 0, 0 } },
   { "raw-rtt", "raw pipes, 8 B round trip", NULL, KIND_RAW_RTT, UNIT_USEC, 8, 0, 0, NULL, { 0, 0 }, { 0, 0 } },
+  { "raw-echo-256m", "raw pipes, 256 MiB written, read back, echoed", NULL, KIND_RAW_ECHO_LARGE, UNIT_USEC, 0, 0, 0, NULL, { 0, 0 }, { 0, 0 } },
   { "raw-fork", "fork + _exit + waitpid", NULL, KIND_RAW_START, UNIT_USEC, 0, START_FORK, 0, NULL, { 0, 0 }, { 0, 0 } },
   { "raw-exec", "fork + exec /bin/true + waitpid", NULL, KIND_RAW_START, UNIT_USEC, 0, START_SPAWN, 0, NULL, { 0, 0 }, { 0, 0 } },
 };
@@ -2133,6 +2141,256 @@ naive_count (const Row *row)
   return MAX (n, 100);
 }
 
+
+/* ------------------------------------------------------------------ */
+/* A 256 MiB message echoed: through a pipe channel (copied into and out
+ * of the pipe, both ways) and as shared memory on a UNIX_FDS channel
+ * (sealed in place, mapped by the child, sent back as the same memfd).
+ * The data are checked after each echo, outside the timing. */
+
+#define ECHO_SIZE (256 * 1024 * 1024)
+
+static void
+fill_echo (guint8  *data,
+           gsize    size,
+           guint64  seed)
+{
+  guint64 *words = (guint64 *) data;
+
+  for (gsize i = 0; i < size / 8; i++)
+    words[i] = (i + seed) * G_GUINT64_CONSTANT (0x9E3779B97F4A7C15);
+}
+
+static gboolean
+check_echo (GBytes   *bytes,
+            guint64   seed,
+            GError  **error)
+{
+  gsize size = 0;
+  const guint64 *words = g_bytes_get_data (bytes, &size);
+
+  if (size != ECHO_SIZE)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                   "the echo has %" G_GSIZE_FORMAT " bytes", size);
+      return FALSE;
+    }
+  for (gsize i = 0; i < size / 8; i++)
+    if (words[i] != (i + seed) * G_GUINT64_CONSTANT (0x9E3779B97F4A7C15))
+      {
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                     "the echo differs at byte %" G_GSIZE_FORMAT, i * 8);
+        return FALSE;
+      }
+  return TRUE;
+}
+
+/* The child: sends every message back as it came, until an empty one. */
+static gint
+echo_large_main (PeerArgs *a)
+{
+  PeerResult result;
+
+  memset (&result, 0, sizeof result);
+  peer_ready (a);
+  for (;;)
+    {
+      GError *error = NULL;
+      GBytes *message = gipc_channel_receive (a->chan, NULL, &error);
+      gsize len;
+
+      if (message == NULL || !gipc_channel_send (a->chan, message, NULL, &error))
+        {
+          result.failed = 1;
+          g_snprintf (result.msg, sizeof result.msg, "echo: %s", error->message);
+          g_error_free (error);
+          g_clear_pointer (&message, g_bytes_unref);
+          break;
+        }
+      len = g_bytes_get_size (message);
+      g_bytes_unref (message);
+      if (len == 0)
+        break;
+      result.count++;
+      result.bytes += len;
+    }
+  peer_send_result (a, &result);
+  gipc_channel_close (a->chan, NULL);
+  return result.failed ? 1 : 0;
+}
+
+static gboolean
+gipc_echo_large (gboolean   shared,
+                 gdouble    duration,
+                 gdouble   *value,
+                 GError   **error)
+{
+  PeerArgs a;
+  Peer peer;
+  PeerResult result;
+  GipcChannel *chan = NULL;
+  gdouble total = 0, deadline;
+  guint64 n = 0;
+  gboolean ok = TRUE;
+
+  memset (&a, 0, sizeof a);
+  a.func = echo_large_main;
+  a.size = ECHO_SIZE;
+  bench_shm_threshold = shared ? GIPC_CHANNEL_DEFAULT_SHARED_MEMORY_THRESHOLD : 0;
+  ok = peer_launch (&peer, &a, TRUE, &chan, error);
+  bench_shm_threshold = 0;
+  if (!ok)
+    return FALSE;
+
+  deadline = now_s () + duration;
+  do
+    {
+      g_autoptr(GBytes) message = NULL;
+      g_autoptr(GBytes) echo = NULL;
+      gdouble t0;
+
+      if (shared)
+        {
+          gpointer data = NULL;
+
+          message = gipc_shared_bytes_new (ECHO_SIZE, &data, error);
+          if (message == NULL)
+            {
+              ok = FALSE;
+              break;
+            }
+          fill_echo (data, ECHO_SIZE, n);
+        }
+      else
+        {
+          guint8 *data = g_malloc (ECHO_SIZE);
+
+          fill_echo (data, ECHO_SIZE, n);
+          message = g_bytes_new_take (data, ECHO_SIZE);
+        }
+
+      t0 = now_s ();
+      if (!gipc_channel_send (chan, message, NULL, error) ||
+          (echo = gipc_channel_receive (chan, NULL, error)) == NULL)
+        {
+          ok = FALSE;
+          break;
+        }
+      total += now_s () - t0;
+      g_clear_pointer (&message, g_bytes_unref);
+      if (!check_echo (echo, n, error))
+        {
+          ok = FALSE;
+          break;
+        }
+      n++;
+    }
+  while (now_s () < deadline);
+
+  if (ok)
+    {
+      g_autoptr(GBytes) end = g_bytes_new (NULL, 0);
+      g_autoptr(GBytes) back = NULL;
+
+      ok = gipc_channel_send (chan, end, NULL, error) &&
+           (back = gipc_channel_receive (chan, NULL, error)) != NULL;
+    }
+  if (ok)
+    ok = peer_read_result (&peer, &result, error);
+  gipc_channel_close (chan, NULL);
+  g_object_unref (chan);
+  if (!ok)
+    {
+      peer_explain (&peer, error);
+      peer_abort (&peer);
+      return FALSE;
+    }
+  if (!peer_join (&peer, error))
+    return FALSE;
+  if (result.count != n)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "the peer echoed %" G_GUINT64_FORMAT
+                   " messages, not %" G_GUINT64_FORMAT, (guint64) result.count, n);
+      return FALSE;
+    }
+  *value = total / (gdouble) n * 1e6;
+  return TRUE;
+}
+
+/* The same over raw pipes: write 256 MiB, the child reads them all and
+ * writes them back. */
+static gboolean
+raw_echo_large (gdouble    duration,
+                gdouble   *value,
+                GError   **error)
+{
+  int down[2], up[2], ctl[2];
+  guint8 *out = g_malloc (ECHO_SIZE);
+  guint8 *in = g_malloc (ECHO_SIZE);
+  gdouble total = 0, deadline;
+  guint64 n = 0;
+  gboolean ok = TRUE;
+  pid_t pid;
+
+  if (pipe2 (down, O_CLOEXEC) < 0 || pipe2 (up, O_CLOEXEC) < 0 || pipe2 (ctl, O_CLOEXEC) < 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "pipe: %s", g_strerror (errno));
+      g_free (out);
+      g_free (in);
+      return FALSE;
+    }
+  (void) fcntl (down[1], F_SETPIPE_SZ, 512 * 1024);
+  (void) fcntl (up[1], F_SETPIPE_SZ, 512 * 1024);
+  pid = raw_fork (ctl);
+  if (pid == 0)
+    {
+      close (down[1]);
+      close (up[0]);
+      close (ctl[1]);
+      while (read_full (down[0], in, ECHO_SIZE) == ECHO_SIZE)
+        if (!write_full (up[1], in, ECHO_SIZE))
+          _exit (1);
+      _exit (0);
+    }
+  close (down[0]);
+  close (up[1]);
+  close (ctl[0]);
+
+  deadline = now_s () + duration;
+  do
+    {
+      gdouble t0;
+
+      fill_echo (out, ECHO_SIZE, n);
+      t0 = now_s ();
+      if (!write_full (down[1], out, ECHO_SIZE) || read_full (up[0], in, ECHO_SIZE) != ECHO_SIZE)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "raw echo: %s", g_strerror (errno));
+          ok = FALSE;
+          break;
+        }
+      total += now_s () - t0;
+      if (memcmp (in, out, ECHO_SIZE) != 0)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "raw echo %" G_GUINT64_FORMAT " differs", n);
+          ok = FALSE;
+          break;
+        }
+      n++;
+    }
+  while (now_s () < deadline);
+
+  close (down[1]);
+  close (up[0]);
+  g_free (out);
+  g_free (in);
+  if (!raw_wait (pid, ok ? error : NULL))
+    ok = FALSE;
+  if (ok)
+    *value = total / (gdouble) n * 1e6;
+  return ok;
+}
+
 static gboolean
 run_once (const Row  *row,
           gdouble    *value,
@@ -2164,6 +2422,12 @@ run_once (const Row  *row,
       break;
     case KIND_RAW_START:
       ok = raw_start ((StartMode) row->mode, rep_duration, value, error);
+      break;
+    case KIND_ECHO_LARGE:
+      ok = gipc_echo_large (row->mode != 0, rep_duration, value, error);
+      break;
+    case KIND_RAW_ECHO_LARGE:
+      ok = raw_echo_large (rep_duration, value, error);
       break;
     default:
       g_assert_not_reached ();
