@@ -56,7 +56,7 @@ typedef enum /*< flags >*/
  *
  * Since: 1.0
  */
-#define GIPC_CHANNEL_MAX_MESSAGE_SIZE_LIMIT ((guint64) G_MAXINT32)
+#define GIPC_CHANNEL_MAX_MESSAGE_SIZE_LIMIT (G_GUINT64_CONSTANT (2147483647))
 
 #define GIPC_TYPE_CHANNEL (gipc_channel_get_type ())
 
