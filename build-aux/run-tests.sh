@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Builds gipc-glib and runs the whole test suite: the C, Python, gjs and
-# example suites in a normal build (warnings as errors, GIR warnings fatal),
+# Builds gipc-glib and runs the whole test suite: first a check that the
+# demo's build step does not take the test build's options away (one
+# test); the C, Python, gjs, example, docs and build (subproject consumer)
+# suites in a normal build (warnings as errors, GIR warnings fatal),
 # then the C suites again in an AddressSanitizer/UBSan build, then the two
 # libFuzzer targets for a bounded time ($FUZZ_SECONDS each, default 15;
 # each counts as one test). Installs what
@@ -34,8 +36,44 @@ run_suite () {
   fi
 }
 
+# check_options DIR NAME=VALUE...: DIR's meson options have these values.
+check_options () {
+  local dir=$1; shift
+  meson introspect --buildoptions "$dir" | python3 -c '
+import json, sys
+have = {o["name"]: str(o["value"]).lower() for o in json.load(sys.stdin)}
+bad = [a for a in sys.argv[1:] if have.get(a.split("=")[0]) != a.split("=")[1]]
+for a in bad:
+    print("  %s is %s, not %s" % (a.split("=")[0], have.get(a.split("=")[0]),
+                                   a.split("=")[1]))
+sys.exit(1 if bad else 0)' "$@"
+}
+
+normal_options=(-Dwerror=true -Ddocumentation=enabled)
+normal_expected=(werror=true documentation=enabled)
+
+# The demo command's build step (the line of build-aux/demo.sh that builds,
+# run as it is there), then the test command's, then the demo's again: the
+# test build must have every option the test command asks for, whatever ran
+# before or after it. One test, "demo-then-tests".
+demo_step=$(grep -E '^bash build-aux/setup-build.sh ' build-aux/demo.sh)
+echo "== demo then tests: '$demo_step', then the test build (_build)"
+if bash -c "$demo_step" &&
+   bash build-aux/setup-build.sh _build "${normal_options[@]}" &&
+   check_options _build "${normal_expected[@]}" &&
+   bash -c "$demo_step" &&
+   check_options _build "${normal_expected[@]}"; then
+  echo "ok - demo-then-tests: _build has ${normal_expected[*]}"
+  passed=$((passed + 1))
+  build_ok=1
+else
+  echo "not ok - demo-then-tests: _build lost the test command's options (or did not build)"
+  failed=$((failed + 1)); status=1
+  build_ok=0
+fi
+
 echo "== normal build (_build)"
-if bash build-aux/setup-build.sh _build -Dwerror=true -Ddocumentation=enabled; then
+if [ $build_ok = 1 ]; then
   run_suite _build
 else
   echo "build failed: _build"; status=1; failed=$((failed + 1))
@@ -50,7 +88,8 @@ if bash build-aux/setup-build.sh _build-asan -Dwerror=true \
   G_SLICE=always-malloc \
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    run_suite _build-asan --no-suite introspection --no-suite docs --no-suite examples
+    run_suite _build-asan --no-suite introspection --no-suite docs --no-suite examples \
+      --no-suite build
 else
   echo "build failed: _build-asan"; status=1; failed=$((failed + 1))
 fi

@@ -63,10 +63,11 @@
  * runs stays alive until the child exits and the start context reports it
  * (or that context is dropped).
  *
- * Fork without exec is outside what GLib promises: see the README for what
- * works in a fork-mode child (timeouts, idles, child watches, fd sources,
- * channels) and what may not (GDBus, `g_unix_signal_add()`, work on GTask's
- * thread pool, in a child of a parent that had used them).
+ * Fork without exec is outside what GLib promises: see
+ * [Fork safety](fork-safety.html) for what works in a fork-mode child
+ * (timeouts, idles, child watches, fd sources, channels) and what may not
+ * (GDBus, `g_unix_signal_add()`, work on GTask's thread pool, in a child of
+ * a parent that had used them).
  *
  * Since: 1.0
  */
@@ -626,7 +627,7 @@ gipc_process_class_init (GipcProcessClass *klass)
                          G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
-   * GipcProcess:alive:
+   * GipcProcess:alive: (getter is_alive)
    *
    * Whether the child was started and its exit has not been seen yet. It
    * turns %FALSE in the start caller's thread-default main context as soon
@@ -1669,7 +1670,7 @@ gipc_process_join (GipcProcess  *self,
 /* State                                                               */
 
 /**
- * gipc_process_is_alive:
+ * gipc_process_is_alive: (get-property alive)
  * @self: a process
  *
  * Whether the child was started and its exit was not seen yet (see

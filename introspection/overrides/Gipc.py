@@ -5,10 +5,18 @@
 
 What they add to the introspected API:
 
-- ``Gipc.pipe(flags=Gipc.PipeFlags.NONE)`` returns the pair of channels,
+- ``Gipc.pipe(duplex=False, encoder='default', decoder='default')`` (or
+  ``Gipc.pipe(Gipc.PipeFlags...)``) returns the pair of channels,
   ``r, w = Gipc.pipe()``, without the boolean PyGObject would put first.
   The pair is also a context manager that closes both ends (the second
-  first, as gipc does).
+  first, as gipc does). ``encoder`` and ``decoder`` are gipc's: the codec
+  of ``put()`` and ``get()`` on both ends.
+- ``ch.put(obj)`` / ``ch.get()`` send and receive Python objects, as gipc's
+  handles: by default the payload is ``pickle.dumps(obj,
+  pickle.HIGHEST_PROTOCOL)`` and ``get()`` returns ``pickle.loads(payload)``
+  (the wire format of gipc's default codec). Unpickling runs code chosen by
+  the sender: use the default codec only with peers you trust (your own
+  children), ``encoder=None, decoder=None`` (raw bytes) otherwise.
 - ``Gipc.Channel`` is a context manager: leaving a ``with`` block closes the
   channel; closing an already closed channel is not an error, but a channel
   busy with an operation raises ``GLib.Error`` (``Gipc.Error.LOCKED``).
@@ -17,7 +25,10 @@ What they add to the introspected API:
   ``receive_finish()`` return ``bytes``. The ``message`` signal still
   carries a ``GLib.Bytes`` (call ``get_data()``).
 - ``Gipc.Process.new(target, *args, **kwargs)`` runs
-  ``target(process, *args, **kwargs)`` in a forked child. Its exit status is
+  ``target(process, *args, **kwargs)`` in a forked child, and passes it
+  every channel found in ``args`` and ``kwargs`` (also inside lists,
+  tuples, sets and dicts), as gipc's ``start_process`` does: they are
+  closed in the parent once the child runs. Its exit status is
   what a Python program's would be: returning ``None`` gives 0, an ``int``
   gives that status (modulo 256), ``sys.exit(n)`` gives ``n``
   (``sys.exit()`` gives 0, ``sys.exit("message")`` prints the message to
@@ -37,6 +48,7 @@ interpreter lock: in a program with other Python threads, use spawn mode
 (``Gipc.Process.new_for_argv()``), as for any fork without exec.
 """
 
+import pickle
 import sys
 import traceback
 
@@ -157,7 +169,22 @@ class Process(Gipc.Process):
         # Kept on the wrapper, which PyGObject then keeps alive with the
         # GObject.
         process._gipc_python_target = True
+        for channel in _channels_in((args, kwargs)):
+            process.pass_channel(channel)
         return process
+
+    def pass_channel(self, channel):
+        """Gives ``channel`` to the child (see gipc_process_pass_channel());
+        passing a channel that this process already has again does
+        nothing, so an explicit call after ``new()`` found it is fine."""
+        passed = getattr(self, '_gipc_passed', None)
+        if passed is None:
+            passed = self._gipc_passed = []
+        if any(c is channel for c in passed):
+            return None
+        result = Gipc.Process.pass_channel(self, channel)
+        passed.append(channel)
+        return result
 
     def start(self):
         """Starts the child (see gipc_process_start()); in fork mode, after
@@ -176,6 +203,36 @@ class Process(Gipc.Process):
 
 Process = override(Process)
 __all__.append('Process')
+
+
+def _channels_in(value):
+    """The Gipc.Channel objects in ``value`` and, recursively, in the
+    lists, tuples, sets, frozensets and dicts (keys and values) it holds:
+    each once, in the order found."""
+    found = []
+    seen = set()
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Gipc.Channel):
+            if id(item) not in seen:
+                seen.add(id(item))
+                found.append(item)
+            continue
+        if isinstance(item, dict):
+            children = [x for kv in item.items() for x in kv]
+        elif isinstance(item, (list, tuple)):
+            children = list(item)
+        elif isinstance(item, (set, frozenset)):
+            children = list(item)
+        else:
+            continue
+        if id(item) in seen:
+            continue            # a container seen before (or a cycle)
+        seen.add(id(item))
+        # Depth first, left to right.
+        stack.extend(reversed(children))
+    return found
 
 
 # --------------------------------------------------------------------------
@@ -234,6 +291,44 @@ class Channel(Gipc.Channel):
         """Finishes ``receive_async()``: the message as ``bytes``."""
         return _as_bytes(Gipc.Channel.receive_finish(self, result))
 
+    # gipc's surface: objects through the channel's codec.
+
+    def set_codec(self, encoder='default', decoder='default'):
+        """Sets the codec of ``put()`` and ``get()``, with the meaning of
+        gipc's ``pipe()`` arguments: ``'default'`` (pickle), ``None`` (raw
+        bytes) or a callable. ``Gipc.pipe()`` sets it on the ends it makes;
+        other channels (``new_inherited()``, ``new_from_fds()``) start with
+        the default."""
+        _check_codec('encoder', encoder)
+        _check_codec('decoder', decoder)
+        self._gipc_encoder = encoder
+        self._gipc_decoder = decoder
+
+    def put(self, obj, cancellable=None):
+        """Sends ``obj``, encoded by the channel's encoder (by default
+        ``pickle.dumps(obj, pickle.HIGHEST_PROTOCOL)``), blocking until it
+        is written. With ``encoder=None`` ``obj`` must be bytes-like."""
+        encoder = getattr(self, '_gipc_encoder', 'default')
+        if encoder is None:
+            payload = obj
+        elif callable(encoder):
+            payload = encoder(obj)
+        else:
+            payload = pickle.dumps(obj, pickle.HIGHEST_PROTOCOL)
+        return self.send(payload, cancellable)
+
+    def get(self, cancellable=None):
+        """Receives the next message, decoded by the channel's decoder (by
+        default ``pickle.loads``; with ``decoder=None``, the ``bytes``).
+        Unpickling runs code the sender chose: only from a trusted peer."""
+        payload = self.receive(cancellable)
+        decoder = getattr(self, '_gipc_decoder', 'default')
+        if decoder is None:
+            return payload
+        if callable(decoder):
+            return decoder(payload)
+        return pickle.loads(payload)
+
 
 Channel = override(Channel)
 __all__.append('Channel')
@@ -261,15 +356,43 @@ class _ChannelPair(tuple):
         return False
 
 
-def pipe(flags=Gipc.PipeFlags.NONE):
+def _check_codec(name, codec):
+    # gipc accepts exactly these, and checks them before any fd exists.
+    if isinstance(codec, str):
+        if codec == 'default':
+            return
+    elif codec is None or callable(codec):
+        return
+    raise TypeError("pipe %r argument must be 'default', None or callable, "
+                    "not %r" % (name, codec))
+
+
+def pipe(duplex=False, encoder='default', decoder='default', flags=None):
     """Creates a pair of connected channels and returns them as ``(end1,
-    end2)``: for ``Gipc.PipeFlags.NONE`` the reader, then the writer; for
-    ``Gipc.PipeFlags.DUPLEX`` two ends that both send and receive."""
+    end2)``: the reader, then the writer; with ``duplex=True`` (or
+    ``Gipc.PipeFlags.DUPLEX``, given as the first argument or as
+    ``flags``) two ends that both send and receive.
+
+    ``encoder`` and ``decoder`` are the codec of ``put()`` and ``get()`` on
+    both ends, as in gipc: ``'default'`` is pickle (``pickle.dumps(obj,
+    pickle.HIGHEST_PROTOCOL)``, ``pickle.loads``), ``None`` raw bytes, or
+    a callable (object to bytes, bytes to object). ``send()`` and
+    ``receive()`` always move raw bytes."""
+    if flags is None:
+        if isinstance(duplex, Gipc.PipeFlags):
+            flags = duplex
+        else:
+            flags = (Gipc.PipeFlags.DUPLEX if duplex
+                     else Gipc.PipeFlags.NONE)
+    _check_codec('encoder', encoder)
+    _check_codec('decoder', decoder)
     result = Gipc.pipe(flags)
     # PyGObject 3.42 returns (True, end1, end2) for a gboolean function with
     # two out parameters; newer versions may drop the boolean.
     if len(result) == 3:
         result = result[1:]
+    for end in result:
+        end.set_codec(encoder, decoder)
     return _ChannelPair(result)
 
 

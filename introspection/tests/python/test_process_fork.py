@@ -254,11 +254,14 @@ class ChannelTests(gipctest.TestCase):
         r, w = Gipc.pipe()
         kept_r, kept_w = Gipc.pipe()
 
-        def target(process, writer):
-            # w was not passed: closed in the child
-            return 0 if writer.props.closed else 12
+        def target(process):
+            # w was not passed (the target reaches it through its closure,
+            # not its arguments): closed in the child
+            if kept_r.props.closed:
+                return 13
+            return 0 if w.props.closed else 12
 
-        process = Gipc.Process.new(target, kept_w)
+        process = Gipc.Process.new(target)
         process.pass_channel(kept_r)
         process.start()
         self.assertEqual(self.join(process), 0)

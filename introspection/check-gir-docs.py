@@ -1,0 +1,102 @@
+# SPDX-License-Identifier: MIT
+# SPDX-FileCopyrightText: 2026 The gipc-glib authors
+
+"""check-gir-docs.py GIR TOML DOAP [DOCS_DIR]: checks (TAP) what the GIR
+and the API reference must carry: the constants (none dropped by the
+scanner), the getter annotations of properties, the index's links taken
+from the DOAP file, the content pages, and no page pointing at a file
+that is not installed (the README)."""
+
+import os
+import subprocess
+import sys
+import tomllib
+import xml.etree.ElementTree as ET
+
+CORE = '{http://www.gtk.org/introspection/core/1.0}'
+GLIB = '{http://www.gtk.org/introspection/glib/1.0}'
+C = '{http://www.gtk.org/introspection/c/1.0}'
+
+gir_path, toml_path, doap_path = sys.argv[1:4]
+docs_dir = sys.argv[4] if len(sys.argv) > 4 else None
+here = os.path.dirname(os.path.abspath(__file__))
+results = []
+
+
+def check(ok, name, detail=''):
+    results.append((bool(ok), name, detail))
+
+
+ns = ET.parse(gir_path).getroot().find(CORE + 'namespace')
+
+# Every GIPC_* constant of the public headers is in the GIR.
+constants = {c.get('name'): c for c in ns.findall(CORE + 'constant')}
+limit = constants.get('CHANNEL_MAX_MESSAGE_SIZE_LIMIT')
+check(limit is not None and limit.get('value') == '2147483647',
+      'GIPC_CHANNEL_MAX_MESSAGE_SIZE_LIMIT is in the GIR, = 2^31 - 1',
+      repr(limit.attrib if limit is not None else sorted(constants)))
+for name in ('CHANNEL_DEFAULT_MAX_MESSAGE_SIZE',
+             'CHANNEL_DEFAULT_HIGH_WATER_MARK'):
+    check(name in constants, '%s is in the GIR' % name)
+
+# A readable property with an is_/get_ method has the getter annotation
+# both ways.
+for cls in ns.findall(CORE + 'class'):
+    methods = {m.get('name'): m for m in cls.findall(CORE + 'method')}
+    for prop in cls.findall(CORE + 'property'):
+        pname = prop.get('name')
+        base = pname.replace('-', '_')
+        for getter in ('get_' + base, 'is_' + base, base):
+            if getter in methods:
+                check(prop.get('getter') == getter
+                      and methods[getter].get(GLIB + 'get-property') == pname,
+                      '%s:%s has its getter %s annotated'
+                      % (cls.get('name'), pname, getter),
+                      'property getter=%r, method get-property=%r'
+                      % (prop.get('getter'),
+                         methods[getter].get(GLIB + 'get-property')))
+                break
+
+# The index's links are the DOAP's.
+with open(toml_path, 'rb') as f:
+    library = tomllib.load(f)['library']
+urls = subprocess.run([sys.executable, os.path.join(here, 'doap-urls.py'),
+                       doap_path], check=True, capture_output=True,
+                      text=True).stdout.split('\n')
+for key, value in zip(('website_url', 'browse_url', 'repository_url'), urls):
+    check(library.get(key) == value,
+          'the docs\' %s is the DOAP\'s (%r)' % (key, value),
+          repr(library.get(key)))
+
+# The content pages.
+with open(toml_path, 'rb') as f:
+    pages = tomllib.load(f)['extra']['content_files']
+for page in ('c-tutorial.md', 'python.md', 'gjs.md', 'fork-safety.md'):
+    check(page in pages, 'content page %s is listed' % page)
+if docs_dir is not None:
+    for page in pages:
+        html = os.path.join(docs_dir, page.replace('.md', '.html'))
+        check(os.path.isfile(html), '%s is generated' % html)
+    index = open(os.path.join(docs_dir, 'index.html'), encoding='utf-8').read()
+    for page in pages:
+        check(page.replace('.md', '.html') in index,
+              'the index links %s' % page)
+    stale = []
+    for name in sorted(os.listdir(docs_dir)):
+        if name.endswith('.html') and name != 'fork-safety.html':
+            text = open(os.path.join(docs_dir, name), encoding='utf-8').read()
+            if 'README' in text:
+                stale.append(name)
+    check(not stale, 'no page refers to the README, which is not installed',
+          ' '.join(stale))
+    process = open(os.path.join(docs_dir, 'class.Process.html'),
+                   encoding='utf-8').read()
+    check('href="fork-safety.html"' in process,
+          'the Process page links the fork-safety page')
+
+print('1..%d' % len(results))
+for i, (ok, name, detail) in enumerate(results, 1):
+    print('%s %d - %s' % ('ok' if ok else 'not ok', i, name))
+    if not ok and detail:
+        print('# ' + detail)
+sys.exit(0 if all(ok for ok, _, _ in results) else 1)
