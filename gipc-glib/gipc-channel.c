@@ -37,6 +37,22 @@
  * by the payload (the framing of gipc's raw pipes, so a channel can talk to
  * a Python gipc handle made with `encoder=None`).
  *
+ * Channels made with %GIPC_PIPE_FLAGS_UNIX_FDS (an AF_UNIX socketpair),
+ * and channels over one AF_UNIX stream socket for both directions, can also
+ * pass file descriptors with a message
+ * ([method@Gipc.Channel.send_with_fds_async],
+ * [method@Gipc.Channel.receive_with_fds_finish],
+ * [signal@Gipc.Channel::message-with-fds]) and carry large messages as
+ * sealed shared memory ([property@Gipc.Channel:shared-memory-threshold],
+ * [func@Gipc.shared_bytes_new]). They speak the fd wire format: each
+ * message is an 8-byte header (bytes 0-3: the big-endian length; 4-5: the
+ * big-endian number of fds sent with it, at most 253; 6: the kind, 0 for a
+ * payload that follows inline, 1 for shared memory, where no payload
+ * follows and the first fd is a memfd of exactly that length with the
+ * seals `F_SEAL_WRITE`, `F_SEAL_SHRINK`, `F_SEAL_GROW` and `F_SEAL_SEAL`;
+ * 7: zero), then the payload; the fds travel as one `SCM_RIGHTS` message
+ * on the `sendmsg` that carries the header's first byte.
+ *
  * Channels come in pairs from [func@Gipc.pipe], or are made from file
  * descriptors with [ctor@Gipc.Channel.new_from_fds], or in a program started
  * by [ctor@Gipc.Process.new_for_argv] with [ctor@Gipc.Channel.new_inherited].

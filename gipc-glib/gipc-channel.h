@@ -25,8 +25,8 @@ G_BEGIN_DECLS
  *   ([method@Gipc.Channel.send_with_fds_async]), and large messages travel
  *   as sealed shared memory
  *   ([property@Gipc.Channel:shared-memory-threshold]). With or without
- *   %GIPC_PIPE_FLAGS_DUPLEX. Such a channel speaks the fd wire format (see
- *   the README), not gipc's.
+ *   %GIPC_PIPE_FLAGS_DUPLEX. Such a channel speaks the fd wire format
+ *   described in [class@Gipc.Channel], not gipc's.
  *
  * Flags for [func@Gipc.pipe].
  *
