@@ -52,7 +52,7 @@ import pickle
 import sys
 import traceback
 
-from gi.repository import GLib
+from gi.repository import Gio, GLib
 
 from ..module import get_introspection_module
 from ..overrides import override
@@ -251,6 +251,16 @@ def _as_gbytes(message):
     return GLib.Bytes.new(view.tobytes())
 
 
+def _as_fd_list(fds):
+    if fds is None or isinstance(fds, Gio.UnixFDList):
+        return fds
+    fd_list = Gio.UnixFDList.new()
+    for item in fds:
+        fd = item if isinstance(item, int) else item.fileno()
+        fd_list.append(fd)
+    return fd_list
+
+
 def _as_bytes(gbytes):
     data = gbytes.get_data()
     return b'' if data is None else bytes(data)
@@ -290,6 +300,46 @@ class Channel(Gipc.Channel):
     def receive_finish(self, result):
         """Finishes ``receive_async()``: the message as ``bytes``."""
         return _as_bytes(Gipc.Channel.receive_finish(self, result))
+
+    # File descriptors, on channels that can pass them (made with
+    # Gipc.PipeFlags.UNIX_FDS).
+
+    def send_with_fds(self, message, fds=None, cancellable=None):
+        """Sends ``message`` (bytes-like or GLib.Bytes) with file
+        descriptors, blocking. ``fds``: a ``Gio.UnixFDList``, or a list of
+        ints and objects with ``fileno()`` (files, sockets). The peer gets
+        duplicates; the caller's fds stay open."""
+        return Gipc.Channel.send_with_fds(self, _as_gbytes(message),
+                                          _as_fd_list(fds), cancellable)
+
+    def send_with_fds_async(self, message, fds=None, cancellable=None,
+                            callback=None, *user_data):
+        """``send_with_fds()`` without blocking; finish with
+        ``send_with_fds_finish()``."""
+        return Gipc.Channel.send_with_fds_async(self, _as_gbytes(message),
+                                                _as_fd_list(fds), cancellable,
+                                                callback, *user_data)
+
+    def receive_with_fds(self, cancellable=None):
+        """Receives the next message, blocking: ``(bytes, fd_list)``, where
+        ``fd_list`` is a ``Gio.UnixFDList`` of the fds that came with it, or
+        None. The fds close with the list; take them with
+        ``fd_list.steal_fds()``, or use ``receive_fds()``."""
+        message, fds = Gipc.Channel.receive_with_fds(self, cancellable)
+        return _as_bytes(message), fds
+
+    def receive_with_fds_finish(self, result):
+        """Finishes ``receive_async()`` with the message's fds: ``(bytes,
+        fd_list)`` as ``receive_with_fds()``."""
+        message, fds = Gipc.Channel.receive_with_fds_finish(self, result)
+        return _as_bytes(message), fds
+
+    def receive_fds(self, cancellable=None):
+        """Receives the next message, blocking: ``(bytes, [fd, ...])``. The
+        fds (close-on-exec ints) are the caller's to close, for example with
+        ``os.fdopen(fd)`` or ``socket.socket(fileno=fd)``."""
+        data, fds = self.receive_with_fds(cancellable)
+        return data, (list(fds.steal_fds()) if fds is not None else [])
 
     # gipc's surface: objects through the channel's codec.
 
