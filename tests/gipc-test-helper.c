@@ -19,17 +19,27 @@
  *   report-signals     send "mask=HEX ignored=HEX caught=HEX" from /proc/self/status
  *   report-stdio       send what fds 0, 1 and 2 point to, one per line
  *   bad-index N        send "DOMAIN CODE MESSAGE" of gipc_channel_new_inherited (N)
+ *   sandbox-report [ALLOWED [OUTSIDE]]
+ *                      send the probes of sandbox-probes.h (with the ones that
+ *                      change the process, ptrace and unshare, unless
+ *                      ALLOWED is "-"), then _exit() (a sanitizer's exit-time
+ *                      checks need /proc and ptrace, which the sandbox denies)
+ *   sandbox-memory SMALL LARGE
+ *                      send what malloc() of SMALL, then of LARGE bytes gave
  */
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <gipc-glib/gipc-glib.h>
+
+#include "sandbox-probes.h"
 
 static GipcChannel *
 open_channel (guint index)
@@ -241,6 +251,28 @@ mode_bad_index (guint index)
   return report (text);
 }
 
+/* Reports, then leaves without the exit-time work of a sanitizer build. */
+G_GNUC_NORETURN static void
+report_and_exit (const char *text)
+{
+  int status = report (text);
+
+  fflush (NULL);
+  _exit (status);
+}
+
+static void
+mode_sandbox_report (int   argc,
+                     char *argv[])
+{
+  const char *allowed = argc > 2 ? argv[2] : NULL;
+  const char *outside = argc > 3 ? argv[3] : NULL;
+  gboolean control = g_strcmp0 (allowed, "-") == 0;
+  g_autofree char *text = sandbox_probe_report (control ? NULL : allowed, outside, !control);
+
+  report_and_exit (text);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -312,6 +344,15 @@ main (int   argc,
     return mode_report_signals ();
   if (g_str_equal (mode, "bad-index") && argc > 2)
     return mode_bad_index ((guint) atoi (argv[2]));
+  if (g_str_equal (mode, "sandbox-report"))
+    mode_sandbox_report (argc, argv);
+  if (g_str_equal (mode, "sandbox-memory") && argc > 3)
+    {
+      g_autofree char *text = sandbox_probe_memory (g_ascii_strtoull (argv[2], NULL, 10),
+                                                    g_ascii_strtoull (argv[3], NULL, 10));
+
+      report_and_exit (text);
+    }
 
   g_printerr ("gipc-test-helper: unknown mode %s\n", mode);
   return 2;
