@@ -70,7 +70,7 @@
 #define FS_RIGHTS_ABI1 ((1ULL << 13) - 1)   /* EXECUTE to MAKE_SYM */
 
 #define FS_READ (LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR)
-#define FS_READ_EXEC (LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_EXECUTE)
+#define FS_READ_EXEC (FS_READ | LANDLOCK_ACCESS_FS_EXECUTE)
 /* What a rule on a file (not a directory) may grant. */
 #define FS_FILE_RIGHTS (LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE | \
                         LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_TRUNCATE | \
@@ -657,7 +657,10 @@ script_interpreter (const char *path)
   }
 }
 
-/* Spawn mode under NO_FILESYSTEM: what exec and the dynamic loader read. */
+/* Spawn mode under NO_FILESYSTEM: what exec and the dynamic loader read,
+ * and what an interpreter reads of its own library (Python lists the
+ * directories of its standard library): the system directories can be
+ * read, listed and executed from. */
 static gboolean
 allow_program (Ruleset             *ruleset,
                const char          *exec_path,

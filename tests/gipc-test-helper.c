@@ -24,6 +24,7 @@
  *                      change the process, ptrace and unshare, unless
  *                      ALLOWED is "-"), then _exit() (a sanitizer's exit-time
  *                      checks need /proc and ptrace, which the sandbox denies)
+ *   sandbox-echo       echo, then _exit() (as sandbox-report)
  *   sandbox-memory SMALL LARGE
  *                      send what malloc() of SMALL, then of LARGE bytes gave
  */
@@ -346,6 +347,13 @@ main (int   argc,
     return mode_bad_index ((guint) atoi (argv[2]));
   if (g_str_equal (mode, "sandbox-report"))
     mode_sandbox_report (argc, argv);
+  if (g_str_equal (mode, "sandbox-echo"))
+    {
+      int status = mode_echo ();
+
+      fflush (NULL);
+      _exit (status);
+    }
   if (g_str_equal (mode, "sandbox-memory") && argc > 3)
     {
       g_autofree char *text = sandbox_probe_memory (g_ascii_strtoull (argv[2], NULL, 10),

@@ -455,7 +455,7 @@ test_echo (gconstpointer data)
     }
   else
     {
-      const char *argv[] = { g_getenv ("GIPC_TEST_HELPER"), "echo", NULL };
+      const char *argv[] = { g_getenv ("GIPC_TEST_HELPER"), "sandbox-echo", NULL };
 
       process = gipc_process_new_for_argv (argv, &error);
       g_assert_no_error (error);
