@@ -434,12 +434,31 @@ typedef struct
 
 /* Adds a rule granting @access beneath @path. A missing path is skipped
  * if @optional (the implicit paths of spawn mode), else an error. */
+static gboolean ruleset_allow_full (Ruleset     *ruleset,
+                                    const char  *path,
+                                    guint64      access,
+                                    gboolean     optional,
+                                    gboolean     known_dir,
+                                    GError     **error);
+
 static gboolean
 ruleset_allow (Ruleset     *ruleset,
                const char  *path,
                guint64      access,
                gboolean     optional,
                GError     **error)
+{
+  return ruleset_allow_full (ruleset, path, access, optional, FALSE, error);
+}
+
+/* @known_dir: @path was seen to be a directory already (no fstat). */
+static gboolean
+ruleset_allow_full (Ruleset     *ruleset,
+                    const char  *path,
+                    guint64      access,
+                    gboolean     optional,
+                    gboolean     known_dir,
+                    GError     **error)
 {
   struct landlock_path_beneath_attr rule;
   struct stat st;
@@ -457,7 +476,7 @@ ruleset_allow (Ruleset     *ruleset,
       return FALSE;
     }
 
-  if (fstat (fd, &st) < 0)
+  if (!known_dir && fstat (fd, &st) < 0)
     {
       errsv = errno;
       close (fd);
@@ -467,7 +486,7 @@ ruleset_allow (Ruleset     *ruleset,
     }
 
   access &= ruleset->handled;
-  if (!S_ISDIR (st.st_mode))
+  if (!known_dir && !S_ISDIR (st.st_mode))
     access &= FS_FILE_RIGHTS;
 
   if (access == 0)
@@ -512,11 +531,40 @@ pread_all (int    fd,
   return n == (ssize_t) size;
 }
 
-static void
-add_elf_paths (const char *path,
-               GPtrArray  *files,
-               GPtrArray  *dirs)
+/* The interpreter of a script ("#!/usr/bin/python3 -u" → /usr/bin/python3),
+ * or NULL. */
+static char *
+script_interpreter (char *line)
 {
+  char *start;
+  char *end;
+
+  if (line[0] != '#' || line[1] != '!')
+    return NULL;
+
+  start = line + 2;
+  while (*start == ' ' || *start == '\t')
+    start++;
+  if (*start != '/')
+    return NULL;
+  end = start + strcspn (start, " \t\n");
+  *end = '\0';
+  return g_strdup (start);
+}
+
+/* What exec and the dynamic loader read for @path: for a script, its
+ * interpreter (returned); for an ELF program, its interpreter (PT_INTERP,
+ * into @files) and run path (into @dirs). One open of the file. */
+static char *
+inspect_program (const char *path,
+                 GPtrArray  *files,
+                 GPtrArray  *dirs)
+{
+  union {
+    ElfW(Ehdr) ehdr;
+    char       line[256];
+  } head;
+  char *interpreter = NULL;
   ElfW(Ehdr) ehdr;
   g_autofree ElfW(Phdr) *phdrs = NULL;
   g_autofree ElfW(Dyn) *dyns = NULL;
@@ -533,10 +581,28 @@ add_elf_paths (const char *path,
 
   fd = open (path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
-    return;
+    return NULL;
 
-  if (!pread_all (fd, &ehdr, sizeof ehdr, 0) ||
-      memcmp (ehdr.e_ident, ELFMAG, SELFMAG) != 0 ||
+  memset (&head, 0, sizeof head);
+  {
+    ssize_t n;
+
+    do
+      n = pread (fd, head.line, sizeof head.line - 1, 0);
+    while (n < 0 && errno == EINTR);
+    if (n < (ssize_t) sizeof ehdr)
+      {
+        if (n > 2)
+          interpreter = script_interpreter (head.line);
+        goto out;
+      }
+  }
+  interpreter = script_interpreter (head.line);
+  if (interpreter != NULL)
+    goto out;
+  memcpy (&ehdr, &head.ehdr, sizeof ehdr);
+
+  if (memcmp (ehdr.e_ident, ELFMAG, SELFMAG) != 0 ||
       ehdr.e_ident[EI_CLASS] != (sizeof (void *) == 8 ? ELFCLASS64 : ELFCLASS32) ||
       ehdr.e_phentsize != sizeof (ElfW(Phdr)) || ehdr.e_phnum == 0 || ehdr.e_phnum > 256)
     goto out;
@@ -629,42 +695,65 @@ add_elf_paths (const char *path,
 
 out:
   close (fd);
+  return interpreter;
 }
 
-/* The interpreter of a script ("#!/usr/bin/python3 -u" → /usr/bin/python3),
- * or NULL. */
-static char *
-script_interpreter (const char *path)
+static const char * const system_dirs[] = {
+  "/usr", "/lib", "/lib32", "/lib64", "/libx32", "/bin", "/sbin",
+};
+
+/* The system directories that exist and are not beneath another one (on a
+ * merged-/usr system /bin is /usr/bin): found once, as a NULL-terminated
+ * array. */
+static const char * const *
+get_system_dirs (void)
 {
-  char line[256];
-  char *end;
-  int fd;
-  ssize_t n;
+  static const char **dirs = NULL;
 
-  fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return NULL;
-  do
-    n = pread (fd, line, sizeof line - 1, 0);
-  while (n < 0 && errno == EINTR);
-  close (fd);
+  if (g_once_init_enter (&dirs))
+    {
+      GPtrArray *found = g_ptr_array_new ();
+      g_autofree char *usr = realpath ("/usr", NULL);
+      guint i;
 
-  if (n < 3 || line[0] != '#' || line[1] != '!')
-    return NULL;
-  line[n] = '\0';
+      for (i = 0; i < G_N_ELEMENTS (system_dirs); i++)
+        {
+          g_autofree char *real = realpath (system_dirs[i], NULL);
+          struct stat st;
 
-  end = line + 2;
-  while (*end == ' ' || *end == '\t')
-    end++;
-  if (*end != '/')
-    return NULL;
-  {
-    char *start = end;
+          if (real == NULL || stat (real, &st) < 0 || !S_ISDIR (st.st_mode))
+            continue;
+          if (i > 0 && usr != NULL &&
+              (g_str_equal (real, usr) || (g_str_has_prefix (real, usr) &&
+                                           real[strlen (usr)] == '/')))
+            continue;
+          g_ptr_array_add (found, (gpointer) system_dirs[i]);
+        }
+      g_ptr_array_add (found, NULL);
+      g_once_init_leave (&dirs, (const char **) g_ptr_array_free (found, FALSE));
+    }
 
-    end += strcspn (end, " \t\n");
-    *end = '\0';
-    return g_strdup (start);
-  }
+  return dirs;
+}
+
+/* Whether @path names something beneath a system directory, which the
+ * system directories' rules cover already. A path that leaves it through a
+ * symbolic link is then denied: the start fails closed, with exec's
+ * EACCES. */
+static gboolean
+beneath_system_dir (const char *path)
+{
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (system_dirs); i++)
+    {
+      gsize len = strlen (system_dirs[i]);
+
+      if (strncmp (path, system_dirs[i], len) == 0 && path[len] == '/' &&
+          strstr (path, "/../") == NULL)
+        return TRUE;
+    }
+  return FALSE;
 }
 
 /* Spawn mode under NO_FILESYSTEM: what exec and the dynamic loader read,
@@ -677,32 +766,29 @@ allow_program (Ruleset             *ruleset,
                const char * const  *envp,
                GError             **error)
 {
-  static const char * const system_dirs[] = {
-    "/usr", "/lib", "/lib32", "/lib64", "/libx32", "/bin", "/sbin",
-  };
   static const char * const loader_files[] = {
     "/etc/ld.so.cache", "/etc/ld.so.preload",
   };
   g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GPtrArray) dirs = g_ptr_array_new_with_free_func (g_free);
+  const char * const *dirs_found = get_system_dirs ();
   g_autofree char *interpreter = NULL;
   const char *value;
   guint i;
 
-  for (i = 0; i < G_N_ELEMENTS (system_dirs); i++)
-    if (!ruleset_allow (ruleset, system_dirs[i], FS_READ_EXEC, TRUE, error))
+  for (i = 0; dirs_found[i] != NULL; i++)
+    if (!ruleset_allow_full (ruleset, dirs_found[i], FS_READ_EXEC, TRUE, TRUE, error))
       return FALSE;
   for (i = 0; i < G_N_ELEMENTS (loader_files); i++)
     if (!ruleset_allow (ruleset, loader_files[i], LANDLOCK_ACCESS_FS_READ_FILE, TRUE, error))
       return FALSE;
 
   g_ptr_array_add (files, g_strdup (exec_path));
-  add_elf_paths (exec_path, files, dirs);
-  interpreter = script_interpreter (exec_path);
+  interpreter = inspect_program (exec_path, files, dirs);
   if (interpreter != NULL)
     {
       g_ptr_array_add (files, g_strdup (interpreter));
-      add_elf_paths (interpreter, files, dirs);
+      g_free (inspect_program (interpreter, files, dirs));
     }
 
   value = envp != NULL ? g_environ_getenv ((char **) envp, "LD_LIBRARY_PATH") : NULL;
@@ -725,11 +811,21 @@ allow_program (Ruleset             *ruleset,
     }
 
   for (i = 0; i < files->len; i++)
-    if (!ruleset_allow (ruleset, g_ptr_array_index (files, i), FS_READ_EXEC, TRUE, error))
-      return FALSE;
+    {
+      const char *file = g_ptr_array_index (files, i);
+
+      if (!beneath_system_dir (file) &&
+          !ruleset_allow (ruleset, file, FS_READ_EXEC, TRUE, error))
+        return FALSE;
+    }
   for (i = 0; i < dirs->len; i++)
-    if (!ruleset_allow (ruleset, g_ptr_array_index (dirs, i), FS_READ_EXEC, TRUE, error))
-      return FALSE;
+    {
+      const char *dir = g_ptr_array_index (dirs, i);
+
+      if (!beneath_system_dir (dir) &&
+          !ruleset_allow (ruleset, dir, FS_READ_EXEC, TRUE, error))
+        return FALSE;
+    }
 
   return TRUE;
 }

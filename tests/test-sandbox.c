@@ -561,6 +561,29 @@ test_spawn_programs (void)
   g_assert_cmpint (run_program (true_argv, GIPC_SANDBOX_FLAGS_READ_ONLY_FILESYSTEM), ==, 0);
   g_assert_cmpint (run_program (cat_argv, GIPC_SANDBOX_FLAGS_NO_FILESYSTEM |
                                           GIPC_SANDBOX_FLAGS_NO_NETWORK), ==, 1);
+
+  /* A script outside the system directories: it and its interpreter stay
+   * readable and executable, the rest of its directory does not. */
+  {
+    g_autofree char *dir = make_temp_dir ("script");
+    g_autofree char *script = g_build_filename (dir, "script.sh", NULL);
+    g_autofree char *other = g_build_filename (dir, "other", NULL);
+    g_autoptr(GError) error = NULL;
+    const char *script_argv[] = { script, other, NULL };
+
+    g_assert_true (g_file_set_contents (other, "x\n", -1, &error));
+    g_assert_true (g_file_set_contents (script,
+                                        "#!/bin/sh\n"
+                                        "if read line < \"$1\"; then exit 4; fi\n"
+                                        "exit 3\n", -1, &error));
+    g_assert_no_error (error);
+    g_assert_no_errno (g_chmod (script, 0700));
+    g_assert_cmpint (run_program (script_argv, GIPC_SANDBOX_FLAGS_NONE), ==, 4);
+    g_assert_cmpint (run_program (script_argv, GIPC_SANDBOX_FLAGS_NO_FILESYSTEM), ==, 3);
+    g_assert_no_errno (g_unlink (script));
+    g_assert_no_errno (g_unlink (other));
+    g_assert_no_errno (g_rmdir (dir));
+  }
 }
 
 typedef struct
