@@ -157,11 +157,13 @@ gipc_sandbox_has_seccomp (void)
 
   if (g_once_init_enter (&available))
     {
-      /* With filters built in, a NULL program is EFAULT; without, EINVAL.
-       * Nothing is installed either way. */
+      /* With filters built in, a NULL program is EFAULT (or EACCES
+       * without PR_SET_NO_NEW_PRIVS, on kernels that check that first);
+       * without, EINVAL. Nothing is installed either way. */
       int r = prctl (PR_SET_SECCOMP, SECCOMP_MODE_FILTER, NULL, 0, 0);
 
-      g_once_init_leave (&available, (r < 0 && errno == EFAULT) ? 2 : 1);
+      g_once_init_leave (&available,
+                         (r < 0 && (errno == EFAULT || errno == EACCES)) ? 2 : 1);
     }
 
   return available == 2;

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <glib.h>
@@ -226,6 +228,45 @@ sandbox_probe_main_loop (void)
   return idle_ran ? 0 : EIO;
 }
 
+static inline void *
+sandbox_probe_thread_main (void *data)
+{
+  return data;
+}
+
+/* pthread_create(): glibc tries clone3, which the block-list answers
+ * with ENOSYS, then clone without namespace flags. */
+static inline int
+sandbox_probe_thread (void)
+{
+  pthread_t thread;
+  void *result = NULL;
+  int errsv = pthread_create (&thread, NULL, sandbox_probe_thread_main, &errsv);
+
+  if (errsv != 0)
+    return errsv;
+  errsv = pthread_join (thread, &result);
+  if (errsv == 0 && result == NULL)
+    errsv = EIO;
+  return errsv;
+}
+
+/* A child of the child (fork(): clone without namespace flags). */
+static inline int
+sandbox_probe_fork (void)
+{
+  int status = 0;
+  pid_t pid = fork ();
+
+  if (pid < 0)
+    return errno;
+  if (pid == 0)
+    _exit (7);
+  if (waitpid (pid, &status, 0) < 0)
+    return errno;
+  return WIFEXITED (status) && WEXITSTATUS (status) == 7 ? 0 : EIO;
+}
+
 /* Every probe. @allowed_dir and @outside_dir may be NULL. The probes that
  * change the calling process when they succeed (ptrace, unshare) run only
  * if @intrusive, that is in a child that is expected to be sandboxed. */
@@ -254,6 +295,8 @@ sandbox_probe_report (const char *allowed_dir,
   sandbox_probe_add (report, "memfd", sandbox_probe_memfd ());
   sandbox_probe_add (report, "timerfd", sandbox_probe_timerfd ());
   sandbox_probe_add (report, "main-loop", sandbox_probe_main_loop ());
+  sandbox_probe_add (report, "thread", sandbox_probe_thread ());
+  sandbox_probe_add (report, "fork", sandbox_probe_fork ());
 
   return g_string_free (report, FALSE);
 }

@@ -5,7 +5,8 @@
  * Sandboxed children (GipcSandboxFlags): each guarantee in fork mode (the
  * probes run in the target) and in spawn mode (gipc-test-helper runs the
  * same probes, sandbox-probes.h), what the child keeps (channels, fd
- * passing, memfds, timers, a main loop, memory up to the limit), the
+ * passing, memfds, timers, a main loop, threads, fork, memory up to the
+ * limit), the
  * block-list (EPERM, never a kill), sandbox-applied and BEST_EFFORT on a
  * simulated older kernel, the properties, misuse, fd hygiene, and spawning
  * sandboxed children from a threaded parent.
@@ -312,6 +313,8 @@ assert_child_keeps (const char *report)
   assert_probe (report, "memfd", "ok");
   assert_probe (report, "timerfd", "ok");
   assert_probe (report, "main-loop", "ok");
+  assert_probe (report, "thread", "ok");
+  assert_probe (report, "fork", "ok");
   assert_probe (report, "ptrace", "EPERM");
   assert_probe (report, "unshare-user", "EPERM");
 }
