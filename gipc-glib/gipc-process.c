@@ -70,6 +70,15 @@
  * channels) and what may not (GDBus, `g_unix_signal_add()`, work on GTask's
  * thread pool, in a child of a parent that had used them).
  *
+ * In either mode the child can be sandboxed before its target runs or its
+ * program is executed ([property@Gipc.Process:sandbox],
+ * [method@Gipc.Process.sandbox_allow_path],
+ * [property@Gipc.Process:memory-limit]): no network, no filesystem but
+ * the allowed paths, no dangerous system calls. The sandbox is prepared
+ * in the parent and applied in the child with async-signal-safe system
+ * calls only; [property@Gipc.Process:sandbox-applied] tells what the child
+ * got.
+ *
  * Since: 1.0
  */
 
