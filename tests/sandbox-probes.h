@@ -14,9 +14,13 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/personality.h>
+#include <sys/syscall.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
@@ -267,6 +271,65 @@ sandbox_probe_fork (void)
   return WIFEXITED (status) && WEXITSTATUS (status) == 7 ? 0 : EIO;
 }
 
+/* A raw clone() with @flags, as fork() would make it: the child, if any,
+ * leaves at once. */
+static inline int
+sandbox_probe_clone (unsigned long flags)
+{
+  long pid = syscall (SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
+
+  if (pid < 0)
+    return errno;
+  if (pid == 0)
+    _exit (0);
+  (void) waitpid ((pid_t) pid, NULL, 0);
+  return 0;
+}
+
+/* clone3() with plain fork semantics: the block-list says ENOSYS. */
+static inline int
+sandbox_probe_clone3 (void)
+{
+  guint64 args[11] = { 0 };
+  long pid;
+
+  args[4] = SIGCHLD;   /* exit_signal */
+  pid = syscall (SYS_clone3, args, sizeof args);
+  if (pid < 0)
+    return errno;
+  if (pid == 0)
+    _exit (0);
+  (void) waitpid ((pid_t) pid, NULL, 0);
+  return 0;
+}
+
+/* More of the block-list: each is EPERM in a sandboxed child, and none of
+ * them kills it. Only in a child that is expected to be sandboxed (some
+ * succeed for root otherwise). */
+static inline void
+sandbox_probe_block_list (GString *report)
+{
+  int query = personality (0xffffffff);
+
+  sandbox_probe_add (report, "clone-newuser", sandbox_probe_clone (CLONE_NEWUSER));
+  sandbox_probe_add (report, "clone-newns", sandbox_probe_clone (CLONE_NEWNS));
+  sandbox_probe_add (report, "clone-plain", sandbox_probe_clone (0));
+  sandbox_probe_add (report, "clone3", sandbox_probe_clone3 ());
+  sandbox_probe_add (report, "personality-query", query < 0 ? errno : 0);
+  sandbox_probe_add (report, "personality-set",
+                     personality (READ_IMPLIES_EXEC) < 0 ? errno : 0);
+  sandbox_probe_add (report, "personality-default",
+                     personality (query >= 0 ? (unsigned long) query : PER_LINUX) < 0 ? errno : 0);
+  sandbox_probe_add (report, "mount",
+                     mount ("none", "/tmp", "tmpfs", 0, NULL) < 0 ? errno : 0);
+  sandbox_probe_add (report, "bpf", syscall (SYS_bpf, 0, NULL, 0) < 0 ? errno : 0);
+  sandbox_probe_add (report, "io_uring",
+                     syscall (SYS_io_uring_setup, 1, NULL) < 0 ? errno : 0);
+  sandbox_probe_add (report, "keyctl", syscall (SYS_keyctl, 0, 0, 0, 0, 0) < 0 ? errno : 0);
+  sandbox_probe_add (report, "process_vm_readv",
+                     syscall (SYS_process_vm_readv, getppid (), NULL, 0, NULL, 0, 0) < 0 ? errno : 0);
+}
+
 /* Every probe. @allowed_dir and @outside_dir may be NULL. The probes that
  * change the calling process when they succeed (ptrace, unshare) run only
  * if @intrusive, that is in a child that is expected to be sandboxed. */
@@ -291,6 +354,7 @@ sandbox_probe_report (const char *allowed_dir,
       sandbox_probe_add (report, "ptrace",
                          ptrace (PTRACE_TRACEME, 0, NULL, NULL) < 0 ? errno : 0);
       sandbox_probe_add (report, "unshare-user", unshare (CLONE_NEWUSER) < 0 ? errno : 0);
+      sandbox_probe_block_list (report);
     }
   sandbox_probe_add (report, "memfd", sandbox_probe_memfd ());
   sandbox_probe_add (report, "timerfd", sandbox_probe_timerfd ());

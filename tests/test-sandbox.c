@@ -317,6 +317,18 @@ assert_child_keeps (const char *report)
   assert_probe (report, "fork", "ok");
   assert_probe (report, "ptrace", "EPERM");
   assert_probe (report, "unshare-user", "EPERM");
+  assert_probe (report, "clone-newuser", "EPERM");
+  assert_probe (report, "clone-newns", "EPERM");
+  assert_probe (report, "clone-plain", "ok");
+  assert_probe (report, "clone3", "ENOSYS");
+  assert_probe (report, "personality-query", "ok");
+  assert_probe (report, "personality-set", "EPERM");
+  assert_probe (report, "personality-default", "ok");
+  assert_probe (report, "mount", "EPERM");
+  assert_probe (report, "bpf", "EPERM");
+  assert_probe (report, "io_uring", "EPERM");
+  assert_probe (report, "keyctl", "EPERM");
+  assert_probe (report, "process_vm_readv", "EPERM");
 }
 
 static void
