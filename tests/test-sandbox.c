@@ -942,6 +942,26 @@ test_no_fd_leak (gconstpointer data)
   g_assert_no_errno (g_rmdir (allowed));
 }
 
+/* One test in one mode, run under the hard timeout guard of test-util.h. */
+typedef struct
+{
+  GTestDataFunc func;
+  Mode          mode;
+} ModeCase;
+
+static ModeCase mode_cases[32];
+static guint n_mode_cases;
+
+static void
+run_mode_case (gconstpointer data)
+{
+  const ModeCase *mode_case = data;
+
+  gipc_test_arm_alarm ();
+  mode_case->func (GINT_TO_POINTER (mode_case->mode));
+  alarm (0);
+}
+
 static void
 add_both (const char    *name,
           GTestDataFunc  func)
@@ -952,8 +972,13 @@ add_both (const char    *name,
   for (i = 0; i < G_N_ELEMENTS (modes); i++)
     {
       g_autofree char *path = g_strdup_printf ("/sandbox/%s/%s", mode_name (modes[i]), name);
+      ModeCase *mode_case;
 
-      g_test_add_data_func (path, GINT_TO_POINTER (modes[i]), func);
+      g_assert_cmpuint (n_mode_cases, <, G_N_ELEMENTS (mode_cases));
+      mode_case = &mode_cases[n_mode_cases++];
+      mode_case->func = func;
+      mode_case->mode = modes[i];
+      g_test_add_data_func (path, mode_case, run_mode_case);
     }
 }
 
