@@ -1489,7 +1489,11 @@ warn_if_threaded (GipcProcess *self)
  * already; before forking with %GIPC_ERROR_CLOSED or %GIPC_ERROR_LOCKED if
  * a passed channel cannot be passed (see
  * [method@Gipc.Process.pass_channel]); with %GIPC_ERROR_SPAWN_FAILED if
- * forking, executing or setting up the child failed.
+ * forking, executing or setting up the child failed (an allowed path of
+ * the sandbox that cannot be opened included); before forking with
+ * %GIPC_ERROR_SANDBOX_UNAVAILABLE if the kernel lacks what
+ * [property@Gipc.Process:sandbox] needs and the flags do not include
+ * %GIPC_SANDBOX_FLAGS_BEST_EFFORT.
  *
  * Fork mode is refused (%GIPC_ERROR_SPAWN_FAILED, before anything changes)
  * in a process that runs a JavaScript engine (gjs): its helper threads do
