@@ -12,6 +12,7 @@ packages=(
   ninja-build
   libglib2.0-dev
   libglib2.0-dev-bin
+  libseccomp-dev
   gobject-introspection
   libgirepository1.0-dev
   gir1.2-glib-2.0

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include "gipc-channel.h"
+#include "gipc-sandbox-private.h"
 
 G_BEGIN_DECLS
 
@@ -104,6 +105,12 @@ typedef struct
   gboolean      die_with_parent;
   pid_t         parent_pid;
   int           max_fd;        /* fallback bound when close_range() fails */
+  /* NULL or the sandbox prepared by the parent, applied last before exec;
+   * the child reports its failed step (GipcSandboxStep) and what it got
+   * (GipcSandboxFlags) here. */
+  const GipcSandboxPrepared *sandbox;
+  volatile int  sandbox_step;
+  volatile int  sandbox_applied;
 } GipcChildExecData;
 
 /* The step of gipc_child_setup_exec() that failed. */
@@ -112,13 +119,14 @@ typedef enum
   GIPC_CHILD_EXEC_STEP_NONE,
   GIPC_CHILD_EXEC_STEP_DIE_WITH_PARENT,
   GIPC_CHILD_EXEC_STEP_KEEP_FDS,
+  GIPC_CHILD_EXEC_STEP_SANDBOX,
   GIPC_CHILD_EXEC_STEP_EXEC,
 } GipcChildExecStep;
 
 /* In the child between vfork() and exec(): signals reset (SIGPIPE too),
  * empty mask, die-with-parent, every fd from 3 up marked close-on-exec
- * except @data->keep_fds, which become inheritable and blocking; then
- * execve(). On failure, stores the step and errno in @data->failed_step
+ * except @data->keep_fds, which become inheritable and blocking, then the
+ * sandbox (gipc_sandbox_apply_prepared()); then execve(). On failure, stores the step and errno in @data->failed_step
  * and @data->child_errno (memory shared with the suspended parent) and
  * _exit()s with 127. Only async-signal-safe calls. */
 G_GNUC_NORETURN

@@ -539,7 +539,7 @@ fail_and_exit (GipcChildExecData *data,
   data->failed_step = step;
   if (data->status_fd >= 0)
     {
-      int status[2] = { (int) step, errsv };
+      int status[4] = { (int) step, errsv, data->sandbox_step, data->sandbox_applied };
 
       (void) write (data->status_fd, status, sizeof status);
     }
@@ -579,6 +579,22 @@ gipc_child_setup_exec (GipcChildExecData *data)
       flags = fcntl (fd, F_GETFL);
       if (flags < 0 || fcntl (fd, F_SETFL, flags & ~O_NONBLOCK) < 0)
         fail_and_exit (data, GIPC_CHILD_EXEC_STEP_KEEP_FDS, errno);
+    }
+
+  /* Last before exec: the seccomp program allows everything above, but
+   * there is no reason to run more than exec under it. */
+  if (data->sandbox != NULL)
+    {
+      GipcSandboxFlags applied;
+      int errsv;
+      GipcSandboxStep step = gipc_sandbox_apply_prepared (data->sandbox, &applied, &errsv);
+
+      data->sandbox_applied = (int) applied;
+      if (step != GIPC_SANDBOX_STEP_NONE)
+        {
+          data->sandbox_step = (int) step;
+          fail_and_exit (data, GIPC_CHILD_EXEC_STEP_SANDBOX, errsv);
+        }
     }
 
   execve (data->path, data->argv, data->envp);

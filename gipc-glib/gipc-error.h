@@ -45,6 +45,9 @@ G_BEGIN_DECLS
  * @GIPC_ERROR_NOT_STARTED: The process has not been started.
  * @GIPC_ERROR_ALREADY_STARTED: The process was started already.
  * @GIPC_ERROR_SPAWN_FAILED: Forking, executing or setting up the child failed.
+ * @GIPC_ERROR_SANDBOX_UNAVAILABLE: The kernel (or the build) lacks what the
+ *   requested sandbox needs (see [method@Gipc.Process.set_sandbox]); the
+ *   message names what is missing. Since: 1.0
  *
  * Error codes of the `GIPC_ERROR` domain (`gipc-error-quark`).
  *
@@ -61,6 +64,7 @@ typedef enum
   GIPC_ERROR_NOT_STARTED,
   GIPC_ERROR_ALREADY_STARTED,
   GIPC_ERROR_SPAWN_FAILED,
+  GIPC_ERROR_SANDBOX_UNAVAILABLE,
 } GipcError;
 
 GIPC_AVAILABLE_IN_ALL

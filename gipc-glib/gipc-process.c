@@ -24,8 +24,10 @@
 
 #include "gipc-channel-private.h"
 #include "gipc-child-setup-private.h"
+#include "gipc-enum-types.h"
 #include "gipc-error.h"
 #include "gipc-process.h"
+#include "gipc-sandbox-private.h"
 
 /**
  * GipcProcess:
@@ -69,6 +71,15 @@
  * (GDBus, `g_unix_signal_add()`, work on GTask's thread pool, in a child of
  * a parent that had used them).
  *
+ * In either mode the child can be sandboxed before its target runs or its
+ * program is executed ([property@Gipc.Process:sandbox],
+ * [method@Gipc.Process.sandbox_allow_path],
+ * [property@Gipc.Process:memory-limit]): no network, no filesystem but
+ * the allowed paths, no dangerous system calls. The sandbox is prepared
+ * in the parent and applied in the child with async-signal-safe system
+ * calls only; [property@Gipc.Process:sandbox-applied] tells what the child
+ * got.
+ *
  * Since: 1.0
  */
 
@@ -98,6 +109,12 @@ struct _GipcProcess
   gboolean         warn_if_threaded;
   GPtrArray       *channels;        /* GipcChannel*, passed, in pass order */
 
+  /* The sandbox: what was asked for, and what the child got */
+  GipcSandboxFlags sandbox;
+  GPtrArray       *sandbox_paths;   /* GipcSandboxPath*, in allow order */
+  guint64          memory_limit;
+  GipcSandboxFlags sandbox_applied;
+
   gboolean         in_child;        /* this is the child's copy (fork mode) */
 
   /* Shared with join and signal senders in other threads */
@@ -124,6 +141,9 @@ enum {
   PROP_EXIT_CODE,
   PROP_DIE_WITH_PARENT,
   PROP_WARN_IF_THREADED,
+  PROP_SANDBOX,
+  PROP_MEMORY_LIMIT,
+  PROP_SANDBOX_APPLIED,
   N_PROPS
 };
 
@@ -505,6 +525,7 @@ gipc_process_finalize (GObject *object)
   g_clear_pointer (&self->argv, g_strfreev);
   g_clear_pointer (&self->name, g_free);
   g_clear_pointer (&self->channels, g_ptr_array_unref);
+  g_clear_pointer (&self->sandbox_paths, g_ptr_array_unref);
   g_mutex_clear (&self->lock);
 
   G_OBJECT_CLASS (gipc_process_parent_class)->finalize (object);
@@ -546,6 +567,18 @@ gipc_process_get_property (GObject    *object,
       g_value_set_boolean (value, self->warn_if_threaded);
       break;
 
+    case PROP_SANDBOX:
+      g_value_set_flags (value, self->sandbox);
+      break;
+
+    case PROP_MEMORY_LIMIT:
+      g_value_set_uint64 (value, self->memory_limit);
+      break;
+
+    case PROP_SANDBOX_APPLIED:
+      g_value_set_flags (value, gipc_process_get_sandbox_applied (self));
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -580,6 +613,14 @@ gipc_process_set_property (GObject      *object,
 
     case PROP_WARN_IF_THREADED:
       gipc_process_set_warn_if_threaded (self, g_value_get_boolean (value));
+      break;
+
+    case PROP_SANDBOX:
+      gipc_process_set_sandbox (self, g_value_get_flags (value));
+      break;
+
+    case PROP_MEMORY_LIMIT:
+      gipc_process_set_memory_limit (self, g_value_get_uint64 (value));
       break;
 
     default:
@@ -694,6 +735,58 @@ gipc_process_class_init (GipcProcessClass *klass)
                           TRUE,
                           G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
+  /**
+   * GipcProcess:sandbox:
+   *
+   * What the child may not do (see [flags@Gipc.SandboxFlags]): applied in
+   * the child before the target runs (fork mode) or before the program is
+   * executed (spawn mode). Set before [method@Gipc.Process.start]. A
+   * kernel without what the flags need makes start fail with
+   * %GIPC_ERROR_SANDBOX_UNAVAILABLE, unless the flags include
+   * %GIPC_SANDBOX_FLAGS_BEST_EFFORT; [property@Gipc.Process:sandbox-applied]
+   * tells what the child got.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_SANDBOX] =
+    g_param_spec_flags ("sandbox", NULL, NULL,
+                        GIPC_TYPE_SANDBOX_FLAGS, GIPC_SANDBOX_FLAGS_NONE,
+                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GipcProcess:memory-limit:
+   *
+   * The most address space the child may use, in bytes (`RLIMIT_AS`, soft
+   * and hard limit), or 0 for no limit. Allocations beyond it fail
+   * (`malloc()` returns %NULL; `g_malloc()` aborts). It counts the whole
+   * address space, so in fork mode also what the child inherited from the
+   * parent. Independent of [property@Gipc.Process:sandbox]. Set before
+   * [method@Gipc.Process.start].
+   *
+   * Since: 1.0
+   */
+  properties[PROP_MEMORY_LIMIT] =
+    g_param_spec_uint64 ("memory-limit", NULL, NULL,
+                         0, G_MAXUINT64, 0,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GipcProcess:sandbox-applied:
+   *
+   * The sandbox flags the running child really has: those of
+   * [property@Gipc.Process:sandbox] that were applied, without
+   * %GIPC_SANDBOX_FLAGS_BEST_EFFORT. Less than asked for only with
+   * %GIPC_SANDBOX_FLAGS_BEST_EFFORT on a kernel that lacks something.
+   * %GIPC_SANDBOX_FLAGS_NONE before [method@Gipc.Process.start]; inside a
+   * fork-mode child, what that child has.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_SANDBOX_APPLIED] =
+    g_param_spec_flags ("sandbox-applied", NULL, NULL,
+                        GIPC_TYPE_SANDBOX_FLAGS, GIPC_SANDBOX_FLAGS_NONE,
+                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
@@ -728,6 +821,7 @@ gipc_process_init (GipcProcess *self)
 {
   g_mutex_init (&self->lock);
   self->channels = g_ptr_array_new_with_free_func (g_object_unref);
+  self->sandbox_paths = g_ptr_array_new_with_free_func ((GDestroyNotify) gipc_sandbox_path_free);
   self->pidfd = -1;
   self->warn_if_threaded = TRUE;
   g_queue_init (&self->join_tasks);
@@ -861,9 +955,10 @@ gipc_process_pass_channel (GipcProcess *self,
 
 /* In the parent, right after a successful fork (and exec). */
 static void
-process_started (GipcProcess *self,
-                 GPid         pid,
-                 int          pidfd)
+process_started (GipcProcess      *self,
+                 GPid              pid,
+                 int               pidfd,
+                 GipcSandboxFlags  sandbox_applied)
 {
   guint i;
 
@@ -875,6 +970,7 @@ process_started (GipcProcess *self,
   self->pid = pid;
   self->pidfd = pidfd;
   self->state = STATE_RUNNING;
+  self->sandbox_applied = sandbox_applied;
   g_mutex_unlock (&self->lock);
 
   watch_child (self);
@@ -882,6 +978,8 @@ process_started (GipcProcess *self,
   g_object_freeze_notify (G_OBJECT (self));
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PID]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ALIVE]);
+  if (sandbox_applied != GIPC_SANDBOX_FLAGS_NONE)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SANDBOX_APPLIED]);
   g_object_thaw_notify (G_OBJECT (self));
 }
 
@@ -891,16 +989,19 @@ process_started (GipcProcess *self,
  * watches the child's pidfd meanwhile. */
 typedef struct
 {
-  guint8 result;   /* GipcChildSetupResult */
-  int    errsv;
+  guint8  result;           /* GipcChildSetupResult */
+  guint8  sandbox_step;     /* GipcSandboxStep that failed, or NONE */
+  guint32 sandbox_applied;  /* GipcSandboxFlags the child has */
+  int     errsv;
 } ForkStatus;
 
 G_GNUC_NORETURN static void
-run_fork_child (GipcProcess *self,
-                pid_t        parent_pid,
-                int          status_fd)
+run_fork_child (GipcProcess               *self,
+                pid_t                      parent_pid,
+                int                        status_fd,
+                const GipcSandboxPrepared *sandbox)
 {
-  ForkStatus status = { GIPC_CHILD_SETUP_OK, 0 };
+  ForkStatus status = { GIPC_CHILD_SETUP_OK, GIPC_SANDBOX_STEP_NONE, 0, 0 };
   gint exit_status;
   ssize_t n;
 
@@ -925,6 +1026,22 @@ run_fork_child (GipcProcess *self,
   status.result = gipc_child_setup_after_fork ((GipcChannel * const *) self->channels->pdata,
                                                self->channels->len);
   status.errsv = errno;
+
+  /* After the setup (which opens /dev/null), before the target. */
+  if (status.result == GIPC_CHILD_SETUP_OK)
+    {
+      GipcSandboxFlags applied;
+      int errsv;
+
+      status.sandbox_step = gipc_sandbox_apply_prepared (sandbox, &applied, &errsv);
+      status.sandbox_applied = applied;
+      if (status.sandbox_step != GIPC_SANDBOX_STEP_NONE)
+        {
+          status.result = GIPC_CHILD_SETUP_FAILED;
+          status.errsv = errsv;
+        }
+      self->sandbox_applied = applied;
+    }
 
   do
     n = write (status_fd, &status, sizeof status);
@@ -1004,16 +1121,23 @@ start_fork (GipcProcess  *self,
   sigset_t all_signals;
   sigset_t old_mask;
   pid_t parent_pid = getpid ();
+  GipcSandboxPrepared sandbox = GIPC_SANDBOX_PREPARED_INIT;
   int status_pipe[2];
   pid_t pid;
   int pidfd;
   int errsv;
+
+  /* Everything the sandbox needs is made before the fork. */
+  if (!gipc_sandbox_prepare (&sandbox, self->sandbox, self->sandbox_paths,
+                             self->memory_limit, NULL, NULL, self->name, error))
+    return FALSE;
 
   if (!g_unix_open_pipe (status_pipe, FD_CLOEXEC, NULL))
     {
       g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
                    "Cannot start process “%s”: pipe: %s",
                    self->name, g_strerror (errno));
+      gipc_sandbox_prepared_clear (&sandbox);
       return FALSE;
     }
 
@@ -1029,13 +1153,14 @@ start_fork (GipcProcess  *self,
   if (pid == 0)
     {
       close (status_pipe[0]);
-      run_fork_child (self, parent_pid, status_pipe[1]);
+      run_fork_child (self, parent_pid, status_pipe[1], &sandbox);
     }
   errsv = errno;
   gipc_channel_registry_unlock ();
 
   pthread_sigmask (SIG_SETMASK, &old_mask, NULL);
   close (status_pipe[1]);
+  gipc_sandbox_prepared_clear (&sandbox);
 
   if (pid < 0)
     {
@@ -1066,6 +1191,12 @@ start_fork (GipcProcess  *self,
                      "32-bit source id counter wrapped); use spawn mode "
                      "(gipc_process_new_for_argv) or a fork server started early",
                      self->name);
+      else if (status.sandbox_step != GIPC_SANDBOX_STEP_NONE)
+        g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
+                     "Cannot start process “%s”: setting up the child failed: "
+                     "%s: %s", self->name,
+                     gipc_sandbox_step_describe (status.sandbox_step),
+                     g_strerror (status.errsv));
       else
         g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
                      "Cannot start process “%s”: setting up the child failed: "
@@ -1074,7 +1205,7 @@ start_fork (GipcProcess  *self,
       return FALSE;
     }
 
-  process_started (self, pid, pidfd);
+  process_started (self, pid, pidfd, (GipcSandboxFlags) status.sandbox_applied);
   return TRUE;
 }
 
@@ -1112,7 +1243,7 @@ vfork_exec (GipcChildExecData *data)
   if (RUNNING_ON_VALGRIND)
     {
       int status_pipe[2];
-      int status[2];
+      int status[4];
       ssize_t n;
 
       if (!g_unix_open_pipe (status_pipe, FD_CLOEXEC, NULL))
@@ -1130,6 +1261,8 @@ vfork_exec (GipcChildExecData *data)
         {
           data->failed_step = status[0];
           data->child_errno = status[1];
+          data->sandbox_step = status[2];
+          data->sandbox_applied = status[3];
         }
       return pid;
     }
@@ -1151,6 +1284,7 @@ start_spawn (GipcProcess  *self,
   g_autoptr(GArray) keep_fds = g_array_new (FALSE, FALSE, sizeof (int));
   g_autoptr(GArray) low_dups = g_array_new (FALSE, FALSE, sizeof (int));
   g_auto(GStrv) envp = NULL;
+  GipcSandboxPrepared sandbox = GIPC_SANDBOX_PREPARED_INIT;
   GipcChildExecData data;
   sigset_t all_signals;
   sigset_t old_mask;
@@ -1219,6 +1353,17 @@ start_spawn (GipcProcess  *self,
   else
     envp = g_environ_unsetenv (envp, "GIPC_CHANNEL_FDS");
 
+  /* The sandbox too: the program, its interpreter and its libraries stay
+   * readable and executable. */
+  if (!gipc_sandbox_prepare (&sandbox, self->sandbox, self->sandbox_paths,
+                             self->memory_limit, path, (const char * const *) envp,
+                             self->name, error))
+    {
+      for (i = 0; i < low_dups->len; i++)
+        close (g_array_index (low_dups, int, i));
+      return FALSE;
+    }
+
   memset (&data, 0, sizeof data);
   data.path = path;
   data.argv = self->argv;
@@ -1231,6 +1376,11 @@ start_spawn (GipcProcess  *self,
   data.max_fd = (int) MIN (sysconf (_SC_OPEN_MAX), 65536);
   if (data.max_fd < 0)
     data.max_fd = 1024;
+  data.sandbox = sandbox.active ? &sandbox : NULL;
+  data.sandbox_step = GIPC_SANDBOX_STEP_NONE;
+  /* What the child reports over shared memory (vfork), or, under
+   * valgrind, only when it fails. */
+  data.sandbox_applied = (int) sandbox.applied;
 
   /* vfork: this thread resumes once the child has executed the program or
    * exited, and the child reports a failure in @data (shared memory). No
@@ -1248,6 +1398,7 @@ start_spawn (GipcProcess  *self,
 
   for (i = 0; i < low_dups->len; i++)
     close (g_array_index (low_dups, int, i));
+  gipc_sandbox_prepared_clear (&sandbox);
 
   if (pid < 0)
     {
@@ -1281,6 +1432,13 @@ start_spawn (GipcProcess  *self,
                        "making a passed channel's fd inheritable and blocking: %s",
                        self->name, g_strerror (child_errno));
           break;
+        case GIPC_CHILD_EXEC_STEP_SANDBOX:
+          g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
+                       "Cannot start process “%s”: setting up the child failed: "
+                       "%s: %s", self->name,
+                       gipc_sandbox_step_describe ((GipcSandboxStep) data.sandbox_step),
+                       g_strerror (child_errno));
+          break;
         case GIPC_CHILD_EXEC_STEP_EXEC:
         case GIPC_CHILD_EXEC_STEP_NONE:
         default:
@@ -1295,7 +1453,7 @@ start_spawn (GipcProcess  *self,
   /* Executed, not reaped by anybody yet: the pid is ours. */
   pidfd = pidfd_open_cloexec (pid);
 
-  process_started (self, pid, pidfd);
+  process_started (self, pid, pidfd, (GipcSandboxFlags) data.sandbox_applied);
   return TRUE;
 }
 
@@ -1341,7 +1499,11 @@ warn_if_threaded (GipcProcess *self)
  * already; before forking with %GIPC_ERROR_CLOSED or %GIPC_ERROR_LOCKED if
  * a passed channel cannot be passed (see
  * [method@Gipc.Process.pass_channel]); with %GIPC_ERROR_SPAWN_FAILED if
- * forking, executing or setting up the child failed.
+ * forking, executing or setting up the child failed (an allowed path of
+ * the sandbox that cannot be opened included); before forking with
+ * %GIPC_ERROR_SANDBOX_UNAVAILABLE if the kernel lacks what
+ * [property@Gipc.Process:sandbox] needs and the flags do not include
+ * %GIPC_SANDBOX_FLAGS_BEST_EFFORT.
  *
  * Fork mode is refused (%GIPC_ERROR_SPAWN_FAILED, before anything changes)
  * in a process that runs a JavaScript engine (gjs): its helper threads do
@@ -1847,6 +2009,172 @@ gipc_process_set_warn_if_threaded (GipcProcess *self,
 
   self->warn_if_threaded = warn_if_threaded;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_WARN_IF_THREADED]);
+}
+
+/* ------------------------------------------------------------------ */
+/* Sandbox                                                             */
+
+/**
+ * gipc_process_get_sandbox:
+ * @self: a process
+ *
+ * Gets [property@Gipc.Process:sandbox].
+ *
+ * Returns: the sandbox flags asked for
+ *
+ * Since: 1.0
+ */
+GipcSandboxFlags
+gipc_process_get_sandbox (GipcProcess *self)
+{
+  g_return_val_if_fail (GIPC_IS_PROCESS (self), GIPC_SANDBOX_FLAGS_NONE);
+
+  return self->sandbox;
+}
+
+/**
+ * gipc_process_set_sandbox:
+ * @self: a process that was not started yet
+ * @flags: what the child may not do
+ *
+ * Sets [property@Gipc.Process:sandbox]: the child is sandboxed with
+ * @flags (see [flags@Gipc.SandboxFlags]) before its target runs (fork
+ * mode) or before the program is executed (spawn mode). The sandbox is
+ * prepared in the parent at [method@Gipc.Process.start]; the child only
+ * makes async-signal-safe system calls, so it is safe in spawn mode from
+ * multi-threaded programs. A kernel that lacks what @flags need makes
+ * start fail with %GIPC_ERROR_SANDBOX_UNAVAILABLE, naming what is missing,
+ * unless @flags include %GIPC_SANDBOX_FLAGS_BEST_EFFORT.
+ *
+ * The child keeps its channels (fd-passing ones included), the memory
+ * allowed by [property@Gipc.Process:memory-limit], memfds, timers and its
+ * own main loop.
+ *
+ * Since: 1.0
+ */
+void
+gipc_process_set_sandbox (GipcProcess      *self,
+                          GipcSandboxFlags  flags)
+{
+  const GipcSandboxFlags all = GIPC_SANDBOX_FLAGS_NO_NETWORK |
+                               GIPC_SANDBOX_FLAGS_NO_FILESYSTEM |
+                               GIPC_SANDBOX_FLAGS_READ_ONLY_FILESYSTEM |
+                               GIPC_SANDBOX_FLAGS_BEST_EFFORT;
+
+  g_return_if_fail (GIPC_IS_PROCESS (self));
+  g_return_if_fail ((flags & ~all) == 0);
+  g_return_if_fail (self->state == STATE_NEW && !self->in_child);
+
+  if (self->sandbox == flags)
+    return;
+
+  self->sandbox = flags;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SANDBOX]);
+}
+
+/**
+ * gipc_process_sandbox_allow_path:
+ * @self: a process that was not started yet
+ * @path: (type filename): an absolute path, which must exist at start
+ * @writable: whether the child may also write beneath @path
+ *
+ * Grants the sandboxed child access beneath @path (a directory and
+ * everything in it, or a single file): reading, and with @writable also
+ * writing, creating, removing and renaming. Under
+ * %GIPC_SANDBOX_FLAGS_NO_FILESYSTEM these paths are all the child can
+ * open; under %GIPC_SANDBOX_FLAGS_READ_ONLY_FILESYSTEM the writable ones
+ * are where it can write (it reads everywhere). Without either flag the
+ * paths have no effect.
+ *
+ * The path is opened at [method@Gipc.Process.start] (symbolic links are
+ * followed then); one that cannot be opened makes start fail with
+ * %GIPC_ERROR_SPAWN_FAILED.
+ *
+ * Since: 1.0
+ */
+void
+gipc_process_sandbox_allow_path (GipcProcess *self,
+                                 const gchar *path,
+                                 gboolean     writable)
+{
+  GipcSandboxPath *allowed;
+
+  g_return_if_fail (GIPC_IS_PROCESS (self));
+  g_return_if_fail (path != NULL && g_path_is_absolute (path));
+  g_return_if_fail (self->state == STATE_NEW && !self->in_child);
+
+  allowed = g_new0 (GipcSandboxPath, 1);
+  allowed->path = g_strdup (path);
+  allowed->writable = !!writable;
+  g_ptr_array_add (self->sandbox_paths, allowed);
+}
+
+/**
+ * gipc_process_get_memory_limit:
+ * @self: a process
+ *
+ * Gets [property@Gipc.Process:memory-limit].
+ *
+ * Returns: the limit of the child's address space in bytes, or 0 for none
+ *
+ * Since: 1.0
+ */
+guint64
+gipc_process_get_memory_limit (GipcProcess *self)
+{
+  g_return_val_if_fail (GIPC_IS_PROCESS (self), 0);
+
+  return self->memory_limit;
+}
+
+/**
+ * gipc_process_set_memory_limit:
+ * @self: a process that was not started yet
+ * @bytes: the most address space the child may use, or 0 for no limit
+ *
+ * Sets [property@Gipc.Process:memory-limit] (`RLIMIT_AS`).
+ *
+ * Since: 1.0
+ */
+void
+gipc_process_set_memory_limit (GipcProcess *self,
+                               guint64      bytes)
+{
+  g_return_if_fail (GIPC_IS_PROCESS (self));
+  g_return_if_fail (self->state == STATE_NEW && !self->in_child);
+
+  if (self->memory_limit == bytes)
+    return;
+
+  self->memory_limit = bytes;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MEMORY_LIMIT]);
+}
+
+/**
+ * gipc_process_get_sandbox_applied:
+ * @self: a process
+ *
+ * Gets [property@Gipc.Process:sandbox-applied]: what the running child
+ * really has. With %GIPC_SANDBOX_FLAGS_BEST_EFFORT on a kernel that lacks
+ * something, this is less than [property@Gipc.Process:sandbox].
+ *
+ * Returns: the flags in force in the child, without
+ *   %GIPC_SANDBOX_FLAGS_BEST_EFFORT; %GIPC_SANDBOX_FLAGS_NONE before start
+ *
+ * Since: 1.0
+ */
+GipcSandboxFlags
+gipc_process_get_sandbox_applied (GipcProcess *self)
+{
+  GipcSandboxFlags applied;
+
+  g_return_val_if_fail (GIPC_IS_PROCESS (self), GIPC_SANDBOX_FLAGS_NONE);
+
+  g_mutex_lock (&self->lock);
+  applied = self->sandbox_applied;
+  g_mutex_unlock (&self->lock);
+
+  return applied;
 }
 
 /* ------------------------------------------------------------------ */

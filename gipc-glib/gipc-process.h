@@ -11,6 +11,7 @@
 
 #include "gipc-version-macros.h"
 #include "gipc-channel.h"
+#include "gipc-sandbox.h"
 
 G_BEGIN_DECLS
 
@@ -81,6 +82,23 @@ gboolean     gipc_process_get_warn_if_threaded (GipcProcess        *self);
 GIPC_AVAILABLE_IN_ALL
 void         gipc_process_set_warn_if_threaded (GipcProcess        *self,
                                                 gboolean            warn_if_threaded);
+
+GIPC_AVAILABLE_IN_ALL
+GipcSandboxFlags gipc_process_get_sandbox    (GipcProcess          *self);
+GIPC_AVAILABLE_IN_ALL
+void         gipc_process_set_sandbox        (GipcProcess          *self,
+                                              GipcSandboxFlags      flags);
+GIPC_AVAILABLE_IN_ALL
+void         gipc_process_sandbox_allow_path (GipcProcess          *self,
+                                              const gchar          *path,
+                                              gboolean              writable);
+GIPC_AVAILABLE_IN_ALL
+guint64      gipc_process_get_memory_limit   (GipcProcess          *self);
+GIPC_AVAILABLE_IN_ALL
+void         gipc_process_set_memory_limit   (GipcProcess          *self,
+                                              guint64               bytes);
+GIPC_AVAILABLE_IN_ALL
+GipcSandboxFlags gipc_process_get_sandbox_applied (GipcProcess     *self);
 
 GIPC_AVAILABLE_IN_ALL
 gboolean     gipc_process_send_signal        (GipcProcess          *self,

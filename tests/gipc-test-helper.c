@@ -23,17 +23,28 @@
  *                      "MESSAGE:CONTENT,CONTENT..." (what each received fd
  *                      reads from its start) with the same fds sent back,
  *                      until the end of the stream
+ *   sandbox-report [ALLOWED [OUTSIDE]]
+ *                      send the probes of sandbox-probes.h (with the ones that
+ *                      change the process, ptrace and unshare, unless
+ *                      ALLOWED is "-"), then _exit() (a sanitizer's exit-time
+ *                      checks need /proc and ptrace, which the sandbox denies)
+ *   sandbox-echo       echo, then _exit() (as sandbox-report)
+ *   sandbox-memory SMALL LARGE
+ *                      send what malloc() of SMALL, then of LARGE bytes gave
  */
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <gipc-glib/gipc-glib.h>
+
+#include "sandbox-probes.h"
 
 static GipcChannel *
 open_channel (guint index)
@@ -290,6 +301,28 @@ mode_fd_cat (void)
     }
 }
 
+/* Reports, then leaves without the exit-time work of a sanitizer build. */
+G_GNUC_NORETURN static void
+report_and_exit (const char *text)
+{
+  int status = report (text);
+
+  fflush (NULL);
+  _exit (status);
+}
+
+static void
+mode_sandbox_report (int   argc,
+                     char *argv[])
+{
+  const char *allowed = argc > 2 ? argv[2] : NULL;
+  const char *outside = argc > 3 ? argv[3] : NULL;
+  gboolean control = g_strcmp0 (allowed, "-") == 0;
+  g_autofree char *text = sandbox_probe_report (control ? NULL : allowed, outside, !control);
+
+  report_and_exit (text);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -363,6 +396,22 @@ main (int   argc,
     return mode_fd_cat ();
   if (g_str_equal (mode, "bad-index") && argc > 2)
     return mode_bad_index ((guint) atoi (argv[2]));
+  if (g_str_equal (mode, "sandbox-report"))
+    mode_sandbox_report (argc, argv);
+  if (g_str_equal (mode, "sandbox-echo"))
+    {
+      int status = mode_echo ();
+
+      fflush (NULL);
+      _exit (status);
+    }
+  if (g_str_equal (mode, "sandbox-memory") && argc > 3)
+    {
+      g_autofree char *text = sandbox_probe_memory (g_ascii_strtoull (argv[2], NULL, 10),
+                                                    g_ascii_strtoull (argv[3], NULL, 10));
+
+      report_and_exit (text);
+    }
 
   g_printerr ("gipc-test-helper: unknown mode %s\n", mode);
   return 2;

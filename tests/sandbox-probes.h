@@ -1,0 +1,387 @@
+/* SPDX-License-Identifier: MIT
+ * SPDX-FileCopyrightText: 2026 The gipc-glib authors */
+
+/*
+ * What a sandboxed child tries, shared by test-sandbox.c (fork mode, in the
+ * target) and gipc-test-helper.c (spawn mode): each probe makes one call
+ * and the report says "name=ok" or "name=ERRNO-NAME", space-separated, so
+ * the test asserts the same things in both modes.
+ */
+
+#pragma once
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/personality.h>
+#include <sys/syscall.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <glib.h>
+#include <glib/gstdio.h>
+
+static inline const char *
+sandbox_probe_errno_name (int errsv)
+{
+  switch (errsv)
+    {
+    case 0: return "ok";
+    case EACCES: return "EACCES";
+    case EPERM: return "EPERM";
+    case ENOENT: return "ENOENT";
+    case ENOSYS: return "ENOSYS";
+    case ENOMEM: return "ENOMEM";
+    case EROFS: return "EROFS";
+    case EAFNOSUPPORT: return "EAFNOSUPPORT";
+    default: return "other";
+    }
+}
+
+static inline void
+sandbox_probe_add (GString    *report,
+                   const char *name,
+                   int         errsv)
+{
+  g_string_append_printf (report, "%s%s=%s", report->len > 0 ? " " : "",
+                          name, sandbox_probe_errno_name (errsv));
+}
+
+static inline int
+sandbox_probe_open_read (const char *path)
+{
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+
+  if (fd < 0)
+    return errno;
+  close (fd);
+  return 0;
+}
+
+/* Creates and removes a file in @dir. */
+static inline int
+sandbox_probe_create_in (const char *dir)
+{
+  g_autofree char *path = g_strdup_printf ("%s/probe-%d", dir, (int) getpid ());
+  int fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  int errsv;
+
+  if (fd < 0)
+    return errno;
+  errsv = write (fd, "x", 1) == 1 ? 0 : errno;
+  close (fd);
+  if (unlink (path) < 0 && errsv == 0)
+    errsv = errno;
+  return errsv;
+}
+
+static inline int
+sandbox_probe_socket (int family)
+{
+  int fd = socket (family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+  if (fd < 0)
+    return errno;
+  close (fd);
+  return 0;
+}
+
+/* An AF_UNIX socketpair that passes a memfd with SCM_RIGHTS: what an
+ * fd-passing channel does. */
+static inline int
+sandbox_probe_pass_fd (void)
+{
+  union {
+    char buffer[CMSG_SPACE (sizeof (int))];
+    struct cmsghdr align;
+  } control;
+  struct msghdr msg;
+  struct cmsghdr *cmsg;
+  struct iovec iov;
+  char byte = 'x';
+  int pair[2];
+  int memfd;
+  int received = -1;
+  int errsv = 0;
+
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
+    return errno;
+  memfd = memfd_create ("probe", MFD_CLOEXEC);
+  if (memfd < 0)
+    {
+      errsv = errno;
+      goto out;
+    }
+
+  memset (&msg, 0, sizeof msg);
+  memset (&control, 0, sizeof control);
+  iov.iov_base = &byte;
+  iov.iov_len = 1;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.buffer;
+  msg.msg_controllen = sizeof control.buffer;
+  cmsg = CMSG_FIRSTHDR (&msg);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN (sizeof (int));
+  memcpy (CMSG_DATA (cmsg), &memfd, sizeof (int));
+  if (sendmsg (pair[0], &msg, 0) != 1)
+    {
+      errsv = errno;
+      goto out;
+    }
+
+  memset (&control, 0, sizeof control);
+  msg.msg_controllen = sizeof control.buffer;
+  if (recvmsg (pair[1], &msg, MSG_CMSG_CLOEXEC) != 1)
+    {
+      errsv = errno;
+      goto out;
+    }
+  cmsg = CMSG_FIRSTHDR (&msg);
+  if (cmsg == NULL || cmsg->cmsg_type != SCM_RIGHTS)
+    {
+      errsv = EBADMSG;
+      goto out;
+    }
+  memcpy (&received, CMSG_DATA (cmsg), sizeof (int));
+
+out:
+  if (received >= 0)
+    close (received);
+  if (memfd >= 0)
+    close (memfd);
+  close (pair[0]);
+  close (pair[1]);
+  return errsv;
+}
+
+static inline int
+sandbox_probe_memfd (void)
+{
+  char back[5] = { 0 };
+  int fd = memfd_create ("probe", MFD_CLOEXEC);
+  int errsv = 0;
+
+  if (fd < 0)
+    return errno;
+  if (write (fd, "data", 4) != 4 || pread (fd, back, 4, 0) != 4)
+    errsv = errno != 0 ? errno : EIO;
+  else if (strcmp (back, "data") != 0)
+    errsv = EIO;
+  close (fd);
+  return errsv;
+}
+
+static inline int
+sandbox_probe_timerfd (void)
+{
+  struct itimerspec spec = { { 0, 0 }, { 0, 1000000 } };
+  guint64 expirations = 0;
+  int fd = timerfd_create (CLOCK_MONOTONIC, TFD_CLOEXEC);
+  int errsv = 0;
+
+  if (fd < 0)
+    return errno;
+  if (timerfd_settime (fd, 0, &spec, NULL) < 0 ||
+      read (fd, &expirations, sizeof expirations) != sizeof expirations)
+    errsv = errno;
+  close (fd);
+  return errsv;
+}
+
+static inline gboolean
+sandbox_probe_quit_cb (gpointer user_data)
+{
+  g_main_loop_quit (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+static inline gboolean
+sandbox_probe_idle_cb (gpointer user_data)
+{
+  gboolean *ran = user_data;
+
+  *ran = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* A timeout and an idle on a fresh main loop of the default context. */
+static inline int
+sandbox_probe_main_loop (void)
+{
+  GMainLoop *loop = g_main_loop_new (NULL, FALSE);
+  gboolean idle_ran = FALSE;
+
+  g_idle_add (sandbox_probe_idle_cb, &idle_ran);
+  g_timeout_add (5, sandbox_probe_quit_cb, loop);
+  g_main_loop_run (loop);
+  g_main_loop_unref (loop);
+
+  return idle_ran ? 0 : EIO;
+}
+
+static inline void *
+sandbox_probe_thread_main (void *data)
+{
+  return data;
+}
+
+/* pthread_create(): glibc tries clone3, which the block-list answers
+ * with ENOSYS, then clone without namespace flags. */
+static inline int
+sandbox_probe_thread (void)
+{
+  pthread_t thread;
+  void *result = NULL;
+  int errsv = pthread_create (&thread, NULL, sandbox_probe_thread_main, &errsv);
+
+  if (errsv != 0)
+    return errsv;
+  errsv = pthread_join (thread, &result);
+  if (errsv == 0 && result == NULL)
+    errsv = EIO;
+  return errsv;
+}
+
+/* A child of the child (fork(): clone without namespace flags). */
+static inline int
+sandbox_probe_fork (void)
+{
+  int status = 0;
+  pid_t pid = fork ();
+
+  if (pid < 0)
+    return errno;
+  if (pid == 0)
+    _exit (7);
+  if (waitpid (pid, &status, 0) < 0)
+    return errno;
+  return WIFEXITED (status) && WEXITSTATUS (status) == 7 ? 0 : EIO;
+}
+
+/* A raw clone() with @flags, as fork() would make it: the child, if any,
+ * leaves at once. */
+static inline int
+sandbox_probe_clone (unsigned long flags)
+{
+  long pid = syscall (SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
+
+  if (pid < 0)
+    return errno;
+  if (pid == 0)
+    _exit (0);
+  (void) waitpid ((pid_t) pid, NULL, 0);
+  return 0;
+}
+
+/* clone3() with plain fork semantics: the block-list says ENOSYS. */
+static inline int
+sandbox_probe_clone3 (void)
+{
+  guint64 args[11] = { 0 };
+  long pid;
+
+  args[4] = SIGCHLD;   /* exit_signal */
+  pid = syscall (SYS_clone3, args, sizeof args);
+  if (pid < 0)
+    return errno;
+  if (pid == 0)
+    _exit (0);
+  (void) waitpid ((pid_t) pid, NULL, 0);
+  return 0;
+}
+
+/* More of the block-list: each is EPERM in a sandboxed child, and none of
+ * them kills it. Only in a child that is expected to be sandboxed (some
+ * succeed for root otherwise). */
+static inline void
+sandbox_probe_block_list (GString *report)
+{
+  int query = personality (0xffffffff);
+
+  sandbox_probe_add (report, "clone-newuser", sandbox_probe_clone (CLONE_NEWUSER));
+  sandbox_probe_add (report, "clone-newns", sandbox_probe_clone (CLONE_NEWNS));
+  sandbox_probe_add (report, "clone-plain", sandbox_probe_clone (0));
+  sandbox_probe_add (report, "clone3", sandbox_probe_clone3 ());
+  sandbox_probe_add (report, "personality-query", query < 0 ? errno : 0);
+  sandbox_probe_add (report, "personality-set",
+                     personality (READ_IMPLIES_EXEC) < 0 ? errno : 0);
+  sandbox_probe_add (report, "personality-default",
+                     personality (query >= 0 ? (unsigned long) query : PER_LINUX) < 0 ? errno : 0);
+  sandbox_probe_add (report, "mount",
+                     mount ("none", "/tmp", "tmpfs", 0, NULL) < 0 ? errno : 0);
+  sandbox_probe_add (report, "bpf", syscall (SYS_bpf, 0, NULL, 0) < 0 ? errno : 0);
+  sandbox_probe_add (report, "io_uring",
+                     syscall (SYS_io_uring_setup, 1, NULL) < 0 ? errno : 0);
+  sandbox_probe_add (report, "keyctl", syscall (SYS_keyctl, 0, 0, 0, 0, 0) < 0 ? errno : 0);
+  sandbox_probe_add (report, "process_vm_readv",
+                     syscall (SYS_process_vm_readv, getppid (), NULL, 0, NULL, 0, 0) < 0 ? errno : 0);
+}
+
+/* Every probe. @allowed_dir and @outside_dir may be NULL. The probes that
+ * change the calling process when they succeed (ptrace, unshare) run only
+ * if @intrusive, that is in a child that is expected to be sandboxed. */
+static inline char *
+sandbox_probe_report (const char *allowed_dir,
+                      const char *outside_dir,
+                      gboolean    intrusive)
+{
+  GString *report = g_string_new (NULL);
+
+  sandbox_probe_add (report, "read-hostname", sandbox_probe_open_read ("/etc/hostname"));
+  if (allowed_dir != NULL)
+    sandbox_probe_add (report, "write-allowed", sandbox_probe_create_in (allowed_dir));
+  if (outside_dir != NULL)
+    sandbox_probe_add (report, "write-outside", sandbox_probe_create_in (outside_dir));
+  sandbox_probe_add (report, "inet", sandbox_probe_socket (AF_INET));
+  sandbox_probe_add (report, "inet6", sandbox_probe_socket (AF_INET6));
+  sandbox_probe_add (report, "unix", sandbox_probe_socket (AF_UNIX));
+  sandbox_probe_add (report, "pass-fd", sandbox_probe_pass_fd ());
+  if (intrusive)
+    {
+      sandbox_probe_add (report, "ptrace",
+                         ptrace (PTRACE_TRACEME, 0, NULL, NULL) < 0 ? errno : 0);
+      sandbox_probe_add (report, "unshare-user", unshare (CLONE_NEWUSER) < 0 ? errno : 0);
+      sandbox_probe_block_list (report);
+    }
+  sandbox_probe_add (report, "memfd", sandbox_probe_memfd ());
+  sandbox_probe_add (report, "timerfd", sandbox_probe_timerfd ());
+  sandbox_probe_add (report, "main-loop", sandbox_probe_main_loop ());
+  sandbox_probe_add (report, "thread", sandbox_probe_thread ());
+  sandbox_probe_add (report, "fork", sandbox_probe_fork ());
+
+  return g_string_free (report, FALSE);
+}
+
+/* malloc (not g_malloc, which aborts) of @small_bytes, then of
+ * @large_bytes: "small=ok large=ENOMEM" under a limit between them. */
+static inline char *
+sandbox_probe_memory (gsize small_bytes,
+                      gsize large_bytes)
+{
+  GString *report = g_string_new (NULL);
+  void *small = malloc (small_bytes);
+  void *large;
+
+  if (small != NULL)
+    memset (small, 1, small_bytes);
+  sandbox_probe_add (report, "small", small != NULL ? 0 : ENOMEM);
+  large = malloc (large_bytes);
+  sandbox_probe_add (report, "large", large != NULL ? 0 : ENOMEM);
+  free (large);
+  free (small);
+
+  return g_string_free (report, FALSE);
+}
