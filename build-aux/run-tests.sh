@@ -2,10 +2,10 @@
 # SPDX-License-Identifier: MIT
 # Builds gipc-glib and runs the whole test suite: the C, Python, gjs and
 # example suites in a normal build (warnings as errors, GIR warnings fatal),
-# then the C suites again in an AddressSanitizer/UBSan build, then the two
-# libFuzzer targets for a bounded time ($FUZZ_SECONDS each, default 15;
-# each counts as one test). Installs what
-# is missing first. Ends with one summary line counting the test cases:
+# then the C suites again in an AddressSanitizer/UBSan build, then the three
+# libFuzzer targets (frame, channel, fds) for a bounded time ($FUZZ_SECONDS
+# each, default 15; each counts as one test). Installs what is missing
+# first. Ends with one summary line counting the test cases:
 # "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -74,6 +74,7 @@ run_fuzz () {
 }
 run_fuzz frame
 run_fuzz channel
+run_fuzz fds
 
 echo "$passed passed, $failed failed, $skipped skipped"
 exit $status
