@@ -409,9 +409,18 @@ send_record (Harness      *h,
       memcpy (CMSG_DATA (cmsg), fds, sizeof (int) * record->n_fds);
     }
 
-  do
-    n = sendmsg (h->peer_fd, &msg, MSG_NOSIGNAL);
-  while (n < 0 && errno == EINTR);
+  /* ETOOMANYREFS: the user has more fds in flight than RLIMIT_NOFILE
+   * (other processes of the user too, e.g. -jobs): our receiver drains
+   * them, so wait. Root has no such limit. */
+  for (guint tries = 0; ; tries++)
+    {
+      do
+        n = sendmsg (h->peer_fd, &msg, MSG_NOSIGNAL);
+      while (n < 0 && errno == EINTR);
+      if (n >= 0 || errno != ETOOMANYREFS || tries >= 100000)
+        break;
+      g_usleep (100);
+    }
 
   /* In flight now (or never): ours are closed either way. */
   for (guint i = 0; i < record->n_fds; i++)
