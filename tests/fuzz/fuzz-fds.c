@@ -22,7 +22,10 @@
  *           "error" handler (bits 4-5, see ErrorAction); bit 7: steal the
  *           fds of a message from its list (else peek, and the list closes
  *           them).
- *   byte 3: which message the CLOSE action closes at (% 8).
+ *   byte 3: which message the CLOSE action closes at (bits 0-2); bit 7:
+ *           SO_PASSCRED on the channel's socket, so every read also gets
+ *           an SCM_CREDENTIALS message that takes room in the control
+ *           buffer: a record with nearly 253 fds is cut off (MSG_CTRUNC).
  *   records: [u8 fd code][u16 big-endian length][length bytes]; each is
  *           one sendmsg of a writer thread, with that many fds attached
  *           (code 0-253; 255: the fd count of the frame header that starts
@@ -80,6 +83,10 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 #define FD_CODE_AUTO_PLUS 254
 #define MAX_NESTING 3
 #define NO_FRAME G_MAXSIZE
+/* With SO_PASSCRED, the credentials take 32 bytes of the receiver's
+ * control buffer (sized for 253 fds): about 246 fds still fit; up to this
+ * many surely do, so such records stay well-behaved. */
+#define PASSCRED_SAFE_FDS 200
 
 static const guint64 max_sizes[] = {
   0, 1, 7, 8, 16, 255, 4096, 65535, 65536, 1 << 20, 1 << 20, 1 << 20,
@@ -164,6 +171,7 @@ typedef struct
   ErrorAction error_action;
   gboolean receive_first;
   guint close_at;
+  gboolean passcred;
   guint delivered;
   guint next_tag;      /* of the next fd the FIFO hands out */
   gboolean ended;
@@ -333,6 +341,10 @@ assign_fds (Harness *h,
       total += n;
       if (n == 0)
         continue;
+
+      /* Maybe cut off: a PROTOCOL error, with the fds that came closed. */
+      if (h->passcred && n > PASSCRED_SAFE_FDS)
+        h->well_behaved = FALSE;
 
       if (f < h->frames->len && g_array_index (h->frames, Frame, f).start == record->offset)
         {
@@ -872,6 +884,7 @@ run_one (const uint8_t *data,
   h.error_action = (ErrorAction) ((script[2] >> 4) & 0x3);
   h.steal = (script[2] & 0x80) != 0;
   h.close_at = script[3] % 8;
+  h.passcred = (script[3] & 0x80) != 0;
 
   h.records = g_array_new (FALSE, FALSE, sizeof (Record));
   h.frames = g_array_new (FALSE, FALSE, sizeof (Frame));
@@ -882,6 +895,12 @@ run_one (const uint8_t *data,
   g_array_unref (codes);
 
   CHECK (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+  if (h.passcred)
+    {
+      int one = 1;
+
+      CHECK (setsockopt (sv[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof one) == 0);
+    }
   h.peer_fd = sv[1];
 
   h.context = g_main_context_new ();
