@@ -363,7 +363,10 @@ gipc_transport_read (GipcTransport  *self,
         n = recvmsg (self->read_fd, &msg, MSG_CMSG_CLOEXEC);
       while (n < 0 && errno == EINTR);
 
-      if (n >= 0 && msg.msg_controllen > 0 && !take_received_fds (self, &msg, error))
+      /* MSG_CTRUNC also comes with no control data at all, when not one
+       * of the fds could be installed (a full fd table). */
+      if (n >= 0 && (msg.msg_controllen > 0 || (msg.msg_flags & MSG_CTRUNC)) &&
+          !take_received_fds (self, &msg, error))
         return -1;
     }
   else

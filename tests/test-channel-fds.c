@@ -795,35 +795,48 @@ test_hostile_unclaimed_fds (void)
 }
 
 /* The receiver's fd table is full: the kernel cuts the fds off
- * (MSG_CTRUNC), which is an error, not a silent loss. */
+ * (MSG_CTRUNC), which is an error, not a silent loss; also when not one of
+ * them fits, where recvmsg gives no control data at all (found by the fds
+ * fuzz target's author: the message then took the next message's fd). */
 static void
 test_ctrunc (void)
 {
-  g_autoptr(GipcChannel) a = NULL;
-  g_autoptr(GipcChannel) b = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GUnixFDList) fds = text_fd_list ("trunc", 8);
-  g_autoptr(GBytes) message = text_bytes ("x");
-  g_autoptr(GBytes) got = NULL;
-  struct rlimit old_limit, limit;
-  guint open_now;
+  for (guint room = 0; room <= 3; room += 3)
+    {
+      g_autoptr(GipcChannel) a = NULL;
+      g_autoptr(GipcChannel) b = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GUnixFDList) first = text_fd_list ("trunc", room == 0 ? 1 : 8);
+      g_autoptr(GUnixFDList) second = text_fd_list ("next", 1);
+      g_autoptr(GBytes) message = text_bytes ("x");
+      g_autoptr(GBytes) got = NULL;
+      g_autoptr(GUnixFDList) got_fds = NULL;
+      struct rlimit old_limit, limit;
+      int lowest_free;
 
-  gipc_test_make_pipe (GIPC_PIPE_FLAGS_UNIX_FDS, &b, &a);
-  g_assert_true (gipc_channel_send_with_fds (a, message, fds, NULL, &error));
-  g_assert_no_error (error);
+      gipc_test_make_pipe (GIPC_PIPE_FLAGS_UNIX_FDS, &b, &a);
+      g_assert_true (gipc_channel_send_with_fds (a, message, first, NULL, &error));
+      g_assert_no_error (error);
+      g_assert_true (gipc_channel_send_with_fds (a, message, second, NULL, &error));
+      g_assert_no_error (error);
 
-  /* Room for a few of the eight. */
-  open_now = gipc_test_count_fds ();
-  g_assert_no_errno (getrlimit (RLIMIT_NOFILE, &old_limit));
-  limit = old_limit;
-  limit.rlim_cur = open_now + 3;
-  g_assert_no_errno (setrlimit (RLIMIT_NOFILE, &limit));
-  got = gipc_channel_receive (b, NULL, &error);
-  g_assert_no_errno (setrlimit (RLIMIT_NOFILE, &old_limit));
+      /* The limit is on fd numbers: the lowest free one, plus room. */
+      lowest_free = dup (0);
+      g_assert_cmpint (lowest_free, >=, 0);
+      close (lowest_free);
+      g_assert_no_errno (getrlimit (RLIMIT_NOFILE, &old_limit));
+      limit = old_limit;
+      limit.rlim_cur = (rlim_t) lowest_free + room;
+      g_assert_no_errno (setrlimit (RLIMIT_NOFILE, &limit));
+      got = gipc_channel_receive_with_fds (b, &got_fds, NULL, &error);
+      g_assert_no_errno (setrlimit (RLIMIT_NOFILE, &old_limit));
 
-  g_assert_null (got);
-  g_assert_error (error, GIPC_ERROR, GIPC_ERROR_PROTOCOL);
-  g_assert_nonnull (strstr (error->message, "MSG_CTRUNC"));
+      /* Never the first message, and never with the next one's fd. */
+      g_assert_null (got);
+      g_assert_null (got_fds);
+      g_assert_error (error, GIPC_ERROR, GIPC_ERROR_PROTOCOL);
+      g_assert_nonnull (strstr (error->message, "MSG_CTRUNC"));
+    }
 }
 
 /* Spawn mode: a socket channel is announced as one fd twice, the child

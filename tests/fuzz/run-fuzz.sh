@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # SPDX-FileCopyrightText: 2026 The gipc-glib authors
 #
-# run-fuzz.sh [frame|channel|all] [SECONDS] [libFuzzer options...]
+# run-fuzz.sh [frame|channel|fds|all] [SECONDS] [libFuzzer options...]
 # Builds the libFuzzer targets with clang -fsanitize=fuzzer,address,undefined
 # and runs one (or each, one after the other) for SECONDS (default 60;
 # 0 = no time limit, e.g. `run-fuzz.sh channel 0 -runs=10000000`):
@@ -10,6 +10,9 @@
 #   channel  tests/fuzz/fuzz-channel.c, a channel's whole receive path, linked
 #            with the library's internal archive from a clang ASan/UBSan meson
 #            build instrumented for coverage ($FUZZ_DIR/lib)
+#   fds      tests/fuzz/fuzz-fds.c, the receive path of an fd-capable channel
+#            (one AF_UNIX socket; frames with fds attached), linked with
+#            the same archive
 # With no target name (first argument a number), runs frame, as before.
 # Before fuzzing, each target runs the reproducers of the crashes found so
 # far (tests/fuzz/crashes/<target>-*; FUZZ_REGRESS=0 skips them, to hunt
@@ -21,7 +24,7 @@ cd "$(dirname "$0")/../.."
 
 target=frame
 case ${1:-} in
-  frame|channel|all) target=$1; shift ;;
+  frame|channel|fds|all) target=$1; shift ;;
 esac
 seconds=${1:-60}
 [ $# -gt 0 ] && shift
@@ -36,7 +39,7 @@ sanitize=(-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined)
 glib_flags=(-DGLIB_VERSION_MIN_REQUIRED=GLIB_VERSION_2_74
             -DGLIB_VERSION_MAX_ALLOWED=GLIB_VERSION_2_74)
 
-mkdir -p "$out/corpus-frame" "$out/corpus-channel" "$out/artifacts"
+mkdir -p "$out/corpus-frame" "$out/corpus-channel" "$out/corpus-fds" "$out/artifacts"
 
 build_frame () {
   # A config.h like the meson one, for gipc-frame.c and gipc-error.c.
@@ -60,7 +63,9 @@ EOC
     -o "$out/fuzz-frame"
 }
 
-build_channel () {
+# The library's internal archive, built once for the channel and fds
+# targets.
+build_lib () {
   local lib="$out/lib"
 
   # The library as meson builds it (generated enum types and version
@@ -74,15 +79,24 @@ build_channel () {
       -Dintrospection=disabled -Ddocumentation=disabled >/dev/null
   fi
   ninja -C "$lib" gipc-glib/libgipc-glib-internal.a >/dev/null
+}
 
+# Links tests/fuzz/fuzz-NAME.c with the archive.
+build_lib_target () {
+  local name=$1 lib="$out/lib"
+
+  build_lib
   # shellcheck disable=SC2046
   "$cc" -g -O1 -fno-omit-frame-pointer "${sanitize[@]}" \
     -D_GNU_SOURCE "${glib_flags[@]}" \
     -I"$lib" -I"$lib/gipc-glib" -I. \
-    tests/fuzz/fuzz-channel.c "$lib/gipc-glib/libgipc-glib-internal.a" \
+    tests/fuzz/fuzz-"$name".c "$lib/gipc-glib/libgipc-glib-internal.a" \
     $(pkg-config --cflags --libs gio-unix-2.0) \
-    -o "$out/fuzz-channel"
+    -o "$out/fuzz-$name"
 }
+
+build_channel () { build_lib_target channel; }
+build_fds () { build_lib_target fds; }
 
 # Runs the committed reproducers of a target: each must now pass.
 regress () {
@@ -113,15 +127,28 @@ run_channel () {
     "$out/corpus-channel" tests/fuzz/seeds-channel
 }
 
+# Records of up to 64 KiB each: two make a frame whose body the channel
+# reads directly. The fds go over one socket per input, sent by a thread.
+run_fds () {
+  regress fds
+  "$out/fuzz-fds" -max_total_time="$seconds" -max_len=262144 \
+    -malloc_limit_mb=64 -rss_limit_mb=2048 -timeout=30 \
+    -artifact_prefix="$out/artifacts/fds-" -print_final_stats=1 "$@" \
+    "$out/corpus-fds" tests/fuzz/seeds-fds
+}
+
 case $target in
   frame) build_frame; run_frame "$@" ;;
   channel) build_channel; run_channel "$@" ;;
+  fds) build_fds; run_fds "$@" ;;
   all)
     build_frame
     build_channel
+    build_fds
     rc=0
     run_frame "$@" || rc=1
     run_channel "$@" || rc=1
+    run_fds "$@" || rc=1
     exit $rc
     ;;
 esac
