@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT
+ * SPDX-FileCopyrightText: 2026 The gipc-glib authors */
+
+#pragma once
+
+#include <sys/types.h>
+
+#include "gipc-fork-server.h"
+
+G_BEGIN_DECLS
+
+/*
+ * Between GipcProcess and GipcForkServer.
+ */
+
+/* In the program, from gipc_process_start(): asks the server for a child
+ * that runs @target with @args (nullable), gives it the fds of @channels
+ * (GipcChannel*, prepared for passing), and returns its pid and pidfd (the
+ * child is the caller's child). Blocks; serialized between threads.
+ * GIPC_ERROR_SPAWN_FAILED with the reason on failure. */
+gboolean     gipc_fork_server_request          (GipcForkServer  *self,
+                                                const char      *target,
+                                                GVariant        *args,
+                                                const char      *process_name,
+                                                gboolean         die_with_parent,
+                                                GPtrArray       *channels,
+                                                pid_t           *pid,
+                                                int             *pidfd,
+                                                GError         **error);
+
+/* In a child of the server: the process object the target sees. */
+GipcProcess *gipc_process_new_for_server_child (const char      *name,
+                                                gboolean         die_with_parent);
+
+G_END_DECLS
