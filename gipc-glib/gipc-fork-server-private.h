@@ -28,6 +28,9 @@ gboolean     gipc_fork_server_request          (GipcForkServer  *self,
                                                 int             *pidfd,
                                                 GError         **error);
 
+/* The server's pid, 0 if none (tests). */
+pid_t        gipc_fork_server_get_server_pid   (GipcForkServer  *self);
+
 /* In a child of the server: the process object the target sees. */
 GipcProcess *gipc_process_new_for_server_child (const char      *name,
                                                 gboolean         die_with_parent);

@@ -18,7 +18,7 @@
  * requests from any number of threads are serialized.
  *
  * Children. The server makes each child with clone3 (CLONE_PARENT |
- * CLONE_PIDFD, exit signal SIGCHLD): the child's parent is the program, not
+ * CLONE_PIDFD; the exit signal is the server's own, SIGCHLD): the child's parent is the program, not
  * the server, so waitpid(), GChildWatch, pidfds, PR_SET_PDEATHSIG and exit
  * statuses work in the program exactly as for its own fork()s. The pidfd
  * goes back to the program, which reaps the child as it reaps fork-mode
@@ -542,7 +542,10 @@ handle_request (GipcForkServer *self,
   clone_args.flags = CLONE_PARENT | CLONE_PIDFD | CLONE_CHILD_SETTID;
   clone_args.pidfd = (guint64) (guintptr) &pidfd;
   clone_args.child_tid = (guint64) (guintptr) tid_field;
-  clone_args.exit_signal = SIGCHLD;
+  /* clone3 refuses an exit signal with CLONE_PARENT: the child gets the
+   * server's own, SIGCHLD (the server was made by fork()), so waitpid()
+   * in the program sees it as any child. */
+  clone_args.exit_signal = 0;
 
   /* No handler may run in the child before its reset (the server has
    * default dispositions, but the mask is the child's to set). */
@@ -601,7 +604,6 @@ run_server (GipcForkServer *self,
   g_autoptr(GString) why = g_string_new (NULL);
   g_autoptr(GArray) keep = g_array_new (FALSE, FALSE, sizeof (int));
   g_autoptr(GVariant) hello = NULL;
-  g_autoptr(GBytes) hello_bytes = NULL;
   g_autoptr(GipcChannel) control = NULL;
   gboolean ready;
 
@@ -626,8 +628,7 @@ run_server (GipcForkServer *self,
 
   ready = find_tid_field (why);
   hello = g_variant_ref_sink (g_variant_new (HELLO_TYPE, ready, why->str));
-  hello_bytes = g_variant_get_data_as_bytes (hello);
-  if (!gipc_channel_send (control, hello_bytes, NULL, NULL) || !ready)
+  if (!gipc_channel_send_variant (control, hello, NULL, NULL) || !ready)
     _exit (1);
 
   for (;;)
@@ -1131,14 +1132,10 @@ gipc_fork_server_request (GipcForkServer  *self,
     {
       g_autofree char *reason = NULL;
 
-      if (g_error_matches (local_error, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED))
-        reason = g_strdup_printf ("the fork server (pid %d) died or was killed; a new one "
-                                  "can only be started in a single-threaded program",
-                                  (int) self->server_pid);
-      else
-        reason = g_strdup_printf ("the fork server (pid %d) failed (%s) and was stopped; "
-                                  "a new one can only be started in a single-threaded "
-                                  "program", (int) self->server_pid, local_error->message);
+      /* End of stream, or a reset when it died with a request unread. */
+      reason = g_strdup_printf ("the fork server (pid %d) died or was killed (%s); a new "
+                                "one can only be started in a single-threaded program",
+                                (int) self->server_pid, local_error->message);
       stop_locked (self, reason, TRUE);
       notify = TRUE;
       g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
@@ -1171,4 +1168,18 @@ gipc_fork_server_request (GipcForkServer  *self,
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
 
   return reply_bytes != NULL && ok;
+}
+
+pid_t
+gipc_fork_server_get_server_pid (GipcForkServer *self)
+{
+  pid_t pid;
+
+  g_return_val_if_fail (GIPC_IS_FORK_SERVER (self), 0);
+
+  g_mutex_lock (&self->lock);
+  pid = self->server_pid;
+  g_mutex_unlock (&self->lock);
+
+  return pid;
 }
