@@ -360,6 +360,37 @@ find_tid_field (GString *why)
 /* ------------------------------------------------------------------ */
 /* The server: children                                                */
 
+/* What the server holds, in statics: a child copies the server as it is
+ * in the middle of a request and never returns into its frames, so
+ * everything it inherits stays reachable from here (memory checkers see
+ * it as kept, not lost). */
+static GipcChannel *server_control;
+
+static struct
+{
+  GBytes      *message;
+  GUnixFDList *fds;
+  GVariant    *request;
+  GVariant    *maybe_args;
+  GVariant    *args;
+  GVariant    *options;
+  GVariant    *pairs;
+  GVariant    *inner_args;   /* in a child: what the target gets */
+  GipcProcess *process;      /* in a child */
+} current;
+
+static void
+current_clear (void)
+{
+  g_clear_pointer (&current.message, g_bytes_unref);
+  g_clear_object (&current.fds);
+  g_clear_pointer (&current.request, g_variant_unref);
+  g_clear_pointer (&current.maybe_args, g_variant_unref);
+  g_clear_pointer (&current.args, g_variant_unref);
+  g_clear_pointer (&current.options, g_variant_unref);
+  g_clear_pointer (&current.pairs, g_variant_unref);
+}
+
 static void
 flush_channels_at_exit (void)
 {
@@ -402,9 +433,8 @@ run_child (Target      *target,
            gint         n_fds,
            GVariant    *pairs)
 {
-  g_autoptr(GArray) keep = g_array_new (FALSE, FALSE, sizeof (int));
-  g_autoptr(GString) announced = g_string_new (NULL);
-  GipcProcess *process;
+  GArray *keep = g_array_new (FALSE, FALSE, sizeof (int));
+  GString *announced = g_string_new (NULL);
   GVariantIter iter;
   gint32 r, w;
   gint status;
@@ -438,6 +468,7 @@ run_child (Target      *target,
     }
   add_context_fds (keep);
   gipc_child_setup_close_fds_except ((const int *) (gpointer) keep->data, keep->len);
+  g_array_unref (keep);
 
   if (!gipc_child_setup_stdin_to_devnull ())
     child_fail (name, "stdin from /dev/null", errno);
@@ -446,12 +477,15 @@ run_child (Target      *target,
     g_setenv ("GIPC_CHANNEL_FDS", announced->str, TRUE);
   else
     g_unsetenv ("GIPC_CHANNEL_FDS");
+  g_string_free (announced, TRUE);
 
   atexit (flush_channels_at_exit);
 
-  process = gipc_process_new_for_server_child (name, die_with_parent);
-  status = target->func (process, args, target->user_data);
-  g_object_unref (process);
+  /* Kept in statics (see above): a target may exit() from here. */
+  current.inner_args = args;
+  current.process = gipc_process_new_for_server_child (name, die_with_parent);
+  status = target->func (current.process, args, target->user_data);
+  g_clear_object (&current.process);
 
   gipc_channel_flush_all ();
   fflush (NULL);
@@ -500,11 +534,6 @@ handle_request (GipcForkServer *self,
                 GBytes         *message,
                 GUnixFDList    *fd_list)
 {
-  g_autoptr(GVariant) request = NULL;
-  g_autoptr(GVariant) maybe_args = NULL;
-  g_autoptr(GVariant) args = NULL;
-  g_autoptr(GVariant) options = NULL;
-  g_autoptr(GVariant) pairs = NULL;
   const char *target_name;
   const char *name;
   gboolean die_with_parent = FALSE;
@@ -518,12 +547,12 @@ handle_request (GipcForkServer *self,
   pid_t pid;
   int errsv;
 
-  request = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE (REQUEST_TYPE),
-                                                          message, FALSE));
-  g_variant_get (request, "(&s@mv&s@a{sv}@a(ii))", &target_name, &maybe_args, &name, &options,
-                 &pairs);
-  args = g_variant_get_maybe (maybe_args);
-  g_variant_lookup (options, "die-with-parent", "b", &die_with_parent);
+  current.request = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE (REQUEST_TYPE),
+                                                                  message, FALSE));
+  g_variant_get (current.request, "(&s@mv&s@a{sv}@a(ii))", &target_name, &current.maybe_args,
+                 &name, &current.options, &current.pairs);
+  current.args = g_variant_get_maybe (current.maybe_args);
+  g_variant_lookup (current.options, "die-with-parent", "b", &die_with_parent);
 
   target = g_hash_table_lookup (self->targets, target_name);
   if (target == NULL)
@@ -554,9 +583,9 @@ handle_request (GipcForkServer *self,
   pid = (pid_t) syscall (SYS_clone3, &clone_args, sizeof clone_args);
   if (pid == 0)
     {
-      GVariant *inner = args != NULL ? g_variant_get_variant (args) : NULL;
+      GVariant *inner = current.args != NULL ? g_variant_get_variant (current.args) : NULL;
 
-      run_child (target, inner, name, die_with_parent, program_pid, fds, n_fds, pairs);
+      run_child (target, inner, name, die_with_parent, program_pid, fds, n_fds, current.pairs);
     }
   errsv = errno;
   sigprocmask (SIG_SETMASK, &old_mask, NULL);
@@ -601,11 +630,11 @@ run_server (GipcForkServer *self,
             int             socket_fd,
             pid_t           program_pid)
 {
-  g_autoptr(GString) why = g_string_new (NULL);
-  g_autoptr(GArray) keep = g_array_new (FALSE, FALSE, sizeof (int));
-  g_autoptr(GVariant) hello = NULL;
-  g_autoptr(GipcChannel) control = NULL;
+  GString *why = g_string_new (NULL);
+  GArray *keep = g_array_new (FALSE, FALSE, sizeof (int));
+  GVariant *hello;
   gboolean ready;
+  gboolean sent;
 
   gipc_channel_registry_unlock ();
 
@@ -620,30 +649,33 @@ run_server (GipcForkServer *self,
   g_array_append_val (keep, socket_fd);
   add_context_fds (keep);
   gipc_child_setup_close_fds_except ((const int *) (gpointer) keep->data, keep->len);
+  g_array_unref (keep);
   (void) gipc_child_setup_stdin_to_devnull ();
 
-  control = gipc_channel_new_from_fds (socket_fd, socket_fd, NULL);
-  if (control == NULL)
+  server_control = gipc_channel_new_from_fds (socket_fd, socket_fd, NULL);
+  if (server_control == NULL)
     _exit (127);
 
   ready = find_tid_field (why);
   hello = g_variant_ref_sink (g_variant_new (HELLO_TYPE, ready, why->str));
-  if (!gipc_channel_send_variant (control, hello, NULL, NULL) || !ready)
+  g_string_free (why, TRUE);
+  sent = gipc_channel_send_variant (server_control, hello, NULL, NULL);
+  g_variant_unref (hello);
+  if (!sent || !ready)
     _exit (1);
 
   for (;;)
     {
-      g_autoptr(GError) error = NULL;
-      g_autoptr(GUnixFDList) fds = NULL;
-      g_autoptr(GBytes) message = NULL;
+      GError *error = NULL;
 
-      message = gipc_channel_receive_with_fds (control, &fds, NULL, &error);
-      if (message == NULL)
+      current.message = gipc_channel_receive_with_fds (server_control, &current.fds, NULL, &error);
+      if (current.message == NULL)
         _exit (g_error_matches (error, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED) ? 0 : 1);
 
       /* The fds stay open in the server until the child is made, then go
        * with the list. */
-      handle_request (self, control, program_pid, message, fds);
+      handle_request (self, server_control, program_pid, current.message, current.fds);
+      current_clear ();
     }
 }
 
