@@ -150,6 +150,7 @@ struct _GipcForkServer
   gboolean     started;
   gboolean     running;
   GipcChannel *control;        /* the program's end of the control socket */
+  pid_t        owner_pid;      /* the program that started the server */
   pid_t        server_pid;
   int          server_pidfd;
   char        *stop_reason;    /* why the server is gone, once it is */
@@ -641,6 +642,13 @@ run_server (GipcForkServer *self,
   if (!gipc_child_setup_die_with_parent (program_pid))
     _exit (127);
 
+  /* The server's (and its children's) copy of the object: the lock was
+   * held by the program across the fork, and the object serves nothing
+   * here. */
+  g_mutex_init (&self->lock);
+  self->running = FALSE;
+  self->stop_reason = g_strdup ("this is the fork server or one of its children");
+
   gipc_child_setup_reset_signals (TRUE);
   gipc_child_setup_discard_main_contexts ();
   gipc_channel_child_after_fork (NULL, 0);
@@ -689,8 +697,16 @@ reap_server_locked (GipcForkServer *self,
   struct pollfd pfd;
   siginfo_t info;
 
-  if (self->server_pid <= 0)
-    return;
+  /* Only the program that started the server reaps (or kills) it, not
+   * a fork-mode child that drops its copy of the object. */
+  if (self->server_pid <= 0 || self->owner_pid != getpid ())
+    {
+      if (self->server_pidfd >= 0)
+        close (self->server_pidfd);
+      self->server_pidfd = -1;
+      self->server_pid = 0;
+      return;
+    }
 
   if (self->server_pidfd >= 0)
     {
@@ -742,6 +758,10 @@ gipc_fork_server_finalize (GObject *object)
   /* End of stream: the server exits. */
   stop_locked (self, "the fork server was finalized", FALSE);
   g_clear_pointer (&self->stop_reason, g_free);
+  /* The notifiers run in the program only: a copy of the object in the
+   * server or a fork-mode child lets the targets' data be. */
+  if (self->started && self->owner_pid != getpid ())
+    g_hash_table_steal_all (self->targets);
   g_clear_pointer (&self->targets, g_hash_table_unref);
   g_mutex_clear (&self->lock);
 
@@ -971,6 +991,7 @@ gipc_fork_server_start (GipcForkServer  *self,
 
   /* The server's targets are fixed from here on. */
   self->started = TRUE;
+  self->owner_pid = parent_pid;
 
   fflush (NULL);
   sigfillset (&all_signals);
@@ -1131,6 +1152,16 @@ gipc_fork_server_request (GipcForkServer  *self,
   request_bytes = g_variant_get_data_as_bytes (request);
 
   g_mutex_lock (&self->lock);
+
+  if (self->running && self->owner_pid != getpid ())
+    {
+      g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
+                   "Cannot start process “%s”: the fork server belongs to process %d; "
+                   "a child of it (fork mode) cannot use it", process_name,
+                   (int) self->owner_pid);
+      g_mutex_unlock (&self->lock);
+      return FALSE;
+    }
 
   if (!self->running)
     {

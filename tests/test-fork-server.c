@@ -756,6 +756,42 @@ test_not_started (void)
   g_assert_nonnull (strstr (error->message, "not started"));
 }
 
+/* A fork-mode child has a copy of the server object: it cannot use it,
+ * and dropping it does not stop the program's server. */
+static gint
+fork_child_target (GipcProcess *process,
+                   gpointer     user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GipcProcess) inner = gipc_process_new_for_target (server, "exit", NULL);
+
+  if (gipc_process_start (inner, &error))
+    return 1;
+  if (!g_error_matches (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED) ||
+      strstr (error->message, "belongs to process") == NULL)
+    return 2;
+  g_clear_object (&server);
+  return 0;
+}
+
+static void
+test_fork_mode_child (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GipcProcess) process = gipc_process_new (fork_child_target, NULL, NULL);
+
+  begin ();
+  gipc_process_set_warn_if_threaded (process, FALSE);
+  g_assert_true (gipc_process_start (process, &error));
+  g_assert_no_error (error);
+  g_assert_true (gipc_process_join (process, 10000, &error));
+  g_assert_cmpint (gipc_process_get_exit_code (process), ==, 0);
+  g_clear_object (&process);
+  g_assert_true (gipc_fork_server_is_running (server));
+  g_assert_cmpint (run_to_exit ("exit", g_variant_new_int32 (8)), ==, 8);
+  end ();
+}
+
 /* Runs after threads exist: a new server is refused, naming the count. */
 static gpointer
 idle_thread_cb (gpointer data)
@@ -1049,6 +1085,7 @@ main (int    argc,
   gipc_test_add_func ("/fork-server/die-with-parent", test_die_with_parent);
   gipc_test_add_func ("/fork-server/unknown-target", test_unknown_target);
   gipc_test_add_func ("/fork-server/not-started", test_not_started);
+  gipc_test_add_func ("/fork-server/fork-mode-child", test_fork_mode_child);
   gipc_test_add_func ("/fork-server/threaded-refused", test_threaded_refused);
   gipc_test_add_func ("/fork-server/add-target-after-start", test_add_target_after_start);
   gipc_test_add_func ("/fork-server/server-killed", test_server_killed);
