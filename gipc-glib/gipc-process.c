@@ -33,7 +33,7 @@
 /**
  * GipcProcess:
  *
- * A child process, started in one of two ways:
+ * A child process, started in one of three ways:
  *
  * - fork mode ([ctor@Gipc.Process.new]): the child is a copy of the
  *   calling process that runs a [callback@Gipc.ProcessFunc], the way gipc's
@@ -55,7 +55,14 @@
  *   [ctor@Gipc.Channel.new_inherited]. This mode is safe in multi-threaded
  *   programs and lets a program in any language be the child.
  *
- * In both modes the passed channels are closed in the parent right after
+ * - fork-server mode ([ctor@Gipc.Process.new_for_target]): a
+ *   [class@Gipc.ForkServer] started early makes the child, which runs a
+ *   named [callback@Gipc.TargetFunc]; safe in multi-threaded programs, and
+ *   its cost does not grow with the program's age. The child is still the
+ *   caller's child, and opens the passed channels with
+ *   [ctor@Gipc.Channel.new_inherited].
+ *
+ * In every mode the passed channels are closed in the parent right after
  * the fork. The exit is reported in the main context that was the
  * thread-default one of the [method@Gipc.Process.start] caller, whether or
  * not anybody joins: [property@Gipc.Process:alive] and
