@@ -795,7 +795,7 @@ gipc_fork_server_class_init (GipcForkServerClass *klass)
   object_class->get_property = gipc_fork_server_get_property;
 
   /**
-   * GipcForkServer:running:
+   * GipcForkServer:running: (getter is_running)
    *
    * Whether the server was started and is known to be alive. It turns
    * %FALSE when a request finds the server gone (the notification is
@@ -1055,7 +1055,7 @@ gipc_fork_server_start (GipcForkServer  *self,
 }
 
 /**
- * gipc_fork_server_is_running:
+ * gipc_fork_server_is_running: (get-property running)
  * @self: a fork server
  *
  * Whether @self was started and no request found it gone since.
