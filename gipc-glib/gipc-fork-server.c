@@ -26,9 +26,13 @@
  *
  * A raw clone skips what glibc's fork() does for the child:
  * - the thread descriptor's cached thread id (struct pthread's tid), which
- *   raise(), abort(), pthread_kill() and the owner checks of pthread
- *   mutexes use: it would still be the server's, and raise() in the child
- *   would signal the server. The server finds the field's offset from
+ *   the pthread calls that name the calling thread to the kernel use
+ *   (pthread_setaffinity_np, pthread_setschedparam, pthread_getcpuclockid
+ *   on pthread_self(), the owner word of priority-inheritance mutexes): it
+ *   would still be the server's, and such a call in the child would act
+ *   on the server (measured with pthread_setaffinity_np). glibc 2.36's
+ *   raise(), abort() and pthread_kill() on the caller ask the kernel for
+ *   the id instead. The server finds the field's offset from
  *   pthread_self() at start (the one word that holds gettid() in the
  *   server and, after a fork() by glibc, the new thread id in the child),
  *   verifies it with a raw clone, and then has the kernel write the child's

@@ -15,6 +15,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,6 +158,8 @@ threads_target (GipcProcess *process,
   GThread *thread;
   gint sum;
   gboolean mutex_ok;
+  gboolean affinity_ok = TRUE;
+  cpu_set_t all_cpus, one_cpu, now_cpus;
 
   if (channel == NULL)
     return 10;
@@ -174,11 +178,27 @@ threads_target (GipcProcess *process,
              pthread_mutex_unlock (&recursive) == 0;
   pthread_mutex_destroy (&recursive);
 
+  /* pthread_setaffinity_np() on pthread_self() acts on the cached tid:
+   * it must change this process's affinity (not the server's). */
+  if (sched_getaffinity (0, sizeof all_cpus, &all_cpus) == 0 && CPU_COUNT (&all_cpus) >= 2)
+    {
+      int cpu;
+
+      for (cpu = 0; !CPU_ISSET (cpu, &all_cpus); cpu++)
+        ;
+      CPU_ZERO (&one_cpu);
+      CPU_SET (cpu, &one_cpu);
+      affinity_ok = pthread_setaffinity_np (pthread_self (), sizeof one_cpu, &one_cpu) == 0 &&
+                    sched_getaffinity (0, sizeof now_cpus, &now_cpus) == 0 &&
+                    CPU_EQUAL (&now_cpus, &one_cpu);
+    }
+
   if (!gipc_channel_send_variant (channel,
-                                  g_variant_new ("(iiiibi)", sum, (gint32) getpid (),
+                                  g_variant_new ("(iiiibib)", sum, (gint32) getpid (),
                                                  (gint32) getppid (),
                                                  (gint32) gipc_process_get_pid (process),
-                                                 mutex_ok, (gint32) syscall (SYS_gettid)),
+                                                 mutex_ok, (gint32) syscall (SYS_gettid),
+                                                 affinity_ok),
                                   NULL, NULL))
     return 11;
   return 0;
@@ -599,19 +619,22 @@ test_our_child (void)
   g_autoptr(GVariant) reply = NULL;
   gint32 sum, pid, ppid, self_pid, tid;
   gboolean mutex_ok;
+  gboolean affinity_ok;
   siginfo_t info;
 
   begin ();
   process = start_with_channel (server, "threads", NULL, &channel);
   reply = gipc_channel_receive_variant (channel, NULL, &error);
   g_assert_no_error (error);
-  g_variant_get (reply, "(iiiibi)", &sum, &pid, &ppid, &self_pid, &mutex_ok, &tid);
+  g_variant_get (reply, "(iiiibib)", &sum, &pid, &ppid, &self_pid, &mutex_ok, &tid, &affinity_ok);
   g_assert_cmpint (sum, ==, 500500);
   g_assert_cmpint (pid, ==, gipc_process_get_pid (process));
   g_assert_cmpint (self_pid, ==, pid);
   g_assert_cmpint (tid, ==, pid);
   g_assert_cmpint (ppid, ==, getpid ());
   g_assert_true (mutex_ok);
+  /* With the server's tid cached, this changed the server's affinity. */
+  g_assert_true (affinity_ok);
 
   /* waitid on it works here (WNOWAIT: the process object still reaps). */
   memset (&info, 0, sizeof info);
