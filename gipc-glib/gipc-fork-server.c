@@ -73,6 +73,7 @@
 #include "gipc-error.h"
 #include "gipc-fork-server-private.h"
 #include "gipc-fork-server.h"
+#include "gipc-sandbox-private.h"
 
 /**
  * GipcForkServer:
@@ -174,8 +175,10 @@ static GParamSpec *properties[N_PROPS];
  * pairs of indices into the attached fds, -1 for an absent direction; the
  * same index twice for one socket) */
 #define REQUEST_TYPE "(smvsa{sv}a(ii))"
-/* (succeeded, child pid, error message); the pidfd is the attached fd */
-#define REPLY_TYPE   "(bis)"
+/* (succeeded, child pid, GipcError code, error message, sandbox applied);
+ * the child's pidfd is the attached fd whenever a child was made (also
+ * when its set-up failed: the program reaps it) */
+#define REPLY_TYPE   "(biisu)"
 /* (ready, error message): the server's first message */
 #define HELLO_TYPE   "(bs)"
 
@@ -416,14 +419,104 @@ add_context_fds (GArray *keep)
       g_array_append_val (keep, fds[i].fd);
 }
 
-G_GNUC_NORETURN static void
-child_fail (const char *name,
-            const char *step,
-            int         errsv)
+/* What a child tells the server once its set-up is done (code 0) or
+ * failed (a GipcError code), followed by the message. */
+typedef struct
 {
-  g_printerr ("%s: cannot set up the child of the fork server: %s%s%s\n",
-              name, step, errsv != 0 ? ": " : "", errsv != 0 ? g_strerror (errsv) : "");
+  gint32  code;
+  guint32 sandbox_applied;
+} ChildStatus;
+
+static void
+write_all (int         fd,
+           const void *data,
+           gsize       len)
+{
+  const guint8 *p = data;
+
+  while (len > 0)
+    {
+      ssize_t n = write (fd, p, len);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return;
+      p += n;
+      len -= (gsize) n;
+    }
+}
+
+G_GNUC_NORETURN static void
+child_fail (int         status_fd,
+            gint        code,
+            const char *message)
+{
+  ChildStatus status = { code, 0 };
+
+  write_all (status_fd, &status, sizeof status);
+  write_all (status_fd, message, strlen (message));
   _exit (127);
+}
+
+G_GNUC_NORETURN static void
+child_fail_errno (int         status_fd,
+                  const char *step,
+                  int         errsv)
+{
+  g_autofree char *message = g_strdup_printf ("setting up the child failed: %s%s%s", step,
+                                              errsv != 0 ? ": " : "",
+                                              errsv != 0 ? g_strerror (errsv) : "");
+
+  child_fail (status_fd, GIPC_ERROR_SPAWN_FAILED, message);
+}
+
+/* The sandbox the request asks for, prepared and applied here (the child
+ * may allocate; it has one thread). */
+static void
+child_apply_sandbox (int         status_fd,
+                     const char *name,
+                     GVariant   *options,
+                     guint32    *applied_out)
+{
+  GipcSandboxPrepared sandbox = GIPC_SANDBOX_PREPARED_INIT;
+  g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func ((GDestroyNotify) gipc_sandbox_path_free);
+  g_autoptr(GVariantIter) path_iter = NULL;
+  g_autoptr(GError) error = NULL;
+  guint32 flags = 0;
+  guint64 memory_limit = 0;
+  GipcSandboxFlags applied = GIPC_SANDBOX_FLAGS_NONE;
+  GipcSandboxStep step;
+  const char *path;
+  gboolean writable;
+  int errsv = 0;
+
+  *applied_out = 0;
+  g_variant_lookup (options, "sandbox", "u", &flags);
+  g_variant_lookup (options, "memory-limit", "t", &memory_limit);
+  if (flags == 0 && memory_limit == 0)
+    return;
+  if (g_variant_lookup (options, "allowed-paths", "a(sb)", &path_iter))
+    while (g_variant_iter_next (path_iter, "(&sb)", &path, &writable))
+      {
+        GipcSandboxPath *allowed = g_new0 (GipcSandboxPath, 1);
+
+        allowed->path = g_strdup (path);
+        allowed->writable = writable;
+        g_ptr_array_add (paths, allowed);
+      }
+
+  if (!gipc_sandbox_prepare (&sandbox, (GipcSandboxFlags) flags, paths, memory_limit,
+                             NULL, NULL, name, &error))
+    child_fail (status_fd, error->domain == GIPC_ERROR ? error->code : GIPC_ERROR_SPAWN_FAILED,
+                error->message);
+
+  step = gipc_sandbox_apply_prepared (&sandbox, &applied, &errsv);
+  if (step != GIPC_SANDBOX_STEP_NONE)
+    child_fail_errno (status_fd, gipc_sandbox_step_describe (step), errsv);
+  /* The Landlock ruleset fd is not the target's. */
+  gipc_sandbox_prepared_clear (&sandbox);
+  *applied_out = (guint32) applied;
 }
 
 /* In the child, right after clone3. @fds: the received fds, @pairs: the
@@ -436,8 +529,11 @@ run_child (Target      *target,
            pid_t        program_pid,
            const int   *fds,
            gint         n_fds,
-           GVariant    *pairs)
+           GVariant    *pairs,
+           GVariant    *options,
+           int          status_fd)
 {
+  ChildStatus status_ok = { 0, 0 };
   GArray *keep = g_array_new (FALSE, FALSE, sizeof (int));
   GString *announced = g_string_new (NULL);
   GVariantIter iter;
@@ -445,10 +541,10 @@ run_child (Target      *target,
   gint status;
 
   if (!tid_field_is_current ())
-    child_fail (name, "the thread descriptor does not hold the thread id", 0);
+    child_fail_errno (status_fd, "the thread descriptor does not hold the thread id", 0);
 
   if (die_with_parent && !gipc_child_setup_die_with_parent (program_pid))
-    child_fail (name, "PR_SET_PDEATHSIG (die-with-parent)", errno);
+    child_fail_errno (status_fd, "PR_SET_PDEATHSIG (die-with-parent)", errno);
 
   gipc_child_setup_reset_signals (TRUE);
 
@@ -472,11 +568,19 @@ run_child (Target      *target,
                               read_fd, write_fd);
     }
   add_context_fds (keep);
+  g_array_append_val (keep, status_fd);
   gipc_child_setup_close_fds_except ((const int *) (gpointer) keep->data, keep->len);
   g_array_unref (keep);
 
   if (!gipc_child_setup_stdin_to_devnull ())
-    child_fail (name, "stdin from /dev/null", errno);
+    child_fail_errno (status_fd, "stdin from /dev/null", errno);
+
+  /* Last before the target, as in fork mode. */
+  child_apply_sandbox (status_fd, name, options, &status_ok.sandbox_applied);
+
+  /* The server waits for this (end of file) before it replies. */
+  write_all (status_fd, &status_ok, sizeof status_ok);
+  close (status_fd);
 
   if (announced->len > 0)
     g_setenv ("GIPC_CHANNEL_FDS", announced->str, TRUE);
@@ -502,7 +606,9 @@ send_reply (GipcChannel *control,
             gboolean     ok,
             pid_t        pid,
             int          pidfd,
-            const char  *message)
+            gint         code,
+            const char  *message,
+            guint32      sandbox_applied)
 {
   g_autoptr(GUnixFDList) fds = NULL;
   g_autoptr(GVariant) reply = NULL;
@@ -519,16 +625,39 @@ send_reply (GipcChannel *control,
           g_clear_object (&fds);
           ok = FALSE;
           pid = 0;
+          code = GIPC_ERROR_SPAWN_FAILED;
           message = "the fork server cannot duplicate the child's pidfd";
         }
     }
 
-  reply = g_variant_ref_sink (g_variant_new (REPLY_TYPE, ok, (gint32) pid,
-                                             message != NULL ? message : ""));
+  reply = g_variant_ref_sink (g_variant_new (REPLY_TYPE, ok, (gint32) pid, (gint32) code,
+                                             message != NULL ? message : "", sandbox_applied));
   bytes = g_variant_get_data_as_bytes (reply);
   g_clear_error (&error);
   if (!gipc_channel_send_with_fds (control, bytes, fds, NULL, &error))
     _exit (1);
+}
+
+/* Reads what a child reports about its set-up, to end of file: the child
+ * closes its end before its target runs (or dies, which closes it too). */
+static GByteArray *
+read_child_status (int fd)
+{
+  GByteArray *data = g_byte_array_new ();
+  guint8 buffer[512];
+
+  for (;;)
+    {
+      ssize_t n = read (fd, buffer, sizeof buffer);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      if (data->len < 4096)
+        g_byte_array_append (data, buffer, (guint) n);
+    }
+  return data;
 }
 
 /* One request: the variant of REQUEST_TYPE and its fds. */
@@ -549,6 +678,8 @@ handle_request (GipcForkServer *self,
   sigset_t all_signals;
   sigset_t old_mask;
   int pidfd = -1;
+  int status_pipe[2];
+  GByteArray *status;
   pid_t pid;
   int errsv;
 
@@ -565,7 +696,16 @@ handle_request (GipcForkServer *self,
       g_autofree char *why = g_strdup_printf ("the fork server has no target named “%s”",
                                               target_name);
 
-      send_reply (control, FALSE, 0, -1, why);
+      send_reply (control, FALSE, 0, -1, GIPC_ERROR_SPAWN_FAILED, why, 0);
+      return;
+    }
+
+  if (pipe2 (status_pipe, O_CLOEXEC) != 0)
+    {
+      g_autofree char *why = g_strdup_printf ("the fork server cannot make a pipe: %s",
+                                              g_strerror (errno));
+
+      send_reply (control, FALSE, 0, -1, GIPC_ERROR_SPAWN_FAILED, why, 0);
       return;
     }
 
@@ -590,21 +730,45 @@ handle_request (GipcForkServer *self,
     {
       GVariant *inner = current.args != NULL ? g_variant_get_variant (current.args) : NULL;
 
-      run_child (target, inner, name, die_with_parent, program_pid, fds, n_fds, current.pairs);
+      close (status_pipe[0]);
+      run_child (target, inner, name, die_with_parent, program_pid, fds, n_fds, current.pairs,
+                 current.options, status_pipe[1]);
     }
   errsv = errno;
   sigprocmask (SIG_SETMASK, &old_mask, NULL);
+  close (status_pipe[1]);
 
   if (pid < 0)
     {
       g_autofree char *why = g_strdup_printf ("the fork server cannot clone: %s",
                                               g_strerror (errsv));
 
-      send_reply (control, FALSE, 0, -1, why);
+      close (status_pipe[0]);
+      send_reply (control, FALSE, 0, -1, GIPC_ERROR_SPAWN_FAILED, why, 0);
       return;
     }
 
-  send_reply (control, TRUE, pid, pidfd, NULL);
+  status = read_child_status (status_pipe[0]);
+  close (status_pipe[0]);
+  if (status->len < sizeof (ChildStatus))
+    send_reply (control, FALSE, pid, pidfd, GIPC_ERROR_SPAWN_FAILED,
+                "the child died while setting up", 0);
+  else
+    {
+      ChildStatus child_status;
+
+      memcpy (&child_status, status->data, sizeof child_status);
+      if (child_status.code == 0)
+        send_reply (control, TRUE, pid, pidfd, 0, NULL, child_status.sandbox_applied);
+      else
+        {
+          g_autofree char *why = g_strndup ((const char *) status->data + sizeof child_status,
+                                            status->len - sizeof child_status);
+
+          send_reply (control, FALSE, pid, pidfd, child_status.code, why, 0);
+        }
+    }
+  g_byte_array_unref (status);
   close (pidfd);
 }
 
@@ -1099,12 +1263,14 @@ gipc_fork_server_request (GipcForkServer  *self,
                           const char      *target,
                           GVariant        *args,
                           const char      *process_name,
-                          gboolean         die_with_parent,
+                          GVariant        *options,
                           GPtrArray       *channels,
                           pid_t           *pid,
                           int             *pidfd,
+                          guint           *sandbox_applied,
                           GError         **error)
 {
+  g_autoptr(GVariant) options_ref = g_variant_ref_sink (options);
   g_autoptr(GUnixFDList) fds = g_unix_fd_list_new ();
   g_autoptr(GUnixFDList) reply_fds = NULL;
   g_autoptr(GVariant) request = NULL;
@@ -1113,11 +1279,12 @@ gipc_fork_server_request (GipcForkServer  *self,
   g_autoptr(GBytes) reply_bytes = NULL;
   g_autoptr(GError) local_error = NULL;
   GVariantBuilder pairs;
-  GVariantBuilder options;
   gboolean notify = FALSE;
   gboolean ok = FALSE;
   const char *message = NULL;
   gint32 child_pid = 0;
+  gint32 code = 0;
+  guint32 applied = 0;
   guint i;
 
   g_return_val_if_fail (GIPC_IS_FORK_SERVER (self), FALSE);
@@ -1144,14 +1311,11 @@ gipc_fork_server_request (GipcForkServer  *self,
       g_variant_builder_add (&pairs, "(ii)", r, w);
     }
 
-  g_variant_builder_init (&options, G_VARIANT_TYPE ("a{sv}"));
-  g_variant_builder_add (&options, "{sv}", "die-with-parent", g_variant_new_boolean (die_with_parent));
-
   request = g_variant_ref_sink (g_variant_new ("(s@mvs@a{sv}@a(ii))", target,
                                                g_variant_new_maybe (G_VARIANT_TYPE_VARIANT,
                                                                     args != NULL ? g_variant_new_variant (args) : NULL),
                                                process_name,
-                                               g_variant_builder_end (&options),
+                                               options_ref,
                                                g_variant_builder_end (&pairs)));
   request_bytes = g_variant_get_data_as_bytes (request);
 
@@ -1187,12 +1351,30 @@ gipc_fork_server_request (GipcForkServer  *self,
     {
       reply = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE (REPLY_TYPE),
                                                             reply_bytes, FALSE));
-      g_variant_get (reply, "(bi&s)", &ok, &child_pid, &message);
-      if (ok && (reply_fds == NULL || g_unix_fd_list_get_length (reply_fds) != 1))
+      g_variant_get (reply, "(bii&su)", &ok, &child_pid, &code, &message, &applied);
+      if (!ok && child_pid > 0 && reply_fds != NULL && g_unix_fd_list_get_length (reply_fds) == 1)
+        {
+          /* A child whose set-up failed: ours, exiting; reap it. */
+          int failed_pidfd = g_unix_fd_list_get (reply_fds, 0, NULL);
+          siginfo_t info;
+
+          if (failed_pidfd >= 0)
+            {
+              while (waitid (P_PIDFD, (id_t) failed_pidfd, &info, WEXITED) < 0 && errno == EINTR)
+                ;
+              close (failed_pidfd);
+            }
+          else
+            wait_for_pid (child_pid, NULL);
+        }
+      else if (ok && (reply_fds == NULL || g_unix_fd_list_get_length (reply_fds) != 1))
         {
           ok = FALSE;
+          code = GIPC_ERROR_SPAWN_FAILED;
           message = "the fork server sent no pidfd";
         }
+      if (!ok && (code <= 0 || (code != GIPC_ERROR_SANDBOX_UNAVAILABLE)))
+        code = GIPC_ERROR_SPAWN_FAILED;
     }
 
   if (reply_bytes == NULL)
@@ -1210,12 +1392,13 @@ gipc_fork_server_request (GipcForkServer  *self,
     }
   else if (!ok)
     {
-      g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
+      g_set_error (error, GIPC_ERROR, code,
                    "Cannot start process “%s”: %s", process_name, message);
     }
   else
     {
       *pid = child_pid;
+      *sandbox_applied = applied;
       *pidfd = g_unix_fd_list_get (reply_fds, 0, &local_error);
       if (*pidfd < 0)
         {

@@ -30,6 +30,7 @@
 #include <gipc-glib/gipc-glib.h>
 
 #include "gipc-glib/gipc-fork-server-private.h"
+#include "gipc-glib/gipc-sandbox-private.h"
 #include "test-util.h"
 
 static GipcForkServer *server;        /* the servers of the whole program */
@@ -345,9 +346,28 @@ answer_target (GipcProcess *process,
   return 0;
 }
 
+/* Sends whether an AF_INET socket can be made (errno if not). */
+static gint
+network_target (GipcProcess *process,
+                GVariant    *args,
+                gpointer     user_data)
+{
+  g_autoptr(GipcChannel) channel = gipc_channel_new_inherited (0, NULL);
+  int fd = socket (AF_INET, SOCK_STREAM, 0);
+  gint32 result = fd >= 0 ? 0 : errno;
+
+  if (fd >= 0)
+    close (fd);
+  if (channel == NULL ||
+      !gipc_channel_send_variant (channel, g_variant_new_int32 (result), NULL, NULL))
+    return 11;
+  return 0;
+}
+
 static void
 add_targets (GipcForkServer *s)
 {
+  gipc_fork_server_add_target (s, "network", network_target, NULL, NULL);
   gipc_fork_server_add_target (s, "echo", echo_target, NULL, NULL);
   gipc_fork_server_add_target (s, "relay", relay_target, NULL, NULL);
   gipc_fork_server_add_target (s, "exit", exit_target, NULL, NULL);
@@ -673,8 +693,11 @@ test_child_watch (void)
   pid_t pid = 0;
   int pidfd = -1;
 
+  guint applied = 0;
+
   g_assert_true (gipc_fork_server_request (server, "exit", g_variant_new_int32 (9), "watched",
-                                           FALSE, channels, &pid, &pidfd, &error));
+                                           g_variant_new ("a{sv}", NULL), channels, &pid,
+                                           &pidfd, &applied, &error));
   g_assert_no_error (error);
   g_assert_cmpint (pidfd, >=, 0);
   close (pidfd);
@@ -747,6 +770,54 @@ test_die_with_parent (void)
   g_assert_true (gipc_process_join (process, 10000, &error));
   g_assert_cmpint (gipc_process_get_exit_code (process), ==, 6);
   g_clear_object (&process);
+  end ();
+}
+
+static void
+test_sandbox (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GipcChannel) parent_end = NULL;
+  g_autoptr(GipcChannel) child_end = NULL;
+  g_autoptr(GipcProcess) process = NULL;
+  g_autoptr(GVariant) reply = NULL;
+
+  begin ();
+  g_assert_true (gipc_pipe (GIPC_PIPE_FLAGS_DUPLEX | GIPC_PIPE_FLAGS_UNIX_FDS,
+                            &parent_end, &child_end, &error));
+  process = gipc_process_new_for_target (server, "network", NULL);
+  gipc_process_set_sandbox (process, GIPC_SANDBOX_FLAGS_NO_NETWORK | GIPC_SANDBOX_FLAGS_BEST_EFFORT);
+  gipc_process_pass_channel (process, child_end);
+  g_assert_true (gipc_process_start (process, &error));
+  g_assert_no_error (error);
+  reply = gipc_channel_receive_variant (parent_end, NULL, &error);
+  g_assert_no_error (error);
+  if (gipc_process_get_sandbox_applied (process) & GIPC_SANDBOX_FLAGS_NO_NETWORK)
+    {
+      /* A denied socket is EACCES or EPERM. */
+      gint32 denied = g_variant_get_int32 (reply);
+
+      g_assert_true (denied == EACCES || denied == EPERM);
+    }
+  else
+    g_test_message ("no seccomp here: NO_NETWORK not applied");
+  g_assert_true (gipc_sandbox_has_seccomp () ==
+                 ((gipc_process_get_sandbox_applied (process) & GIPC_SANDBOX_FLAGS_NO_NETWORK) != 0));
+  g_assert_true (gipc_process_join (process, 10000, &error));
+  g_assert_cmpint (gipc_process_get_exit_code (process), ==, 0);
+  g_clear_pointer (&reply, g_variant_unref);
+  g_clear_object (&process);
+  g_clear_object (&child_end);
+
+  /* Without a sandbox, the same target can make the socket. */
+  g_clear_object (&parent_end);
+  process = start_with_channel (server, "network", NULL, &parent_end);
+  reply = gipc_channel_receive_variant (parent_end, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_variant_get_int32 (reply), ==, 0);
+  g_assert_true (gipc_process_join (process, 10000, &error));
+  g_clear_object (&process);
+  g_clear_object (&parent_end);
   end ();
 }
 
@@ -1106,6 +1177,7 @@ main (int    argc,
   gipc_test_add_func ("/fork-server/child-watch", test_child_watch);
   gipc_test_add_func ("/fork-server/inspect", test_inspect);
   gipc_test_add_func ("/fork-server/die-with-parent", test_die_with_parent);
+  gipc_test_add_func ("/fork-server/sandbox", test_sandbox);
   gipc_test_add_func ("/fork-server/unknown-target", test_unknown_target);
   gipc_test_add_func ("/fork-server/not-started", test_not_started);
   gipc_test_add_func ("/fork-server/fork-mode-child", test_fork_mode_child);
