@@ -27,6 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <glib/gstdio.h>
 #include <gipc-glib/gipc-glib.h>
 
 #include "gipc-glib/gipc-fork-server-private.h"
@@ -821,6 +822,61 @@ test_sandbox (void)
   end ();
 }
 
+/* TRUE once @pid is gone or a zombie (an orphan's reaper may not reap). */
+static gboolean
+process_gone (pid_t pid)
+{
+  char path[64];
+  g_autofree char *text = NULL;
+  const char *state;
+
+  g_snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return TRUE;
+  state = strrchr (text, ')');
+  return state != NULL && (state[2] == 'Z' || state[2] == 'X');
+}
+
+/* The program exits: its server and a die-with-parent child die too. */
+static void
+test_program_exits (void)
+{
+  g_autofree char *out = NULL;
+  g_autofree char *path = NULL;
+  int server_pid = 0;
+  int child_pid = 0;
+  guint i;
+
+  if (g_test_subprocess ())
+    {
+      g_autoptr(GError) error = NULL;
+      g_autofree char *report = NULL;
+      GipcProcess *process = gipc_process_new_for_target (server, "sleep", NULL);
+
+      gipc_process_set_die_with_parent (process, TRUE);
+      g_assert_true (gipc_process_start (process, &error));
+      path = g_strdup_printf ("%s/gipc-fork-server-exits-%d", g_get_tmp_dir (), (int) getppid ());
+      report = g_strdup_printf ("server=%d child=%d", (int) gipc_fork_server_get_server_pid (server),
+                                (int) gipc_process_get_pid (process));
+      g_assert_true (g_file_set_contents (path, report, -1, NULL));
+      /* Gone at once, with the request's child and the server alive. */
+      _exit (0);
+    }
+
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+  path = g_strdup_printf ("%s/gipc-fork-server-exits-%d", g_get_tmp_dir (), (int) getpid ());
+  g_assert_true (g_file_get_contents (path, &out, NULL, NULL));
+  g_unlink (path);
+  g_assert_cmpint (sscanf (out, "server=%d child=%d", &server_pid, &child_pid), ==, 2);
+  g_assert_cmpint (server_pid, >, 0);
+  g_assert_cmpint (child_pid, >, 0);
+  for (i = 0; i < 500 && !(process_gone (server_pid) && process_gone (child_pid)); i++)
+    g_usleep (10000);
+  g_assert_true (process_gone (server_pid));
+  g_assert_true (process_gone (child_pid));
+}
+
 static void
 test_unknown_target (void)
 {
@@ -1178,6 +1234,7 @@ main (int    argc,
   gipc_test_add_func ("/fork-server/inspect", test_inspect);
   gipc_test_add_func ("/fork-server/die-with-parent", test_die_with_parent);
   gipc_test_add_func ("/fork-server/sandbox", test_sandbox);
+  gipc_test_add_func ("/fork-server/program-exits", test_program_exits);
   gipc_test_add_func ("/fork-server/unknown-target", test_unknown_target);
   gipc_test_add_func ("/fork-server/not-started", test_not_started);
   gipc_test_add_func ("/fork-server/fork-mode-child", test_fork_mode_child);
