@@ -1303,12 +1303,25 @@ gipc_fork_server_request (GipcForkServer  *self,
       w = write_fd == read_fd ? r : local_error == NULL ? append_fd (fds, write_fd, &local_error) : -1;
       if (local_error != NULL)
         {
+          g_variant_builder_clear (&pairs);
           g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
                        "Cannot start process “%s”: cannot pass channel %u: %s",
                        process_name, i, local_error->message);
           return FALSE;
         }
       g_variant_builder_add (&pairs, "(ii)", r, w);
+    }
+
+  /* The channel would refuse the send: that must not look like a dead
+   * server. */
+  if (g_unix_fd_list_get_length (fds) > GIPC_CHANNEL_MAX_FDS_PER_MESSAGE)
+    {
+      g_variant_builder_clear (&pairs);
+      g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
+                   "Cannot start process “%s”: its channels have %d fds, more than the "
+                   "%d a fork-server request carries", process_name,
+                   g_unix_fd_list_get_length (fds), GIPC_CHANNEL_MAX_FDS_PER_MESSAGE);
+      return FALSE;
     }
 
   request = g_variant_ref_sink (g_variant_new ("(s@mvs@a{sv}@a(ii))", target,

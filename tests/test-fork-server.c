@@ -893,6 +893,38 @@ test_unknown_target (void)
   end ();
 }
 
+/* More fds than one request carries: refused, and the server lives on. */
+static void
+test_too_many_fds (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) ends = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GipcProcess) process = gipc_process_new_for_target (server, "exit", NULL);
+  guint i;
+
+  begin ();
+  for (i = 0; i < GIPC_CHANNEL_MAX_FDS_PER_MESSAGE + 1; i++)
+    {
+      GipcChannel *mine = NULL;
+      GipcChannel *theirs = NULL;
+
+      g_assert_true (gipc_pipe (GIPC_PIPE_FLAGS_DUPLEX | GIPC_PIPE_FLAGS_UNIX_FDS,
+                                &mine, &theirs, &error));
+      g_ptr_array_add (ends, mine);
+      g_ptr_array_add (ends, theirs);
+      gipc_process_pass_channel (process, theirs);
+    }
+  g_assert_false (gipc_process_start (process, &error));
+  g_assert_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED);
+  g_assert_nonnull (strstr (error->message, "fds"));
+  g_assert_true (gipc_fork_server_is_running (server));
+  g_assert_false (gipc_channel_is_closed (g_ptr_array_index (ends, 1)));
+  g_clear_object (&process);
+  g_ptr_array_set_size (ends, 0);
+  g_assert_cmpint (run_to_exit ("exit", g_variant_new_int32 (12)), ==, 12);
+  end ();
+}
+
 static void
 test_not_started (void)
 {
@@ -1237,6 +1269,7 @@ main (int    argc,
   gipc_test_add_func ("/fork-server/program-exits", test_program_exits);
   gipc_test_add_func ("/fork-server/unknown-target", test_unknown_target);
   gipc_test_add_func ("/fork-server/not-started", test_not_started);
+  gipc_test_add_func ("/fork-server/too-many-fds", test_too_many_fds);
   gipc_test_add_func ("/fork-server/fork-mode-child", test_fork_mode_child);
   gipc_test_add_func ("/fork-server/threaded-refused", test_threaded_refused);
   gipc_test_add_func ("/fork-server/add-target-after-start", test_add_target_after_start);
