@@ -86,6 +86,12 @@ gboolean gipc_child_setup_stdin_to_devnull       (void);
  * with errno set if prctl() fails. Async-signal-safe. */
 gboolean gipc_child_setup_die_with_parent        (pid_t                parent_pid);
 
+/* Closes every fd from 3 up except the @n_keep fds in @keep (any order;
+ * fds below 3 in it are ignored). With close_range(), falls back to a loop
+ * up to the fd limit. */
+void     gipc_child_setup_close_fds_except       (const int           *keep,
+                                                  guint                n_keep);
+
 /* Spawn mode: everything the child needs, prepared before fork() because
  * nothing may be allocated between fork() and exec(). */
 typedef struct

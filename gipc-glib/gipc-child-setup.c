@@ -530,6 +530,55 @@ gipc_child_setup_after_fork (GipcChannel * const *keep,
   return verified ? GIPC_CHILD_SETUP_OK : GIPC_CHILD_SETUP_UNVERIFIED;
 }
 
+static int
+compare_ints (gconstpointer a,
+              gconstpointer b)
+{
+  int x = *(const int *) a;
+  int y = *(const int *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+static void
+close_fd_range (unsigned int first,
+                unsigned int last)
+{
+  if (first > last)
+    return;
+  if (close_range (first, last, 0) != 0)
+    {
+      long max_fd = sysconf (_SC_OPEN_MAX);
+      unsigned int fd;
+
+      if (max_fd < 0 || max_fd > 65536)
+        max_fd = 65536;
+      for (fd = first; fd <= last && fd < (unsigned int) max_fd; fd++)
+        (void) close ((int) fd);
+    }
+}
+
+void
+gipc_child_setup_close_fds_except (const int *keep,
+                                   guint      n_keep)
+{
+  g_autofree int *sorted = g_new (int, n_keep + 1);
+  unsigned int next = 3;
+  guint i;
+
+  memcpy (sorted, keep, n_keep * sizeof (int));
+  qsort (sorted, n_keep, sizeof (int), compare_ints);
+
+  for (i = 0; i < n_keep; i++)
+    {
+      if (sorted[i] < 3 || (unsigned int) sorted[i] < next)
+        continue;
+      close_fd_range (next, (unsigned int) sorted[i] - 1);
+      next = (unsigned int) sorted[i] + 1;
+    }
+  close_fd_range (next, ~0U);
+}
+
 G_GNUC_NORETURN static void
 fail_and_exit (GipcChildExecData *data,
                GipcChildExecStep  step,

@@ -11,6 +11,7 @@
 #include <gipc-glib/gipc-channel.h>
 #include <gipc-glib/gipc-sandbox.h>
 #include <gipc-glib/gipc-process.h>
+#include <gipc-glib/gipc-fork-server.h>
 #include <gipc-glib/gipc-shared-memory.h>
 #include <gipc-glib/gipc-enum-types.h>
 

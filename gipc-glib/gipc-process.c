@@ -26,13 +26,14 @@
 #include "gipc-child-setup-private.h"
 #include "gipc-enum-types.h"
 #include "gipc-error.h"
+#include "gipc-fork-server-private.h"
 #include "gipc-process.h"
 #include "gipc-sandbox-private.h"
 
 /**
  * GipcProcess:
  *
- * A child process, started in one of two ways:
+ * A child process, started in one of three ways:
  *
  * - fork mode ([ctor@Gipc.Process.new]): the child is a copy of the
  *   calling process that runs a [callback@Gipc.ProcessFunc], the way gipc's
@@ -54,7 +55,14 @@
  *   [ctor@Gipc.Channel.new_inherited]. This mode is safe in multi-threaded
  *   programs and lets a program in any language be the child.
  *
- * In both modes the passed channels are closed in the parent right after
+ * - fork-server mode ([ctor@Gipc.Process.new_for_target]): a
+ *   [class@Gipc.ForkServer] started early makes the child, which runs a
+ *   named [callback@Gipc.TargetFunc]; safe in multi-threaded programs, and
+ *   its cost does not grow with the program's age. The child is still the
+ *   caller's child, and opens the passed channels with
+ *   [ctor@Gipc.Channel.new_inherited].
+ *
+ * In every mode the passed channels are closed in the parent right after
  * the fork. The exit is reported in the main context that was the
  * thread-default one of the [method@Gipc.Process.start] caller, whether or
  * not anybody joins: [property@Gipc.Process:alive] and
@@ -104,6 +112,9 @@ struct _GipcProcess
   gpointer         target_data;
   GDestroyNotify   target_notify;
   char           **argv;
+  GipcForkServer  *server;          /* fork-server mode */
+  char            *server_target;
+  GVariant        *server_args;     /* nullable */
   char            *name;
   gboolean         die_with_parent;
   gboolean         warn_if_threaded;
@@ -523,6 +534,9 @@ gipc_process_finalize (GObject *object)
     self->target_notify (self->target_data);
 
   g_clear_pointer (&self->argv, g_strfreev);
+  g_clear_object (&self->server);
+  g_clear_pointer (&self->server_target, g_free);
+  g_clear_pointer (&self->server_args, g_variant_unref);
   g_clear_pointer (&self->name, g_free);
   g_clear_pointer (&self->channels, g_ptr_array_unref);
   g_clear_pointer (&self->sandbox_paths, g_ptr_array_unref);
@@ -921,6 +935,64 @@ gipc_process_new_for_argv (const gchar * const  *argv,
 }
 
 /**
+ * gipc_process_new_for_target:
+ * @server: a fork server
+ * @name: the name of a target of @server
+ * @args: (nullable): the arguments the target gets; a floating reference
+ *   is sunk
+ *
+ * Makes a fork-server process: [method@Gipc.Process.start] asks @server
+ * for a child that runs the target registered as @name with
+ * [method@Gipc.ForkServer.add_target]. The child is a child of the calling
+ * process and behaves as every other one (join, exit codes, signals,
+ * [property@Gipc.Process:die-with-parent]); it starts as a copy of the
+ * server (see [class@Gipc.ForkServer]), with an empty default main
+ * context, and opens the passed channels with
+ * [ctor@Gipc.Channel.new_inherited], by pass order, as a spawned program
+ * does. Works from any thread, at a cost that does not grow with the age
+ * of the program.
+ *
+ * [method@Gipc.Process.start] fails with %GIPC_ERROR_SPAWN_FAILED, saying
+ * why, if @server was not started, has no target @name, or died.
+ * The process's [property@Gipc.Process:name] defaults to @name.
+ *
+ * Returns: (transfer full): a new, unstarted process
+ *
+ * Since: 1.0
+ */
+GipcProcess *
+gipc_process_new_for_target (GipcForkServer *server,
+                             const gchar    *name,
+                             GVariant       *args)
+{
+  GipcProcess *self;
+
+  g_return_val_if_fail (GIPC_IS_FORK_SERVER (server), NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+
+  self = g_object_new (GIPC_TYPE_PROCESS, "name", name, NULL);
+  self->server = g_object_ref (server);
+  self->server_target = g_strdup (name);
+  self->server_args = args != NULL ? g_variant_ref_sink (args) : NULL;
+
+  return self;
+}
+
+GipcProcess *
+gipc_process_new_for_server_child (const char *name,
+                                   gboolean    die_with_parent)
+{
+  GipcProcess *self = g_object_new (GIPC_TYPE_PROCESS, "name", name, NULL);
+
+  self->in_child = TRUE;
+  self->state = STATE_RUNNING;
+  self->pid = getpid ();
+  self->die_with_parent = die_with_parent;
+
+  return self;
+}
+
+/**
  * gipc_process_pass_channel:
  * @self: a process that was not started yet
  * @channel: a channel to give to the child
@@ -1206,6 +1278,49 @@ start_fork (GipcProcess  *self,
     }
 
   process_started (self, pid, pidfd, (GipcSandboxFlags) status.sandbox_applied);
+  return TRUE;
+}
+
+static gboolean
+start_server (GipcProcess  *self,
+              GError      **error)
+{
+  GipcSandboxPrepared sandbox = GIPC_SANDBOX_PREPARED_INIT;
+  GVariantBuilder options;
+  GVariantBuilder paths;
+  guint sandbox_applied = 0;
+  pid_t pid = 0;
+  int pidfd = -1;
+  guint i;
+
+  /* What the kernel lacks fails here, before anything is sent; the child
+   * prepares its own copy. */
+  if (!gipc_sandbox_prepare (&sandbox, self->sandbox, self->sandbox_paths,
+                             self->memory_limit, NULL, NULL, self->name, error))
+    return FALSE;
+  gipc_sandbox_prepared_clear (&sandbox);
+
+  g_variant_builder_init (&paths, G_VARIANT_TYPE ("a(sb)"));
+  for (i = 0; i < self->sandbox_paths->len; i++)
+    {
+      GipcSandboxPath *allowed = g_ptr_array_index (self->sandbox_paths, i);
+
+      g_variant_builder_add (&paths, "(sb)", allowed->path, allowed->writable);
+    }
+  g_variant_builder_init (&options, G_VARIANT_TYPE ("a{sv}"));
+  g_variant_builder_add (&options, "{sv}", "die-with-parent",
+                         g_variant_new_boolean (self->die_with_parent));
+  g_variant_builder_add (&options, "{sv}", "sandbox", g_variant_new_uint32 (self->sandbox));
+  g_variant_builder_add (&options, "{sv}", "memory-limit",
+                         g_variant_new_uint64 (self->memory_limit));
+  g_variant_builder_add (&options, "{sv}", "allowed-paths", g_variant_builder_end (&paths));
+
+  if (!gipc_fork_server_request (self->server, self->server_target, self->server_args,
+                                 self->name, g_variant_builder_end (&options), self->channels,
+                                 &pid, &pidfd, &sandbox_applied, error))
+    return FALSE;
+
+  process_started (self, pid, pidfd, (GipcSandboxFlags) sandbox_applied);
   return TRUE;
 }
 
@@ -1533,7 +1648,7 @@ gipc_process_start (GipcProcess  *self,
 
   g_return_val_if_fail (GIPC_IS_PROCESS (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-  g_return_val_if_fail (self->target != NULL || self->argv != NULL, FALSE);
+  g_return_val_if_fail (self->target != NULL || self->argv != NULL || self->server != NULL, FALSE);
 
   if (self->state != STATE_NEW)
     {
@@ -1542,9 +1657,10 @@ gipc_process_start (GipcProcess  *self,
       return FALSE;
     }
 
-  for_exec = self->argv != NULL;
+  /* A fork-server child gets fds, as a spawned program does. */
+  for_exec = self->argv != NULL || self->server != NULL;
 
-  if (!for_exec)
+  if (self->target != NULL)
     {
       const char *runtime = gipc_child_setup_find_fork_unsafe_runtime ();
 
@@ -1567,6 +1683,9 @@ gipc_process_start (GipcProcess  *self,
           return FALSE;
         }
     }
+
+  if (self->server != NULL)
+    return start_server (self, error);
 
   if (!for_exec && self->warn_if_threaded)
     warn_if_threaded (self);

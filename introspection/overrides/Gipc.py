@@ -489,3 +489,141 @@ def shared_bytes_new(size_or_data):
 
 
 __all__.append('shared_bytes_new')
+
+
+# --------------------------------------------------------------------------
+# The fork server (issue 13). A self-contained block: Gipc.ForkServer and
+# Gipc.Process.new_for_target.
+#
+# ``server = Gipc.ForkServer.new(); server.add_target('name', func)``, then
+# ``server.start()`` before anything starts a thread (first thing in the
+# program). ``Gipc.Process.new_for_target(server, 'name', *args,
+# **kwargs)`` makes a process whose child runs ``func(process, *args,
+# **kwargs)``, with fork mode's exit-status rules. The arguments travel
+# pickled; every Gipc.Channel found in them (anywhere a pickle reaches) is
+# passed to the child and arrives there as the same channel, opened with
+# Gipc.Channel.new_inherited(). The server is a copy of the interpreter made
+# inside the C call of start(), between the interpreter's fork hooks (as
+# for os.fork()); each child runs the hooks' child half before the target.
+
+class _ChannelPickler(pickle.Pickler):
+    """Pickles channels as their index among the passed ones."""
+
+    def __init__(self, file):
+        super().__init__(file, pickle.HIGHEST_PROTOCOL)
+        self.channels = []
+
+    def persistent_id(self, obj):
+        if isinstance(obj, Gipc.Channel):
+            for i, channel in enumerate(self.channels):
+                if channel is obj:
+                    return ('gipc-channel', i)
+            self.channels.append(obj)
+            return ('gipc-channel', len(self.channels) - 1)
+        return None
+
+
+class _ChannelUnpickler(pickle.Unpickler):
+    """In the child: a passed channel's index becomes the inherited
+    channel (each made once)."""
+
+    def __init__(self, file):
+        super().__init__(file)
+        self._made = {}
+
+    def persistent_load(self, pid):
+        kind, index = pid
+        if kind != 'gipc-channel':
+            raise pickle.UnpicklingError('unknown persistent id %r' % (pid,))
+        if index not in self._made:
+            self._made[index] = Gipc.Channel.new_inherited(index)
+        return self._made[index]
+
+
+def _dump_server_args(args, kwargs):
+    import io
+    buffer = io.BytesIO()
+    pickler = _ChannelPickler(buffer)
+    pickler.dump((args, kwargs))
+    return buffer.getvalue(), pickler.channels
+
+
+def _load_server_args(variant):
+    import io
+    if variant is None:
+        return (), {}
+    data = variant.get_data_as_bytes().get_data() or b''
+    return _ChannelUnpickler(io.BytesIO(data)).load()
+
+
+class _ServerTarget:
+    """The GipcTargetFunc of a Python target: runs in a child of the
+    server only."""
+
+    __slots__ = ('_func',)
+
+    def __init__(self, func):
+        self._func = func
+
+    def __call__(self, process, args, *user_data):
+        try:
+            if _after_fork_child is not None:
+                _after_fork_child()
+            try:
+                call_args, call_kwargs = _load_server_args(args)
+            except BaseException as e:
+                traceback.print_exception(type(e), e, e.__traceback__)
+                return 1
+            return _ChildTarget(self._func, call_args, call_kwargs)._run(process)
+        except BaseException:
+            return 1
+        finally:
+            _flush_std_streams()
+
+
+class ForkServer(Gipc.ForkServer):
+    """A fork server: see gipc_fork_server_start(). Start it before the
+    program has a second thread."""
+
+    @classmethod
+    def new(cls):
+        return Gipc.ForkServer.new()
+
+    def add_target(self, name, func):
+        """Registers ``func(process, *args, **kwargs)`` as ``name``; before
+        start()."""
+        if not callable(func):
+            raise TypeError('func must be callable, not %r'
+                            % type(func).__name__)
+        return Gipc.ForkServer.add_target(self, name, _ServerTarget(func))
+
+    def start(self):
+        """Forks the server (see gipc_fork_server_start()), between the
+        interpreter's fork hooks."""
+        _flush_std_streams()
+        if _before_fork is None:
+            return Gipc.ForkServer.start(self)
+        _before_fork()
+        try:
+            return Gipc.ForkServer.start(self)
+        finally:
+            _after_fork_parent()
+
+
+ForkServer = override(ForkServer)
+__all__.append('ForkServer')
+
+
+def _new_for_target(cls, server, name, *args, **kwargs):
+    """Creates a process whose child (made by ``server``) runs the target
+    ``name`` as ``func(process, *args, **kwargs)``; the arguments must be
+    picklable, and the channels among them are passed to the child."""
+    data, channels = _dump_server_args(args, kwargs)
+    process = Gipc.Process.new_for_target(server, name,
+                                          GLib.Variant('ay', data))
+    for channel in channels:
+        process.pass_channel(channel)
+    return process
+
+
+Process.new_for_target = classmethod(_new_for_target)

@@ -1540,7 +1540,81 @@ typedef enum
   START_SPAWN_AGED,
   START_FORK_SANDBOXED,   /* NO_NETWORK | NO_FILESYSTEM (issue 11) */
   START_SPAWN_SANDBOXED,
+  START_SERVER,           /* through a GipcForkServer (issue 13) */
+  START_SERVER_BUSY,      /* ... with 4 threads churning malloc, GObjects, idles */
+  START_SERVER_AGED,      /* ... after 10^7 sources */
 } StartMode;
+
+/* Started first thing in main, before any thread (NULL if that failed:
+ * the server rows then fail with the reason). */
+static GipcForkServer *bench_server;
+static gchar *bench_server_error;
+
+static gint
+trivial_server_target (GipcProcess *process,
+                       GVariant    *args,
+                       gpointer     user_data)
+{
+  return 7;
+}
+
+static void
+start_bench_server (void)
+{
+  GError *error = NULL;
+
+  bench_server = gipc_fork_server_new ();
+  gipc_fork_server_add_target (bench_server, "trivial", trivial_server_target, NULL, NULL);
+  if (!gipc_fork_server_start (bench_server, &error))
+    {
+      bench_server_error = g_strdup (error->message);
+      g_clear_error (&error);
+      g_clear_object (&bench_server);
+    }
+}
+
+/* The busy threads of START_SERVER_BUSY. */
+static gint busy_stop;
+
+static gboolean
+busy_idle_cb (gpointer data)
+{
+  return G_SOURCE_REMOVE;
+}
+
+static gpointer
+busy_thread_cb (gpointer data)
+{
+  GMainContext *context = g_main_context_new ();
+
+  guint n = 0;
+
+  g_main_context_push_thread_default (context);
+  while (!g_atomic_int_get (&busy_stop))
+    {
+      GObject *object;
+      gpointer block;
+      GSource *idle;
+
+      /* Bursts and pauses, as a program's threads work: busy, without
+       * taking every CPU from the thread that starts children (that
+       * would measure the scheduler, not the start). */
+      if (++n % 64 == 0)
+        g_usleep (1000);
+      object = g_object_new (G_TYPE_OBJECT, NULL);
+      block = g_malloc (64 + (g_random_int () % 4096));
+      idle = g_idle_source_new ();
+      g_source_set_callback (idle, busy_idle_cb, NULL, NULL);
+      g_source_attach (idle, context);
+      g_source_unref (idle);
+      g_main_context_iteration (context, FALSE);
+      g_free (block);
+      g_object_unref (object);
+    }
+  g_main_context_pop_thread_default (context);
+  g_main_context_unref (context);
+  return NULL;
+}
 
 /* The sandbox of the sandboxed rows: a decoder's. BEST_EFFORT, so that a
  * kernel without Landlock measures what it can instead of failing. */
@@ -1600,10 +1674,28 @@ gipc_start (StartMode   mode,
   gdouble t0, t1;
   guint n = 0;
 
-  if (mode == START_FORK_AGED || mode == START_SPAWN_AGED)
+  GThread *busy[4] = { NULL, NULL, NULL, NULL };
+  gboolean ok = TRUE;
+  guint k;
+
+  if (mode == START_FORK_AGED || mode == START_SPAWN_AGED || mode == START_SERVER_AGED)
     {
       age_program ();
-      mode = mode == START_FORK_AGED ? START_FORK : START_SPAWN;
+      mode = mode == START_FORK_AGED ? START_FORK : mode == START_SPAWN_AGED ? START_SPAWN : START_SERVER;
+    }
+  if (mode == START_SERVER_BUSY)
+    {
+      g_atomic_int_set (&busy_stop, 0);
+      for (k = 0; k < G_N_ELEMENTS (busy); k++)
+        busy[k] = g_thread_new ("bench-busy", busy_thread_cb, NULL);
+      mode = START_SERVER;
+    }
+  if (mode == START_SERVER && bench_server == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "no fork server: %s",
+                   bench_server_error != NULL ? bench_server_error : "not started");
+      ok = FALSE;
+      goto out;
     }
   if (sandboxed)
     mode = mode == START_FORK_SANDBOXED ? START_FORK : START_SPAWN;
@@ -1612,7 +1704,7 @@ gipc_start (StartMode   mode,
   for (;;)
     {
       GipcProcess *proc;
-      gint want = mode == START_FORK ? 7 : 0;
+      gint want = mode == START_SPAWN ? 0 : 7;
       gboolean with_sandbox = sandboxed && n % 2 == 1;
       gdouble t_start;
       gint code;
@@ -1626,15 +1718,21 @@ gipc_start (StartMode   mode,
           proc = gipc_process_new (trivial_target, NULL, NULL);
           gipc_process_set_warn_if_threaded (proc, FALSE);
         }
+      else if (mode == START_SERVER)
+        proc = gipc_process_new_for_target (bench_server, "trivial", NULL);
       else if ((proc = gipc_process_new_for_argv (argv, error)) == NULL)
-        return FALSE;
+        {
+          ok = FALSE;
+          goto out;
+        }
       if (with_sandbox)
         gipc_process_set_sandbox (proc, BENCH_SANDBOX);
       if (!gipc_process_start (proc, error) ||
           !gipc_process_join (proc, (gint) watchdog_s * 1000, error))
         {
           g_object_unref (proc);
-          return FALSE;
+          ok = FALSE;
+          goto out;
         }
       code = gipc_process_get_exit_code (proc);
       g_object_unref (proc);
@@ -1647,7 +1745,8 @@ gipc_start (StartMode   mode,
       if (code != want)
         {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "the child exited with %d, expected %d", code, want);
-          return FALSE;
+          ok = FALSE;
+          goto out;
         }
       spent[with_sandbox ? 1 : 0] += now_s () - t_start;
       counts[with_sandbox ? 1 : 0]++;
@@ -1665,7 +1764,13 @@ gipc_start (StartMode   mode,
       return TRUE;
     }
   *value = (t1 - t0) / n * 1e6;
-  return TRUE;
+
+out:
+  g_atomic_int_set (&busy_stop, 1);
+  for (k = 0; k < G_N_ELEMENTS (busy); k++)
+    if (busy[k] != NULL)
+      g_thread_join (busy[k]);
+  return ok;
 }
 
 /* --- raw baselines ------------------------------------------------------ */
@@ -2081,11 +2186,17 @@ static const Row rows[] = {
     KIND_START, UNIT_USEC, 0, START_FORK_SANDBOXED, 0, NULL, { GOAL_NONE, GOAL_NONE }, { 0, 0 } },
   { "start-spawn-sandboxed", "child start+join µs, spawn /bin/true, sandbox NO_NETWORK + NO_FILESYSTEM", "raw-exec",
     KIND_START, UNIT_USEC, 0, START_SPAWN_SANDBOXED, 0, NULL, { GOAL_NONE, GOAL_NONE }, { 0, 0 } },
+  { "start-server", "child start+join µs, fork server (new_for_target)", "raw-fork",
+    KIND_START, UNIT_USEC, 0, START_SERVER, 0, NULL, { GOAL_NONE, GOAL_NONE }, { 0, 0 } },
+  { "start-busy-server", "child start+join µs, fork server, 4 threads churning malloc/GObjects/idles in bursts", "raw-fork",
+    KIND_START, UNIT_USEC, 0, START_SERVER_BUSY, 0, NULL, { GOAL_NONE, GOAL_NONE }, { 0, 0 } },
   /* Last: they age the program for every later measure. */
   { "start-aged-fork", "child start+join µs, fork mode, after 10^7 sources", "raw-fork",
     KIND_START, UNIT_USEC, 0, START_FORK_AGED, 0, NULL, { GOAL_NONE, GOAL_NONE }, { 0, 0 } },
   { "start-aged-spawn", "child start+join µs, spawn /bin/true, after 10^7 sources", "raw-exec",
     KIND_START, UNIT_USEC, 0, START_SPAWN_AGED, 0, NULL, { GOAL_NONE, GOAL_NONE }, { 0, 0 } },
+  { "start-aged-server", "child start+join µs, fork server, after 10^7 sources", "raw-fork",
+    KIND_START, UNIT_USEC, 0, START_SERVER_AGED, 0, NULL, { GOAL_NONE, GOAL_NONE }, { 0, 0 } },
 };
 
 static const Row raw_rows[] = {
@@ -2772,6 +2883,9 @@ main (int    argc,
     }
   g_option_context_free (context);
 
+  /* Before anything can start a thread (the busy rows start some). */
+  start_bench_server ();
+
   if (opt_list)
     {
       for (i = 0; i < G_N_ELEMENTS (rows); i++)
@@ -2879,6 +2993,8 @@ main (int    argc,
     }
   g_free (pattern);
   g_strfreev (opt_only);
+  g_clear_object (&bench_server);
+  g_free (bench_server_error);
   g_free (opt_placement);
   g_free (opt_peer);
 

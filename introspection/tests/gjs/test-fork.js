@@ -23,6 +23,18 @@ test('/gjs/fork/refused', () => {
     w.close();
 });
 
+test('/gjs/fork/server-refused', () => {
+    const server = Gipc.ForkServer.new();
+    server.add_target('zero', () => 0);
+    const error = assertThrowsGError(() => server.start(),
+        Gipc.Error, Gipc.Error.FAILED, 'start of a fork server');
+    assert(error.message.includes('spawn mode'), `error names spawn mode: ${error.message}`);
+    assertEqual(server.is_running(), false, 'not running');
+    const process = Gipc.Process.new_for_target(server, 'zero', null);
+    assertThrowsGError(() => process.start(),
+        Gipc.Error, Gipc.Error.SPAWN_FAILED, 'start through a server that never ran');
+});
+
 test('/gjs/fork/spawn-still-works', () => {
     const process = Gipc.Process.new_for_argv(['true']);
     process.start();

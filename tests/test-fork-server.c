@@ -1,0 +1,1281 @@
+/* SPDX-License-Identifier: MIT
+ * SPDX-FileCopyrightText: 2026 The gipc-glib authors */
+
+/*
+ * GipcForkServer: targets that answer on inherited channels, exit codes and
+ * signals (raise and abort in the child signal the child), what a child
+ * starts with, that it is the program's child (getppid, waitid, GChildWatch),
+ * unknown targets, a killed server, a refused start in a threaded program,
+ * a threaded parent starting hundreds of children that do GObject work,
+ * 1,000 starts from 4 threads, a crashing target; no fd or zombie is left.
+ *
+ * The servers are started first thing in main, before g_test_init and
+ * before anything can start a thread.
+ */
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+#include <gipc-glib/gipc-glib.h>
+
+#include "gipc-glib/gipc-fork-server-private.h"
+#include "gipc-glib/gipc-sandbox-private.h"
+#include "test-util.h"
+
+static GipcForkServer *server;        /* the servers of the whole program */
+static GipcForkServer *victim;        /* killed by one test */
+
+/* ---------------------------------------------------------------------- */
+/* Targets (they run in the children)                                     */
+
+static gint
+echo_target (GipcProcess *process,
+             GVariant    *args,
+             gpointer     user_data)
+{
+  g_autoptr(GipcChannel) channel = gipc_channel_new_inherited (0, NULL);
+  g_autoptr(GVariant) value = NULL;
+
+  if (channel == NULL)
+    return 10;
+  value = gipc_channel_receive_variant (channel, NULL, NULL);
+  if (value == NULL)
+    return 11;
+  if (!gipc_channel_send_variant (channel, value, NULL, NULL))
+    return 12;
+  return 0;
+}
+
+/* Reads from inherited channel 0, writes to inherited channel 1. */
+static gint
+relay_target (GipcProcess *process,
+              GVariant    *args,
+              gpointer     user_data)
+{
+  g_autoptr(GipcChannel) in = gipc_channel_new_inherited (0, NULL);
+  g_autoptr(GipcChannel) out = gipc_channel_new_inherited (1, NULL);
+  g_autoptr(GVariant) value = NULL;
+
+  if (in == NULL || out == NULL)
+    return 10;
+  value = gipc_channel_receive_variant (in, NULL, NULL);
+  if (value == NULL || !gipc_channel_send_variant (out, value, NULL, NULL))
+    return 11;
+  return 0;
+}
+
+static gint
+exit_target (GipcProcess *process,
+             GVariant    *args,
+             gpointer     user_data)
+{
+  return args != NULL ? g_variant_get_int32 (args) : 99;
+}
+
+static gint
+exit_call_target (GipcProcess *process,
+                  GVariant    *args,
+                  gpointer     user_data)
+{
+  exit (g_variant_get_int32 (args));
+}
+
+static gint
+raise_target (GipcProcess *process,
+              GVariant    *args,
+              gpointer     user_data)
+{
+  raise (g_variant_get_int32 (args));
+  return 50;
+}
+
+static gint
+abort_target (GipcProcess *process,
+              GVariant    *args,
+              gpointer     user_data)
+{
+  abort ();
+}
+
+static gint
+crash_target (GipcProcess *process,
+              GVariant    *args,
+              gpointer     user_data)
+{
+  /* A fatal signal the sanitizers leave alone. */
+  signal (SIGBUS, SIG_DFL);
+  kill (getpid (), SIGBUS);
+  return 50;
+}
+
+G_GNUC_NORETURN static gint
+sleep_target (GipcProcess *process,
+              GVariant    *args,
+              gpointer     user_data)
+{
+  for (;;)
+    pause ();
+}
+
+static gpointer
+thread_sum_cb (gpointer data)
+{
+  GMutex *mutex = data;
+  gint64 sum = 0;
+  gint i;
+
+  for (i = 1; i <= 1000; i++)
+    {
+      g_mutex_lock (mutex);
+      sum += i;
+      g_mutex_unlock (mutex);
+    }
+  return GINT_TO_POINTER ((gint) sum);
+}
+
+/* A mutex and a thread of its own: sends the thread's sum, its pid, its
+ * parent, its thread id as glibc caches it (pthread mutex owner checks
+ * and raise use it) and the kernel's. */
+static gint
+threads_target (GipcProcess *process,
+                GVariant    *args,
+                gpointer     user_data)
+{
+  g_autoptr(GipcChannel) channel = gipc_channel_new_inherited (0, NULL);
+  pthread_mutex_t recursive;
+  pthread_mutexattr_t attr;
+  GMutex mutex;
+  GThread *thread;
+  gint sum;
+  gboolean mutex_ok;
+  gboolean affinity_ok = TRUE;
+  cpu_set_t all_cpus, one_cpu, now_cpus;
+
+  if (channel == NULL)
+    return 10;
+
+  g_mutex_init (&mutex);
+  thread = g_thread_new ("child-worker", thread_sum_cb, &mutex);
+  sum = GPOINTER_TO_INT (g_thread_join (thread));
+  g_mutex_clear (&mutex);
+
+  /* An error-checking mutex compares its owner with the cached tid. */
+  pthread_mutexattr_init (&attr);
+  pthread_mutexattr_settype (&attr, PTHREAD_MUTEX_ERRORCHECK);
+  pthread_mutex_init (&recursive, &attr);
+  mutex_ok = pthread_mutex_lock (&recursive) == 0 &&
+             pthread_mutex_lock (&recursive) == EDEADLK &&
+             pthread_mutex_unlock (&recursive) == 0;
+  pthread_mutex_destroy (&recursive);
+
+  /* pthread_setaffinity_np() on pthread_self() acts on the cached tid:
+   * it must change this process's affinity (not the server's). */
+  if (sched_getaffinity (0, sizeof all_cpus, &all_cpus) == 0 && CPU_COUNT (&all_cpus) >= 2)
+    {
+      int cpu;
+
+      for (cpu = 0; !CPU_ISSET (cpu, &all_cpus); cpu++)
+        ;
+      CPU_ZERO (&one_cpu);
+      CPU_SET (cpu, &one_cpu);
+      affinity_ok = pthread_setaffinity_np (pthread_self (), sizeof one_cpu, &one_cpu) == 0 &&
+                    sched_getaffinity (0, sizeof now_cpus, &now_cpus) == 0 &&
+                    CPU_EQUAL (&now_cpus, &one_cpu);
+    }
+
+  if (!gipc_channel_send_variant (channel,
+                                  g_variant_new ("(iiiibib)", sum, (gint32) getpid (),
+                                                 (gint32) getppid (),
+                                                 (gint32) gipc_process_get_pid (process),
+                                                 mutex_ok, (gint32) syscall (SYS_gettid),
+                                                 affinity_ok),
+                                  NULL, NULL))
+    return 11;
+  return 0;
+}
+
+static guint
+count_open_fds (void)
+{
+  DIR *dir = opendir ("/proc/self/fd");
+  struct dirent *entry;
+  guint n = 0;
+
+  if (dir == NULL)
+    return 0;
+  while ((entry = readdir (dir)) != NULL)
+    if (entry->d_name[0] != '.')
+      n++;
+  closedir (dir);
+  return n - 1;
+}
+
+static gboolean
+quit_cb (gpointer data)
+{
+  g_main_loop_quit (data);
+  return G_SOURCE_REMOVE;
+}
+
+/* What the child starts with. */
+static gint
+inspect_target (GipcProcess *process,
+                GVariant    *args,
+                gpointer     user_data)
+{
+  /* Read before new_inherited, which unsets it. */
+  g_autofree char *env = g_strdup (g_getenv ("GIPC_CHANNEL_FDS"));
+  g_autoptr(GipcChannel) channel = gipc_channel_new_inherited (0, NULL);
+  g_autoptr(GMainLoop) loop = NULL;
+  struct sigaction sa;
+  sigset_t mask;
+  struct stat st_in, st_null;
+  gboolean signals_default = TRUE;
+  gboolean mask_empty = TRUE;
+  gboolean stdin_null;
+  gboolean context_empty;
+  int signum;
+
+  if (channel == NULL)
+    return 10;
+
+  for (signum = 1; signum < SIGRTMIN; signum++)
+    {
+      if (signum == SIGKILL || signum == SIGSTOP || signum == SIGPIPE)
+        continue;
+      if (sigaction (signum, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL)
+        signals_default = FALSE;
+    }
+  sigprocmask (SIG_SETMASK, NULL, &mask);
+  for (signum = 1; signum < SIGRTMIN; signum++)
+    if (sigismember (&mask, signum))
+      mask_empty = FALSE;
+
+  stdin_null = fstat (0, &st_in) == 0 && stat ("/dev/null", &st_null) == 0 &&
+               st_in.st_rdev == st_null.st_rdev && S_ISCHR (st_in.st_mode);
+
+  /* Nothing pending in the default context, and a loop runs on it. */
+  context_empty = !g_main_context_pending (NULL);
+  loop = g_main_loop_new (NULL, FALSE);
+  g_timeout_add (1, quit_cb, loop);
+  g_main_loop_run (loop);
+
+  if (!gipc_channel_send_variant (channel,
+                                  g_variant_new ("(bbbbus)", signals_default, mask_empty,
+                                                 stdin_null, context_empty, count_open_fds (),
+                                                 env != NULL ? env : "(unset)"),
+                                  NULL, NULL))
+    return 11;
+  return 0;
+}
+
+typedef struct
+{
+  GObject parent_instance;
+  gint    value;
+} TestWorker;
+
+typedef GObjectClass TestWorkerClass;
+
+static GType test_worker_get_type (void);
+G_DEFINE_TYPE (TestWorker, test_worker, G_TYPE_OBJECT)
+
+static void
+test_worker_class_init (TestWorkerClass *klass)
+{
+}
+
+static void
+test_worker_init (TestWorker *self)
+{
+}
+
+static void
+notify_count_cb (GObject    *object,
+                 GParamSpec *pspec,
+                 gpointer    user_data)
+{
+  (*(gint *) user_data)++;
+}
+
+/* GObject work, then the answer: 2 * n + notifications. */
+static gint
+answer_target (GipcProcess *process,
+               GVariant    *args,
+               gpointer     user_data)
+{
+  g_autoptr(GipcChannel) channel = gipc_channel_new_inherited (0, NULL);
+  gint32 n = g_variant_get_int32 (args);
+  gint notifications = 0;
+  GPtrArray *objects = g_ptr_array_new_with_free_func (g_object_unref);
+  gint i;
+
+  if (channel == NULL)
+    return 10;
+
+  for (i = 0; i < 50; i++)
+    {
+      GObject *object = g_object_new (test_worker_get_type (), NULL);
+      GSimpleAction *source = g_simple_action_new ("a", NULL);
+      GSimpleAction *target = g_simple_action_new ("b", NULL);
+
+      g_signal_connect (target, "notify::enabled", G_CALLBACK (notify_count_cb), &notifications);
+      g_object_bind_property (source, "enabled", target, "enabled", G_BINDING_DEFAULT);
+      g_simple_action_set_enabled (source, FALSE);
+      g_object_set_data_full (object, "source", source, g_object_unref);
+      g_object_set_data_full (object, "target", target, g_object_unref);
+      g_ptr_array_add (objects, object);
+    }
+  g_ptr_array_unref (objects);
+
+  /* One notification per binding. */
+  if (!gipc_channel_send_variant (channel, g_variant_new_int32 (2 * n + notifications - 50),
+                                  NULL, NULL))
+    return 11;
+  return 0;
+}
+
+/* Sends whether an AF_INET socket can be made (errno if not). */
+static gint
+network_target (GipcProcess *process,
+                GVariant    *args,
+                gpointer     user_data)
+{
+  g_autoptr(GipcChannel) channel = gipc_channel_new_inherited (0, NULL);
+  int fd = socket (AF_INET, SOCK_STREAM, 0);
+  gint32 result = fd >= 0 ? 0 : errno;
+
+  if (fd >= 0)
+    close (fd);
+  if (channel == NULL ||
+      !gipc_channel_send_variant (channel, g_variant_new_int32 (result), NULL, NULL))
+    return 11;
+  return 0;
+}
+
+static void
+add_targets (GipcForkServer *s)
+{
+  gipc_fork_server_add_target (s, "network", network_target, NULL, NULL);
+  gipc_fork_server_add_target (s, "echo", echo_target, NULL, NULL);
+  gipc_fork_server_add_target (s, "relay", relay_target, NULL, NULL);
+  gipc_fork_server_add_target (s, "exit", exit_target, NULL, NULL);
+  gipc_fork_server_add_target (s, "exit-call", exit_call_target, NULL, NULL);
+  gipc_fork_server_add_target (s, "raise", raise_target, NULL, NULL);
+  gipc_fork_server_add_target (s, "abort", abort_target, NULL, NULL);
+  gipc_fork_server_add_target (s, "crash", crash_target, NULL, NULL);
+  gipc_fork_server_add_target (s, "sleep", sleep_target, NULL, NULL);
+  gipc_fork_server_add_target (s, "threads", threads_target, NULL, NULL);
+  gipc_fork_server_add_target (s, "inspect", inspect_target, NULL, NULL);
+  gipc_fork_server_add_target (s, "answer", answer_target, NULL, NULL);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Helpers                                                                */
+
+static guint fds_before;
+
+static void
+assert_no_zombie (void)
+{
+  siginfo_t info;
+
+  memset (&info, 0, sizeof info);
+  /* Running children (the servers) are not reported; exited ones are. */
+  if (waitid (P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) == 0)
+    g_assert_cmpint (info.si_pid, ==, 0);
+}
+
+static void
+begin (void)
+{
+  fds_before = gipc_test_count_fds ();
+}
+
+static void
+end_with (guint gone)
+{
+  /* What is open, for the log of a failure. */
+  if (gipc_test_count_fds () != fds_before - gone)
+    {
+      g_autofree char *cmd = g_strdup_printf ("ls -l /proc/%d/fd >&2", getpid ());
+      g_assert_cmpint (system (cmd), ==, 0);
+    }
+  g_assert_cmpuint (gipc_test_count_fds (), ==, fds_before - gone);
+  assert_no_zombie ();
+}
+
+static void
+end (void)
+{
+  end_with (0);
+}
+
+/* Starts @name with @args (nullable) and one duplex fd-capable channel;
+ * returns the process, and the parent's end in *@parent_end. */
+static GipcProcess *
+start_with_channel (GipcForkServer  *s,
+                    const char      *name,
+                    GVariant        *args,
+                    GipcChannel    **parent_end)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GipcChannel) child_end = NULL;
+  GipcProcess *process;
+
+  g_assert_true (gipc_pipe (GIPC_PIPE_FLAGS_DUPLEX | GIPC_PIPE_FLAGS_UNIX_FDS,
+                            parent_end, &child_end, &error));
+  g_assert_no_error (error);
+  process = gipc_process_new_for_target (s, name, args);
+  gipc_process_pass_channel (process, child_end);
+  gipc_process_start (process, &error);
+  g_assert_no_error (error);
+  g_assert_true (gipc_channel_is_closed (child_end));
+  return process;
+}
+
+static gint
+run_to_exit (const char *name,
+             GVariant   *args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GipcProcess) process = gipc_process_new_for_target (server, name, args);
+
+  gipc_process_start (process, &error);
+  g_assert_no_error (error);
+  g_assert_true (gipc_process_join (process, 10000, &error));
+  g_assert_no_error (error);
+  return gipc_process_get_exit_code (process);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Tests                                                                  */
+
+static void
+test_running (void)
+{
+  gboolean running = FALSE;
+
+  g_assert_true (gipc_fork_server_is_running (server));
+  g_object_get (server, "running", &running, NULL);
+  g_assert_true (running);
+}
+
+static void
+test_echo_socket (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GipcChannel) channel = NULL;
+  g_autoptr(GipcProcess) process = NULL;
+  g_autoptr(GVariant) reply = NULL;
+
+  begin ();
+  process = start_with_channel (server, "echo", NULL, &channel);
+  g_assert_true (gipc_process_is_alive (process));
+  g_assert_cmpint (gipc_process_get_pid (process), >, 0);
+  g_assert_cmpstr (gipc_process_get_name (process), ==, "echo");
+  g_assert_true (gipc_channel_send_variant (channel, g_variant_new_string ("hello"), NULL, &error));
+  reply = gipc_channel_receive_variant (channel, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (g_variant_get_string (reply, NULL), ==, "hello");
+  g_assert_true (gipc_process_join (process, 10000, &error));
+  g_assert_cmpint (gipc_process_get_exit_code (process), ==, 0);
+  g_clear_object (&channel);
+  g_clear_object (&process);
+  end ();
+}
+
+/* Two pipe channels: announced as two READFD:WRITEFD pairs with -1. */
+static void
+test_relay_pipes (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GipcChannel) to_child_r = NULL;
+  g_autoptr(GipcChannel) to_child_w = NULL;
+  g_autoptr(GipcChannel) from_child_r = NULL;
+  g_autoptr(GipcChannel) from_child_w = NULL;
+  g_autoptr(GipcProcess) process = NULL;
+  g_autoptr(GVariant) reply = NULL;
+
+  begin ();
+  g_assert_true (gipc_pipe (GIPC_PIPE_FLAGS_NONE, &to_child_r, &to_child_w, &error));
+  g_assert_true (gipc_pipe (GIPC_PIPE_FLAGS_NONE, &from_child_r, &from_child_w, &error));
+  process = gipc_process_new_for_target (server, "relay", NULL);
+  gipc_process_pass_channel (process, to_child_r);
+  gipc_process_pass_channel (process, from_child_w);
+  gipc_process_start (process, &error);
+  g_assert_no_error (error);
+
+  g_assert_true (gipc_channel_send_variant (to_child_w, g_variant_new ("(su)", "x", 7), NULL, &error));
+  reply = gipc_channel_receive_variant (from_child_r, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (g_variant_get_type_string (reply), ==, "(su)");
+  g_assert_true (gipc_process_join (process, 10000, &error));
+  g_assert_cmpint (gipc_process_get_exit_code (process), ==, 0);
+  g_clear_object (&to_child_r);
+  g_clear_object (&to_child_w);
+  g_clear_object (&from_child_r);
+  g_clear_object (&from_child_w);
+  g_clear_object (&process);
+  end ();
+}
+
+static void
+test_exit_codes (void)
+{
+  begin ();
+  g_assert_cmpint (run_to_exit ("exit", g_variant_new_int32 (0)), ==, 0);
+  g_assert_cmpint (run_to_exit ("exit", g_variant_new_int32 (3)), ==, 3);
+  g_assert_cmpint (run_to_exit ("exit", g_variant_new_int32 (255)), ==, 255);
+  g_assert_cmpint (run_to_exit ("exit", NULL), ==, 99);
+  g_assert_cmpint (run_to_exit ("exit-call", g_variant_new_int32 (17)), ==, 17);
+  end ();
+}
+
+/* raise() and abort() in the child signal the child, not the server. */
+static void
+test_signals (void)
+{
+  begin ();
+  g_assert_cmpint (run_to_exit ("raise", g_variant_new_int32 (SIGTERM)), ==, -SIGTERM);
+  g_assert_cmpint (run_to_exit ("raise", g_variant_new_int32 (SIGUSR1)), ==, -SIGUSR1);
+  g_assert_cmpint (run_to_exit ("abort", NULL), ==, -SIGABRT);
+  g_assert_true (gipc_fork_server_is_running (server));
+  /* The server survived them all. */
+  g_assert_cmpint (run_to_exit ("exit", g_variant_new_int32 (4)), ==, 4);
+  end ();
+}
+
+static void
+test_crash (void)
+{
+  begin ();
+  g_assert_cmpint (run_to_exit ("crash", NULL), ==, -SIGBUS);
+  g_assert_cmpint (run_to_exit ("exit", g_variant_new_int32 (5)), ==, 5);
+  end ();
+}
+
+static void
+test_terminate (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GipcProcess) process = gipc_process_new_for_target (server, "sleep", NULL);
+
+  begin ();
+  g_assert_true (gipc_process_start (process, &error));
+  g_assert_true (gipc_process_terminate (process, &error));
+  g_assert_true (gipc_process_join (process, 10000, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (gipc_process_get_exit_code (process), ==, -SIGTERM);
+  g_clear_object (&process);
+  end ();
+}
+
+static void
+exited_cb (GipcProcess *process,
+           gint         exit_code,
+           gpointer     user_data)
+{
+  gint *out = user_data;
+
+  g_assert_cmpint (*out, ==, G_MININT);
+  *out = exit_code;
+}
+
+static void
+join_done_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (gipc_process_join_finish (GIPC_PROCESS (source), result, &error));
+  g_assert_no_error (error);
+  *(gboolean *) user_data = TRUE;
+}
+
+static void
+test_join_async (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GipcProcess) process = NULL;
+  gint exit_code = G_MININT;
+  gboolean joined = FALSE;
+
+  begin ();
+  process = gipc_process_new_for_target (server, "exit", g_variant_new_int32 (21));
+  g_signal_connect (process, "exited", G_CALLBACK (exited_cb), &exit_code);
+  g_assert_true (gipc_process_start (process, &error));
+  gipc_process_join_async (process, NULL, join_done_cb, &joined);
+  gipc_test_run_until (NULL, &joined);
+  while (exit_code == G_MININT)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpint (exit_code, ==, 21);
+  g_assert_cmpint (gipc_process_get_exit_code (process), ==, 21);
+  g_clear_object (&process);
+  gipc_test_drain_context (NULL);
+  end ();
+}
+
+/* The child is ours: getppid() there is our pid, waitid() here sees it,
+ * its mutexes and threads work, and its cached thread id is its own. */
+static void
+test_our_child (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GipcChannel) channel = NULL;
+  g_autoptr(GipcProcess) process = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  gint32 sum, pid, ppid, self_pid, tid;
+  gboolean mutex_ok;
+  gboolean affinity_ok;
+  siginfo_t info;
+
+  begin ();
+  process = start_with_channel (server, "threads", NULL, &channel);
+  reply = gipc_channel_receive_variant (channel, NULL, &error);
+  g_assert_no_error (error);
+  g_variant_get (reply, "(iiiibib)", &sum, &pid, &ppid, &self_pid, &mutex_ok, &tid, &affinity_ok);
+  g_assert_cmpint (sum, ==, 500500);
+  g_assert_cmpint (pid, ==, gipc_process_get_pid (process));
+  g_assert_cmpint (self_pid, ==, pid);
+  g_assert_cmpint (tid, ==, pid);
+  g_assert_cmpint (ppid, ==, getpid ());
+  g_assert_true (mutex_ok);
+  /* With the server's tid cached, this changed the server's affinity. */
+  g_assert_true (affinity_ok);
+
+  /* waitid on it works here (WNOWAIT: the process object still reaps). */
+  memset (&info, 0, sizeof info);
+  g_assert_no_errno (waitid (P_PID, (id_t) pid, &info, WEXITED | WNOWAIT));
+  g_assert_cmpint (info.si_pid, ==, pid);
+  g_assert_cmpint (info.si_code, ==, CLD_EXITED);
+  g_assert_cmpint (info.si_status, ==, 0);
+
+  g_assert_true (gipc_process_join (process, 10000, &error));
+  g_assert_cmpint (gipc_process_get_exit_code (process), ==, 0);
+  g_clear_object (&channel);
+  g_clear_object (&process);
+  end ();
+}
+
+static void
+child_watch_cb (GPid     pid,
+                gint     wait_status,
+                gpointer user_data)
+{
+  *(gint *) user_data = wait_status;
+}
+
+/* A child asked for without a process object: GChildWatch reaps it. */
+static void
+test_child_watch (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) channels = g_ptr_array_new ();
+  guint round;
+  guint fds_after_first = 0;
+
+  for (round = 0; round < 2; round++)
+    {
+  gint wait_status = -1;
+  pid_t pid = 0;
+  int pidfd = -1;
+
+  guint applied = 0;
+
+  g_assert_true (gipc_fork_server_request (server, "exit", g_variant_new_int32 (9), "watched",
+                                           g_variant_new ("a{sv}", NULL), channels, &pid,
+                                           &pidfd, &applied, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (pidfd, >=, 0);
+  close (pidfd);
+  g_child_watch_add (pid, child_watch_cb, &wait_status);
+  while (wait_status == -1)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (WIFEXITED (wait_status));
+  g_assert_cmpint (WEXITSTATUS (wait_status), ==, 9);
+  /* The first child watch opens GLib's SIGCHLD machinery for good. */
+  if (round == 0)
+    fds_after_first = gipc_test_count_fds ();
+  else
+    g_assert_cmpuint (gipc_test_count_fds (), ==, fds_after_first);
+  assert_no_zombie ();
+    }
+}
+
+static void
+test_inspect (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GipcChannel) channel = NULL;
+  g_autoptr(GipcProcess) process = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  gboolean signals_default, mask_empty, stdin_null, context_empty;
+  guint n_fds;
+  const char *env;
+  int sv[2];
+
+  begin ();
+  /* Handlers and a mask in the program do not reach the child. */
+  signal (SIGUSR2, SIG_IGN);
+  /* An fd of the program that must not reach the child. */
+  g_assert_no_errno (socketpair (AF_UNIX, SOCK_STREAM, 0, sv));
+
+  process = start_with_channel (server, "inspect", NULL, &channel);
+  reply = gipc_channel_receive_variant (channel, NULL, &error);
+  g_assert_no_error (error);
+  g_variant_get (reply, "(bbbbu&s)", &signals_default, &mask_empty, &stdin_null,
+                 &context_empty, &n_fds, &env);
+  g_assert_true (signals_default);
+  g_assert_true (mask_empty);
+  g_assert_true (stdin_null);
+  g_assert_true (context_empty);
+  /* stdio, the channel's socket (announced twice), the default context's
+   * wakeup fd. */
+  g_assert_cmpuint (n_fds, ==, 5);
+  g_assert_true (g_regex_match_simple ("^([0-9]+):\\1$", env, 0, 0));
+  g_assert_true (gipc_process_join (process, 10000, &error));
+  g_assert_cmpint (gipc_process_get_exit_code (process), ==, 0);
+
+  signal (SIGUSR2, SIG_DFL);
+  close (sv[0]);
+  close (sv[1]);
+  g_clear_object (&channel);
+  g_clear_object (&process);
+  end ();
+}
+
+static void
+test_die_with_parent (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GipcProcess) process = gipc_process_new_for_target (server, "exit", g_variant_new_int32 (6));
+
+  begin ();
+  gipc_process_set_die_with_parent (process, TRUE);
+  gipc_process_start (process, &error);
+  g_assert_no_error (error);
+  g_assert_true (gipc_process_join (process, 10000, &error));
+  g_assert_cmpint (gipc_process_get_exit_code (process), ==, 6);
+  g_clear_object (&process);
+  end ();
+}
+
+static void
+test_sandbox (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GipcChannel) parent_end = NULL;
+  g_autoptr(GipcChannel) child_end = NULL;
+  g_autoptr(GipcProcess) process = NULL;
+  g_autoptr(GVariant) reply = NULL;
+
+  begin ();
+  g_assert_true (gipc_pipe (GIPC_PIPE_FLAGS_DUPLEX | GIPC_PIPE_FLAGS_UNIX_FDS,
+                            &parent_end, &child_end, &error));
+  process = gipc_process_new_for_target (server, "network", NULL);
+  gipc_process_set_sandbox (process, GIPC_SANDBOX_FLAGS_NO_NETWORK | GIPC_SANDBOX_FLAGS_BEST_EFFORT);
+  gipc_process_pass_channel (process, child_end);
+  g_assert_true (gipc_process_start (process, &error));
+  g_assert_no_error (error);
+  reply = gipc_channel_receive_variant (parent_end, NULL, &error);
+  g_assert_no_error (error);
+  if (gipc_process_get_sandbox_applied (process) & GIPC_SANDBOX_FLAGS_NO_NETWORK)
+    {
+      /* A denied socket is EACCES or EPERM. */
+      gint32 denied = g_variant_get_int32 (reply);
+
+      g_assert_true (denied == EACCES || denied == EPERM);
+    }
+  else
+    g_test_message ("no seccomp here: NO_NETWORK not applied");
+  g_assert_true (gipc_sandbox_has_seccomp () ==
+                 ((gipc_process_get_sandbox_applied (process) & GIPC_SANDBOX_FLAGS_NO_NETWORK) != 0));
+  g_assert_true (gipc_process_join (process, 10000, &error));
+  g_assert_cmpint (gipc_process_get_exit_code (process), ==, 0);
+  g_clear_pointer (&reply, g_variant_unref);
+  g_clear_object (&process);
+  g_clear_object (&child_end);
+
+  /* Without a sandbox, the same target can make the socket. */
+  g_clear_object (&parent_end);
+  process = start_with_channel (server, "network", NULL, &parent_end);
+  reply = gipc_channel_receive_variant (parent_end, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_variant_get_int32 (reply), ==, 0);
+  g_assert_true (gipc_process_join (process, 10000, &error));
+  g_clear_object (&process);
+  g_clear_object (&parent_end);
+  end ();
+}
+
+/* TRUE once @pid is gone or a zombie (an orphan's reaper may not reap). */
+static gboolean
+process_gone (pid_t pid)
+{
+  char path[64];
+  g_autofree char *text = NULL;
+  const char *state;
+
+  g_snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return TRUE;
+  state = strrchr (text, ')');
+  return state != NULL && (state[2] == 'Z' || state[2] == 'X');
+}
+
+/* The program exits: its server and a die-with-parent child die too. */
+static void
+test_program_exits (void)
+{
+  g_autofree char *out = NULL;
+  g_autofree char *path = NULL;
+  int server_pid = 0;
+  int child_pid = 0;
+  guint i;
+
+  if (g_test_subprocess ())
+    {
+      g_autoptr(GError) error = NULL;
+      g_autofree char *report = NULL;
+      GipcProcess *process = gipc_process_new_for_target (server, "sleep", NULL);
+
+      gipc_process_set_die_with_parent (process, TRUE);
+      g_assert_true (gipc_process_start (process, &error));
+      path = g_strdup_printf ("%s/gipc-fork-server-exits-%d", g_get_tmp_dir (), (int) getppid ());
+      report = g_strdup_printf ("server=%d child=%d", (int) gipc_fork_server_get_server_pid (server),
+                                (int) gipc_process_get_pid (process));
+      g_assert_true (g_file_set_contents (path, report, -1, NULL));
+      /* Gone at once, with the request's child and the server alive. */
+      _exit (0);
+    }
+
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+  path = g_strdup_printf ("%s/gipc-fork-server-exits-%d", g_get_tmp_dir (), (int) getpid ());
+  g_assert_true (g_file_get_contents (path, &out, NULL, NULL));
+  g_unlink (path);
+  g_assert_cmpint (sscanf (out, "server=%d child=%d", &server_pid, &child_pid), ==, 2);
+  g_assert_cmpint (server_pid, >, 0);
+  g_assert_cmpint (child_pid, >, 0);
+  for (i = 0; i < 500 && !(process_gone (server_pid) && process_gone (child_pid)); i++)
+    g_usleep (10000);
+  g_assert_true (process_gone (server_pid));
+  g_assert_true (process_gone (child_pid));
+}
+
+static void
+test_unknown_target (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GipcProcess) process = gipc_process_new_for_target (server, "no-such-target", NULL);
+
+  begin ();
+  g_assert_false (gipc_process_start (process, &error));
+  g_assert_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED);
+  g_assert_nonnull (strstr (error->message, "no-such-target"));
+  g_assert_true (gipc_fork_server_is_running (server));
+  g_clear_object (&process);
+  g_assert_cmpint (run_to_exit ("exit", g_variant_new_int32 (1)), ==, 1);
+  end ();
+}
+
+/* More fds than one request carries: refused, and the server lives on. */
+static void
+test_too_many_fds (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) ends = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GipcProcess) process = gipc_process_new_for_target (server, "exit", NULL);
+  guint i;
+
+  begin ();
+  for (i = 0; i < GIPC_CHANNEL_MAX_FDS_PER_MESSAGE + 1; i++)
+    {
+      GipcChannel *mine = NULL;
+      GipcChannel *theirs = NULL;
+
+      g_assert_true (gipc_pipe (GIPC_PIPE_FLAGS_DUPLEX | GIPC_PIPE_FLAGS_UNIX_FDS,
+                                &mine, &theirs, &error));
+      g_ptr_array_add (ends, mine);
+      g_ptr_array_add (ends, theirs);
+      gipc_process_pass_channel (process, theirs);
+    }
+  g_assert_false (gipc_process_start (process, &error));
+  g_assert_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED);
+  g_assert_nonnull (strstr (error->message, "fds"));
+  g_assert_true (gipc_fork_server_is_running (server));
+  g_assert_false (gipc_channel_is_closed (g_ptr_array_index (ends, 1)));
+  g_clear_object (&process);
+  g_ptr_array_set_size (ends, 0);
+  g_assert_cmpint (run_to_exit ("exit", g_variant_new_int32 (12)), ==, 12);
+  end ();
+}
+
+static void
+test_not_started (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GipcForkServer) unstarted = gipc_fork_server_new ();
+  g_autoptr(GipcProcess) process = gipc_process_new_for_target (unstarted, "exit", NULL);
+
+  g_assert_false (gipc_fork_server_is_running (unstarted));
+  g_assert_false (gipc_process_start (process, &error));
+  g_assert_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED);
+  g_assert_nonnull (strstr (error->message, "not started"));
+}
+
+/* A fork-mode child has a copy of the server object: it cannot use it,
+ * and dropping it does not stop the program's server. */
+static gint
+fork_child_target (GipcProcess *process,
+                   gpointer     user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GipcProcess) inner = gipc_process_new_for_target (server, "exit", NULL);
+
+  if (gipc_process_start (inner, &error))
+    return 1;
+  if (!g_error_matches (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED) ||
+      strstr (error->message, "belongs to process") == NULL)
+    return 2;
+  g_clear_object (&server);
+  return 0;
+}
+
+static void
+test_fork_mode_child (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GipcProcess) process = gipc_process_new (fork_child_target, NULL, NULL);
+
+  begin ();
+  gipc_process_set_warn_if_threaded (process, FALSE);
+  g_assert_true (gipc_process_start (process, &error));
+  g_assert_no_error (error);
+  g_assert_true (gipc_process_join (process, 10000, &error));
+  g_assert_cmpint (gipc_process_get_exit_code (process), ==, 0);
+  g_clear_object (&process);
+  g_assert_true (gipc_fork_server_is_running (server));
+  g_assert_cmpint (run_to_exit ("exit", g_variant_new_int32 (8)), ==, 8);
+  end ();
+}
+
+/* Runs after threads exist: a new server is refused, naming the count. */
+static gpointer
+idle_thread_cb (gpointer data)
+{
+  GCancellable *stop = data;
+
+  while (!g_cancellable_is_cancelled (stop))
+    g_usleep (1000);
+  return NULL;
+}
+
+static void
+test_threaded_refused (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GipcForkServer) late = gipc_fork_server_new ();
+  g_autoptr(GCancellable) stop = g_cancellable_new ();
+  GThread *thread = g_thread_new ("idle", idle_thread_cb, stop);
+
+  add_targets (late);
+  g_assert_false (gipc_fork_server_start (late, &error));
+  g_assert_error (error, GIPC_ERROR, GIPC_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "threads"));
+  g_assert_false (gipc_fork_server_is_running (late));
+  g_cancellable_cancel (stop);
+  g_thread_join (thread);
+}
+
+static void
+test_add_target_after_start (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_test_expect_message ("Gipc", G_LOG_LEVEL_CRITICAL, "*assertion*");
+      gipc_fork_server_add_target (server, "late", exit_target, NULL, NULL);
+      g_test_assert_expected_messages ();
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+}
+
+static void
+test_server_killed (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GipcProcess) first = gipc_process_new_for_target (victim, "exit", g_variant_new_int32 (2));
+  g_autoptr(GipcProcess) second = gipc_process_new_for_target (victim, "exit", NULL);
+  g_autoptr(GipcProcess) third = gipc_process_new_for_target (victim, "exit", NULL);
+  g_autoptr(GipcChannel) r = NULL;
+  g_autoptr(GipcChannel) w = NULL;
+  pid_t server_pid;
+
+  begin ();
+  g_assert_true (gipc_process_start (first, &error));
+  g_assert_true (gipc_process_join (first, 10000, &error));
+  g_assert_cmpint (gipc_process_get_exit_code (first), ==, 2);
+
+  server_pid = gipc_fork_server_get_server_pid (victim);
+  g_assert_cmpint (server_pid, >, 0);
+  g_assert_no_errno (kill (server_pid, SIGKILL));
+
+  /* A passed channel stays with the parent when start fails. */
+  g_assert_true (gipc_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w, &error));
+  gipc_process_pass_channel (second, r);
+  g_assert_false (gipc_process_start (second, &error));
+  g_assert_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "died"));
+  g_assert_nonnull (strstr (error->message, "single-threaded"));
+  g_assert_false (gipc_fork_server_is_running (victim));
+  g_assert_false (gipc_channel_is_closed (r));
+  g_clear_error (&error);
+
+  g_assert_false (gipc_process_start (third, &error));
+  g_assert_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED);
+  g_assert_nonnull (strstr (error->message, "single-threaded"));
+
+  g_clear_object (&first);
+  g_clear_object (&second);
+  g_clear_object (&third);
+  g_clear_object (&r);
+  g_clear_object (&w);
+  /* The victim's socket and pidfd. */
+  end_with (2);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Threads                                                                */
+
+typedef struct
+{
+  GCancellable *stop;
+  guint         id;
+} Churn;
+
+static gboolean
+idle_nothing_cb (gpointer data)
+{
+  return G_SOURCE_REMOVE;
+}
+
+static gpointer
+churn_thread_cb (gpointer data)
+{
+  Churn *churn = data;
+  g_autoptr(GMainContext) context = g_main_context_new ();
+
+  g_main_context_push_thread_default (context);
+  while (!g_cancellable_is_cancelled (churn->stop))
+    {
+      GObject *object = g_object_new (G_TYPE_SIMPLE_ACTION_GROUP, NULL);
+      gpointer block = g_malloc (1 + g_random_int_range (0, 4096));
+      GSource *idle = g_idle_source_new ();
+
+      g_source_set_callback (idle, idle_nothing_cb, NULL, NULL);
+      g_source_attach (idle, context);
+      g_source_unref (idle);
+      g_idle_add (idle_nothing_cb, NULL);
+      g_main_context_iteration (context, FALSE);
+      g_free (block);
+      g_object_unref (object);
+    }
+  g_main_context_pop_thread_default (context);
+  return NULL;
+}
+
+static void
+create_sources (guint n)
+{
+  guint i;
+
+  for (i = 0; i < n; i++)
+    g_source_remove (g_idle_add (idle_nothing_cb, NULL));
+}
+
+static void
+test_threaded_parent (void)
+{
+  g_autoptr(GCancellable) stop = g_cancellable_new ();
+  Churn churns[4];
+  GThread *threads[4];
+  guint n_children = 300;
+  guint hangs = 0;
+  guint wrong = 0;
+  guint i;
+
+  begin ();
+  create_sources (GIPC_TEST_ASAN ? 200000 : 2000000);
+
+  for (i = 0; i < G_N_ELEMENTS (threads); i++)
+    {
+      churns[i].stop = stop;
+      churns[i].id = i;
+      threads[i] = g_thread_new ("churn", churn_thread_cb, &churns[i]);
+    }
+
+  for (i = 0; i < n_children; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GipcChannel) channel = NULL;
+      g_autoptr(GipcProcess) process = NULL;
+      g_autoptr(GVariant) reply = NULL;
+
+      process = start_with_channel (server, "answer", g_variant_new_int32 ((gint32) i), &channel);
+      gipc_channel_set_timeout (channel, 20000);
+      reply = gipc_channel_receive_variant (channel, NULL, &error);
+      if (reply == NULL)
+        {
+          g_test_message ("child %u: %s", i, error->message);
+          hangs++;
+          gipc_process_kill (process, NULL);
+        }
+      else if (!g_variant_is_of_type (reply, G_VARIANT_TYPE_INT32) ||
+               g_variant_get_int32 (reply) != 2 * (gint32) i)
+        wrong++;
+      g_clear_error (&error);
+      if (!gipc_process_join (process, 20000, &error))
+        {
+          hangs++;
+          gipc_process_kill (process, NULL);
+          g_assert_true (gipc_process_join (process, -1, NULL));
+        }
+      else if (gipc_process_get_exit_code (process) != 0)
+        wrong++;
+    }
+
+  g_cancellable_cancel (stop);
+  for (i = 0; i < G_N_ELEMENTS (threads); i++)
+    g_thread_join (threads[i]);
+
+  g_assert_cmpuint (hangs, ==, 0);
+  g_assert_cmpuint (wrong, ==, 0);
+  gipc_test_drain_context (NULL);
+  end ();
+}
+
+typedef struct
+{
+  guint id;
+  guint n;
+  guint failures;
+} Starter;
+
+static gpointer
+starter_thread_cb (gpointer data)
+{
+  Starter *starter = data;
+  guint i;
+
+  for (i = 0; i < starter->n; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      gint32 code = (gint32) ((starter->id * 1000 + i) % 200);
+      g_autoptr(GipcProcess) process = gipc_process_new_for_target (server, "exit",
+                                                                   g_variant_new_int32 (code));
+
+      if (!gipc_process_start (process, &error) ||
+          !gipc_process_join (process, 20000, &error) ||
+          gipc_process_get_exit_code (process) != code)
+        {
+          if (error != NULL)
+            g_test_message ("thread %u start %u: %s", starter->id, i, error->message);
+          starter->failures++;
+        }
+    }
+  return NULL;
+}
+
+static void
+test_many_threads (void)
+{
+  Starter starters[4];
+  GThread *threads[4];
+  guint failures = 0;
+  guint i;
+
+  begin ();
+  for (i = 0; i < G_N_ELEMENTS (threads); i++)
+    {
+      starters[i].id = i;
+      starters[i].n = 250;
+      starters[i].failures = 0;
+      threads[i] = g_thread_new ("starter", starter_thread_cb, &starters[i]);
+    }
+  for (i = 0; i < G_N_ELEMENTS (threads); i++)
+    {
+      g_thread_join (threads[i]);
+      failures += starters[i].failures;
+    }
+  g_assert_cmpuint (failures, ==, 0);
+  gipc_test_drain_context (NULL);
+  end ();
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_autoptr(GError) error = NULL;
+
+  /* Before anything can start a thread. The default context (and its
+   * wakeup fd) exists from here on, so the fd counts of the tests do not
+   * see it appear. */
+  g_main_context_default ();
+  server = gipc_fork_server_new ();
+  add_targets (server);
+  if (!gipc_fork_server_start (server, &error))
+    g_error ("fork server: %s", error->message);
+  victim = gipc_fork_server_new ();
+  add_targets (victim);
+  if (!gipc_fork_server_start (victim, &error))
+    g_error ("fork server: %s", error->message);
+
+  /* GTask's class opens an fd for good: before the fd counts. */
+  g_type_class_unref (g_type_class_ref (G_TYPE_TASK));
+
+  g_test_init (&argc, &argv, NULL);
+
+  gipc_test_add_func ("/fork-server/running", test_running);
+  gipc_test_add_func ("/fork-server/echo/socket", test_echo_socket);
+  gipc_test_add_func ("/fork-server/echo/pipes", test_relay_pipes);
+  gipc_test_add_func ("/fork-server/exit-codes", test_exit_codes);
+  gipc_test_add_func ("/fork-server/signals", test_signals);
+  gipc_test_add_func ("/fork-server/crash", test_crash);
+  gipc_test_add_func ("/fork-server/terminate", test_terminate);
+  gipc_test_add_func ("/fork-server/join-async", test_join_async);
+  gipc_test_add_func ("/fork-server/our-child", test_our_child);
+  gipc_test_add_func ("/fork-server/child-watch", test_child_watch);
+  gipc_test_add_func ("/fork-server/inspect", test_inspect);
+  gipc_test_add_func ("/fork-server/die-with-parent", test_die_with_parent);
+  gipc_test_add_func ("/fork-server/sandbox", test_sandbox);
+  gipc_test_add_func ("/fork-server/program-exits", test_program_exits);
+  gipc_test_add_func ("/fork-server/unknown-target", test_unknown_target);
+  gipc_test_add_func ("/fork-server/not-started", test_not_started);
+  gipc_test_add_func ("/fork-server/too-many-fds", test_too_many_fds);
+  gipc_test_add_func ("/fork-server/fork-mode-child", test_fork_mode_child);
+  gipc_test_add_func ("/fork-server/threaded-refused", test_threaded_refused);
+  gipc_test_add_func ("/fork-server/add-target-after-start", test_add_target_after_start);
+  gipc_test_add_func ("/fork-server/server-killed", test_server_killed);
+  gipc_test_add_func ("/fork-server/threaded-parent", test_threaded_parent);
+  gipc_test_add_func ("/fork-server/many-threads", test_many_threads);
+
+  return g_test_run ();
+}
