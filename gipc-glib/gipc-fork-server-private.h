@@ -32,6 +32,10 @@ gboolean     gipc_fork_server_request          (GipcForkServer  *self,
                                                 guint           *sandbox_applied,
                                                 GError         **error);
 
+/* Tests: before start, makes the server die right after it cloned a
+ * child, before its reply (the program must still reap that child). */
+void         gipc_fork_server_set_die_before_reply_for_testing (GipcForkServer *self);
+
 /* The server's pid, 0 if none (tests). */
 pid_t        gipc_fork_server_get_server_pid   (GipcForkServer  *self);
 

@@ -159,6 +159,7 @@ struct _GipcForkServer
   pid_t        server_pid;
   int          server_pidfd;
   char        *stop_reason;    /* why the server is gone, once it is */
+  gboolean     die_before_reply_for_testing;
 };
 
 G_DEFINE_FINAL_TYPE (GipcForkServer, gipc_fork_server, G_TYPE_OBJECT)
@@ -538,7 +539,17 @@ run_child (Target      *target,
   GString *announced = g_string_new (NULL);
   GVariantIter iter;
   gint32 r, w;
+  gint32 report = -1;
   gint status;
+
+  /* First, the pid, to the program itself: if the server dies before its
+   * reply, the program still learns of its child and reaps it. */
+  if (g_variant_lookup (options, "report-fd", "i", &report) && report >= 0 && report < n_fds)
+    {
+      pid_t self_pid = getpid ();
+
+      write_all (fds[report], &self_pid, sizeof self_pid);
+    }
 
   if (!tid_field_is_current ())
     child_fail_errno (status_fd, "the thread descriptor does not hold the thread id", 0);
@@ -737,6 +748,9 @@ handle_request (GipcForkServer *self,
   errsv = errno;
   sigprocmask (SIG_SETMASK, &old_mask, NULL);
   close (status_pipe[1]);
+
+  if (pid > 0 && self->die_before_reply_for_testing)
+    _exit (1);
 
   if (pid < 0)
     {
@@ -1248,6 +1262,40 @@ gipc_fork_server_is_running (GipcForkServer *self)
 
 /* Adds @fd to @fds; returns its index, or -1 for no fd or an error
  * (@error set). */
+/* The server died (or could not hand the child over) after a request: a
+ * child it made may run, ours but unknown. It wrote its pid on @report
+ * first thing; kill and reap it. Waits at most 2 s for the writers (the
+ * child closes its end before its target runs, the server's end went with
+ * it). */
+static void
+reap_unreported_child (int report)
+{
+  struct pollfd pfd = { report, POLLIN, 0 };
+  pid_t pid = 0;
+  gsize got = 0;
+
+  while (got < sizeof pid)
+    {
+      gssize n;
+
+      if (poll (&pfd, 1, 2000) <= 0)
+        return;
+      n = read (report, (guint8 *) &pid + got, sizeof pid - got);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return;
+      got += n;
+    }
+
+  if (pid > 0)
+    {
+      g_debug ("Fork server: killing child %d, whose start was not reported", (int) pid);
+      (void) kill (pid, SIGKILL);
+      wait_for_pid (pid, NULL);
+    }
+}
+
 static gint
 append_fd (GUnixFDList  *fds,
            int           fd,
@@ -1271,7 +1319,11 @@ gipc_fork_server_request (GipcForkServer  *self,
                           GError         **error)
 {
   g_autoptr(GVariant) options_ref = g_variant_ref_sink (options);
+  g_autoptr(GVariant) request_options = NULL;
   g_autoptr(GUnixFDList) fds = g_unix_fd_list_new ();
+  GVariantDict dict;
+  int report[2] = { -1, -1 };
+  gint report_index;
   g_autoptr(GUnixFDList) reply_fds = NULL;
   g_autoptr(GVariant) request = NULL;
   g_autoptr(GVariant) reply = NULL;
@@ -1312,10 +1364,35 @@ gipc_fork_server_request (GipcForkServer  *self,
       g_variant_builder_add (&pairs, "(ii)", r, w);
     }
 
+  /* Where the child reports its pid, for when the server dies first. */
+  if (pipe2 (report, O_CLOEXEC) < 0)
+    {
+      int errsv = errno;
+
+      g_variant_builder_clear (&pairs);
+      g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
+                   "Cannot start process “%s”: pipe: %s", process_name, g_strerror (errsv));
+      return FALSE;
+    }
+  report_index = append_fd (fds, report[1], &local_error);
+  close (report[1]);
+  if (local_error != NULL)
+    {
+      close (report[0]);
+      g_variant_builder_clear (&pairs);
+      g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
+                   "Cannot start process “%s”: %s", process_name, local_error->message);
+      return FALSE;
+    }
+  g_variant_dict_init (&dict, options_ref);
+  g_variant_dict_insert (&dict, "report-fd", "i", report_index);
+  request_options = g_variant_ref_sink (g_variant_dict_end (&dict));
+
   /* The channel would refuse the send: that must not look like a dead
    * server. */
   if (g_unix_fd_list_get_length (fds) > GIPC_CHANNEL_MAX_FDS_PER_MESSAGE)
     {
+      close (report[0]);
       g_variant_builder_clear (&pairs);
       g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
                    "Cannot start process “%s”: its channels have %d fds, more than the "
@@ -1328,7 +1405,7 @@ gipc_fork_server_request (GipcForkServer  *self,
                                                g_variant_new_maybe (G_VARIANT_TYPE_VARIANT,
                                                                     args != NULL ? g_variant_new_variant (args) : NULL),
                                                process_name,
-                                               options_ref,
+                                               request_options,
                                                g_variant_builder_end (&pairs)));
   request_bytes = g_variant_get_data_as_bytes (request);
 
@@ -1341,6 +1418,7 @@ gipc_fork_server_request (GipcForkServer  *self,
                    "a child of it (fork mode) cannot use it", process_name,
                    (int) self->owner_pid);
       g_mutex_unlock (&self->lock);
+      close (report[0]);
       return FALSE;
     }
 
@@ -1352,6 +1430,7 @@ gipc_fork_server_request (GipcForkServer  *self,
                    "Cannot start process “%s”: %s", process_name,
                    reason != NULL ? reason : "the fork server was not started");
       g_mutex_unlock (&self->lock);
+      close (report[0]);
       return FALSE;
     }
 
@@ -1425,6 +1504,11 @@ gipc_fork_server_request (GipcForkServer  *self,
         }
     }
 
+  /* No reply, or one without the child: a child may run all the same. */
+  if (reply_bytes == NULL || (!ok && child_pid <= 0))
+    reap_unreported_child (report[0]);
+  close (report[0]);
+
   g_mutex_unlock (&self->lock);
 
   if (notify)
@@ -1445,4 +1529,13 @@ gipc_fork_server_get_server_pid (GipcForkServer *self)
   g_mutex_unlock (&self->lock);
 
   return pid;
+}
+
+void
+gipc_fork_server_set_die_before_reply_for_testing (GipcForkServer *self)
+{
+  g_return_if_fail (GIPC_IS_FORK_SERVER (self));
+  g_return_if_fail (!self->started);
+
+  self->die_before_reply_for_testing = TRUE;
 }

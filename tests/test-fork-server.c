@@ -36,6 +36,7 @@
 
 static GipcForkServer *server;        /* the servers of the whole program */
 static GipcForkServer *victim;        /* killed by one test */
+static GipcForkServer *dies;          /* dies after its first clone, before replying */
 
 /* ---------------------------------------------------------------------- */
 /* Targets (they run in the children)                                     */
@@ -1229,6 +1230,66 @@ test_many_threads (void)
   end ();
 }
 
+/* Children of ours that are not fork servers, alive or not. */
+static guint
+count_other_children (void)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/proc", 0, NULL);
+  pid_t self = getpid ();
+  pid_t servers[] = {
+    gipc_fork_server_get_server_pid (server),
+    gipc_fork_server_get_server_pid (victim),
+    gipc_fork_server_get_server_pid (dies),
+  };
+  const char *entry;
+  guint n = 0;
+
+  g_assert_nonnull (dir);
+  while ((entry = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = NULL;
+      g_autofree char *contents = NULL;
+      const char *after;
+      pid_t pid = (pid_t) g_ascii_strtoll (entry, NULL, 10);
+      int ppid = 0;
+      gboolean is_server = FALSE;
+
+      if (pid <= 0)
+        continue;
+      path = g_strdup_printf ("/proc/%d/stat", (int) pid);
+      if (!g_file_get_contents (path, &contents, NULL, NULL))
+        continue;
+      after = strrchr (contents, ')');
+      if (after == NULL || sscanf (after + 1, " %*c %d", &ppid) != 1 || ppid != self)
+        continue;
+      for (guint i = 0; i < G_N_ELEMENTS (servers); i++)
+        is_server |= servers[i] == pid;
+      if (!is_server)
+        n++;
+    }
+  return n;
+}
+
+/* The server dies after it made the child and before it replied: start
+ * fails, and the child (ours, never announced) is killed and reaped, not
+ * left running or as a zombie. */
+static void
+test_lost_reply (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GipcProcess) process = gipc_process_new_for_target (dies, "sleep", NULL);
+
+  begin ();
+  g_assert_cmpuint (count_other_children (), ==, 0);
+  g_assert_false (gipc_process_start (process, &error));
+  g_assert_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED);
+  g_assert_nonnull (strstr (error->message, "died"));
+  g_assert_cmpuint (count_other_children (), ==, 0);
+  g_clear_object (&process);
+  /* The dead server's socket and pidfd. */
+  end_with (2);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1246,6 +1307,11 @@ main (int    argc,
   victim = gipc_fork_server_new ();
   add_targets (victim);
   if (!gipc_fork_server_start (victim, &error))
+    g_error ("fork server: %s", error->message);
+  dies = gipc_fork_server_new ();
+  add_targets (dies);
+  gipc_fork_server_set_die_before_reply_for_testing (dies);
+  if (!gipc_fork_server_start (dies, &error))
     g_error ("fork server: %s", error->message);
 
   /* GTask's class opens an fd for good: before the fd counts. */
@@ -1274,6 +1340,7 @@ main (int    argc,
   gipc_test_add_func ("/fork-server/threaded-refused", test_threaded_refused);
   gipc_test_add_func ("/fork-server/add-target-after-start", test_add_target_after_start);
   gipc_test_add_func ("/fork-server/server-killed", test_server_killed);
+  gipc_test_add_func ("/fork-server/lost-reply", test_lost_reply);
   gipc_test_add_func ("/fork-server/threaded-parent", test_threaded_parent);
   gipc_test_add_func ("/fork-server/many-threads", test_many_threads);
 
