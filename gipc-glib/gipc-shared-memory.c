@@ -401,6 +401,39 @@ lookup_block (GBytes *bytes)
   return block;
 }
 
+static SharedBlock *shared_block_new (int      fd,
+                                      gpointer data,
+                                      gsize    size,
+                                      gboolean sealed);
+
+/* A GBytes of the sealed memfd @fd (taken: kept by the block, or closed on
+ * failure), mapped read-only; @what names it in the error. */
+static GBytes *
+wrap_sealed_memfd (int          fd,
+                   gsize        size,
+                   const char  *what,
+                   GError     **error)
+{
+  gpointer addr = empty_block;
+
+  if (size > 0)
+    {
+      addr = map_read_only (fd, size, NULL);
+      if (addr == MAP_FAILED)
+        {
+          int errsv = errno;
+
+          close_fd (&fd);
+          g_set_error (error, GIPC_ERROR, GIPC_ERROR_FAILED,
+                       "Could not map %s of %" G_GSIZE_FORMAT " bytes: %s",
+                       what, size, g_strerror (errsv));
+          return NULL;
+        }
+    }
+
+  return shared_bytes_wrap (shared_block_new (fd, addr, size, TRUE));
+}
+
 static SharedBlock *
 shared_block_new (int      fd,
                   gpointer data,
@@ -528,7 +561,6 @@ gipc_shared_bytes_new_from_data (gconstpointer   data,
                                  gsize           size,
                                  GError        **error)
 {
-  gpointer addr = empty_block;
   int fd;
 
   g_return_val_if_fail (data != NULL || size == 0, NULL);
@@ -540,22 +572,7 @@ gipc_shared_bytes_new_from_data (gconstpointer   data,
   if (fd < 0)
     return NULL;
 
-  if (size > 0)
-    {
-      addr = map_read_only (fd, size, NULL);
-      if (addr == MAP_FAILED)
-        {
-          int errsv = errno;
-
-          close_fd (&fd);
-          g_set_error (error, GIPC_ERROR, GIPC_ERROR_FAILED,
-                       "Could not map shared memory of %" G_GSIZE_FORMAT " bytes: %s",
-                       size, g_strerror (errsv));
-          return NULL;
-        }
-    }
-
-  return shared_bytes_wrap (shared_block_new (fd, addr, size, TRUE));
+  return wrap_sealed_memfd (fd, size, "shared memory", error);
 }
 
 gboolean
@@ -662,8 +679,6 @@ gipc_shared_memory_import (int      fd,
                            gsize    size,
                            GError **error)
 {
-  gpointer addr;
-
   g_return_val_if_fail (fd >= 0, NULL);
   if (error != NULL && *error != NULL)
     {
@@ -683,19 +698,7 @@ gipc_shared_memory_import (int      fd,
       return g_bytes_new (NULL, 0);
     }
 
-  addr = map_read_only (fd, size, NULL);
-  if (addr == MAP_FAILED)
-    {
-      int errsv = errno;
-
-      close_fd (&fd);
-      g_set_error (error, GIPC_ERROR, GIPC_ERROR_FAILED,
-                   "Could not map a shared memory message of %" G_GSIZE_FORMAT " bytes: %s",
-                   size, g_strerror (errsv));
-      return NULL;
-    }
-
   /* The block keeps the sealed fd, so that sending the message on (a
    * proxy, an echo) dups it instead of copying the memory. */
-  return shared_bytes_wrap (shared_block_new (fd, addr, size, TRUE));
+  return wrap_sealed_memfd (fd, size, "a shared memory message", error);
 }
