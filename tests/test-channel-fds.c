@@ -96,6 +96,43 @@ read_fd_text (int fd)
   return g_strdup (buffer);
 }
 
+/* A raw peer's write: @data in one sendmsg on @sock, with @n_fds fds (an
+ * SCM_RIGHTS message, zeroed padding) on its first byte; all of it must
+ * go. */
+static void
+raw_sendmsg (int           sock,
+             gconstpointer data,
+             gsize         len,
+             const int    *fds,
+             guint         n_fds)
+{
+  union
+  {
+    struct cmsghdr align;
+    char buf[CMSG_SPACE (sizeof (int) * GIPC_CHANNEL_MAX_FDS_PER_MESSAGE)];
+  } control;
+  struct iovec iov = { (void *) data, len };
+  struct msghdr msg = { 0 };
+
+  g_assert_cmpuint (n_fds, <=, GIPC_CHANNEL_MAX_FDS_PER_MESSAGE);
+  memset (&control, 0, sizeof control);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  if (n_fds > 0)
+    {
+      struct cmsghdr *cmsg;
+
+      msg.msg_control = control.buf;
+      msg.msg_controllen = CMSG_SPACE (sizeof (int) * n_fds);
+      cmsg = CMSG_FIRSTHDR (&msg);
+      cmsg->cmsg_level = SOL_SOCKET;
+      cmsg->cmsg_type = SCM_RIGHTS;
+      cmsg->cmsg_len = CMSG_LEN (sizeof (int) * n_fds);
+      memcpy (CMSG_DATA (cmsg), fds, sizeof (int) * n_fds);
+    }
+  g_assert_cmpint (sendmsg (sock, &msg, 0), ==, (gssize) len);
+}
+
 /* Each fd of @fds is open, close-on-exec and reads "TAG-i". */
 static void
 assert_text_fds (GUnixFDList *fds,
@@ -445,20 +482,7 @@ test_wire_format (void)
     g_autoptr(GUnixFDList) got_fds = NULL;
     g_autoptr(GBytes) got = NULL;
 
-    iov.iov_base = frame;
-    iov.iov_len = sizeof frame;
-    memset (&msg, 0, sizeof msg);
-    memset (&control, 0, sizeof control);
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.buf;
-    msg.msg_controllen = CMSG_SPACE (sizeof (int));
-    cmsg = CMSG_FIRSTHDR (&msg);
-    cmsg->cmsg_level = SOL_SOCKET;
-    cmsg->cmsg_type = SCM_RIGHTS;
-    cmsg->cmsg_len = CMSG_LEN (sizeof (int));
-    memcpy (CMSG_DATA (cmsg), &fd, sizeof fd);
-    g_assert_cmpint (sendmsg (sv[1], &msg, 0), ==, sizeof frame);
+    raw_sendmsg (sv[1], frame, sizeof frame, &fd, 1);
     close (fd);
 
     got = gipc_channel_receive_with_fds (channel, &got_fds, NULL, &error);
@@ -625,13 +649,6 @@ expect_hostile (const guint8 *wire,
   g_autoptr(GipcChannel) channel = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) got = NULL;
-  union
-  {
-    struct cmsghdr align;
-    char buf[CMSG_SPACE (sizeof (int) * GIPC_CHANNEL_MAX_FDS_PER_MESSAGE)];
-  } control;
-  struct iovec iov = { (void *) wire, len };
-  struct msghdr msg = { 0 };
   int fds[GIPC_CHANNEL_MAX_FDS_PER_MESSAGE];
   int sv[2];
   int fd = text_fd ("hostile");
@@ -641,24 +658,9 @@ expect_hostile (const guint8 *wire,
   channel = gipc_channel_new_from_fds (sv[0], sv[0], &error);
   g_assert_no_error (error);
 
-  memset (&control, 0, sizeof control);
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  if (n_fds > 0)
-    {
-      struct cmsghdr *cmsg;
-
-      for (guint i = 0; i < n_fds; i++)
-        fds[i] = fd;
-      msg.msg_control = control.buf;
-      msg.msg_controllen = CMSG_SPACE (sizeof (int) * n_fds);
-      cmsg = CMSG_FIRSTHDR (&msg);
-      cmsg->cmsg_level = SOL_SOCKET;
-      cmsg->cmsg_type = SCM_RIGHTS;
-      cmsg->cmsg_len = CMSG_LEN (sizeof (int) * n_fds);
-      memcpy (CMSG_DATA (cmsg), fds, sizeof (int) * n_fds);
-    }
-  g_assert_cmpint (sendmsg (sv[1], &msg, 0), ==, (ssize_t) len);
+  for (guint i = 0; i < n_fds; i++)
+    fds[i] = fd;
+  raw_sendmsg (sv[1], wire, len, fds, n_fds);
   close (fd);
   close (sv[1]);
 
@@ -743,18 +745,12 @@ test_hostile_unclaimed_fds (void)
   g_autoptr(GipcChannel) channel = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) got = NULL;
-  union
-  {
-    struct cmsghdr align;
-    char buf[CMSG_SPACE (sizeof (int) * GIPC_CHANNEL_MAX_FDS_PER_MESSAGE)];
-  } control;
   int fds[GIPC_CHANNEL_MAX_FDS_PER_MESSAGE];
   int sv[2];
   int fd = text_fd ("unclaimed");
   guint before = gipc_test_count_fds ();
   guint received = 0;
 
-  memset (&control, 0, sizeof control);
   g_assert_no_errno (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
   channel = gipc_channel_new_from_fds (sv[0], sv[0], &error);
   g_assert_no_error (error);
@@ -765,20 +761,8 @@ test_hostile_unclaimed_fds (void)
     {
       /* Frames that announce no fds, each sendmsg with 253 of them. */
       static const guint8 frame[] = { 0, 0, 0, 1, 0, 0, 0, 0, 'x' };
-      struct iovec iov = { (void *) frame, sizeof frame };
-      struct msghdr msg = { 0 };
-      struct cmsghdr *cmsg;
 
-      msg.msg_iov = &iov;
-      msg.msg_iovlen = 1;
-      msg.msg_control = control.buf;
-      msg.msg_controllen = CMSG_SPACE (sizeof fds);
-      cmsg = CMSG_FIRSTHDR (&msg);
-      cmsg->cmsg_level = SOL_SOCKET;
-      cmsg->cmsg_type = SCM_RIGHTS;
-      cmsg->cmsg_len = CMSG_LEN (sizeof fds);
-      memcpy (CMSG_DATA (cmsg), fds, sizeof fds);
-      g_assert_cmpint (sendmsg (sv[1], &msg, 0), ==, sizeof frame);
+      raw_sendmsg (sv[1], frame, sizeof frame, fds, G_N_ELEMENTS (fds));
     }
 
   for (;;)
@@ -1118,15 +1102,7 @@ test_shm_hostile (void)
       g_autoptr(GipcChannel) channel = NULL;
       g_autoptr(GError) error = NULL;
       g_autoptr(GBytes) got = NULL;
-      guint8 frame[8] = { 0, 0, 0x10, 0, 0, 1, 1, 0 };   /* 4096 bytes, 1 fd, shared */
-      union
-      {
-        struct cmsghdr align;
-        char buf[CMSG_SPACE (sizeof (int))];
-      } control;
-      struct iovec iov = { frame, sizeof frame };
-      struct msghdr msg = { 0 };
-      struct cmsghdr *cmsg;
+      static const guint8 frame[8] = { 0, 0, 0x10, 0, 0, 1, 1, 0 };   /* 4096 bytes, 1 fd, shared */
       int sv[2];
       int memfd = memfd_create ("gipc-test", MFD_CLOEXEC | MFD_ALLOW_SEALING);
       int seals = F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL;
@@ -1142,17 +1118,7 @@ test_shm_hostile (void)
       g_assert_no_errno (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
       channel = gipc_channel_new_from_fds (sv[0], sv[0], &error);
       g_assert_no_error (error);
-      memset (&control, 0, sizeof control);
-      msg.msg_iov = &iov;
-      msg.msg_iovlen = 1;
-      msg.msg_control = control.buf;
-      msg.msg_controllen = sizeof control.buf;
-      cmsg = CMSG_FIRSTHDR (&msg);
-      cmsg->cmsg_level = SOL_SOCKET;
-      cmsg->cmsg_type = SCM_RIGHTS;
-      cmsg->cmsg_len = CMSG_LEN (sizeof (int));
-      memcpy (CMSG_DATA (cmsg), &memfd, sizeof memfd);
-      g_assert_cmpint (sendmsg (sv[1], &msg, 0), ==, sizeof frame);
+      raw_sendmsg (sv[1], frame, sizeof frame, &memfd, 1);
       close (memfd);
       close (sv[1]);
 
