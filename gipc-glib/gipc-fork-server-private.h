@@ -36,6 +36,19 @@ gboolean     gipc_fork_server_request          (GipcForkServer  *self,
  * child, before its reply (the program must still reap that child). */
 void         gipc_fork_server_set_die_before_reply_for_testing (GipcForkServer *self);
 
+/* Tests: before start, makes every child of the server fail its set-up
+ * (it reports an error to the server, EIO) or kill itself (SIGKILL) there,
+ * after its fds are closed and before its sandbox and report. */
+typedef enum
+{
+  GIPC_FORK_SERVER_CHILD_FAULT_NONE,
+  GIPC_FORK_SERVER_CHILD_FAULT_FAILS,
+  GIPC_FORK_SERVER_CHILD_FAULT_DIES,
+} GipcForkServerChildFault;
+
+void         gipc_fork_server_set_child_fault_for_testing (GipcForkServer           *self,
+                                                           GipcForkServerChildFault  fault);
+
 /* The server's pid, 0 if none (tests). */
 pid_t        gipc_fork_server_get_server_pid   (GipcForkServer  *self);
 

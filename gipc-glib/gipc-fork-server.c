@@ -18,7 +18,9 @@
  * requests from any number of threads are serialized.
  *
  * Children. The server makes each child with clone3 (CLONE_PARENT |
- * CLONE_PIDFD; the exit signal is the server's own, SIGCHLD): the child's parent is the program, not
+ * CLONE_PIDFD; the exit signal is the server's own, SIGCHLD), or clone()
+ * with the same flags where seccomp or valgrind refuse clone3 (ENOSYS):
+ * the child's parent is the program, not
  * the server, so waitpid(), GChildWatch, pidfds, PR_SET_PDEATHSIG and exit
  * statuses work in the program exactly as for its own fork()s. The pidfd
  * goes back to the program, which reaps the child as it reaps fork-mode
@@ -160,6 +162,7 @@ struct _GipcForkServer
   int          server_pidfd;
   char        *stop_reason;    /* why the server is gone, once it is */
   gboolean     die_before_reply_for_testing;
+  GipcForkServerChildFault child_fault_for_testing;
 };
 
 G_DEFINE_FINAL_TYPE (GipcForkServer, gipc_fork_server, G_TYPE_OBJECT)
@@ -210,6 +213,53 @@ typedef struct
   guint64 stack_size;
   guint64 tls;
 } CloneArgs;
+
+/* clone3(), or the older clone() where clone3() is not there: seccomp
+ * policies (Flatpak's, Docker's, the sandbox of this library) make it fail
+ * with ENOSYS so that the C library falls back, and valgrind 3.19 does not
+ * know it. Both make a fork-like child (no new stack, no CLONE_VM) with the
+ * same flags; clone() stores the pidfd where the parent's thread id would
+ * go, and takes the exit signal in its flags (ignored with CLONE_PARENT:
+ * the child gets the caller's own, as clone3 gives it). Returns what the
+ * call returns; errno is set on -1. */
+static pid_t
+raw_clone (guint64  flags,
+           int     *pidfd,
+           pid_t   *child_tid,
+           int      exit_signal)
+{
+  static gboolean no_clone3;
+  CloneArgs args;
+  pid_t pid;
+
+  if (!no_clone3)
+    {
+      memset (&args, 0, sizeof args);
+      args.flags = flags;
+      args.pidfd = (guint64) (guintptr) pidfd;
+      args.child_tid = (guint64) (guintptr) child_tid;
+      /* clone3 refuses an exit signal with CLONE_PARENT. */
+      args.exit_signal = (flags & CLONE_PARENT) != 0 ? 0 : (guint64) exit_signal;
+      pid = (pid_t) syscall (SYS_clone3, &args, sizeof args);
+      if (pid != -1 || errno != ENOSYS)
+        return pid;
+      no_clone3 = TRUE;
+    }
+
+#if defined(__x86_64__)
+  /* flags, stack, parent tid, child tid, tls */
+  return (pid_t) syscall (SYS_clone, (unsigned long) flags | (unsigned long) exit_signal,
+                          NULL, pidfd, child_tid, NULL);
+#elif defined(__aarch64__) || defined(__arm__) || defined(__i386__) || \
+      defined(__powerpc__) || defined(__riscv) || defined(__mips__) || defined(__loongarch__)
+  /* CONFIG_CLONE_BACKWARDS: flags, stack, parent tid, tls, child tid */
+  return (pid_t) syscall (SYS_clone, (unsigned long) flags | (unsigned long) exit_signal,
+                          NULL, pidfd, NULL, child_tid);
+#else
+  errno = ENOSYS;
+  return -1;
+#endif
+}
 
 static void
 target_free (gpointer data)
@@ -290,7 +340,6 @@ find_tid_field (GString *why)
   gsize found[TID_MAX_CANDIDATES];
   guint n_candidates;
   int n_found = -1;
-  CloneArgs args;
   int pipe_fds[2];
   int wait_status;
   pid_t pid;
@@ -342,16 +391,12 @@ find_tid_field (GString *why)
   tid_field = (pid_t *) (gpointer) ((guint8 *) (gpointer) pthread_self () + found[0]);
 
   /* The check a real child makes, after the same kind of clone. */
-  memset (&args, 0, sizeof args);
-  args.flags = CLONE_CHILD_SETTID;
-  args.child_tid = (guint64) (guintptr) tid_field;
-  args.exit_signal = SIGCHLD;
-  pid = (pid_t) syscall (SYS_clone3, &args, sizeof args);
+  pid = raw_clone (CLONE_CHILD_SETTID, NULL, tid_field, SIGCHLD);
   if (pid == 0)
     _exit (tid_field_is_current () ? 0 : 1);
   if (pid < 0)
     {
-      g_string_append_printf (why, "clone3: %s", g_strerror (errno));
+      g_string_append_printf (why, "clone3 and clone: %s", g_strerror (errno));
       tid_field = NULL;
       return FALSE;
     }
@@ -374,6 +419,9 @@ find_tid_field (GString *why)
  * everything it inherits stays reachable from here (memory checkers see
  * it as kept, not lost). */
 static GipcChannel *server_control;
+/* Why the server cannot make children (its checkers' children exit with
+ * it allocated). */
+static GString *server_why;
 
 static struct
 {
@@ -520,7 +568,7 @@ child_apply_sandbox (int         status_fd,
   *applied_out = (guint32) applied;
 }
 
-/* In the child, right after clone3. @fds: the received fds, @pairs: the
+/* In the child, right after the clone. @fds: the received fds, @pairs: the
  * channels as index pairs into @fds. */
 G_GNUC_NORETURN static void
 run_child (Target      *target,
@@ -532,7 +580,8 @@ run_child (Target      *target,
            gint         n_fds,
            GVariant    *pairs,
            GVariant    *options,
-           int          status_fd)
+           int          status_fd,
+           GipcForkServerChildFault fault)
 {
   ChildStatus status_ok = { 0, 0 };
   GArray *keep = g_array_new (FALSE, FALSE, sizeof (int));
@@ -585,6 +634,13 @@ run_child (Target      *target,
 
   if (!gipc_child_setup_stdin_to_devnull ())
     child_fail_errno (status_fd, "stdin from /dev/null", errno);
+
+  /* Tests: a child whose set-up fails, or that is killed in the middle
+   * of it. */
+  if (fault == GIPC_FORK_SERVER_CHILD_FAULT_FAILS)
+    child_fail_errno (status_fd, "a fault made for testing", EIO);
+  if (fault == GIPC_FORK_SERVER_CHILD_FAULT_DIES)
+    (void) kill (getpid (), SIGKILL);
 
   /* Last before the target, as in fork mode. */
   child_apply_sandbox (status_fd, name, options, &status_ok.sandbox_applied);
@@ -685,7 +741,6 @@ handle_request (GipcForkServer *self,
   const int *fds = NULL;
   gint n_fds = 0;
   Target *target;
-  CloneArgs clone_args;
   sigset_t all_signals;
   sigset_t old_mask;
   int pidfd = -1;
@@ -723,27 +778,21 @@ handle_request (GipcForkServer *self,
   if (fd_list != NULL)
     fds = g_unix_fd_list_peek_fds (fd_list, &n_fds);
 
-  memset (&clone_args, 0, sizeof clone_args);
-  clone_args.flags = CLONE_PARENT | CLONE_PIDFD | CLONE_CHILD_SETTID;
-  clone_args.pidfd = (guint64) (guintptr) &pidfd;
-  clone_args.child_tid = (guint64) (guintptr) tid_field;
-  /* clone3 refuses an exit signal with CLONE_PARENT: the child gets the
-   * server's own, SIGCHLD (the server was made by fork()), so waitpid()
-   * in the program sees it as any child. */
-  clone_args.exit_signal = 0;
-
   /* No handler may run in the child before its reset (the server has
-   * default dispositions, but the mask is the child's to set). */
+   * default dispositions, but the mask is the child's to set). With
+   * CLONE_PARENT the child's exit signal is the server's own, SIGCHLD (the
+   * server was made by fork()), so waitpid() in the program sees it as
+   * any child. */
   sigfillset (&all_signals);
   sigprocmask (SIG_SETMASK, &all_signals, &old_mask);
-  pid = (pid_t) syscall (SYS_clone3, &clone_args, sizeof clone_args);
+  pid = raw_clone (CLONE_PARENT | CLONE_PIDFD | CLONE_CHILD_SETTID, &pidfd, tid_field, SIGCHLD);
   if (pid == 0)
     {
       GVariant *inner = current.args != NULL ? g_variant_get_variant (current.args) : NULL;
 
       close (status_pipe[0]);
       run_child (target, inner, name, die_with_parent, program_pid, fds, n_fds, current.pairs,
-                 current.options, status_pipe[1]);
+                 current.options, status_pipe[1], self->child_fault_for_testing);
     }
   errsv = errno;
   sigprocmask (SIG_SETMASK, &old_mask, NULL);
@@ -813,7 +862,6 @@ run_server (GipcForkServer *self,
             int             socket_fd,
             pid_t           program_pid)
 {
-  GString *why = g_string_new (NULL);
   GArray *keep = g_array_new (FALSE, FALSE, sizeof (int));
   GVariant *hello;
   gboolean ready;
@@ -846,9 +894,11 @@ run_server (GipcForkServer *self,
   if (server_control == NULL)
     _exit (127);
 
-  ready = find_tid_field (why);
-  hello = g_variant_ref_sink (g_variant_new (HELLO_TYPE, ready, why->str));
-  g_string_free (why, TRUE);
+  server_why = g_string_new (NULL);
+  ready = find_tid_field (server_why);
+  hello = g_variant_ref_sink (g_variant_new (HELLO_TYPE, ready, server_why->str));
+  g_string_free (server_why, TRUE);
+  server_why = NULL;
   sent = gipc_channel_send_variant (server_control, hello, NULL, NULL);
   g_variant_unref (hello);
   if (!sent || !ready)
@@ -1538,4 +1588,14 @@ gipc_fork_server_set_die_before_reply_for_testing (GipcForkServer *self)
   g_return_if_fail (!self->started);
 
   self->die_before_reply_for_testing = TRUE;
+}
+
+void
+gipc_fork_server_set_child_fault_for_testing (GipcForkServer           *self,
+                                              GipcForkServerChildFault  fault)
+{
+  g_return_if_fail (GIPC_IS_FORK_SERVER (self));
+  g_return_if_fail (!self->started);
+
+  self->child_fault_for_testing = fault;
 }

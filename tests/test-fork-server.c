@@ -14,6 +14,7 @@
  */
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
@@ -37,6 +38,8 @@
 static GipcForkServer *server;        /* the servers of the whole program */
 static GipcForkServer *victim;        /* killed by one test */
 static GipcForkServer *dies;          /* dies after its first clone, before replying */
+static GipcForkServer *failing;       /* every child fails its set-up */
+static GipcForkServer *killed;        /* every child dies in its set-up */
 
 /* ---------------------------------------------------------------------- */
 /* Targets (they run in the children)                                     */
@@ -121,13 +124,15 @@ crash_target (GipcProcess *process,
   return 50;
 }
 
-G_GNUC_NORETURN static gint
+static gint
 sleep_target (GipcProcess *process,
               GVariant    *args,
               gpointer     user_data)
 {
-  for (;;)
-    pause ();
+  /* Until killed; bounded, so that a failed test leaves no child behind
+   * that holds the test runner's output pipe for good. */
+  g_usleep (120 * G_USEC_PER_SEC);
+  return 99;
 }
 
 static gpointer
@@ -1240,6 +1245,8 @@ count_other_children (void)
     gipc_fork_server_get_server_pid (server),
     gipc_fork_server_get_server_pid (victim),
     gipc_fork_server_get_server_pid (dies),
+    gipc_fork_server_get_server_pid (failing),
+    gipc_fork_server_get_server_pid (killed),
   };
   const char *entry;
   guint n = 0;
@@ -1290,6 +1297,158 @@ test_lost_reply (void)
   end_with (2);
 }
 
+/* A sandbox the kernel cannot give, or an allowed path that does not
+ * exist: refused in the program, before a request is sent (the child
+ * would find the same); no child is made. */
+static void
+test_bad_allowed_path (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GipcProcess) process = gipc_process_new_for_target (server, "exit",
+                                                                g_variant_new_int32 (3));
+
+  begin ();
+  gipc_process_set_sandbox (process, GIPC_SANDBOX_FLAGS_NO_FILESYSTEM);
+  gipc_process_sandbox_allow_path (process, "/nonexistent/gipc-fork-server-test", FALSE);
+  g_assert_false (gipc_process_start (process, &error));
+  if (gipc_sandbox_get_landlock_abi () > 0)
+    {
+      g_assert_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED);
+      g_assert_nonnull (strstr (error->message, "/nonexistent/gipc-fork-server-test"));
+    }
+  else
+    g_assert_error (error, GIPC_ERROR, GIPC_ERROR_SANDBOX_UNAVAILABLE);
+  g_assert_cmpuint (count_other_children (), ==, 0);
+  g_assert_true (gipc_fork_server_is_running (server));
+  g_clear_object (&process);
+  g_assert_cmpint (run_to_exit ("exit", g_variant_new_int32 (4)), ==, 4);
+  end ();
+}
+
+/* A child that fails its set-up (it reports why) or is killed in the
+ * middle of it (SIGKILL, before it reports): start fails and says so, the
+ * child (made, and ours) is reaped, the server serves the next request,
+ * and the channel passed to it stays open in the program, as after any
+ * failed start: passed again to a good server, it works. */
+static void
+child_fault (GipcForkServer *s,
+             const char     *expected)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GipcChannel) parent_end = NULL;
+  g_autoptr(GipcChannel) child_end = NULL;
+  g_autoptr(GipcProcess) process = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  guint i;
+
+  begin ();
+  for (i = 0; i < 3; i++)
+    {
+      g_assert_true (gipc_pipe (GIPC_PIPE_FLAGS_DUPLEX | GIPC_PIPE_FLAGS_UNIX_FDS,
+                                &parent_end, &child_end, &error));
+      process = gipc_process_new_for_target (s, "echo", NULL);
+      gipc_process_pass_channel (process, child_end);
+      g_assert_false (gipc_process_start (process, &error));
+      g_assert_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED);
+      g_assert_nonnull (strstr (error->message, expected));
+      g_clear_error (&error);
+      g_assert_cmpuint (count_other_children (), ==, 0);
+      g_assert_true (gipc_fork_server_is_running (s));
+      g_assert_false (gipc_channel_is_closed (child_end));
+      g_clear_object (&process);
+
+      process = gipc_process_new_for_target (server, "echo", NULL);
+      gipc_process_pass_channel (process, child_end);
+      g_assert_true (gipc_process_start (process, &error));
+      g_assert_no_error (error);
+      g_assert_true (gipc_channel_send_variant (parent_end, g_variant_new_uint32 (i), NULL, &error));
+      reply = gipc_channel_receive_variant (parent_end, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (g_variant_get_uint32 (reply), ==, i);
+      g_assert_true (gipc_process_join (process, 10000, &error));
+      g_assert_cmpint (gipc_process_get_exit_code (process), ==, 0);
+      g_clear_pointer (&reply, g_variant_unref);
+      g_clear_object (&process);
+      g_clear_object (&parent_end);
+      g_clear_object (&child_end);
+    }
+  end ();
+}
+
+static void
+test_child_fails_setup (void)
+{
+  child_fault (failing, "setting up the child failed: a fault made for testing");
+}
+
+static void
+test_child_dies_in_setup (void)
+{
+  child_fault (killed, "died while setting up");
+}
+
+/* The program runs under a seccomp policy that makes clone3 fail with
+ * ENOSYS (the sandbox of this library does, as Flatpak's and Docker's
+ * do): the server falls back to clone() and works. Before that fallback,
+ * its start failed with "clone3: Function not implemented". */
+static gint
+exit_target_42 (GipcProcess *process,
+                GVariant    *args,
+                gpointer     user_data)
+{
+  return 42;
+}
+
+static gint
+sandboxed_program_target (GipcProcess *process,
+                          gpointer     user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GipcForkServer) inner = gipc_fork_server_new ();
+  g_autoptr(GipcProcess) child = NULL;
+
+  /* clone3 is really refused here. */
+  if (syscall (SYS_clone3, NULL, 0) != -1 || errno != ENOSYS)
+    return 10;
+  gipc_fork_server_add_target (inner, "42", exit_target_42, NULL, NULL);
+  if (!gipc_fork_server_start (inner, &error))
+    {
+      g_printerr ("fork server in a sandboxed program: %s\n", error->message);
+      return 11;
+    }
+  child = gipc_process_new_for_target (inner, "42", NULL);
+  if (!gipc_process_start (child, &error) || !gipc_process_join (child, 10000, &error))
+    {
+      g_printerr ("start through it: %s\n", error->message);
+      return 12;
+    }
+  return gipc_process_get_exit_code (child);
+}
+
+static void
+test_sandboxed_program (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GipcProcess) process = NULL;
+
+  if (!gipc_sandbox_has_seccomp ())
+    {
+      g_test_skip ("no seccomp here: clone3 cannot be refused");
+      return;
+    }
+  begin ();
+  process = gipc_process_new (sandboxed_program_target, NULL, NULL);
+  gipc_process_set_warn_if_threaded (process, FALSE);
+  gipc_process_set_sandbox (process, GIPC_SANDBOX_FLAGS_NO_NETWORK);
+  g_assert_true (gipc_process_start (process, &error));
+  g_assert_no_error (error);
+  g_assert_true (gipc_process_join (process, 20000, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (gipc_process_get_exit_code (process), ==, 42);
+  g_clear_object (&process);
+  end ();
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1312,6 +1471,16 @@ main (int    argc,
   add_targets (dies);
   gipc_fork_server_set_die_before_reply_for_testing (dies);
   if (!gipc_fork_server_start (dies, &error))
+    g_error ("fork server: %s", error->message);
+  failing = gipc_fork_server_new ();
+  add_targets (failing);
+  gipc_fork_server_set_child_fault_for_testing (failing, GIPC_FORK_SERVER_CHILD_FAULT_FAILS);
+  if (!gipc_fork_server_start (failing, &error))
+    g_error ("fork server: %s", error->message);
+  killed = gipc_fork_server_new ();
+  add_targets (killed);
+  gipc_fork_server_set_child_fault_for_testing (killed, GIPC_FORK_SERVER_CHILD_FAULT_DIES);
+  if (!gipc_fork_server_start (killed, &error))
     g_error ("fork server: %s", error->message);
 
   /* GTask's class opens an fd for good: before the fd counts. */
@@ -1341,6 +1510,10 @@ main (int    argc,
   gipc_test_add_func ("/fork-server/add-target-after-start", test_add_target_after_start);
   gipc_test_add_func ("/fork-server/server-killed", test_server_killed);
   gipc_test_add_func ("/fork-server/lost-reply", test_lost_reply);
+  gipc_test_add_func ("/fork-server/bad-allowed-path", test_bad_allowed_path);
+  gipc_test_add_func ("/fork-server/child-fails-setup", test_child_fails_setup);
+  gipc_test_add_func ("/fork-server/child-dies-in-setup", test_child_dies_in_setup);
+  gipc_test_add_func ("/fork-server/sandboxed-program", test_sandboxed_program);
   gipc_test_add_func ("/fork-server/threaded-parent", test_threaded_parent);
   gipc_test_add_func ("/fork-server/many-threads", test_many_threads);
 
