@@ -2337,9 +2337,11 @@ gipc_process_send_signal (GipcProcess  *self,
   pid = self->pid;
   if (self->state == STATE_RUNNING)
     {
-      if (self->pidfd >= 0)
-        r = pidfd_send (self->pidfd, signum);
-      else
+      r = self->pidfd >= 0 ? pidfd_send (self->pidfd, signum) : -1;
+      /* No pidfd, or no pidfd_send_signal() (a seccomp policy, valgrind
+       * 3.19: the pidfd came from the fork server's clone): the pid is
+       * still ours (not reaped), kill() reaches the same child. */
+      if (self->pidfd < 0 || (r < 0 && errno == ENOSYS))
         r = kill (pid, signum);
       errsv = errno;
     }
