@@ -271,6 +271,17 @@ target_free (gpointer data)
   g_free (target);
 }
 
+/* Frees a target without running its notifier (in a copy of the program). */
+static gboolean
+forget_target (gpointer key,
+               gpointer value,
+               gpointer user_data)
+{
+  g_free (key);
+  g_free (value);
+  return TRUE;
+}
+
 /* ------------------------------------------------------------------ */
 /* The server: the thread id field                                     */
 
@@ -434,6 +445,7 @@ static struct
   GVariant    *pairs;
   GVariant    *inner_args;   /* in a child: what the target gets */
   GipcProcess *process;      /* in a child */
+  GString     *announced;    /* in a child: its GIPC_CHANNEL_FDS */
 } current;
 
 static void
@@ -585,7 +597,7 @@ run_child (Target      *target,
 {
   ChildStatus status_ok = { 0, 0 };
   GArray *keep = g_array_new (FALSE, FALSE, sizeof (int));
-  GString *announced = g_string_new (NULL);
+  GString *announced = current.announced = g_string_new (NULL);
   GVariantIter iter;
   gint32 r, w;
   gint32 report = -1;
@@ -654,6 +666,7 @@ run_child (Target      *target,
   else
     g_unsetenv ("GIPC_CHANNEL_FDS");
   g_string_free (announced, TRUE);
+  current.announced = NULL;
 
   atexit (flush_channels_at_exit);
 
@@ -993,7 +1006,7 @@ gipc_fork_server_finalize (GObject *object)
   /* The notifiers run in the program only: a copy of the object in the
    * server or a fork-mode child lets the targets' data be. */
   if (self->started && self->owner_pid != getpid ())
-    g_hash_table_steal_all (self->targets);
+    g_hash_table_foreach_steal (self->targets, forget_target, NULL);
   g_clear_pointer (&self->targets, g_hash_table_unref);
   g_mutex_clear (&self->lock);
 

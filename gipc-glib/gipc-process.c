@@ -1073,9 +1073,14 @@ run_fork_child (GipcProcess               *self,
                 int                        status_fd,
                 const GipcSandboxPrepared *sandbox)
 {
-  ForkStatus status = { GIPC_CHILD_SETUP_OK, GIPC_SANDBOX_STEP_NONE, 0, 0 };
+  ForkStatus status;
   gint exit_status;
   ssize_t n;
+
+  /* Padding too: the whole struct goes down the pipe. */
+  memset (&status, 0, sizeof status);
+  status.result = GIPC_CHILD_SETUP_OK;
+  status.sandbox_step = GIPC_SANDBOX_STEP_NONE;
 
   gipc_channel_registry_unlock ();
 

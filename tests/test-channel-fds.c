@@ -788,9 +788,7 @@ test_hostile_unclaimed_fds (void)
 static void
 test_ctrunc (void)
 {
-  const char *preload = g_getenv ("LD_PRELOAD");
-
-  if (preload != NULL && strstr (preload, "vgpreload") != NULL)
+  if (gipc_test_running_on_valgrind ())
     {
       g_test_skip ("valgrind keeps its own fds at the top of the table and "
                    "does not pass RLIMIT_NOFILE on to the kernel");
