@@ -13,7 +13,6 @@
  * before anything can start a thread.
  */
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -838,15 +837,9 @@ test_sandbox (void)
 static gboolean
 process_gone (pid_t pid)
 {
-  char path[64];
-  g_autofree char *text = NULL;
-  const char *state;
+  char state;
 
-  g_snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
-  if (!g_file_get_contents (path, &text, NULL, NULL))
-    return TRUE;
-  state = strrchr (text, ')');
-  return state != NULL && (state[2] == 'Z' || state[2] == 'X');
+  return !gipc_test_read_proc_stat (pid, &state, NULL) || state == 'Z' || state == 'X';
 }
 
 /* The program exits: its server and a die-with-parent child die too. */
@@ -1245,8 +1238,7 @@ test_many_threads (void)
 static guint
 count_other_children (void)
 {
-  g_autoptr(GDir) dir = g_dir_open ("/proc", 0, NULL);
-  pid_t self = getpid ();
+  g_autoptr(GArray) children = gipc_test_list_children (NULL);
   pid_t servers[] = {
     gipc_fork_server_get_server_pid (server),
     gipc_fork_server_get_server_pid (victim),
@@ -1254,29 +1246,15 @@ count_other_children (void)
     gipc_fork_server_get_server_pid (failing),
     gipc_fork_server_get_server_pid (killed),
   };
-  const char *entry;
   guint n = 0;
 
-  g_assert_nonnull (dir);
-  while ((entry = g_dir_read_name (dir)) != NULL)
+  for (guint i = 0; i < children->len; i++)
     {
-      g_autofree char *path = NULL;
-      g_autofree char *contents = NULL;
-      const char *after;
-      pid_t pid = (pid_t) g_ascii_strtoll (entry, NULL, 10);
-      int ppid = 0;
+      pid_t pid = g_array_index (children, pid_t, i);
       gboolean is_server = FALSE;
 
-      if (pid <= 0)
-        continue;
-      path = g_strdup_printf ("/proc/%d/stat", (int) pid);
-      if (!g_file_get_contents (path, &contents, NULL, NULL))
-        continue;
-      after = strrchr (contents, ')');
-      if (after == NULL || sscanf (after + 1, " %*c %d", &ppid) != 1 || ppid != self)
-        continue;
-      for (guint i = 0; i < G_N_ELEMENTS (servers); i++)
-        is_server |= servers[i] == pid;
+      for (guint j = 0; j < G_N_ELEMENTS (servers); j++)
+        is_server |= servers[j] == pid;
       if (!is_server)
         n++;
     }

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <stdlib.h>
@@ -225,6 +226,65 @@ gipc_test_count_fds (void)
   closedir (dir);
 
   return n - 1;
+}
+
+/* The state letter ('R', 'S', 'Z' for a zombie...) and parent of process
+ * @pid from /proc/PID/stat, "pid (comm) S ppid ...", where comm may hold
+ * anything and the last ')' ends it. FALSE if @pid is gone. */
+static inline gboolean
+gipc_test_read_proc_stat (pid_t  pid,
+                          char  *state,
+                          pid_t *ppid)
+{
+  char path[64];
+  g_autofree char *contents = NULL;
+  const char *after;
+  char s;
+  int p;
+
+  g_snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+  if (!g_file_get_contents (path, &contents, NULL, NULL))
+    return FALSE;
+  after = strrchr (contents, ')');
+  if (after == NULL || sscanf (after + 1, " %c %d", &s, &p) != 2)
+    return FALSE;
+  if (state != NULL)
+    *state = s;
+  if (ppid != NULL)
+    *ppid = (pid_t) p;
+  return TRUE;
+}
+
+/* The children of this process, alive or zombies, as a GArray of pid_t;
+ * how many are zombies in @n_zombies if not NULL. */
+static inline GArray *
+gipc_test_list_children (guint *n_zombies)
+{
+  DIR *dir = opendir ("/proc");
+  struct dirent *entry;
+  GArray *children = g_array_new (FALSE, FALSE, sizeof (pid_t));
+  pid_t self = getpid ();
+
+  g_assert_nonnull (dir);
+  if (n_zombies != NULL)
+    *n_zombies = 0;
+  while ((entry = readdir (dir)) != NULL)
+    {
+      pid_t pid, ppid;
+      char state;
+
+      if (!g_ascii_isdigit (entry->d_name[0]))
+        continue;
+      pid = (pid_t) g_ascii_strtoll (entry->d_name, NULL, 10);
+      if (!gipc_test_read_proc_stat (pid, &state, &ppid) || ppid != self)
+        continue;
+      g_array_append_val (children, pid);
+      if (state == 'Z' && n_zombies != NULL)
+        (*n_zombies)++;
+    }
+  closedir (dir);
+
+  return children;
 }
 
 /* A "Vm…:" line of /proc/self/status in KiB: gipc_test_status_kib
