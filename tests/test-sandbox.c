@@ -13,9 +13,15 @@
  */
 
 #include <fcntl.h>
+#include <stddef.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 
 #include <glib/gstdio.h>
 #include <gipc-glib/gipc-glib.h>
@@ -789,6 +795,48 @@ test_applied (gconstpointer data)
   gipc_sandbox_simulate_kernel (-1, TRUE);
 }
 
+/* Where seccomp() itself is refused (valgrind has no seccomp(); a
+ * container's policy may answer ENOSYS or EPERM) while prctl() still
+ * takes filters, there are no filters for the sandbox: a NO_NETWORK
+ * request fails, naming seccomp, and a best-effort one starts without it.
+ * Run in a subprocess that refuses seccomp() with ENOSYS, the way
+ * valgrind does. */
+static void
+test_seccomp_refused (gconstpointer data)
+{
+  Mode mode = GPOINTER_TO_INT (data);
+  const GipcSandboxFlags net = GIPC_SANDBOX_FLAGS_NO_NETWORK;
+  const GipcSandboxFlags best = GIPC_SANDBOX_FLAGS_BEST_EFFORT;
+
+  if (!g_test_subprocess ())
+    {
+      if (!seccomp_usable ())
+        return;
+      g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+      g_test_trap_assert_passed ();
+      return;
+    }
+
+  {
+    struct sock_filter insns[] = {
+      BPF_STMT (BPF_LD | BPF_W | BPF_ABS, offsetof (struct seccomp_data, nr)),
+      BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, __NR_seccomp, 0, 1),
+      BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+      BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = { G_N_ELEMENTS (insns), insns };
+
+    /* Before anything asked whether there are filters: the answer is
+     * kept for the process's life. */
+    g_assert_cmpint (prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), ==, 0);
+    g_assert_cmpint (prctl (PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0), ==, 0);
+  }
+
+  g_assert_false (gipc_sandbox_has_seccomp ());
+  assert_unavailable (mode, net, "seccomp");
+  g_assert_cmpuint (start_applied (mode, net | best), ==, GIPC_SANDBOX_FLAGS_NONE);
+}
+
 /* ---------------------------------------------------------------------- */
 /* Properties, misuse, fds */
 
@@ -995,6 +1043,7 @@ main (int   argc,
   add_both ("echo", test_echo);
   add_both ("memory-limit", test_memory_limit);
   add_both ("applied", test_applied);
+  add_both ("seccomp-refused", test_seccomp_refused);
   add_both ("no-fd-leak", test_no_fd_leak);
   gipc_test_add_func ("/sandbox/spawn/programs", test_spawn_programs);
   gipc_test_add_func ("/sandbox/properties", test_properties);
