@@ -201,19 +201,32 @@ sandbox_probe_timerfd (void)
   return errsv;
 }
 
-static inline gboolean
-sandbox_probe_quit_cb (gpointer user_data)
+typedef struct
 {
-  g_main_loop_quit (user_data);
+  GMainLoop *loop;
+  gboolean   idle_ran;
+  guint      ticks;
+} SandboxProbeLoop;
+
+/* Quits once the idle ran: under load (or valgrind) the first 5 ms tick
+ * can be due before the loop ever gets idle. Gives up after 5 s. */
+static inline gboolean
+sandbox_probe_tick_cb (gpointer user_data)
+{
+  SandboxProbeLoop *probe = user_data;
+
+  if (!probe->idle_ran && ++probe->ticks < 1000)
+    return G_SOURCE_CONTINUE;
+  g_main_loop_quit (probe->loop);
   return G_SOURCE_REMOVE;
 }
 
 static inline gboolean
 sandbox_probe_idle_cb (gpointer user_data)
 {
-  gboolean *ran = user_data;
+  SandboxProbeLoop *probe = user_data;
 
-  *ran = TRUE;
+  probe->idle_ran = TRUE;
   return G_SOURCE_REMOVE;
 }
 
@@ -221,15 +234,14 @@ sandbox_probe_idle_cb (gpointer user_data)
 static inline int
 sandbox_probe_main_loop (void)
 {
-  GMainLoop *loop = g_main_loop_new (NULL, FALSE);
-  gboolean idle_ran = FALSE;
+  SandboxProbeLoop probe = { g_main_loop_new (NULL, FALSE), FALSE, 0 };
 
-  g_idle_add (sandbox_probe_idle_cb, &idle_ran);
-  g_timeout_add (5, sandbox_probe_quit_cb, loop);
-  g_main_loop_run (loop);
-  g_main_loop_unref (loop);
+  g_idle_add (sandbox_probe_idle_cb, &probe);
+  g_timeout_add (5, sandbox_probe_tick_cb, &probe);
+  g_main_loop_run (probe.loop);
+  g_main_loop_unref (probe.loop);
 
-  return idle_ran ? 0 : EIO;
+  return probe.idle_ran ? 0 : EIO;
 }
 
 static inline void *
