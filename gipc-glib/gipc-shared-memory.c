@@ -73,6 +73,10 @@ static guint8 empty_block[1];
 /* Every live block, keyed by the GBytes that owns it. */
 static GMutex registry_lock;
 static GHashTable *registry;
+/* Atomic: the number of blocks in it, changed under registry_lock. While
+ * it is 0, no GBytes is shared memory, and a lookup (one per message sent
+ * on an fd channel) needs no lock. */
+static gint n_registered;
 
 /* The number of threads that are sealing a block now, guarded by
  * fork_lock; fork() waits for it to drop to 0. */
@@ -363,7 +367,8 @@ shared_bytes_free (gpointer user_data)
 
   /* The GBytes is being freed: its address is only a key here. */
   g_mutex_lock (&registry_lock);
-  g_hash_table_remove (registry, block->bytes);
+  if (g_hash_table_remove (registry, block->bytes))
+    g_atomic_int_dec_and_test (&n_registered);
   g_mutex_unlock (&registry_lock);
 
   shared_block_free (block);
@@ -383,6 +388,7 @@ shared_bytes_wrap (SharedBlock *block)
   if (registry == NULL)
     registry = g_hash_table_new (NULL, NULL);
   g_hash_table_insert (registry, bytes, block);
+  g_atomic_int_inc (&n_registered);
   g_mutex_unlock (&registry_lock);
 
   return bytes;
@@ -392,6 +398,12 @@ static SharedBlock *
 lookup_block (GBytes *bytes)
 {
   SharedBlock *block = NULL;
+
+  /* A caller that holds a shared GBytes got it after it was registered
+   * (from the thread that made it, through some synchronisation), so it
+   * cannot see 0 here. */
+  if (g_atomic_int_get (&n_registered) == 0)
+    return NULL;
 
   g_mutex_lock (&registry_lock);
   if (registry != NULL)

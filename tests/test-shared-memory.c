@@ -524,6 +524,32 @@ test_export_concurrent (void)
     }
 }
 
+/* Whether a GBytes is shared memory, as blocks come and go (a lookup
+ * skips the registry while it is empty): each shared GBytes is known from
+ * its first moment to its last, whatever lived before it, and a plain one
+ * never is, also at the address of a freed shared one. */
+static void
+test_is_shared_as_blocks_come_and_go (void)
+{
+  for (guint round = 0; round < 3; round++)
+    {
+      GBytes *first = new_filled (4 * KiB, round, NULL);
+      GBytes *second = new_filled (0, round, NULL);
+      GBytes *plain;
+
+      g_assert_true (gipc_shared_memory_is_shared (first));
+      g_assert_true (gipc_shared_memory_is_shared (second));
+      g_bytes_unref (first);
+      g_assert_true (gipc_shared_memory_is_shared (second));
+      /* Often at first's address. */
+      plain = gipc_test_pattern_bytes (64, round);
+      g_assert_false (gipc_shared_memory_is_shared (plain));
+      g_bytes_unref (second);
+      g_assert_false (gipc_shared_memory_is_shared (plain));
+      g_bytes_unref (plain);
+    }
+}
+
 static void
 test_export_copies_ordinary (void)
 {
@@ -1026,6 +1052,7 @@ main (int   argc,
   add_test ("/shared-memory/export/twice", test_export_twice);
   add_test ("/shared-memory/export/concurrent", test_export_concurrent);
   add_test ("/shared-memory/export/copies-ordinary", test_export_copies_ordinary);
+  add_test ("/shared-memory/is-shared", test_is_shared_as_blocks_come_and_go);
   add_test ("/shared-memory/import/unsealed", test_import_unsealed);
   add_test ("/shared-memory/import/missing-seal", test_import_missing_seal);
   add_test ("/shared-memory/import/wrong-size", test_import_wrong_size);
