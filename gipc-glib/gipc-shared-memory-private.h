@@ -38,13 +38,21 @@ G_BEGIN_DECLS
 int      gipc_shared_memory_export    (GBytes   *bytes,
                                        GError  **error);
 
+/* At most this many imported GBytes keep their memfd open (and fewer, an
+ * eighth of the soft RLIMIT_NOFILE, under a lower limit). */
+#define GIPC_SHARED_MEMORY_MAX_KEPT_FDS 256
+
 /* Takes ownership of @fd and closes it on every path. Checks that @fd is a
  * memfd that carries all of GIPC_SHARED_MEMORY_SEALS and whose size is
  * @size, else fails with GIPC_ERROR_PROTOCOL (a peer sent something it must
  * not); then maps it read-only and returns a GBytes of @size bytes that
- * unmaps it when freed. The GBytes keeps @fd open while it lives, so it is
- * shared (gipc_shared_memory_is_shared()) and is sent on without a copy. A mapping that cannot be made (address space
- * exhausted) fails with GIPC_ERROR_FAILED. @size 0 gives an empty GBytes. */
+ * unmaps it when freed. The GBytes is shared
+ * (gipc_shared_memory_is_shared()). While fewer than the budget above of
+ * imported GBytes live, it keeps @fd open, and is sent on without a copy;
+ * past it, @fd is closed at once, and sending it on copies it once into a
+ * new sealed memfd: received messages that a program keeps cannot use up
+ * its fds. A mapping that cannot be made (address space exhausted) fails
+ * with GIPC_ERROR_FAILED. @size 0 gives an empty GBytes. */
 GBytes  *gipc_shared_memory_import    (int       fd,
                                        gsize     size,
                                        GError  **error);

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -63,6 +64,10 @@ typedef struct
   gsize    size;
   /* Atomic; set once fd is sealed, after which fd never changes. */
   gint     sealed;
+  /* A received block that counts in n_kept_fds; or, with fd -1, one
+   * received past that budget, which keeps no fd (see
+   * gipc_shared_memory_import()). */
+  gboolean received;
   /* The GBytes that owns the block: its key in the registry. */
   GBytes  *bytes;
 } SharedBlock;
@@ -77,6 +82,9 @@ static GHashTable *registry;
  * it is 0, no GBytes is shared memory, and a lookup (one per message sent
  * on an fd channel) needs no lock. */
 static gint n_registered;
+
+/* Atomic: how many received blocks keep their memfd open. */
+static gint n_kept_fds;
 
 /* The number of threads that are sealing a block now, guarded by
  * fork_lock; fork() waits for it to drop to 0. */
@@ -354,6 +362,8 @@ shared_block_free (gpointer user_data)
 
   if (block->size > 0)
     munmap (block->data, block->size);
+  if (block->received && block->fd >= 0)
+    g_atomic_int_add (&n_kept_fds, -1);
   close_fd (&block->fd);
   g_mutex_clear (&block->lock);
   g_free (block);
@@ -620,6 +630,10 @@ gipc_shared_memory_export (GBytes  *bytes,
   if (!g_atomic_int_get (&block->sealed) && !seal_block (block, error))
     return -1;
 
+  /* Received past the budget of kept fds: a sealed copy, each time. */
+  if (block->fd < 0)
+    return copy_to_sealed_memfd (block->data, block->size, error);
+
   fd = fcntl (block->fd, F_DUPFD_CLOEXEC, 0);
   if (fd < 0)
     {
@@ -628,6 +642,20 @@ gipc_shared_memory_export (GBytes  *bytes,
     }
 
   return fd;
+}
+
+/* How many received blocks may keep their memfd: an eighth of the soft
+ * RLIMIT_NOFILE, at most GIPC_SHARED_MEMORY_MAX_KEPT_FDS. */
+static int
+kept_fds_budget (void)
+{
+  struct rlimit limit;
+  rlim_t budget = GIPC_SHARED_MEMORY_MAX_KEPT_FDS;
+
+  if (getrlimit (RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY)
+    budget = MIN (budget, limit.rlim_cur / 8);
+
+  return (int) budget;
 }
 
 /* Whether @fd is a memfd of @size bytes that carries every seal; else
@@ -691,6 +719,8 @@ gipc_shared_memory_import (int      fd,
                            gsize    size,
                            GError **error)
 {
+  GBytes *bytes;
+
   g_return_val_if_fail (fd >= 0, NULL);
   if (error != NULL && *error != NULL)
     {
@@ -711,6 +741,24 @@ gipc_shared_memory_import (int      fd,
     }
 
   /* The block keeps the sealed fd, so that sending the message on (a
-   * proxy, an echo) dups it instead of copying the memory. */
-  return wrap_sealed_memfd (fd, size, "a shared memory message", error);
+   * proxy, an echo) dups it instead of copying the memory; but only as
+   * many blocks as kept_fds_budget() allows, or a program that keeps
+   * the messages it receives (a cache of images) would run out of fds
+   * (the soft limit is 1024 in most sessions) at the peer's pace. Past
+   * the budget, the memory stays mapped, the fd is closed, and sending
+   * the message on copies it to a new memfd. */
+  bytes = wrap_sealed_memfd (fd, size, "a shared memory message", error);
+  if (bytes != NULL)
+    {
+      SharedBlock *block = lookup_block (bytes);
+
+      block->received = TRUE;
+      if (g_atomic_int_add (&n_kept_fds, 1) >= kept_fds_budget ())
+        {
+          g_atomic_int_add (&n_kept_fds, -1);
+          close_fd (&block->fd);
+        }
+    }
+
+  return bytes;
 }

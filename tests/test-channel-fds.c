@@ -1050,6 +1050,74 @@ test_shm_in_place (void)
   g_assert_true (gipc_shared_memory_is_shared (echoed));
 }
 
+/* A program that keeps what it receives (a cache of decoded images): only
+ * a budget of the received shared-memory messages keep their memfd open,
+ * an eighth of the soft RLIMIT_NOFILE, so that their number is not bounded
+ * by the fd table; those past it are still shared memory, mapped, and
+ * sent on (one copy). Freed, they give their place back. */
+static void
+test_shm_kept_messages (void)
+{
+  g_autoptr(GipcChannel) a = NULL;
+  g_autoptr(GipcChannel) b = NULL;
+  g_autoptr(GPtrArray) kept = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  struct rlimit saved, limited;
+  const guint n = 1000;
+  guint budget, fds_before;
+
+  g_assert_no_errno (getrlimit (RLIMIT_NOFILE, &saved));
+  limited = saved;
+  limited.rlim_cur = 256;
+  budget = (guint) MIN (GIPC_SHARED_MEMORY_MAX_KEPT_FDS, limited.rlim_cur / 8);
+  g_assert_cmpuint (budget, ==, 32);
+  g_assert_no_errno (setrlimit (RLIMIT_NOFILE, &limited));
+
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_UNIX_FDS | GIPC_PIPE_FLAGS_DUPLEX, &a, &b);
+  gipc_channel_set_shared_memory_threshold (a, 100);
+  gipc_channel_set_shared_memory_threshold (b, 100);
+  fds_before = gipc_test_count_fds ();
+
+  /* Four times as many as the fd table holds. */
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GBytes) message = gipc_test_pattern_bytes (128, i);
+      GBytes *got = round_trip (a, b, message);
+
+      gipc_test_assert_pattern (got, 128, i);
+      g_assert_true (gipc_shared_memory_is_shared (got));
+      g_ptr_array_add (kept, got);
+    }
+  g_assert_cmpuint (gipc_test_count_fds (), ==, fds_before + budget);
+
+  /* Sent on, from inside the budget (a dup) and past it (a copy). */
+  for (guint i = 0; i < n; i += n - 1)
+    {
+      GBytes *message = g_ptr_array_index (kept, i);
+      g_autoptr(GBytes) echoed = round_trip (b, a, message);
+
+      gipc_test_assert_pattern (echoed, 128, i);
+      g_assert_true (gipc_shared_memory_is_shared (echoed));
+    }
+  for (guint i = 0; i < n; i++)
+    gipc_test_assert_pattern (g_ptr_array_index (kept, i), 128, i);
+
+  /* Freed, the budget is whole again. */
+  g_ptr_array_set_size (kept, 0);
+  g_assert_cmpuint (gipc_test_count_fds (), ==, fds_before);
+  for (guint i = 0; i < budget + 5; i++)
+    {
+      g_autoptr(GBytes) message = gipc_test_pattern_bytes (128, i);
+
+      g_ptr_array_add (kept, round_trip (a, b, message));
+    }
+  g_assert_cmpuint (gipc_test_count_fds (), ==, fds_before + budget);
+  g_ptr_array_set_size (kept, 0);
+
+  g_clear_object (&a);
+  g_clear_object (&b);
+  g_assert_no_errno (setrlimit (RLIMIT_NOFILE, &saved));
+}
+
 /* A large message with fds: the memfd is the frame's first fd, the
  * message's own fds follow and arrive as the message's. */
 static void
@@ -1161,6 +1229,7 @@ main (int   argc,
   add_test ("/fds/spawn", test_spawn);
   add_test ("/fds/shared-memory/threshold", test_shm_threshold);
   add_test ("/fds/shared-memory/in-place", test_shm_in_place);
+  add_test ("/fds/shared-memory/kept-messages", test_shm_kept_messages);
   add_test ("/fds/shared-memory/with-fds", test_shm_with_fds);
   add_test ("/fds/shared-memory/on-pipe", test_shm_on_pipe);
   add_test ("/fds/shared-memory/hostile", test_shm_hostile);
