@@ -1182,7 +1182,11 @@ gipc_channel_class_init (GipcChannelClass *klass)
    * maps it read-only and never copies it, and the sender cannot change it
    * after sending. A message from [func@Gipc.shared_bytes_new] (or one
    * received as shared memory) is sent that way whatever its size, without
-   * a copy. 0 means never. Ignored on channels that cannot pass fds.
+   * a copy. A received one keeps its memfd for that, but only so many at
+   * once (an eighth of the soft `RLIMIT_NOFILE`, at most 256), so that
+   * kept messages never use up the fd table: one received past that budget
+   * keeps no fd and is copied once into a new memfd when sent. 0 means
+   * never. Ignored on channels that cannot pass fds.
    * Default: %GIPC_CHANNEL_DEFAULT_SHARED_MEMORY_THRESHOLD.
    *
    * Since: 1.0
