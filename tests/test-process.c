@@ -2855,7 +2855,7 @@ static gint
 target_join_self (GipcProcess *process,
                   gpointer     user_data)
 {
-  GError *error = NULL;
+  g_autoptr(GError) error = NULL;
   gboolean gave_up = FALSE;
 
   gipc_process_join_async (process, NULL, join_self_cb, &error);
@@ -2865,6 +2865,8 @@ target_join_self (GipcProcess *process,
 
   if (error == NULL)
     return 1;   /* queued forever */
+  /* Freed before the child exits: under valgrind a leak in the child is
+   * its exit code 1. */
   return g_error_matches (error, GIPC_ERROR, GIPC_ERROR_FAILED) ? 0 : 2;
 }
 
@@ -3132,6 +3134,16 @@ test_spawn_stray_fork (void)
   GThread *thread;
   gint64 slowest = 0;
   guint i;
+
+  if (gipc_test_running_on_valgrind ())
+    {
+      /* valgrind turns vfork into fork, so a start reports through a
+       * pipe there, which a stray child holds until it exits; and a raw
+       * clone from a thread under valgrind 3.19 made a child that waited
+       * on a futex inside valgrind's core and never exited. */
+      g_test_skip ("under valgrind a raw fork from a thread can hang inside valgrind");
+      return;
+    }
 
   g_atomic_int_set (&stray_stop, 0);
   thread = g_thread_new ("stray-forker", stray_forker, pids);
