@@ -266,7 +266,10 @@ landlock_usable (void)
 {
   if (gipc_sandbox_get_landlock_abi () < 3)
     {
-      g_test_skip ("this kernel has no Landlock ABI 3 (Linux 6.2)");
+      /* valgrind 3.19 has no Landlock system calls: the probe reads 0. */
+      g_test_skip (gipc_test_running_on_valgrind () ?
+                   "valgrind has no Landlock system calls" :
+                   "this kernel has no Landlock ABI 3 (Linux 6.2)");
       return FALSE;
     }
   return TRUE;
