@@ -363,7 +363,7 @@ gipc_channel_cancel_receives (GipcChannel *self)
     }
 }
 
-
+/* For close (gipc-channel.c). */
 void
 gipc_channel_clear_input (GipcChannel *self)
 {

@@ -918,7 +918,6 @@ gipc_channel_set_shared_memory_threshold (GipcChannel *self,
   g_object_notify_by_pspec (G_OBJECT (self), gipc_channel_properties[PROP_SHARED_MEMORY_THRESHOLD]);
 }
 
-
 static void
 gipc_channel_dispose (GObject *object)
 {
