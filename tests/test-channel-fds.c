@@ -1118,6 +1118,75 @@ test_shm_kept_messages (void)
   g_assert_no_errno (setrlimit (RLIMIT_NOFILE, &saved));
 }
 
+/* Threads with their own contexts receive and keep shared-memory messages
+ * at once: together they stay within the one budget of kept fds. */
+#define KEPT_THREAD_MESSAGES 300
+
+static gpointer
+kept_messages_thread (gpointer data)
+{
+  GPtrArray *kept = data;
+  GMainContext *context = g_main_context_new ();
+  GipcChannel *a, *b;
+
+  g_main_context_push_thread_default (context);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_UNIX_FDS | GIPC_PIPE_FLAGS_DUPLEX, &a, &b);
+  gipc_channel_set_shared_memory_threshold (a, 100);
+  for (guint i = 0; i < KEPT_THREAD_MESSAGES; i++)
+    {
+      g_autoptr(GBytes) message = gipc_test_pattern_bytes (128, i);
+
+      g_ptr_array_add (kept, round_trip (a, b, message));
+    }
+  g_object_unref (a);
+  g_object_unref (b);
+  gipc_test_drain_context (context);
+  g_main_context_pop_thread_default (context);
+  g_main_context_unref (context);
+  return NULL;
+}
+
+static void
+test_shm_kept_messages_threads (void)
+{
+  g_autoptr(GPtrArray) kept1 = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_autoptr(GPtrArray) kept2 = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  GPtrArray *kept[2] = { kept1, kept2 };
+  GThread *threads[2];
+  struct rlimit saved, limited;
+  guint fds_before;
+
+  g_assert_no_errno (getrlimit (RLIMIT_NOFILE, &saved));
+  limited = saved;
+  limited.rlim_cur = 256;
+  g_assert_no_errno (setrlimit (RLIMIT_NOFILE, &limited));
+  fds_before = gipc_test_count_fds ();
+
+  for (guint t = 0; t < 2; t++)
+    threads[t] = g_thread_new ("kept-messages", kept_messages_thread, kept[t]);
+  for (guint t = 0; t < 2; t++)
+    g_thread_join (threads[t]);
+
+  /* Both threads' channels are gone: what is left open is the budget. */
+  g_assert_cmpuint (gipc_test_count_fds (), ==, fds_before + 256 / 8);
+  for (guint t = 0; t < 2; t++)
+    {
+      g_assert_cmpuint (kept[t]->len, ==, KEPT_THREAD_MESSAGES);
+      for (guint i = 0; i < KEPT_THREAD_MESSAGES; i++)
+        {
+          GBytes *message = g_ptr_array_index (kept[t], i);
+
+          gipc_test_assert_pattern (message, 128, i);
+          g_assert_true (gipc_shared_memory_is_shared (message));
+        }
+    }
+
+  g_ptr_array_set_size (kept1, 0);
+  g_ptr_array_set_size (kept2, 0);
+  g_assert_cmpuint (gipc_test_count_fds (), ==, fds_before);
+  g_assert_no_errno (setrlimit (RLIMIT_NOFILE, &saved));
+}
+
 /* A large message with fds: the memfd is the frame's first fd, the
  * message's own fds follow and arrive as the message's. */
 static void
@@ -1230,6 +1299,7 @@ main (int   argc,
   add_test ("/fds/shared-memory/threshold", test_shm_threshold);
   add_test ("/fds/shared-memory/in-place", test_shm_in_place);
   add_test ("/fds/shared-memory/kept-messages", test_shm_kept_messages);
+  add_test ("/fds/shared-memory/kept-messages-threads", test_shm_kept_messages_threads);
   add_test ("/fds/shared-memory/with-fds", test_shm_with_fds);
   add_test ("/fds/shared-memory/on-pipe", test_shm_on_pipe);
   add_test ("/fds/shared-memory/hostile", test_shm_hostile);
