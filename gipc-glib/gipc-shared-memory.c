@@ -428,13 +428,14 @@ static SharedBlock *shared_block_new (int      fd,
                                       gsize    size,
                                       gboolean sealed);
 
-/* A GBytes of the sealed memfd @fd (taken: kept by the block, or closed on
- * failure), mapped read-only; @what names it in the error. */
-static GBytes *
-wrap_sealed_memfd (int          fd,
-                   gsize        size,
-                   const char  *what,
-                   GError     **error)
+/* A block of the sealed memfd @fd (taken: kept by the block, or closed on
+ * failure), mapped read-only, not yet registered; @what names it in the
+ * error. */
+static SharedBlock *
+map_sealed_memfd (int          fd,
+                  gsize        size,
+                  const char  *what,
+                  GError     **error)
 {
   gpointer addr = empty_block;
 
@@ -453,7 +454,19 @@ wrap_sealed_memfd (int          fd,
         }
     }
 
-  return shared_bytes_wrap (shared_block_new (fd, addr, size, TRUE));
+  return shared_block_new (fd, addr, size, TRUE);
+}
+
+/* A GBytes of the sealed memfd @fd, as map_sealed_memfd() makes it. */
+static GBytes *
+wrap_sealed_memfd (int          fd,
+                   gsize        size,
+                   const char  *what,
+                   GError     **error)
+{
+  SharedBlock *block = map_sealed_memfd (fd, size, what, error);
+
+  return block != NULL ? shared_bytes_wrap (block) : NULL;
 }
 
 static SharedBlock *
@@ -719,7 +732,7 @@ gipc_shared_memory_import (int      fd,
                            gsize    size,
                            GError **error)
 {
-  GBytes *bytes;
+  SharedBlock *block;
 
   g_return_val_if_fail (fd >= 0, NULL);
   if (error != NULL && *error != NULL)
@@ -747,18 +760,18 @@ gipc_shared_memory_import (int      fd,
    * (the soft limit is 1024 in most sessions) at the peer's pace. Past
    * the budget, the memory stays mapped, the fd is closed, and sending
    * the message on copies it to a new memfd. */
-  bytes = wrap_sealed_memfd (fd, size, "a shared memory message", error);
-  if (bytes != NULL)
-    {
-      SharedBlock *block = lookup_block (bytes);
+  block = map_sealed_memfd (fd, size, "a shared memory message", error);
+  if (block == NULL)
+    return NULL;
 
-      block->received = TRUE;
-      if (g_atomic_int_add (&n_kept_fds, 1) >= kept_fds_budget ())
-        {
-          g_atomic_int_add (&n_kept_fds, -1);
-          close_fd (&block->fd);
-        }
+  /* Decided before the block is registered: its fd never changes once
+   * another thread can see it. */
+  block->received = TRUE;
+  if (g_atomic_int_add (&n_kept_fds, 1) >= kept_fds_budget ())
+    {
+      g_atomic_int_add (&n_kept_fds, -1);
+      close_fd (&block->fd);
     }
 
-  return bytes;
+  return shared_bytes_wrap (block);
 }
