@@ -106,6 +106,7 @@
  * main (int argc, char **argv)
  * {
  *   GipcForkServer *server = gipc_fork_server_new ();
+ *   g_autoptr(GError) error = NULL;
  *
  *   gipc_fork_server_add_target (server, "square", square, NULL, NULL);
  *   if (!gipc_fork_server_start (server, &error))
