@@ -226,6 +226,14 @@ if os.path.isfile(examples_page):
     missing = [p for p in programs if not re.search(r'\b' + re.escape(p) + r'\b', text)]
     check(not missing, 'docs/examples.md names every program in examples/ (%d)'
           % len(programs), 'missing: ' + ' '.join(missing))
+    # The programs under the GTK-style heading start their children
+    # through a fork server, as a GTK program must.
+    section = re.search(r'^## GTK-style.*?(?=^## |\Z)', text, re.M | re.S)
+    gtk = re.findall(r'`([\w-]+\.(?:c|py|js))`', section.group(0)) if section else []
+    wrong = [p for p in gtk if os.path.isfile(os.path.join(src, 'examples', p)) and
+             not re.search(r'gipc_fork_server_start|ForkServer\.new', read(os.path.join(src, 'examples', p)))]
+    check(gtk and not wrong, 'the GTK-style examples (%s) use the fork server' % ' '.join(gtk),
+          'not on the fork server: ' + ' '.join(wrong))
 
 
 # The README's three examples are examples/hello.c, hello.py and hello.js

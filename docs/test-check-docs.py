@@ -25,7 +25,8 @@ PAGES = {
             '```c\nstatic int f (void) { return GIPC_MAJOR_VERSION; }\n```\n',
     'b.md': 'Title: B\n\n# B\n\n<!-- snippet: wrap\nstatic GipcChannel *ch;\n-->\n'
             '```c\ngipc_channel_close (ch, NULL);\n```\n',
-    'examples.md': 'Title: Examples\n\n# Examples\n\n`hello.c`, `hello.py`, `hello.js`\n',
+    'examples.md': 'Title: Examples\n\n# Examples\n\n`hello.c`, `hello.py`, `hello.js`\n\n'
+                   '## GTK-style programs\n\n`app.c`\n',
 }
 HELLO = {'hello.c': '```c\nint main (void) { return 0; }\n```',
          'hello.py': '```python\nprint(1)\n```',
@@ -46,6 +47,8 @@ def make_tree(root):
                  'tests/performance/README.md'):
         with open(os.path.join(root, name), 'w') as f:
             f.write(readme if name == 'README.md' else 'x\n')
+    with open(os.path.join(root, 'examples', 'app.c'), 'w') as f:
+        f.write('/* gipc_fork_server_start () */\n')
     for name, block in HELLO.items():
         with open(os.path.join(root, 'examples', name), 'w') as f:
             f.write(block.split('\n', 1)[1].rsplit('```', 1)[0])
@@ -74,6 +77,7 @@ DEFECTS = [
     ('a C snippet that does not compile', lambda r: edit(r, 'docs/a.md', '\n```c\nint g (void) { return no_such (); }\n```\n'), None, 'snippet at docs/a.md'),
     ('a fragment without its marker', lambda r: edit(r, 'docs/b.md', '\n```c\ngipc_channel_close (ch, NULL);\n```\n'), None, 'snippet at docs/b.md'),
     ('an example not on the examples page', lambda r: edit(r, 'examples/other.c', 'int x;\n'), None, 'names every program'),
+    ('a GTK-style example not on the fork server', lambda r: open(os.path.join(r, 'examples', 'app.c'), 'w').write('/* fork mode */\n'), None, 'use the fork server'),
     ('a README example that is not the program', lambda r: edit(r, 'README.md', ''), 'readme-c', 'hello.c'),
 ]
 
