@@ -236,6 +236,10 @@ if os.path.isfile(examples_page):
           'not on the fork server: ' + ' '.join(wrong))
 
 
+# The README is the front door, as GNOME libraries keep it.
+readme_lines = read(os.path.join(src, 'README.md')).count('\n')
+check(readme_lines < 200, 'README.md is under 200 lines (%d)' % readme_lines)
+
 # The README's three examples are examples/hello.c, hello.py and hello.js
 # (which the examples suite runs), word for word.
 readme = read(os.path.join(src, 'README.md'))
