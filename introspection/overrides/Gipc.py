@@ -43,6 +43,13 @@ What they add to the introspected API:
   ``os.register_at_fork()``, the re-initialisation of the interpreter's
   locks and threads in the child, the reseeding of ``random``.
 
+- gipc's process surface: ``Gipc.start_process(target, args=(),
+  kwargs={}, daemon=None, name=None)`` and ``Gipc.Process(target=...,
+  ...)``, ``join(timeout=seconds)``, ``exitcode`` (None while the child
+  runs), ``get(timeout=seconds)`` raising ``Gipc.GIPCTimeout``, ``poll()``
+  and an ``EOFError`` from ``get()`` at the end of the stream: see the
+  block "gipc's process surface" at the end of this file.
+
 Fork mode forks from inside a C call, in which PyGObject has released the
 interpreter lock: in a program with other Python threads, use spawn mode
 (``Gipc.Process.new_for_argv()``), as for any fork without exec.
