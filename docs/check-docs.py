@@ -33,6 +33,8 @@
   comment, up to "-->", are put at file scope before the block (includes,
   declarations the fragment uses). <gipc-glib/gipc-glib.h> is always
   included first.
+- Python snippets: every ```python block of the pages and README.md
+  parses.
 - With --html (the built reference): every listed page is generated and
   linked from the index, the index has no empty row (Website, Source),
   and every link of a generated content page to a local file reaches that
@@ -355,6 +357,24 @@ with tempfile.TemporaryDirectory() as tmp:
                                        '-Wno-unused'] + errors_as + flags + [c_file],
                                  capture_output=True, text=True)
             check(res.returncode == 0, name, res.stderr.strip()[:3000])
+
+
+# Python snippets: each ```python block parses (syntax only: they are not
+# run here; the porting guide's program is run by test_porting.py).
+for path in snippet_files:
+    if not os.path.isfile(path):
+        continue
+    rel = os.path.relpath(path, src)
+    text = read(path)
+    bad = []
+    for m in re.finditer(r'^```python\n(.*?)^```', text, re.S | re.M):
+        line = text.count('\n', 0, m.start()) + 1
+        try:
+            compile(m.group(1), '%s:%d' % (rel, line), 'exec')
+        except SyntaxError as e:
+            bad.append('%s:%d: %s' % (rel, line + (e.lineno or 0), e.msg))
+    if '```python' in text:
+        check(not bad, 'the Python snippets of %s parse' % rel, '; '.join(bad))
 
 
 # --------------------------------------------------------------------------

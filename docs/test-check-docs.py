@@ -76,6 +76,7 @@ DEFECTS = [
     ('a page present but not listed', lambda r: edit(r, 'docs/d.md', 'Title: D\n\n# D\n'), None, 'is listed'),
     ('a C snippet that does not compile', lambda r: edit(r, 'docs/a.md', '\n```c\nint g (void) { return no_such (); }\n```\n'), None, 'snippet at docs/a.md'),
     ('a fragment without its marker', lambda r: edit(r, 'docs/b.md', '\n```c\ngipc_channel_close (ch, NULL);\n```\n'), None, 'snippet at docs/b.md'),
+    ('a Python snippet that does not parse', lambda r: edit(r, 'docs/b.md', '\n```python\ndef f(:\n```\n'), None, 'Python snippets of docs/b.md'),
     ('an example not on the examples page', lambda r: edit(r, 'examples/other.c', 'int x;\n'), None, 'names every program'),
     ('a GTK-style example not on the fork server', lambda r: open(os.path.join(r, 'examples', 'app.c'), 'w').write('/* fork mode */\n'), None, 'use the fork server'),
     ('a README example that is not the program', lambda r: edit(r, 'README.md', ''), 'readme-c', 'hello.c'),
