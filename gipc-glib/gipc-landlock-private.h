@@ -19,8 +19,11 @@ G_BEGIN_DECLS
 /* Testing: gipc_sandbox_get_landlock_abi() returns @abi (-1: the real one). */
 void gipc_landlock_simulate_abi   (int                  abi);
 
-/* In the parent: the ruleset of a child under the filesystem flags of
- * @flags, for a kernel with Landlock ABI @abi (> 0): the allowed @paths
+/* In the parent: the ruleset of a child under @flags (any flag: every flag
+ * makes a domain, with signal and abstract-socket scoping from ABI 6, no
+ * device creation, and under NO_NETWORK no TCP bind or connect from ABI 4),
+ * for a kernel with Landlock ABI @abi (> 0): under the filesystem flags the
+ * allowed @paths
  * (GipcSandboxPath*, may be NULL) and, in spawn mode (@exec_path not NULL),
  * the program, its interpreter and its libraries. Returns the ruleset fd
  * (close-on-exec), or -1 with @error set: GIPC_ERROR_SANDBOX_UNAVAILABLE if

@@ -53,10 +53,24 @@
 # define LANDLOCK_ACCESS_FS_IOCTL_DEV (1ULL << 15)
 #endif
 
+/* Newer than the installed kernel headers too: networking (ABI 4) and
+ * scoping (ABI 6). */
+#ifndef LANDLOCK_NET_BIND_TCP
+# define LANDLOCK_NET_BIND_TCP (1ULL << 0)
+# define LANDLOCK_NET_CONNECT_TCP (1ULL << 1)
+#endif
+#ifndef LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET
+# define LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET (1ULL << 0)
+# define LANDLOCK_SCOPE_SIGNAL (1ULL << 1)
+#endif
+
 #define FS_RIGHTS_ABI1 ((1ULL << 13) - 1)   /* EXECUTE to MAKE_SYM */
 
 #define FS_READ (LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR)
 #define FS_READ_EXEC (FS_READ | LANDLOCK_ACCESS_FS_EXECUTE)
+/* Creating device nodes, and with them ioctls on devices: never granted. */
+#define FS_DEVICE_NODES (LANDLOCK_ACCESS_FS_MAKE_CHAR | LANDLOCK_ACCESS_FS_MAKE_BLOCK)
+#define FS_DEVICE_RIGHTS (FS_DEVICE_NODES | LANDLOCK_ACCESS_FS_IOCTL_DEV)
 /* What a rule on a file (not a directory) may grant. */
 #define FS_FILE_RIGHTS (LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE | \
                         LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_TRUNCATE | \
@@ -342,6 +356,15 @@ allow_program (Ruleset             *ruleset,
   return TRUE;
 }
 
+/* The ruleset attribute as of Landlock ABI 6 (the installed kernel
+ * headers may be older): a kernel reads the fields it knows. */
+typedef struct
+{
+  guint64 handled_access_fs;
+  guint64 handled_access_net;   /* ABI 4 */
+  guint64 scoped;               /* ABI 6 */
+} RulesetAttr;
+
 static gboolean
 make_ruleset (Ruleset             *ruleset,
               GipcSandboxFlags     flags,
@@ -350,16 +373,41 @@ make_ruleset (Ruleset             *ruleset,
               const char * const  *envp,
               GError             **error)
 {
-  struct landlock_ruleset_attr attr;
+  RulesetAttr attr;
+  gsize attr_size;
   gboolean no_fs = (flags & GIPC_SANDBOX_FLAGS_NO_FILESYSTEM) != 0;
+  gboolean read_only = (flags & GIPC_SANDBOX_FLAGS_READ_ONLY_FILESYSTEM) != 0;
   guint i;
 
-  ruleset->handled = no_fs ? landlock_fs_rights (ruleset->abi)
-                           : landlock_write_rights (ruleset->abi);
+  /* Every flag makes a domain: being in one is what keeps the child from
+   * ptrace and /proc/<pid>/mem of any process outside it (Landlock's own
+   * ptrace rule, ABI 1). Without a filesystem flag the domain handles
+   * only device creation, which no rule grants. */
+  if (no_fs)
+    ruleset->handled = landlock_fs_rights (ruleset->abi);
+  else if (read_only)
+    ruleset->handled = landlock_write_rights (ruleset->abi);
+  else
+    ruleset->handled = FS_DEVICE_NODES;
 
   memset (&attr, 0, sizeof attr);
   attr.handled_access_fs = ruleset->handled;
-  ruleset->fd = (int) syscall (__NR_landlock_create_ruleset, &attr, sizeof attr, 0);
+  attr_size = sizeof attr.handled_access_fs;
+  if (ruleset->abi >= 4 && (flags & GIPC_SANDBOX_FLAGS_NO_NETWORK))
+    {
+      /* Also for TCP sockets the child had before: no bind or connect. */
+      attr.handled_access_net = LANDLOCK_NET_BIND_TCP | LANDLOCK_NET_CONNECT_TCP;
+      attr_size = G_STRUCT_OFFSET (RulesetAttr, scoped);
+    }
+  if (ruleset->abi >= 6)
+    {
+      /* No signal to, and no abstract Unix socket of, any process outside
+       * the domain. */
+      attr.scoped = LANDLOCK_SCOPE_SIGNAL | LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET;
+      attr_size = sizeof attr;
+    }
+
+  ruleset->fd = (int) syscall (__NR_landlock_create_ruleset, &attr, attr_size, 0);
   if (ruleset->fd < 0)
     {
       int errsv = errno;
@@ -369,10 +417,11 @@ make_ruleset (Ruleset             *ruleset,
       return FALSE;
     }
 
-  for (i = 0; paths != NULL && i < paths->len; i++)
+  for (i = 0; (no_fs || read_only) && paths != NULL && i < paths->len; i++)
     {
       GipcSandboxPath *allowed = g_ptr_array_index (paths, i);
-      guint64 access = allowed->writable ? ruleset->handled : FS_READ;
+      /* Writable never means device nodes or device ioctls. */
+      guint64 access = allowed->writable ? ruleset->handled & ~FS_DEVICE_RIGHTS : FS_READ;
 
       /* Under READ_ONLY_FILESYSTEM reading is allowed everywhere: only
        * writable paths need a rule. */

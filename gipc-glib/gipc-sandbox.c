@@ -114,51 +114,54 @@ gipc_sandbox_prepare (GipcSandboxPrepared  *prepared,
         result.applied |= GIPC_SANDBOX_FLAGS_NO_NETWORK;
     }
 
-  /* The filesystem flags: Landlock. */
-  if (flags & fs_flags)
-    {
-      const char *which = (flags & GIPC_SANDBOX_FLAGS_NO_FILESYSTEM)
-                          ? "NO_FILESYSTEM" : "READ_ONLY_FILESYSTEM";
+  /* Landlock, for every flag: the filesystem flags, and for all of them
+   * the domain that keeps the child from other processes (ptrace,
+   * /proc/<pid>/mem; signals and abstract sockets where the kernel scopes
+   * them) and from device nodes. */
+  {
+    const char *which = (flags & GIPC_SANDBOX_FLAGS_NO_FILESYSTEM) ? "NO_FILESYSTEM"
+                        : (flags & GIPC_SANDBOX_FLAGS_READ_ONLY_FILESYSTEM) ? "READ_ONLY_FILESYSTEM"
+                        : "keeping the child from other processes";
 
-      abi = gipc_sandbox_get_landlock_abi ();
-      if (abi == 0)
-        {
-          g_string_append_printf (missing, "%sLandlock (Linux 5.13, enabled in the "
-                                  "\"lsm=\" list), for %s",
-                                  missing->len > 0 ? "; " : "", which);
-        }
-      else
-        {
-          if (abi < LANDLOCK_ABI_COMPLETE)
-            g_string_append_printf (missing, "%sLandlock ABI %d (Linux 6.2, control of "
-                                    "truncate()) for %s; this kernel has ABI %d",
-                                    missing->len > 0 ? "; " : "", LANDLOCK_ABI_COMPLETE,
-                                    which, abi);
+    abi = gipc_sandbox_get_landlock_abi ();
+    if (abi == 0)
+      {
+        g_string_append_printf (missing, "%sLandlock (Linux 5.13, enabled in the "
+                                "\"lsm=\" list), for %s",
+                                missing->len > 0 ? "; " : "", which);
+      }
+    else
+      {
+        if (abi < LANDLOCK_ABI_COMPLETE && (flags & fs_flags))
+          g_string_append_printf (missing, "%sLandlock ABI %d (Linux 6.2, control of "
+                                  "truncate()) for %s; this kernel has ABI %d",
+                                  missing->len > 0 ? "; " : "", LANDLOCK_ABI_COMPLETE,
+                                  which, abi);
 
-          if (missing->len == 0 || best_effort)
-            {
-              int ruleset_fd = gipc_landlock_make_ruleset (abi, flags, paths, exec_path,
-                                                           envp, &local_error);
+        if (missing->len == 0 || best_effort)
+          {
+            int ruleset_fd = gipc_landlock_make_ruleset (abi, flags, paths, exec_path,
+                                                         envp, &local_error);
 
-              if (ruleset_fd < 0)
-                {
-                  if (!g_error_matches (local_error, GIPC_ERROR,
-                                        GIPC_ERROR_SANDBOX_UNAVAILABLE) || !best_effort)
-                    {
-                      g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
-                                                  "Cannot start process “%s”: ", name);
-                      return FALSE;
-                    }
-                  g_debug ("sandbox: %s", local_error->message);
-                }
-              else
-                {
-                  result.ruleset_fd = ruleset_fd;
-                  result.applied |= flags & fs_flags;
-                }
-            }
-        }
-    }
+            if (ruleset_fd < 0)
+              {
+                if (!g_error_matches (local_error, GIPC_ERROR,
+                                      GIPC_ERROR_SANDBOX_UNAVAILABLE) || !best_effort)
+                  {
+                    g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
+                                                "Cannot start process “%s”: ", name);
+                    return FALSE;
+                  }
+                g_debug ("sandbox: %s", local_error->message);
+              }
+            else
+              {
+                result.ruleset_fd = ruleset_fd;
+                result.applied |= flags & fs_flags;
+              }
+          }
+      }
+  }
 
   if (missing->len > 0 && !best_effort)
     {
