@@ -1299,7 +1299,8 @@ start_server (GipcProcess  *self,
   guint i;
 
   /* What the kernel lacks fails here, before anything is sent; the child
-   * prepares its own copy. */
+   * makes its own ruleset, with what was decided here (and this program's
+   * cached seccomp program: it is built once, not per child). */
   if (!gipc_sandbox_prepare (&sandbox, self->sandbox, self->sandbox_paths,
                              self->memory_limit, NULL, NULL, self->name, error))
     return FALSE;
@@ -1319,6 +1320,7 @@ start_server (GipcProcess  *self,
   g_variant_builder_add (&options, "{sv}", "memory-limit",
                          g_variant_new_uint64 (self->memory_limit));
   g_variant_builder_add (&options, "{sv}", "allowed-paths", g_variant_builder_end (&paths));
+  gipc_sandbox_prepared_to_options (&sandbox, &options);
 
   if (!gipc_fork_server_request (self->server, self->server_target, self->server_args,
                                  self->name, g_variant_builder_end (&options), self->channels,

@@ -31,6 +31,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <linux/filter.h>
+
 #include "gipc-error.h"
 #include "gipc-landlock-private.h"
 #include "gipc-sandbox-private.h"
@@ -54,15 +56,26 @@ gipc_sandbox_path_free (GipcSandboxPath *path)
   g_free (path);
 }
 
-gboolean
-gipc_sandbox_prepare (GipcSandboxPrepared  *prepared,
-                      GipcSandboxFlags      flags,
-                      GPtrArray            *paths,
-                      guint64               memory_limit,
-                      const char           *exec_path,
-                      const char * const   *envp,
-                      const char           *name,
-                      GError              **error)
+/* What the program decided for a fork server's child: the kernel's
+ * Landlock ABI it used (0: none) and its cached seccomp program (NULL:
+ * none). given == FALSE: decide here. */
+typedef struct
+{
+  gboolean    given;
+  int         landlock_abi;
+  const void *seccomp_prog;
+} Decided;
+
+static gboolean
+prepare_full (GipcSandboxPrepared  *prepared,
+              GipcSandboxFlags      flags,
+              GPtrArray            *paths,
+              guint64               memory_limit,
+              const char           *exec_path,
+              const char * const   *envp,
+              const char           *name,
+              const Decided        *decided,
+              GError              **error)
 {
   const GipcSandboxFlags fs_flags = GIPC_SANDBOX_FLAGS_NO_FILESYSTEM |
                                     GIPC_SANDBOX_FLAGS_READ_ONLY_FILESYSTEM;
@@ -86,7 +99,7 @@ gipc_sandbox_prepare (GipcSandboxPrepared  *prepared,
     }
 
   /* The block-list (every flag) and NO_NETWORK: seccomp. */
-  if (!gipc_sandbox_has_seccomp ())
+  if (decided->given ? decided->seccomp_prog == NULL : !gipc_sandbox_has_seccomp ())
     {
 #ifdef HAVE_SECCOMP
       g_string_append (missing, "seccomp filters (CONFIG_SECCOMP_FILTER), for the "
@@ -102,7 +115,9 @@ gipc_sandbox_prepare (GipcSandboxPrepared  *prepared,
     {
       gboolean no_network = (flags & GIPC_SANDBOX_FLAGS_NO_NETWORK) != 0;
 
-      result.seccomp_prog = gipc_seccomp_get_program (no_network, &local_error);
+      result.seccomp_prog = decided->given ? decided->seccomp_prog
+                            : gipc_seccomp_get_program (no_network, (flags & fs_flags) != 0,
+                                                        &local_error);
       if (result.seccomp_prog == NULL)
         {
           g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
@@ -123,7 +138,8 @@ gipc_sandbox_prepare (GipcSandboxPrepared  *prepared,
                         : (flags & GIPC_SANDBOX_FLAGS_READ_ONLY_FILESYSTEM) ? "READ_ONLY_FILESYSTEM"
                         : "keeping the child from other processes";
 
-    abi = gipc_sandbox_get_landlock_abi ();
+    abi = decided->given ? decided->landlock_abi : gipc_sandbox_get_landlock_abi ();
+    result.landlock_abi = abi;
     if (abi == 0)
       {
         g_string_append_printf (missing, "%sLandlock (Linux 5.13, enabled in the "
@@ -178,6 +194,94 @@ gipc_sandbox_prepare (GipcSandboxPrepared  *prepared,
 
   *prepared = result;
   return TRUE;
+}
+
+gboolean
+gipc_sandbox_prepare (GipcSandboxPrepared  *prepared,
+                      GipcSandboxFlags      flags,
+                      GPtrArray            *paths,
+                      guint64               memory_limit,
+                      const char           *exec_path,
+                      const char * const   *envp,
+                      const char           *name,
+                      GError              **error)
+{
+  const Decided decided = { FALSE, 0, NULL };
+
+  return prepare_full (prepared, flags, paths, memory_limit, exec_path, envp, name,
+                       &decided, error);
+}
+
+/* ------------------------------------------------------------------ */
+/* Fork-server mode: the program decides, the server's child applies   */
+
+void
+gipc_sandbox_prepared_to_options (const GipcSandboxPrepared *prepared,
+                                  GVariantBuilder           *options)
+{
+  const struct sock_fprog *prog = prepared->seccomp_prog;
+
+  g_variant_builder_add (options, "{sv}", "landlock-abi",
+                         g_variant_new_int32 (prepared->landlock_abi));
+  if (prepared->block_list && prog != NULL)
+    g_variant_builder_add (options, "{sv}", "seccomp-program",
+                           g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, prog->filter,
+                                                      (gsize) prog->len * sizeof (struct sock_filter),
+                                                      1));
+}
+
+gboolean
+gipc_sandbox_prepare_from_options (GipcSandboxPrepared  *prepared,
+                                   GVariant             *options,
+                                   const char           *name,
+                                   GError              **error)
+{
+  /* The program in a form seccomp() takes: it points into @options, which
+   * the caller keeps until the child has applied it. One per child (the
+   * child has one thread). */
+  static struct sock_fprog prog;
+  g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func ((GDestroyNotify) gipc_sandbox_path_free);
+  g_autoptr(GVariantIter) path_iter = NULL;
+  g_autoptr(GVariant) program = NULL;
+  Decided decided = { TRUE, 0, NULL };
+  guint32 flags = 0;
+  guint64 memory_limit = 0;
+  const char *path;
+  gboolean writable;
+
+  g_variant_lookup (options, "sandbox", "u", &flags);
+  g_variant_lookup (options, "memory-limit", "t", &memory_limit);
+  g_variant_lookup (options, "landlock-abi", "i", &decided.landlock_abi);
+  program = g_variant_lookup_value (options, "seccomp-program", G_VARIANT_TYPE_BYTESTRING);
+  if (program != NULL)
+    {
+      gsize size = 0;
+      gconstpointer data = g_variant_get_fixed_array (program, &size, 1);
+
+      if (size == 0 || size % sizeof (struct sock_filter) != 0 ||
+          size / sizeof (struct sock_filter) > BPF_MAXINSNS)
+        {
+          g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
+                       "Cannot start process “%s”: the seccomp program sent is %" G_GSIZE_FORMAT
+                       " bytes long", name, size);
+          return FALSE;
+        }
+      prog.len = (unsigned short) (size / sizeof (struct sock_filter));
+      prog.filter = (struct sock_filter *) data;
+      decided.seccomp_prog = &prog;
+    }
+  if (g_variant_lookup (options, "allowed-paths", "a(sb)", &path_iter))
+    while (g_variant_iter_next (path_iter, "(&sb)", &path, &writable))
+      {
+        GipcSandboxPath *allowed = g_new0 (GipcSandboxPath, 1);
+
+        allowed->path = g_strdup (path);
+        allowed->writable = writable;
+        g_ptr_array_add (paths, allowed);
+      }
+
+  return prepare_full (prepared, (GipcSandboxFlags) flags, paths, memory_limit, NULL, NULL,
+                       name, &decided, error);
 }
 
 void

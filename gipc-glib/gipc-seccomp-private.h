@@ -13,9 +13,11 @@ G_BEGIN_DECLS
 void        gipc_seccomp_simulate_missing (gboolean   missing);
 
 /* In the parent: the BPF program (a struct sock_fprog *) for a child
- * with or without NO_NETWORK, built on first use and kept for the life of
+ * with or without NO_NETWORK, with or without the metadata calls (chmod,
+ * chown, utimes, xattrs: under the filesystem flags), built on first use and kept for the life of
  * the program (thread-safe). NULL with @error set if it cannot be built. */
 const void *gipc_seccomp_get_program      (gboolean   no_network,
+                                           gboolean   no_metadata,
                                            GError   **error);
 
 /* In the child, async-signal-safe: loads @program with seccomp(). Returns
