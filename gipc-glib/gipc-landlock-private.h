@@ -36,6 +36,10 @@ int  gipc_landlock_make_ruleset   (int                  abi,
                                    const char * const  *envp,
                                    GError             **error);
 
+/* The system directories (/usr, and /lib*, /bin, /sbin where they are
+ * not beneath /usr) that exist: found once, NULL-terminated. */
+const char * const *gipc_landlock_get_system_dirs (void);
+
 /* In the child, async-signal-safe: landlock_restrict_self(). Returns 0 or
  * the errno. Does not close @ruleset_fd. */
 int  gipc_landlock_restrict_self  (int                  ruleset_fd);

@@ -231,8 +231,8 @@ static const char * const system_dirs[] = {
 /* The system directories that exist and are not beneath another one (on a
  * merged-/usr system /bin is /usr/bin): found once, as a NULL-terminated
  * array. */
-static const char * const *
-get_system_dirs (void)
+const char * const *
+gipc_landlock_get_system_dirs (void)
 {
   static const char **dirs = NULL;
 
@@ -297,7 +297,7 @@ allow_program (Ruleset             *ruleset,
   };
   g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GPtrArray) dirs = g_ptr_array_new_with_free_func (g_free);
-  const char * const *dirs_found = get_system_dirs ();
+  const char * const *dirs_found = gipc_landlock_get_system_dirs ();
   g_autofree char *interpreter = NULL;
   const char *value;
   guint i;

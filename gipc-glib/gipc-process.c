@@ -2236,6 +2236,36 @@ gipc_process_sandbox_allow_path (GipcProcess *self,
 }
 
 /**
+ * gipc_process_sandbox_allow_system_data:
+ * @self: a process that was not started yet
+ *
+ * Grants the sandboxed child reading (not writing, not executing programs)
+ * of the system's read-only data: `/usr` (and `/lib*`, `/bin`, `/sbin`
+ * where they are not beneath it), the dynamic linker's cache, fontconfig's
+ * configuration and cache (`/etc/fonts`, `/var/cache/fontconfig`), the
+ * local time zone, the locale aliases, `/etc/gtk-3.0` and `/etc/xdg`:
+ * what the lazy loaders of a decoder read (gdk-pixbuf's MIME database and
+ * loaders, fontconfig, locales, icon themes), so that it works under
+ * %GIPC_SANDBOX_FLAGS_NO_FILESYSTEM in every mode. The user's own data
+ * (`~/.local/share`, `~/.config`) is not included: allow it with
+ * [method@Gipc.Process.sandbox_allow_path] if the child needs it.
+ *
+ * As [method@Gipc.Process.sandbox_allow_path] for each of these paths
+ * that exists when this is called. Without
+ * %GIPC_SANDBOX_FLAGS_NO_FILESYSTEM it has no effect.
+ *
+ * Since: 1.0
+ */
+void
+gipc_process_sandbox_allow_system_data (GipcProcess *self)
+{
+  g_return_if_fail (GIPC_IS_PROCESS (self));
+  g_return_if_fail (self->state == STATE_NEW && !self->in_child);
+
+  gipc_sandbox_add_system_data (self->sandbox_paths);
+}
+
+/**
  * gipc_process_get_memory_limit:
  * @self: a process
  *

@@ -36,6 +36,12 @@ typedef struct
 
 void gipc_sandbox_path_free (GipcSandboxPath *path);
 
+/* Appends the system's read-only data (GipcSandboxPath*, not writable):
+ * the system directories and what lazy loaders read beyond them (the
+ * dynamic linker's cache, fontconfig, time zone, locale aliases), those
+ * that exist now. For gipc_process_sandbox_allow_system_data(). */
+void gipc_sandbox_add_system_data (GPtrArray *paths);
+
 typedef struct
 {
   GipcSandboxFlags  flags;         /* as requested, BEST_EFFORT included */

@@ -196,6 +196,50 @@ prepare_full (GipcSandboxPrepared  *prepared,
   return TRUE;
 }
 
+/* The system's read-only data, beyond the system directories: what the
+ * lazy loaders of a decoder read (found with strace -f -e trace=%file on
+ * gdk-pixbuf decoding PNG and JPEG, fontconfig, GLib's time zone and
+ * locale code). Everything under /usr is in the system directories: the
+ * MIME database (/usr/share/mime), gdk-pixbuf's loaders and their cache,
+ * gconv modules, locales, icon themes, fonts, zoneinfo. */
+static const char * const system_data_files[] = {
+  "/etc/ld.so.cache",        /* the dynamic linker, for dlopen() of loaders */
+  "/etc/fonts",              /* fontconfig's configuration */
+  "/var/cache/fontconfig",   /* and its cache */
+  "/etc/localtime",          /* GLib's local time zone */
+  "/etc/timezone",
+  "/etc/locale.alias",       /* glibc's locale aliases */
+  "/etc/gtk-3.0",            /* GTK's and gdk-pixbuf's settings */
+  "/etc/xdg",                /* XDG_CONFIG_DIRS's default (icon theme settings) */
+};
+
+void
+gipc_sandbox_add_system_data (GPtrArray *paths)
+{
+  const char * const *dirs = gipc_landlock_get_system_dirs ();
+  guint i;
+
+  for (i = 0; dirs[i] != NULL; i++)
+    {
+      GipcSandboxPath *allowed = g_new0 (GipcSandboxPath, 1);
+
+      allowed->path = g_strdup (dirs[i]);
+      g_ptr_array_add (paths, allowed);
+    }
+  /* Only what exists here: an allowed path that is missing at start would
+   * fail it. */
+  for (i = 0; i < G_N_ELEMENTS (system_data_files); i++)
+    {
+      GipcSandboxPath *allowed;
+
+      if (access (system_data_files[i], F_OK) != 0)
+        continue;
+      allowed = g_new0 (GipcSandboxPath, 1);
+      allowed->path = g_strdup (system_data_files[i]);
+      g_ptr_array_add (paths, allowed);
+    }
+}
+
 gboolean
 gipc_sandbox_prepare (GipcSandboxPrepared  *prepared,
                       GipcSandboxFlags      flags,

@@ -650,6 +650,9 @@ sandbox_probe_report (const char *allowed_dir,
   GString *report = g_string_new (NULL);
 
   sandbox_probe_add (report, "read-hostname", sandbox_probe_open_read ("/etc/hostname"));
+  /* The system's data (gipc_process_sandbox_allow_system_data). */
+  sandbox_probe_add (report, "read-mime", sandbox_probe_open_read ("/usr/share/mime/mime.cache"));
+  sandbox_probe_add (report, "read-ld-cache", sandbox_probe_open_read ("/etc/ld.so.cache"));
   if (allowed_dir != NULL)
     sandbox_probe_add (report, "write-allowed", sandbox_probe_create_in (allowed_dir));
   if (outside_dir != NULL)
@@ -663,6 +666,7 @@ sandbox_probe_report (const char *allowed_dir,
       sandbox_probe_add (report, "ptrace",
                          ptrace (PTRACE_TRACEME, 0, NULL, NULL) < 0 ? errno : 0);
       sandbox_probe_add (report, "unshare-user", unshare (CLONE_NEWUSER) < 0 ? errno : 0);
+      sandbox_probe_add (report, "write-system", sandbox_probe_create_in ("/usr/share"));
       sandbox_probe_block_list (report);
       sandbox_probe_escapes (report, allowed_dir, outside_dir);
     }

@@ -654,6 +654,62 @@ test_escapes_unprivileged (gconstpointer data)
   run_escapes (mode);
 }
 
+/* gipc_process_sandbox_allow_system_data: the system's read-only data,
+ * nothing else, in every mode. */
+static void
+test_system_data (gconstpointer data)
+{
+  Mode mode = GPOINTER_TO_INT (data);
+  const GipcSandboxFlags flags = GIPC_SANDBOX_FLAGS_NO_FILESYSTEM | GIPC_SANDBOX_FLAGS_NO_NETWORK;
+  guint with;
+
+  if (!landlock_usable () || !seccomp_usable ())
+    return;
+  if (!g_file_test ("/usr/share/mime/mime.cache", G_FILE_TEST_EXISTS) ||
+      !g_file_test ("/etc/ld.so.cache", G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("no MIME database or dynamic linker cache here");
+      return;
+    }
+
+  for (with = 0; with < 2; with++)
+    {
+      g_autofree char *allowed = make_temp_dir ("allowed");
+      g_autofree char *outside = make_temp_dir ("outside");
+      g_autofree char *report = NULL;
+      Probe probe;
+
+      probe_init (&probe, mode, allowed, outside, TRUE, 0, 0);
+      gipc_process_set_sandbox (probe.process, flags);
+      gipc_process_sandbox_allow_path (probe.process, allowed, TRUE);
+      if (with)
+        gipc_process_sandbox_allow_system_data (probe.process);
+      report = probe_run (&probe);
+
+      if (with)
+        {
+          assert_probe (report, "read-mime", "ok");
+          assert_probe (report, "read-ld-cache", "ok");
+        }
+      else if (mode != MODE_SPAWN)
+        {
+          /* (A spawned program keeps the system directories readable.) */
+          assert_probe (report, "read-mime", "EACCES");
+          assert_probe (report, "read-ld-cache", "EACCES");
+        }
+      /* Read-only, and nothing but the system's data. */
+      assert_probe (report, "write-system", "EACCES");
+      assert_probe (report, "read-hostname", "EACCES");
+      assert_probe (report, "write-outside", "EACCES");
+      assert_probe (report, "write-allowed", "ok");
+      g_assert_cmpuint (gipc_process_get_sandbox_applied (probe.process), ==, flags);
+
+      probe_clear (&probe);
+      g_assert_no_errno (g_rmdir (allowed));
+      g_assert_no_errno (g_rmdir (outside));
+    }
+}
+
 /* Every flag at once; the child still answers on its channel. */
 static gint
 echo_target (GipcProcess *process,
@@ -1293,6 +1349,7 @@ main (int   argc,
   add_both ("no-network", test_no_network);
   add_both ("echo", test_echo);
   add_both ("escapes", test_escapes);
+  add_both ("system-data", test_system_data);
   add_both ("escapes-unprivileged", test_escapes_unprivileged);
   add_both ("memory-limit", test_memory_limit);
   add_both ("applied", test_applied);
