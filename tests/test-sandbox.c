@@ -169,7 +169,7 @@ probe_server_target (GipcProcess *process,
   guint64 small_bytes, large_bytes;
   gint status;
 
-  g_variant_get (args, "(m&sm&sbtt)", &allowed, &outside, &target.intrusive,
+  g_variant_get (args, "(m&sm&sitt)", &allowed, &outside, &target.intrusive,
                  &small_bytes, &large_bytes);
   target.allowed_dir = allowed;
   target.outside_dir = outside;
@@ -238,7 +238,7 @@ probe_init (Probe      *probe,
   else if (mode == MODE_SERVER)
     {
       probe->process = gipc_process_new_for_target (server, "probe",
-                                                    g_variant_new ("(msmsbtt)", allowed_dir,
+                                                    g_variant_new ("(msmsitt)", allowed_dir,
                                                                    outside_dir, intrusive,
                                                                    (guint64) small_bytes,
                                                                    (guint64) large_bytes));
@@ -269,6 +269,8 @@ probe_init (Probe      *probe,
             {
               g_ptr_array_add (argv, g_strdup (allowed_dir));
               g_ptr_array_add (argv, g_strdup (outside_dir));
+              if (intrusive == SANDBOX_PROBE_LANDLOCK_ONLY)
+                g_ptr_array_add (argv, g_strdup ("landlock-only"));
             }
         }
       g_ptr_array_add (argv, NULL);
@@ -603,6 +605,60 @@ run_escapes (Mode mode)
       g_assert_no_errno (g_rmdir (allowed));
       g_assert_no_errno (g_rmdir (outside));
     }
+}
+
+/* Landlock on its own (seccomp simulated away, BEST_EFFORT): the domain
+ * every flag makes keeps the child from the parent (its memory, ptrace,
+ * signals, its abstract sockets) and writable allowed paths never grant
+ * device nodes, without help from the block-list. */
+static void
+test_landlock_alone (gconstpointer data)
+{
+  Mode mode = GPOINTER_TO_INT (data);
+  gboolean scoped = gipc_sandbox_get_landlock_abi () >= 6;
+  guint i;
+
+  if (!landlock_usable () || !seccomp_usable ())
+    return;
+
+  gipc_sandbox_simulate_kernel (-1, FALSE);
+  for (i = 0; i < G_N_ELEMENTS (escape_flag_sets); i++)
+    {
+      GipcSandboxFlags flags = escape_flag_sets[i] | GIPC_SANDBOX_FLAGS_BEST_EFFORT;
+      g_autofree char *allowed = make_temp_dir ("allowed");
+      g_autofree char *outside = make_temp_dir ("outside");
+      g_autofree char *report = NULL;
+      SandboxProbeTargets targets;
+      Probe probe;
+
+      sandbox_probe_setup_targets (outside, &targets);
+      probe_init (&probe, mode, allowed, outside, SANDBOX_PROBE_LANDLOCK_ONLY, 0, 0);
+      gipc_process_set_sandbox (probe.process, flags);
+      gipc_process_sandbox_allow_path (probe.process, allowed, TRUE);
+      report = probe_run (&probe);
+
+      /* No seccomp: NO_NETWORK is not applied, the filesystem flags are. */
+      g_assert_cmpuint (gipc_process_get_sandbox_applied (probe.process), ==,
+                        escape_flag_sets[i] & ~GIPC_SANDBOX_FLAGS_NO_NETWORK);
+      assert_probe (report, "proc-mem", "EACCES");
+      assert_probe (report, "ptrace-attach", "EPERM");
+      assert_probe (report, "mknod-char", "EACCES");
+      assert_probe (report, "mknodat-block", "EACCES");
+      assert_probe (report, "mknod-open", "EACCES");
+      assert_probe (report, "mkfifo-allowed", "ok");
+      assert_probe (report, "kill-self", "ok");
+      if (scoped)
+        {
+          assert_probe (report, "kill-parent", "EPERM");
+          assert_probe (report, "unix-abstract", "EPERM");
+        }
+
+      probe_clear (&probe);
+      sandbox_probe_teardown_targets (outside, &targets);
+      g_assert_no_errno (g_rmdir (allowed));
+      g_assert_no_errno (g_rmdir (outside));
+    }
+  gipc_sandbox_simulate_kernel (-1, TRUE);
 }
 
 static void
@@ -1349,6 +1405,7 @@ main (int   argc,
   add_both ("no-network", test_no_network);
   add_both ("echo", test_echo);
   add_both ("escapes", test_escapes);
+  add_both ("landlock-alone", test_landlock_alone);
   add_both ("system-data", test_system_data);
   add_both ("escapes-unprivileged", test_escapes_unprivileged);
   add_both ("memory-limit", test_memory_limit);
