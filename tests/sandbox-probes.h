@@ -325,6 +325,26 @@ sandbox_probe_clone3 (void)
   return 0;
 }
 
+#if defined(__x86_64__)
+/* getpid through the other routes into an x86-64 kernel: i386's int 0x80
+ * and the x32 numbers. A block-list written for x86-64 does not see them:
+ * the sandbox refuses every call of another architecture. */
+static inline int
+sandbox_probe_i386_getpid (void)
+{
+  long r;
+
+  __asm__ volatile ("int $0x80" : "=a" (r) : "a" (20L) : "memory", "r8", "r9", "r10", "r11");
+  return r < 0 ? (int) -r : 0;
+}
+
+static inline int
+sandbox_probe_x32_getpid (void)
+{
+  return syscall (0x40000000L | SYS_getpid) < 0 ? errno : 0;
+}
+#endif
+
 /* More of the block-list: each is EPERM in a sandboxed child, and none of
  * them kills it. Only in a child that is expected to be sandboxed (some
  * succeed for root otherwise). */
@@ -348,6 +368,10 @@ sandbox_probe_block_list (GString *report)
   sandbox_probe_add (report, "io_uring",
                      syscall (SYS_io_uring_setup, 1, NULL) < 0 ? errno : 0);
   sandbox_probe_add (report, "keyctl", syscall (SYS_keyctl, 0, 0, 0, 0, 0) < 0 ? errno : 0);
+#if defined(__x86_64__)
+  sandbox_probe_add (report, "i386-getpid", sandbox_probe_i386_getpid ());
+  sandbox_probe_add (report, "x32-getpid", sandbox_probe_x32_getpid ());
+#endif
   sandbox_probe_add (report, "process_vm_readv",
                      syscall (SYS_process_vm_readv, getppid (), NULL, 0, NULL, 0, 0) < 0 ? errno : 0);
 }
