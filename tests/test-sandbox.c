@@ -1347,6 +1347,65 @@ test_no_fd_leak (gconstpointer data)
   g_assert_no_errno (g_rmdir (allowed));
 }
 
+/* Fork-server mode: the program sends the seccomp program it built once
+ * with the request, and the server's child uses it as sent (it builds
+ * none); a damaged one fails the start with a message. */
+static void
+test_server_options (void)
+{
+  const GipcSandboxFlags flags = GIPC_SANDBOX_FLAGS_NO_NETWORK | GIPC_SANDBOX_FLAGS_NO_FILESYSTEM;
+  GipcSandboxPrepared parent = GIPC_SANDBOX_PREPARED_INIT;
+  GipcSandboxPrepared child = GIPC_SANDBOX_PREPARED_INIT;
+  g_autoptr(GVariant) options = NULL;
+  g_autoptr(GVariant) damaged = NULL;
+  g_autoptr(GError) error = NULL;
+  const struct sock_fprog *sent;
+  const struct sock_fprog *used;
+  GVariantBuilder builder;
+  guint8 junk[3] = { 1, 2, 3 };
+
+  if (!landlock_usable () || !seccomp_usable ())
+    return;
+
+  g_assert_true (gipc_sandbox_prepare (&parent, flags, NULL, 0, NULL, NULL, "test", &error));
+  g_assert_no_error (error);
+  gipc_sandbox_prepared_clear (&parent);
+  g_assert_nonnull (parent.seccomp_prog);
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a{sv}"));
+  g_variant_builder_add (&builder, "{sv}", "sandbox", g_variant_new_uint32 (flags));
+  gipc_sandbox_prepared_to_options (&parent, &builder);
+  options = g_variant_ref_sink (g_variant_builder_end (&builder));
+
+  g_assert_true (gipc_sandbox_prepare_from_options (&child, options, "test", &error));
+  g_assert_no_error (error);
+  sent = parent.seccomp_prog;
+  used = child.seccomp_prog;
+  g_assert_nonnull (used);
+  /* Not built again: the same instructions, read from the request. */
+  g_assert_true (used != sent);
+  g_assert_cmpuint (used->len, ==, sent->len);
+  g_assert_cmpmem (used->filter, used->len * sizeof (struct sock_filter),
+                   sent->filter, sent->len * sizeof (struct sock_filter));
+  g_assert_cmpint (child.landlock_abi, ==, gipc_sandbox_get_landlock_abi ());
+  g_assert_cmpint (child.ruleset_fd, >=, 0);
+  g_assert_cmpuint (child.applied, ==, flags);
+  gipc_sandbox_prepared_clear (&child);
+
+  /* A program that is not whole instructions. */
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a{sv}"));
+  g_variant_builder_add (&builder, "{sv}", "sandbox", g_variant_new_uint32 (flags));
+  g_variant_builder_add (&builder, "{sv}", "landlock-abi",
+                         g_variant_new_int32 (gipc_sandbox_get_landlock_abi ()));
+  g_variant_builder_add (&builder, "{sv}", "seccomp-program",
+                         g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, junk, sizeof junk, 1));
+  damaged = g_variant_ref_sink (g_variant_builder_end (&builder));
+  g_assert_false (gipc_sandbox_prepare_from_options (&child, damaged, "test", &error));
+  g_assert_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED);
+  g_assert_nonnull (strstr (error->message, "seccomp program"));
+  g_assert_cmpint (child.ruleset_fd, ==, -1);
+}
+
 /* One test in one mode, run under the hard timeout guard of test-util.h. */
 typedef struct
 {
@@ -1419,6 +1478,7 @@ main (int   argc,
   add_both ("no-fd-leak", test_no_fd_leak);
   gipc_test_add_func ("/sandbox/spawn/programs", test_spawn_programs);
   gipc_test_add_func ("/sandbox/properties", test_properties);
+  gipc_test_add_func ("/sandbox/fork-server-options", test_server_options);
   gipc_test_add_func ("/sandbox/invalid", test_invalid);
   /* Last: it leaves this process with threads. */
   gipc_test_add_func ("/sandbox/spawn/threaded-parent", test_spawn_threaded_parent);
