@@ -165,5 +165,45 @@ class SandboxTests(gipctest.TestCase):
         r.close()
 
 
+    def test_fork_system_data(self):
+        # sandbox_allow_system_data: the MIME database (what gdk-pixbuf
+        # reads lazily) becomes readable, /etc/hostname stays denied.
+        mime = '/usr/share/mime/mime.cache'
+        if not os.path.exists(mime):
+            self.skipTest('no MIME database here')
+
+        def run(allow):
+            r, w = Gipc.pipe()
+
+            def target(process, writer):
+                def result(path):
+                    try:
+                        open(path, 'rb').close()
+                        return 'ok'
+                    except OSError as e:
+                        return errno.errorcode.get(e.errno, str(e.errno))
+                writer.send(('mime=%s hostname=%s' % (
+                    result(mime), result('/etc/hostname'))).encode())
+                return 0
+
+            process = Gipc.Process.new(target, w)
+            process.pass_channel(w)
+            process.props.sandbox = (Gipc.SandboxFlags.NO_NETWORK |
+                                     Gipc.SandboxFlags.NO_FILESYSTEM)
+            if allow:
+                process.sandbox_allow_system_data()
+            process.start()
+            report = parse(r.receive().decode())
+            self.assertEqual(self.join(process), 0)
+            r.close()
+            return report
+
+        self.assertEqual(run(False)['mime'], 'EACCES')
+        with_data = run(True)
+        self.assertEqual(with_data['mime'], 'ok')
+        if os.path.exists('/etc/hostname'):
+            self.assertEqual(with_data['hostname'], 'EACCES')
+
+
 if __name__ == '__main__':
     gipctest.main()
