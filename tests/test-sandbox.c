@@ -475,7 +475,8 @@ test_no_network (gconstpointer data)
   g_autofree char *report = NULL;
   Probe probe;
 
-  if (!seccomp_usable ())
+  /* NO_NETWORK needs Landlock too (the domain every flag makes). */
+  if (!landlock_usable () || !seccomp_usable ())
     return;
 
   probe_init (&probe, mode, NULL, NULL, TRUE, 0, 0);
