@@ -23,6 +23,7 @@ packages=(
   valgrind
   clang
   libclang-rt-14-dev
+  libgdk-pixbuf-2.0-dev   # examples/image-loader.c only: the library never uses it
 )
 
 missing=()
