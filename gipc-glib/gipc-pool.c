@@ -242,6 +242,8 @@ struct _PoolWorker
   gboolean       retiring;
   gint           exit_code;
   GError        *protocol_error;
+  guint          sends_pending;
+  gboolean       request_unread; /* the running task's request never reached the worker */
   gboolean       awaiting_payload;
   GipcPoolWireMessage pending;
   GUnixFDList   *pending_fds;
@@ -591,7 +593,7 @@ worker_maybe_gone_locked (PoolWorker *w,
   PoolTask *pt;
   gboolean unexpected;
 
-  if (!w->exited || !w->channel_done || w->state == WORKER_GONE)
+  if (!w->exited || !w->channel_done || w->sends_pending > 0 || w->state == WORKER_GONE)
     return;
 
   self = g_weak_ref_get (&w->pool);
@@ -609,7 +611,17 @@ worker_maybe_gone_locked (PoolWorker *w,
     {
       worker_detach_locked (self, w);
       self->n_alive--;
-      if (pt != NULL && pt->state == TASK_RUNNING)
+      if (pt != NULL && pt->state == TASK_RUNNING && w->request_unread)
+        {
+          /* It died before it read the request (between tasks): the task
+           * did not run; it goes back to the head of the queue. */
+          self->n_running--;
+          pt->worker = NULL;
+          pt->state = TASK_QUEUED;
+          source_clear (&pt->timeout_source);
+          g_queue_push_head (&self->queue, task_ref (pt));
+        }
+      else if (pt != NULL && pt->state == TASK_RUNNING)
         {
           GError *error;
 
@@ -768,6 +780,8 @@ worker_receive_cb (GObject      *source,
     ;
   else if (bytes == NULL)
     {
+      g_debug ("GipcPool: worker %d: end of its channel: %s",
+               w->started ? (int) gipc_process_get_pid (w->process) : 0, error->message);
       if (w->retiring && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         gipc_channel_close (w->channel, NULL);
       else if ((g_error_matches (error, GIPC_ERROR, GIPC_ERROR_PROTOCOL) ||
@@ -783,6 +797,12 @@ worker_receive_cb (GObject      *source,
                                                               (int) gipc_process_get_pid (w->process),
                                                               error->message));
         }
+      /* A read error (ECONNRESET) rather than the end of the stream: the
+       * worker closed its end with our messages unread. A busy worker has
+       * been sent nothing but its request (a cancel clears w->task). */
+      if (g_error_matches (error, GIPC_ERROR, GIPC_ERROR_FAILED) && w->task != NULL &&
+          !w->awaiting_payload)
+        w->request_unread = TRUE;
       w->channel_done = TRUE;
       worker_maybe_gone_locked (w, done);
     }
@@ -989,6 +1009,12 @@ task_timeout_cb (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+static void worker_send_request_locked (GipcPool    *self,
+                                        PoolWorker  *w,
+                                        GBytes      *bytes,
+                                        GUnixFDList *fds,
+                                        guint64      task_id);
+
 static void
 pool_assign_locked (GipcPool   *self,
                     PoolWorker *w,
@@ -1007,14 +1033,14 @@ pool_assign_locked (GipcPool   *self,
   source_clear (&w->idle_source);
 
   header = gipc_pool_wire_encode_payload (GIPC_POOL_WIRE_REQUEST, pt->id, n_fds, pt->request, &follows);
+  w->request_unread = FALSE;
   g_main_context_push_thread_default (self->context);
-  gipc_channel_send_with_fds_async (w->channel, header, n_fds > 0 ? pt->fds : NULL, NULL, NULL, NULL);
+  worker_send_request_locked (self, w, header, n_fds > 0 ? pt->fds : NULL, pt->id);
   if (follows)
-    gipc_channel_send_async (w->channel, pt->request, NULL, NULL, NULL);
+    worker_send_request_locked (self, w, pt->request, NULL, pt->id);
   g_main_context_pop_thread_default (self->context);
-  /* The worker has what it needs. */
-  g_clear_pointer (&pt->request, g_bytes_unref);
-  g_clear_object (&pt->fds);
+  /* The request stays with the task until it is answered: a worker that
+   * dies before it reads it gives it back to the queue. */
 
   if (self->task_timeout != 0)
     {
@@ -1023,6 +1049,55 @@ pool_assign_locked (GipcPool   *self,
       g_source_set_callback (pt->timeout_source, task_timeout_cb, task_ref (pt), task_unref);
       g_source_attach (pt->timeout_source, self->context);
     }
+}
+
+typedef struct
+{
+  PoolWorker *worker;
+  guint64     task_id;
+} SentData;
+
+static void
+request_sent_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      data)
+{
+  SentData *sd = data;
+  PoolWorker *w = sd->worker;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) done = g_ptr_array_new ();
+  g_autoptr(GipcPool) self = g_weak_ref_get (&w->pool);
+
+  gipc_channel_send_with_fds_finish (GIPC_CHANNEL (source), result, &error);
+  POOL_LOCK ();
+  w->sends_pending--;
+  /* EPIPE: the worker's end was closed before the request: it never got
+   * it. */
+  if (g_error_matches (error, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED) &&
+      w->task != NULL && w->task->id == sd->task_id)
+    w->request_unread = TRUE;
+  worker_maybe_gone_locked (w, done);
+  POOL_UNLOCK ();
+  completions_run (done);
+  if (self != NULL && !self->disposed)
+    pool_emit_notifies (self);
+  worker_unref (w);
+  g_free (sd);
+}
+
+static void
+worker_send_request_locked (GipcPool    *self,
+                            PoolWorker  *w,
+                            GBytes      *bytes,
+                            GUnixFDList *fds,
+                            guint64      task_id)
+{
+  SentData *sd = g_new0 (SentData, 1);
+
+  sd->worker = worker_ref (w);
+  sd->task_id = task_id;
+  w->sends_pending++;
+  gipc_channel_send_with_fds_async (w->channel, bytes, fds, NULL, request_sent_cb, sd);
 }
 
 static gboolean

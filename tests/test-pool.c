@@ -186,6 +186,18 @@ rogue_worker (GipcChannel *channel,
       gipc_channel_send (channel, junk, NULL, NULL);
       g_usleep (G_USEC_PER_SEC * 30);
     }
+  else if (g_str_equal (mode, "answer-exit"))
+    {
+      /* A whole result, then the exit at once: the exit may be seen before
+       * the result; the result must win. */
+      guint8 msg[18] = { 'R', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 'o', 'k' };
+      g_autoptr(GBytes) answer = NULL;
+
+      memcpy (msg + 4, (const guint8 *) g_bytes_get_data (request, NULL) + 4, 8);
+      answer = g_bytes_new (msg, sizeof msg);
+      gipc_channel_send (channel, answer, NULL, NULL);
+      _exit (0);
+    }
   else if (g_str_equal (mode, "truncated"))
     {
       /* A result header announcing a separate payload, then the death. */
@@ -939,6 +951,26 @@ test_target_and_rogues (void)
   }
 }
 
+/* The bug users hit: a worker that answers and exits at once had its
+ * result reported as a crash when the exit was seen first. */
+static void
+test_result_before_exit (void)
+{
+  const gchar *argv[] = { self_exe, "--pool-worker", "answer-exit", NULL };
+  g_autoptr(GipcPool) pool = gipc_pool_new_for_argv (argv);
+  guint i;
+
+  gipc_pool_set_restart_intensity (pool, G_MAXUINT);
+  for (i = 0; i < 30; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GBytes) ok = run_one (pool, "echo:x", &error);
+
+      g_assert_no_error (error);
+      assert_bytes_str (ok, "ok");
+    }
+}
+
 static void
 test_argv (void)
 {
@@ -1224,6 +1256,7 @@ main (int    argc,
   gipc_test_add_func ("/pool/sync-no-loop", test_sync_no_loop);
   gipc_test_add_func ("/pool/target-and-rogues", test_target_and_rogues);
   gipc_test_add_func ("/pool/argv", test_argv);
+  gipc_test_add_func ("/pool/result-before-exit", test_result_before_exit);
   gipc_test_add_func ("/pool/memory-limit", test_memory_limit);
   gipc_test_add_func ("/pool/close", test_close);
   gipc_test_add_func ("/pool/stress-kills", test_stress_kills);
