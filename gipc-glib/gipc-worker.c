@@ -271,7 +271,17 @@ gipc_worker_serve (GipcChannel    *channel,
   while (!w.done)
     {
       if (!w.running && !g_queue_is_empty (&w.requests))
-        run_one (&w);
+        {
+          guint i;
+
+          /* Read what has arrived before starting the next request: the
+           * pool may have cancelled it (bounded, in case @func left a
+           * source that is always ready). */
+          for (i = 0; i < 64 && !w.done && g_main_context_iteration (w.context, FALSE); i++)
+            ;
+          if (!w.done)
+            run_one (&w);
+        }
       else
         g_main_context_iteration (w.context, TRUE);
     }
