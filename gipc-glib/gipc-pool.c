@@ -152,6 +152,7 @@ enum {
 };
 
 static guint signals[N_SIGNALS];
+static guint notify_signal_id;
 
 static void pool_schedule_dispatch (GipcPool *self);
 
@@ -268,6 +269,9 @@ typedef struct
 } SentEntry;
 
 #define PIPELINE_DEPTH 8
+
+/* Requests up to this size to an idle worker are written synchronously. */
+#define SYNC_SEND_MAX 4096
 
 /* A task cancelled while it waited behind its worker's current one is
  * skipped by the worker, which reads the cancel before it starts the next
@@ -1232,8 +1236,28 @@ worker_send_request_locked (GipcPool    *self,
                             GUnixFDList *fds,
                             guint64      task_id)
 {
-  SentData *sd = g_new0 (SentData, 1);
+  SentData *sd;
 
+  /* The fast path: a small request to a worker that has answered all it
+   * was sent (so it has read it all: its socket buffer holds none of our
+   * bytes and the write cannot block) is written at once, without a trip
+   * through the main loop. */
+  if (w->sends_pending == 0 && g_queue_get_length (&w->sent) == 1 &&
+      g_bytes_get_size (bytes) <= SYNC_SEND_MAX)
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (gipc_channel_send_with_fds (w->channel, bytes, fds, NULL, &error))
+        return;
+      if (!g_error_matches (error, GIPC_ERROR, GIPC_ERROR_LOCKED))
+        {
+          if (g_error_matches (error, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED) && w->unread_id == 0)
+            w->unread_id = task_id;
+          return;  /* the receive side sees the end */
+        }
+    }
+
+  sd = g_new0 (SentData, 1);
   sd->worker = worker_ref (w);
   sd->task_id = task_id;
   w->sends_pending++;
@@ -1429,9 +1453,11 @@ pool_emit_notifies (GipcPool *self)
   self->notified_congested = congested;
   POOL_UNLOCK ();
 
-  if (self->disposed)
+  if (self->disposed || !(n_q || n_r || n_w || n_c))
     return;
-  g_object_freeze_notify (G_OBJECT (self));
+  /* Per task, these change twice: skip the emission when nobody listens. */
+  if (!g_signal_has_handler_pending (self, notify_signal_id, 0, TRUE))
+    return;
   if (n_q)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_QUEUED_TASKS]);
   if (n_r)
@@ -1440,7 +1466,6 @@ pool_emit_notifies (GipcPool *self)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_WORKERS]);
   if (n_c)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONGESTED]);
-  g_object_thaw_notify (G_OBJECT (self));
 }
 
 static gboolean
@@ -1563,7 +1588,14 @@ task_cancel_cb (gpointer data)
             e->pt = NULL;
         }
       g_main_context_push_thread_default (self->context);
-      gipc_channel_send_async (w->channel, msg, NULL, NULL, NULL);
+      {
+        SentData *sd = g_new0 (SentData, 1);
+
+        sd->worker = worker_ref (w);
+        sd->task_id = 0;
+        w->sends_pending++;
+        gipc_channel_send_with_fds_async (w->channel, msg, NULL, NULL, request_sent_cb, sd);
+      }
       g_main_context_pop_thread_default (self->context);
       task_finish_locked (self, pt, NULL, NULL,
                           g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
@@ -2410,6 +2442,7 @@ gipc_pool_class_init (GipcPoolClass *klass)
                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
+  notify_signal_id = g_signal_lookup ("notify", G_TYPE_OBJECT);
 
   /**
    * GipcPool::worker-started:
