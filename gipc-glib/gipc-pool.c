@@ -152,7 +152,6 @@ enum {
 };
 
 static guint signals[N_SIGNALS];
-static guint notify_signal_id;
 
 static void pool_schedule_dispatch (GipcPool *self);
 
@@ -1455,9 +1454,6 @@ pool_emit_notifies (GipcPool *self)
 
   if (self->disposed || !(n_q || n_r || n_w || n_c))
     return;
-  /* Per task, these change twice: skip the emission when nobody listens. */
-  if (!g_signal_has_handler_pending (self, notify_signal_id, 0, TRUE))
-    return;
   if (n_q)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_QUEUED_TASKS]);
   if (n_r)
@@ -2442,7 +2438,6 @@ gipc_pool_class_init (GipcPoolClass *klass)
                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
-  notify_signal_id = g_signal_lookup ("notify", G_TYPE_OBJECT);
 
   /**
    * GipcPool::worker-started:
