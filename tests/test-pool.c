@@ -1271,9 +1271,11 @@ test_idle_no_cpu (void)
 
   /* A low-priority idle keeps running: the pool has no source ready. */
   id = g_idle_add_full (G_PRIORITY_LOW, low_idle_cb, &idles, NULL);
-  g_main_context_iteration (NULL, FALSE);
+  for (guint i = 0; i < 10; i++)
+    g_main_context_iteration (NULL, FALSE);
   g_source_remove (id);
-  g_assert_cmpuint (idles, >=, 1);
+  /* Nothing of the pool's is ready forever: the idle ran nearly every time. */
+  g_assert_cmpuint (idles, >=, 8);
 
   g_assert_no_errno (getrusage (RUSAGE_SELF, &before));
   g_timeout_add (1000, flag_cb, &done);
