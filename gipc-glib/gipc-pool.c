@@ -267,7 +267,7 @@ typedef struct
   PoolTask *pt;   /* a reference; NULL once the task was cancelled (answered) */
 } SentEntry;
 
-#define PIPELINE_DEPTH 8
+#define PIPELINE_DEPTH 16
 
 /* Requests up to this size to an idle worker are written synchronously. */
 #define SYNC_SEND_MAX 4096
