@@ -907,7 +907,7 @@ typedef struct
 {
   GipcPool *pool;
   guint     n;
-  guint     ok;
+  gint      ok;  /* atomic */
 } ThreadData;
 
 static gpointer
@@ -940,7 +940,7 @@ thread_async_func (gpointer data)
       g_assert_no_error (o[i].error);
       assert_bytes_str (o[i].bytes, text);
       outcome_clear (&o[i]);
-      td->ok++;
+      g_atomic_int_inc (&td->ok);
     }
   g_free (o);
   g_main_context_pop_thread_default (context);
@@ -963,32 +963,51 @@ thread_sync_func (gpointer data)
 
       g_assert_no_error (error);
       assert_bytes_str (bytes, text + 5);
-      td->ok++;
+      g_atomic_int_inc (&td->ok);
     }
   return NULL;
 }
 
+/* gipc_pool_run from threads while nobody iterates the pool's context;
+ * then run_async from threads with contexts of their own (and a sync
+ * caller beside them) while the pool's context is iterated. */
 static void
 test_threads (void)
 {
   g_autoptr(GipcPool) pool = gipc_pool_new_for_target (server, "serve", NULL);
-  ThreadData td[4];
-  GThread *threads[4];
+  ThreadData td[3];
+  GThread *threads[3];
   guint i;
 
   gipc_pool_set_max_workers (pool, 3);
-  for (i = 0; i < 4; i++)
+
+  for (i = 0; i < 2; i++)
+    {
+      td[i].pool = pool;
+      td[i].n = 50;
+      td[i].ok = 0;
+      threads[i] = g_thread_new ("pool-sync", thread_sync_func, &td[i]);
+    }
+  for (i = 0; i < 2; i++)
+    {
+      g_thread_join (threads[i]);
+      g_assert_cmpint (td[i].ok, ==, 50);
+    }
+
+  for (i = 0; i < 3; i++)
     {
       td[i].pool = pool;
       td[i].n = 50;
       td[i].ok = 0;
       threads[i] = g_thread_new ("pool-test", i < 2 ? thread_async_func : thread_sync_func, &td[i]);
     }
-  /* Nobody iterates the pool's context here: the sync callers do. */
-  for (i = 0; i < 4; i++)
+  while (g_atomic_int_get (&td[0].ok) + g_atomic_int_get (&td[1].ok) + g_atomic_int_get (&td[2].ok) < 150)
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (1000);
+  for (i = 0; i < 3; i++)
     {
       g_thread_join (threads[i]);
-      g_assert_cmpuint (td[i].ok, ==, 50);
+      g_assert_cmpint (td[i].ok, ==, 50);
     }
 }
 
