@@ -906,6 +906,50 @@ test_callback_reentrancy (void)
 typedef struct
 {
   GipcPool *pool;
+  guint     running_seen;
+  guint     queued_seen;
+  Outcome   outcome;
+} FreeFirst;
+
+static void
+free_first_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  FreeFirst *ff = user_data;
+
+  ff->running_seen = gipc_pool_get_running_tasks (ff->pool);
+  ff->queued_seen = gipc_pool_get_queued_tasks (ff->pool);
+  outcome_cb (source, result, &ff->outcome);
+}
+
+/* A worker is free for the next task before the finished task's callback
+ * runs: in the first callback, the second task already runs. */
+static void
+test_free_before_callback (void)
+{
+  g_autoptr(GipcPool) pool = gipc_pool_new (test_worker_func, NULL, NULL);
+  g_autoptr(GBytes) first = req ("echo:1");
+  g_autoptr(GBytes) second = req ("sleep:100");
+  FreeFirst ff = { pool, 0, 0, { 0, } };
+  Outcome o = { 0, };
+
+  gipc_pool_set_max_workers (pool, 1);
+  gipc_pool_run_async (pool, first, NULL, NULL, free_first_cb, &ff);
+  gipc_pool_run_async (pool, second, NULL, NULL, outcome_cb, &o);
+  while (o.n_called == 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_no_error (ff.outcome.error);
+  g_assert_cmpuint (ff.running_seen, ==, 1);
+  g_assert_cmpuint (ff.queued_seen, ==, 0);
+  g_assert_no_error (o.error);
+  outcome_clear (&ff.outcome);
+  outcome_clear (&o);
+}
+
+typedef struct
+{
+  GipcPool *pool;
   guint     n;
   gint      ok;  /* atomic */
 } ThreadData;
@@ -1392,6 +1436,7 @@ main (int    argc,
   gipc_test_add_func ("/pool/big-result", test_big_result);
   gipc_test_add_func ("/pool/finalize-pending", test_finalize_pending);
   gipc_test_add_func ("/pool/callback-reentrancy", test_callback_reentrancy);
+  gipc_test_add_func ("/pool/free-before-callback", test_free_before_callback);
   gipc_test_add_func ("/pool/threads", test_threads);
   gipc_test_add_func ("/pool/sync-no-loop", test_sync_no_loop);
   gipc_test_add_func ("/pool/target-and-rogues", test_target_and_rogues);
