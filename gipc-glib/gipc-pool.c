@@ -1288,6 +1288,14 @@ worker_send_request_locked (GipcPool    *self,
         }
     }
 
+  /* A request behind the worker's current one needs no report of its
+   * write: if the worker dies, it goes back to the queue anyway. */
+  if (g_queue_get_length (&w->sent) > 1)
+    {
+      gipc_channel_send_with_fds_async (w->channel, bytes, fds, NULL, NULL, NULL);
+      return;
+    }
+
   sd = g_new0 (SentData, 1);
   sd->worker = worker_ref (w);
   sd->task_id = task_id;
