@@ -64,7 +64,10 @@ test_worker_func (GBytes        *request,
   if (g_str_has_prefix (text, "echo"))
     return g_bytes_new (arg, strlen (arg));
   if (g_str_has_prefix (text, "pid"))
-    return g_bytes_new_take (g_strdup_printf ("%d", (int) getpid ()), strlen (g_strdup_printf ("%d", (int) getpid ())));
+    {
+      gchar *pid = g_strdup_printf ("%d", (int) getpid ());
+      return g_bytes_new_take (pid, strlen (pid));
+    }
   if (g_str_has_prefix (text, "segv"))
     {
       raise (SIGSEGV);
