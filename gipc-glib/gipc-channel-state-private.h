@@ -61,15 +61,18 @@ typedef struct
   CancelWatch   cancel;
 } FlushOp;
 
-/* A received message with its fds. */
+/* A received message with its fds. Queued through its own link (no
+ * allocation per message). */
 typedef struct
 {
+  GList        link;           /* in inbox; data is the item */
   GBytes      *message;
   GUnixFDList *fds;            /* or NULL */
 } InboxItem;
 
 typedef struct
 {
+  GList            link;       /* in receive_ops; data is the op */
   GipcAsyncResult *result;     /* holds the channel */
   gboolean         variant;    /* receive_variant_async */
   gint64           deadline;   /* monotonic µs, or 0 for none */
@@ -124,9 +127,8 @@ struct _GipcChannel
   guint             congestion_changes_notified;
 
   /* Input. */
-  GQueue            inbox;           /* InboxItem*, whole messages not yet taken */
-  GQueue            receive_ops;     /* ReceiveOp*, in call order */
-  GQueue            result_pool;     /* recycled GipcAsyncResult* */
+  GQueue            inbox;           /* InboxItem* (their own links), whole messages not yet taken */
+  GQueue            receive_ops;     /* ReceiveOp* (their own links), in call order */
   GError           *read_error;      /* sticky: end of stream, corrupt frame */
 };
 

@@ -928,7 +928,6 @@ gipc_channel_dispose (GObject *object)
    * while output is queued), so there are none here. */
   if (!self->closed)
     gipc_channel_close_internal (self);
-  g_queue_clear_full (&self->result_pool, g_object_unref);
 
   G_OBJECT_CLASS (gipc_channel_parent_class)->dispose (object);
 }
@@ -1284,6 +1283,5 @@ gipc_channel_init (GipcChannel *self)
   g_queue_init (&self->inbox);
   self->high_water_mark = GIPC_CHANNEL_DEFAULT_HIGH_WATER_MARK;
   g_queue_init (&self->receive_ops);
-  g_queue_init (&self->result_pool);
 }
 
