@@ -123,6 +123,8 @@ struct _GipcChannel
    * it). */
   guint64           high_water_mark;
   gboolean          congested;
+  gint64            in_flight_poll_at;       /* monotonic µs, or 0 */
+  gint64            in_flight_poll_interval; /* µs */
   guint             congestion_changes;
   guint             congestion_changes_notified;
 
@@ -203,6 +205,9 @@ void     gipc_channel_sync_output_ref     (GipcChannel       *self);
 /* Flow control: the congested state follows the queued bytes (no
  * call-out: the notify is gipc_channel_notify_congestion()'s). */
 void     gipc_channel_update_congestion   (GipcChannel       *self);
+/* When the source must wake up for the fds in flight (the peer reads
+ * them without any fd event here): a monotonic time in µs, or -1. */
+gint64   gipc_channel_output_wakeup       (GipcChannel       *self);
 /* Emits notify::congested once per change since the last call. Calls out. */
 void     gipc_channel_notify_congestion   (GipcChannel       *self);
 /* Writes what it can now, never blocking, and records failures. */
