@@ -493,15 +493,53 @@ gipc_channel_receive_finish (GipcChannel   *self,
 }
 
 /**
+ * gipc_channel_receive_with_fds_async:
+ * @self: a channel that can receive
+ * @cancellable: (nullable): a cancellable
+ * @callback: (scope async): called with the next message and its file
+ *   descriptors
+ * @user_data: data for @callback
+ *
+ * Receives the next whole message and the file descriptors that came with
+ * it, without blocking; finish with
+ * [method@Gipc.Channel.receive_with_fds_finish]. It behaves as
+ * [method@Gipc.Channel.receive_async] in every other way (order, timeout,
+ * cancellation, %GIPC_ERROR_LOCKED while listening), and the two may be
+ * mixed: each receive gets the next message.
+ *
+ * This is the pair that bindings turn into a promise or a coroutine (gjs:
+ * `Gio._promisify (Gipc.Channel.prototype, 'receive_with_fds_async')`, then
+ * `const [message, fds] = await channel.receive_with_fds_async (null)`;
+ * Python: `message, fds = channel.receive_with_fds_finish (result)` in the
+ * callback), so that they get a message's fds.
+ *
+ * Since: 1.0
+ */
+void
+gipc_channel_receive_with_fds_async (GipcChannel         *self,
+                                     GCancellable        *cancellable,
+                                     GAsyncReadyCallback  callback,
+                                     gpointer             user_data)
+{
+  g_return_if_fail (GIPC_IS_CHANNEL (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  gipc_channel_receive_async_internal (self, FALSE, cancellable, callback, user_data,
+                                       gipc_channel_receive_with_fds_async);
+}
+
+/**
  * gipc_channel_receive_with_fds_finish:
  * @self: a channel
  * @result: the result given to the callback of
- *   [method@Gipc.Channel.receive_async]
+ *   [method@Gipc.Channel.receive_with_fds_async] (or of
+ *   [method@Gipc.Channel.receive_async])
  * @fds: (out) (transfer full) (nullable) (optional): the fds that came with
  *   the message, or %NULL if none did
  * @error: return location for a #GError
  *
- * Finishes [method@Gipc.Channel.receive_async] like
+ * Finishes [method@Gipc.Channel.receive_with_fds_async] (or
+ * [method@Gipc.Channel.receive_async]) like
  * [method@Gipc.Channel.receive_finish], and hands out the file descriptors
  * that came with the message (close-on-exec, owned by the caller through
  * the list). A message's fds arrive with that message and no other. Without
@@ -520,7 +558,8 @@ gipc_channel_receive_with_fds_finish (GipcChannel   *self,
   GBytes *message;
 
   g_return_val_if_fail (GIPC_IS_CHANNEL (self), NULL);
-  g_return_val_if_fail (gipc_async_result_is_valid (result, self, gipc_channel_receive_async), NULL);
+  g_return_val_if_fail (gipc_async_result_is_valid (result, self, gipc_channel_receive_with_fds_async) ||
+                        gipc_async_result_is_valid (result, self, gipc_channel_receive_async), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   if (fds != NULL)
