@@ -442,18 +442,22 @@ fail:
     {
       g_debug ("Channel %p: send_async without callback failed: %s", self, error->message);
 
-      /* Nobody hears of this message: the channel fails as if its write
-       * had failed, so that no later message is delivered in its place
-       * and flush reports the error. A closed channel, one that failed
-       * already and a cancelled send lose nothing unnoticed. */
-      if (!self->closed && self->write_error == NULL &&
+      /* Nobody hears of this message: the channel fails where it would
+       * have been written, as if its write had failed, so that the
+       * messages before it arrive, no later message is delivered in its
+       * place, and flush reports the error. A closed channel, one that
+       * failed already and a cancelled send lose nothing unnoticed. */
+      if (!self->closed && self->write_error == NULL && self->can_send &&
           !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         {
-          fail_output (self, error);
+          gipc_frame_stream_queue_error (&self->stream, g_steal_pointer (&error));
+          gipc_channel_ensure_source (self, FALSE);
+          if (!self->stream.full)
+            gipc_channel_pump_output (self);
           gipc_channel_update_source (self);
           gipc_channel_sync_output_ref (self);
         }
-      g_error_free (error);
+      g_clear_error (&error);
     }
 }
 

@@ -88,6 +88,12 @@ gboolean gipc_frame_stream_queue         (GipcFrameStream  *self,
                                           guint64          *end,
                                           GError          **error);
 
+/* Appends a frame that cannot be sent (takes @error): the frames before
+ * it are written, then the flush that reaches it fails with @error. It
+ * takes one stream byte that is never written. */
+void     gipc_frame_stream_queue_error   (GipcFrameStream *self,
+                                          GError          *error);
+
 /* Removes a frame none of whose bytes is written; later offsets move down
  * by its length. */
 void     gipc_frame_stream_unqueue       (GipcFrameStream *self,

@@ -301,6 +301,21 @@ gipc_frame_stream_queue (GipcFrameStream  *self,
 }
 
 void
+gipc_frame_stream_queue_error (GipcFrameStream *self,
+                               GError          *error)
+{
+  GipcFrameChunk *chunk = g_slice_new0 (GipcFrameChunk);
+
+  chunk->buffer = g_byte_array_sized_new (1);
+  g_byte_array_set_size (chunk->buffer, 1);
+  chunk->length = 1;
+  chunk->start = self->queued;
+  chunk->error = error;
+  g_queue_push_tail (&self->output, chunk);
+  self->queued += 1;
+}
+
+void
 gipc_frame_stream_unqueue (GipcFrameStream *self,
                            guint64          start,
                            guint64          end)
