@@ -599,6 +599,10 @@ send_sync (GipcChannel   *self,
     }
 
   self->sync_send = FALSE;
+  /* A shared-memory message in flight may keep the channel congested
+   * until the peer takes it: the source notifies that. */
+  if (ok && self->congested && gipc_frame_stream_has_in_flight (&self->stream))
+    gipc_channel_ensure_source (self, FALSE);
   gipc_channel_update_source (self);
   gipc_channel_sync_output_ref (self);
 
@@ -908,10 +912,27 @@ gipc_channel_flush (GipcChannel   *self,
     return FALSE;
 
   ok = gipc_channel_flush_output_blocking (self, cancellable, G_MAXUINT64, error);
+  if (ok && self->congested && gipc_frame_stream_has_in_flight (&self->stream))
+    gipc_channel_ensure_source (self, FALSE);
   gipc_channel_update_source (self);
   gipc_channel_sync_output_ref (self);
 
   return ok;
+}
+
+/* The getters are current at once: what the peer has taken no longer
+ * counts. A change of the congestion is notified from the source. */
+static void
+release_taken (GipcChannel *self)
+{
+  if (gipc_frame_stream_release_in_flight (&self->stream))
+    {
+      guint changes = self->congestion_changes;
+
+      gipc_channel_update_congestion (self);
+      if (changes != self->congestion_changes && self->context != NULL)
+        g_main_context_wakeup (self->context);
+    }
 }
 
 /**
@@ -931,16 +952,7 @@ gipc_channel_get_queued_bytes (GipcChannel *self)
 {
   g_return_val_if_fail (GIPC_IS_CHANNEL (self), 0);
 
-  /* Current at once: what the peer has taken no longer counts. */
-  if (gipc_frame_stream_release_in_flight (&self->stream))
-    {
-      guint changes = self->congestion_changes;
-
-      gipc_channel_update_congestion (self);
-      if (changes != self->congestion_changes && self->context != NULL)
-        g_main_context_wakeup (self->context);
-    }
-
+  release_taken (self);
   return gipc_frame_stream_get_pending_bytes (&self->stream);
 }
 
@@ -1003,6 +1015,7 @@ gipc_channel_is_congested (GipcChannel *self)
 {
   g_return_val_if_fail (GIPC_IS_CHANNEL (self), FALSE);
 
+  release_taken (self);
   return self->congested;
 }
 

@@ -407,6 +407,57 @@ test_congestion_ends_when_taken (void)
   g_main_context_unref (context);
 }
 
+/* The same after a blocking send: the message is written when send
+ * returns, but the peer has not taken it, so the channel is congested,
+ * and the end of the congestion is notified from the channel's source
+ * (before: a blocking send made no source, and the notify never came). */
+static gpointer
+take_one_thread (gpointer data)
+{
+  GipcChannel *reader = data;
+  GBytes *message;
+
+  g_usleep (20 * 1000);
+  message = gipc_channel_receive (reader, NULL, NULL);
+  g_assert_nonnull (message);
+  return message;
+}
+
+static void
+test_congestion_ends_after_blocking_send (void)
+{
+  GMainContext *context = g_main_context_new ();
+  g_autoptr(GipcChannel) r = NULL;
+  g_autoptr(GipcChannel) w = NULL;
+  g_autoptr(GBytes) m = gipc_test_pattern_bytes (LARGE, 9);
+  g_autoptr(GBytes) got = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GThread) thread = NULL;
+  gboolean congested = TRUE;
+
+  g_main_context_push_thread_default (context);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_UNIX_FDS, &r, &w);
+  g_signal_connect (w, "notify::congested", G_CALLBACK (congested_flag_cb), &congested);
+
+  g_assert_true (gipc_channel_send (w, m, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (gipc_channel_get_queued_bytes (w), >=, LARGE);
+  g_assert_true (gipc_channel_is_congested (w));
+
+  thread = g_thread_new ("reader", take_one_thread, r);
+  while (congested)
+    g_main_context_iteration (context, TRUE);
+  got = g_thread_join (g_steal_pointer (&thread));
+  gipc_test_assert_pattern (got, LARGE, 9);
+  g_assert_false (gipc_channel_is_congested (w));
+  g_assert_cmpuint (gipc_channel_get_queued_bytes (w), ==, 0);
+
+  g_clear_object (&w);
+  gipc_test_drain_context (context);
+  g_main_context_pop_thread_default (context);
+  g_main_context_unref (context);
+}
+
 /* ------------------------------------------------------------------ */
 /* The fd budget                                                       */
 
@@ -821,6 +872,8 @@ main (int   argc,
   gipc_test_add_func ("/channel/large/queued-bytes-counts-shared-memory",
                       test_queued_bytes_counts_shared_memory);
   gipc_test_add_func ("/channel/large/congestion-ends-when-taken", test_congestion_ends_when_taken);
+  gipc_test_add_func ("/channel/large/congestion-ends-after-blocking-send",
+                      test_congestion_ends_after_blocking_send);
   gipc_test_add_func ("/channel/large/fd-budget", test_fd_budget);
   gipc_test_add_func ("/channel/large/producer/socket-nofile-256", test_large_producer_socket_256);
   gipc_test_add_func ("/channel/large/producer/socket-nofile-1024", test_large_producer_socket_1024);
