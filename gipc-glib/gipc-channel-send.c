@@ -81,7 +81,9 @@ gipc_channel_output_wakeup (GipcChannel *self)
 {
   if (self->closed || self->write_error != NULL || !needs_in_flight_poll (self))
     {
+      /* The next wait starts with the shortest interval again. */
       self->in_flight_poll_at = 0;
+      self->in_flight_poll_interval = 0;
       return -1;
     }
 
