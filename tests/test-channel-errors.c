@@ -85,71 +85,6 @@ frame_of (GBytes *payload)
   return g_bytes_new_take (data, 4 + size);
 }
 
-static void
-send_str (GipcChannel *channel,
-          const char  *str)
-{
-  g_autoptr(GBytes) message = g_bytes_new (str, strlen (str));
-  g_autoptr(GError) error = NULL;
-
-  g_assert_true (gipc_channel_send (channel, message, NULL, &error));
-  g_assert_no_error (error);
-}
-
-static void
-assert_bytes_str (GBytes     *bytes,
-                  const char *str)
-{
-  g_assert_nonnull (bytes);
-  g_assert_cmpmem (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
-                   str, strlen (str));
-}
-
-static void
-receive_str (GipcChannel *channel,
-             const char  *str)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) message = gipc_channel_receive (channel, NULL, &error);
-
-  g_assert_no_error (error);
-  assert_bytes_str (message, str);
-}
-
-static void
-close_ok (GipcChannel *channel)
-{
-  g_autoptr(GError) error = NULL;
-
-  g_assert_true (gipc_channel_close (channel, &error));
-  g_assert_no_error (error);
-}
-
-/* receive (sync or async) and expect @domain/@code, never a message. */
-static void
-receive_expect_error (GipcChannel *channel,
-                      gboolean     async,
-                      GQuark       domain,
-                      gint         code)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) message = NULL;
-
-  if (async)
-    {
-      g_autoptr(GAsyncResult) result = NULL;
-
-      gipc_channel_receive_async (channel, NULL, gipc_test_result_cb, &result);
-      gipc_test_run_until_result (NULL, &result);
-      message = gipc_channel_receive_finish (channel, result, &error);
-    }
-  else
-    message = gipc_channel_receive (channel, NULL, &error);
-
-  g_assert_null (message);
-  g_assert_error (error, domain, code);
-}
-
 static GBytes *
 receive_async_ok (GipcChannel *channel)
 {
@@ -183,7 +118,7 @@ check_eof (const guint8 *wire,
   if (len > 0)
     gipc_test_write_all (wfd, wire, len);
   close (wfd);
-  receive_expect_error (reader, async, GIPC_ERROR, code);
+  gipc_test_receive_expect_error (reader, async, GIPC_ERROR, code);
 }
 
 /* A clean end of stream at a frame boundary is PEER_CLOSED (gipc's
@@ -203,13 +138,13 @@ test_eof_boundary (void)
   gipc_test_write_all (wfd, frame, sizeof frame);
   gipc_test_write_all (wfd, frame, sizeof frame);
   close (wfd);
-  receive_str (reader, "ok");
+  gipc_test_receive_str (reader, "ok");
   {
     g_autoptr(GBytes) second = receive_async_ok (reader);
 
-    assert_bytes_str (second, "ok");
+    gipc_test_assert_bytes_str (second, "ok");
   }
-  receive_expect_error (reader, FALSE, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
+  gipc_test_receive_expect_error (reader, FALSE, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
 }
 
 /* A stream that ends inside a frame is PROTOCOL, never a partial message:
@@ -261,19 +196,19 @@ test_eof_data_then_close (void)
       GipcChannel *writer = NULL;
 
       gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
-      send_str (writer, "a");
-      send_str (writer, "");
+      gipc_test_send_str (writer, "a");
+      gipc_test_send_str (writer, "");
       if (round == 0)
-        close_ok (writer);
+        gipc_test_close_ok (writer);
       g_object_unref (writer);
 
-      receive_str (reader, "a");
+      gipc_test_receive_str (reader, "a");
       {
         g_autoptr(GBytes) empty = receive_async_ok (reader);
 
         g_assert_cmpuint (g_bytes_get_size (empty), ==, 0);
       }
-      receive_expect_error (reader, round == 0, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
+      gipc_test_receive_expect_error (reader, round == 0, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
     }
 }
 
@@ -292,8 +227,8 @@ test_eof_pending_receives (void)
     gipc_channel_receive_async (reader, NULL, gipc_test_result_cb, &results[i]);
   gipc_test_drain_context (g_main_context_default ());
 
-  send_str (writer, "last");
-  close_ok (writer);
+  gipc_test_send_str (writer, "last");
+  gipc_test_close_ok (writer);
 
   for (i = 0; i < 3; i++)
     {
@@ -305,7 +240,7 @@ test_eof_pending_receives (void)
       if (i == 0)
         {
           g_assert_no_error (error);
-          assert_bytes_str (message, "last");
+          gipc_test_assert_bytes_str (message, "last");
         }
       else
         {
@@ -324,10 +259,10 @@ test_eof_duplex (void)
   GipcChannel *h2 = NULL;
 
   gipc_test_make_pipe (GIPC_PIPE_FLAGS_DUPLEX, &h1, &h2);
-  send_str (h2, "bye");
+  gipc_test_send_str (h2, "bye");
   g_object_unref (h2);
-  receive_str (h1, "bye");
-  receive_expect_error (h1, TRUE, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
+  gipc_test_receive_str (h1, "bye");
+  gipc_test_receive_expect_error (h1, TRUE, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
 }
 
 /* A peer process killed in the middle of a 10 MB message: the receiver
@@ -376,7 +311,7 @@ check_peer_killed (gboolean mid_message)
   g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
   g_assert_true (WIFSIGNALED (status));
 
-  receive_expect_error (reader, mid_message, GIPC_ERROR,
+  gipc_test_receive_expect_error (reader, mid_message, GIPC_ERROR,
                         mid_message ? GIPC_ERROR_PROTOCOL : GIPC_ERROR_PEER_CLOSED);
 }
 
@@ -416,10 +351,10 @@ test_timeout_sync (void)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
 
   /* The channel stays usable: the next receive gets the next message. */
-  send_str (writer, "next");
-  send_str (writer, "after");
-  receive_str (reader, "next");
-  receive_str (reader, "after");
+  gipc_test_send_str (writer, "next");
+  gipc_test_send_str (writer, "after");
+  gipc_test_receive_str (reader, "next");
+  gipc_test_receive_str (reader, "after");
 }
 
 static void
@@ -435,7 +370,7 @@ test_timeout_async (void)
   gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
   g_object_set (reader, "timeout", 50u, NULL);
 
-  receive_expect_error (reader, TRUE, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  gipc_test_receive_expect_error (reader, TRUE, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
 
   gipc_channel_receive_variant_async (reader, NULL, gipc_test_result_cb, &result);
   gipc_test_run_until_result (NULL, &result);
@@ -463,9 +398,9 @@ test_timeout_async (void)
       }
   }
 
-  send_str (writer, "next");
+  gipc_test_send_str (writer, "next");
   next = receive_async_ok (reader);
-  assert_bytes_str (next, "next");
+  gipc_test_assert_bytes_str (next, "next");
 }
 
 typedef struct
@@ -603,7 +538,7 @@ test_max_size_header_only (void)
       reader = make_raw_fed_reader (&wfd, NULL);
       gipc_channel_set_max_message_size (reader, 1024);
       write_header (wfd, 1025);
-      receive_expect_error (reader, round == 1, GIPC_ERROR, GIPC_ERROR_MESSAGE_TOO_LARGE);
+      gipc_test_receive_expect_error (reader, round == 1, GIPC_ERROR, GIPC_ERROR_MESSAGE_TOO_LARGE);
 
       /* The channel is unusable afterwards: no message comes out of it,
        * even when bytes follow. */
@@ -632,7 +567,7 @@ test_max_size_negative (void)
       g_assert_cmpuint (gipc_channel_get_max_message_size (reader), ==,
                         GIPC_CHANNEL_DEFAULT_MAX_MESSAGE_SIZE);
       write_header (wfd, lengths[i]);
-      receive_expect_error (reader, i % 2 == 1, GIPC_ERROR, GIPC_ERROR_MESSAGE_TOO_LARGE);
+      gipc_test_receive_expect_error (reader, i % 2 == 1, GIPC_ERROR, GIPC_ERROR_MESSAGE_TOO_LARGE);
       close (wfd);
     }
 }
@@ -659,7 +594,7 @@ test_max_size_exact (void)
 
   g_assert_true (gipc_channel_send (writer, over, NULL, &error));
   g_assert_no_error (error);
-  receive_expect_error (reader, FALSE, GIPC_ERROR, GIPC_ERROR_MESSAGE_TOO_LARGE);
+  gipc_test_receive_expect_error (reader, FALSE, GIPC_ERROR, GIPC_ERROR_MESSAGE_TOO_LARGE);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -718,7 +653,7 @@ test_sigpipe_sync (void)
 
   sigpipe_default ();
   gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
-  close_ok (reader);
+  gipc_test_close_ok (reader);
 
   g_assert_false (gipc_channel_send (writer, message, NULL, &error));
   g_assert_error (error, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
@@ -749,7 +684,7 @@ test_sigpipe_sync_null_error (void)
 
   sigpipe_default ();
   gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
-  close_ok (reader);
+  gipc_test_close_ok (reader);
 
   g_assert_false (gipc_channel_send (writer, message, NULL, NULL));
   g_assert_false (gipc_channel_send (writer, message, NULL, NULL));
@@ -874,7 +809,7 @@ test_sigpipe_fire_and_forget (void)
 
   sigpipe_default ();
   gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
-  close_ok (reader);
+  gipc_test_close_ok (reader);
 
   gipc_channel_send_async (writer, message, NULL, NULL, NULL);
   gipc_channel_send_async (writer, message, NULL, gipc_test_result_cb, &result);
@@ -907,11 +842,11 @@ test_sigpipe_duplex (void)
 
   sigpipe_default ();
   gipc_test_make_pipe (GIPC_PIPE_FLAGS_DUPLEX, &h1, &h2);
-  close_ok (h2);
+  gipc_test_close_ok (h2);
   g_assert_false (gipc_channel_send (h1, message, NULL, &error));
   g_assert_error (error, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
   g_clear_error (&error);
-  receive_expect_error (h1, FALSE, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
+  gipc_test_receive_expect_error (h1, FALSE, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
 
   assert_sigpipe_untouched ();
 }
@@ -999,8 +934,8 @@ assert_all_closed (GipcChannel *channel,
     }
 
   /* Idempotent. */
-  close_ok (channel);
-  close_ok (channel);
+  gipc_test_close_ok (channel);
+  gipc_test_close_ok (channel);
   g_assert_true (gipc_channel_is_closed (channel));
 }
 
@@ -1016,8 +951,8 @@ test_close_use_after_close (void)
 
   gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
   g_signal_connect (writer, "notify::closed", G_CALLBACK (count_notify_cb), &notifies);
-  close_ok (reader);
-  close_ok (writer);
+  gipc_test_close_ok (reader);
+  gipc_test_close_ok (writer);
   g_assert_cmpuint (notifies, ==, 1);
   g_object_get (writer, "closed", &closed, NULL);
   g_assert_true (closed);
@@ -1026,11 +961,11 @@ test_close_use_after_close (void)
   g_assert_cmpuint (notifies, ==, 1);
 
   gipc_test_make_pipe (GIPC_PIPE_FLAGS_DUPLEX, &h1, &h2);
-  close_ok (h1);
+  gipc_test_close_ok (h1);
   assert_all_closed (h1, TRUE, TRUE);
   /* The peer sees the end of the stream. */
-  receive_expect_error (h2, FALSE, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
-  close_ok (h2);
+  gipc_test_receive_expect_error (h2, FALSE, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
+  gipc_test_close_ok (h2);
   assert_all_closed (h2, TRUE, TRUE);
 }
 
@@ -1058,17 +993,17 @@ check_close_pending_receive (GipcPipeFlags flags)
   if (flags & GIPC_PIPE_FLAGS_DUPLEX)
     {
       /* Neither direction was closed. */
-      send_str (end1, "still-sending");
-      receive_str (end2, "still-sending");
+      gipc_test_send_str (end1, "still-sending");
+      gipc_test_receive_str (end2, "still-sending");
     }
 
-  send_str (end2, "pending");
+  gipc_test_send_str (end2, "pending");
   gipc_test_run_until_result (NULL, &result);
   message = gipc_channel_receive_finish (end1, result, &error);
   g_assert_no_error (error);
-  assert_bytes_str (message, "pending");
+  gipc_test_assert_bytes_str (message, "pending");
 
-  close_ok (end1);
+  gipc_test_close_ok (end1);
   g_assert_true (gipc_channel_is_closed (end1));
 }
 
@@ -1111,9 +1046,9 @@ check_close_pending_send (GipcPipeFlags flags)
       /* The receiving direction of end2 is still open. */
       g_autoptr(GBytes) back = NULL;
 
-      send_str (end1, "still-receiving");
+      gipc_test_send_str (end1, "still-receiving");
       back = receive_async_ok (end2);
-      assert_bytes_str (back, "still-receiving");
+      gipc_test_assert_bytes_str (back, "still-receiving");
     }
 
   got = receive_async_ok (end1);
@@ -1122,7 +1057,7 @@ check_close_pending_send (GipcPipeFlags flags)
   g_assert_true (gipc_channel_send_finish (end2, sent, &error));
   g_assert_no_error (error);
 
-  close_ok (end2);
+  gipc_test_close_ok (end2);
 }
 
 static void
@@ -1169,7 +1104,7 @@ test_close_pending_fire_and_forget (void)
 
   got = receive_async_ok (reader);
   gipc_test_assert_pattern (got, 3 * MiB, 18);
-  close_ok (writer);
+  gipc_test_close_ok (writer);
 }
 
 /* Dropping the last reference of a channel with a fire-and-forget send
@@ -1248,7 +1183,7 @@ test_close_sync_while_async (void)
   /* Sending is a different direction: fine. */
   g_assert_true (gipc_channel_send (h1, small, NULL, &error));
   g_assert_no_error (error);
-  receive_str (h2, "small");
+  gipc_test_receive_str (h2, "small");
 
   /* Sending direction busy with a blocked 10 MB send. */
   gipc_channel_send_async (h1, big, NULL, gipc_test_result_cb, &sent);
@@ -1261,17 +1196,17 @@ test_close_sync_while_async (void)
   g_clear_error (&error);
 
   /* The failed calls disturbed nothing. */
-  send_str (h2, "for-the-pending-receive");
+  gipc_test_send_str (h2, "for-the-pending-receive");
   gipc_test_run_until_result (NULL, &received);
   got = gipc_channel_receive_finish (h1, received, &error);
   g_assert_no_error (error);
-  assert_bytes_str (got, "for-the-pending-receive");
+  gipc_test_assert_bytes_str (got, "for-the-pending-receive");
   g_clear_pointer (&got, g_bytes_unref);
 
   /* Receiving direction idle again: a sync receive works while the
    * send_async is still pending. */
-  send_str (h2, "sync");
-  receive_str (h1, "sync");
+  gipc_test_send_str (h2, "sync");
+  gipc_test_receive_str (h1, "sync");
 
   got = receive_async_ok (h2);
   gipc_test_assert_pattern (got, 10 * MiB, 8);
@@ -1317,14 +1252,14 @@ test_cancel_receive_pending (void)
   g_assert_null (message);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 
-  send_str (writer, "next");
-  send_str (writer, "after");
+  gipc_test_send_str (writer, "next");
+  gipc_test_send_str (writer, "after");
   {
     g_autoptr(GBytes) next = receive_async_ok (reader);
 
-    assert_bytes_str (next, "next");
+    gipc_test_assert_bytes_str (next, "next");
   }
-  receive_str (reader, "after");
+  gipc_test_receive_str (reader, "after");
 }
 
 typedef struct
@@ -1363,8 +1298,8 @@ test_cancel_receive_sync (void)
   g_assert_null (message);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 
-  send_str (writer, "next");
-  receive_str (reader, "next");
+  gipc_test_send_str (writer, "next");
+  gipc_test_receive_str (reader, "next");
 }
 
 /* A cancellable cancelled before the call: CANCELLED at once, for sync and
@@ -1385,7 +1320,7 @@ test_cancel_before (void)
     g_autoptr(GipcChannel) w = NULL;
 
     gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
-    send_str (w, "waiting");
+    gipc_test_send_str (w, "waiting");
     g_cancellable_cancel (cancellable);
 
     {
@@ -1406,7 +1341,7 @@ test_cancel_before (void)
       g_assert_null (got);
       g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
     }
-    receive_str (r, "waiting");
+    gipc_test_receive_str (r, "waiting");
   }
 
   /* Sends: nothing reaches the wire. */
@@ -1424,7 +1359,7 @@ test_cancel_before (void)
     g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 
     g_assert_cmpuint (gipc_test_bytes_available (rfd), ==, 0);
-    send_str (writer, "ok");
+    gipc_test_send_str (writer, "ok");
     g_assert_cmpuint (gipc_test_bytes_available (rfd), ==, 4 + 2);
   }
   close (rfd);
@@ -1477,7 +1412,7 @@ test_cancel_receive_partial (void)
   gipc_test_write_all (wfd, "\0\0\0\4next", 8);
   message = receive_async_ok (reader);
   gipc_test_assert_pattern (message, 48 * KiB, 12);
-  receive_str (reader, "next");
+  gipc_test_receive_str (reader, "next");
   close (wfd);
 }
 
@@ -1714,7 +1649,7 @@ test_cancel_send_before_start (void)
   gipc_test_assert_pattern (got, 10 * MiB, 14);
   g_clear_pointer (&got, g_bytes_unref);
   got = receive_async_ok (reader);
-  assert_bytes_str (got, "after");
+  gipc_test_assert_bytes_str (got, "after");
 
   gipc_test_run_until_result (NULL, &big_sent);
   gipc_test_run_until_result (NULL, &doomed_sent);
@@ -1728,8 +1663,8 @@ test_cancel_send_before_start (void)
   g_assert_no_error (error);
 
   /* Nothing else is on the wire. */
-  close_ok (writer);
-  receive_expect_error (reader, FALSE, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
+  gipc_test_close_ok (writer);
+  gipc_test_receive_expect_error (reader, FALSE, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
 }
 
 /* Cancelling a send_async after its first byte is written: the message
@@ -1769,8 +1704,8 @@ test_cancel_send_after_start (void)
   g_assert_no_error (error);
 
   /* And the stream is intact afterwards. */
-  send_str (writer, "intact");
-  receive_str (reader, "intact");
+  gipc_test_send_str (writer, "intact");
+  gipc_test_receive_str (reader, "intact");
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1843,16 +1778,16 @@ test_listen_peer_closed (void)
   listen_state_init (&state, reader);
   gipc_channel_listen (reader);
 
-  send_str (writer, "one");
-  send_str (writer, "");
-  send_str (writer, "three");
-  close_ok (writer);
+  gipc_test_send_str (writer, "one");
+  gipc_test_send_str (writer, "");
+  gipc_test_send_str (writer, "three");
+  gipc_test_close_ok (writer);
 
   gipc_test_run_until (NULL, &state.got_error);
   g_assert_cmpuint (state.messages->len, ==, 3);
-  assert_bytes_str (g_ptr_array_index (state.messages, 0), "one");
+  gipc_test_assert_bytes_str (g_ptr_array_index (state.messages, 0), "one");
   g_assert_cmpuint (g_bytes_get_size (g_ptr_array_index (state.messages, 1)), ==, 0);
-  assert_bytes_str (g_ptr_array_index (state.messages, 2), "three");
+  gipc_test_assert_bytes_str (g_ptr_array_index (state.messages, 2), "three");
   g_assert_error (state.error, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
 
   gipc_test_drain_context (g_main_context_default ());
@@ -1893,7 +1828,7 @@ test_listen_stream_errors (void)
 
       gipc_test_run_until (NULL, &state.got_error);
       g_assert_cmpuint (state.messages->len, ==, 1);
-      assert_bytes_str (g_ptr_array_index (state.messages, 0), "hi");
+      gipc_test_assert_bytes_str (g_ptr_array_index (state.messages, 0), "hi");
       g_assert_error (state.error, GIPC_ERROR,
                       (round == 0 ? GIPC_ERROR_MESSAGE_TOO_LARGE : GIPC_ERROR_PROTOCOL));
 
@@ -1924,8 +1859,8 @@ test_listen_receive_locked (void)
   gipc_channel_listen (reader);
   g_assert_true (gipc_channel_is_listening (reader));
 
-  receive_expect_error (reader, FALSE, GIPC_ERROR, GIPC_ERROR_LOCKED);
-  receive_expect_error (reader, TRUE, GIPC_ERROR, GIPC_ERROR_LOCKED);
+  gipc_test_receive_expect_error (reader, FALSE, GIPC_ERROR, GIPC_ERROR_LOCKED);
+  gipc_test_receive_expect_error (reader, TRUE, GIPC_ERROR, GIPC_ERROR_LOCKED);
   {
     g_autoptr(GError) error = NULL;
     g_autoptr(GVariant) v = gipc_channel_receive_variant (reader, NULL, &error);
@@ -1943,12 +1878,12 @@ test_listen_receive_locked (void)
     g_assert_error (error, GIPC_ERROR, GIPC_ERROR_LOCKED);
   }
 
-  send_str (writer, "signal");
+  gipc_test_send_str (writer, "signal");
   gipc_test_run_until (NULL, &state.got_message);
-  assert_bytes_str (g_ptr_array_index (state.messages, 0), "signal");
+  gipc_test_assert_bytes_str (g_ptr_array_index (state.messages, 0), "signal");
   g_assert_cmpuint (state.n_errors, ==, 0);
 
-  close_ok (reader);
+  gipc_test_close_ok (reader);
   listen_state_clear (&state);
 }
 
@@ -1964,10 +1899,10 @@ test_listen_close (void)
   listen_state_init (&state, reader);
   gipc_channel_listen (reader);
 
-  send_str (writer, "before-close");
+  gipc_test_send_str (writer, "before-close");
   gipc_test_run_until (NULL, &state.got_message);
 
-  close_ok (reader);
+  gipc_test_close_ok (reader);
   g_assert_true (gipc_channel_is_closed (reader));
   g_assert_false (gipc_channel_is_listening (reader));
   gipc_test_drain_context (g_main_context_default ());
@@ -1994,7 +1929,7 @@ test_listen_finalize (void)
   gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
   listen_state_init (&state, reader);
   gipc_channel_listen (reader);
-  send_str (writer, "one");
+  gipc_test_send_str (writer, "one");
   gipc_test_run_until (NULL, &state.got_message);
 
   g_object_add_weak_pointer (G_OBJECT (reader), (gpointer *) &reader);
@@ -2028,13 +1963,13 @@ test_variant_invalid_payload (void)
       g_autoptr(GVariant) next = NULL;
       g_autoptr(GAsyncResult) result = NULL;
 
-      send_str (writer, bad[i]);
+      gipc_test_send_str (writer, bad[i]);
       value = gipc_channel_receive_variant (reader, NULL, &error);
       g_assert_null (value);
       g_assert_error (error, GIPC_ERROR, GIPC_ERROR_PROTOCOL);
       g_clear_error (&error);
 
-      send_str (writer, bad[i]);
+      gipc_test_send_str (writer, bad[i]);
       gipc_channel_receive_variant_async (reader, NULL, gipc_test_result_cb, &result);
       gipc_test_run_until_result (NULL, &result);
       value = gipc_channel_receive_variant_finish (reader, result, &error);

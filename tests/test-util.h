@@ -420,3 +420,126 @@ gipc_test_make_pipe (GipcPipeFlags   flags,
   g_assert_true (GIPC_IS_CHANNEL (*end1));
   g_assert_true (GIPC_IS_CHANNEL (*end2));
 }
+
+/* The gipc_test_add_func() guard plus an fd-leak check: the test fails if
+ * it leaves more or fewer fds open than it found (the default main context
+ * is drained before both counts, so pending closures do not count). */
+static inline void
+gipc_test_run_fd_checked (gconstpointer data)
+{
+  GTestFunc func = (GTestFunc) data;
+  guint before;
+
+  gipc_test_drain_context (g_main_context_default ());
+  before = gipc_test_count_fds ();
+  gipc_test_arm_alarm ();
+  func ();
+  alarm (0);
+  gipc_test_drain_context (g_main_context_default ());
+  g_assert_cmpuint (gipc_test_count_fds (), ==, before);
+}
+
+/* Like gipc_test_add_func(), also checking that the test leaks no fd. */
+static inline void
+gipc_test_add_fd_checked (const char *path,
+                          GTestFunc   func)
+{
+  g_test_add_data_func (path, (gconstpointer) func, gipc_test_run_fd_checked);
+}
+
+/* The bytes of @text, without its terminating NUL. */
+static inline GBytes *
+gipc_test_text_bytes (const char *text)
+{
+  return g_bytes_new (text, strlen (text));
+}
+
+/* @bytes is non-NULL and holds exactly @text (no NUL). */
+static inline void
+gipc_test_assert_bytes_str (GBytes     *bytes,
+                            const char *text)
+{
+  g_assert_nonnull (bytes);
+  g_assert_cmpmem (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
+                   text, strlen (text));
+}
+
+/* gipc_channel_send() of @message succeeds. */
+static inline void
+gipc_test_send_bytes (GipcChannel *channel,
+                      GBytes      *message)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (gipc_channel_send (channel, message, NULL, &error));
+  g_assert_no_error (error);
+}
+
+/* gipc_channel_send() of @text (no NUL) succeeds. */
+static inline void
+gipc_test_send_str (GipcChannel *channel,
+                    const char  *text)
+{
+  g_autoptr(GBytes) message = gipc_test_text_bytes (text);
+
+  gipc_test_send_bytes (channel, message);
+}
+
+/* gipc_channel_receive() succeeds; returns the message (free it). */
+static inline GBytes *
+gipc_test_receive_bytes (GipcChannel *channel)
+{
+  g_autoptr(GError) error = NULL;
+  GBytes *message = gipc_channel_receive (channel, NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (message);
+  return message;
+}
+
+/* gipc_channel_receive() succeeds with exactly @text. */
+static inline void
+gipc_test_receive_str (GipcChannel *channel,
+                       const char  *text)
+{
+  g_autoptr(GBytes) message = gipc_test_receive_bytes (channel);
+
+  gipc_test_assert_bytes_str (message, text);
+}
+
+/* gipc_channel_receive() (or, with @async, receive_async() run on the
+ * thread-default context) fails with @domain/@code and no message. */
+static inline void
+gipc_test_receive_expect_error (GipcChannel *channel,
+                                gboolean     async,
+                                GQuark       domain,
+                                gint         code)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) message = NULL;
+
+  if (async)
+    {
+      g_autoptr(GAsyncResult) result = NULL;
+
+      gipc_channel_receive_async (channel, NULL, gipc_test_result_cb, &result);
+      gipc_test_run_until_result (NULL, &result);
+      message = gipc_channel_receive_finish (channel, result, &error);
+    }
+  else
+    message = gipc_channel_receive (channel, NULL, &error);
+
+  g_assert_null (message);
+  g_assert_error (error, domain, code);
+}
+
+/* gipc_channel_close() succeeds and the channel then reports closed. */
+static inline void
+gipc_test_close_ok (GipcChannel *channel)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (gipc_channel_close (channel, &error));
+  g_assert_no_error (error);
+  g_assert_true (gipc_channel_is_closed (channel));
+}
