@@ -1258,25 +1258,25 @@ main (int   argc,
   g_type_ensure (G_TYPE_TASK);
   g_object_unref (g_task_new (NULL, NULL, NULL, NULL));
 
-  gipc_test_add_fd_checked ("/fds/pair-flags", test_pair_flags);
-  gipc_test_add_fd_checked ("/fds/sync", test_sync);
-  gipc_test_add_fd_checked ("/fds/async", test_async);
-  gipc_test_add_fd_checked ("/fds/listen", test_listen);
-  gipc_test_add_fd_checked ("/fds/boundaries", test_boundaries);
-  gipc_test_add_fd_checked ("/fds/wire-format", test_wire_format);
-  gipc_test_add_fd_checked ("/fds/send-refused", test_send_refused);
-  gipc_test_add_fd_checked ("/fds/dropped", test_dropped);
-  gipc_test_add_fd_checked ("/fds/hostile/headers", test_hostile_headers);
-  gipc_test_add_fd_checked ("/fds/hostile/unclaimed-fds", test_hostile_unclaimed_fds);
-  gipc_test_add_fd_checked ("/fds/hostile/ctrunc", test_ctrunc);
-  gipc_test_add_fd_checked ("/fds/spawn", test_spawn);
-  gipc_test_add_fd_checked ("/fds/shared-memory/threshold", test_shm_threshold);
-  gipc_test_add_fd_checked ("/fds/shared-memory/in-place", test_shm_in_place);
-  gipc_test_add_fd_checked ("/fds/shared-memory/kept-messages", test_shm_kept_messages);
-  gipc_test_add_fd_checked ("/fds/shared-memory/kept-messages-threads", test_shm_kept_messages_threads);
-  gipc_test_add_fd_checked ("/fds/shared-memory/with-fds", test_shm_with_fds);
-  gipc_test_add_fd_checked ("/fds/shared-memory/on-pipe", test_shm_on_pipe);
-  gipc_test_add_fd_checked ("/fds/shared-memory/hostile", test_shm_hostile);
+  gipc_test_add_fd_checked ("/channel/fds/pair-flags", test_pair_flags);
+  gipc_test_add_fd_checked ("/channel/fds/sync", test_sync);
+  gipc_test_add_fd_checked ("/channel/fds/async", test_async);
+  gipc_test_add_fd_checked ("/channel/fds/listen", test_listen);
+  gipc_test_add_fd_checked ("/channel/fds/boundaries", test_boundaries);
+  gipc_test_add_fd_checked ("/channel/fds/wire-format", test_wire_format);
+  gipc_test_add_fd_checked ("/channel/fds/send-refused", test_send_refused);
+  gipc_test_add_fd_checked ("/channel/fds/dropped", test_dropped);
+  gipc_test_add_fd_checked ("/channel/fds/hostile/headers", test_hostile_headers);
+  gipc_test_add_fd_checked ("/channel/fds/hostile/unclaimed-fds", test_hostile_unclaimed_fds);
+  gipc_test_add_fd_checked ("/channel/fds/hostile/ctrunc", test_ctrunc);
+  gipc_test_add_fd_checked ("/channel/fds/spawn", test_spawn);
+  gipc_test_add_fd_checked ("/channel/fds/shared-memory/threshold", test_shm_threshold);
+  gipc_test_add_fd_checked ("/channel/fds/shared-memory/in-place", test_shm_in_place);
+  gipc_test_add_fd_checked ("/channel/fds/shared-memory/kept-messages", test_shm_kept_messages);
+  gipc_test_add_fd_checked ("/channel/fds/shared-memory/kept-messages-threads", test_shm_kept_messages_threads);
+  gipc_test_add_fd_checked ("/channel/fds/shared-memory/with-fds", test_shm_with_fds);
+  gipc_test_add_fd_checked ("/channel/fds/shared-memory/on-pipe", test_shm_on_pipe);
+  gipc_test_add_fd_checked ("/channel/fds/shared-memory/hostile", test_shm_hostile);
 
   return g_test_run ();
 }

@@ -1025,26 +1025,26 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-  gipc_test_add_fd_checked ("/shared-memory/round-trip", test_round_trip);
-  gipc_test_add_fd_checked ("/shared-memory/export/seals", test_export_seals);
-  gipc_test_add_fd_checked ("/shared-memory/export/read-only-after", test_read_only_after_export);
-  gipc_test_add_fd_checked ("/shared-memory/export/twice", test_export_twice);
-  gipc_test_add_fd_checked ("/shared-memory/export/concurrent", test_export_concurrent);
-  gipc_test_add_fd_checked ("/shared-memory/export/copies-ordinary", test_export_copies_ordinary);
-  gipc_test_add_fd_checked ("/shared-memory/is-shared", test_is_shared_as_blocks_come_and_go);
-  gipc_test_add_fd_checked ("/shared-memory/import/unsealed", test_import_unsealed);
-  gipc_test_add_fd_checked ("/shared-memory/import/missing-seal", test_import_missing_seal);
-  gipc_test_add_fd_checked ("/shared-memory/import/wrong-size", test_import_wrong_size);
-  gipc_test_add_fd_checked ("/shared-memory/import/not-memfd", test_import_not_memfd);
-  gipc_test_add_fd_checked ("/shared-memory/import/unmaps-on-free", test_import_unmaps_on_free);
-  gipc_test_add_fd_checked ("/shared-memory/import/rlimit-as", test_rlimit_as);
-  gipc_test_add_fd_checked ("/shared-memory/zero-size", test_zero_size);
-  gipc_test_add_fd_checked ("/shared-memory/large", test_large);
-  gipc_test_add_fd_checked ("/shared-memory/new/from-data", test_new_from_data);
-  gipc_test_add_fd_checked ("/shared-memory/new/too-large", test_new_too_large);
-  gipc_test_add_fd_checked ("/shared-memory/fork/child-export", test_fork_child_export);
-  gipc_test_add_fd_checked ("/shared-memory/fork/parent-export", test_fork_parent_export);
-  gipc_test_add_fd_checked ("/shared-memory/fork/while-sealing", test_fork_while_sealing);
+  gipc_test_add_fd_checked ("/channel/shared-memory/round-trip", test_round_trip);
+  gipc_test_add_fd_checked ("/channel/shared-memory/export/seals", test_export_seals);
+  gipc_test_add_fd_checked ("/channel/shared-memory/export/read-only-after", test_read_only_after_export);
+  gipc_test_add_fd_checked ("/channel/shared-memory/export/twice", test_export_twice);
+  gipc_test_add_fd_checked ("/channel/shared-memory/export/concurrent", test_export_concurrent);
+  gipc_test_add_fd_checked ("/channel/shared-memory/export/copies-ordinary", test_export_copies_ordinary);
+  gipc_test_add_fd_checked ("/channel/shared-memory/is-shared", test_is_shared_as_blocks_come_and_go);
+  gipc_test_add_fd_checked ("/channel/shared-memory/import/unsealed", test_import_unsealed);
+  gipc_test_add_fd_checked ("/channel/shared-memory/import/missing-seal", test_import_missing_seal);
+  gipc_test_add_fd_checked ("/channel/shared-memory/import/wrong-size", test_import_wrong_size);
+  gipc_test_add_fd_checked ("/channel/shared-memory/import/not-memfd", test_import_not_memfd);
+  gipc_test_add_fd_checked ("/channel/shared-memory/import/unmaps-on-free", test_import_unmaps_on_free);
+  gipc_test_add_fd_checked ("/channel/shared-memory/import/rlimit-as", test_rlimit_as);
+  gipc_test_add_fd_checked ("/channel/shared-memory/zero-size", test_zero_size);
+  gipc_test_add_fd_checked ("/channel/shared-memory/large", test_large);
+  gipc_test_add_fd_checked ("/channel/shared-memory/new/from-data", test_new_from_data);
+  gipc_test_add_fd_checked ("/channel/shared-memory/new/too-large", test_new_too_large);
+  gipc_test_add_fd_checked ("/channel/shared-memory/fork/child-export", test_fork_child_export);
+  gipc_test_add_fd_checked ("/channel/shared-memory/fork/parent-export", test_fork_parent_export);
+  gipc_test_add_fd_checked ("/channel/shared-memory/fork/while-sealing", test_fork_while_sealing);
 
   return g_test_run ();
 }
