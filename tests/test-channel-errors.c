@@ -121,6 +121,28 @@ check_eof (const guint8 *wire,
   gipc_test_receive_expect_error (reader, async, GIPC_ERROR, code);
 }
 
+/* Like check_eof(), after one whole message the reader receives intact:
+ * the truncated frame behind it is PROTOCOL, never a partial message.
+ * (From test-compat's gaps/eof-* cases.) */
+static void
+check_eof_after_whole (const guint8 *tail,
+                       gsize         tail_len,
+                       gboolean      async)
+{
+  static const guint8 whole[] = { 0, 0, 0, 5, 'w', 'h', 'o', 'l', 'e' };
+  g_autoptr(GipcChannel) reader = NULL;
+  int wfd;
+
+  reader = make_raw_fed_reader (&wfd, NULL);
+  gipc_test_write_all (wfd, whole, sizeof whole);
+  if (tail_len > 0)
+    gipc_test_write_all (wfd, tail, tail_len);
+  close (wfd);
+  gipc_test_receive_str (reader, "whole");
+  gipc_test_receive_expect_error (reader, async, GIPC_ERROR, GIPC_ERROR_PROTOCOL);
+  gipc_test_close_ok (reader);
+}
+
 /* A clean end of stream at a frame boundary is PEER_CLOSED (gipc's
  * EOFError). */
 static void
@@ -153,11 +175,13 @@ test_eof_boundary (void)
 static void
 test_eof_mid_header (void)
 {
-  static const guint8 wire[] = { 0, 0 };
+  static const guint8 wire[] = { 0, 0, 0 };
 
-  check_eof (wire, sizeof wire, FALSE, GIPC_ERROR_PROTOCOL);
+  check_eof (wire, 2, FALSE, GIPC_ERROR_PROTOCOL);
   check_eof (wire, 1, TRUE, GIPC_ERROR_PROTOCOL);
   check_eof (wire, 2, TRUE, GIPC_ERROR_PROTOCOL);
+  check_eof_after_whole (wire, 2, FALSE);
+  check_eof_after_whole (wire, 3, TRUE);
 }
 
 static void
@@ -167,6 +191,8 @@ test_eof_after_header (void)
 
   check_eof (wire, sizeof wire, FALSE, GIPC_ERROR_PROTOCOL);
   check_eof (wire, sizeof wire, TRUE, GIPC_ERROR_PROTOCOL);
+  check_eof_after_whole (wire, sizeof wire, FALSE);
+  check_eof_after_whole (wire, sizeof wire, TRUE);
 }
 
 static void
@@ -181,6 +207,8 @@ test_eof_mid_body (void)
   /* 60 KiB of a 1 MiB body: fits in the pipe. */
   check_eof (g_bytes_get_data (frame, NULL), 4 + 60 * KiB, FALSE, GIPC_ERROR_PROTOCOL);
   check_eof (g_bytes_get_data (frame, NULL), 4 + 60 * KiB, TRUE, GIPC_ERROR_PROTOCOL);
+  check_eof_after_whole (wire, sizeof wire, FALSE);
+  check_eof_after_whole (wire, sizeof wire, TRUE);
 }
 
 /* gipc test 16: put "a", close the writer; get() gives "a", then EOF. With
@@ -550,25 +578,39 @@ test_max_size_header_only (void)
     }
 }
 
-/* Lengths that are negative as a signed int32, and 1 GiB + 1 (just above
- * the default maximum). */
+/* Lengths that are negative as a signed int32 (gipc silently returned
+ * b''), 1 GiB + 1 (just above the default maximum) and garbage where a
+ * header should be ("GET / HTTP/1.0"): MESSAGE_TOO_LARGE, and nothing comes
+ * out of the channel afterwards even when a whole frame follows. */
 static void
 test_max_size_negative (void)
 {
-  static const guint32 lengths[] = { 0x80000000u, 0xffffffffu, 0x40000001u };
+  static const guint32 lengths[] = { 0x80000000u, 0xffffffffu, 0x40000001u,
+                                     0x47455420u /* "GET " */ };
   gsize i;
 
   for (i = 0; i < G_N_ELEMENTS (lengths); i++)
     {
       g_autoptr(GipcChannel) reader = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GBytes) again = NULL;
+      guint64 max = 0;
       int wfd;
 
       reader = make_raw_fed_reader (&wfd, NULL);
       g_assert_cmpuint (gipc_channel_get_max_message_size (reader), ==,
                         GIPC_CHANNEL_DEFAULT_MAX_MESSAGE_SIZE);
+      g_object_get (reader, "max-message-size", &max, NULL);
+      g_assert_cmpuint (max, ==, GIPC_CHANNEL_DEFAULT_MAX_MESSAGE_SIZE);
       write_header (wfd, lengths[i]);
+      gipc_test_write_all (wfd, "abcd", 4);
       gipc_test_receive_expect_error (reader, i % 2 == 1, GIPC_ERROR, GIPC_ERROR_MESSAGE_TOO_LARGE);
+      gipc_test_write_all (wfd, "\0\0\0\2ok", 6);
+      again = gipc_channel_receive (reader, NULL, &error);
+      g_assert_null (again);
+      g_assert_nonnull (error);
       close (wfd);
+      gipc_test_close_ok (reader);
     }
 }
 
