@@ -60,15 +60,6 @@ make_raw_drained_writer (int *raw_read_fd)
   return writer;
 }
 
-static void
-write_header (int     fd,
-              guint32 len)
-{
-  guint8 header[4] = { len >> 24, len >> 16, len >> 8, len };
-
-  gipc_test_write_all (fd, header, 4);
-}
-
 /* The whole frame (header + payload) of @payload, as a new GBytes. */
 static GBytes *
 frame_of (GBytes *payload)
@@ -565,7 +556,7 @@ test_max_size_header_only (void)
 
       reader = make_raw_fed_reader (&wfd, NULL);
       gipc_channel_set_max_message_size (reader, 1024);
-      write_header (wfd, 1025);
+      gipc_test_write_header (wfd, 1025);
       gipc_test_receive_expect_error (reader, round == 1, GIPC_ERROR, GIPC_ERROR_MESSAGE_TOO_LARGE);
 
       /* The channel is unusable afterwards: no message comes out of it,
@@ -602,7 +593,7 @@ test_max_size_negative (void)
                         GIPC_CHANNEL_DEFAULT_MAX_MESSAGE_SIZE);
       g_object_get (reader, "max-message-size", &max, NULL);
       g_assert_cmpuint (max, ==, GIPC_CHANNEL_DEFAULT_MAX_MESSAGE_SIZE);
-      write_header (wfd, lengths[i]);
+      gipc_test_write_header (wfd, lengths[i]);
       gipc_test_write_all (wfd, "abcd", 4);
       gipc_test_receive_expect_error (reader, i % 2 == 1, GIPC_ERROR, GIPC_ERROR_MESSAGE_TOO_LARGE);
       gipc_test_write_all (wfd, "\0\0\0\2ok", 6);

@@ -378,6 +378,16 @@ gipc_test_bytes_available (int fd)
   return (gsize) n;
 }
 
+/* Writes a frame header (32-bit big-endian length @len) to @fd. */
+static inline void
+gipc_test_write_header (int     fd,
+                        guint32 len)
+{
+  guint8 header[4] = { len >> 24, len >> 16, len >> 8, len };
+
+  gipc_test_write_all (fd, header, sizeof header);
+}
+
 /* A payload of @size bytes whose content depends on @seed and on the
  * position, so a lost, duplicated or reordered chunk is detected. */
 static inline GBytes *
