@@ -887,16 +887,6 @@ test_sigpipe_duplex (void)
 /* ---------------------------------------------------------------------- */
 /* close */
 
-static void
-count_notify_cb (GObject    *object,
-                 GParamSpec *pspec,
-                 gpointer    user_data)
-{
-  guint *count = user_data;
-
-  (*count)++;
-}
-
 /* After close every operation fails with CLOSED; close again is TRUE. */
 static void
 assert_all_closed (GipcChannel *channel,
@@ -983,7 +973,7 @@ test_close_use_after_close (void)
   gboolean closed = FALSE;
 
   gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
-  g_signal_connect (writer, "notify::closed", G_CALLBACK (count_notify_cb), &notifies);
+  g_signal_connect (writer, "notify::closed", G_CALLBACK (gipc_test_count_notify_cb), &notifies);
   gipc_test_close_ok (reader);
   gipc_test_close_ok (writer);
   g_assert_cmpuint (notifies, ==, 1);

@@ -157,16 +157,6 @@ test_pipe_duplex (void)
 }
 
 static void
-notify_count_cb (GObject    *object,
-                 GParamSpec *pspec,
-                 gpointer    user_data)
-{
-  guint *count = user_data;
-
-  (*count)++;
-}
-
-static void
 test_properties (void)
 {
   g_autoptr(GipcChannel) reader = NULL;
@@ -182,8 +172,8 @@ test_properties (void)
                     GIPC_CHANNEL_DEFAULT_MAX_MESSAGE_SIZE);
   g_assert_cmpuint (GIPC_CHANNEL_DEFAULT_MAX_MESSAGE_SIZE, ==, 1024 * 1024 * 1024);
 
-  g_signal_connect (reader, "notify::timeout", G_CALLBACK (notify_count_cb), &timeout_notifies);
-  g_signal_connect (reader, "notify::max-message-size", G_CALLBACK (notify_count_cb), &max_notifies);
+  g_signal_connect (reader, "notify::timeout", G_CALLBACK (gipc_test_count_notify_cb), &timeout_notifies);
+  g_signal_connect (reader, "notify::max-message-size", G_CALLBACK (gipc_test_count_notify_cb), &max_notifies);
 
   gipc_channel_set_timeout (reader, 250);
   g_assert_cmpuint (gipc_channel_get_timeout (reader), ==, 250);

@@ -553,3 +553,26 @@ gipc_test_close_ok (GipcChannel *channel)
   g_assert_no_error (error);
   g_assert_true (gipc_channel_is_closed (channel));
 }
+
+/* A "notify" handler that counts its emissions in the guint @user_data. */
+static inline void
+gipc_test_count_notify_cb (GObject    *object,
+                           GParamSpec *pspec,
+                           gpointer    user_data)
+{
+  guint *count = user_data;
+
+  (*count)++;
+}
+
+/* gipc_channel_receive() succeeds; returns the message as a string (its
+ * bytes plus a NUL; free it). */
+static inline char *
+gipc_test_receive_text (GipcChannel *channel)
+{
+  g_autoptr(GBytes) message = gipc_test_receive_bytes (channel);
+  gsize size;
+  const char *data = g_bytes_get_data (message, &size);
+
+  return g_strndup (data, size);
+}
