@@ -3,8 +3,12 @@
 
 /*
  * Helpers shared by the C test suites: a per-test hard timeout (SIGALRM),
- * main-loop helpers that fail the test instead of hanging, fd inspection
- * and patterned payloads. Header-only, so every test program can include it.
+ * with or without an fd-leak check; main-loop helpers that fail the test
+ * instead of hanging; fd and process inspection; patterned payloads; raw
+ * frame writing; and the asserting channel steps every suite repeats
+ * (send, receive, expect an error, close, a notify counter). A helper used
+ * by more than one suite belongs here, not copied. Header-only (static
+ * inline), so every test program includes it without a build change.
  */
 
 #pragma once
