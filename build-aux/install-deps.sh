@@ -23,6 +23,12 @@ packages=(
   valgrind
   clang
   libclang-rt-14-dev
+  # The GTK 4 thumbnailer example only (examples/thumbnailer.c, run under
+  # Xvfb when xvfb-run is there); the library never depends on them.
+  libgdk-pixbuf-2.0-dev
+  libgtk-4-dev
+  xvfb
+  xauth
 )
 
 missing=()
