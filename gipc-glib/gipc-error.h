@@ -48,6 +48,12 @@ G_BEGIN_DECLS
  * @GIPC_ERROR_SANDBOX_UNAVAILABLE: The kernel (or the build) lacks what the
  *   requested sandbox needs (see [method@Gipc.Process.set_sandbox]); the
  *   message names what is missing. Since: 1.0
+ * @GIPC_ERROR_WORKER_DIED: A [class@Gipc.Pool]'s worker died (exited or was
+ *   killed by a signal) while it ran the task; the message names the pid,
+ *   the exit code or signal, and whether a core was dumped. Since: 1.0
+ * @GIPC_ERROR_POOL_BROKEN: A [class@Gipc.Pool]'s workers died faster than
+ *   its [property@Gipc.Pool:restart-intensity] allows; the pool starts no
+ *   worker until [method@Gipc.Pool.reset]. Since: 1.0
  *
  * Error codes of the `GIPC_ERROR` domain (`gipc-error-quark`).
  *
@@ -65,6 +71,8 @@ typedef enum
   GIPC_ERROR_ALREADY_STARTED,
   GIPC_ERROR_SPAWN_FAILED,
   GIPC_ERROR_SANDBOX_UNAVAILABLE,
+  GIPC_ERROR_WORKER_DIED,
+  GIPC_ERROR_POOL_BROKEN,
 } GipcError;
 
 GIPC_AVAILABLE_IN_ALL

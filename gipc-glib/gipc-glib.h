@@ -13,6 +13,7 @@
 #include <gipc-glib/gipc-process.h>
 #include <gipc-glib/gipc-fork-server.h>
 #include <gipc-glib/gipc-shared-memory.h>
+#include <gipc-glib/gipc-pool.h>
 #include <gipc-glib/gipc-enum-types.h>
 
 #undef GIPC_INSIDE

@@ -1,0 +1,1433 @@
+/* SPDX-License-Identifier: MIT
+ * SPDX-FileCopyrightText: 2026 The gipc-glib authors */
+
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include <gio/gunixfdlist.h>
+
+#include "gipc-error.h"
+#include "gipc-enum-types.h"
+#include "gipc-pool.h"
+#include "gipc-pool-wire-private.h"
+
+/**
+ * GipcPool:
+ *
+ * A bounded set of warm, optionally sandboxed worker processes that run
+ * tasks: each task is one request (bytes and fds) and gets one result
+ * (bytes and fds, or a #GError), exactly once, in the thread-default main
+ * context of the [method@Gipc.Pool.run_async] caller, whatever happens to
+ * the worker that runs it.
+ *
+ * Workers come in three kinds:
+ *
+ * - fork mode ([ctor@Gipc.Pool.new]): each worker is a fork of the program
+ *   that runs a [callback@Gipc.WorkerFunc];
+ * - fork-server targets ([ctor@Gipc.Pool.new_for_target]): each worker is
+ *   a child of a [class@Gipc.ForkServer] whose target calls
+ *   [func@Gipc.worker_serve]; the kind a GTK application should use;
+ * - programs in any language ([ctor@Gipc.Pool.new_for_argv]) that call
+ *   [func@Gipc.worker_serve] on `gipc_channel_new_inherited (0, ...)`.
+ *
+ * The outcomes of a task: the worker's result; the worker's own error
+ * (domain, code and message travel back; a domain this process does not
+ * know becomes %GIPC_ERROR_FAILED naming it); %GIPC_ERROR_WORKER_DIED when
+ * the worker died running it (the message names the pid, the exit code or
+ * signal, and whether a core could be dumped); %GIPC_ERROR_PROTOCOL when
+ * the worker sent something that is not a result; %G_IO_ERROR_TIMED_OUT
+ * after [property@Gipc.Pool:task-timeout]; %G_IO_ERROR_CANCELLED;
+ * %GIPC_ERROR_POOL_BROKEN (see [property@Gipc.Pool:restart-intensity]);
+ * %GIPC_ERROR_CLOSED after [method@Gipc.Pool.close_async]; or the error of
+ * a worker that could not be started (e.g. %GIPC_ERROR_SPAWN_FAILED).
+ * A worker's death fails only the task it ran; a task is never run twice.
+ *
+ * The pool's own work (starting, watching and stopping workers, timers)
+ * happens in the thread-default main context of the thread that made the
+ * pool ("the pool's context"), where [signal@Gipc.Pool::worker-started] and
+ * [signal@Gipc.Pool::worker-exited] are emitted. [method@Gipc.Pool.run_async]
+ * may be called from any thread.
+ *
+ * Until `gipc_process_start_async` exists, a worker is started (a
+ * `fork()`, or a request to the fork server) from an idle callback in the
+ * pool's context, never inside [method@Gipc.Pool.run_async].
+ *
+ * Since: 1.0
+ */
+
+typedef enum
+{
+  POOL_KIND_FORK,
+  POOL_KIND_TARGET,
+  POOL_KIND_ARGV,
+} PoolKind;
+
+typedef struct _PoolTask   PoolTask;
+typedef struct _PoolWorker PoolWorker;
+
+struct _GipcPool
+{
+  GObject parent_instance;
+
+  /* What a worker is. Immutable after construction. */
+  PoolKind         kind;
+  GipcWorkerFunc   func;
+  gpointer         func_data;
+  GDestroyNotify   func_notify;
+  GipcForkServer  *server;
+  gchar           *target;
+  GVariant        *target_args;
+  gchar          **argv;
+  GMainContext    *context;       /* the pool's context */
+
+  /* Everything below is guarded by mutex. */
+  GMutex           mutex;
+
+  /* Settings. */
+  guint            max_workers;   /* 0: the number of CPUs */
+  guint            min_workers;
+  guint            idle_timeout;
+  guint            max_tasks_per_worker;
+  guint            task_timeout;
+  guint            cancel_grace;
+  guint            restart_intensity;
+  guint            restart_period;
+  guint            max_queued;
+  GipcSandboxFlags sandbox;
+  guint64          memory_limit;
+  GPtrArray       *allowed_paths;     /* of gchar*, "r:" or "w:" prefixed */
+
+  /* State. */
+  GQueue           queue;             /* of PoolTask*, waiting for a worker */
+  GList           *workers;           /* of PoolWorker*, attached */
+  guint            n_running;
+  guint64          next_task_id;
+  GSource         *dispatch_source;
+  GQueue           deaths;            /* monotonic times (gint64*) of unexpected deaths */
+  gboolean         broken;
+  gboolean         closing;
+  GList           *close_tasks;       /* of GTask* */
+  guint            n_alive;           /* worker processes not yet gone, attached or not */
+  gboolean         disposed;
+
+  /* Last notified values of the read-only properties. */
+  guint            notified_queued;
+  guint            notified_running;
+  guint            notified_workers;
+  gboolean         notified_congested;
+};
+
+G_DEFINE_FINAL_TYPE (GipcPool, gipc_pool, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_MAX_WORKERS,
+  PROP_MIN_WORKERS,
+  PROP_IDLE_TIMEOUT,
+  PROP_MAX_TASKS_PER_WORKER,
+  PROP_TASK_TIMEOUT,
+  PROP_CANCEL_GRACE,
+  PROP_RESTART_INTENSITY,
+  PROP_RESTART_PERIOD,
+  PROP_MAX_QUEUED,
+  PROP_SANDBOX,
+  PROP_MEMORY_LIMIT,
+  PROP_CONGESTED,
+  PROP_QUEUED_TASKS,
+  PROP_RUNNING_TASKS,
+  PROP_WORKERS,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+enum {
+  SIGNAL_WORKER_STARTED,
+  SIGNAL_WORKER_EXITED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+static void pool_schedule_dispatch (GipcPool *self);
+
+static guint
+pool_max_workers_locked (GipcPool *self)
+{
+  return self->max_workers != 0 ? self->max_workers : MAX (1, (guint) g_get_num_processors ());
+}
+
+static gboolean
+pool_congested_locked (GipcPool *self)
+{
+  return self->max_queued != 0 && self->queue.length > self->max_queued;
+}
+
+static guint
+pool_count_workers_locked (GipcPool *self)
+{
+  return g_list_length (self->workers);
+}
+
+static void
+pool_schedule_dispatch (GipcPool *self)
+{
+}
+
+static void
+gipc_pool_dispose (GObject *object)
+{
+  G_OBJECT_CLASS (gipc_pool_parent_class)->dispose (object);
+}
+
+static void
+gipc_pool_finalize (GObject *object)
+{
+  GipcPool *self = GIPC_POOL (object);
+
+  if (self->func_notify != NULL)
+    self->func_notify (self->func_data);
+  g_clear_object (&self->server);
+  g_free (self->target);
+  g_clear_pointer (&self->target_args, g_variant_unref);
+  g_strfreev (self->argv);
+  g_ptr_array_unref (self->allowed_paths);
+  g_main_context_unref (self->context);
+  g_mutex_clear (&self->mutex);
+  G_OBJECT_CLASS (gipc_pool_parent_class)->finalize (object);
+}
+
+void
+gipc_pool_run_async (GipcPool            *self,
+                     GBytes              *request,
+                     GUnixFDList         *fds,
+                     GCancellable        *cancellable,
+                     GAsyncReadyCallback  callback,
+                     gpointer             user_data)
+{
+  GTask *task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, gipc_pool_run_async);
+  g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "not yet");
+  g_object_unref (task);
+}
+
+GBytes *
+gipc_pool_run_finish (GipcPool      *self,
+                      GAsyncResult  *result,
+                      GUnixFDList  **out_fds,
+                      GError       **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+GBytes *
+gipc_pool_run (GipcPool      *self,
+               GBytes        *request,
+               GUnixFDList   *fds,
+               GUnixFDList  **out_fds,
+               GCancellable  *cancellable,
+               GError       **error)
+{
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "not yet");
+  return NULL;
+}
+
+void
+gipc_pool_close_async (GipcPool            *self,
+                       GCancellable        *cancellable,
+                       GAsyncReadyCallback  callback,
+                       gpointer             user_data)
+{
+  GTask *task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_return_boolean (task, TRUE);
+  g_object_unref (task);
+}
+
+gboolean
+gipc_pool_close_finish (GipcPool      *self,
+                        GAsyncResult  *result,
+                        GError       **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+void
+gipc_pool_reset (GipcPool *self)
+{
+}
+
+static void
+gipc_pool_get_property (GObject    *object,
+                        guint       prop_id,
+                        GValue     *value,
+                        GParamSpec *pspec)
+{
+  GipcPool *self = GIPC_POOL (object);
+
+  switch (prop_id)
+    {
+    case PROP_MAX_WORKERS:
+      g_value_set_uint (value, gipc_pool_get_max_workers (self));
+      break;
+    case PROP_MIN_WORKERS:
+      g_value_set_uint (value, gipc_pool_get_min_workers (self));
+      break;
+    case PROP_IDLE_TIMEOUT:
+      g_value_set_uint (value, gipc_pool_get_idle_timeout (self));
+      break;
+    case PROP_MAX_TASKS_PER_WORKER:
+      g_value_set_uint (value, gipc_pool_get_max_tasks_per_worker (self));
+      break;
+    case PROP_TASK_TIMEOUT:
+      g_value_set_uint (value, gipc_pool_get_task_timeout (self));
+      break;
+    case PROP_CANCEL_GRACE:
+      g_value_set_uint (value, gipc_pool_get_cancel_grace (self));
+      break;
+    case PROP_RESTART_INTENSITY:
+      g_value_set_uint (value, gipc_pool_get_restart_intensity (self));
+      break;
+    case PROP_RESTART_PERIOD:
+      g_value_set_uint (value, gipc_pool_get_restart_period (self));
+      break;
+    case PROP_MAX_QUEUED:
+      g_value_set_uint (value, gipc_pool_get_max_queued (self));
+      break;
+    case PROP_SANDBOX:
+      g_value_set_flags (value, gipc_pool_get_sandbox (self));
+      break;
+    case PROP_MEMORY_LIMIT:
+      g_value_set_uint64 (value, gipc_pool_get_memory_limit (self));
+      break;
+    case PROP_CONGESTED:
+      g_value_set_boolean (value, gipc_pool_is_congested (self));
+      break;
+    case PROP_QUEUED_TASKS:
+      g_value_set_uint (value, gipc_pool_get_queued_tasks (self));
+      break;
+    case PROP_RUNNING_TASKS:
+      g_value_set_uint (value, gipc_pool_get_running_tasks (self));
+      break;
+    case PROP_WORKERS:
+      g_value_set_uint (value, gipc_pool_get_workers (self));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+gipc_pool_set_property (GObject      *object,
+                        guint         prop_id,
+                        const GValue *value,
+                        GParamSpec   *pspec)
+{
+  GipcPool *self = GIPC_POOL (object);
+
+  switch (prop_id)
+    {
+    case PROP_MAX_WORKERS:
+      gipc_pool_set_max_workers (self, g_value_get_uint (value));
+      break;
+    case PROP_MIN_WORKERS:
+      gipc_pool_set_min_workers (self, g_value_get_uint (value));
+      break;
+    case PROP_IDLE_TIMEOUT:
+      gipc_pool_set_idle_timeout (self, g_value_get_uint (value));
+      break;
+    case PROP_MAX_TASKS_PER_WORKER:
+      gipc_pool_set_max_tasks_per_worker (self, g_value_get_uint (value));
+      break;
+    case PROP_TASK_TIMEOUT:
+      gipc_pool_set_task_timeout (self, g_value_get_uint (value));
+      break;
+    case PROP_CANCEL_GRACE:
+      gipc_pool_set_cancel_grace (self, g_value_get_uint (value));
+      break;
+    case PROP_RESTART_INTENSITY:
+      gipc_pool_set_restart_intensity (self, g_value_get_uint (value));
+      break;
+    case PROP_RESTART_PERIOD:
+      gipc_pool_set_restart_period (self, g_value_get_uint (value));
+      break;
+    case PROP_MAX_QUEUED:
+      gipc_pool_set_max_queued (self, g_value_get_uint (value));
+      break;
+    case PROP_SANDBOX:
+      gipc_pool_set_sandbox (self, g_value_get_flags (value));
+      break;
+    case PROP_MEMORY_LIMIT:
+      gipc_pool_set_memory_limit (self, g_value_get_uint64 (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+gipc_pool_class_init (GipcPoolClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = gipc_pool_dispose;
+  object_class->finalize = gipc_pool_finalize;
+  object_class->get_property = gipc_pool_get_property;
+  object_class->set_property = gipc_pool_set_property;
+
+  /**
+   * GipcPool:max-workers:
+   *
+   * The most workers the pool runs at once. 0 (the default) stands for
+   * the number of CPUs (`g_get_num_processors()`): the getter returns
+   * that number. Set it before the first task.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_MAX_WORKERS] =
+    g_param_spec_uint ("max-workers", NULL, NULL,
+                       0, G_MAXINT, 0,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GipcPool:min-workers:
+   *
+   * How many workers the pool keeps warm, idle or not (never more than
+   * [property@Gipc.Pool:max-workers]). Setting it starts them, in the
+   * pool's context, soon after.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_MIN_WORKERS] =
+    g_param_spec_uint ("min-workers", NULL, NULL,
+                       0, G_MAXINT, 0,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GipcPool:idle-timeout:
+   *
+   * How long (in milliseconds) an idle worker beyond
+   * [property@Gipc.Pool:min-workers] lives before the pool stops it; 0
+   * stops such workers as soon as they are idle.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_IDLE_TIMEOUT] =
+    g_param_spec_uint ("idle-timeout", NULL, NULL,
+                       0, G_MAXUINT, 30000,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GipcPool:max-tasks-per-worker:
+   *
+   * Recycling: a worker that has finished this many tasks is stopped
+   * (its channel is closed and it exits) and a fresh one is started
+   * when needed. 0 means never.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_MAX_TASKS_PER_WORKER] =
+    g_param_spec_uint ("max-tasks-per-worker", NULL, NULL,
+                       0, G_MAXUINT, 0,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GipcPool:task-timeout:
+   *
+   * How long (in milliseconds) a task may run in its worker: after
+   * that, the worker is killed and the task fails with
+   * %G_IO_ERROR_TIMED_OUT. 0 means no limit. It may be changed at any
+   * time and applies to the tasks that start afterwards.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_TASK_TIMEOUT] =
+    g_param_spec_uint ("task-timeout", NULL, NULL,
+                       0, G_MAXUINT, 0,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GipcPool:cancel-grace:
+   *
+   * How long (in milliseconds) the worker of a cancelled running task
+   * may take to answer the cancel (the cancellable its function got is
+   * cancelled) before the pool kills it with `SIGKILL`. The task's
+   * callback runs with %G_IO_ERROR_CANCELLED at once in any case, and
+   * the pool starts a replacement if tasks wait.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_CANCEL_GRACE] =
+    g_param_spec_uint ("cancel-grace", NULL, NULL,
+                       0, G_MAXUINT, 0,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GipcPool:restart-intensity:
+   *
+   * Restart intensity, as in Erlang/OTP supervisors: when more than
+   * this many workers die unexpectedly (crash, exit, failed start; not
+   * the ones the pool stops or kills itself) within
+   * [property@Gipc.Pool:restart-period], the pool is broken: it starts
+   * no worker and fails the queued and new tasks with
+   * %GIPC_ERROR_POOL_BROKEN until [method@Gipc.Pool.reset].
+   *
+   * Since: 1.0
+   */
+  properties[PROP_RESTART_INTENSITY] =
+    g_param_spec_uint ("restart-intensity", NULL, NULL,
+                       0, G_MAXUINT, 10,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GipcPool:restart-period:
+   *
+   * The period (in milliseconds) of [property@Gipc.Pool:restart-
+   * intensity].
+   *
+   * Since: 1.0
+   */
+  properties[PROP_RESTART_PERIOD] =
+    g_param_spec_uint ("restart-period", NULL, NULL,
+                       1, G_MAXUINT, 10000,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GipcPool:max-queued:
+   *
+   * Backpressure: [property@Gipc.Pool:congested] is %TRUE while more
+   * than this many tasks wait for a worker. 0 means never congested.
+   * [method@Gipc.Pool.run_async] never refuses a task: a producer
+   * watches `notify::congested`.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_MAX_QUEUED] =
+    g_param_spec_uint ("max-queued", NULL, NULL,
+                       0, G_MAXUINT, 0,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GipcPool:sandbox:
+   *
+   * The sandbox of every worker, as [method@Gipc.Process.set_sandbox]
+   * applies it. Set it before the first task.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_SANDBOX] =
+    g_param_spec_flags ("sandbox", NULL, NULL,
+                        GIPC_TYPE_SANDBOX_FLAGS, GIPC_SANDBOX_FLAGS_NONE,
+                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GipcPool:memory-limit:
+   *
+   * The memory limit (in bytes, 0 = none) of every worker, as
+   * [method@Gipc.Process.set_memory_limit] applies it. A worker that
+   * exceeds it fails its allocations (or dies), which fails its task only.
+   * Set it before the first task.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_MEMORY_LIMIT] =
+    g_param_spec_uint64 ("memory-limit", NULL, NULL,
+                         0, G_MAXUINT64, 0,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GipcPool:congested: (getter is_congested)
+   *
+   * Whether more than [property@Gipc.Pool:max-queued] tasks wait for a
+   * worker (never, when that is 0). Notified in the pool's context.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_CONGESTED] =
+    g_param_spec_boolean ("congested", NULL, NULL,
+                          FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GipcPool:queued-tasks:
+   *
+   * How many tasks wait for a worker. Notified in the pool's context.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_QUEUED_TASKS] =
+    g_param_spec_uint ("queued-tasks", NULL, NULL,
+                       0, G_MAXUINT, 0,
+                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GipcPool:running-tasks:
+   *
+   * How many tasks run in a worker now. Notified in the pool's context.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_RUNNING_TASKS] =
+    g_param_spec_uint ("running-tasks", NULL, NULL,
+                       0, G_MAXUINT, 0,
+                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GipcPool:workers:
+   *
+   * How many workers the pool has: starting, idle or running a task (a
+   * worker that is being killed or stopped no longer counts). Notified in
+   * the pool's context.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_WORKERS] =
+    g_param_spec_uint ("workers", NULL, NULL,
+                       0, G_MAXUINT, 0,
+                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * GipcPool::worker-started:
+   * @self: the pool
+   * @worker: the worker's process, started
+   *
+   * Emitted in the pool's context when a worker process was started. The
+   * handler may read the process's pid or name; it must not pass channels,
+   * join or kill it.
+   *
+   * Since: 1.0
+   */
+  signals[SIGNAL_WORKER_STARTED] =
+    g_signal_new ("worker-started",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL,
+                  g_cclosure_marshal_VOID__OBJECT,
+                  G_TYPE_NONE, 1, GIPC_TYPE_PROCESS);
+
+  /**
+   * GipcPool::worker-exited:
+   * @self: the pool
+   * @worker: the worker's process, which has exited
+   *
+   * Emitted in the pool's context when a worker process has exited (for
+   * whatever reason: stopped by the pool, killed, crashed), with its exit
+   * code available from [method@Gipc.Process.get_exit_code].
+   *
+   * Since: 1.0
+   */
+  signals[SIGNAL_WORKER_EXITED] =
+    g_signal_new ("worker-exited",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL,
+                  g_cclosure_marshal_VOID__OBJECT,
+                  G_TYPE_NONE, 1, GIPC_TYPE_PROCESS);
+
+  /* Touch the error domains a worker is likely to send back, so that
+   * their names are known quarks here (see gipc_pool_wire_message_to_error). */
+  (void) G_IO_ERROR;
+  (void) G_FILE_ERROR;
+  (void) G_CONVERT_ERROR;
+  (void) G_KEY_FILE_ERROR;
+  (void) G_MARKUP_ERROR;
+  (void) G_VARIANT_PARSE_ERROR;
+  (void) G_OPTION_ERROR;
+  (void) G_SPAWN_ERROR;
+  (void) G_URI_ERROR;
+  (void) G_RESOLVER_ERROR;
+  (void) G_DBUS_ERROR;
+  (void) GIPC_ERROR;
+}
+
+static void
+gipc_pool_init (GipcPool *self)
+{
+  g_mutex_init (&self->mutex);
+  g_queue_init (&self->queue);
+  g_queue_init (&self->deaths);
+  self->idle_timeout = 30000;
+  self->restart_intensity = 10;
+  self->restart_period = 10000;
+  self->allowed_paths = g_ptr_array_new_with_free_func (g_free);
+  self->context = g_main_context_ref_thread_default ();
+}
+
+/**
+ * gipc_pool_new:
+ * @func: (scope notified) (closure user_data) (destroy notify): the
+ *   function each worker runs for each task
+ * @user_data: data for @func
+ * @notify: (nullable): frees @user_data when the pool is finalized (in
+ *   this process only, never in a worker)
+ *
+ * Makes a pool of fork-mode workers: each worker is a fork of this program
+ * (see [ctor@Gipc.Process.new]) that runs @func for each task it gets,
+ * with [func@Gipc.worker_serve]. As every fork-mode child, it inherits the
+ * program's memory as it is when the worker starts; prefer
+ * [ctor@Gipc.Pool.new_for_target] in programs with threads (GTK).
+ *
+ * Returns: (transfer full): a new pool
+ *
+ * Since: 1.0
+ */
+GipcPool *
+gipc_pool_new (GipcWorkerFunc func,
+               gpointer       user_data,
+               GDestroyNotify notify)
+{
+  GipcPool *self;
+
+  g_return_val_if_fail (func != NULL, NULL);
+
+  self = g_object_new (GIPC_TYPE_POOL, NULL);
+  self->kind = POOL_KIND_FORK;
+  self->func = func;
+  self->func_data = user_data;
+  self->func_notify = notify;
+  return self;
+}
+
+/**
+ * gipc_pool_new_for_target:
+ * @server: a fork server (started, or started before the first task)
+ * @target: the name of a target of @server; the target calls
+ *   [func@Gipc.worker_serve] on `gipc_channel_new_inherited (0, ...)` and
+ *   returns its value
+ * @args: (nullable): the arguments every worker's target gets; a floating
+ *   reference is sunk
+ *
+ * Makes a pool whose workers are children of @server (see
+ * [ctor@Gipc.Process.new_for_target]): the way for a GTK (or any threaded)
+ * program.
+ *
+ * Returns: (transfer full): a new pool
+ *
+ * Since: 1.0
+ */
+GipcPool *
+gipc_pool_new_for_target (GipcForkServer *server,
+                          const gchar    *target,
+                          GVariant       *args)
+{
+  GipcPool *self;
+
+  g_return_val_if_fail (GIPC_IS_FORK_SERVER (server), NULL);
+  g_return_val_if_fail (target != NULL, NULL);
+
+  self = g_object_new (GIPC_TYPE_POOL, NULL);
+  self->kind = POOL_KIND_TARGET;
+  self->server = g_object_ref (server);
+  self->target = g_strdup (target);
+  self->target_args = args != NULL ? g_variant_ref_sink (args) : NULL;
+  return self;
+}
+
+/**
+ * gipc_pool_new_for_argv:
+ * @argv: (array zero-terminated=1) (element-type filename): the worker
+ *   program and its arguments; `argv[0]` is looked up in `PATH` unless it
+ *   contains a slash
+ *
+ * Makes a pool whose workers run a program (in any language) that calls
+ * [func@Gipc.worker_serve] on its inherited channel 0
+ * (`gipc_channel_new_inherited (0, ...)`, see
+ * [ctor@Gipc.Process.new_for_argv]). A program that cannot be started
+ * fails the task that waited for it with the start's error.
+ *
+ * Returns: (transfer full): a new pool
+ *
+ * Since: 1.0
+ */
+GipcPool *
+gipc_pool_new_for_argv (const gchar * const *argv)
+{
+  GipcPool *self;
+
+  g_return_val_if_fail (argv != NULL && argv[0] != NULL, NULL);
+
+  self = g_object_new (GIPC_TYPE_POOL, NULL);
+  self->kind = POOL_KIND_ARGV;
+  self->argv = g_strdupv ((gchar **) argv);
+  return self;
+}
+
+/**
+ * gipc_pool_get_sandbox:
+ * @self: a pool
+ *
+ * Gets [property@Gipc.Pool:sandbox].
+ *
+ * Returns: the sandbox flags of every worker
+ *
+ * Since: 1.0
+ */
+GipcSandboxFlags
+gipc_pool_get_sandbox (GipcPool *self)
+{
+  GipcSandboxFlags flags;
+
+  g_return_val_if_fail (GIPC_IS_POOL (self), GIPC_SANDBOX_FLAGS_NONE);
+
+  g_mutex_lock (&self->mutex);
+  flags = self->sandbox;
+  g_mutex_unlock (&self->mutex);
+  return flags;
+}
+
+/**
+ * gipc_pool_set_sandbox:
+ * @self: a pool
+ * @flags: the sandbox of every worker
+ *
+ * Sets [property@Gipc.Pool:sandbox]: every worker started afterwards gets
+ * it (see [method@Gipc.Process.set_sandbox]). A worker that cannot get it
+ * does not start: the task waiting for it fails with
+ * %GIPC_ERROR_SANDBOX_UNAVAILABLE.
+ *
+ * Since: 1.0
+ */
+void
+gipc_pool_set_sandbox (GipcPool         *self,
+                       GipcSandboxFlags  flags)
+{
+  gboolean changed;
+
+  g_return_if_fail (GIPC_IS_POOL (self));
+
+  g_mutex_lock (&self->mutex);
+  changed = self->sandbox != flags;
+  self->sandbox = flags;
+  g_mutex_unlock (&self->mutex);
+  if (changed)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SANDBOX]);
+}
+
+/**
+ * gipc_pool_sandbox_allow_path:
+ * @self: a pool
+ * @path: (type filename): a file or directory
+ * @writable: whether the workers may write beneath @path
+ *
+ * Lets every worker started afterwards reach @path despite its sandbox,
+ * as [method@Gipc.Process.sandbox_allow_path] does for one process.
+ *
+ * Since: 1.0
+ */
+void
+gipc_pool_sandbox_allow_path (GipcPool    *self,
+                              const gchar *path,
+                              gboolean     writable)
+{
+  g_return_if_fail (GIPC_IS_POOL (self));
+  g_return_if_fail (path != NULL);
+
+  g_mutex_lock (&self->mutex);
+  g_ptr_array_add (self->allowed_paths, g_strconcat (writable ? "w:" : "r:", path, NULL));
+  g_mutex_unlock (&self->mutex);
+}
+
+/**
+ * gipc_pool_get_memory_limit:
+ * @self: a pool
+ *
+ * Gets [property@Gipc.Pool:memory-limit].
+ *
+ * Returns: the memory limit of every worker, in bytes (0 = none)
+ *
+ * Since: 1.0
+ */
+guint64
+gipc_pool_get_memory_limit (GipcPool *self)
+{
+  guint64 value;
+
+  g_return_val_if_fail (GIPC_IS_POOL (self), 0);
+
+  g_mutex_lock (&self->mutex);
+  value = self->memory_limit;
+  g_mutex_unlock (&self->mutex);
+  return value;
+}
+
+/**
+ * gipc_pool_set_memory_limit:
+ * @self: a pool
+ * @bytes: the memory limit of every worker, in bytes (0 = none)
+ *
+ * Sets [property@Gipc.Pool:memory-limit] (see
+ * [method@Gipc.Process.set_memory_limit]) for every worker started
+ * afterwards.
+ *
+ * Since: 1.0
+ */
+void
+gipc_pool_set_memory_limit (GipcPool *self,
+                            guint64   bytes)
+{
+  gboolean changed;
+
+  g_return_if_fail (GIPC_IS_POOL (self));
+
+  g_mutex_lock (&self->mutex);
+  changed = self->memory_limit != bytes;
+  self->memory_limit = bytes;
+  g_mutex_unlock (&self->mutex);
+  if (changed)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MEMORY_LIMIT]);
+}
+
+/**
+ * gipc_pool_is_congested:
+ * @self: a pool
+ *
+ * Gets [property@Gipc.Pool:congested].
+ *
+ * Returns: whether more than [property@Gipc.Pool:max-queued] tasks wait
+ *
+ * Since: 1.0
+ */
+gboolean
+gipc_pool_is_congested (GipcPool *self)
+{
+  gboolean value;
+
+  g_return_val_if_fail (GIPC_IS_POOL (self), FALSE);
+
+  g_mutex_lock (&self->mutex);
+  value = pool_congested_locked (self);
+  g_mutex_unlock (&self->mutex);
+  return value;
+}
+
+/**
+ * gipc_pool_get_queued_tasks:
+ * @self: a pool
+ *
+ * Gets [property@Gipc.Pool:queued-tasks].
+ *
+ * Returns: how many tasks wait for a worker
+ *
+ * Since: 1.0
+ */
+guint
+gipc_pool_get_queued_tasks (GipcPool *self)
+{
+  guint value;
+
+  g_return_val_if_fail (GIPC_IS_POOL (self), 0);
+
+  g_mutex_lock (&self->mutex);
+  value = self->queue.length;
+  g_mutex_unlock (&self->mutex);
+  return value;
+}
+
+/**
+ * gipc_pool_get_running_tasks:
+ * @self: a pool
+ *
+ * Gets [property@Gipc.Pool:running-tasks].
+ *
+ * Returns: how many tasks run in a worker now
+ *
+ * Since: 1.0
+ */
+guint
+gipc_pool_get_running_tasks (GipcPool *self)
+{
+  guint value;
+
+  g_return_val_if_fail (GIPC_IS_POOL (self), 0);
+
+  g_mutex_lock (&self->mutex);
+  value = self->n_running;
+  g_mutex_unlock (&self->mutex);
+  return value;
+}
+
+/**
+ * gipc_pool_get_workers:
+ * @self: a pool
+ *
+ * Gets [property@Gipc.Pool:workers].
+ *
+ * Returns: how many workers the pool has
+ *
+ * Since: 1.0
+ */
+guint
+gipc_pool_get_workers (GipcPool *self)
+{
+  guint value;
+
+  g_return_val_if_fail (GIPC_IS_POOL (self), 0);
+
+  g_mutex_lock (&self->mutex);
+  value = pool_count_workers_locked (self);
+  g_mutex_unlock (&self->mutex);
+  return value;
+}
+/**
+ * gipc_pool_get_max_workers:
+ * @self: a pool
+ *
+ * Gets [property@Gipc.Pool:max-workers].
+ *
+ * Returns: the value of [property@Gipc.Pool:max-workers]
+ *
+ * Since: 1.0
+ */
+guint
+gipc_pool_get_max_workers (GipcPool *self)
+{
+  guint value;
+
+  g_return_val_if_fail (GIPC_IS_POOL (self), 0);
+
+  g_mutex_lock (&self->mutex);
+  value = pool_max_workers_locked (self);
+  g_mutex_unlock (&self->mutex);
+  return value;
+}
+
+/**
+ * gipc_pool_set_max_workers:
+ * @self: a pool
+ * @max_workers: the new value
+ *
+ * Sets [property@Gipc.Pool:max-workers].
+ *
+ * Since: 1.0
+ */
+void
+gipc_pool_set_max_workers (GipcPool *self,
+                           guint     max_workers)
+{
+  gboolean changed;
+
+  g_return_if_fail (GIPC_IS_POOL (self));
+
+  g_mutex_lock (&self->mutex);
+  changed = self->max_workers != max_workers;
+  self->max_workers = max_workers;
+  g_mutex_unlock (&self->mutex);
+  if (changed)
+    {
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_WORKERS]);
+      pool_schedule_dispatch (self);
+    }
+}
+
+/**
+ * gipc_pool_get_min_workers:
+ * @self: a pool
+ *
+ * Gets [property@Gipc.Pool:min-workers].
+ *
+ * Returns: the value of [property@Gipc.Pool:min-workers]
+ *
+ * Since: 1.0
+ */
+guint
+gipc_pool_get_min_workers (GipcPool *self)
+{
+  guint value;
+
+  g_return_val_if_fail (GIPC_IS_POOL (self), 0);
+
+  g_mutex_lock (&self->mutex);
+  value = self->min_workers;
+  g_mutex_unlock (&self->mutex);
+  return value;
+}
+
+/**
+ * gipc_pool_set_min_workers:
+ * @self: a pool
+ * @min_workers: the new value
+ *
+ * Sets [property@Gipc.Pool:min-workers].
+ *
+ * Since: 1.0
+ */
+void
+gipc_pool_set_min_workers (GipcPool *self,
+                           guint     min_workers)
+{
+  gboolean changed;
+
+  g_return_if_fail (GIPC_IS_POOL (self));
+
+  g_mutex_lock (&self->mutex);
+  changed = self->min_workers != min_workers;
+  self->min_workers = min_workers;
+  g_mutex_unlock (&self->mutex);
+  if (changed)
+    {
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MIN_WORKERS]);
+      pool_schedule_dispatch (self);
+    }
+}
+
+/**
+ * gipc_pool_get_idle_timeout:
+ * @self: a pool
+ *
+ * Gets [property@Gipc.Pool:idle-timeout].
+ *
+ * Returns: the value of [property@Gipc.Pool:idle-timeout]
+ *
+ * Since: 1.0
+ */
+guint
+gipc_pool_get_idle_timeout (GipcPool *self)
+{
+  guint value;
+
+  g_return_val_if_fail (GIPC_IS_POOL (self), 0);
+
+  g_mutex_lock (&self->mutex);
+  value = self->idle_timeout;
+  g_mutex_unlock (&self->mutex);
+  return value;
+}
+
+/**
+ * gipc_pool_set_idle_timeout:
+ * @self: a pool
+ * @idle_timeout_ms: the new value
+ *
+ * Sets [property@Gipc.Pool:idle-timeout].
+ *
+ * Since: 1.0
+ */
+void
+gipc_pool_set_idle_timeout (GipcPool *self,
+                            guint     idle_timeout_ms)
+{
+  gboolean changed;
+
+  g_return_if_fail (GIPC_IS_POOL (self));
+
+  g_mutex_lock (&self->mutex);
+  changed = self->idle_timeout != idle_timeout_ms;
+  self->idle_timeout = idle_timeout_ms;
+  g_mutex_unlock (&self->mutex);
+  if (changed)
+    {
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IDLE_TIMEOUT]);
+      pool_schedule_dispatch (self);
+    }
+}
+
+/**
+ * gipc_pool_get_max_tasks_per_worker:
+ * @self: a pool
+ *
+ * Gets [property@Gipc.Pool:max-tasks-per-worker].
+ *
+ * Returns: the value of [property@Gipc.Pool:max-tasks-per-worker]
+ *
+ * Since: 1.0
+ */
+guint
+gipc_pool_get_max_tasks_per_worker (GipcPool *self)
+{
+  guint value;
+
+  g_return_val_if_fail (GIPC_IS_POOL (self), 0);
+
+  g_mutex_lock (&self->mutex);
+  value = self->max_tasks_per_worker;
+  g_mutex_unlock (&self->mutex);
+  return value;
+}
+
+/**
+ * gipc_pool_set_max_tasks_per_worker:
+ * @self: a pool
+ * @max_tasks: the new value
+ *
+ * Sets [property@Gipc.Pool:max-tasks-per-worker].
+ *
+ * Since: 1.0
+ */
+void
+gipc_pool_set_max_tasks_per_worker (GipcPool *self,
+                                    guint     max_tasks)
+{
+  gboolean changed;
+
+  g_return_if_fail (GIPC_IS_POOL (self));
+
+  g_mutex_lock (&self->mutex);
+  changed = self->max_tasks_per_worker != max_tasks;
+  self->max_tasks_per_worker = max_tasks;
+  g_mutex_unlock (&self->mutex);
+  if (changed)
+    {
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_TASKS_PER_WORKER]);
+      pool_schedule_dispatch (self);
+    }
+}
+
+/**
+ * gipc_pool_get_task_timeout:
+ * @self: a pool
+ *
+ * Gets [property@Gipc.Pool:task-timeout].
+ *
+ * Returns: the value of [property@Gipc.Pool:task-timeout]
+ *
+ * Since: 1.0
+ */
+guint
+gipc_pool_get_task_timeout (GipcPool *self)
+{
+  guint value;
+
+  g_return_val_if_fail (GIPC_IS_POOL (self), 0);
+
+  g_mutex_lock (&self->mutex);
+  value = self->task_timeout;
+  g_mutex_unlock (&self->mutex);
+  return value;
+}
+
+/**
+ * gipc_pool_set_task_timeout:
+ * @self: a pool
+ * @task_timeout_ms: the new value
+ *
+ * Sets [property@Gipc.Pool:task-timeout].
+ *
+ * Since: 1.0
+ */
+void
+gipc_pool_set_task_timeout (GipcPool *self,
+                            guint     task_timeout_ms)
+{
+  gboolean changed;
+
+  g_return_if_fail (GIPC_IS_POOL (self));
+
+  g_mutex_lock (&self->mutex);
+  changed = self->task_timeout != task_timeout_ms;
+  self->task_timeout = task_timeout_ms;
+  g_mutex_unlock (&self->mutex);
+  if (changed)
+    {
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TASK_TIMEOUT]);
+      pool_schedule_dispatch (self);
+    }
+}
+
+/**
+ * gipc_pool_get_cancel_grace:
+ * @self: a pool
+ *
+ * Gets [property@Gipc.Pool:cancel-grace].
+ *
+ * Returns: the value of [property@Gipc.Pool:cancel-grace]
+ *
+ * Since: 1.0
+ */
+guint
+gipc_pool_get_cancel_grace (GipcPool *self)
+{
+  guint value;
+
+  g_return_val_if_fail (GIPC_IS_POOL (self), 0);
+
+  g_mutex_lock (&self->mutex);
+  value = self->cancel_grace;
+  g_mutex_unlock (&self->mutex);
+  return value;
+}
+
+/**
+ * gipc_pool_set_cancel_grace:
+ * @self: a pool
+ * @cancel_grace_ms: the new value
+ *
+ * Sets [property@Gipc.Pool:cancel-grace].
+ *
+ * Since: 1.0
+ */
+void
+gipc_pool_set_cancel_grace (GipcPool *self,
+                            guint     cancel_grace_ms)
+{
+  gboolean changed;
+
+  g_return_if_fail (GIPC_IS_POOL (self));
+
+  g_mutex_lock (&self->mutex);
+  changed = self->cancel_grace != cancel_grace_ms;
+  self->cancel_grace = cancel_grace_ms;
+  g_mutex_unlock (&self->mutex);
+  if (changed)
+    {
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CANCEL_GRACE]);
+      pool_schedule_dispatch (self);
+    }
+}
+
+/**
+ * gipc_pool_get_restart_intensity:
+ * @self: a pool
+ *
+ * Gets [property@Gipc.Pool:restart-intensity].
+ *
+ * Returns: the value of [property@Gipc.Pool:restart-intensity]
+ *
+ * Since: 1.0
+ */
+guint
+gipc_pool_get_restart_intensity (GipcPool *self)
+{
+  guint value;
+
+  g_return_val_if_fail (GIPC_IS_POOL (self), 0);
+
+  g_mutex_lock (&self->mutex);
+  value = self->restart_intensity;
+  g_mutex_unlock (&self->mutex);
+  return value;
+}
+
+/**
+ * gipc_pool_set_restart_intensity:
+ * @self: a pool
+ * @restart_intensity: the new value
+ *
+ * Sets [property@Gipc.Pool:restart-intensity].
+ *
+ * Since: 1.0
+ */
+void
+gipc_pool_set_restart_intensity (GipcPool *self,
+                                 guint     restart_intensity)
+{
+  gboolean changed;
+
+  g_return_if_fail (GIPC_IS_POOL (self));
+
+  g_mutex_lock (&self->mutex);
+  changed = self->restart_intensity != restart_intensity;
+  self->restart_intensity = restart_intensity;
+  g_mutex_unlock (&self->mutex);
+  if (changed)
+    {
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RESTART_INTENSITY]);
+      pool_schedule_dispatch (self);
+    }
+}
+
+/**
+ * gipc_pool_get_restart_period:
+ * @self: a pool
+ *
+ * Gets [property@Gipc.Pool:restart-period].
+ *
+ * Returns: the value of [property@Gipc.Pool:restart-period]
+ *
+ * Since: 1.0
+ */
+guint
+gipc_pool_get_restart_period (GipcPool *self)
+{
+  guint value;
+
+  g_return_val_if_fail (GIPC_IS_POOL (self), 0);
+
+  g_mutex_lock (&self->mutex);
+  value = self->restart_period;
+  g_mutex_unlock (&self->mutex);
+  return value;
+}
+
+/**
+ * gipc_pool_set_restart_period:
+ * @self: a pool
+ * @restart_period_ms: the new value
+ *
+ * Sets [property@Gipc.Pool:restart-period].
+ *
+ * Since: 1.0
+ */
+void
+gipc_pool_set_restart_period (GipcPool *self,
+                              guint     restart_period_ms)
+{
+  gboolean changed;
+
+  g_return_if_fail (GIPC_IS_POOL (self));
+
+  g_mutex_lock (&self->mutex);
+  changed = self->restart_period != restart_period_ms;
+  self->restart_period = restart_period_ms;
+  g_mutex_unlock (&self->mutex);
+  if (changed)
+    {
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RESTART_PERIOD]);
+      pool_schedule_dispatch (self);
+    }
+}
+
+/**
+ * gipc_pool_get_max_queued:
+ * @self: a pool
+ *
+ * Gets [property@Gipc.Pool:max-queued].
+ *
+ * Returns: the value of [property@Gipc.Pool:max-queued]
+ *
+ * Since: 1.0
+ */
+guint
+gipc_pool_get_max_queued (GipcPool *self)
+{
+  guint value;
+
+  g_return_val_if_fail (GIPC_IS_POOL (self), 0);
+
+  g_mutex_lock (&self->mutex);
+  value = self->max_queued;
+  g_mutex_unlock (&self->mutex);
+  return value;
+}
+
+/**
+ * gipc_pool_set_max_queued:
+ * @self: a pool
+ * @max_queued: the new value
+ *
+ * Sets [property@Gipc.Pool:max-queued].
+ *
+ * Since: 1.0
+ */
+void
+gipc_pool_set_max_queued (GipcPool *self,
+                          guint     max_queued)
+{
+  gboolean changed;
+
+  g_return_if_fail (GIPC_IS_POOL (self));
+
+  g_mutex_lock (&self->mutex);
+  changed = self->max_queued != max_queued;
+  self->max_queued = max_queued;
+  g_mutex_unlock (&self->mutex);
+  if (changed)
+    {
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_QUEUED]);
+      pool_schedule_dispatch (self);
+    }
+}

@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: MIT
+ * SPDX-FileCopyrightText: 2026 The gipc-glib authors */
+
+/* The worker side of GipcPool: reads requests from the pool's channel, runs
+ * the worker function for each, sends back its result or error. */
+
+#include "config.h"
+
+#include <gio/gunixfdlist.h>
+
+#include "gipc-error.h"
+#include "gipc-channel.h"
+#include "gipc-pool.h"
+#include "gipc-pool-wire-private.h"
+
+typedef struct
+{
+  guint64      task_id;
+  GBytes      *request;
+  GUnixFDList *fds;
+} WorkerRequest;
+
+typedef struct
+{
+  GipcChannel    *channel;
+  GipcWorkerFunc  func;
+  gpointer        user_data;
+  GMainContext   *context;
+  GQueue          requests;          /* of WorkerRequest */
+  WorkerRequest  *awaiting_payload;  /* header seen, payload is the next message */
+  gboolean        running;
+  guint64         current_id;
+  GCancellable   *current_cancellable;
+  gboolean        done;
+  gint            exit_status;
+} Worker;
+
+static void
+worker_request_free (WorkerRequest *req)
+{
+  g_clear_pointer (&req->request, g_bytes_unref);
+  g_clear_object (&req->fds);
+  g_free (req);
+}
+
+static void
+worker_fail (Worker       *w,
+             const GError *error)
+{
+  if (!g_error_matches (error, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED))
+    {
+      g_debug ("gipc_worker_serve: stopping: %s", error->message);
+      w->exit_status = 1;
+    }
+  w->done = TRUE;
+}
+
+static void receive_next (Worker *w);
+
+static void
+receive_cb (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  Worker *w = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GUnixFDList) fds = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  GipcPoolWireMessage msg;
+  guint n_fds;
+
+  bytes = gipc_channel_receive_with_fds_finish (GIPC_CHANNEL (source), result, &fds, &error);
+  if (bytes == NULL)
+    {
+      worker_fail (w, error);
+      return;
+    }
+  n_fds = fds != NULL ? (guint) g_unix_fd_list_get_length (fds) : 0;
+
+  if (w->awaiting_payload != NULL)
+    {
+      if (n_fds != 0)
+        {
+          g_set_error_literal (&error, GIPC_ERROR, GIPC_ERROR_PROTOCOL,
+                               "Pool request payload carries fds");
+          worker_fail (w, error);
+          return;
+        }
+      w->awaiting_payload->request = g_steal_pointer (&bytes);
+      g_queue_push_tail (&w->requests, g_steal_pointer (&w->awaiting_payload));
+      receive_next (w);
+      return;
+    }
+
+  if (!gipc_pool_wire_decode (bytes, &msg, &error))
+    {
+      worker_fail (w, error);
+      return;
+    }
+
+  switch (msg.kind)
+    {
+    case GIPC_POOL_WIRE_REQUEST:
+      if (msg.n_fds != n_fds)
+        {
+          g_set_error (&error, GIPC_ERROR, GIPC_ERROR_PROTOCOL,
+                       "Pool request announces %u fds but carries %u", msg.n_fds, n_fds);
+          break;
+        }
+      {
+        WorkerRequest *req = g_new0 (WorkerRequest, 1);
+
+        req->task_id = msg.task_id;
+        req->fds = g_steal_pointer (&fds);
+        if (msg.flags & GIPC_POOL_WIRE_FLAG_PAYLOAD_FOLLOWS)
+          w->awaiting_payload = req;
+        else
+          {
+            req->request = g_steal_pointer (&msg.payload);
+            g_queue_push_tail (&w->requests, req);
+          }
+      }
+      break;
+
+    case GIPC_POOL_WIRE_CANCEL:
+      if (w->running && w->current_id == msg.task_id)
+        g_cancellable_cancel (w->current_cancellable);
+      else
+        {
+          GList *l;
+
+          /* A cancel for a request not started yet drops it. */
+          for (l = w->requests.head; l != NULL; l = l->next)
+            {
+              WorkerRequest *req = l->data;
+
+              if (req->task_id == msg.task_id)
+                {
+                  g_queue_delete_link (&w->requests, l);
+                  worker_request_free (req);
+                  break;
+                }
+            }
+        }
+      break;
+
+    default:
+      g_set_error (&error, GIPC_ERROR, GIPC_ERROR_PROTOCOL,
+                   "Unexpected pool message kind 0x%02x in a worker", msg.kind);
+      break;
+    }
+  gipc_pool_wire_message_clear (&msg);
+
+  if (error != NULL)
+    worker_fail (w, error);
+  else
+    receive_next (w);
+}
+
+static void
+receive_next (Worker *w)
+{
+  if (!w->done)
+    gipc_channel_receive_async (w->channel, NULL, receive_cb, w);
+}
+
+static gboolean
+send_reply (Worker       *w,
+            guint64       task_id,
+            GBytes       *result,
+            GUnixFDList  *out_fds,
+            const GError *func_error,
+            GError      **error)
+{
+  guint n_fds = out_fds != NULL ? (guint) g_unix_fd_list_get_length (out_fds) : 0;
+  g_autoptr(GBytes) header = NULL;
+  gboolean follows = FALSE;
+
+  if (result != NULL)
+    header = gipc_pool_wire_encode_payload (GIPC_POOL_WIRE_RESULT, task_id, n_fds, result, &follows);
+  else
+    header = gipc_pool_wire_encode_error (task_id, n_fds, func_error);
+
+  if (!gipc_channel_send_with_fds (w->channel, header, n_fds > 0 ? out_fds : NULL, NULL, error))
+    return FALSE;
+  if (follows && !gipc_channel_send (w->channel, result, NULL, error))
+    return FALSE;
+  return TRUE;
+}
+
+static void
+run_one (Worker *w)
+{
+  WorkerRequest *req = g_queue_pop_head (&w->requests);
+  g_autoptr(GError) func_error = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GUnixFDList) out_fds = NULL;
+  g_autoptr(GBytes) result = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+
+  w->running = TRUE;
+  w->current_id = req->task_id;
+  w->current_cancellable = cancellable;
+
+  result = w->func (req->request, req->fds, &out_fds, cancellable, w->user_data, &func_error);
+
+  w->running = FALSE;
+  w->current_cancellable = NULL;
+
+  if (result == NULL && func_error == NULL)
+    g_set_error_literal (&func_error, GIPC_ERROR, GIPC_ERROR_FAILED,
+                         "The worker function returned NULL without setting an error");
+  else if (result != NULL && func_error != NULL)
+    g_clear_error (&func_error);
+
+  if (!send_reply (w, req->task_id, result, out_fds, func_error, &error))
+    worker_fail (w, error);
+  worker_request_free (req);
+}
+
+/**
+ * gipc_worker_serve:
+ * @channel: the channel to the pool: in a program started by
+ *   [ctor@Gipc.Pool.new_for_argv], `gipc_channel_new_inherited (0, &error)`;
+ *   in a fork-server target of [ctor@Gipc.Pool.new_for_target], the same
+ * @func: (scope call) (closure user_data): turns each request into a result
+ * @user_data: data for @func
+ *
+ * Serves a [class@Gipc.Pool] in a worker process: receives the pool's
+ * requests on @channel, runs @func for each, one at a time, and sends back
+ * its result (bytes and fds) or its error (domain, code and message), until
+ * the pool closes the channel.
+ *
+ * @func runs with a main context of its own as the thread-default context;
+ * the worker reads the pool's messages (a cancel of the running task cancels
+ * the cancellable @func got) whenever that context is iterated, so a long
+ * function should use GIO's async calls or iterate it now and then
+ * (`g_main_context_iteration (NULL, FALSE)`), and return soon after its
+ * cancellable is cancelled. A function that does neither is killed after the
+ * pool's [property@Gipc.Pool:cancel-grace] when its task is cancelled.
+ *
+ * Large results (64 KiB and more) travel as a message of their own, so that
+ * the channel sends them as sealed shared memory; a result made with
+ * [func@Gipc.shared_bytes_new] is sent without any copy.
+ *
+ * Returns: the exit status to use: 0 when the pool closed the channel, 1
+ *   after a protocol error or a failed send
+ *
+ * Since: 1.0
+ */
+gint
+gipc_worker_serve (GipcChannel    *channel,
+                   GipcWorkerFunc  func,
+                   gpointer        user_data)
+{
+  Worker w = { 0, };
+
+  g_return_val_if_fail (GIPC_IS_CHANNEL (channel), 1);
+  g_return_val_if_fail (func != NULL, 1);
+
+  w.channel = g_object_ref (channel);
+  w.func = func;
+  w.user_data = user_data;
+  w.context = g_main_context_new ();
+  g_queue_init (&w.requests);
+  g_main_context_push_thread_default (w.context);
+
+  receive_next (&w);
+  while (!w.done)
+    {
+      if (!w.running && !g_queue_is_empty (&w.requests))
+        run_one (&w);
+      else
+        g_main_context_iteration (w.context, TRUE);
+    }
+
+  /* Closing the channel fails a pending receive with CLOSED; let it finish
+   * while the context is still ours. */
+  gipc_channel_close (w.channel, NULL);
+  while (g_main_context_pending (w.context))
+    g_main_context_iteration (w.context, FALSE);
+
+  g_queue_clear_full (&w.requests, (GDestroyNotify) worker_request_free);
+  g_clear_pointer (&w.awaiting_payload, worker_request_free);
+  g_main_context_pop_thread_default (w.context);
+  g_main_context_unref (w.context);
+  g_object_unref (w.channel);
+  return w.exit_status;
+}
