@@ -211,9 +211,17 @@ def _rebuild_exception(exc, tb):
     return exc
 
 
+def _format_exception(exc):
+    """The traceback text of ``exc`` from the worker function's frame down
+    (without this module's frames above it)."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+        tb = tb.tb_next
+    return ''.join(traceback.format_exception(type(exc), exc, tb))
+
+
 def _exception_reply(exc):
-    tb = ''.join(traceback.format_exception(type(exc), exc,
-                                            exc.__traceback__))
+    tb = _format_exception(exc)
     try:
         # An exception that cannot be pickled (or unpickled) still gets
         # back, as a RuntimeError that says what it was.
@@ -276,9 +284,8 @@ class _WorkerFunc:
         except GLib.Error:
             raise
         except BaseException as e:
-            tb = ''.join(traceback.format_exception(type(e), e,
-                                                    e.__traceback__))
-            raise _gipc_error(Gipc.Error.FAILED, tb.rstrip('\n')) from None
+            raise _gipc_error(Gipc.Error.FAILED,
+                              _format_exception(e).rstrip('\n')) from None
         if value is None:
             value = b''
         return _as_gbytes(value)
