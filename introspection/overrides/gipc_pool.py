@@ -545,7 +545,7 @@ class Pool(Gipc.Pool):
         raised where its result would be; closing the generator cancels the
         tasks still in the pool."""
         if window is None:
-            window = 2 * max(1, self.props.max_workers)
+            window = 2 * (self.props.max_workers or os.cpu_count() or 1)
         if window < 1:
             raise ValueError('window must be at least 1')
         pending = collections.deque()
@@ -680,6 +680,9 @@ class _Driver:
         with self._lock:
             self._calls.append((func, args))
         self.context.wakeup()
+
+    def is_current(self):
+        return threading.current_thread() is self._thread
 
     def stop(self):
         with self._lock:
@@ -831,7 +834,9 @@ class PoolExecutor(concurrent.futures.Executor):
             future.cancel()
         if not already:
             self._driver.call(self._close_when_idle)
-        if wait:
+        if wait and not self._driver.is_current():
+            # (From a done callback, in the executor's own thread, waiting
+            # would wait for itself: the executor closes after it returns.)
             self._closed.wait()
             self._driver.stop()
 
