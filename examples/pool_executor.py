@@ -16,7 +16,6 @@ gets what ProcessPoolExecutor cannot give:
 Run: pool_executor.py
 """
 
-import concurrent.futures
 import math
 import os
 import socket
