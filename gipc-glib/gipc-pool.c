@@ -84,8 +84,6 @@ struct _GipcPool
   gchar          **argv;
   GMainContext    *context;       /* the pool's context */
 
-  /* Everything below is guarded by mutex. */
-  GMutex           mutex;
 
   /* Settings. */
   guint            max_workers;   /* 0: the number of CPUs */
@@ -161,26 +159,1667 @@ pool_max_workers_locked (GipcPool *self)
   return self->max_workers != 0 ? self->max_workers : MAX (1, (guint) g_get_num_processors ());
 }
 
+/* One lock for the state of every pool and worker: workers outlive their
+ * pool (a killed worker is reaped after its pool is gone), and the lock is
+ * never held while user code runs (callbacks, signals, notify). Recursive,
+ * because a GIO call made under it may in principle call back. */
+static GRecMutex pool_lock;
+
+#define POOL_LOCK()   g_rec_mutex_lock (&pool_lock)
+#define POOL_UNLOCK() g_rec_mutex_unlock (&pool_lock)
+
+/* How long the pool waits, after a worker exited, for the end of its
+ * channel (a grandchild may hold the other end) before it gives up on the
+ * rest of the stream. */
+#define EOF_WAIT_MS 2000
+
+typedef enum
+{
+  TASK_QUEUED,
+  TASK_RUNNING,
+  TASK_DONE,
+} TaskState;
+
+typedef struct
+{
+  GMutex       mutex;
+  GCond        cond;
+  gboolean     done;
+  GBytes      *result;
+  GUnixFDList *fds;
+  GError      *error;
+} SyncWaiter;
+
+struct _PoolTask
+{
+  gint          ref_count;
+  GWeakRef      pool;
+  GMainContext *pool_context;
+  GTask        *task;       /* gipc_pool_run_async */
+  SyncWaiter   *waiter;     /* gipc_pool_run */
+  GBytes       *request;
+  GUnixFDList  *fds;
+  guint64       id;
+  TaskState     state;
+  PoolWorker   *worker;     /* while running (no reference) */
+  GCancellable *cancellable;
+  gulong        cancel_id;
+  GSource      *timeout_source;
+};
+
+typedef enum
+{
+  WORKER_STARTING,
+  WORKER_IDLE,
+  WORKER_BUSY,
+  WORKER_DRAINING,  /* its task was cancelled; waiting for the answer */
+  WORKER_GONE,
+} WorkerState;
+
+struct _PoolWorker
+{
+  gint           ref_count;
+  GWeakRef       pool;
+  GMainContext  *context;
+  gboolean       attached;      /* in pool->workers */
+  WorkerState    state;
+  GipcProcess   *process;
+  GipcChannel   *channel;       /* our end */
+  GipcChannel   *theirs;        /* the worker's end, until the start */
+  GipcWorkerFunc func;          /* fork mode: read in the child */
+  gpointer       func_data;
+  PoolTask      *task;          /* running (a reference) */
+  guint64        draining_id;
+  guint          tasks_done;
+  GSource       *idle_source;
+  GSource       *kill_source;
+  GSource       *eof_source;
+  GCancellable  *io_cancellable;
+  gboolean       started;
+  gboolean       channel_done;
+  gboolean       exited;
+  gboolean       killed_by_pool;
+  gboolean       retiring;
+  gint           exit_code;
+  GError        *protocol_error;
+  guint          sends_pending;
+  gboolean       request_unread; /* the running task's request never reached the worker */
+  gboolean       awaiting_payload;
+  GipcPoolWireMessage pending;
+  GUnixFDList   *pending_fds;
+  gulong         exited_id;
+};
+
+typedef struct
+{
+  PoolTask    *pt;
+  GBytes      *bytes;
+  GUnixFDList *fds;
+  GError      *error;
+} Completion;
+
+typedef struct
+{
+  GBytes      *bytes;
+  GUnixFDList *fds;
+} ResultBox;
+
+static void
+result_box_free (gpointer data)
+{
+  ResultBox *box = data;
+
+  g_clear_pointer (&box->bytes, g_bytes_unref);
+  g_clear_object (&box->fds);
+  g_free (box);
+}
+
+/* ---- tasks ---- */
+
+static PoolTask *
+task_ref (PoolTask *pt)
+{
+  g_atomic_int_inc (&pt->ref_count);
+  return pt;
+}
+
+static void
+task_unref (gpointer data)
+{
+  PoolTask *pt = data;
+
+  if (!g_atomic_int_dec_and_test (&pt->ref_count))
+    return;
+  g_weak_ref_clear (&pt->pool);
+  g_main_context_unref (pt->pool_context);
+  g_clear_object (&pt->task);
+  g_clear_pointer (&pt->request, g_bytes_unref);
+  g_clear_object (&pt->fds);
+  g_clear_object (&pt->cancellable);
+  if (pt->waiter != NULL)
+    {
+      g_mutex_clear (&pt->waiter->mutex);
+      g_cond_clear (&pt->waiter->cond);
+      g_clear_pointer (&pt->waiter->result, g_bytes_unref);
+      g_clear_object (&pt->waiter->fds);
+      g_clear_error (&pt->waiter->error);
+      g_free (pt->waiter);
+    }
+  g_free (pt);
+}
+
+/* Marks @pt done and records its outcome in @done, to be delivered by
+ * completions_run() once the lock is released. Takes @bytes, @fds, @error. */
+static void
+task_finish_locked (GipcPool    *self,
+                    PoolTask    *pt,
+                    GBytes      *bytes,
+                    GUnixFDList *fds,
+                    GError      *error,
+                    GPtrArray   *done)
+{
+  Completion *c;
+
+  g_assert (pt->state != TASK_DONE);
+  task_ref (pt);  /* the completion's */
+  if (pt->state == TASK_QUEUED && self != NULL && g_queue_remove (&self->queue, pt))
+    task_unref (pt);  /* the queue's reference; the completion holds another */
+  if (pt->state == TASK_RUNNING && self != NULL)
+    self->n_running--;
+  pt->state = TASK_DONE;
+  pt->worker = NULL;
+  if (pt->timeout_source != NULL)
+    {
+      g_source_destroy (pt->timeout_source);
+      g_clear_pointer (&pt->timeout_source, g_source_unref);
+    }
+
+  c = g_new0 (Completion, 1);
+  c->pt = pt;
+  c->bytes = bytes;
+  c->fds = fds;
+  c->error = error;
+  g_ptr_array_add (done, c);
+}
+
+/* Delivers the outcomes; without the lock (callbacks may do anything). */
+static void
+completions_run (GPtrArray *done)
+{
+  guint i;
+
+  for (i = 0; i < done->len; i++)
+    {
+      Completion *c = g_ptr_array_index (done, i);
+      PoolTask *pt = c->pt;
+
+      if (pt->cancel_id != 0)
+        {
+          g_cancellable_disconnect (pt->cancellable, pt->cancel_id);
+          pt->cancel_id = 0;
+        }
+
+      if (pt->task != NULL)
+        {
+          GTask *task = g_steal_pointer (&pt->task);
+
+          if (c->error != NULL)
+            {
+              g_clear_pointer (&c->bytes, g_bytes_unref);
+              g_clear_object (&c->fds);
+              g_task_return_error (task, g_steal_pointer (&c->error));
+            }
+          else
+            {
+              ResultBox *box = g_new0 (ResultBox, 1);
+
+              box->bytes = g_steal_pointer (&c->bytes);
+              box->fds = g_steal_pointer (&c->fds);
+              g_task_return_pointer (task, box, result_box_free);
+            }
+          g_object_unref (task);
+        }
+      else if (pt->waiter != NULL)
+        {
+          SyncWaiter *waiter = pt->waiter;
+
+          g_mutex_lock (&waiter->mutex);
+          waiter->result = g_steal_pointer (&c->bytes);
+          waiter->fds = g_steal_pointer (&c->fds);
+          waiter->error = g_steal_pointer (&c->error);
+          waiter->done = TRUE;
+          g_cond_broadcast (&waiter->cond);
+          g_mutex_unlock (&waiter->mutex);
+          g_main_context_wakeup (pt->pool_context);
+        }
+      g_clear_pointer (&c->bytes, g_bytes_unref);
+      g_clear_object (&c->fds);
+      g_clear_error (&c->error);
+      task_unref (pt);
+      g_free (c);
+    }
+  g_ptr_array_set_size (done, 0);
+}
+
+/* ---- workers ---- */
+
+static PoolWorker *
+worker_ref (PoolWorker *w)
+{
+  g_atomic_int_inc (&w->ref_count);
+  return w;
+}
+
+static void
+worker_unref (gpointer data)
+{
+  PoolWorker *w = data;
+
+  if (!g_atomic_int_dec_and_test (&w->ref_count))
+    return;
+  if (w->exited_id != 0)
+    g_signal_handler_disconnect (w->process, w->exited_id);
+  g_clear_object (&w->process);
+  if (w->channel != NULL)
+    gipc_channel_close (w->channel, NULL);
+  g_clear_object (&w->channel);
+  g_clear_object (&w->theirs);
+  g_clear_object (&w->io_cancellable);
+  g_clear_error (&w->protocol_error);
+  gipc_pool_wire_message_clear (&w->pending);
+  g_clear_object (&w->pending_fds);
+  g_weak_ref_clear (&w->pool);
+  g_main_context_unref (w->context);
+  g_free (w);
+}
+
+static void
+source_clear (GSource **source)
+{
+  if (*source != NULL)
+    {
+      g_source_destroy (*source);
+      g_clear_pointer (source, g_source_unref);
+    }
+}
+
+static GSource *
+worker_timeout (PoolWorker  *w,
+                guint        ms,
+                GSourceFunc  func,
+                const gchar *name)
+{
+  GSource *source = g_timeout_source_new (ms);
+
+  g_source_set_static_name (source, name);
+  g_source_set_callback (source, func, worker_ref (w), worker_unref);
+  g_source_attach (source, w->context);
+  return source;
+}
+
 static gboolean
 pool_congested_locked (GipcPool *self)
 {
   return self->max_queued != 0 && self->queue.length > self->max_queued;
 }
 
+/* Workers that count: starting, idle or busy. */
 static guint
 pool_count_workers_locked (GipcPool *self)
 {
-  return g_list_length (self->workers);
+  guint n = 0;
+  GList *l;
+
+  for (l = self->workers; l != NULL; l = l->next)
+    if (((PoolWorker *) l->data)->state != WORKER_DRAINING)
+      n++;
+  return n;
 }
 
 static void
+worker_detach_locked (GipcPool   *self,
+                      PoolWorker *w)
+{
+  if (!w->attached)
+    return;
+  w->attached = FALSE;
+  self->workers = g_list_remove (self->workers, w);
+  source_clear (&w->idle_source);
+  worker_unref (w);
+}
+
+/* Kills a worker the pool no longer wants (timeout, cancel, bad message);
+ * its death is expected. */
+static void
+worker_kill_locked (GipcPool   *self,
+                    PoolWorker *w)
+{
+  g_debug ("GipcPool: killing worker %d (state %d)", w->started ? (int) gipc_process_get_pid (w->process) : 0, w->state);
+  w->killed_by_pool = TRUE;
+  source_clear (&w->kill_source);
+  if (self != NULL)
+    worker_detach_locked (self, w);
+  if (w->started && !w->exited)
+    gipc_process_kill (w->process, NULL);
+}
+
+/* Stops an idle worker: our end of the channel is closed (once the pending
+ * receive is cancelled), so gipc_worker_serve() returns and the worker
+ * exits. */
+static void
+worker_retire_locked (GipcPool   *self,
+                      PoolWorker *w)
+{
+  w->retiring = TRUE;
+  worker_detach_locked (self, w);
+  g_cancellable_cancel (w->io_cancellable);
+}
+
+static gchar *
+describe_death (PoolWorker *w)
+{
+  GPid pid = gipc_process_get_pid (w->process);
+
+  if (w->exit_code >= 0)
+    return g_strdup_printf ("Worker process %d exited with status %d while it ran the task",
+                            (int) pid, w->exit_code);
+  else
+    {
+      gint sig = -w->exit_code;
+      const gchar *core;
+      struct rlimit rl;
+
+      switch (sig)
+        {
+        case SIGQUIT: case SIGILL: case SIGTRAP: case SIGABRT: case SIGBUS:
+        case SIGFPE: case SIGSEGV: case SIGSYS: case SIGXCPU: case SIGXFSZ:
+          if (getrlimit (RLIMIT_CORE, &rl) == 0 && rl.rlim_cur == 0)
+            core = "no core dumped (core size limit 0)";
+          else
+            core = "core dumped (unless the system's core settings prevented it)";
+          break;
+        default:
+          core = "no core dumped (the signal does not dump one)";
+          break;
+        }
+      return g_strdup_printf ("Worker process %d was killed by signal %d (%s) while it ran the task; %s",
+                              (int) pid, sig, g_strsignal (sig), core);
+    }
+}
+
+static void pool_dispatch_locked (GipcPool  *self,
+                                  GPtrArray *done);
+static void pool_emit_notifies (GipcPool *self);
+
+/* Records an unexpected death; breaks the pool when they come too fast. */
+static void
+pool_record_death_locked (GipcPool  *self,
+                          GPtrArray *done)
+{
+  gint64 now = g_get_monotonic_time ();
+  gint64 *t = g_new (gint64, 1);
+
+  *t = now;
+  g_queue_push_tail (&self->deaths, t);
+  while (!g_queue_is_empty (&self->deaths) &&
+         *(gint64 *) g_queue_peek_head (&self->deaths) < now - (gint64) self->restart_period * 1000)
+    g_free (g_queue_pop_head (&self->deaths));
+
+  if (!self->broken && self->deaths.length > self->restart_intensity)
+    {
+      self->broken = TRUE;
+      g_debug ("GipcPool %p: %u worker deaths within %u ms: broken",
+               self, self->deaths.length, self->restart_period);
+    }
+}
+
+static void
+pool_fail_queued_locked (GipcPool     *self,
+                         const GError *error,
+                         GPtrArray    *done)
+{
+  PoolTask *pt;
+
+  while ((pt = g_queue_peek_head (&self->queue)) != NULL)
+    task_finish_locked (self, pt, NULL, NULL, g_error_copy (error), done);
+}
+
+/* Once a worker has both exited and its channel has ended. */
+static void
+worker_maybe_gone_locked (PoolWorker *w,
+                          GPtrArray  *done)
+{
+  g_autoptr(GipcPool) self = NULL;
+  PoolTask *pt;
+  gboolean unexpected;
+
+  if (!w->exited || !w->channel_done || w->sends_pending > 0 || w->state == WORKER_GONE)
+    return;
+
+  self = g_weak_ref_get (&w->pool);
+  if (self != NULL && self->disposed)
+    g_clear_object (&self);
+
+  unexpected = !w->killed_by_pool && !w->retiring;
+  w->state = WORKER_GONE;
+  source_clear (&w->kill_source);
+  source_clear (&w->eof_source);
+  source_clear (&w->idle_source);
+  pt = g_steal_pointer (&w->task);
+
+  if (self != NULL)
+    {
+      worker_detach_locked (self, w);
+      self->n_alive--;
+      if (pt != NULL && pt->state == TASK_RUNNING && w->request_unread)
+        {
+          /* It died before it read the request (between tasks): the task
+           * did not run; it goes back to the head of the queue. */
+          self->n_running--;
+          pt->worker = NULL;
+          pt->state = TASK_QUEUED;
+          source_clear (&pt->timeout_source);
+          g_queue_push_head (&self->queue, task_ref (pt));
+        }
+      else if (pt != NULL && pt->state == TASK_RUNNING)
+        {
+          GError *error;
+
+          /* A protocol error counts when the worker died of our kill for
+           * it; a worker that died on its own (a truncated frame is its
+           * last words) is reported as a death. */
+          if (w->protocol_error != NULL && w->exit_code == -SIGKILL)
+            error = g_error_copy (w->protocol_error);
+          else
+            {
+              g_autofree gchar *msg = describe_death (w);
+              error = g_error_new_literal (GIPC_ERROR, GIPC_ERROR_WORKER_DIED, msg);
+            }
+          task_finish_locked (self, pt, NULL, NULL, error, done);
+        }
+      if (unexpected)
+        pool_record_death_locked (self, done);
+      pool_dispatch_locked (self, done);
+    }
+  if (pt != NULL)
+    task_unref (pt);
+  worker_unref (w);  /* the reference of the live process */
+}
+
+static void worker_receive (PoolWorker *w);
+
+static gboolean
+worker_eof_wait_cb (gpointer data)
+{
+  PoolWorker *w = data;
+  g_autoptr(GPtrArray) done = g_ptr_array_new ();
+  g_autoptr(GipcPool) self = g_weak_ref_get (&w->pool);
+
+  POOL_LOCK ();
+  g_clear_pointer (&w->eof_source, g_source_unref);
+  if (!w->channel_done)
+    {
+      w->channel_done = TRUE;
+      g_cancellable_cancel (w->io_cancellable);
+      worker_maybe_gone_locked (w, done);
+    }
+  POOL_UNLOCK ();
+  completions_run (done);
+  if (self != NULL)
+    pool_emit_notifies (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+worker_exited_cb (GipcProcess *process,
+                  gint         exit_code,
+                  gpointer     data)
+{
+  PoolWorker *w = data;
+  g_autoptr(GPtrArray) done = g_ptr_array_new ();
+  g_autoptr(GipcPool) self = g_weak_ref_get (&w->pool);
+
+  worker_ref (w);
+  POOL_LOCK ();
+  w->exited = TRUE;
+  w->exit_code = exit_code;
+  source_clear (&w->kill_source);
+  if (!w->channel_done && w->eof_source == NULL)
+    w->eof_source = worker_timeout (w, EOF_WAIT_MS, worker_eof_wait_cb, "[gipc] pool worker end of stream");
+  worker_maybe_gone_locked (w, done);
+  POOL_UNLOCK ();
+
+  completions_run (done);
+  if (self != NULL && !self->disposed)
+    {
+      g_signal_emit (self, signals[SIGNAL_WORKER_EXITED], 0, process);
+      pool_emit_notifies (self);
+    }
+  worker_unref (w);
+}
+
+/* A protocol violation: the worker is killed, its task fails with @error. */
+static void
+worker_protocol_error_locked (GipcPool   *self,
+                              PoolWorker *w,
+                              GError     *error)
+{
+  g_debug ("GipcPool: worker %d: %s", (int) gipc_process_get_pid (w->process), error->message);
+  if (w->protocol_error == NULL)
+    w->protocol_error = error;
+  else
+    g_error_free (error);
+  /* Not killed_by_pool: a worker that sends garbage counts as a death. */
+  if (w->started && !w->exited)
+    gipc_process_kill (w->process, NULL);
+}
+
+/* A whole result (or error) for @id has arrived from @w. */
+static void
+worker_answer_locked (GipcPool            *self,
+                      PoolWorker          *w,
+                      GipcPoolWireMessage *msg,
+                      GBytes              *payload,
+                      GUnixFDList         *fds,
+                      GPtrArray           *done)
+{
+  if (w->state == WORKER_BUSY && w->task != NULL && w->task->id == msg->task_id)
+    {
+      PoolTask *pt = g_steal_pointer (&w->task);
+
+      w->tasks_done++;
+      w->state = WORKER_IDLE;
+      if (self != NULL)
+        {
+          if (msg->kind == GIPC_POOL_WIRE_RESULT)
+            task_finish_locked (self, pt, g_bytes_ref (payload), fds != NULL ? g_object_ref (fds) : NULL,
+                                NULL, done);
+          else
+            task_finish_locked (self, pt, NULL, NULL, gipc_pool_wire_message_to_error (msg), done);
+          if (self->max_tasks_per_worker != 0 && w->tasks_done >= self->max_tasks_per_worker)
+            worker_retire_locked (self, w);
+        }
+      task_unref (pt);
+    }
+  else if (w->state == WORKER_DRAINING && w->draining_id == msg->task_id)
+    {
+      /* The late answer of a cancelled task: the worker is free again. */
+      w->state = WORKER_IDLE;
+      w->tasks_done++;
+      source_clear (&w->kill_source);
+      if (self != NULL && self->max_tasks_per_worker != 0 && w->tasks_done >= self->max_tasks_per_worker)
+        worker_retire_locked (self, w);
+    }
+  else
+    worker_protocol_error_locked (self, w,
+                                  g_error_new (GIPC_ERROR, GIPC_ERROR_PROTOCOL,
+                                               "Worker process %d answered task %" G_GUINT64_FORMAT
+                                               ", which it was not running",
+                                               (int) gipc_process_get_pid (w->process), msg->task_id));
+}
+
+static void
+worker_receive_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      data)
+{
+  PoolWorker *w = data;
+  g_autoptr(GPtrArray) done = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GUnixFDList) fds = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GipcPool) self = g_weak_ref_get (&w->pool);
+  gboolean rearm = FALSE;
+
+  bytes = gipc_channel_receive_with_fds_finish (GIPC_CHANNEL (source), result, &fds, &error);
+  if (self != NULL && self->disposed)
+    g_clear_object (&self);
+
+  POOL_LOCK ();
+  if (w->channel_done)
+    ;
+  else if (bytes == NULL)
+    {
+      g_debug ("GipcPool: worker %d: end of its channel: %s",
+               w->started ? (int) gipc_process_get_pid (w->process) : 0, error->message);
+      if (w->retiring && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        gipc_channel_close (w->channel, NULL);
+      else if ((g_error_matches (error, GIPC_ERROR, GIPC_ERROR_PROTOCOL) ||
+                g_error_matches (error, GIPC_ERROR, GIPC_ERROR_MESSAGE_TOO_LARGE)) &&
+               !w->exited && !w->killed_by_pool && !w->retiring)
+        {
+          /* A corrupt stream, maybe from a live worker: it is killed. A
+           * worker that died mid-message is reported as a death (see
+           * worker_maybe_gone_locked); read errors such as ECONNRESET, and
+           * the end of the stream, wait for the exit. */
+          worker_protocol_error_locked (self, w, g_error_new (GIPC_ERROR, GIPC_ERROR_PROTOCOL,
+                                                              "Worker process %d sent a corrupt message: %s",
+                                                              (int) gipc_process_get_pid (w->process),
+                                                              error->message));
+        }
+      /* A read error (ECONNRESET) rather than the end of the stream: the
+       * worker closed its end with our messages unread. A busy worker has
+       * been sent nothing but its request (a cancel clears w->task). */
+      if (g_error_matches (error, GIPC_ERROR, GIPC_ERROR_FAILED) && w->task != NULL &&
+          !w->awaiting_payload)
+        w->request_unread = TRUE;
+      w->channel_done = TRUE;
+      worker_maybe_gone_locked (w, done);
+    }
+  else if (w->awaiting_payload)
+    {
+      w->awaiting_payload = FALSE;
+      if (fds != NULL && g_unix_fd_list_get_length (fds) > 0)
+        worker_protocol_error_locked (self, w, g_error_new_literal (GIPC_ERROR, GIPC_ERROR_PROTOCOL,
+                                                                    "A worker's result payload carried fds"));
+      else
+        {
+          worker_answer_locked (self, w, &w->pending, bytes, w->pending_fds, done);
+          rearm = TRUE;
+        }
+      gipc_pool_wire_message_clear (&w->pending);
+      g_clear_object (&w->pending_fds);
+    }
+  else
+    {
+      GipcPoolWireMessage msg;
+      guint n_fds = fds != NULL ? (guint) g_unix_fd_list_get_length (fds) : 0;
+
+      if (!gipc_pool_wire_decode (bytes, &msg, &error))
+        worker_protocol_error_locked (self, w, g_error_new (GIPC_ERROR, GIPC_ERROR_PROTOCOL,
+                                                            "Worker process %d sent a malformed result: %s",
+                                                            (int) gipc_process_get_pid (w->process),
+                                                            error->message));
+      else if (msg.kind != GIPC_POOL_WIRE_RESULT && msg.kind != GIPC_POOL_WIRE_ERROR)
+        worker_protocol_error_locked (self, w, g_error_new (GIPC_ERROR, GIPC_ERROR_PROTOCOL,
+                                                            "Worker process %d sent a message of kind 0x%02x",
+                                                            (int) gipc_process_get_pid (w->process), msg.kind));
+      else if (msg.n_fds != n_fds)
+        worker_protocol_error_locked (self, w, g_error_new (GIPC_ERROR, GIPC_ERROR_PROTOCOL,
+                                                            "Worker process %d announced %u fds and sent %u",
+                                                            (int) gipc_process_get_pid (w->process),
+                                                            msg.n_fds, n_fds));
+      else if (msg.flags & GIPC_POOL_WIRE_FLAG_PAYLOAD_FOLLOWS)
+        {
+          w->pending = msg;
+          memset (&msg, 0, sizeof msg);
+          w->pending_fds = g_steal_pointer (&fds);
+          w->awaiting_payload = TRUE;
+          rearm = TRUE;
+        }
+      else
+        {
+          worker_answer_locked (self, w, &msg, msg.payload, fds, done);
+          rearm = TRUE;
+        }
+      gipc_pool_wire_message_clear (&msg);
+    }
+
+  if (rearm && !w->channel_done && w->protocol_error == NULL)
+    worker_receive (w);
+  if (self != NULL)
+    pool_dispatch_locked (self, done);
+  POOL_UNLOCK ();
+
+  completions_run (done);
+  if (self != NULL)
+    pool_emit_notifies (self);
+  worker_unref (w);  /* the pending receive's reference */
+}
+
+static void
+worker_receive (PoolWorker *w)
+{
+  g_main_context_push_thread_default (w->context);
+  gipc_channel_receive_async (w->channel, w->io_cancellable, worker_receive_cb, worker_ref (w));
+  g_main_context_pop_thread_default (w->context);
+}
+
+static gint
+worker_process_main (GipcProcess *process,
+                     gpointer     data)
+{
+  PoolWorker *w = data;
+
+  return gipc_worker_serve (w->theirs, w->func, w->func_data);
+}
+
+/* Makes and starts a worker's process. The one place that starts workers:
+ * when gipc_process_start_async exists, this becomes asynchronous. Called
+ * in the pool's context, without the lock. */
+static void
+worker_start (GipcPool   *self,
+              PoolWorker *w)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) done = g_ptr_array_new ();
+  GipcChannel *mine = NULL, *theirs = NULL;
+  GipcProcess *process = NULL;
+  gboolean ok = FALSE;
+  guint i;
+
+  if (gipc_pipe (GIPC_PIPE_FLAGS_UNIX_FDS | GIPC_PIPE_FLAGS_DUPLEX, &mine, &theirs, &error))
+    {
+      w->channel = mine;
+      w->theirs = theirs;
+      switch (self->kind)
+        {
+        case POOL_KIND_FORK:
+          process = gipc_process_new (worker_process_main, w, NULL);
+          break;
+        case POOL_KIND_TARGET:
+          process = gipc_process_new_for_target (self->server, self->target,
+                                                 self->target_args);
+          break;
+        case POOL_KIND_ARGV:
+          process = gipc_process_new_for_argv ((const gchar * const *) self->argv, &error);
+          break;
+        }
+    }
+
+  if (process != NULL)
+    {
+      w->process = process;
+      gipc_process_pass_channel (process, theirs);
+      gipc_process_set_die_with_parent (process, TRUE);
+      POOL_LOCK ();
+      gipc_process_set_sandbox (process, self->sandbox);
+      gipc_process_set_memory_limit (process, self->memory_limit);
+      for (i = 0; i < self->allowed_paths->len; i++)
+        {
+          const gchar *p = g_ptr_array_index (self->allowed_paths, i);
+          gipc_process_sandbox_allow_path (process, p + 2, p[0] == 'w');
+        }
+      POOL_UNLOCK ();
+      w->exited_id = g_signal_connect (process, "exited", G_CALLBACK (worker_exited_cb), w);
+
+      g_main_context_push_thread_default (self->context);
+      ok = gipc_process_start (process, &error);
+      g_main_context_pop_thread_default (self->context);
+    }
+  g_clear_object (&w->theirs);
+
+  POOL_LOCK ();
+  if (ok)
+    {
+      w->started = TRUE;
+      self->n_alive++;
+      worker_ref (w);  /* the live process's reference, dropped once it is gone */
+      if (w->attached && w->state == WORKER_STARTING)
+        w->state = WORKER_IDLE;
+      else
+        {
+          /* Dropped while it started (pool disposed or closed). */
+          w->killed_by_pool = TRUE;
+          gipc_process_kill (process, NULL);
+        }
+      worker_receive (w);
+    }
+  else
+    {
+      PoolTask *pt;
+
+      g_debug ("GipcPool %p: could not start a worker: %s", self, error->message);
+      w->state = WORKER_GONE;
+      worker_detach_locked (self, w);
+      pt = g_queue_peek_head (&self->queue);
+      if (pt != NULL)
+        task_finish_locked (self, pt, NULL, NULL, g_error_copy (error), done);
+      pool_record_death_locked (self, done);
+    }
+  pool_dispatch_locked (self, done);
+  POOL_UNLOCK ();
+
+  if (ok && !self->disposed)
+    g_signal_emit (self, signals[SIGNAL_WORKER_STARTED], 0, process);
+  completions_run (done);
+}
+
+/* ---- the pool's machinery (in the pool's context) ---- */
+
+static gboolean
+task_timeout_cb (gpointer data)
+{
+  PoolTask *pt = data;
+  g_autoptr(GipcPool) self = g_weak_ref_get (&pt->pool);
+  g_autoptr(GPtrArray) done = g_ptr_array_new ();
+
+  if (self == NULL)
+    return G_SOURCE_REMOVE;
+  POOL_LOCK ();
+  if (pt->state == TASK_RUNNING && !self->disposed)
+    {
+      PoolWorker *w = pt->worker;
+
+      g_clear_pointer (&pt->timeout_source, g_source_unref);
+      w->task = NULL;
+      worker_kill_locked (self, w);
+      task_finish_locked (self, pt, NULL, NULL,
+                          g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                                       "The task ran longer than the pool's task-timeout (%u ms); "
+                                       "its worker process %d was killed",
+                                       self->task_timeout, (int) gipc_process_get_pid (w->process)),
+                          done);
+      task_unref (pt);  /* the worker's reference */
+      pool_dispatch_locked (self, done);
+    }
+  POOL_UNLOCK ();
+  completions_run (done);
+  pool_emit_notifies (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void worker_send_request_locked (GipcPool    *self,
+                                        PoolWorker  *w,
+                                        GBytes      *bytes,
+                                        GUnixFDList *fds,
+                                        guint64      task_id);
+
+static void
+pool_assign_locked (GipcPool   *self,
+                    PoolWorker *w,
+                    PoolTask   *pt)
+{
+  g_autoptr(GBytes) header = NULL;
+  gboolean follows = FALSE;
+  guint n_fds = pt->fds != NULL ? (guint) g_unix_fd_list_get_length (pt->fds) : 0;
+
+  g_queue_remove (&self->queue, pt);
+  pt->state = TASK_RUNNING;
+  pt->worker = w;
+  self->n_running++;
+  w->task = pt;  /* the queue's reference */
+  w->state = WORKER_BUSY;
+  source_clear (&w->idle_source);
+
+  header = gipc_pool_wire_encode_payload (GIPC_POOL_WIRE_REQUEST, pt->id, n_fds, pt->request, &follows);
+  w->request_unread = FALSE;
+  g_main_context_push_thread_default (self->context);
+  worker_send_request_locked (self, w, header, n_fds > 0 ? pt->fds : NULL, pt->id);
+  if (follows)
+    worker_send_request_locked (self, w, pt->request, NULL, pt->id);
+  g_main_context_pop_thread_default (self->context);
+  /* The request stays with the task until it is answered: a worker that
+   * dies before it reads it gives it back to the queue. */
+
+  if (self->task_timeout != 0)
+    {
+      pt->timeout_source = g_timeout_source_new (self->task_timeout);
+      g_source_set_static_name (pt->timeout_source, "[gipc] pool task timeout");
+      g_source_set_callback (pt->timeout_source, task_timeout_cb, task_ref (pt), task_unref);
+      g_source_attach (pt->timeout_source, self->context);
+    }
+}
+
+typedef struct
+{
+  PoolWorker *worker;
+  guint64     task_id;
+} SentData;
+
+static void
+request_sent_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      data)
+{
+  SentData *sd = data;
+  PoolWorker *w = sd->worker;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) done = g_ptr_array_new ();
+  g_autoptr(GipcPool) self = g_weak_ref_get (&w->pool);
+
+  gipc_channel_send_with_fds_finish (GIPC_CHANNEL (source), result, &error);
+  POOL_LOCK ();
+  w->sends_pending--;
+  /* EPIPE: the worker's end was closed before the request: it never got
+   * it. */
+  if (g_error_matches (error, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED) &&
+      w->task != NULL && w->task->id == sd->task_id)
+    w->request_unread = TRUE;
+  worker_maybe_gone_locked (w, done);
+  POOL_UNLOCK ();
+  completions_run (done);
+  if (self != NULL && !self->disposed)
+    pool_emit_notifies (self);
+  worker_unref (w);
+  g_free (sd);
+}
+
+static void
+worker_send_request_locked (GipcPool    *self,
+                            PoolWorker  *w,
+                            GBytes      *bytes,
+                            GUnixFDList *fds,
+                            guint64      task_id)
+{
+  SentData *sd = g_new0 (SentData, 1);
+
+  sd->worker = worker_ref (w);
+  sd->task_id = task_id;
+  w->sends_pending++;
+  gipc_channel_send_with_fds_async (w->channel, bytes, fds, NULL, request_sent_cb, sd);
+}
+
+static gboolean
+worker_idle_timeout_cb (gpointer data)
+{
+  PoolWorker *w = data;
+  g_autoptr(GipcPool) self = g_weak_ref_get (&w->pool);
+  g_autoptr(GPtrArray) done = g_ptr_array_new ();
+
+  if (self == NULL)
+    return G_SOURCE_REMOVE;
+  POOL_LOCK ();
+  g_clear_pointer (&w->idle_source, g_source_unref);
+  if (w->attached && w->state == WORKER_IDLE && !self->disposed &&
+      pool_count_workers_locked (self) > MIN (self->min_workers, pool_max_workers_locked (self)))
+    worker_retire_locked (self, w);
+  pool_dispatch_locked (self, done);
+  POOL_UNLOCK ();
+  completions_run (done);
+  pool_emit_notifies (self);
+  return G_SOURCE_REMOVE;
+}
+
+static GList *pending_starts_take (GipcPool *self);
+
+/* Brings the pool's state forward: assigns queued tasks to idle workers,
+ * decides which workers to start (started by the dispatch source, outside
+ * the lock) and which to stop. Never runs user code. */
+static void
+pool_dispatch_locked (GipcPool  *self,
+                      GPtrArray *done)
+{
+  guint max = pool_max_workers_locked (self);
+  guint min = MIN (self->min_workers, max);
+  guint n_workers, n_starting = 0, n_idle = 0;
+  GList *l, *next;
+
+  if (self->disposed)
+    return;
+
+  if (self->broken)
+    {
+      g_autoptr(GError) error = g_error_new (GIPC_ERROR, GIPC_ERROR_POOL_BROKEN,
+                                             "The pool's workers died more than %u times within %u ms "
+                                             "(restart-intensity); call gipc_pool_reset()",
+                                             self->restart_intensity, self->restart_period);
+      pool_fail_queued_locked (self, error, done);
+    }
+
+  for (l = self->workers; l != NULL && !g_queue_is_empty (&self->queue); l = l->next)
+    {
+      PoolWorker *w = l->data;
+
+      if (w->state == WORKER_IDLE)
+        pool_assign_locked (self, w, g_queue_peek_head (&self->queue));
+    }
+
+  n_workers = pool_count_workers_locked (self);
+  for (l = self->workers; l != NULL; l = l->next)
+    {
+      PoolWorker *w = l->data;
+
+      if (w->state == WORKER_STARTING)
+        n_starting++;
+      else if (w->state == WORKER_IDLE)
+        n_idle++;
+    }
+
+  /* Start workers while tasks wait for them, or to keep min-workers. */
+  if (!self->broken)
+    while (n_workers < max &&
+           (self->queue.length > n_starting || (!self->closing && n_workers < min)))
+      {
+        PoolWorker *w = g_new0 (PoolWorker, 1);
+
+        w->ref_count = 2;  /* the list's, and the pending start's */
+        g_weak_ref_init (&w->pool, self);
+        w->context = g_main_context_ref (self->context);
+        w->attached = TRUE;
+        w->state = WORKER_STARTING;
+        w->func = self->func;
+        w->func_data = self->func_data;
+        w->io_cancellable = g_cancellable_new ();
+        self->workers = g_list_append (self->workers, w);
+        n_workers++;
+        n_starting++;
+        if (self->dispatch_source == NULL)
+          pool_schedule_dispatch (self);
+      }
+
+  /* Stop surplus idle workers: at once when closing with nothing queued or
+   * with a zero idle-timeout, else after idle-timeout. */
+  for (l = self->workers; l != NULL; l = next)
+    {
+      PoolWorker *w = l->data;
+
+      next = l->next;
+      if (w->state != WORKER_IDLE || !g_queue_is_empty (&self->queue))
+        continue;
+      if (self->closing || (n_workers > min && self->idle_timeout == 0) || n_workers > max)
+        {
+          worker_retire_locked (self, w);
+          n_workers--;
+        }
+      else if (n_workers > min && w->idle_source == NULL)
+        w->idle_source = worker_timeout (w, self->idle_timeout, worker_idle_timeout_cb,
+                                         "[gipc] pool worker idle timeout");
+      else if (n_workers <= min)
+        source_clear (&w->idle_source);
+    }
+
+  if (self->closing && g_queue_is_empty (&self->queue) && self->n_running == 0 &&
+      self->workers == NULL && self->n_alive == 0)
+    {
+      GList *tasks = g_steal_pointer (&self->close_tasks);
+
+      for (l = tasks; l != NULL; l = l->next)
+        {
+          /* A close completes through the same path as tasks. */
+          PoolTask *pt = l->data;
+
+          task_finish_locked (self, pt, NULL, NULL, NULL, done);
+          task_unref (pt);
+        }
+      g_list_free (tasks);
+    }
+}
+
+static GList *
+pending_starts_take (GipcPool *self)
+{
+  GList *starts = NULL, *l;
+
+  for (l = self->workers; l != NULL; l = l->next)
+    {
+      PoolWorker *w = l->data;
+
+      if (w->state == WORKER_STARTING && w->process == NULL && w->channel == NULL && !w->started)
+        starts = g_list_prepend (starts, worker_ref (w));
+    }
+  return g_list_reverse (starts);
+}
+
+static void
+pool_emit_notifies (GipcPool *self)
+{
+  guint queued, running, workers;
+  gboolean congested;
+  gboolean n_q, n_r, n_w, n_c;
+
+  POOL_LOCK ();
+  queued = self->queue.length;
+  running = self->n_running;
+  workers = pool_count_workers_locked (self);
+  congested = pool_congested_locked (self);
+  n_q = queued != self->notified_queued;
+  n_r = running != self->notified_running;
+  n_w = workers != self->notified_workers;
+  n_c = congested != self->notified_congested;
+  self->notified_queued = queued;
+  self->notified_running = running;
+  self->notified_workers = workers;
+  self->notified_congested = congested;
+  POOL_UNLOCK ();
+
+  if (self->disposed)
+    return;
+  g_object_freeze_notify (G_OBJECT (self));
+  if (n_q)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_QUEUED_TASKS]);
+  if (n_r)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING_TASKS]);
+  if (n_w)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_WORKERS]);
+  if (n_c)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONGESTED]);
+  g_object_thaw_notify (G_OBJECT (self));
+}
+
+static gboolean
+pool_dispatch_cb (gpointer data)
+{
+  g_autoptr(GipcPool) self = g_weak_ref_get (data);
+  g_autoptr(GPtrArray) done = g_ptr_array_new ();
+  GList *starts, *l;
+
+  if (self == NULL)
+    return G_SOURCE_REMOVE;
+
+  POOL_LOCK ();
+  g_clear_pointer (&self->dispatch_source, g_source_unref);
+  pool_dispatch_locked (self, done);
+  starts = self->disposed ? NULL : pending_starts_take (self);
+  POOL_UNLOCK ();
+  completions_run (done);
+
+  for (l = starts; l != NULL; l = l->next)
+    {
+      PoolWorker *w = l->data;
+
+      if (w->attached && !self->disposed)
+        worker_start (self, w);
+      worker_unref (w);  /* from pending_starts_take */
+      worker_unref (w);  /* the pending start's */
+    }
+  g_list_free (starts);
+  pool_emit_notifies (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+weak_ref_free (gpointer data)
+{
+  g_weak_ref_clear (data);
+  g_free (data);
+}
+
+/* Any thread. */
+static void
 pool_schedule_dispatch (GipcPool *self)
 {
+  GWeakRef *ref;
+
+  POOL_LOCK ();
+  if (self->dispatch_source == NULL && !self->disposed)
+    {
+      ref = g_new0 (GWeakRef, 1);
+      g_weak_ref_init (ref, self);
+      self->dispatch_source = g_idle_source_new ();
+      g_source_set_priority (self->dispatch_source, G_PRIORITY_DEFAULT);
+      g_source_set_static_name (self->dispatch_source, "[gipc] pool dispatch");
+      g_source_set_callback (self->dispatch_source, pool_dispatch_cb, ref, weak_ref_free);
+      g_source_attach (self->dispatch_source, self->context);
+    }
+  POOL_UNLOCK ();
+}
+
+/* ---- cancellation ---- */
+
+static gboolean
+grace_expired_cb (gpointer data)
+{
+  PoolWorker *w = data;
+  g_autoptr(GipcPool) self = g_weak_ref_get (&w->pool);
+  g_autoptr(GPtrArray) done = g_ptr_array_new ();
+
+  POOL_LOCK ();
+  g_clear_pointer (&w->kill_source, g_source_unref);
+  if (w->state == WORKER_DRAINING)
+    worker_kill_locked (self != NULL && !self->disposed ? self : NULL, w);
+  if (self != NULL && !self->disposed)
+    pool_dispatch_locked (self, done);
+  POOL_UNLOCK ();
+  completions_run (done);
+  if (self != NULL)
+    pool_emit_notifies (self);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+task_cancel_cb (gpointer data)
+{
+  PoolTask *pt = data;
+  g_autoptr(GipcPool) self = g_weak_ref_get (&pt->pool);
+  g_autoptr(GPtrArray) done = g_ptr_array_new ();
+
+  if (self == NULL)
+    return G_SOURCE_REMOVE;
+
+  POOL_LOCK ();
+  if (pt->state == TASK_QUEUED && !self->disposed)
+    task_finish_locked (self, pt, NULL, NULL,
+                        g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                             "The task was cancelled before it started"),
+                        done);
+  else if (pt->state == TASK_RUNNING && !self->disposed)
+    {
+      PoolWorker *w = pt->worker;
+      g_autoptr(GBytes) msg = gipc_pool_wire_encode_cancel (pt->id);
+
+      w->task = NULL;
+      w->state = WORKER_DRAINING;
+      w->draining_id = pt->id;
+      g_main_context_push_thread_default (self->context);
+      gipc_channel_send_async (w->channel, msg, NULL, NULL, NULL);
+      g_main_context_pop_thread_default (self->context);
+      if (self->cancel_grace == 0)
+        worker_kill_locked (self, w);
+      else
+        {
+          source_clear (&w->kill_source);
+          w->kill_source = worker_timeout (w, self->cancel_grace, grace_expired_cb,
+                                           "[gipc] pool cancel grace");
+        }
+      task_finish_locked (self, pt, NULL, NULL,
+                          g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                               "The task was cancelled while it ran"),
+                          done);
+      task_unref (pt);  /* the worker's reference */
+      pool_dispatch_locked (self, done);
+    }
+  POOL_UNLOCK ();
+  completions_run (done);
+  pool_emit_notifies (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Any thread (the one that cancels). */
+static void
+task_cancelled_cb (GCancellable *cancellable,
+                   gpointer      data)
+{
+  PoolTask *pt = data;
+  GSource *source = g_idle_source_new ();
+
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_static_name (source, "[gipc] pool task cancel");
+  g_source_set_callback (source, task_cancel_cb, task_ref (pt), task_unref);
+  g_source_attach (source, pt->pool_context);
+  g_source_unref (source);
+}
+
+/* ---- submitting ---- */
+
+static PoolTask *
+task_new (GipcPool     *self,
+          GBytes       *request,
+          GUnixFDList  *fds,
+          GCancellable *cancellable)
+{
+  PoolTask *pt = g_new0 (PoolTask, 1);
+
+  pt->ref_count = 1;
+  g_weak_ref_init (&pt->pool, self);
+  pt->pool_context = g_main_context_ref (self->context);
+  pt->request = g_bytes_ref (request);
+  pt->fds = fds != NULL ? g_object_ref (fds) : NULL;
+  pt->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
+  return pt;
+}
+
+/* Queues @pt (any thread); the pool's context takes it from there. */
+static void
+pool_submit (GipcPool *self,
+             PoolTask *pt)
+{
+  g_autoptr(GPtrArray) done = g_ptr_array_new ();
+  GError *error = NULL;
+
+  POOL_LOCK ();
+  pt->id = ++self->next_task_id;
+  if (self->closing)
+    error = g_error_new_literal (GIPC_ERROR, GIPC_ERROR_CLOSED, "The pool is closed");
+  else if (self->broken)
+    error = g_error_new (GIPC_ERROR, GIPC_ERROR_POOL_BROKEN,
+                         "The pool's workers died more than %u times within %u ms "
+                         "(restart-intensity); call gipc_pool_reset()",
+                         self->restart_intensity, self->restart_period);
+  pt->state = TASK_QUEUED;
+  g_queue_push_tail (&self->queue, task_ref (pt));
+  if (error != NULL)
+    task_finish_locked (self, pt, NULL, NULL, error, done);
+  POOL_UNLOCK ();
+
+  if (error != NULL)
+    {
+      completions_run (done);
+      return;
+    }
+
+  if (pt->cancellable != NULL)
+    pt->cancel_id = g_cancellable_connect (pt->cancellable, G_CALLBACK (task_cancelled_cb),
+                                           task_ref (pt), task_unref);
+  pool_schedule_dispatch (self);
+}
+
+/**
+ * gipc_pool_run_async:
+ * @self: a pool
+ * @request: the request: bytes for the worker function
+ * @fds: (nullable): fds to pass to the worker with the request
+ * @cancellable: (nullable): cancels the task: a queued task is removed; a
+ *   running task's worker function sees its cancellable cancelled and the
+ *   worker is killed after [property@Gipc.Pool:cancel-grace] unless it
+ *   answered
+ * @callback: (scope async) (closure user_data): called once with the
+ *   outcome, in the thread-default main context of the caller
+ * @user_data: data for @callback
+ *
+ * Runs one task in one of the pool's workers: queues it, gives it to an
+ * idle worker (or to a new one, started in the pool's context, while fewer
+ * than [property@Gipc.Pool:max-workers] exist), and calls @callback with
+ * its outcome, exactly once, whatever happens to the worker (see
+ * [class@Gipc.Pool] for the outcomes). Call
+ * [method@Gipc.Pool.run_finish] in @callback to get it.
+ *
+ * May be called from any thread. Never blocks and never refuses a task:
+ * watch [property@Gipc.Pool:congested] for backpressure. A pool that is
+ * broken (see [property@Gipc.Pool:restart-intensity]) fails the task with
+ * %GIPC_ERROR_POOL_BROKEN, a closed one with %GIPC_ERROR_CLOSED.
+ *
+ * Pending tasks do not keep the pool alive: when the last reference is
+ * dropped, every pending task completes with %G_IO_ERROR_CANCELLED.
+ *
+ * Since: 1.0
+ */
+void
+gipc_pool_run_async (GipcPool            *self,
+                     GBytes              *request,
+                     GUnixFDList         *fds,
+                     GCancellable        *cancellable,
+                     GAsyncReadyCallback  callback,
+                     gpointer             user_data)
+{
+  GTask *task;
+  PoolTask *pt;
+
+  g_return_if_fail (GIPC_IS_POOL (self));
+  g_return_if_fail (request != NULL);
+  g_return_if_fail (fds == NULL || G_IS_UNIX_FD_LIST (fds));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  /* No source object: pending tasks must not keep the pool alive. */
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, gipc_pool_run_async);
+  g_task_set_name (task, "[gipc] gipc_pool_run_async");
+  if (g_task_return_error_if_cancelled (task))
+    {
+      g_object_unref (task);
+      return;
+    }
+
+  pt = task_new (self, request, fds, cancellable);
+  pt->task = task;
+  pool_submit (self, pt);
+  task_unref (pt);
+}
+
+/**
+ * gipc_pool_run_finish:
+ * @self: (nullable): the pool; %NULL is accepted once the pool was finalized
+ *   (its pending tasks then complete with %G_IO_ERROR_CANCELLED, and the
+ *   callback may no longer have a pool to pass)
+ * @result: the result given to the callback of [method@Gipc.Pool.run_async]
+ * @out_fds: (out) (optional) (nullable) (transfer full): return location
+ *   for the fds the worker sent with its result (%NULL when none); when
+ *   @out_fds is %NULL they are closed
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Gipc.Pool.run_async].
+ *
+ * Returns: (transfer full): the worker's result, or %NULL with @error set
+ *
+ * Since: 1.0
+ */
+GBytes *
+gipc_pool_run_finish (GipcPool      *self,
+                      GAsyncResult  *result,
+                      GUnixFDList  **out_fds,
+                      GError       **error)
+{
+  ResultBox *box;
+  GBytes *bytes;
+
+  g_return_val_if_fail (self == NULL || GIPC_IS_POOL (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == gipc_pool_run_async, NULL);
+
+  if (out_fds != NULL)
+    *out_fds = NULL;
+  box = g_task_propagate_pointer (G_TASK (result), error);
+  if (box == NULL)
+    return NULL;
+  bytes = g_steal_pointer (&box->bytes);
+  if (out_fds != NULL)
+    *out_fds = g_steal_pointer (&box->fds);
+  result_box_free (box);
+  return bytes;
+}
+
+/**
+ * gipc_pool_run:
+ * @self: a pool
+ * @request: the request: bytes for the worker function
+ * @fds: (nullable): fds to pass to the worker with the request
+ * @out_fds: (out) (optional) (nullable) (transfer full): return location
+ *   for the fds the worker sent with its result (%NULL when none)
+ * @cancellable: (nullable): cancels the task, as for
+ *   [method@Gipc.Pool.run_async]
+ * @error: return location for a #GError
+ *
+ * Runs one task and waits for its outcome: the blocking form of
+ * [method@Gipc.Pool.run_async], with the same outcomes. Thread-safe: many
+ * threads may run tasks at once.
+ *
+ * It works whether or not anybody iterates the pool's context: while
+ * another thread does (a main loop), the pool's work happens there; while
+ * nobody does, the calling thread iterates the pool's context itself until
+ * its task is done, which may dispatch other sources of that context (of a
+ * program that uses blocking calls only, there are none). Do not call it
+ * from a callback of the pool's context that must not be re-entered.
+ *
+ * Returns: (transfer full): the worker's result, or %NULL with @error set
+ *
+ * Since: 1.0
+ */
+GBytes *
+gipc_pool_run (GipcPool      *self,
+               GBytes        *request,
+               GUnixFDList   *fds,
+               GUnixFDList  **out_fds,
+               GCancellable  *cancellable,
+               GError       **error)
+{
+  PoolTask *pt;
+  SyncWaiter *waiter;
+  GBytes *result;
+
+  g_return_val_if_fail (GIPC_IS_POOL (self), NULL);
+  g_return_val_if_fail (request != NULL, NULL);
+  g_return_val_if_fail (fds == NULL || G_IS_UNIX_FD_LIST (fds), NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+
+  if (out_fds != NULL)
+    *out_fds = NULL;
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return NULL;
+
+  pt = task_new (self, request, fds, cancellable);
+  waiter = g_new0 (SyncWaiter, 1);
+  g_mutex_init (&waiter->mutex);
+  g_cond_init (&waiter->cond);
+  pt->waiter = waiter;
+  pool_submit (self, pt);
+
+  g_mutex_lock (&waiter->mutex);
+  while (!waiter->done)
+    {
+      g_mutex_unlock (&waiter->mutex);
+      if (g_main_context_acquire (self->context))
+        {
+          g_main_context_push_thread_default (self->context);
+          g_main_context_iteration (self->context, TRUE);
+          g_main_context_pop_thread_default (self->context);
+          g_main_context_release (self->context);
+          g_mutex_lock (&waiter->mutex);
+        }
+      else
+        {
+          /* Another thread iterates the pool's context; look again now and
+           * then in case it stops. */
+          g_mutex_lock (&waiter->mutex);
+          if (!waiter->done)
+            g_cond_wait_until (&waiter->cond, &waiter->mutex,
+                               g_get_monotonic_time () + 20 * G_TIME_SPAN_MILLISECOND);
+        }
+    }
+  g_mutex_unlock (&waiter->mutex);
+
+  if (waiter->error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&waiter->error));
+      result = NULL;
+    }
+  else
+    {
+      result = g_steal_pointer (&waiter->result);
+      if (out_fds != NULL)
+        *out_fds = g_steal_pointer (&waiter->fds);
+    }
+  task_unref (pt);
+  return result;
+}
+
+/**
+ * gipc_pool_close_async:
+ * @self: a pool
+ * @cancellable: (nullable): a cancellable
+ * @callback: (scope async) (closure user_data): called once the pool has
+ *   stopped, in the thread-default main context of the caller
+ * @user_data: data for @callback
+ *
+ * Closes the pool: new tasks fail with %GIPC_ERROR_CLOSED, the queued and
+ * running ones finish, then every worker is stopped; @callback runs when
+ * the last worker has exited. Finish with [method@Gipc.Pool.close_finish].
+ *
+ * Since: 1.0
+ */
+void
+gipc_pool_close_async (GipcPool            *self,
+                       GCancellable        *cancellable,
+                       GAsyncReadyCallback  callback,
+                       gpointer             user_data)
+{
+  GTask *task;
+  PoolTask *pt;
+
+  g_return_if_fail (GIPC_IS_POOL (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, gipc_pool_close_async);
+  g_task_set_name (task, "[gipc] gipc_pool_close_async");
+
+  /* A close completes through the task machinery (exactly once, also when
+   * the pool is disposed first). */
+  pt = g_new0 (PoolTask, 1);
+  pt->ref_count = 1;
+  g_weak_ref_init (&pt->pool, self);
+  pt->pool_context = g_main_context_ref (self->context);
+  pt->task = task;
+  pt->state = TASK_QUEUED;  /* in close_tasks, not in the queue */
+
+  POOL_LOCK ();
+  self->closing = TRUE;
+  self->close_tasks = g_list_append (self->close_tasks, pt);
+  POOL_UNLOCK ();
+  pool_schedule_dispatch (self);
+}
+
+/**
+ * gipc_pool_close_finish:
+ * @self: (nullable): the pool; %NULL is accepted once the pool was finalized
+ * @result: the result given to the callback of
+ *   [method@Gipc.Pool.close_async]
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Gipc.Pool.close_async].
+ *
+ * Returns: %TRUE once every task finished and every worker exited;
+ *   %FALSE with %G_IO_ERROR_CANCELLED if the pool was finalized first
+ *
+ * Since: 1.0
+ */
+gboolean
+gipc_pool_close_finish (GipcPool      *self,
+                        GAsyncResult  *result,
+                        GError       **error)
+{
+  ResultBox *box;
+
+  g_return_val_if_fail (self == NULL || GIPC_IS_POOL (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == gipc_pool_close_async, FALSE);
+
+  box = g_task_propagate_pointer (G_TASK (result), error);
+  if (box == NULL)
+    return FALSE;
+  result_box_free (box);
+  return TRUE;
+}
+
+/**
+ * gipc_pool_reset:
+ * @self: a pool
+ *
+ * Clears a broken pool (see [property@Gipc.Pool:restart-intensity]): the
+ * count of recent worker deaths starts again from zero, and the pool starts
+ * workers for new tasks. Does nothing to a pool that is not broken but
+ * forgetting its recent deaths.
+ *
+ * Since: 1.0
+ */
+void
+gipc_pool_reset (GipcPool *self)
+{
+  g_return_if_fail (GIPC_IS_POOL (self));
+
+  POOL_LOCK ();
+  self->broken = FALSE;
+  g_queue_clear_full (&self->deaths, g_free);
+  POOL_UNLOCK ();
+  pool_schedule_dispatch (self);
 }
 
 static void
 gipc_pool_dispose (GObject *object)
 {
+  GipcPool *self = GIPC_POOL (object);
+  g_autoptr(GPtrArray) done = g_ptr_array_new ();
+  PoolTask *pt;
+  GList *l;
+
+  POOL_LOCK ();
+  if (!self->disposed)
+    {
+      self->disposed = TRUE;
+      source_clear (&self->dispatch_source);
+      while ((pt = g_queue_peek_head (&self->queue)) != NULL)
+        {
+          task_finish_locked (self, pt, NULL, NULL,
+                              g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                   "The pool was finalized before the task ran"),
+                              done);
+        }
+      while (self->workers != NULL)
+        {
+          PoolWorker *w = self->workers->data;
+
+          if ((pt = g_steal_pointer (&w->task)) != NULL)
+            {
+              task_finish_locked (self, pt, NULL, NULL,
+                                  g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                       "The pool was finalized while the task ran"),
+                                  done);
+              task_unref (pt);
+            }
+          worker_kill_locked (self, w);
+        }
+      for (l = self->close_tasks; l != NULL; l = l->next)
+        {
+          task_finish_locked (self, l->data, NULL, NULL,
+                              g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                   "The pool was finalized before it closed"),
+                              done);
+          task_unref (l->data);
+        }
+      g_clear_pointer (&self->close_tasks, g_list_free);
+    }
+  POOL_UNLOCK ();
+  completions_run (done);
+
   G_OBJECT_CLASS (gipc_pool_parent_class)->dispose (object);
 }
 
@@ -196,68 +1835,9 @@ gipc_pool_finalize (GObject *object)
   g_clear_pointer (&self->target_args, g_variant_unref);
   g_strfreev (self->argv);
   g_ptr_array_unref (self->allowed_paths);
+  g_queue_clear_full (&self->deaths, g_free);
   g_main_context_unref (self->context);
-  g_mutex_clear (&self->mutex);
   G_OBJECT_CLASS (gipc_pool_parent_class)->finalize (object);
-}
-
-void
-gipc_pool_run_async (GipcPool            *self,
-                     GBytes              *request,
-                     GUnixFDList         *fds,
-                     GCancellable        *cancellable,
-                     GAsyncReadyCallback  callback,
-                     gpointer             user_data)
-{
-  GTask *task = g_task_new (NULL, cancellable, callback, user_data);
-  g_task_set_source_tag (task, gipc_pool_run_async);
-  g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "not yet");
-  g_object_unref (task);
-}
-
-GBytes *
-gipc_pool_run_finish (GipcPool      *self,
-                      GAsyncResult  *result,
-                      GUnixFDList  **out_fds,
-                      GError       **error)
-{
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
-
-GBytes *
-gipc_pool_run (GipcPool      *self,
-               GBytes        *request,
-               GUnixFDList   *fds,
-               GUnixFDList  **out_fds,
-               GCancellable  *cancellable,
-               GError       **error)
-{
-  g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "not yet");
-  return NULL;
-}
-
-void
-gipc_pool_close_async (GipcPool            *self,
-                       GCancellable        *cancellable,
-                       GAsyncReadyCallback  callback,
-                       gpointer             user_data)
-{
-  GTask *task = g_task_new (NULL, cancellable, callback, user_data);
-  g_task_return_boolean (task, TRUE);
-  g_object_unref (task);
-}
-
-gboolean
-gipc_pool_close_finish (GipcPool      *self,
-                        GAsyncResult  *result,
-                        GError       **error)
-{
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
-void
-gipc_pool_reset (GipcPool *self)
-{
 }
 
 static void
@@ -648,7 +2228,6 @@ gipc_pool_class_init (GipcPoolClass *klass)
 static void
 gipc_pool_init (GipcPool *self)
 {
-  g_mutex_init (&self->mutex);
   g_queue_init (&self->queue);
   g_queue_init (&self->deaths);
   self->idle_timeout = 30000;
@@ -774,9 +2353,9 @@ gipc_pool_get_sandbox (GipcPool *self)
 
   g_return_val_if_fail (GIPC_IS_POOL (self), GIPC_SANDBOX_FLAGS_NONE);
 
-  g_mutex_lock (&self->mutex);
+  POOL_LOCK ();
   flags = self->sandbox;
-  g_mutex_unlock (&self->mutex);
+  POOL_UNLOCK ();
   return flags;
 }
 
@@ -800,10 +2379,10 @@ gipc_pool_set_sandbox (GipcPool         *self,
 
   g_return_if_fail (GIPC_IS_POOL (self));
 
-  g_mutex_lock (&self->mutex);
+  POOL_LOCK ();
   changed = self->sandbox != flags;
   self->sandbox = flags;
-  g_mutex_unlock (&self->mutex);
+  POOL_UNLOCK ();
   if (changed)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SANDBOX]);
 }
@@ -827,9 +2406,9 @@ gipc_pool_sandbox_allow_path (GipcPool    *self,
   g_return_if_fail (GIPC_IS_POOL (self));
   g_return_if_fail (path != NULL);
 
-  g_mutex_lock (&self->mutex);
+  POOL_LOCK ();
   g_ptr_array_add (self->allowed_paths, g_strconcat (writable ? "w:" : "r:", path, NULL));
-  g_mutex_unlock (&self->mutex);
+  POOL_UNLOCK ();
 }
 
 /**
@@ -849,9 +2428,9 @@ gipc_pool_get_memory_limit (GipcPool *self)
 
   g_return_val_if_fail (GIPC_IS_POOL (self), 0);
 
-  g_mutex_lock (&self->mutex);
+  POOL_LOCK ();
   value = self->memory_limit;
-  g_mutex_unlock (&self->mutex);
+  POOL_UNLOCK ();
   return value;
 }
 
@@ -874,10 +2453,10 @@ gipc_pool_set_memory_limit (GipcPool *self,
 
   g_return_if_fail (GIPC_IS_POOL (self));
 
-  g_mutex_lock (&self->mutex);
+  POOL_LOCK ();
   changed = self->memory_limit != bytes;
   self->memory_limit = bytes;
-  g_mutex_unlock (&self->mutex);
+  POOL_UNLOCK ();
   if (changed)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MEMORY_LIMIT]);
 }
@@ -899,9 +2478,9 @@ gipc_pool_is_congested (GipcPool *self)
 
   g_return_val_if_fail (GIPC_IS_POOL (self), FALSE);
 
-  g_mutex_lock (&self->mutex);
+  POOL_LOCK ();
   value = pool_congested_locked (self);
-  g_mutex_unlock (&self->mutex);
+  POOL_UNLOCK ();
   return value;
 }
 
@@ -922,9 +2501,9 @@ gipc_pool_get_queued_tasks (GipcPool *self)
 
   g_return_val_if_fail (GIPC_IS_POOL (self), 0);
 
-  g_mutex_lock (&self->mutex);
+  POOL_LOCK ();
   value = self->queue.length;
-  g_mutex_unlock (&self->mutex);
+  POOL_UNLOCK ();
   return value;
 }
 
@@ -945,9 +2524,9 @@ gipc_pool_get_running_tasks (GipcPool *self)
 
   g_return_val_if_fail (GIPC_IS_POOL (self), 0);
 
-  g_mutex_lock (&self->mutex);
+  POOL_LOCK ();
   value = self->n_running;
-  g_mutex_unlock (&self->mutex);
+  POOL_UNLOCK ();
   return value;
 }
 
@@ -968,9 +2547,9 @@ gipc_pool_get_workers (GipcPool *self)
 
   g_return_val_if_fail (GIPC_IS_POOL (self), 0);
 
-  g_mutex_lock (&self->mutex);
+  POOL_LOCK ();
   value = pool_count_workers_locked (self);
-  g_mutex_unlock (&self->mutex);
+  POOL_UNLOCK ();
   return value;
 }
 /**
@@ -990,9 +2569,9 @@ gipc_pool_get_max_workers (GipcPool *self)
 
   g_return_val_if_fail (GIPC_IS_POOL (self), 0);
 
-  g_mutex_lock (&self->mutex);
+  POOL_LOCK ();
   value = pool_max_workers_locked (self);
-  g_mutex_unlock (&self->mutex);
+  POOL_UNLOCK ();
   return value;
 }
 
@@ -1013,10 +2592,10 @@ gipc_pool_set_max_workers (GipcPool *self,
 
   g_return_if_fail (GIPC_IS_POOL (self));
 
-  g_mutex_lock (&self->mutex);
+  POOL_LOCK ();
   changed = self->max_workers != max_workers;
   self->max_workers = max_workers;
-  g_mutex_unlock (&self->mutex);
+  POOL_UNLOCK ();
   if (changed)
     {
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_WORKERS]);
@@ -1041,9 +2620,9 @@ gipc_pool_get_min_workers (GipcPool *self)
 
   g_return_val_if_fail (GIPC_IS_POOL (self), 0);
 
-  g_mutex_lock (&self->mutex);
+  POOL_LOCK ();
   value = self->min_workers;
-  g_mutex_unlock (&self->mutex);
+  POOL_UNLOCK ();
   return value;
 }
 
@@ -1064,10 +2643,10 @@ gipc_pool_set_min_workers (GipcPool *self,
 
   g_return_if_fail (GIPC_IS_POOL (self));
 
-  g_mutex_lock (&self->mutex);
+  POOL_LOCK ();
   changed = self->min_workers != min_workers;
   self->min_workers = min_workers;
-  g_mutex_unlock (&self->mutex);
+  POOL_UNLOCK ();
   if (changed)
     {
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MIN_WORKERS]);
@@ -1092,9 +2671,9 @@ gipc_pool_get_idle_timeout (GipcPool *self)
 
   g_return_val_if_fail (GIPC_IS_POOL (self), 0);
 
-  g_mutex_lock (&self->mutex);
+  POOL_LOCK ();
   value = self->idle_timeout;
-  g_mutex_unlock (&self->mutex);
+  POOL_UNLOCK ();
   return value;
 }
 
@@ -1115,10 +2694,10 @@ gipc_pool_set_idle_timeout (GipcPool *self,
 
   g_return_if_fail (GIPC_IS_POOL (self));
 
-  g_mutex_lock (&self->mutex);
+  POOL_LOCK ();
   changed = self->idle_timeout != idle_timeout_ms;
   self->idle_timeout = idle_timeout_ms;
-  g_mutex_unlock (&self->mutex);
+  POOL_UNLOCK ();
   if (changed)
     {
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IDLE_TIMEOUT]);
@@ -1143,9 +2722,9 @@ gipc_pool_get_max_tasks_per_worker (GipcPool *self)
 
   g_return_val_if_fail (GIPC_IS_POOL (self), 0);
 
-  g_mutex_lock (&self->mutex);
+  POOL_LOCK ();
   value = self->max_tasks_per_worker;
-  g_mutex_unlock (&self->mutex);
+  POOL_UNLOCK ();
   return value;
 }
 
@@ -1166,10 +2745,10 @@ gipc_pool_set_max_tasks_per_worker (GipcPool *self,
 
   g_return_if_fail (GIPC_IS_POOL (self));
 
-  g_mutex_lock (&self->mutex);
+  POOL_LOCK ();
   changed = self->max_tasks_per_worker != max_tasks;
   self->max_tasks_per_worker = max_tasks;
-  g_mutex_unlock (&self->mutex);
+  POOL_UNLOCK ();
   if (changed)
     {
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_TASKS_PER_WORKER]);
@@ -1194,9 +2773,9 @@ gipc_pool_get_task_timeout (GipcPool *self)
 
   g_return_val_if_fail (GIPC_IS_POOL (self), 0);
 
-  g_mutex_lock (&self->mutex);
+  POOL_LOCK ();
   value = self->task_timeout;
-  g_mutex_unlock (&self->mutex);
+  POOL_UNLOCK ();
   return value;
 }
 
@@ -1217,10 +2796,10 @@ gipc_pool_set_task_timeout (GipcPool *self,
 
   g_return_if_fail (GIPC_IS_POOL (self));
 
-  g_mutex_lock (&self->mutex);
+  POOL_LOCK ();
   changed = self->task_timeout != task_timeout_ms;
   self->task_timeout = task_timeout_ms;
-  g_mutex_unlock (&self->mutex);
+  POOL_UNLOCK ();
   if (changed)
     {
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TASK_TIMEOUT]);
@@ -1245,9 +2824,9 @@ gipc_pool_get_cancel_grace (GipcPool *self)
 
   g_return_val_if_fail (GIPC_IS_POOL (self), 0);
 
-  g_mutex_lock (&self->mutex);
+  POOL_LOCK ();
   value = self->cancel_grace;
-  g_mutex_unlock (&self->mutex);
+  POOL_UNLOCK ();
   return value;
 }
 
@@ -1268,10 +2847,10 @@ gipc_pool_set_cancel_grace (GipcPool *self,
 
   g_return_if_fail (GIPC_IS_POOL (self));
 
-  g_mutex_lock (&self->mutex);
+  POOL_LOCK ();
   changed = self->cancel_grace != cancel_grace_ms;
   self->cancel_grace = cancel_grace_ms;
-  g_mutex_unlock (&self->mutex);
+  POOL_UNLOCK ();
   if (changed)
     {
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CANCEL_GRACE]);
@@ -1296,9 +2875,9 @@ gipc_pool_get_restart_intensity (GipcPool *self)
 
   g_return_val_if_fail (GIPC_IS_POOL (self), 0);
 
-  g_mutex_lock (&self->mutex);
+  POOL_LOCK ();
   value = self->restart_intensity;
-  g_mutex_unlock (&self->mutex);
+  POOL_UNLOCK ();
   return value;
 }
 
@@ -1319,10 +2898,10 @@ gipc_pool_set_restart_intensity (GipcPool *self,
 
   g_return_if_fail (GIPC_IS_POOL (self));
 
-  g_mutex_lock (&self->mutex);
+  POOL_LOCK ();
   changed = self->restart_intensity != restart_intensity;
   self->restart_intensity = restart_intensity;
-  g_mutex_unlock (&self->mutex);
+  POOL_UNLOCK ();
   if (changed)
     {
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RESTART_INTENSITY]);
@@ -1347,9 +2926,9 @@ gipc_pool_get_restart_period (GipcPool *self)
 
   g_return_val_if_fail (GIPC_IS_POOL (self), 0);
 
-  g_mutex_lock (&self->mutex);
+  POOL_LOCK ();
   value = self->restart_period;
-  g_mutex_unlock (&self->mutex);
+  POOL_UNLOCK ();
   return value;
 }
 
@@ -1370,10 +2949,10 @@ gipc_pool_set_restart_period (GipcPool *self,
 
   g_return_if_fail (GIPC_IS_POOL (self));
 
-  g_mutex_lock (&self->mutex);
+  POOL_LOCK ();
   changed = self->restart_period != restart_period_ms;
   self->restart_period = restart_period_ms;
-  g_mutex_unlock (&self->mutex);
+  POOL_UNLOCK ();
   if (changed)
     {
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RESTART_PERIOD]);
@@ -1398,9 +2977,9 @@ gipc_pool_get_max_queued (GipcPool *self)
 
   g_return_val_if_fail (GIPC_IS_POOL (self), 0);
 
-  g_mutex_lock (&self->mutex);
+  POOL_LOCK ();
   value = self->max_queued;
-  g_mutex_unlock (&self->mutex);
+  POOL_UNLOCK ();
   return value;
 }
 
@@ -1421,10 +3000,10 @@ gipc_pool_set_max_queued (GipcPool *self,
 
   g_return_if_fail (GIPC_IS_POOL (self));
 
-  g_mutex_lock (&self->mutex);
+  POOL_LOCK ();
   changed = self->max_queued != max_queued;
   self->max_queued = max_queued;
-  g_mutex_unlock (&self->mutex);
+  POOL_UNLOCK ();
   if (changed)
     {
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_QUEUED]);

@@ -18,6 +18,7 @@ typedef struct
   guint64      task_id;
   GBytes      *request;
   GUnixFDList *fds;
+  gboolean     cancelled;  /* cancelled before it started: answered without running */
 } WorkerRequest;
 
 typedef struct
@@ -129,17 +130,14 @@ receive_cb (GObject      *source,
         {
           GList *l;
 
-          /* A cancel for a request not started yet drops it. */
+          /* A request not started yet is answered without running (the
+           * pool waits for an answer to every request it sent). */
           for (l = w->requests.head; l != NULL; l = l->next)
             {
               WorkerRequest *req = l->data;
 
               if (req->task_id == msg.task_id)
-                {
-                  g_queue_delete_link (&w->requests, l);
-                  worker_request_free (req);
-                  break;
-                }
+                req->cancelled = TRUE;
             }
         }
       break;
@@ -202,7 +200,11 @@ run_one (Worker *w)
   w->current_id = req->task_id;
   w->current_cancellable = cancellable;
 
-  result = w->func (req->request, req->fds, &out_fds, cancellable, w->user_data, &func_error);
+  if (req->cancelled)
+    g_set_error_literal (&func_error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                         "The task was cancelled before it started");
+  else
+    result = w->func (req->request, req->fds, &out_fds, cancellable, w->user_data, &func_error);
 
   w->running = FALSE;
   w->current_cancellable = NULL;

@@ -1,0 +1,1266 @@
+/* SPDX-License-Identifier: MIT
+ * SPDX-FileCopyrightText: 2026 The gipc-glib authors */
+
+/* GipcPool: one result per task, exactly once, whatever the worker does. */
+
+#include "config.h"
+
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#include <gio/gunixfdlist.h>
+
+#include "test-util.h"
+
+static GipcForkServer *server;
+static const char *self_exe;
+
+/* ---- the worker side ---- */
+
+static void
+exit_soon_cb (gpointer data)
+{
+  _exit (GPOINTER_TO_INT (data));
+}
+
+static gboolean
+exit_soon_source_cb (gpointer data)
+{
+  exit_soon_cb (data);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+cancelled_flag_cb (gpointer data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+/* Requests are "command" or "command:argument". */
+static GBytes *
+test_worker_func (GBytes        *request,
+                  GUnixFDList   *fds,
+                  GUnixFDList  **out_fds,
+                  GCancellable  *cancellable,
+                  gpointer       user_data,
+                  GError       **error)
+{
+  g_autofree gchar *text = g_strndup (g_bytes_get_data (request, NULL), g_bytes_get_size (request));
+  const gchar *arg = strchr (text, ':');
+
+  arg = arg != NULL ? arg + 1 : "";
+
+  if (g_str_has_prefix (text, "echo"))
+    return g_bytes_new (arg, strlen (arg));
+  if (g_str_has_prefix (text, "pid"))
+    return g_bytes_new_take (g_strdup_printf ("%d", (int) getpid ()), strlen (g_strdup_printf ("%d", (int) getpid ())));
+  if (g_str_has_prefix (text, "segv"))
+    {
+      raise (SIGSEGV);
+      return NULL;
+    }
+  if (g_str_has_prefix (text, "abort"))
+    abort ();
+  if (g_str_has_prefix (text, "exit-later"))
+    {
+      /* Answers, then exits between tasks. */
+      GSource *source = g_timeout_source_new (20);
+
+      g_source_set_callback (source, exit_soon_source_cb, GINT_TO_POINTER (0), NULL);
+      g_source_attach (source, g_main_context_get_thread_default ());
+      g_source_unref (source);
+      return g_bytes_new_static ("bye", 3);
+    }
+  if (g_str_has_prefix (text, "exit"))
+    _exit (atoi (arg));
+  if (g_str_has_prefix (text, "hang"))
+    {
+      for (;;)
+        pause ();
+    }
+  if (g_str_has_prefix (text, "coop"))
+    {
+      /* Waits for the cancel, iterating its context. */
+      GMainContext *context = g_main_context_get_thread_default ();
+      GSource *tick = g_timeout_source_new (10);
+
+      g_source_set_callback (tick, cancelled_flag_cb, NULL, NULL);
+      g_source_attach (tick, context);
+      while (!g_cancellable_is_cancelled (cancellable))
+        g_main_context_iteration (context, TRUE);
+      g_source_destroy (tick);
+      g_source_unref (tick);
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "stopped");
+      return NULL;
+    }
+  if (g_str_has_prefix (text, "sleep"))
+    {
+      g_usleep ((gulong) atoi (arg) * 1000);
+      return g_bytes_new_static ("slept", 5);
+    }
+  if (g_str_has_prefix (text, "error"))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no such thing: %s", arg);
+      return NULL;
+    }
+  if (g_str_has_prefix (text, "custom-error"))
+    {
+      /* A domain registered only here, in the worker. */
+      g_set_error_literal (error, g_quark_from_string ("gipc-test-worker-only-error-quark"), 7, "custom");
+      return NULL;
+    }
+  if (g_str_has_prefix (text, "alloc"))
+    {
+      gsize size = (gsize) g_ascii_strtoull (arg, NULL, 10);
+      guint8 *p = g_try_malloc (size);
+
+      if (p == NULL)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE, "could not allocate %" G_GSIZE_FORMAT, size);
+          return NULL;
+        }
+      memset (p, 1, size);
+      g_free (p);
+      return g_bytes_new_static ("allocated", 9);
+    }
+  if (g_str_has_prefix (text, "big"))
+    {
+      gsize size = (gsize) g_ascii_strtoull (arg, NULL, 10);
+      gpointer data;
+      GBytes *bytes = gipc_shared_bytes_new (size, &data, error);
+
+      if (bytes != NULL)
+        {
+          memset (data, 0x5a, size);
+          ((guint8 *) data)[0] = 1;
+          ((guint8 *) data)[size - 1] = 2;
+        }
+      return bytes;
+    }
+  if (g_str_has_prefix (text, "fds"))
+    {
+      /* Writes "hello" into the fd it got, sends back a pipe's read end
+       * with "world" in it. */
+      int in_fd, p[2];
+      ssize_t unused G_GNUC_UNUSED;
+
+      g_assert_nonnull (fds);
+      in_fd = g_unix_fd_list_get (fds, 0, NULL);
+      unused = write (in_fd, "hello", 5);
+      close (in_fd);
+      g_assert_no_errno (pipe (p));
+      unused = write (p[1], "world", 5);
+      close (p[1]);
+      *out_fds = g_unix_fd_list_new_from_array (&p[0], 1);
+      return g_bytes_new_static ("fds", 3);
+    }
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "unknown request %s", text);
+  return NULL;
+}
+
+/* Workers that do not speak the protocol. */
+static gint
+rogue_worker (GipcChannel *channel,
+              const gchar *mode)
+{
+  g_autoptr(GBytes) request = NULL;
+  g_autoptr(GUnixFDList) fds = NULL;
+
+  request = gipc_channel_receive_with_fds (channel, &fds, NULL, NULL);
+  if (request == NULL)
+    return 1;
+  if (g_str_equal (mode, "garbage"))
+    {
+      g_autoptr(GBytes) junk = g_bytes_new_static ("this is not a result at all", 27);
+
+      gipc_channel_send (channel, junk, NULL, NULL);
+      g_usleep (G_USEC_PER_SEC * 30);
+    }
+  else if (g_str_equal (mode, "wrong-id"))
+    {
+      /* A well-formed result for a task it does not run. */
+      guint8 msg[20] = { 'R', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x12, 0x34, 0, 0, 0, 0, 'o', 'o', 'p', 's' };
+      g_autoptr(GBytes) junk = g_bytes_new (msg, sizeof msg);
+
+      gipc_channel_send (channel, junk, NULL, NULL);
+      g_usleep (G_USEC_PER_SEC * 30);
+    }
+  else if (g_str_equal (mode, "answer-exit"))
+    {
+      /* A whole result, then the exit at once: the exit may be seen before
+       * the result; the result must win. */
+      guint8 msg[18] = { 'R', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 'o', 'k' };
+      g_autoptr(GBytes) answer = NULL;
+
+      memcpy (msg + 4, (const guint8 *) g_bytes_get_data (request, NULL) + 4, 8);
+      answer = g_bytes_new (msg, sizeof msg);
+      gipc_channel_send (channel, answer, NULL, NULL);
+      _exit (0);
+    }
+  else if (g_str_equal (mode, "truncated"))
+    {
+      /* A result header announcing a separate payload, then the death. */
+      guint8 msg[16] = { 'R', 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0 };
+      g_autoptr(GBytes) header = NULL;
+
+      /* The real task id is in the request (bytes 4-11). */
+      memcpy (msg + 4, (const guint8 *) g_bytes_get_data (request, NULL) + 4, 8);
+      header = g_bytes_new (msg, sizeof msg);
+      gipc_channel_send (channel, header, NULL, NULL);
+      _exit (0);
+    }
+  return 0;
+}
+
+static gint
+serve_target (GipcProcess *process,
+              GVariant    *args,
+              gpointer     user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GipcChannel) channel = gipc_channel_new_inherited (0, &error);
+  const gchar *mode = args != NULL ? g_variant_get_string (args, NULL) : "serve";
+
+  g_assert_no_error (error);
+  if (!g_str_equal (mode, "serve"))
+    return rogue_worker (channel, mode);
+  return gipc_worker_serve (channel, test_worker_func, NULL);
+}
+
+/* ---- helpers ---- */
+
+static GBytes *
+req (const gchar *text)
+{
+  return g_bytes_new (text, strlen (text));
+}
+
+static void
+assert_bytes_str (GBytes      *bytes,
+                  const gchar *expected)
+{
+  g_assert_nonnull (bytes);
+  g_assert_cmpmem (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), expected, strlen (expected));
+}
+
+/* Runs one task to its end, iterating the thread-default context. */
+static GBytes *
+run_one (GipcPool     *pool,
+         const gchar  *text,
+         GError      **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GBytes) request = req (text);
+
+  gipc_pool_run_async (pool, request, NULL, NULL, gipc_test_result_cb, &result);
+  gipc_test_run_until_result (NULL, &result);
+  return gipc_pool_run_finish (pool, result, NULL, error);
+}
+
+static gint
+bytes_to_int (GBytes *bytes)
+{
+  g_autofree gchar *s = g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+  return atoi (s);
+}
+
+typedef struct
+{
+  guint    n_called;
+  GError  *error;
+  GBytes  *bytes;
+} Outcome;
+
+static void
+outcome_cb (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  Outcome *o = user_data;
+
+  o->n_called++;
+  g_assert_cmpuint (o->n_called, ==, 1);
+  g_assert_null (source);
+  /* The pool may be gone already: finish without it. */
+  o->bytes = gipc_pool_run_finish (NULL, result, NULL, &o->error);
+}
+
+static void
+outcome_clear (Outcome *o)
+{
+  g_clear_error (&o->error);
+  g_clear_pointer (&o->bytes, g_bytes_unref);
+  o->n_called = 0;
+}
+
+/* ---- tests ---- */
+
+static void
+test_basic_fork (void)
+{
+  g_autoptr(GipcPool) pool = gipc_pool_new (test_worker_func, NULL, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) a = NULL;
+  g_autoptr(GBytes) p1 = NULL;
+  g_autoptr(GBytes) p2 = NULL;
+
+  gipc_pool_set_max_workers (pool, 1);
+  a = run_one (pool, "echo:hello", &error);
+  g_assert_no_error (error);
+  assert_bytes_str (a, "hello");
+
+  /* Warm: the same worker runs the next tasks. */
+  p1 = run_one (pool, "pid", &error);
+  g_assert_no_error (error);
+  p2 = run_one (pool, "pid", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (bytes_to_int (p1), ==, bytes_to_int (p2));
+  g_assert_cmpint (bytes_to_int (p1), !=, getpid ());
+  g_assert_cmpuint (gipc_pool_get_workers (pool), ==, 1);
+  g_assert_cmpuint (gipc_pool_get_running_tasks (pool), ==, 0);
+  g_assert_cmpuint (gipc_pool_get_queued_tasks (pool), ==, 0);
+}
+
+static void
+test_errors (void)
+{
+  g_autoptr(GipcPool) pool = gipc_pool_new (test_worker_func, NULL, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) none = NULL;
+
+  none = run_one (pool, "error:thing", &error);
+  g_assert_null (none);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+  g_assert_cmpstr (error->message, ==, "no such thing: thing");
+  g_clear_error (&error);
+
+  none = run_one (pool, "custom-error", &error);
+  g_assert_null (none);
+  g_assert_error (error, GIPC_ERROR, GIPC_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "gipc-test-worker-only-error-quark"));
+  g_assert_nonnull (strstr (error->message, "custom"));
+}
+
+static void
+assert_died (GipcPool    *pool,
+             const gchar *command,
+             const gchar *what)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) none = run_one (pool, command, &error);
+  g_autoptr(GBytes) ok = NULL;
+
+  g_assert_null (none);
+  g_assert_error (error, GIPC_ERROR, GIPC_ERROR_WORKER_DIED);
+  g_test_message ("%s: %s", command, error->message);
+  g_assert_nonnull (strstr (error->message, what));
+  g_assert_nonnull (strstr (error->message, "Worker process "));
+  g_clear_error (&error);
+
+  /* The pool is still good. */
+  ok = run_one (pool, "echo:after", &error);
+  g_assert_no_error (error);
+  assert_bytes_str (ok, "after");
+}
+
+static void
+test_crashes (void)
+{
+  g_autoptr(GipcPool) pool = gipc_pool_new (test_worker_func, NULL, NULL);
+
+  gipc_pool_set_max_workers (pool, 1);
+  assert_died (pool, "segv", "signal 11");
+  assert_died (pool, "abort", "signal 6");
+  assert_died (pool, "exit:3", "exited with status 3");
+  assert_died (pool, "exit:0", "exited with status 0");
+}
+
+static void
+test_timeout (void)
+{
+  g_autoptr(GipcPool) pool = gipc_pool_new (test_worker_func, NULL, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) none = NULL;
+  g_autoptr(GBytes) ok = NULL;
+
+  gipc_pool_set_max_workers (pool, 1);
+  gipc_pool_set_task_timeout (pool, 200);
+  none = run_one (pool, "hang", &error);
+  g_assert_null (none);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_clear_error (&error);
+  ok = run_one (pool, "echo:x", &error);
+  g_assert_no_error (error);
+  assert_bytes_str (ok, "x");
+}
+
+static void
+test_cancel_queued_and_running (void)
+{
+  g_autoptr(GipcPool) pool = gipc_pool_new (test_worker_func, NULL, NULL);
+  g_autoptr(GCancellable) c1 = g_cancellable_new ();
+  g_autoptr(GCancellable) c2 = g_cancellable_new ();
+  g_autoptr(GBytes) hang = req ("hang");
+  g_autoptr(GBytes) echo = req ("echo:queued");
+  g_autoptr(GBytes) ok = NULL;
+  g_autoptr(GError) error = NULL;
+  Outcome o1 = { 0, }, o2 = { 0, };
+
+  gipc_pool_set_max_workers (pool, 1);
+  gipc_pool_run_async (pool, hang, NULL, c1, outcome_cb, &o1);
+  gipc_pool_run_async (pool, echo, NULL, c2, outcome_cb, &o2);
+  /* Wait until the first runs. */
+  while (gipc_pool_get_running_tasks (pool) == 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (gipc_pool_get_queued_tasks (pool), ==, 1);
+
+  g_cancellable_cancel (c2);
+  while (o2.n_called == 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_error (o2.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpuint (o1.n_called, ==, 0);
+  g_assert_cmpuint (gipc_pool_get_queued_tasks (pool), ==, 0);
+
+  g_cancellable_cancel (c1);
+  while (o1.n_called == 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_error (o1.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+
+  ok = run_one (pool, "echo:again", &error);
+  g_assert_no_error (error);
+  assert_bytes_str (ok, "again");
+  gipc_test_drain_context (NULL);
+  g_assert_cmpuint (o1.n_called, ==, 1);
+  g_assert_cmpuint (o2.n_called, ==, 1);
+  outcome_clear (&o1);
+  outcome_clear (&o2);
+}
+
+static void
+count_pid_cb (GipcPool    *pool,
+              GipcProcess *worker,
+              gpointer     user_data)
+{
+  (*(guint *) user_data)++;
+}
+
+static void
+record_exit_cb (GipcPool    *pool,
+                GipcProcess *worker,
+                gpointer     user_data)
+{
+  GArray *codes = user_data;
+  gint code = gipc_process_get_exit_code (worker);
+
+  g_array_append_val (codes, code);
+}
+
+static void
+close_cb (GObject      *source,
+          GAsyncResult *result,
+          gpointer      user_data);
+
+/* A worker that answers the cancel within cancel-grace is not killed; one
+ * that has no grace is. */
+static void
+test_cancel_cooperative (void)
+{
+  guint round;
+
+  for (round = 0; round < 2; round++)
+    {
+      g_autoptr(GipcPool) pool = gipc_pool_new (test_worker_func, NULL, NULL);
+      g_autoptr(GCancellable) c = g_cancellable_new ();
+      g_autoptr(GBytes) coop = req ("coop");
+      g_autoptr(GBytes) p = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GArray) codes = g_array_new (FALSE, FALSE, sizeof (gint));
+      Outcome o = { 0, };
+      gboolean closed = FALSE;
+
+      gipc_pool_set_max_workers (pool, 1);
+      gipc_pool_set_cancel_grace (pool, round == 0 ? 20000 : 0);
+      g_signal_connect (pool, "worker-exited", G_CALLBACK (record_exit_cb), codes);
+      gipc_pool_run_async (pool, coop, NULL, c, outcome_cb, &o);
+      while (gipc_pool_get_running_tasks (pool) == 0)
+        g_main_context_iteration (NULL, TRUE);
+      g_cancellable_cancel (c);
+      while (o.n_called == 0)
+        g_main_context_iteration (NULL, TRUE);
+      g_assert_error (o.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+      g_assert_cmpuint (gipc_pool_get_running_tasks (pool), ==, 0);
+
+      /* Back to full strength at once. */
+      p = run_one (pool, "pid", &error);
+      g_assert_no_error (error);
+
+      gipc_pool_close_async (pool, NULL, close_cb, &closed);
+      gipc_test_run_until (NULL, &closed);
+      if (round == 0)
+        {
+          /* Answered the cancel, then stopped cleanly when closed. */
+          g_assert_cmpuint (codes->len, >=, 1);
+          for (guint i = 0; i < codes->len; i++)
+            g_assert_cmpint (g_array_index (codes, gint, i), ==, 0);
+        }
+      else
+        {
+          guint killed = 0;
+
+          for (guint i = 0; i < codes->len; i++)
+            killed += g_array_index (codes, gint, i) == -SIGKILL;
+          g_assert_cmpuint (killed, ==, 1);
+        }
+      outcome_clear (&o);
+    }
+}
+
+static void
+test_restart_intensity (void)
+{
+  g_autoptr(GipcPool) pool = gipc_pool_new (test_worker_func, NULL, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) ok = NULL;
+  guint i;
+
+  gipc_pool_set_max_workers (pool, 1);
+  gipc_pool_set_restart_intensity (pool, 3);
+  gipc_pool_set_restart_period (pool, 60000);
+  for (i = 0; i < 4; i++)
+    {
+      g_autoptr(GBytes) none = run_one (pool, "exit:1", &error);
+      g_assert_error (error, GIPC_ERROR, GIPC_ERROR_WORKER_DIED);
+      g_clear_error (&error);
+    }
+  /* 4 deaths > 3: broken. */
+  ok = run_one (pool, "echo:x", &error);
+  g_assert_null (ok);
+  g_assert_error (error, GIPC_ERROR, GIPC_ERROR_POOL_BROKEN);
+  g_clear_error (&error);
+  g_assert_cmpuint (gipc_pool_get_workers (pool), ==, 0);
+
+  gipc_pool_reset (pool);
+  ok = run_one (pool, "echo:y", &error);
+  g_assert_no_error (error);
+  assert_bytes_str (ok, "y");
+}
+
+static void
+test_recycling (void)
+{
+  g_autoptr(GipcPool) pool = gipc_pool_new (test_worker_func, NULL, NULL);
+  g_autoptr(GError) error = NULL;
+  gint pids[6];
+  guint i;
+
+  gipc_pool_set_max_workers (pool, 1);
+  gipc_pool_set_max_tasks_per_worker (pool, 2);
+  for (i = 0; i < 6; i++)
+    {
+      g_autoptr(GBytes) p = run_one (pool, "pid", &error);
+      g_assert_no_error (error);
+      pids[i] = bytes_to_int (p);
+    }
+  g_assert_cmpint (pids[0], ==, pids[1]);
+  g_assert_cmpint (pids[1], !=, pids[2]);
+  g_assert_cmpint (pids[2], ==, pids[3]);
+  g_assert_cmpint (pids[3], !=, pids[4]);
+  g_assert_cmpint (pids[4], ==, pids[5]);
+}
+
+static void
+test_idle_timeout (void)
+{
+  g_autoptr(GipcPool) pool = gipc_pool_new (test_worker_func, NULL, NULL);
+  g_autoptr(GBytes) sleep_req = req ("sleep:200");
+  Outcome o[3] = { { 0, }, };
+  guint i, exited = 0;
+
+  gipc_pool_set_max_workers (pool, 3);
+  gipc_pool_set_min_workers (pool, 1);
+  gipc_pool_set_idle_timeout (pool, 100);
+  g_signal_connect (pool, "worker-exited", G_CALLBACK (count_pid_cb), &exited);
+  for (i = 0; i < 3; i++)
+    gipc_pool_run_async (pool, sleep_req, NULL, NULL, outcome_cb, &o[i]);
+  while (o[0].n_called + o[1].n_called + o[2].n_called < 3)
+    g_main_context_iteration (NULL, TRUE);
+  for (i = 0; i < 3; i++)
+    {
+      g_assert_no_error (o[i].error);
+      outcome_clear (&o[i]);
+    }
+  g_assert_cmpuint (gipc_pool_get_workers (pool), >=, 2);
+  while (gipc_pool_get_workers (pool) > 1 || exited < 2)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (gipc_pool_get_workers (pool), ==, 1);
+  g_assert_cmpuint (exited, ==, 2);
+}
+
+static void
+notify_count_cb (GObject    *object,
+                 GParamSpec *pspec,
+                 gpointer    user_data)
+{
+  guint *transitions = user_data;
+
+  if (gipc_pool_is_congested (GIPC_POOL (object)))
+    transitions[0]++;
+  else
+    transitions[1]++;
+}
+
+static void
+test_congested (void)
+{
+  g_autoptr(GipcPool) pool = gipc_pool_new (test_worker_func, NULL, NULL);
+  g_autoptr(GBytes) sleep_req = req ("sleep:50");
+  Outcome o[6] = { { 0, }, };
+  guint transitions[2] = { 0, 0 };
+  guint i, total;
+
+  gipc_pool_set_max_workers (pool, 1);
+  gipc_pool_set_max_queued (pool, 2);
+  g_signal_connect (pool, "notify::congested", G_CALLBACK (notify_count_cb), transitions);
+  g_assert_false (gipc_pool_is_congested (pool));
+  for (i = 0; i < 6; i++)
+    gipc_pool_run_async (pool, sleep_req, NULL, NULL, outcome_cb, &o[i]);
+  /* run_async never refuses; congested is seen from the caller's thread. */
+  g_assert_true (gipc_pool_is_congested (pool));
+  do
+    {
+      g_main_context_iteration (NULL, TRUE);
+      for (total = 0, i = 0; i < 6; i++)
+        total += o[i].n_called;
+    }
+  while (total < 6);
+  g_assert_false (gipc_pool_is_congested (pool));
+  g_assert_cmpuint (transitions[0], ==, 1);
+  g_assert_cmpuint (transitions[1], ==, 1);
+  for (i = 0; i < 6; i++)
+    {
+      g_assert_no_error (o[i].error);
+      outcome_clear (&o[i]);
+    }
+}
+
+static void
+test_fds_both_ways (void)
+{
+  g_autoptr(GipcPool) pool = gipc_pool_new (test_worker_func, NULL, NULL);
+  g_autoptr(GUnixFDList) fds = g_unix_fd_list_new ();
+  g_autoptr(GUnixFDList) out_fds = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GBytes) request = req ("fds");
+  g_autoptr(GBytes) answer = NULL;
+  g_autoptr(GError) error = NULL;
+  char buf[16] = { 0, };
+  int p[2], got;
+
+  g_assert_no_errno (pipe (p));
+  g_assert_cmpint (g_unix_fd_list_append (fds, p[1], &error), ==, 0);
+  close (p[1]);
+  gipc_pool_run_async (pool, request, fds, NULL, gipc_test_result_cb, &result);
+  gipc_test_run_until_result (NULL, &result);
+  answer = gipc_pool_run_finish (pool, result, &out_fds, &error);
+  g_assert_no_error (error);
+  assert_bytes_str (answer, "fds");
+  g_clear_object (&fds);  /* closes our copy of the write end */
+  g_assert_cmpint (read (p[0], buf, sizeof buf), ==, 5);
+  g_assert_cmpstr (buf, ==, "hello");
+  close (p[0]);
+  g_assert_nonnull (out_fds);
+  g_assert_cmpint (g_unix_fd_list_get_length (out_fds), ==, 1);
+  got = g_unix_fd_list_get (out_fds, 0, &error);
+  memset (buf, 0, sizeof buf);
+  g_assert_cmpint (read (got, buf, sizeof buf), ==, 5);
+  g_assert_cmpstr (buf, ==, "world");
+  close (got);
+}
+
+static void
+test_big_result (void)
+{
+  g_autoptr(GipcPool) pool = gipc_pool_new (test_worker_func, NULL, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) big = NULL;
+  gsize size = 256 * MiB;
+  const guint8 *data;
+  gsize rss_before = gipc_test_status_kib ("VmRSS:");
+
+  big = run_one (pool, "big:268435456", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_bytes_get_size (big), ==, size);
+  data = g_bytes_get_data (big, NULL);
+  g_assert_cmpint (data[0], ==, 1);
+  g_assert_cmpint (data[size / 2], ==, 0x5a);
+  g_assert_cmpint (data[size - 1], ==, 2);
+  /* Mapped, not copied: touching three pages did not bring 256 MiB in. */
+  if (!GIPC_TEST_ASAN)
+    g_assert_cmpuint (gipc_test_status_kib ("VmRSS:"), <, rss_before + 64 * 1024);
+}
+
+static void
+test_finalize_pending (void)
+{
+  GipcPool *pool = gipc_pool_new (test_worker_func, NULL, NULL);
+  g_autoptr(GBytes) hang = req ("hang");
+  Outcome o[5] = { { 0, }, };
+  guint i, exited = 0;
+
+  gipc_pool_set_max_workers (pool, 2);
+  g_signal_connect (pool, "worker-exited", G_CALLBACK (count_pid_cb), &exited);
+  for (i = 0; i < 5; i++)
+    gipc_pool_run_async (pool, hang, NULL, NULL, outcome_cb, &o[i]);
+  while (gipc_pool_get_running_tasks (pool) < 2)
+    g_main_context_iteration (NULL, TRUE);
+  g_object_unref (pool);  /* finalized at once, pending tasks or not */
+  for (i = 0; i < 5; i++)
+    while (o[i].n_called == 0)
+      g_main_context_iteration (NULL, TRUE);
+  for (i = 0; i < 5; i++)
+    {
+      g_assert_cmpuint (o[i].n_called, ==, 1);
+      g_assert_error (o[i].error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+      outcome_clear (&o[i]);
+    }
+}
+
+static GipcPool *unref_pool;
+
+static void
+unref_pool_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  Outcome *o = user_data;
+
+  outcome_cb (source, result, user_data);
+  if (o->n_called == 1)
+    g_clear_object (&unref_pool);
+}
+
+typedef struct
+{
+  GipcPool *pool;
+  guint     remaining;
+  guint     done;
+  gboolean  nested;
+} Chain;
+
+static void chain_cb (GObject *, GAsyncResult *, gpointer);
+
+static void
+chain_submit (Chain *chain)
+{
+  g_autoptr(GBytes) request = req ("echo:chain");
+
+  gipc_pool_run_async (chain->pool, request, NULL, NULL, chain_cb, chain);
+}
+
+static void
+chain_cb (GObject      *source,
+          GAsyncResult *result,
+          gpointer      user_data)
+{
+  Chain *chain = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) bytes = gipc_pool_run_finish (chain->pool, result, NULL, &error);
+
+  g_assert_no_error (error);
+  assert_bytes_str (bytes, "chain");
+  chain->done++;
+  if (chain->nested && chain->done == 1)
+    {
+      /* A nested loop inside the callback: other tasks still complete. */
+      g_autoptr(GBytes) inner = run_one (chain->pool, "echo:nested", &error);
+      g_assert_no_error (error);
+      assert_bytes_str (inner, "nested");
+    }
+  if (chain->remaining > 0)
+    {
+      chain->remaining--;
+      chain_submit (chain);
+    }
+}
+
+static void
+test_callback_reentrancy (void)
+{
+  Chain chain = { NULL, 10, 0, TRUE };
+  Outcome o[3] = { { 0, }, };
+  g_autoptr(GBytes) sleep_req = req ("sleep:20");
+  guint i;
+
+  chain.pool = gipc_pool_new (test_worker_func, NULL, NULL);
+  gipc_pool_set_max_workers (chain.pool, 2);
+  chain_submit (&chain);
+  while (chain.done < 11)
+    g_main_context_iteration (NULL, TRUE);
+  g_clear_object (&chain.pool);
+
+  /* A callback that drops the last reference, with tasks still pending. */
+  unref_pool = gipc_pool_new (test_worker_func, NULL, NULL);
+  gipc_pool_set_max_workers (unref_pool, 1);
+  gipc_pool_run_async (unref_pool, sleep_req, NULL, NULL, unref_pool_cb, &o[0]);
+  gipc_pool_run_async (unref_pool, sleep_req, NULL, NULL, outcome_cb, &o[1]);
+  gipc_pool_run_async (unref_pool, sleep_req, NULL, NULL, outcome_cb, &o[2]);
+  while (o[0].n_called + o[1].n_called + o[2].n_called < 3)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_null (unref_pool);
+  g_assert_no_error (o[0].error);
+  /* The worker was free for the next task before the callback ran, so the
+   * second may have finished or been cancelled; the third was cancelled. */
+  g_assert_error (o[2].error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  for (i = 0; i < 3; i++)
+    outcome_clear (&o[i]);
+}
+
+typedef struct
+{
+  GipcPool *pool;
+  guint     n;
+  guint     ok;
+} ThreadData;
+
+static gpointer
+thread_async_func (gpointer data)
+{
+  ThreadData *td = data;
+  GMainContext *context = g_main_context_new ();
+  guint i, total;
+  Outcome *o = g_new0 (Outcome, td->n);
+
+  g_main_context_push_thread_default (context);
+  for (i = 0; i < td->n; i++)
+    {
+      g_autofree gchar *text = g_strdup_printf ("echo:%u", i);
+      g_autoptr(GBytes) request = req (text);
+
+      gipc_pool_run_async (td->pool, request, NULL, NULL, outcome_cb, &o[i]);
+    }
+  do
+    {
+      g_main_context_iteration (context, TRUE);
+      for (total = 0, i = 0; i < td->n; i++)
+        total += o[i].n_called;
+    }
+  while (total < td->n);
+  for (i = 0; i < td->n; i++)
+    {
+      g_autofree gchar *text = g_strdup_printf ("%u", i);
+
+      g_assert_no_error (o[i].error);
+      assert_bytes_str (o[i].bytes, text);
+      outcome_clear (&o[i]);
+      td->ok++;
+    }
+  g_free (o);
+  g_main_context_pop_thread_default (context);
+  g_main_context_unref (context);
+  return NULL;
+}
+
+static gpointer
+thread_sync_func (gpointer data)
+{
+  ThreadData *td = data;
+  guint i;
+
+  for (i = 0; i < td->n; i++)
+    {
+      g_autofree gchar *text = g_strdup_printf ("echo:s%u", i);
+      g_autoptr(GBytes) request = req (text);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GBytes) bytes = gipc_pool_run (td->pool, request, NULL, NULL, NULL, &error);
+
+      g_assert_no_error (error);
+      assert_bytes_str (bytes, text + 5);
+      td->ok++;
+    }
+  return NULL;
+}
+
+static void
+test_threads (void)
+{
+  g_autoptr(GipcPool) pool = gipc_pool_new_for_target (server, "serve", NULL);
+  ThreadData td[4];
+  GThread *threads[4];
+  guint i;
+
+  gipc_pool_set_max_workers (pool, 3);
+  for (i = 0; i < 4; i++)
+    {
+      td[i].pool = pool;
+      td[i].n = 50;
+      td[i].ok = 0;
+      threads[i] = g_thread_new ("pool-test", i < 2 ? thread_async_func : thread_sync_func, &td[i]);
+    }
+  /* Nobody iterates the pool's context here: the sync callers do. */
+  for (i = 0; i < 4; i++)
+    {
+      g_thread_join (threads[i]);
+      g_assert_cmpuint (td[i].ok, ==, 50);
+    }
+}
+
+static void
+test_sync_no_loop (void)
+{
+  g_autoptr(GipcPool) pool = gipc_pool_new (test_worker_func, NULL, NULL);
+  g_autoptr(GBytes) request = req ("echo:sync");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) bytes = gipc_pool_run (pool, request, NULL, NULL, NULL, &error);
+  g_autoptr(GBytes) segv = req ("segv");
+  g_autoptr(GBytes) none = NULL;
+
+  g_assert_no_error (error);
+  assert_bytes_str (bytes, "sync");
+  none = gipc_pool_run (pool, segv, NULL, NULL, NULL, &error);
+  g_assert_error (error, GIPC_ERROR, GIPC_ERROR_WORKER_DIED);
+}
+
+static void
+test_target_and_rogues (void)
+{
+  const gchar *modes[] = { "garbage", "wrong-id", "truncated" };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (modes); i++)
+    {
+      g_autoptr(GipcPool) pool = gipc_pool_new_for_target (server, "serve", g_variant_new_string (modes[i]));
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GBytes) none = run_one (pool, "echo:x", &error);
+
+      g_test_message ("%s: %s", modes[i], error != NULL ? error->message : "(none)");
+      g_assert_null (none);
+      g_assert_true (g_error_matches (error, GIPC_ERROR, GIPC_ERROR_PROTOCOL) ||
+                     g_error_matches (error, GIPC_ERROR, GIPC_ERROR_WORKER_DIED));
+      if (i < 2)
+        g_assert_error (error, GIPC_ERROR, GIPC_ERROR_PROTOCOL);
+    }
+
+  {
+    g_autoptr(GipcPool) pool = gipc_pool_new_for_target (server, "serve", NULL);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GBytes) a = run_one (pool, "echo:target", &error);
+
+    g_assert_no_error (error);
+    assert_bytes_str (a, "target");
+  }
+}
+
+/* The bug users hit: a worker that answers and exits at once had its
+ * result reported as a crash when the exit was seen first. */
+static void
+test_result_before_exit (void)
+{
+  const gchar *argv[] = { self_exe, "--pool-worker", "answer-exit", NULL };
+  g_autoptr(GipcPool) pool = gipc_pool_new_for_argv (argv);
+  guint i;
+
+  gipc_pool_set_restart_intensity (pool, G_MAXUINT);
+  for (i = 0; i < 30; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GBytes) ok = run_one (pool, "echo:x", &error);
+
+      g_assert_no_error (error);
+      assert_bytes_str (ok, "ok");
+    }
+}
+
+static void
+test_argv (void)
+{
+  const gchar *argv[] = { self_exe, "--pool-worker", "serve", NULL };
+  const gchar *bad[] = { "/nonexistent/gipc-worker", NULL };
+  g_autoptr(GipcPool) pool = gipc_pool_new_for_argv (argv);
+  g_autoptr(GipcPool) broken = gipc_pool_new_for_argv (bad);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) a = run_one (pool, "echo:argv", &error);
+  g_autoptr(GBytes) b = NULL;
+  g_autoptr(GBytes) c = NULL;
+
+  g_assert_no_error (error);
+  assert_bytes_str (a, "argv");
+  b = run_one (pool, "exit-later", &error);
+  g_assert_no_error (error);
+  assert_bytes_str (b, "bye");
+  /* It exits between tasks: the next task goes to a new worker. */
+  g_usleep (100 * 1000);
+  c = run_one (pool, "echo:next", &error);
+  g_assert_no_error (error);
+  assert_bytes_str (c, "next");
+
+  g_clear_pointer (&a, g_bytes_unref);
+  a = run_one (broken, "echo:x", &error);
+  g_assert_null (a);
+  g_assert_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED);
+}
+
+static void
+test_memory_limit (void)
+{
+  g_autoptr(GipcPool) pool = gipc_pool_new (test_worker_func, NULL, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) none = NULL;
+  g_autoptr(GBytes) ok = NULL;
+
+  if (GIPC_TEST_ASAN)
+    {
+      g_test_skip ("RLIMIT_AS means nothing under ASan");
+      return;
+    }
+  gipc_pool_set_memory_limit (pool, 512 * MiB);
+  none = run_one (pool, "alloc:1073741824", &error);
+  g_assert_null (none);
+  g_test_message ("%s", error->message);
+  g_assert_true (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE) ||
+                 g_error_matches (error, GIPC_ERROR, GIPC_ERROR_WORKER_DIED));
+  g_clear_error (&error);
+  ok = run_one (pool, "alloc:1048576", &error);
+  g_assert_no_error (error);
+}
+
+static void
+close_cb (GObject      *source,
+          GAsyncResult *result,
+          gpointer      user_data)
+{
+  gboolean *closed = user_data;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (gipc_pool_close_finish (NULL, result, &error));
+  g_assert_no_error (error);
+  *closed = TRUE;
+}
+
+static void
+test_close (void)
+{
+  g_autoptr(GipcPool) pool = gipc_pool_new (test_worker_func, NULL, NULL);
+  g_autoptr(GBytes) sleep_req = req ("sleep:50");
+  Outcome o[4] = { { 0, }, };
+  Outcome late = { 0, };
+  gboolean closed = FALSE;
+  guint i;
+
+  gipc_pool_set_max_workers (pool, 2);
+  for (i = 0; i < 4; i++)
+    gipc_pool_run_async (pool, sleep_req, NULL, NULL, outcome_cb, &o[i]);
+  gipc_pool_close_async (pool, NULL, close_cb, &closed);
+  gipc_pool_run_async (pool, sleep_req, NULL, NULL, outcome_cb, &late);
+  gipc_test_run_until (NULL, &closed);
+  for (i = 0; i < 4; i++)
+    {
+      g_assert_cmpuint (o[i].n_called, ==, 1);
+      g_assert_no_error (o[i].error);
+      outcome_clear (&o[i]);
+    }
+  g_assert_cmpuint (late.n_called, ==, 1);
+  g_assert_error (late.error, GIPC_ERROR, GIPC_ERROR_CLOSED);
+  outcome_clear (&late);
+  g_assert_cmpuint (gipc_pool_get_workers (pool), ==, 0);
+}
+
+/* Our children, but those in @baseline. */
+static GArray *
+children_but (GArray *baseline)
+{
+  GArray *children = gipc_test_list_children (NULL);
+  guint i, j;
+
+  for (i = children->len; i > 0; i--)
+    for (j = 0; j < baseline->len; j++)
+      if (g_array_index (children, pid_t, i - 1) == g_array_index (baseline, pid_t, j))
+        {
+          g_array_remove_index (children, i - 1);
+          break;
+        }
+  return children;
+}
+
+/* 2,000 tasks, workers killed at random: every task answered once, no
+ * hang, no zombie, no fd left. */
+static void
+test_stress_kills (void)
+{
+  g_autoptr(GipcPool) pool = NULL;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (1234);
+  guint n = 2000, i, total, n_ok = 0, n_died = 0, n_zombies = 0;
+  Outcome *o = g_new0 (Outcome, n);
+  GArray *children;
+  guint fds_before = gipc_test_count_fds ();
+  GPtrArray *pids = g_ptr_array_new ();
+  GArray *baseline = gipc_test_list_children (NULL);  /* the fork server */
+
+  pool = gipc_pool_new (test_worker_func, NULL, NULL);
+  gipc_pool_set_max_workers (pool, 4);
+  gipc_pool_set_restart_intensity (pool, G_MAXUINT);
+  for (i = 0; i < n; i++)
+    {
+      g_autoptr(GBytes) request = req (g_rand_int_range (rand, 0, 50) == 0 ? "sleep:5" : "echo:ok");
+      gipc_pool_run_async (pool, request, NULL, NULL, outcome_cb, &o[i]);
+    }
+  do
+    {
+      g_main_context_iteration (NULL, FALSE);
+      if (g_rand_int_range (rand, 0, 20) == 0)
+        {
+          /* Kill a random child of ours. */
+          children = children_but (baseline);
+          if (children->len > 0)
+            kill (g_array_index (children, pid_t, g_rand_int_range (rand, 0, children->len)), SIGKILL);
+          g_array_unref (children);
+        }
+      for (total = 0, i = 0; i < n; i++)
+        total += o[i].n_called;
+    }
+  while (total < n);
+  for (i = 0; i < n; i++)
+    {
+      g_assert_cmpuint (o[i].n_called, ==, 1);
+      if (o[i].error == NULL)
+        {
+          assert_bytes_str (o[i].bytes, g_bytes_get_size (o[i].bytes) == 2 ? "ok" : "slept");
+          n_ok++;
+        }
+      else
+        {
+          g_assert_error (o[i].error, GIPC_ERROR, GIPC_ERROR_WORKER_DIED);
+          n_died++;
+        }
+      outcome_clear (&o[i]);
+    }
+  g_test_message ("%u answered, %u died with their worker", n_ok, n_died);
+  g_assert_cmpuint (n_ok + n_died, ==, n);
+  g_assert_cmpuint (n_ok, >, 0);
+  g_free (o);
+  g_ptr_array_unref (pids);
+
+  g_clear_object (&pool);
+  /* Every worker goes, reaped. */
+  for (i = 0; i < 2000; i++)
+    {
+      children = children_but (baseline);
+      total = children->len;
+      g_array_unref (children);
+      if (total == 0)
+        break;
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+  g_assert_cmpuint (total, ==, 0);
+  children = gipc_test_list_children (&n_zombies);
+  g_assert_cmpuint (n_zombies, ==, 0);
+  g_array_unref (children);
+  g_array_unref (baseline);
+  gipc_test_drain_context (NULL);
+  g_assert_cmpuint (gipc_test_count_fds (), ==, fds_before);
+}
+
+static gboolean
+low_idle_cb (gpointer data)
+{
+  (*(guint *) data)++;
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+flag_cb (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_idle_no_cpu (void)
+{
+  g_autoptr(GipcPool) pool = gipc_pool_new (test_worker_func, NULL, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) ok = NULL;
+  struct rusage before, after;
+  gboolean done = FALSE;
+  guint idles = 0, id;
+  gint64 cpu_us;
+
+  gipc_pool_set_min_workers (pool, 2);
+  ok = run_one (pool, "echo:warm", &error);
+  g_assert_no_error (error);
+  while (gipc_pool_get_workers (pool) < 2)
+    g_main_context_iteration (NULL, TRUE);
+
+  /* A low-priority idle keeps running: the pool has no source ready. */
+  id = g_idle_add_full (G_PRIORITY_LOW, low_idle_cb, &idles, NULL);
+  g_main_context_iteration (NULL, FALSE);
+  g_source_remove (id);
+  g_assert_cmpuint (idles, >=, 1);
+
+  g_assert_no_errno (getrusage (RUSAGE_SELF, &before));
+  g_timeout_add (1000, flag_cb, &done);
+  while (!done)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_no_errno (getrusage (RUSAGE_SELF, &after));
+  cpu_us = (after.ru_utime.tv_sec - before.ru_utime.tv_sec) * G_USEC_PER_SEC +
+           (after.ru_utime.tv_usec - before.ru_utime.tv_usec) +
+           (after.ru_stime.tv_sec - before.ru_stime.tv_sec) * G_USEC_PER_SEC +
+           (after.ru_stime.tv_usec - before.ru_stime.tv_usec);
+  g_test_message ("CPU over a second of idle loop: %" G_GINT64_FORMAT " us", cpu_us);
+  g_assert_cmpint (cpu_us, <, 50000);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (argc >= 3 && g_str_equal (argv[1], "--pool-worker"))
+    {
+      g_autoptr(GipcChannel) channel = gipc_channel_new_inherited (0, &error);
+
+      if (channel == NULL)
+        g_error ("worker: %s", error->message);
+      if (!g_str_equal (argv[2], "serve"))
+        return rogue_worker (channel, argv[2]);
+      return gipc_worker_serve (channel, test_worker_func, NULL);
+    }
+  self_exe = argv[0];
+
+  g_main_context_default ();
+  server = gipc_fork_server_new ();
+  gipc_fork_server_add_target (server, "serve", serve_target, NULL, NULL);
+  if (!gipc_fork_server_start (server, &error))
+    g_error ("fork server: %s", error->message);
+  g_type_class_unref (g_type_class_ref (G_TYPE_TASK));
+
+  g_test_init (&argc, &argv, NULL);
+
+  gipc_test_add_func ("/pool/basic/fork", test_basic_fork);
+  gipc_test_add_func ("/pool/errors", test_errors);
+  gipc_test_add_func ("/pool/crashes", test_crashes);
+  gipc_test_add_func ("/pool/timeout", test_timeout);
+  gipc_test_add_func ("/pool/cancel/queued-and-running", test_cancel_queued_and_running);
+  gipc_test_add_func ("/pool/cancel/cooperative", test_cancel_cooperative);
+  gipc_test_add_func ("/pool/restart-intensity", test_restart_intensity);
+  gipc_test_add_func ("/pool/recycling", test_recycling);
+  gipc_test_add_func ("/pool/idle-timeout", test_idle_timeout);
+  gipc_test_add_func ("/pool/congested", test_congested);
+  gipc_test_add_func ("/pool/fds", test_fds_both_ways);
+  gipc_test_add_func ("/pool/big-result", test_big_result);
+  gipc_test_add_func ("/pool/finalize-pending", test_finalize_pending);
+  gipc_test_add_func ("/pool/callback-reentrancy", test_callback_reentrancy);
+  gipc_test_add_func ("/pool/threads", test_threads);
+  gipc_test_add_func ("/pool/sync-no-loop", test_sync_no_loop);
+  gipc_test_add_func ("/pool/target-and-rogues", test_target_and_rogues);
+  gipc_test_add_func ("/pool/argv", test_argv);
+  gipc_test_add_func ("/pool/result-before-exit", test_result_before_exit);
+  gipc_test_add_func ("/pool/memory-limit", test_memory_limit);
+  gipc_test_add_func ("/pool/close", test_close);
+  gipc_test_add_func ("/pool/stress-kills", test_stress_kills);
+  gipc_test_add_func ("/pool/idle-no-cpu", test_idle_no_cpu);
+
+  return g_test_run ();
+}
