@@ -28,9 +28,9 @@ result:
 With ``pass_task=True`` the function is called as ``func(request, task)``,
 where ``task`` (a ``Gipc.WorkerTask``) has the file descriptors that came
 with the request (``task.fds``, ints that the function owns), a list to
-fill with file descriptors to send back (``task.out_fds``: ints or objects
-with ``fileno()``; they are duplicated, the function keeps its own) and
-the task's ``Gio.Cancellable`` (``task.cancellable``, cancelled when the
+fill with file descriptors to send back (``task.out_fds``: ints are handed
+over and closed once sent; objects with ``fileno()``, such as files and
+sockets, are duplicated and stay open) and the task's ``Gio.Cancellable`` (``task.cancellable``, cancelled when the
 caller cancels the task).
 
 Pickle runs code when it is loaded: ``submit``, ``map`` and
@@ -75,6 +75,7 @@ import sys
 import threading
 import time
 import traceback
+import weakref
 from concurrent.futures import _base
 
 from gi.repository import Gio, GLib
@@ -164,8 +165,9 @@ class WorkerTask:
     """What a worker function made with ``pass_task=True`` gets besides the
     request: ``fds`` (the file descriptors that came with it, as ints that
     the function owns and should close), ``out_fds`` (a list to fill with
-    file descriptors to send back with the result: ints or objects with
-    ``fileno()``, duplicated when the result is sent) and ``cancellable``
+    file descriptors to send back with the result: ints are handed over
+    and closed once sent, objects with ``fileno()`` are duplicated and stay
+    open) and ``cancellable``
     (the task's ``Gio.Cancellable``, cancelled when the caller cancels the
     task)."""
 
@@ -271,6 +273,8 @@ class _WorkerFunc:
             else:
                 result = self._run_bytes(data, task)
             out_fds = _as_fd_list(task.out_fds)
+            # The ints were handed over; the list has its own duplicates.
+            _close_fds([fd for fd in task.out_fds if isinstance(fd, int)])
         finally:
             if not self._pass_task:
                 _close_fds(task.fds)
@@ -407,11 +411,11 @@ class PoolFuture(concurrent.futures.Future):
         return super().exception(timeout)
 
 
-def _complete(future, pool, result, finish):
+def _complete(future, pool, result):
     """Completes ``future`` from a finished run_async: its unpickled value,
     the worker's exception, or the pool's GLib.Error."""
     try:
-        gbytes, out_fds = _split_finish(finish(pool, result))
+        gbytes, out_fds = _split_finish(Gipc.Pool.run_finish(pool, result))
     except GLib.Error as e:
         if e.matches(Gio.io_error_quark(), Gio.IOErrorEnum.CANCELLED):
             future._gipc_mark_cancelled()
@@ -438,6 +442,26 @@ def _complete(future, pool, result, finish):
         future.set_result(value)
     else:
         future.set_exception(value)
+
+
+_finisher = None
+
+
+def _finishing_pool(source, weak_pool):
+    """A pool object to call run_finish() on. The callback's source object
+    is None (pending tasks do not keep the pool alive: gipc_pool_run_async
+    makes its task without one), and gipc_pool_run_finish accepts any pool
+    then; PyGObject cannot pass None as the instance, so this gives the
+    task's pool while it lives, else a pool that never runs anything."""
+    global _finisher
+    if source is not None:
+        return source
+    pool = weak_pool() if weak_pool is not None else None
+    if pool is not None:
+        return pool
+    if _finisher is None:
+        _finisher = Gipc.Pool.new_for_argv(['/bin/false'])
+    return _finisher
 
 
 def _pickled_request(obj):
@@ -504,8 +528,18 @@ class Pool(Gipc.Pool):
     def run_async(self, request, fds=None, cancellable=None, callback=None,
                   *user_data):
         """Starts one task; ``callback(pool, result, *user_data)`` runs in
-        the caller's thread-default context, where ``run_finish(result)``
-        (or ``run_with_fds_finish``) gives its outcome."""
+        the caller's thread-default context, where
+        ``pool.run_finish(result)`` (or ``run_with_fds_finish``) gives its
+        outcome. A pending task does not keep the pool alive; once the pool
+        is gone, the ``pool`` passed to the callback is a stand-in whose
+        ``run_finish`` still works."""
+        if callback is not None:
+            weak_pool = weakref.ref(self)
+            user_callback = callback
+
+            def callback(source, result, *data):
+                return user_callback(_finishing_pool(source, weak_pool),
+                                     result, *data)
         return Gipc.Pool.run_async(self, _as_gbytes(request),
                                    _as_fd_list(fds), cancellable, callback,
                                    *user_data)
@@ -535,7 +569,7 @@ class Pool(Gipc.Pool):
         future.set_running_or_notify_cancel()
         Gipc.Pool.run_async(self, request, _as_fd_list(fds),
                             future._gipc_cancellable,
-                            _submit_done_cb, future)
+                            _submit_done_cb, (future, weakref.ref(self)))
         return future
 
     def map(self, iterable, window=None):
@@ -567,14 +601,15 @@ class Pool(Gipc.Pool):
         context = GLib.MainContext.ref_thread_default()
         done = []
         Gipc.Pool.close_async(self, cancellable,
-                              lambda pool, result: done.append(result))
+                              lambda source, result: done.append(result))
         while not done:
             context.iteration(True)
         return Gipc.Pool.close_finish(self, done[0])
 
 
-def _submit_done_cb(pool, result, future):
-    _complete(future, pool, result, Gipc.Pool.run_finish)
+def _submit_done_cb(source, result, data):
+    future, weak_pool = data
+    _complete(future, _finishing_pool(source, weak_pool), result)
 
 
 # --------------------------------------------------------------------------
@@ -868,7 +903,7 @@ class PoolExecutor(concurrent.futures.Executor):
     def _done_cb(self, pool, result, future):
         with self._lock:
             self._in_flight -= 1
-        _complete(_StandardFuture(future), pool, result, Gipc.Pool.run_finish)
+        _complete(_StandardFuture(future), self._pool, result)
         self._dispatch()
 
     def _close_when_idle(self):
@@ -879,9 +914,9 @@ class PoolExecutor(concurrent.futures.Executor):
             self._closing = True
         Gipc.Pool.close_async(self._pool, None, self._closed_cb)
 
-    def _closed_cb(self, pool, result):
+    def _closed_cb(self, source, result):
         try:
-            Gipc.Pool.close_finish(pool, result)
+            Gipc.Pool.close_finish(self._pool, result)
         except GLib.Error:
             pass
         self._closed.set()

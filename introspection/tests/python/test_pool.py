@@ -100,8 +100,7 @@ def read_fds(obj, task):
     r, w = os.pipe()
     os.write(w, b'|'.join(texts)[::-1])
     os.close(w)
-    task.out_fds.append(r)
-    os.close(r)        # sent as a duplicate
+    task.out_fds.append(r)     # handed over: closed once sent
     return len(texts)
 
 
@@ -437,6 +436,10 @@ class ExecutorTests(gipctest.TestCase):
     def test_shutdown_cancel_futures(self):
         executor = Gipc.PoolExecutor(max_workers=1)
         running = executor.submit(time.sleep, 0.5)
+        deadline = time.monotonic() + 30
+        while not running.running() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self.assertTrue(running.running())
         waiting = [executor.submit(square, n) for n in range(10)]
         executor.shutdown(wait=True, cancel_futures=True)
         self.assertIsNone(running.result(0))
