@@ -75,6 +75,7 @@ decode_thumbnail (GBytes        *request,
   GBytes *result;
   gpointer memory;
   gsize length = 0;
+  int width = 0, height = 0;
   int y;
 
   /* Stands in for a decoder bug. Real image loaders have crashed on crafted
@@ -86,7 +87,12 @@ decode_thumbnail (GBytes        *request,
       g_strstr_len (head, (gssize) length, "gipc-thumbnailer-example: crash the decoder") != NULL)
     raise (SIGSEGV);
 
-  loaded = gdk_pixbuf_new_from_file_at_scale (path, THUMBNAIL_SIZE, THUMBNAIL_SIZE, TRUE, error);
+  /* At most THUMBNAIL_SIZE a side, never larger than the image. */
+  if (gdk_pixbuf_get_file_info (path, &width, &height) != NULL &&
+      width > 0 && width <= THUMBNAIL_SIZE && height > 0 && height <= THUMBNAIL_SIZE)
+    loaded = gdk_pixbuf_new_from_file (path, error);
+  else
+    loaded = gdk_pixbuf_new_from_file_at_scale (path, THUMBNAIL_SIZE, THUMBNAIL_SIZE, TRUE, error);
   if (loaded == NULL)
     return NULL;
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
@@ -164,6 +170,10 @@ struct _Thumbnailer
   gboolean      check;
   guint         cancel_after;
   char         *screenshot;
+
+  /* The workers: how many started, and the sandbox the last one has. */
+  guint         n_workers_started;
+  GipcSandboxFlags sandbox_applied;
 
   /* Responsiveness: a 10 ms tick, and the longest gap between two. */
   guint         ticks;
@@ -305,6 +315,13 @@ all_done (Thumbnailer *self)
           as_expected = FALSE;
         }
     }
+  g_print ("thumbnailer: %u workers started, sandboxed: %s%s\n", self->n_workers_started,
+           (self->sandbox_applied & GIPC_SANDBOX_FLAGS_NO_NETWORK) ? "no network, " : "network, ",
+           (self->sandbox_applied & GIPC_SANDBOX_FLAGS_NO_FILESYSTEM) ? "no file system" : "file system");
+  if (self->n_workers_started > 0 &&
+      (self->sandbox_applied & (GIPC_SANDBOX_FLAGS_NO_NETWORK | GIPC_SANDBOX_FLAGS_NO_FILESYSTEM)) !=
+      (GIPC_SANDBOX_FLAGS_NO_NETWORK | GIPC_SANDBOX_FLAGS_NO_FILESYSTEM))
+    as_expected = FALSE;
   g_print ("thumbnailer: %u files: %u thumbnails, %u errors, %u worker crash%s, %u cancelled; %s; "
            "the main loop ticked %u times, longest stall %" G_GINT64_FORMAT " ms\n",
            self->items->len, self->counts[OUTCOME_THUMBNAIL], self->counts[OUTCOME_ERROR],
@@ -339,6 +356,18 @@ show_thumbnail (Item   *item,
   gtk_picture_set_paintable (GTK_PICTURE (item->picture), GDK_PAINTABLE (texture));
 }
 
+/* For --check: make-sample-images draws red growing left to right and
+ * green top to bottom; the thumbnail's corners must show it. */
+static gboolean
+pixels_look_right (const ThumbnailHeader *header)
+{
+  const guint8 *pixels = (const guint8 *) (header + 1);
+  const guint8 *first = pixels;
+  const guint8 *last = pixels + (gsize) (header->height - 1) * header->stride + (header->width - 1) * 4;
+
+  return first[0] < 48 && first[1] < 48 && last[0] > 192 && last[1] > 192;
+}
+
 static void
 thumbnail_done_cb (GObject      *source,
                    GAsyncResult *result,
@@ -363,6 +392,11 @@ thumbnail_done_cb (GObject      *source,
         {
           item->outcome = OUTCOME_ERROR;
           text = g_strdup ("error: not a thumbnail");
+        }
+      else if (self->check && !pixels_look_right (header))
+        {
+          item->outcome = OUTCOME_ERROR;
+          text = g_strdup ("error: the pixels are not the image's");
         }
       else
         {
@@ -502,6 +536,17 @@ build_window (Thumbnailer *self)
   gtk_window_present (GTK_WINDOW (self->window));
 }
 
+static void
+worker_started_cb (GipcPool    *pool,
+                   GipcProcess *worker,
+                   gpointer     user_data)
+{
+  Thumbnailer *self = user_data;
+
+  self->n_workers_started++;
+  self->sandbox_applied = gipc_process_get_sandbox_applied (worker);
+}
+
 static GipcPool *
 make_pool (GipcForkServer *server,
            const char     *images_dir)
@@ -581,6 +626,7 @@ main (int   argc,
   self.loop = g_main_loop_new (NULL, FALSE);
   self.cancellable = g_cancellable_new ();
   self.pool = make_pool (server, images_dir);
+  g_signal_connect (self.pool, "worker-started", G_CALLBACK (worker_started_cb), &self);
   if (!self.headless)
     build_window (&self);
   tick_id = g_timeout_add (10, tick_cb, &self);

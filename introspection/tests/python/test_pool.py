@@ -8,6 +8,7 @@ exceptions with the worker's traceback, cancelling a running future, a
 worker crash that fails only its own future, file descriptors."""
 
 import concurrent.futures
+import errno
 import itertools
 import os
 import signal
@@ -118,6 +119,22 @@ def _pipe_holding(text):
     os.write(w, text)
     os.close(w)
     return [r]
+
+
+def probe_sandbox(obj):
+    import socket
+    found = {}
+    try:
+        with open('/etc/passwd', 'rb'):
+            found['file'] = 'opened'
+    except OSError as e:
+        found['file'] = e.errno
+    try:
+        socket.socket(socket.AF_INET, socket.SOCK_STREAM).close()
+        found['socket'] = 'opened'
+    except OSError as e:
+        found['socket'] = e.errno
+    return found
 
 
 def init_worker(tag):
@@ -359,6 +376,23 @@ class PoolTests(gipctest.TestCase):
             self.assertEqual(pool.run(b'x', [r]), b'x:')
         finally:
             os.close(r)
+
+    def test_sandboxed_workers(self):
+        pool = Gipc.Pool.new_for_target(SERVER, 'what')
+        pool.set_sandbox(Gipc.SandboxFlags.NO_NETWORK
+                         | Gipc.SandboxFlags.NO_FILESYSTEM)
+        pool.props.memory_limit = 1 << 30
+        self.assertEqual(pool.submit(('square', 6)).result(30), 36)
+        with Gipc.PoolExecutor(max_workers=1,
+                               sandbox=Gipc.SandboxFlags.NO_NETWORK
+                               | Gipc.SandboxFlags.NO_FILESYSTEM) as executor:
+            found = executor.submit(probe_sandbox, None).result(30)
+        self.assertIn(found['file'], (errno.EACCES, errno.EPERM))
+        self.assertIn(found['socket'], (errno.EACCES, errno.EPERM))
+        # Unsandboxed, the same probe opens both.
+        with Gipc.PoolExecutor(max_workers=1) as executor:
+            self.assertEqual(executor.submit(probe_sandbox, None).result(30),
+                             {'file': 'opened', 'socket': 'opened'})
 
     def test_new_for_target(self):
         pool = Gipc.Pool.new_for_target(SERVER, 'square')
