@@ -50,6 +50,11 @@ def slow(seconds):
 
 
 def main():
+    # For the Gipc.Pool below: a fork server, started before any thread.
+    server = Gipc.ForkServer.new()
+    server.add_target('slow', Gipc.pool_worker(slow))
+    server.start()
+
     # Unchanged ProcessPoolExecutor code.
     with Executor(max_workers=2) as executor:
         starts = range(0, 100000, 5000)
@@ -63,8 +68,7 @@ def main():
         try:
             crashing.result()
         except GLib.Error as e:
-            print('a worker crash cost one future:',
-                  e.message.split(':')[0])
+            print('a worker crash cost one future:', e.message)
         print('the other futures:', [f.result() for f in others])
 
     # Pool properties as keywords: a sandbox and a task timeout.
@@ -73,7 +77,7 @@ def main():
         print('sandboxed:', executor.submit(try_the_network).result())
 
     # Gipc.Pool.submit: a future that can be cancelled while it runs.
-    pool = Gipc.Pool.new(slow)
+    pool = Gipc.Pool.new_for_target(server, 'slow')
     pool.props.max_workers = 1
     running = pool.submit(600)
     context = GLib.MainContext.default()
