@@ -677,6 +677,38 @@ def _executor_server():
         return _server
 
 
+# Spawned executor workers: a new interpreter that prepares itself as
+# multiprocessing's spawn start method does (the parent's sys.path, its
+# main module imported as __mp_main__), then serves the pool's tasks.
+_SPAWN_CODE = ('import sys, gi; gi.require_version("Gipc", "1.0"); '
+               'from gi.repository import Gipc; '
+               'from gi.overrides import gipc_pool; '
+               'sys.exit(gipc_pool._spawned_worker(sys.argv[1]))')
+
+
+def _spawn_argv(worker_func):
+    import base64
+    import multiprocessing.spawn
+    preparation = multiprocessing.spawn.get_preparation_data(
+        'gipc-pool-worker')
+    if 'authkey' in preparation:
+        # An AuthenticationString refuses pickling outside multiprocessing.
+        preparation['authkey'] = bytes(preparation['authkey'])
+    data = (preparation, pickle.dumps(worker_func, pickle.HIGHEST_PROTOCOL))
+    return [sys.executable, '-c', _SPAWN_CODE,
+            base64.b64encode(pickle.dumps(data, pickle.HIGHEST_PROTOCOL))
+            .decode('ascii')]
+
+
+def _spawned_worker(argument):
+    import base64
+    import multiprocessing.spawn
+    preparation, worker_func = pickle.loads(base64.b64decode(argument))
+    multiprocessing.spawn.prepare(preparation)
+    return worker_serve(Gipc.Channel.new_inherited(0),
+                        pickle.loads(worker_func))
+
+
 def _process_chunk(fn, chunk):
     return [fn(*args) for args in chunk]
 
@@ -757,8 +789,9 @@ class PoolExecutor(concurrent.futures.Executor):
 
     ``PoolExecutor(max_workers=None, mp_context=None, initializer=None,
     initargs=(), *, max_tasks_per_child=None, **properties)``:
-    ``max_workers`` defaults to the number of CPUs; ``mp_context`` is
-    accepted and ignored (the workers are always forked by a fork server);
+    ``max_workers`` defaults to the number of CPUs; ``mp_context`` only
+    chooses where the workers come from (a context whose start method is
+    ``'spawn'`` gives spawned workers, any other the fork server below);
     ``initializer(*initargs)`` runs once in each worker before its first
     task; ``max_tasks_per_child`` recycles a worker after that many tasks.
     Any other keyword sets a property of the pool (``sandbox``,
@@ -777,12 +810,14 @@ class PoolExecutor(concurrent.futures.Executor):
     create the first one before the program starts threads, and after the
     functions it will run are defined (as for ``ProcessPoolExecutor``'s
     fork context, the functions are pickled by reference). In a program
-    that already has threads at that point, the workers are fork-mode
-    workers of the executor's own thread, which is only safe if the other
-    threads do not hold the interpreter lock while it forks: start the
-    first executor early. Each executor has a thread that iterates its
-    private ``GMainContext``: futures complete there, and done callbacks
-    run there."""
+    that already has threads at that point (where no fork is safe: a child
+    forked while another thread holds the interpreter lock waits for it
+    forever), the workers are spawned instead: new interpreters prepared
+    as ``multiprocessing``'s spawn start method prepares its children (the
+    parent's ``sys.path``, its main module imported as ``__mp_main__``, so
+    the program needs the usual ``if __name__ == '__main__':`` guard).
+    Each executor has a thread that iterates its private ``GMainContext``:
+    futures complete there, and done callbacks run there."""
 
     def __init__(self, max_workers=None, mp_context=None, initializer=None,
                  initargs=(), *, max_tasks_per_child=None, **properties):
@@ -807,7 +842,10 @@ class PoolExecutor(concurrent.futures.Executor):
 
         worker_func = _ExecutorCall(initializer, initargs)
         self._driver = _Driver('gipc-pool-executor')
-        server = _executor_server()
+        method = None
+        if mp_context is not None:
+            method = mp_context.get_start_method()
+        server = _executor_server() if method != 'spawn' else None
         self._driver.context.push_thread_default()
         try:
             if server is not None:
@@ -817,7 +855,7 @@ class PoolExecutor(concurrent.futures.Executor):
                         ((pickle.dumps(worker_func, pickle.HIGHEST_PROTOCOL),),
                          {}), pickle.HIGHEST_PROTOCOL)))
             else:
-                self._pool = Gipc.Pool.new(_WorkerFunc(worker_func))
+                self._pool = Gipc.Pool.new_for_argv(_spawn_argv(worker_func))
             self._pool.props.max_workers = max_workers
             if max_tasks_per_child is not None:
                 self._pool.props.max_tasks_per_worker = max_tasks_per_child

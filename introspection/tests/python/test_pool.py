@@ -481,6 +481,45 @@ class ExecutorTests(gipctest.TestCase):
         for f in waiting:
             self.assertTrue(f.done())
 
+    def test_spawned_workers(self):
+        # A 'spawn' context, as in a program that already has threads when
+        # its first executor is made: new interpreters, prepared as
+        # multiprocessing's spawn prepares them (this module is the main
+        # module, imported as __mp_main__ there).
+        import multiprocessing
+        with Gipc.PoolExecutor(max_workers=2,
+                               mp_context=multiprocessing.get_context('spawn'),
+                               initializer=init_worker,
+                               initargs=('spawned',)) as executor:
+            self.assertEqual(list(executor.map(tagged, range(4))),
+                             [('spawned', n) for n in range(4)])
+            failing = executor.submit(fail_on_purpose, 1)
+            with self.assertRaises(ValueError) as cm:
+                failing.result(60)
+            self.assertIn('in fail_on_purpose', str(cm.exception.__cause__))
+            with self.assertRaisesGipcError(Gipc.Error.WORKER_DIED):
+                executor.submit(os.abort).result(60)
+            pid = executor.submit(os.getpid).result(60)
+        self.assertNotEqual(pid, os.getpid())
+
+    def test_executor_made_in_a_threaded_program(self):
+        program = os.path.join(HERE, 'pool_program.py')
+        done = subprocess.run(
+            [sys.executable, '-c',
+             'import sys, threading, runpy; '
+             'stop = threading.Event(); '
+             'threading.Thread(target=stop.wait, daemon=True).start(); '
+             'import gi; gi.require_version("Gipc", "1.0"); '
+             'from gi.repository import Gipc; '
+             'import concurrent.futures as cf; '
+             'cf.ProcessPoolExecutor = Gipc.PoolExecutor; '
+             'sys.argv = [sys.argv[1]]; '
+             'runpy.run_path(sys.argv[0], run_name="__main__")', program],
+            capture_output=True, text=True, timeout=120)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn('sum of squares: 332833500', done.stdout)
+        self.assertIn('callback saw: [144]', done.stdout)
+
     def test_a_process_pool_program_switched_by_one_line(self):
         with open(os.path.join(HERE, 'pool_program.py')) as f:
             original = f.read()
