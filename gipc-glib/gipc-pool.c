@@ -1422,6 +1422,29 @@ task_cancelled_cb (GCancellable *cancellable,
 
 /* ---- submitting ---- */
 
+/* Gives queued @pt to an idle worker, if there is one. */
+static gboolean
+pool_assign_idle_locked (GipcPool *self,
+                         PoolTask *pt)
+{
+  GList *l;
+
+  if (self->disposed || self->broken || pt->state != TASK_QUEUED ||
+      g_queue_peek_head (&self->queue) != pt)
+    return FALSE;
+  for (l = self->workers; l != NULL; l = l->next)
+    {
+      PoolWorker *w = l->data;
+
+      if (w->state == WORKER_IDLE)
+        {
+          pool_assign_locked (self, w, pt);
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
 static PoolTask *
 task_new (GipcPool     *self,
           GBytes       *request,
@@ -1471,6 +1494,24 @@ pool_submit (GipcPool *self,
   if (pt->cancellable != NULL)
     pt->cancel_id = g_cancellable_connect (pt->cancellable, G_CALLBACK (task_cancelled_cb),
                                            task_ref (pt), task_unref);
+
+  /* Where the pool's context can be acquired (its own thread, or nobody
+   * iterates it), a task goes to an idle worker at once; anything else
+   * (starting workers, other threads) waits for the dispatch source. */
+  if (g_main_context_acquire (self->context))
+    {
+      gboolean assigned;
+
+      POOL_LOCK ();
+      assigned = pool_assign_idle_locked (self, pt);
+      POOL_UNLOCK ();
+      g_main_context_release (self->context);
+      if (assigned)
+        {
+          pool_emit_notifies (self);
+          return;
+        }
+    }
   pool_schedule_dispatch (self);
 }
 

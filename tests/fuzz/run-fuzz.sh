@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # SPDX-FileCopyrightText: 2026 The gipc-glib authors
 #
-# run-fuzz.sh [frame|channel|fds|all] [SECONDS] [libFuzzer options...]
+# run-fuzz.sh [frame|channel|fds|pool|all] [SECONDS] [libFuzzer options...]
 # Builds the libFuzzer targets with clang -fsanitize=fuzzer,address,undefined
 # and runs one (or each, one after the other) for SECONDS (default 60;
 # 0 = no time limit, e.g. `run-fuzz.sh channel 0 -runs=10000000`):
@@ -13,6 +13,10 @@
 #   fds      tests/fuzz/fuzz-fds.c, the receive path of an fd-capable channel
 #            (one AF_UNIX socket; frames with fds attached), linked with
 #            the same archive
+#   pool     tests/fuzz/fuzz-pool.c, GipcPool's worker protocol: the
+#            worker's receive path (a real gipc_worker_serve on a socket fed
+#            with the input's messages) and the parent's result decoder,
+#            linked with the same archive
 # With no target name (first argument a number), runs frame, as before.
 # Before fuzzing, each target runs the reproducers of the crashes found so
 # far (tests/fuzz/crashes/<target>-*; FUZZ_REGRESS=0 skips them, to hunt
@@ -24,7 +28,7 @@ cd "$(dirname "$0")/../.."
 
 target=frame
 case ${1:-} in
-  frame|channel|fds|all) target=$1; shift ;;
+  frame|channel|fds|pool|all) target=$1; shift ;;
 esac
 seconds=${1:-60}
 [ $# -gt 0 ] && shift
@@ -39,7 +43,7 @@ sanitize=(-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined)
 glib_flags=(-DGLIB_VERSION_MIN_REQUIRED=GLIB_VERSION_2_74
             -DGLIB_VERSION_MAX_ALLOWED=GLIB_VERSION_2_74)
 
-mkdir -p "$out/corpus-frame" "$out/corpus-channel" "$out/corpus-fds" "$out/artifacts"
+mkdir -p "$out/corpus-frame" "$out/corpus-channel" "$out/corpus-fds" "$out/corpus-pool" "$out/artifacts"
 
 build_frame () {
   # A config.h like the meson one, for gipc-frame.c and gipc-error.c.
@@ -97,6 +101,7 @@ build_lib_target () {
 
 build_channel () { build_lib_target channel; }
 build_fds () { build_lib_target fds; }
+build_pool () { build_lib_target pool; }
 
 # Runs the committed reproducers of a target: each must now pass.
 regress () {
@@ -137,18 +142,31 @@ run_fds () {
     "$out/corpus-fds" tests/fuzz/seeds-fds
 }
 
+# Records of up to 64 KiB; the worker side runs a real gipc_worker_serve
+# per input (a thread feeds it), so inputs are kept small.
+run_pool () {
+  regress pool
+  "$out/fuzz-pool" -max_total_time="$seconds" -max_len=65536 \
+    -malloc_limit_mb=256 -rss_limit_mb=2048 -timeout=30 \
+    -artifact_prefix="$out/artifacts/pool-" -print_final_stats=1 "$@" \
+    "$out/corpus-pool" tests/fuzz/seeds-pool
+}
+
 case $target in
   frame) build_frame; run_frame "$@" ;;
   channel) build_channel; run_channel "$@" ;;
   fds) build_fds; run_fds "$@" ;;
+  pool) build_pool; run_pool "$@" ;;
   all)
     build_frame
     build_channel
     build_fds
+    build_pool
     rc=0
     run_frame "$@" || rc=1
     run_channel "$@" || rc=1
     run_fds "$@" || rc=1
+    run_pool "$@" || rc=1
     exit $rc
     ;;
 esac
