@@ -27,6 +27,8 @@
  *   --exit-when-done  quit once every file has its outcome
  *   --cancel-after N  press Cancel after N outcomes (for tests)
  *   --screenshot FILE save a PNG of the window when done (GTK renders it)
+ *   --memory-limit=MiB  each worker's address-space limit (default 512; 0:
+ *                     none, e.g. under AddressSanitizer, which needs more)
  *   --check           exit 1 unless each file's outcome is what its name
  *                     says (ok-*: a thumbnail, bad-*: an error, crash-*: a
  *                     worker crash; anything after a cancel: cancelled)
@@ -549,14 +551,15 @@ worker_started_cb (GipcPool    *pool,
 
 static GipcPool *
 make_pool (GipcForkServer *server,
-           const char     *images_dir)
+           const char     *images_dir,
+           guint           memory_limit_mib)
 {
   GipcPool *pool = gipc_pool_new_for_target (server, "thumbnail", NULL);
 
   g_object_set (pool,
                 "max-workers", 2,
                 "task-timeout", 30000,                   /* ms */
-                "memory-limit", (guint64) 512 << 20,
+                "memory-limit", (guint64) memory_limit_mib << 20,
                 NULL);
   gipc_pool_set_sandbox (pool, GIPC_SANDBOX_FLAGS_NO_NETWORK | GIPC_SANDBOX_FLAGS_NO_FILESYSTEM);
   /* What gdk-pixbuf reads lazily (its loaders and their cache, the MIME
@@ -578,12 +581,14 @@ main (int   argc,
   g_autoptr(GOptionContext) options = NULL;
   g_autofree char *images_dir = NULL;
   Thumbnailer self = { 0 };
+  gint memory_limit_mib = 512;
   GOptionEntry entries[] = {
     { "headless", 0, 0, G_OPTION_ARG_NONE, &self.headless, "No window: the same pool code, headless", NULL },
     { "exit-when-done", 0, 0, G_OPTION_ARG_NONE, &self.exit_when_done, "Quit when every file has its outcome", NULL },
     { "cancel-after", 0, 0, G_OPTION_ARG_INT, &self.cancel_after, "Press Cancel after N outcomes", "N" },
     { "screenshot", 0, 0, G_OPTION_ARG_FILENAME, &self.screenshot, "Save a PNG of the window when done", "FILE" },
     { "check", 0, 0, G_OPTION_ARG_NONE, &self.check, "Fail unless every outcome is the expected one", NULL },
+    { "memory-limit", 0, 0, G_OPTION_ARG_INT, &memory_limit_mib, "Each worker's memory limit (default 512, 0: none)", "MiB" },
     { NULL }
   };
   guint tick_id;
@@ -625,7 +630,7 @@ main (int   argc,
     }
   self.loop = g_main_loop_new (NULL, FALSE);
   self.cancellable = g_cancellable_new ();
-  self.pool = make_pool (server, images_dir);
+  self.pool = make_pool (server, images_dir, (guint) memory_limit_mib);
   g_signal_connect (self.pool, "worker-started", G_CALLBACK (worker_started_cb), &self);
   if (!self.headless)
     build_window (&self);
