@@ -338,6 +338,40 @@ class PoolTests(gipctest.TestCase):
         self.assertEqual(busy.result(30), 'slept')
         self.assertEqual(pool.submit(('square', 4)).result(30), 16)
 
+    def test_dropping_the_pool_cancels_its_futures(self):
+        pool = Gipc.Pool.new(what)
+        pool.props.max_workers = 1
+        running = pool.submit(('sleep', 120))
+        queued = pool.submit(('square', 2))
+        iterate_until(lambda: pool.props.running_tasks == 1)
+        del pool
+        with self.assertRaises(concurrent.futures.CancelledError):
+            running.result(30)
+        self.assertTrue(queued.cancelled())
+
+    def test_run_async_callback_gets_a_pool(self):
+        pool = Gipc.Pool.new(upper)
+        guard = gipctest.LoopGuard(30)
+        got = []
+
+        def done(source, result):
+            got.append(source.run_finish(result))
+            guard.quit()
+
+        pool.run_async(b'abc', None, None, guard.wrap(done))
+        guard.run()
+        self.assertEqual(got, [b'ABC'])
+
+    def test_close(self):
+        pool = Gipc.Pool.new(square)
+        futures = [pool.submit(n) for n in range(5)]
+        self.assertTrue(pool.close())
+        self.assertEqual([f.result(0) for f in futures],
+                         [n * n for n in range(5)])
+        self.assertEqual(pool.props.workers, 0)
+        with self.assertRaisesGipcError(Gipc.Error.CLOSED):
+            pool.run(b'too late')
+
     def test_fds_both_ways(self):
         pool = Gipc.Pool.new(read_fds, pass_task=True)
         files = []
