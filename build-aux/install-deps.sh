@@ -23,9 +23,10 @@ packages=(
   valgrind
   clang
   libclang-rt-14-dev
+  libgdk-pixbuf-2.0-dev   # examples/image-loader.c only: the library never uses it
   # The GTK 4 thumbnailer example only (examples/thumbnailer.c, run under
-  # Xvfb when xvfb-run is there); the library never depends on them.
-  libgdk-pixbuf-2.0-dev
+  # Xvfb when xvfb-run is there; it also uses gdk-pixbuf); the library never
+  # depends on them.
   libgtk-4-dev
   xvfb
   xauth

@@ -1,21 +1,22 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
 # SPDX-FileCopyrightText: 2026 The gipc-glib authors
-"""hello: the README's Python example. A forked child sends one message."""
+#
+# hello: the README's Python example (the docs check keeps the two the
+# same). A forked child sends one message; gipc's start_process passes it
+# the channel found in its arguments.
 
 import gi
 gi.require_version('Gipc', '1.0')
-from gi.repository import Gipc  # noqa: E402
+from gi.repository import Gipc
 
 
-def child(process, w):
-    w.send(b'hello from the child')
+def child(w):
+    w.put('hello from the child')
 
 
-r, w = Gipc.pipe(Gipc.PipeFlags.NONE)
-process = Gipc.Process.new(child, w)
-process.pass_channel(w)
-process.start()
-print(r.receive().decode(), end=', ')
-process.join(-1)
-print('exit code', process.get_exit_code())
+r, w = Gipc.pipe()
+process = Gipc.start_process(child, args=(w,))
+print(r.get(), end=', ')
+process.join()
+print('exit code', process.exitcode)

@@ -6,12 +6,13 @@
  * as a GTK application would.
  *
  * The parent's main loop stands for a GUI: a 10 ms timeout keeps ticking
- * (a GUI would redraw) and counts its ticks. A fork-mode child counts the
- * primes below LIMIT by trial division and reports its progress over a
- * channel; the parent listens to the channel ("message" signal, push style)
- * and shows the progress as it arrives. When the child is done its end of
- * the channel closes, the channel emits "error" (PEER_CLOSED), and the
- * parent joins the child.
+ * (a GUI would redraw) and counts its ticks. As a GTK program must (it has
+ * threads), it starts its children through a fork server, started first
+ * thing in main(). The child counts the primes below LIMIT by trial
+ * division and reports its progress over a channel; the parent listens to
+ * the channel ("message" signal, push style) and shows the progress as it
+ * arrives. When the child is done its end of the channel closes, the
+ * channel emits "error" (PEER_CLOSED), and the parent joins the child.
  */
 
 #include <stdio.h>
@@ -43,22 +44,32 @@ send_text (GipcChannel  *channel,
   return gipc_channel_send (channel, message, NULL, error);
 }
 
+/* The fork server's target: runs in a child of the server. Its channel is
+ * the first one passed; args is the limit. */
 static gint
-child_main (GipcProcess *process,
-            gpointer     user_data)
+count_primes (GipcProcess *process,
+              GVariant    *args,
+              gpointer     user_data)
 {
-  GipcChannel *channel = user_data;
   g_autoptr(GError) error = NULL;
+  g_autoptr(GipcChannel) channel = gipc_channel_new_inherited (0, &error);
   g_autofree gchar *result = NULL;
+  guint limit = g_variant_get_uint32 (args);
   guint n_primes = 0;
 
-  for (guint n = 0; n < LIMIT; n++)
+  if (channel == NULL)
+    {
+      g_printerr ("child: %s\n", error->message);
+      return 1;
+    }
+
+  for (guint n = 0; n < limit; n++)
     {
       n_primes += is_prime (n);
 
-      if ((n + 1) % (LIMIT / 10) == 0)
+      if ((n + 1) % (limit / 10) == 0)
         {
-          g_autofree gchar *progress = g_strdup_printf ("progress %u", (n + 1) / (LIMIT / 100));
+          g_autofree gchar *progress = g_strdup_printf ("progress %u", (n + 1) / (limit / 100));
 
           if (!send_text (channel, progress, &error))
             break;
@@ -161,6 +172,7 @@ error_cb (GipcChannel  *channel,
 int
 main (void)
 {
+  g_autoptr(GipcForkServer) server = gipc_fork_server_new ();
   g_autoptr(GError) error = NULL;
   g_autoptr(GipcChannel) child_end = NULL;
   App app = { 0, };
@@ -168,13 +180,21 @@ main (void)
 
   setvbuf (stdout, NULL, _IOLBF, 0);
 
+  /* First thing: before GTK (or anything) starts a thread. */
+  gipc_fork_server_add_target (server, "count-primes", count_primes, NULL, NULL);
+  if (!gipc_fork_server_start (server, &error))
+    {
+      g_printerr ("responsive: %s\n", error->message);
+      return 1;
+    }
+
   if (!gipc_pipe (GIPC_PIPE_FLAGS_NONE, &app.channel, &child_end, &error))
     {
       g_printerr ("responsive: %s\n", error->message);
       return 1;
     }
 
-  app.process = gipc_process_new (child_main, g_object_ref (child_end), g_object_unref);
+  app.process = gipc_process_new_for_target (server, "count-primes", g_variant_new_uint32 (LIMIT));
   gipc_process_pass_channel (app.process, child_end);
   if (!gipc_process_start (app.process, &error))
     {

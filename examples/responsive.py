@@ -5,8 +5,10 @@
 as a GTK application would.
 
 The parent's main loop stands for a GUI: a 10 ms timeout keeps ticking (a GUI
-would redraw) and counts its ticks. A forked child counts the primes below
-LIMIT by trial division and reports its progress over a channel; the parent
+would redraw) and counts its ticks. As a GTK program must (it has threads),
+it starts its children through a fork server, started first thing. The
+child counts the primes below LIMIT by trial division and reports its
+progress over a channel; the parent
 listens to the channel ("message" signal) and shows the progress as it
 arrives. When the child is done its end closes, the channel emits "error"
 (PEER_CLOSED), and the parent joins the child.
@@ -45,10 +47,15 @@ def count_primes(process, channel):
 
 
 def main():
+    # First thing: before GTK (or anything) starts a thread.
+    server = Gipc.ForkServer.new()
+    server.add_target('count-primes', count_primes)
+    server.start()
+
     loop = GLib.MainLoop()
     channel, child_end = Gipc.pipe(Gipc.PipeFlags.NONE)
-    process = Gipc.Process.new(count_primes, child_end)
-    process.pass_channel(child_end)
+    # child_end, an argument, is passed to the child (and closed here).
+    process = Gipc.Process.new_for_target(server, 'count-primes', child_end)
     process.start()
 
     state = {'ticks': 0, 'primes': 0, 'status': 0,

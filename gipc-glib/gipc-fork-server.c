@@ -106,6 +106,7 @@
  * main (int argc, char **argv)
  * {
  *   GipcForkServer *server = gipc_fork_server_new ();
+ *   g_autoptr(GError) error = NULL;
  *
  *   gipc_fork_server_add_target (server, "square", square, NULL, NULL);
  *   if (!gipc_fork_server_start (server, &error))
@@ -532,8 +533,9 @@ child_fail_errno (int         status_fd,
   child_fail (status_fd, GIPC_ERROR_SPAWN_FAILED, message);
 }
 
-/* The sandbox the request asks for, prepared and applied here (the child
- * may allocate; it has one thread). */
+/* The sandbox the request asks for, prepared here with what the program
+ * decided (its cached seccomp program included: nothing is built per
+ * child) and applied (the child may allocate; it has one thread). */
 static void
 child_apply_sandbox (int         status_fd,
                      const char *name,
@@ -541,15 +543,11 @@ child_apply_sandbox (int         status_fd,
                      guint32    *applied_out)
 {
   GipcSandboxPrepared sandbox = GIPC_SANDBOX_PREPARED_INIT;
-  g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func ((GDestroyNotify) gipc_sandbox_path_free);
-  g_autoptr(GVariantIter) path_iter = NULL;
   g_autoptr(GError) error = NULL;
   guint32 flags = 0;
   guint64 memory_limit = 0;
   GipcSandboxFlags applied = GIPC_SANDBOX_FLAGS_NONE;
   GipcSandboxStep step;
-  const char *path;
-  gboolean writable;
   int errsv = 0;
 
   *applied_out = 0;
@@ -557,18 +555,8 @@ child_apply_sandbox (int         status_fd,
   g_variant_lookup (options, "memory-limit", "t", &memory_limit);
   if (flags == 0 && memory_limit == 0)
     return;
-  if (g_variant_lookup (options, "allowed-paths", "a(sb)", &path_iter))
-    while (g_variant_iter_next (path_iter, "(&sb)", &path, &writable))
-      {
-        GipcSandboxPath *allowed = g_new0 (GipcSandboxPath, 1);
 
-        allowed->path = g_strdup (path);
-        allowed->writable = writable;
-        g_ptr_array_add (paths, allowed);
-      }
-
-  if (!gipc_sandbox_prepare (&sandbox, (GipcSandboxFlags) flags, paths, memory_limit,
-                             NULL, NULL, name, &error))
+  if (!gipc_sandbox_prepare_from_options (&sandbox, options, name, &error))
     child_fail (status_fd, error->domain == GIPC_ERROR ? error->code : GIPC_ERROR_SPAWN_FAILED,
                 error->message);
 

@@ -1299,7 +1299,8 @@ start_server (GipcProcess  *self,
   guint i;
 
   /* What the kernel lacks fails here, before anything is sent; the child
-   * prepares its own copy. */
+   * makes its own ruleset, with what was decided here (and this program's
+   * cached seccomp program: it is built once, not per child). */
   if (!gipc_sandbox_prepare (&sandbox, self->sandbox, self->sandbox_paths,
                              self->memory_limit, NULL, NULL, self->name, error))
     return FALSE;
@@ -1319,6 +1320,7 @@ start_server (GipcProcess  *self,
   g_variant_builder_add (&options, "{sv}", "memory-limit",
                          g_variant_new_uint64 (self->memory_limit));
   g_variant_builder_add (&options, "{sv}", "allowed-paths", g_variant_builder_end (&paths));
+  gipc_sandbox_prepared_to_options (&sandbox, &options);
 
   if (!gipc_fork_server_request (self->server, self->server_target, self->server_args,
                                  self->name, g_variant_builder_end (&options), self->channels,
@@ -2231,6 +2233,36 @@ gipc_process_sandbox_allow_path (GipcProcess *self,
   allowed->path = g_strdup (path);
   allowed->writable = !!writable;
   g_ptr_array_add (self->sandbox_paths, allowed);
+}
+
+/**
+ * gipc_process_sandbox_allow_system_data:
+ * @self: a process that was not started yet
+ *
+ * Grants the sandboxed child reading (not writing, not executing programs)
+ * of the system's read-only data: `/usr` (and `/lib*`, `/bin`, `/sbin`
+ * where they are not beneath it), the dynamic linker's cache, fontconfig's
+ * configuration and cache (`/etc/fonts`, `/var/cache/fontconfig`), the
+ * local time zone, the locale aliases, `/etc/gtk-3.0` and `/etc/xdg`:
+ * what the lazy loaders of a decoder read (gdk-pixbuf's MIME database and
+ * loaders, fontconfig, locales, icon themes), so that it works under
+ * %GIPC_SANDBOX_FLAGS_NO_FILESYSTEM in every mode. The user's own data
+ * (`~/.local/share`, `~/.config`) is not included: allow it with
+ * [method@Gipc.Process.sandbox_allow_path] if the child needs it.
+ *
+ * As [method@Gipc.Process.sandbox_allow_path] for each of these paths
+ * that exists when this is called. Without
+ * %GIPC_SANDBOX_FLAGS_NO_FILESYSTEM it has no effect.
+ *
+ * Since: 1.0
+ */
+void
+gipc_process_sandbox_allow_system_data (GipcProcess *self)
+{
+  g_return_if_fail (GIPC_IS_PROCESS (self));
+  g_return_if_fail (self->state == STATE_NEW && !self->in_child);
+
+  gipc_sandbox_add_system_data (self->sandbox_paths);
 }
 
 /**

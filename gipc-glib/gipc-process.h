@@ -93,6 +93,8 @@ void         gipc_process_sandbox_allow_path (GipcProcess          *self,
                                               const gchar          *path,
                                               gboolean              writable);
 GIPC_AVAILABLE_IN_ALL
+void         gipc_process_sandbox_allow_system_data (GipcProcess   *self);
+GIPC_AVAILABLE_IN_ALL
 guint64      gipc_process_get_memory_limit   (GipcProcess          *self);
 GIPC_AVAILABLE_IN_ALL
 void         gipc_process_set_memory_limit   (GipcProcess          *self,

@@ -36,6 +36,12 @@ typedef struct
 
 void gipc_sandbox_path_free (GipcSandboxPath *path);
 
+/* Appends the system's read-only data (GipcSandboxPath*, not writable):
+ * the system directories and what lazy loaders read beyond them (the
+ * dynamic linker's cache, fontconfig, time zone, locale aliases), those
+ * that exist now. For gipc_process_sandbox_allow_system_data(). */
+void gipc_sandbox_add_system_data (GPtrArray *paths);
+
 typedef struct
 {
   GipcSandboxFlags  flags;         /* as requested, BEST_EFFORT included */
@@ -45,9 +51,10 @@ typedef struct
   guint64           memory_limit;  /* RLIMIT_AS in bytes, 0: none */
   int               ruleset_fd;    /* Landlock, -1 if none */
   const void       *seccomp_prog;  /* struct sock_fprog *, cached; NULL if none */
+  int               landlock_abi;  /* the ABI the ruleset was made for, 0: none */
 } GipcSandboxPrepared;
 
-#define GIPC_SANDBOX_PREPARED_INIT { 0, 0, FALSE, FALSE, 0, -1, NULL }
+#define GIPC_SANDBOX_PREPARED_INIT { 0, 0, FALSE, FALSE, 0, -1, NULL, 0 }
 
 /* The step of gipc_sandbox_apply_prepared() that failed. */
 typedef enum
@@ -75,6 +82,23 @@ gboolean        gipc_sandbox_prepare         (GipcSandboxPrepared     *prepared,
                                               const char * const      *envp,
                                               const char              *name,
                                               GError                 **error);
+
+/* Fork-server mode. In the program, after gipc_sandbox_prepare(): adds
+ * what it decided (the Landlock ABI, and the seccomp program it built once
+ * and keeps) to the request's options ("landlock-abi", "seccomp-program"),
+ * next to "sandbox", "memory-limit" and "allowed-paths". */
+void            gipc_sandbox_prepared_to_options  (const GipcSandboxPrepared *prepared,
+                                                   GVariantBuilder           *options);
+
+/* In the fork server's child (one thread; it may allocate): prepares from
+ * the request's @options, with the program's decisions: no libseccomp call,
+ * no kernel probe; the ruleset is made here (it needs the allowed paths
+ * opened). The seccomp program points into @options: keep it until
+ * gipc_sandbox_apply_prepared() has run. */
+gboolean        gipc_sandbox_prepare_from_options (GipcSandboxPrepared  *prepared,
+                                                   GVariant             *options,
+                                                   const char           *name,
+                                                   GError              **error);
 
 /* In the child. Async-signal-safe: no allocation, no lock. Returns
  * GIPC_SANDBOX_STEP_NONE on success with *@applied set to what the child

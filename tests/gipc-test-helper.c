@@ -23,7 +23,7 @@
  *                      "MESSAGE:CONTENT,CONTENT..." (what each received fd
  *                      reads from its start) with the same fds sent back,
  *                      until the end of the stream
- *   sandbox-report [ALLOWED [OUTSIDE]]
+ *   sandbox-report [ALLOWED [OUTSIDE [landlock-only]]]
  *                      send the probes of sandbox-probes.h (with the ones that
  *                      change the process, ptrace and unshare, unless
  *                      ALLOWED is "-"), then _exit() (a sanitizer's exit-time
@@ -318,7 +318,10 @@ mode_sandbox_report (int   argc,
   const char *allowed = argc > 2 ? argv[2] : NULL;
   const char *outside = argc > 3 ? argv[3] : NULL;
   gboolean control = g_strcmp0 (allowed, "-") == 0;
-  g_autofree char *text = sandbox_probe_report (control ? NULL : allowed, outside, !control);
+  gboolean landlock_only = argc > 4 && g_str_equal (argv[4], "landlock-only");
+  g_autofree char *text = sandbox_probe_report (control ? NULL : allowed, outside,
+                                                landlock_only ? SANDBOX_PROBE_LANDLOCK_ONLY
+                                                : !control);
 
   report_and_exit (text);
 }

@@ -19,7 +19,14 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/ioctl.h>
 #include <sys/personality.h>
+#include <sys/shm.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/time.h>
+#include <sys/uio.h>
+#include <sys/xattr.h>
 #include <sys/syscall.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
@@ -44,6 +51,9 @@ sandbox_probe_errno_name (int errsv)
     case ENOMEM: return "ENOMEM";
     case EROFS: return "EROFS";
     case EAFNOSUPPORT: return "EAFNOSUPPORT";
+    case ENOTTY: return "ENOTTY";
+    case EINVAL: return "EINVAL";
+    case ECONNREFUSED: return "ECONNREFUSED";
     default: return "other";
     }
 }
@@ -315,6 +325,26 @@ sandbox_probe_clone3 (void)
   return 0;
 }
 
+#if defined(__x86_64__)
+/* getpid through the other routes into an x86-64 kernel: i386's int 0x80
+ * and the x32 numbers. A block-list written for x86-64 does not see them:
+ * the sandbox refuses every call of another architecture. */
+static inline int
+sandbox_probe_i386_getpid (void)
+{
+  long r;
+
+  __asm__ volatile ("int $0x80" : "=a" (r) : "a" (20L) : "memory", "r8", "r9", "r10", "r11");
+  return r < 0 ? (int) -r : 0;
+}
+
+static inline int
+sandbox_probe_x32_getpid (void)
+{
+  return syscall (0x40000000L | SYS_getpid) < 0 ? errno : 0;
+}
+#endif
+
 /* More of the block-list: each is EPERM in a sandboxed child, and none of
  * them kills it. Only in a child that is expected to be sandboxed (some
  * succeed for root otherwise). */
@@ -338,13 +368,343 @@ sandbox_probe_block_list (GString *report)
   sandbox_probe_add (report, "io_uring",
                      syscall (SYS_io_uring_setup, 1, NULL) < 0 ? errno : 0);
   sandbox_probe_add (report, "keyctl", syscall (SYS_keyctl, 0, 0, 0, 0, 0) < 0 ? errno : 0);
+#if defined(__x86_64__)
+  sandbox_probe_add (report, "i386-getpid", sandbox_probe_i386_getpid ());
+  sandbox_probe_add (report, "x32-getpid", sandbox_probe_x32_getpid ());
+#endif
   sandbox_probe_add (report, "process_vm_readv",
                      syscall (SYS_process_vm_readv, getppid (), NULL, 0, NULL, 0, 0) < 0 ? errno : 0);
 }
 
+/* ------------------------------------------------------------------ */
+/* The escapes of issue 23: what a hostile child tried. The test sets up
+ * what they aim at, beneath @outside_dir (sandbox_probe_setup_targets). */
+
+/* The names the test and the child derive from @outside_dir. */
+static inline char *
+sandbox_probe_named_socket_path (const char *outside_dir)
+{
+  return g_strdup_printf ("%s/listen.sock", outside_dir);
+}
+
+static inline void
+sandbox_probe_abstract_address (const char         *outside_dir,
+                                struct sockaddr_un *addr,
+                                socklen_t          *len)
+{
+  g_autofree char *name = g_strdup_printf ("gipc-probe-%08x", g_str_hash (outside_dir));
+
+  memset (addr, 0, sizeof *addr);
+  addr->sun_family = AF_UNIX;
+  memcpy (addr->sun_path + 1, name, strlen (name));
+  *len = (socklen_t) (G_STRUCT_OFFSET (struct sockaddr_un, sun_path) + 1 + strlen (name));
+}
+
+static inline key_t
+sandbox_probe_shm_key (const char *outside_dir)
+{
+  return (key_t) (g_str_hash (outside_dir) & 0x7fffffff) | 1;
+}
+
+/* In the test, before the child starts: a listening named socket and an
+ * abstract one, a file to change the metadata of, and a private System V
+ * segment. Returns what to pass to sandbox_probe_teardown_targets(). */
+typedef struct
+{
+  int named_fd;
+  int abstract_fd;
+  int shm_id;
+} SandboxProbeTargets;
+
+static inline void
+sandbox_probe_setup_targets (const char          *outside_dir,
+                             SandboxProbeTargets *targets)
+{
+  g_autofree char *path = sandbox_probe_named_socket_path (outside_dir);
+  g_autofree char *file = g_build_filename (outside_dir, "file", NULL);
+  struct sockaddr_un addr;
+  socklen_t len;
+
+  memset (&addr, 0, sizeof addr);
+  addr.sun_family = AF_UNIX;
+  g_assert_cmpuint (strlen (path), <, sizeof addr.sun_path);
+  strcpy (addr.sun_path, path);
+  targets->named_fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  g_assert_cmpint (targets->named_fd, >=, 0);
+  g_assert_no_errno (bind (targets->named_fd, (struct sockaddr *) &addr, sizeof addr));
+  g_assert_no_errno (listen (targets->named_fd, 8));
+  /* Anyone may connect (the unprivileged case). */
+  g_assert_no_errno (chmod (path, 0777));
+
+  sandbox_probe_abstract_address (outside_dir, &addr, &len);
+  targets->abstract_fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  g_assert_cmpint (targets->abstract_fd, >=, 0);
+  g_assert_no_errno (bind (targets->abstract_fd, (struct sockaddr *) &addr, len));
+  g_assert_no_errno (listen (targets->abstract_fd, 8));
+
+  g_assert_true (g_file_set_contents (file, "file", -1, NULL));
+  g_assert_no_errno (chmod (file, 0666));
+
+  targets->shm_id = shmget (sandbox_probe_shm_key (outside_dir), 4096, IPC_CREAT | 0666);
+  g_assert_cmpint (targets->shm_id, >=, 0);
+}
+
+static inline void
+sandbox_probe_teardown_targets (const char          *outside_dir,
+                                SandboxProbeTargets *targets)
+{
+  g_autofree char *path = sandbox_probe_named_socket_path (outside_dir);
+  g_autofree char *file = g_build_filename (outside_dir, "file", NULL);
+
+  close (targets->named_fd);
+  close (targets->abstract_fd);
+  g_unlink (path);
+  g_unlink (file);
+  shmctl (targets->shm_id, IPC_RMID, NULL);
+}
+
+static inline int
+sandbox_probe_connect (const struct sockaddr *addr,
+                       socklen_t              len)
+{
+  int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int errsv = 0;
+
+  if (fd < 0)
+    return errno;
+  if (connect (fd, addr, len) < 0)
+    errsv = errno;
+  /* Connected: it could send (the session bus would read it). */
+  else if (send (fd, "x", 1, MSG_NOSIGNAL) != 1)
+    errsv = errno;
+  close (fd);
+  return errsv;
+}
+
+static inline int
+sandbox_probe_connect_named (const char *outside_dir)
+{
+  g_autofree char *path = sandbox_probe_named_socket_path (outside_dir);
+  struct sockaddr_un addr;
+
+  memset (&addr, 0, sizeof addr);
+  addr.sun_family = AF_UNIX;
+  strcpy (addr.sun_path, path);
+  return sandbox_probe_connect ((struct sockaddr *) &addr, sizeof addr);
+}
+
+static inline int
+sandbox_probe_connect_abstract (const char *outside_dir)
+{
+  struct sockaddr_un addr;
+  socklen_t len;
+
+  sandbox_probe_abstract_address (outside_dir, &addr, &len);
+  return sandbox_probe_connect ((struct sockaddr *) &addr, len);
+}
+
+/* An ioctl on a terminal: a pty master of its own where the child can
+ * open /dev/ptmx, else a memfd (seccomp sees the request, not the fd: a
+ * non-terminal answers ENOTTY when the request is let through). */
+static inline int
+sandbox_probe_tty_ioctl (unsigned long request,
+                         gboolean     *on_pty)
+{
+  int fd = posix_openpt (O_RDWR | O_NOCTTY | O_CLOEXEC);
+  char c = ' ';
+  int arg = 0;
+  int errsv = 0;
+  int r;
+
+  *on_pty = fd >= 0;
+  if (fd < 0)
+    fd = memfd_create ("not-a-tty", MFD_CLOEXEC);
+  if (fd < 0)
+    return errno;
+  if (request == TIOCSTI)
+    r = ioctl (fd, request, &c);
+  else
+    r = ioctl (fd, request, &arg);   /* TIOCLINUX subcommand 0 */
+  if (r < 0)
+    errsv = errno;
+  close (fd);
+  return errsv;
+}
+
+static inline int
+sandbox_probe_proc_mem (pid_t pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/mem", (int) pid);
+
+  int fd = open (path, O_RDWR | O_CLOEXEC);
+
+  if (fd < 0)
+    return errno;
+  close (fd);
+  return 0;
+}
+
+static inline int
+sandbox_probe_ptrace_attach (pid_t pid)
+{
+  if (ptrace (PTRACE_ATTACH, pid, NULL, NULL) < 0)
+    return errno;
+  /* It worked: let go at once. */
+  (void) waitpid (pid, NULL, __WALL);
+  (void) ptrace (PTRACE_DETACH, pid, NULL, NULL);
+  return 0;
+}
+
+/* mknod of a device in @dir (writable and allowed), then an open through
+ * it: the null device, harmless if the sandbox lets it through. */
+static inline int
+sandbox_probe_mknod (const char *dir,
+                     mode_t      type,
+                     gboolean    at,
+                     gboolean    open_it)
+{
+  g_autofree char *path = g_strdup_printf ("%s/dev-%d-%o", dir, (int) getpid (), (unsigned) type);
+  int errsv = 0;
+  int r;
+
+  if (at)
+    r = mknodat (AT_FDCWD, path, type | 0600, makedev (1, 3));
+  else
+    r = mknod (path, type | 0600, makedev (1, 3));
+  if (r < 0)
+    return errno;
+  if (open_it)
+    {
+      int fd = open (path, O_RDWR | O_CLOEXEC);
+
+      if (fd < 0)
+        errsv = errno;
+      else
+        close (fd);
+    }
+  unlink (path);
+  return errsv;
+}
+
+static inline int
+sandbox_probe_result (int r)
+{
+  return r < 0 ? errno : 0;
+}
+
+/* What a child that has only its Landlock domain (no seccomp: a
+ * simulated kernel without it) tries: the escapes Landlock closes on its
+ * own. Nothing here harms the test if it succeeds. */
+#define SANDBOX_PROBE_LANDLOCK_ONLY 2
+
+static inline void
+sandbox_probe_landlock_escapes (GString    *report,
+                                const char *allowed_dir,
+                                const char *outside_dir)
+{
+  pid_t parent = getppid ();
+
+  if (outside_dir != NULL)
+    sandbox_probe_add (report, "unix-abstract", sandbox_probe_connect_abstract (outside_dir));
+  if (allowed_dir != NULL)
+    {
+      sandbox_probe_add (report, "mknod-char", sandbox_probe_mknod (allowed_dir, S_IFCHR, FALSE, FALSE));
+      sandbox_probe_add (report, "mknodat-block", sandbox_probe_mknod (allowed_dir, S_IFBLK, TRUE, FALSE));
+      sandbox_probe_add (report, "mknod-open", sandbox_probe_mknod (allowed_dir, S_IFCHR, TRUE, TRUE));
+      sandbox_probe_add (report, "mkfifo-allowed", sandbox_probe_mknod (allowed_dir, S_IFIFO, FALSE, FALSE));
+    }
+  sandbox_probe_add (report, "proc-mem", sandbox_probe_proc_mem (parent));
+  sandbox_probe_add (report, "ptrace-attach", sandbox_probe_ptrace_attach (parent));
+  sandbox_probe_add (report, "kill-parent", sandbox_probe_result (kill (parent, 0)));
+  sandbox_probe_add (report, "kill-self", sandbox_probe_result (kill (getpid (), 0)));
+}
+
+/* Every escape of issue 23, for a child that is expected to be
+ * sandboxed (some would harm the test otherwise). */
+static inline void
+sandbox_probe_escapes (GString    *report,
+                       const char *allowed_dir,
+                       const char *outside_dir)
+{
+  pid_t parent = getppid ();
+  gboolean on_pty = FALSE;
+  int pair[2];
+
+  if (outside_dir != NULL)
+    {
+      g_autofree char *file = g_build_filename (outside_dir, "file", NULL);
+      struct iovec local = { &on_pty, sizeof on_pty };
+      struct iovec remote = { &on_pty, sizeof on_pty };
+      int id;
+
+      sandbox_probe_add (report, "unix-named", sandbox_probe_connect_named (outside_dir));
+      sandbox_probe_add (report, "unix-abstract", sandbox_probe_connect_abstract (outside_dir));
+      sandbox_probe_add (report, "chmod-outside", sandbox_probe_result (chmod (file, 0600)));
+#if !defined(__alpha__)
+      /* Newer than some libseccomp releases: blocked by its number (452
+       * on every architecture but alpha). */
+      sandbox_probe_add (report, "fchmodat2-outside",
+                         sandbox_probe_result ((int) syscall (452, AT_FDCWD, file, 0600, 0)));
+#endif
+      sandbox_probe_add (report, "chown-outside",
+                         sandbox_probe_result (chown (file, getuid (), (gid_t) -1)));
+      sandbox_probe_add (report, "utimes-outside", sandbox_probe_result (utimes (file, NULL)));
+      sandbox_probe_add (report, "setxattr-outside",
+                         sandbox_probe_result (setxattr (file, "user.gipc", "x", 1, 0)));
+      id = shmget (sandbox_probe_shm_key (outside_dir), 0, 0);
+      sandbox_probe_add (report, "shm-find", sandbox_probe_result (id));
+      {
+        void *at = shmat (id >= 0 ? id : 0, NULL, 0);
+
+        sandbox_probe_add (report, "shm-attach", at == (void *) -1 ? errno : 0);
+        if (at != (void *) -1)
+          shmdt (at);
+      }
+      /* Into the parent's memory: a zero-length write, harmless. */
+      sandbox_probe_add (report, "process_vm_writev",
+                         sandbox_probe_result ((int) syscall (SYS_process_vm_writev, parent,
+                                                              &local, 1, &remote, 0, 0)));
+    }
+  if (allowed_dir != NULL)
+    {
+      g_autofree char *file = g_build_filename (allowed_dir, "meta", NULL);
+
+      if (g_file_set_contents (file, "meta", -1, NULL))
+        {
+          sandbox_probe_add (report, "chmod-allowed", sandbox_probe_result (chmod (file, 0600)));
+          g_unlink (file);
+        }
+      sandbox_probe_add (report, "mknod-char", sandbox_probe_mknod (allowed_dir, S_IFCHR, FALSE, FALSE));
+      sandbox_probe_add (report, "mknodat-block", sandbox_probe_mknod (allowed_dir, S_IFBLK, TRUE, FALSE));
+      sandbox_probe_add (report, "mknod-open", sandbox_probe_mknod (allowed_dir, S_IFCHR, TRUE, TRUE));
+      sandbox_probe_add (report, "mkfifo-allowed", sandbox_probe_mknod (allowed_dir, S_IFIFO, FALSE, FALSE));
+    }
+  sandbox_probe_add (report, "tiocsti", sandbox_probe_tty_ioctl (TIOCSTI, &on_pty));
+  sandbox_probe_add (report, "tiocsti-on-pty", on_pty ? 0 : ENOENT);
+  sandbox_probe_add (report, "tioclinux", sandbox_probe_tty_ioctl (TIOCLINUX, &on_pty));
+  sandbox_probe_add (report, "proc-mem", sandbox_probe_proc_mem (parent));
+  sandbox_probe_add (report, "ptrace-attach", sandbox_probe_ptrace_attach (parent));
+  /* Signal 0: the permission check, and no signal. */
+  sandbox_probe_add (report, "kill-parent", sandbox_probe_result (kill (parent, 0)));
+  sandbox_probe_add (report, "kill-self", sandbox_probe_result (kill (getpid (), 0)));
+  sandbox_probe_add (report, "userfaultfd",
+                     sandbox_probe_result ((int) syscall (SYS_userfaultfd, O_CLOEXEC)));
+  {
+    int id = shmget (IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+
+    sandbox_probe_add (report, "shm-new", sandbox_probe_result (id));
+    if (id >= 0)
+      shmctl (id, IPC_RMID, NULL);
+  }
+  sandbox_probe_add (report, "socketpair",
+                     socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0 ? errno
+                     : (close (pair[0]), close (pair[1]), 0));
+}
+
 /* Every probe. @allowed_dir and @outside_dir may be NULL. The probes that
  * change the calling process when they succeed (ptrace, unshare) run only
- * if @intrusive, that is in a child that is expected to be sandboxed. */
+ * if @intrusive, that is in a child that is expected to be sandboxed
+ * (SANDBOX_PROBE_LANDLOCK_ONLY: only the Landlock escapes). */
 static inline char *
 sandbox_probe_report (const char *allowed_dir,
                       const char *outside_dir,
@@ -353,6 +713,9 @@ sandbox_probe_report (const char *allowed_dir,
   GString *report = g_string_new (NULL);
 
   sandbox_probe_add (report, "read-hostname", sandbox_probe_open_read ("/etc/hostname"));
+  /* The system's data (gipc_process_sandbox_allow_system_data). */
+  sandbox_probe_add (report, "read-mime", sandbox_probe_open_read ("/usr/share/mime/mime.cache"));
+  sandbox_probe_add (report, "read-ld-cache", sandbox_probe_open_read ("/etc/ld.so.cache"));
   if (allowed_dir != NULL)
     sandbox_probe_add (report, "write-allowed", sandbox_probe_create_in (allowed_dir));
   if (outside_dir != NULL)
@@ -361,12 +724,16 @@ sandbox_probe_report (const char *allowed_dir,
   sandbox_probe_add (report, "inet6", sandbox_probe_socket (AF_INET6));
   sandbox_probe_add (report, "unix", sandbox_probe_socket (AF_UNIX));
   sandbox_probe_add (report, "pass-fd", sandbox_probe_pass_fd ());
-  if (intrusive)
+  if (intrusive == SANDBOX_PROBE_LANDLOCK_ONLY)
+    sandbox_probe_landlock_escapes (report, allowed_dir, outside_dir);
+  else if (intrusive)
     {
       sandbox_probe_add (report, "ptrace",
                          ptrace (PTRACE_TRACEME, 0, NULL, NULL) < 0 ? errno : 0);
       sandbox_probe_add (report, "unshare-user", unshare (CLONE_NEWUSER) < 0 ? errno : 0);
+      sandbox_probe_add (report, "write-system", sandbox_probe_create_in ("/usr/share"));
       sandbox_probe_block_list (report);
+      sandbox_probe_escapes (report, allowed_dir, outside_dir);
     }
   sandbox_probe_add (report, "memfd", sandbox_probe_memfd ());
   sandbox_probe_add (report, "timerfd", sandbox_probe_timerfd ());

@@ -43,6 +43,13 @@ What they add to the introspected API:
   ``os.register_at_fork()``, the re-initialisation of the interpreter's
   locks and threads in the child, the reseeding of ``random``.
 
+- gipc's process surface: ``Gipc.start_process(target, args=(),
+  kwargs={}, daemon=None, name=None)`` and ``Gipc.Process(target=...,
+  ...)``, ``join(timeout=seconds)``, ``exitcode`` (None while the child
+  runs), ``get(timeout=seconds)`` raising ``Gipc.GIPCTimeout``, ``poll()``
+  and an ``EOFError`` from ``get()`` at the end of the stream: see the
+  block "gipc's process surface" at the end of this file.
+
 Fork mode forks from inside a C call, in which PyGObject has released the
 interpreter lock: in a program with other Python threads, use spawn mode
 (``Gipc.Process.new_for_argv()``), as for any fork without exec.
@@ -640,3 +647,282 @@ if hasattr(Gipc, 'Pool'):
                             pool_worker, worker_serve)
     __all__ += ['Pool', 'PoolExecutor', 'PoolFuture', 'WorkerTask',
                 'pool_worker', 'worker_serve']
+
+
+# --------------------------------------------------------------------------
+# gipc's process surface (issue 25). A self-contained block, for code ported
+# from gipc (see the porting guide, docs/porting-from-gipc.md):
+#
+# - ``Gipc.Process(target=f, args=(...), kwargs={...}, daemon=None,
+#   name=None)`` and ``Gipc.start_process(f, args=(), kwargs={},
+#   daemon=None, name=None)`` take gipc's arguments and call
+#   ``f(*args, **kwargs)`` (no process argument, as gipc); what they cannot
+#   honour is a TypeError in the parent, before anything forks;
+# - ``Gipc.Process.new(target, *args, **kwargs)`` refuses gipc's keywords
+#   (``args=``, ``kwargs=``, ``daemon=``, ``name=``) unless the target
+#   takes them itself: they used to reach the target in the child;
+# - ``process.join(timeout=seconds)`` waits as gipc's (returns None, also
+#   on timeout); ``exitcode``/``exit_code``, ``pid``, ``name``, ``daemon``
+#   as multiprocessing's (``exitcode`` is None while the child runs);
+# - ``ch.get(timeout=seconds)`` raises ``Gipc.GIPCTimeout`` when no message
+#   began to arrive in time (a message that began is read whole, as
+#   gipc's); ``ch.poll(timeout=0)`` says whether ``get()`` would return
+#   without waiting.
+
+import inspect as _inspect
+import math as _math
+
+
+class GIPCTimeout(TimeoutError):
+    """Raised by ``Channel.get(timeout=...)`` and ``Channel.receive(timeout=
+    ...)`` when no message began to arrive in time; nothing was consumed and
+    the channel stays usable. gipc raises the ``gevent.Timeout`` it was
+    given; gipc-glib takes seconds (or any object with a ``seconds``
+    attribute, such as a ``gevent.Timeout``, which is then raised itself)."""
+
+
+__all__.append('GIPCTimeout')
+
+_GIPC_PROCESS_KEYWORDS = ('args', 'kwargs', 'daemon', 'name')
+
+
+def _check_gipc_process_args(target, args, kwargs, daemon, name):
+    if not callable(target):
+        raise TypeError('target must be callable, not %r'
+                        % type(target).__name__)
+    if not isinstance(args, tuple):
+        raise TypeError('args must be a tuple (as gipc.start_process), '
+                        'not %r' % type(args).__name__)
+    if not isinstance(kwargs, dict):
+        raise TypeError('kwargs must be a dict (as gipc.start_process), '
+                        'not %r' % type(kwargs).__name__)
+    if daemon not in (None, True, False):
+        raise TypeError('daemon must be None, True or False, not %r'
+                        % (daemon,))
+    if name is not None and not isinstance(name, str):
+        raise TypeError('name must be a str, not %r' % type(name).__name__)
+
+
+def _make_gipc_process(target, args=(), kwargs=None, daemon=None, name=None):
+    """A fork-mode process whose child calls ``target(*args, **kwargs)``,
+    with the channels found in ``args`` and ``kwargs`` passed to it."""
+    if kwargs is None:
+        kwargs = {}
+    _check_gipc_process_args(target, args, kwargs, daemon, name)
+
+    def call(process, *call_args, **call_kwargs):
+        return target(*call_args, **call_kwargs)
+
+    # Reported as the target in error messages of the child.
+    call.__qualname__ = getattr(target, '__qualname__', repr(target))
+    process = Process.new(call, *args, **kwargs)
+    if name is not None:
+        process.set_property('name', name)
+    if daemon:
+        # multiprocessing ends a daemonic child when its parent exits; here
+        # the kernel kills it when the parent dies (PR_SET_PDEATHSIG).
+        process.set_property('die-with-parent', True)
+    process._gipc_daemon = bool(daemon)
+    return process
+
+
+def _process_new_instance(cls, *args, **kwargs):
+    if 'target' in kwargs and not args:
+        return _make_gipc_process(**kwargs)
+    return super(Process, cls).__new__(cls)
+
+
+def _process_init(self, *args, **kwargs):
+    if 'target' in kwargs and not args:
+        return      # made by _make_gipc_process
+    Gipc.Process.__init__(self, *args, **kwargs)
+
+
+Process.__new__ = staticmethod(_process_new_instance)
+Process.__init__ = _process_init
+
+
+def _takes_keyword(func, keyword):
+    try:
+        parameters = _inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return True     # cannot tell: leave it to the target
+    param = parameters.get(keyword)
+    return param is not None and param.kind in (param.POSITIONAL_OR_KEYWORD,
+                                                 param.KEYWORD_ONLY)
+
+
+_process_new_plain = Process.__dict__['new'].__func__
+
+
+def _process_new_checked(cls, target, *args, **kwargs):
+    if callable(target):
+        wrong = [k for k in _GIPC_PROCESS_KEYWORDS
+                 if k in kwargs and not _takes_keyword(target, k)]
+        if wrong:
+            raise TypeError(
+                'Gipc.Process.new(target, *args, **kwargs) calls '
+                'target(process, *args, **kwargs), and %s takes no %s '
+                'argument: for gipc\'s style use Gipc.Process(target=f, '
+                'args=(...), kwargs={...}, daemon=..., name=...) or '
+                'Gipc.start_process(f, args=(...), ...)'
+                % (getattr(target, '__qualname__', repr(target)),
+                   ', '.join(repr(k) for k in wrong)))
+    return _process_new_plain(cls, target, *args, **kwargs)
+
+
+Process.new = classmethod(_process_new_checked)
+
+
+def start_process(target, args=(), kwargs=None, daemon=None, name=None):
+    """gipc's ``start_process``: starts a fork-mode child that calls
+    ``target(*args, **kwargs)`` and returns its started ``Gipc.Process``.
+    Every channel in ``args`` and ``kwargs`` (also inside containers) is
+    passed to the child and closed in the parent. ``daemon=True`` makes the
+    child die with the parent; ``name`` names the process."""
+    process = _make_gipc_process(target, args, kwargs, daemon, name)
+    process.start()
+    return process
+
+
+__all__.append('start_process')
+
+_UNSET = object()
+_process_join_plain = Gipc.Process.join
+
+
+def _seconds_to_ms(seconds):
+    if seconds < 0:
+        raise ValueError('timeout must not be negative')
+    return int(_math.ceil(seconds * 1000))
+
+
+def _process_join(self, *args, timeout=_UNSET):
+    """``join(timeout_ms=-1)``: the C call (raises ``GLib.Error`` TIMED_OUT
+    at the timeout). ``join(timeout=seconds)``: gipc's and multiprocessing's
+    (``None`` waits for ever): returns ``None`` whether or not the child
+    exited; check ``is_alive()`` or ``exitcode``."""
+    if timeout is _UNSET:
+        return _process_join_plain(self, *(args or (-1,)))
+    if args:
+        raise TypeError('join() takes timeout_ms or timeout=, not both')
+    ms = -1 if timeout is None else _seconds_to_ms(timeout)
+    try:
+        _process_join_plain(self, ms)
+    except GLib.Error as e:
+        if not e.matches(Gio.io_error_quark(), Gio.IOErrorEnum.TIMED_OUT):
+            raise
+    return None
+
+
+def _process_exitcode(self):
+    """As multiprocessing's: None before the start and while the child
+    runs (until its exit was seen: a main-loop iteration or a join), then
+    the exit status, or -N if signal N killed it."""
+    if self.get_pid() == 0 or self.is_alive():
+        return None
+    return self.get_exit_code()
+
+
+Process.join = _process_join
+Process.exitcode = property(_process_exitcode)
+Process.exit_code = property(_process_exitcode)
+Process.pid = property(lambda self: self.get_pid() or None)
+Process.name = property(lambda self: self.get_property('name'),
+                        lambda self, v: self.set_property('name', v))
+Process.daemon = property(lambda self: getattr(self, '_gipc_daemon', False))
+
+
+def _timeout_ms(timeout):
+    seconds = getattr(timeout, 'seconds', timeout)
+    if seconds is None:
+        return 0
+    # The channel's timeout is whole milliseconds, 0 meaning none: a poll
+    # waits up to 1 ms.
+    return max(1, _seconds_to_ms(seconds))
+
+
+def _receive_within(channel, timeout, cancellable):
+    stash = getattr(channel, '_gipc_stash', None)
+    if stash:
+        return stash.pop(0)
+    if timeout is None:
+        return Channel._gipc_receive_plain(channel, cancellable)
+    saved = channel.props.timeout
+    channel.props.timeout = _timeout_ms(timeout)
+    try:
+        return Channel._gipc_receive_plain(channel, cancellable)
+    except GLib.Error as e:
+        if not e.matches(Gio.io_error_quark(), Gio.IOErrorEnum.TIMED_OUT):
+            raise
+        if isinstance(timeout, BaseException):
+            raise timeout from None     # gipc: the Timeout given is raised
+        raise GIPCTimeout('no message within %s s' % (
+            getattr(timeout, 'seconds', timeout),)) from None
+    finally:
+        channel.props.timeout = saved
+
+
+Channel._gipc_receive_plain = Channel.receive
+Channel._gipc_get_plain = Channel.get
+
+
+def _channel_receive(self, cancellable=None, timeout=None):
+    """Receives the next message as ``bytes``, blocking; with
+    ``timeout=seconds``, raises ``Gipc.GIPCTimeout`` if none began to
+    arrive in time."""
+    return _receive_within(self, timeout, cancellable)
+
+
+class GIPCEOFError(GLib.Error, EOFError):
+    """What ``get()`` raises at the end of the stream: a ``GLib.Error``
+    (``Gipc.Error.PEER_CLOSED``) that is also an ``EOFError``, as gipc's
+    ``get()`` raises, so ``except EOFError`` works unchanged."""
+
+
+__all__.append('GIPCEOFError')
+
+
+def _channel_get(self, cancellable=None, timeout=None):
+    """Receives the next message, decoded by the channel's decoder (see
+    ``put()``); with ``timeout=seconds`` (gipc's argument), raises
+    ``Gipc.GIPCTimeout`` if none began to arrive in time. At the end of the
+    stream it raises ``Gipc.GIPCEOFError``, an ``EOFError`` and a
+    ``GLib.Error``."""
+    try:
+        payload = _receive_within(self, timeout, cancellable)
+    except GLib.Error as e:
+        if (e.matches(Gipc.error_quark(), Gipc.Error.PEER_CLOSED)
+                and not isinstance(e, GIPCEOFError)):
+            raise GIPCEOFError(e.message, e.domain, e.code) from None
+        raise
+    decoder = getattr(self, '_gipc_decoder', 'default')
+    if decoder is None:
+        return payload
+    if callable(decoder):
+        return decoder(payload)
+    return pickle.loads(payload)
+
+
+def _channel_poll(self, timeout=0):
+    """Whether a message can be had without waiting (or within ``timeout``
+    seconds): True when one is there, or when the stream ended or failed
+    (``get()`` then raises). A message found is kept for the next
+    ``get()`` or ``receive()``."""
+    if getattr(self, '_gipc_stash', None):
+        return True
+    try:
+        payload = _receive_within(self, timeout, None)
+    except GIPCTimeout:
+        return False
+    except GLib.Error:
+        return True
+    if not hasattr(self, '_gipc_stash'):
+        self._gipc_stash = []
+    self._gipc_stash.append(payload)
+    return True
+
+
+Channel.receive = _channel_receive
+Channel.get = _channel_get
+Channel.poll = _channel_poll

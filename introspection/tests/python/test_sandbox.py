@@ -42,6 +42,7 @@ report = ' '.join([
     'inet=' + result(lambda: make(socket.AF_INET)),
     'inet6=' + result(lambda: make(socket.AF_INET6)),
     'unix=' + result(lambda: make(socket.AF_UNIX)),
+    'pair=' + result(lambda: [s.close() for s in socket.socketpair()]),
     'hostname=' + result(lambda: open('/etc/hostname').close()),
     'allowed=' + result(lambda: create(sys.argv[1])),
 ])
@@ -107,7 +108,9 @@ class SandboxTests(gipctest.TestCase):
             self.assertEqual(self.join(process), 0)
         self.assertIn(report['inet'], ('EACCES', 'EPERM'))
         self.assertIn(report['inet6'], ('EACCES', 'EPERM'))
-        self.assertEqual(report['unix'], 'ok')
+        # NO_NETWORK: no new socket at all, a socketpair still.
+        self.assertIn(report['unix'], ('EACCES', 'EPERM'))
+        self.assertEqual(report['pair'], 'ok')
         self.assertEqual(report['hostname'], 'EACCES')
         self.assertEqual(report['allowed'], 'ok')
         self.assertEqual(process.props.sandbox_applied,
@@ -138,6 +141,7 @@ class SandboxTests(gipctest.TestCase):
             report = ' '.join([
                 'inet=' + result(lambda: socket.socket(socket.AF_INET).close()),
                 'unix=' + result(lambda: socket.socket(socket.AF_UNIX).close()),
+                'pair=' + result(lambda: [s.close() for s in socket.socketpair()]),
                 'hostname=' + result(lambda: open('/etc/hostname').close()),
                 'applied=%d' % int(process.get_sandbox_applied()),
             ])
@@ -152,12 +156,53 @@ class SandboxTests(gipctest.TestCase):
         report = parse(r.receive().decode())
         self.assertEqual(self.join(process), 0)
         self.assertIn(report['inet'], ('EACCES', 'EPERM'))
-        self.assertEqual(report['unix'], 'ok')
+        self.assertIn(report['unix'], ('EACCES', 'EPERM'))
+        self.assertEqual(report['pair'], 'ok')
         self.assertEqual(report['hostname'], 'EACCES')
         expected = Gipc.SandboxFlags.NO_NETWORK | Gipc.SandboxFlags.NO_FILESYSTEM
         self.assertEqual(int(report['applied']), int(expected))
         self.assertEqual(process.get_sandbox_applied(), expected)
         r.close()
+
+
+    def test_fork_system_data(self):
+        # sandbox_allow_system_data: the MIME database (what gdk-pixbuf
+        # reads lazily) becomes readable, /etc/hostname stays denied.
+        mime = '/usr/share/mime/mime.cache'
+        if not os.path.exists(mime):
+            self.skipTest('no MIME database here')
+
+        def run(allow):
+            r, w = Gipc.pipe()
+
+            def target(process, writer):
+                def result(path):
+                    try:
+                        open(path, 'rb').close()
+                        return 'ok'
+                    except OSError as e:
+                        return errno.errorcode.get(e.errno, str(e.errno))
+                writer.send(('mime=%s hostname=%s' % (
+                    result(mime), result('/etc/hostname'))).encode())
+                return 0
+
+            process = Gipc.Process.new(target, w)
+            process.pass_channel(w)
+            process.props.sandbox = (Gipc.SandboxFlags.NO_NETWORK |
+                                     Gipc.SandboxFlags.NO_FILESYSTEM)
+            if allow:
+                process.sandbox_allow_system_data()
+            process.start()
+            report = parse(r.receive().decode())
+            self.assertEqual(self.join(process), 0)
+            r.close()
+            return report
+
+        self.assertEqual(run(False)['mime'], 'EACCES')
+        with_data = run(True)
+        self.assertEqual(with_data['mime'], 'ok')
+        if os.path.exists('/etc/hostname'):
+            self.assertEqual(with_data['hostname'], 'EACCES')
 
 
 if __name__ == '__main__':
