@@ -74,10 +74,10 @@ main (int   argc,
       char *argv[])
 {
   static const struct { const char *name; const char *type; int width; int height; gboolean alpha; } pictures[] = {
-    { "ok-landscape.jpg", "jpeg", 1024, 768, FALSE },
+    { "ok-landscape.jpg", "jpeg", 3200, 2400, FALSE },
     { "ok-portrait.jpg", "jpeg", 480, 900, FALSE },
     { "ok-small.jpg", "jpeg", 96, 64, FALSE },
-    { "ok-gradient.png", "png", 800, 600, FALSE },
+    { "ok-gradient.png", "png", 2400, 1800, FALSE },
     { "ok-translucent.png", "png", 640, 640, TRUE },
     { "ok-wide.png", "png", 1600, 200, TRUE },
   };
