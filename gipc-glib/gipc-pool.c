@@ -67,6 +67,7 @@ typedef enum
 } PoolKind;
 
 typedef struct _PoolTask   PoolTask;
+typedef struct _PoolHandle PoolHandle;
 typedef struct _PoolWorker PoolWorker;
 
 struct _GipcPool
@@ -110,6 +111,7 @@ struct _GipcPool
   gboolean         closing;
   GList           *close_tasks;       /* of GTask* */
   guint            n_alive;           /* worker processes not yet gone, attached or not */
+  PoolHandle      *handle;            /* how tasks reach the pool */
   gboolean         disposed;
 
   /* Last notified values of the read-only properties. */
@@ -190,10 +192,18 @@ typedef struct
   GError      *error;
 } SyncWaiter;
 
+/* How a task reaches its pool without keeping it alive: a GWeakRef per
+ * task costs O(tasks) per task in GObject (a list of weak locations). */
+struct _PoolHandle
+{
+  gint      ref_count;
+  GipcPool *pool;   /* guarded by pool_lock; cleared when the pool is disposed */
+};
+
 struct _PoolTask
 {
   gint          ref_count;
-  GWeakRef      pool;
+  PoolHandle   *handle;
   GMainContext *pool_context;
   GTask        *task;       /* gipc_pool_run_async */
   SyncWaiter   *waiter;     /* gipc_pool_run */
@@ -212,7 +222,6 @@ typedef enum
   WORKER_STARTING,
   WORKER_IDLE,
   WORKER_BUSY,
-  WORKER_DRAINING,  /* its task was cancelled; waiting for the answer */
   WORKER_GONE,
 } WorkerState;
 
@@ -228,8 +237,7 @@ struct _PoolWorker
   GipcChannel   *theirs;        /* the worker's end, until the start */
   GipcWorkerFunc func;          /* fork mode: read in the child */
   gpointer       func_data;
-  PoolTask      *task;          /* running (a reference) */
-  guint64        draining_id;
+  GQueue         sent;          /* of SentEntry: requests sent, in order, not answered */
   guint          tasks_done;
   GSource       *idle_source;
   GSource       *kill_source;
@@ -243,12 +251,32 @@ struct _PoolWorker
   gint           exit_code;
   GError        *protocol_error;
   guint          sends_pending;
-  gboolean       request_unread; /* the running task's request never reached the worker */
+  guint64        unread_id;     /* a request the worker provably never read, or 0 */
   gboolean       awaiting_payload;
   GipcPoolWireMessage pending;
   GUnixFDList   *pending_fds;
   gulong         exited_id;
 };
+
+/* A request sent to a worker. The worker answers its requests in order,
+ * one at a time: the head is the one it runs (or will run next); those
+ * behind it have not started. */
+typedef struct
+{
+  guint64   id;
+  PoolTask *pt;   /* a reference; NULL once the task was cancelled (answered) */
+} SentEntry;
+
+#define PIPELINE_DEPTH 8
+
+/* Requests up to this size to an idle worker are written synchronously. */
+#define SYNC_SEND_MAX 4096
+
+/* A task cancelled while it waited behind its worker's current one is
+ * skipped by the worker, which reads the cancel before it starts the next
+ * request; it gets at least this long (ms) to say so once it is at the
+ * head, before it is killed. */
+#define PIPELINED_CANCEL_GRACE 200
 
 typedef struct
 {
@@ -276,6 +304,32 @@ result_box_free (gpointer data)
 
 /* ---- tasks ---- */
 
+static PoolHandle *
+pool_handle_ref (PoolHandle *h)
+{
+  g_atomic_int_inc (&h->ref_count);
+  return h;
+}
+
+static void
+pool_handle_unref (PoolHandle *h)
+{
+  if (g_atomic_int_dec_and_test (&h->ref_count))
+    g_free (h);
+}
+
+/* A strong reference to the pool, or NULL once it is disposed. */
+static GipcPool *
+pool_handle_get (PoolHandle *h)
+{
+  GipcPool *pool;
+
+  POOL_LOCK ();
+  pool = h->pool != NULL ? g_object_ref (h->pool) : NULL;
+  POOL_UNLOCK ();
+  return pool;
+}
+
 static PoolTask *
 task_ref (PoolTask *pt)
 {
@@ -290,7 +344,7 @@ task_unref (gpointer data)
 
   if (!g_atomic_int_dec_and_test (&pt->ref_count))
     return;
-  g_weak_ref_clear (&pt->pool);
+  pool_handle_unref (pt->handle);
   g_main_context_unref (pt->pool_context);
   g_clear_object (&pt->task);
   g_clear_pointer (&pt->request, g_bytes_unref);
@@ -417,6 +471,14 @@ worker_unref (gpointer data)
 
   if (!g_atomic_int_dec_and_test (&w->ref_count))
     return;
+  while (!g_queue_is_empty (&w->sent))
+    {
+      SentEntry *e = g_queue_pop_head (&w->sent);
+
+      if (e->pt != NULL)
+        task_unref (e->pt);
+      g_free (e);
+    }
   if (w->exited_id != 0)
     g_signal_handler_disconnect (w->process, w->exited_id);
   g_clear_object (&w->process);
@@ -464,6 +526,17 @@ pool_congested_locked (GipcPool *self)
 }
 
 /* Workers that count: starting, idle or busy. */
+/* A worker whose current task was cancelled, waiting for its answer (or
+ * for cancel-grace to kill it): it no longer counts as one of the pool's
+ * workers, so that a replacement can start at once. */
+static gboolean
+worker_is_draining (PoolWorker *w)
+{
+  SentEntry *head = g_queue_peek_head (&w->sent);
+
+  return head != NULL && head->pt == NULL;
+}
+
 static guint
 pool_count_workers_locked (GipcPool *self)
 {
@@ -471,9 +544,56 @@ pool_count_workers_locked (GipcPool *self)
   GList *l;
 
   for (l = self->workers; l != NULL; l = l->next)
-    if (((PoolWorker *) l->data)->state != WORKER_DRAINING)
+    if (!worker_is_draining (l->data))
       n++;
   return n;
+}
+
+/* Empties @w's pipeline (a worker that is gone or killed): the head task,
+ * the only one that may have run, gets @head_error (taken), unless
+ * @head_unread; the tasks behind it never started and go back to the head
+ * of the pool's queue, in order. */
+static void
+worker_take_sent_locked (GipcPool   *self,
+                         PoolWorker *w,
+                         GError     *head_error,
+                         gboolean    head_unread,
+                         GPtrArray  *done)
+{
+  GList *requeue = NULL, *l;
+  gboolean first = TRUE;
+  SentEntry *e;
+
+  while ((e = g_queue_pop_head (&w->sent)) != NULL)
+    {
+      if (e->pt != NULL)
+        {
+          if (first && !head_unread && head_error != NULL)
+            task_finish_locked (self, e->pt, NULL, NULL, g_steal_pointer (&head_error), done);
+          else if (e->pt->state == TASK_RUNNING)
+            requeue = g_list_prepend (requeue, task_ref (e->pt));
+          task_unref (e->pt);
+        }
+      first = FALSE;
+      g_free (e);
+    }
+  /* requeue is in reverse order: pushing each to the head restores it. */
+  for (l = requeue; l != NULL; l = l->next)
+    {
+      PoolTask *pt = l->data;
+
+      self->n_running--;
+      pt->worker = NULL;
+      pt->state = TASK_QUEUED;
+      if (pt->timeout_source != NULL)
+        {
+          g_source_destroy (pt->timeout_source);
+          g_clear_pointer (&pt->timeout_source, g_source_unref);
+        }
+      g_queue_push_head (&self->queue, pt);  /* the list's reference */
+    }
+  g_list_free (requeue);
+  g_clear_error (&head_error);
 }
 
 static void
@@ -590,7 +710,6 @@ worker_maybe_gone_locked (PoolWorker *w,
                           GPtrArray  *done)
 {
   g_autoptr(GipcPool) self = NULL;
-  PoolTask *pt;
   gboolean unexpected;
 
   if (!w->exited || !w->channel_done || w->sends_pending > 0 || w->state == WORKER_GONE)
@@ -605,25 +724,19 @@ worker_maybe_gone_locked (PoolWorker *w,
   source_clear (&w->kill_source);
   source_clear (&w->eof_source);
   source_clear (&w->idle_source);
-  pt = g_steal_pointer (&w->task);
 
   if (self != NULL)
     {
+      SentEntry *head = g_queue_peek_head (&w->sent);
+
       worker_detach_locked (self, w);
       self->n_alive--;
-      if (pt != NULL && pt->state == TASK_RUNNING && w->request_unread)
-        {
-          /* It died before it read the request (between tasks): the task
-           * did not run; it goes back to the head of the queue. */
-          self->n_running--;
-          pt->worker = NULL;
-          pt->state = TASK_QUEUED;
-          source_clear (&pt->timeout_source);
-          g_queue_push_head (&self->queue, task_ref (pt));
-        }
-      else if (pt != NULL && pt->state == TASK_RUNNING)
+      if (head != NULL)
         {
           GError *error;
+          /* It died before it read the head request (between tasks): no
+           * task ran; they all go back to the queue. */
+          gboolean head_unread = w->unread_id != 0 && w->unread_id == head->id;
 
           /* A protocol error counts when the worker died of our kill for
            * it; a worker that died on its own (a truncated frame is its
@@ -635,14 +748,12 @@ worker_maybe_gone_locked (PoolWorker *w,
               g_autofree gchar *msg = describe_death (w);
               error = g_error_new_literal (GIPC_ERROR, GIPC_ERROR_WORKER_DIED, msg);
             }
-          task_finish_locked (self, pt, NULL, NULL, error, done);
+          worker_take_sent_locked (self, w, error, head_unread, done);
         }
       if (unexpected)
         pool_record_death_locked (self, done);
       pool_dispatch_locked (self, done);
     }
-  if (pt != NULL)
-    task_unref (pt);
   worker_unref (w);  /* the reference of the live process */
 }
 
@@ -714,7 +825,12 @@ worker_protocol_error_locked (GipcPool   *self,
     gipc_process_kill (w->process, NULL);
 }
 
-/* A whole result (or error) for @id has arrived from @w. */
+static void worker_advance_locked (GipcPool   *self,
+                                   PoolWorker *w,
+                                   GPtrArray  *done);
+
+/* A whole result (or error) has arrived from @w: the answer to the head of
+ * its pipeline. */
 static void
 worker_answer_locked (GipcPool            *self,
                       PoolWorker          *w,
@@ -723,39 +839,43 @@ worker_answer_locked (GipcPool            *self,
                       GUnixFDList         *fds,
                       GPtrArray           *done)
 {
-  if (w->state == WORKER_BUSY && w->task != NULL && w->task->id == msg->task_id)
-    {
-      PoolTask *pt = g_steal_pointer (&w->task);
+  SentEntry *head = g_queue_peek_head (&w->sent);
 
-      w->tasks_done++;
-      w->state = WORKER_IDLE;
-      if (self != NULL)
-        {
-          if (msg->kind == GIPC_POOL_WIRE_RESULT)
-            task_finish_locked (self, pt, g_bytes_ref (payload), fds != NULL ? g_object_ref (fds) : NULL,
-                                NULL, done);
-          else
-            task_finish_locked (self, pt, NULL, NULL, gipc_pool_wire_message_to_error (msg), done);
-          if (self->max_tasks_per_worker != 0 && w->tasks_done >= self->max_tasks_per_worker)
-            worker_retire_locked (self, w);
-        }
-      task_unref (pt);
-    }
-  else if (w->state == WORKER_DRAINING && w->draining_id == msg->task_id)
+  if (head == NULL || head->id != msg->task_id)
     {
-      /* The late answer of a cancelled task: the worker is free again. */
+      worker_protocol_error_locked (self, w,
+                                    g_error_new (GIPC_ERROR, GIPC_ERROR_PROTOCOL,
+                                                 "Worker process %d answered task %" G_GUINT64_FORMAT
+                                                 ", which it was not running",
+                                                 (int) gipc_process_get_pid (w->process), msg->task_id));
+      return;
+    }
+
+  g_queue_pop_head (&w->sent);
+  w->tasks_done++;
+  if (head->pt == NULL)
+    /* The late answer of a cancelled task. */
+    source_clear (&w->kill_source);
+  else if (self != NULL)
+    {
+      if (msg->kind == GIPC_POOL_WIRE_RESULT)
+        task_finish_locked (self, head->pt, g_bytes_ref (payload), fds != NULL ? g_object_ref (fds) : NULL,
+                            NULL, done);
+      else
+        task_finish_locked (self, head->pt, NULL, NULL, gipc_pool_wire_message_to_error (msg), done);
+    }
+  if (head->pt != NULL)
+    task_unref (head->pt);
+  g_free (head);
+
+  if (g_queue_is_empty (&w->sent))
+    {
       w->state = WORKER_IDLE;
-      w->tasks_done++;
-      source_clear (&w->kill_source);
       if (self != NULL && self->max_tasks_per_worker != 0 && w->tasks_done >= self->max_tasks_per_worker)
         worker_retire_locked (self, w);
     }
-  else
-    worker_protocol_error_locked (self, w,
-                                  g_error_new (GIPC_ERROR, GIPC_ERROR_PROTOCOL,
-                                               "Worker process %d answered task %" G_GUINT64_FORMAT
-                                               ", which it was not running",
-                                               (int) gipc_process_get_pid (w->process), msg->task_id));
+  else if (self != NULL)
+    worker_advance_locked (self, w, done);
 }
 
 static void
@@ -799,10 +919,11 @@ worker_receive_cb (GObject      *source,
         }
       /* A read error (ECONNRESET) rather than the end of the stream: the
        * worker closed its end with our messages unread. A busy worker has
-       * been sent nothing but its request (a cancel clears w->task). */
-      if (g_error_matches (error, GIPC_ERROR, GIPC_ERROR_FAILED) && w->task != NULL &&
-          !w->awaiting_payload)
-        w->request_unread = TRUE;
+       * been sent nothing but its one request (a cancel empties the
+       * head's entry, which then needs no answer). */
+      if (g_error_matches (error, GIPC_ERROR, GIPC_ERROR_FAILED) &&
+          g_queue_get_length (&w->sent) == 1 && !w->awaiting_payload && w->unread_id == 0)
+        w->unread_id = ((SentEntry *) g_queue_peek_head (&w->sent))->id;
       w->channel_done = TRUE;
       worker_maybe_gone_locked (w, done);
     }
@@ -981,7 +1102,7 @@ static gboolean
 task_timeout_cb (gpointer data)
 {
   PoolTask *pt = data;
-  g_autoptr(GipcPool) self = g_weak_ref_get (&pt->pool);
+  g_autoptr(GipcPool) self = pool_handle_get (pt->handle);
   g_autoptr(GPtrArray) done = g_ptr_array_new ();
 
   if (self == NULL)
@@ -992,21 +1113,47 @@ task_timeout_cb (gpointer data)
       PoolWorker *w = pt->worker;
 
       g_clear_pointer (&pt->timeout_source, g_source_unref);
-      w->task = NULL;
       worker_kill_locked (self, w);
-      task_finish_locked (self, pt, NULL, NULL,
-                          g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-                                       "The task ran longer than the pool's task-timeout (%u ms); "
-                                       "its worker process %d was killed",
-                                       self->task_timeout, (int) gipc_process_get_pid (w->process)),
-                          done);
-      task_unref (pt);  /* the worker's reference */
+      /* The timer runs for the head only: pt is the head. */
+      worker_take_sent_locked (self, w,
+                               g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                                            "The task ran longer than the pool's task-timeout (%u ms); "
+                                            "its worker process %d was killed",
+                                            self->task_timeout, (int) gipc_process_get_pid (w->process)),
+                               FALSE, done);
       pool_dispatch_locked (self, done);
     }
   POOL_UNLOCK ();
   completions_run (done);
   pool_emit_notifies (self);
   return G_SOURCE_REMOVE;
+}
+
+static gboolean grace_expired_cb (gpointer data);
+
+/* The head of @w's pipeline changed: its task's timeout starts now; a head
+ * that was cancelled while it waited has cancel-grace to be answered. */
+static void
+worker_advance_locked (GipcPool   *self,
+                       PoolWorker *w,
+                       GPtrArray  *done)
+{
+  SentEntry *head = g_queue_peek_head (&w->sent);
+
+  if (head == NULL)
+    return;
+  if (head->pt != NULL && self->task_timeout != 0 && head->pt->timeout_source == NULL)
+    {
+      PoolTask *pt = head->pt;
+
+      pt->timeout_source = g_timeout_source_new (self->task_timeout);
+      g_source_set_static_name (pt->timeout_source, "[gipc] pool task timeout");
+      g_source_set_callback (pt->timeout_source, task_timeout_cb, task_ref (pt), task_unref);
+      g_source_attach (pt->timeout_source, self->context);
+    }
+  else if (head->pt == NULL && w->kill_source == NULL)
+    w->kill_source = worker_timeout (w, MAX (self->cancel_grace, PIPELINED_CANCEL_GRACE),
+                                     grace_expired_cb, "[gipc] pool cancel grace");
 }
 
 static void worker_send_request_locked (GipcPool    *self,
@@ -1024,16 +1171,19 @@ pool_assign_locked (GipcPool   *self,
   gboolean follows = FALSE;
   guint n_fds = pt->fds != NULL ? (guint) g_unix_fd_list_get_length (pt->fds) : 0;
 
+  SentEntry *e = g_new0 (SentEntry, 1);
+
   g_queue_remove (&self->queue, pt);
   pt->state = TASK_RUNNING;
   pt->worker = w;
   self->n_running++;
-  w->task = pt;  /* the queue's reference */
+  e->id = pt->id;
+  e->pt = pt;  /* the queue's reference */
+  g_queue_push_tail (&w->sent, e);
   w->state = WORKER_BUSY;
   source_clear (&w->idle_source);
 
   header = gipc_pool_wire_encode_payload (GIPC_POOL_WIRE_REQUEST, pt->id, n_fds, pt->request, &follows);
-  w->request_unread = FALSE;
   g_main_context_push_thread_default (self->context);
   worker_send_request_locked (self, w, header, n_fds > 0 ? pt->fds : NULL, pt->id);
   if (follows)
@@ -1041,14 +1191,8 @@ pool_assign_locked (GipcPool   *self,
   g_main_context_pop_thread_default (self->context);
   /* The request stays with the task until it is answered: a worker that
    * dies before it reads it gives it back to the queue. */
-
-  if (self->task_timeout != 0)
-    {
-      pt->timeout_source = g_timeout_source_new (self->task_timeout);
-      g_source_set_static_name (pt->timeout_source, "[gipc] pool task timeout");
-      g_source_set_callback (pt->timeout_source, task_timeout_cb, task_ref (pt), task_unref);
-      g_source_attach (pt->timeout_source, self->context);
-    }
+  if (g_queue_get_length (&w->sent) == 1)
+    worker_advance_locked (self, w, NULL);
 }
 
 typedef struct
@@ -1073,9 +1217,8 @@ request_sent_cb (GObject      *source,
   w->sends_pending--;
   /* EPIPE: the worker's end was closed before the request: it never got
    * it. */
-  if (g_error_matches (error, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED) &&
-      w->task != NULL && w->task->id == sd->task_id)
-    w->request_unread = TRUE;
+  if (g_error_matches (error, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED) && w->unread_id == 0)
+    w->unread_id = sd->task_id;
   worker_maybe_gone_locked (w, done);
   POOL_UNLOCK ();
   completions_run (done);
@@ -1092,8 +1235,28 @@ worker_send_request_locked (GipcPool    *self,
                             GUnixFDList *fds,
                             guint64      task_id)
 {
-  SentData *sd = g_new0 (SentData, 1);
+  SentData *sd;
 
+  /* The fast path: a small request to a worker that has answered all it
+   * was sent (so it has read it all: its socket buffer holds none of our
+   * bytes and the write cannot block) is written at once, without a trip
+   * through the main loop. */
+  if (w->sends_pending == 0 && g_queue_get_length (&w->sent) == 1 &&
+      g_bytes_get_size (bytes) <= SYNC_SEND_MAX)
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (gipc_channel_send_with_fds (w->channel, bytes, fds, NULL, &error))
+        return;
+      if (!g_error_matches (error, GIPC_ERROR, GIPC_ERROR_LOCKED))
+        {
+          if (g_error_matches (error, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED) && w->unread_id == 0)
+            w->unread_id = task_id;
+          return;  /* the receive side sees the end */
+        }
+    }
+
+  sd = g_new0 (SentData, 1);
   sd->worker = worker_ref (w);
   sd->task_id = task_id;
   w->sends_pending++;
@@ -1188,6 +1351,32 @@ pool_dispatch_locked (GipcPool  *self,
           pool_schedule_dispatch (self);
       }
 
+  /* Pipelining: when every worker is busy and no more can start, tasks
+   * that wait are sent to the workers behind their current ones (a few
+   * each, round robin), so that requests and results travel in batches. */
+  if (!self->broken && n_starting == 0 && n_workers >= max &&
+      self->queue.length > n_workers)
+    {
+      gboolean gave = TRUE;
+
+      while (gave && !g_queue_is_empty (&self->queue))
+        {
+          gave = FALSE;
+          for (l = self->workers; l != NULL && !g_queue_is_empty (&self->queue); l = l->next)
+            {
+              PoolWorker *w = l->data;
+              guint n_sent = g_queue_get_length (&w->sent);
+
+              if (w->state != WORKER_BUSY || worker_is_draining (w) || n_sent >= PIPELINE_DEPTH ||
+                  (self->max_tasks_per_worker != 0 &&
+                   w->tasks_done + n_sent >= self->max_tasks_per_worker))
+                continue;
+              pool_assign_locked (self, w, g_queue_peek_head (&self->queue));
+              gave = TRUE;
+            }
+        }
+    }
+
   /* Stop surplus idle workers: at once when closing with nothing queued or
    * with a zero idle-timeout, else after idle-timeout. */
   for (l = self->workers; l != NULL; l = next)
@@ -1263,9 +1452,8 @@ pool_emit_notifies (GipcPool *self)
   self->notified_congested = congested;
   POOL_UNLOCK ();
 
-  if (self->disposed)
+  if (self->disposed || !(n_q || n_r || n_w || n_c))
     return;
-  g_object_freeze_notify (G_OBJECT (self));
   if (n_q)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_QUEUED_TASKS]);
   if (n_r)
@@ -1274,7 +1462,6 @@ pool_emit_notifies (GipcPool *self)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_WORKERS]);
   if (n_c)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONGESTED]);
-  g_object_thaw_notify (G_OBJECT (self));
 }
 
 static gboolean
@@ -1346,10 +1533,17 @@ grace_expired_cb (gpointer data)
 
   POOL_LOCK ();
   g_clear_pointer (&w->kill_source, g_source_unref);
-  if (w->state == WORKER_DRAINING)
-    worker_kill_locked (self != NULL && !self->disposed ? self : NULL, w);
-  if (self != NULL && !self->disposed)
-    pool_dispatch_locked (self, done);
+  if (worker_is_draining (w) && w->state != WORKER_GONE)
+    {
+      if (self != NULL && !self->disposed)
+        {
+          worker_kill_locked (self, w);
+          worker_take_sent_locked (self, w, NULL, FALSE, done);
+          pool_dispatch_locked (self, done);
+        }
+      else
+        worker_kill_locked (NULL, w);
+    }
   POOL_UNLOCK ();
   completions_run (done);
   if (self != NULL)
@@ -1361,7 +1555,7 @@ static gboolean
 task_cancel_cb (gpointer data)
 {
   PoolTask *pt = data;
-  g_autoptr(GipcPool) self = g_weak_ref_get (&pt->pool);
+  g_autoptr(GipcPool) self = pool_handle_get (pt->handle);
   g_autoptr(GPtrArray) done = g_ptr_array_new ();
 
   if (self == NULL)
@@ -1377,26 +1571,48 @@ task_cancel_cb (gpointer data)
     {
       PoolWorker *w = pt->worker;
       g_autoptr(GBytes) msg = gipc_pool_wire_encode_cancel (pt->id);
+      SentEntry *head = g_queue_peek_head (&w->sent);
+      gboolean was_head = head != NULL && head->pt == pt;
+      GList *l;
 
-      w->task = NULL;
-      w->state = WORKER_DRAINING;
-      w->draining_id = pt->id;
-      g_main_context_push_thread_default (self->context);
-      gipc_channel_send_async (w->channel, msg, NULL, NULL, NULL);
-      g_main_context_pop_thread_default (self->context);
-      if (self->cancel_grace == 0)
-        worker_kill_locked (self, w);
-      else
+      /* Its entry stays (the worker will answer it) without the task. */
+      for (l = w->sent.head; l != NULL; l = l->next)
         {
-          source_clear (&w->kill_source);
-          w->kill_source = worker_timeout (w, self->cancel_grace, grace_expired_cb,
-                                           "[gipc] pool cancel grace");
+          SentEntry *e = l->data;
+
+          if (e->pt == pt)
+            e->pt = NULL;
         }
+      g_main_context_push_thread_default (self->context);
+      {
+        SentData *sd = g_new0 (SentData, 1);
+
+        sd->worker = worker_ref (w);
+        sd->task_id = 0;
+        w->sends_pending++;
+        gipc_channel_send_with_fds_async (w->channel, msg, NULL, NULL, request_sent_cb, sd);
+      }
+      g_main_context_pop_thread_default (self->context);
       task_finish_locked (self, pt, NULL, NULL,
                           g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
                                                "The task was cancelled while it ran"),
                           done);
-      task_unref (pt);  /* the worker's reference */
+      task_unref (pt);  /* the entry's reference */
+      if (was_head)
+        {
+          /* It was the worker's current task. */
+          if (self->cancel_grace == 0)
+            {
+              worker_kill_locked (self, w);
+              worker_take_sent_locked (self, w, NULL, FALSE, done);
+            }
+          else
+            {
+              source_clear (&w->kill_source);
+              w->kill_source = worker_timeout (w, self->cancel_grace, grace_expired_cb,
+                                               "[gipc] pool cancel grace");
+            }
+        }
       pool_dispatch_locked (self, done);
     }
   POOL_UNLOCK ();
@@ -1454,7 +1670,7 @@ task_new (GipcPool     *self,
   PoolTask *pt = g_new0 (PoolTask, 1);
 
   pt->ref_count = 1;
-  g_weak_ref_init (&pt->pool, self);
+  pt->handle = pool_handle_ref (self->handle);
   pt->pool_context = g_main_context_ref (self->context);
   pt->request = g_bytes_ref (request);
   pt->fds = fds != NULL ? g_object_ref (fds) : NULL;
@@ -1747,7 +1963,7 @@ gipc_pool_close_async (GipcPool            *self,
    * the pool is disposed first). */
   pt = g_new0 (PoolTask, 1);
   pt->ref_count = 1;
-  g_weak_ref_init (&pt->pool, self);
+  pt->handle = pool_handle_ref (self->handle);
   pt->pool_context = g_main_context_ref (self->context);
   pt->task = task;
   pt->state = TASK_QUEUED;  /* in close_tasks, not in the queue */
@@ -1826,6 +2042,7 @@ gipc_pool_dispose (GObject *object)
   if (!self->disposed)
     {
       self->disposed = TRUE;
+      self->handle->pool = NULL;
       source_clear (&self->dispatch_source);
       while ((pt = g_queue_peek_head (&self->queue)) != NULL)
         {
@@ -1838,13 +2055,19 @@ gipc_pool_dispose (GObject *object)
         {
           PoolWorker *w = self->workers->data;
 
-          if ((pt = g_steal_pointer (&w->task)) != NULL)
+          SentEntry *e;
+
+          while ((e = g_queue_pop_head (&w->sent)) != NULL)
             {
-              task_finish_locked (self, pt, NULL, NULL,
-                                  g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                                       "The pool was finalized while the task ran"),
-                                  done);
-              task_unref (pt);
+              if (e->pt != NULL)
+                {
+                  task_finish_locked (self, e->pt, NULL, NULL,
+                                      g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                           "The pool was finalized while the task ran"),
+                                      done);
+                  task_unref (e->pt);
+                }
+              g_free (e);
             }
           worker_kill_locked (self, w);
         }
@@ -1877,6 +2100,7 @@ gipc_pool_finalize (GObject *object)
   g_strfreev (self->argv);
   g_ptr_array_unref (self->allowed_paths);
   g_queue_clear_full (&self->deaths, g_free);
+  pool_handle_unref (self->handle);
   g_main_context_unref (self->context);
   G_OBJECT_CLASS (gipc_pool_parent_class)->finalize (object);
 }
@@ -2187,7 +2411,10 @@ gipc_pool_class_init (GipcPoolClass *klass)
   /**
    * GipcPool:running-tasks:
    *
-   * How many tasks run in a worker now. Notified in the pool's context.
+   * How many tasks were given to a worker and are not answered yet: the
+   * ones the workers run, and, when every worker is busy and tasks wait,
+   * a few sent to each worker behind its current one (pipelining, so that
+   * tiny tasks travel in batches). Notified in the pool's context.
    *
    * Since: 1.0
    */
@@ -2276,6 +2503,9 @@ gipc_pool_init (GipcPool *self)
   self->restart_period = 10000;
   self->allowed_paths = g_ptr_array_new_with_free_func (g_free);
   self->context = g_main_context_ref_thread_default ();
+  self->handle = g_new0 (PoolHandle, 1);
+  self->handle->ref_count = 1;
+  self->handle->pool = self;
 }
 
 /**

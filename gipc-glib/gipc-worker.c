@@ -34,6 +34,7 @@ typedef struct
   GCancellable   *current_cancellable;
   gboolean        done;
   gint            exit_status;
+  gboolean        fresh;             /* the only request came in the last iteration */
 } Worker;
 
 static void
@@ -118,6 +119,7 @@ receive_cb (GObject      *source,
         else
           {
             req->request = g_steal_pointer (&msg.payload);
+            w->fresh = g_queue_is_empty (&w->requests) && !w->running;
             g_queue_push_tail (&w->requests, req);
           }
       }
@@ -271,7 +273,20 @@ gipc_worker_serve (GipcChannel    *channel,
   while (!w.done)
     {
       if (!w.running && !g_queue_is_empty (&w.requests))
-        run_one (&w);
+        {
+          guint i;
+
+          /* Read what has arrived before starting a request that waited
+           * behind another: the pool may have cancelled it (bounded, in
+           * case @func left a source that is always ready). A request that
+           * just came to an idle worker starts at once. */
+          if (!w.fresh)
+            for (i = 0; i < 64 && !w.done && g_main_context_iteration (w.context, FALSE); i++)
+              ;
+          w.fresh = FALSE;
+          if (!w.done)
+            run_one (&w);
+        }
       else
         g_main_context_iteration (w.context, TRUE);
     }

@@ -516,6 +516,82 @@ test_cancel_cooperative (void)
     }
 }
 
+/* Tasks sent to a worker behind its current one (pipelining) never run
+ * twice and are not lost when the current one crashes, hangs or is
+ * cancelled; a cancelled one behind is skipped without killing the worker. */
+static void
+test_pipelined (void)
+{
+  const gchar *heads[] = { "segv", "hang", "coop" };
+  guint round;
+
+  for (round = 0; round < G_N_ELEMENTS (heads); round++)
+    {
+      g_autoptr(GipcPool) pool = gipc_pool_new (test_worker_func, NULL, NULL);
+      g_autoptr(GBytes) head = req (heads[round]);
+      g_autoptr(GCancellable) head_cancel = g_cancellable_new ();
+      g_autoptr(GCancellable) behind_cancel = g_cancellable_new ();
+      g_autoptr(GArray) codes = g_array_new (FALSE, FALSE, sizeof (gint));
+      Outcome o[8] = { { 0, }, };
+      Outcome h = { 0, };
+      guint i, total;
+
+      gipc_pool_set_max_workers (pool, 1);
+      if (round == 1)
+        gipc_pool_set_task_timeout (pool, 300);
+      gipc_pool_set_cancel_grace (pool, round == 2 ? 10000 : 0);
+      g_signal_connect (pool, "worker-exited", G_CALLBACK (record_exit_cb), codes);
+      gipc_pool_run_async (pool, head, NULL, head_cancel, outcome_cb, &h);
+      for (i = 0; i < 8; i++)
+        {
+          g_autofree gchar *text = g_strdup_printf ("echo:%u", i);
+          g_autoptr(GBytes) request = req (text);
+
+          gipc_pool_run_async (pool, request, NULL, i == 3 ? behind_cancel : NULL, outcome_cb, &o[i]);
+        }
+      /* The head runs and more than one task was given to the worker. */
+      while (gipc_pool_get_running_tasks (pool) < 2)
+        g_main_context_iteration (NULL, TRUE);
+      g_cancellable_cancel (behind_cancel);
+      if (round == 2)
+        g_cancellable_cancel (head_cancel);
+      do
+        {
+          g_main_context_iteration (NULL, TRUE);
+          for (total = h.n_called, i = 0; i < 8; i++)
+            total += o[i].n_called;
+        }
+      while (total < 9);
+
+      if (round == 0)
+        g_assert_error (h.error, GIPC_ERROR, GIPC_ERROR_WORKER_DIED);
+      else if (round == 1)
+        g_assert_error (h.error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+      else
+        g_assert_error (h.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+      for (i = 0; i < 8; i++)
+        {
+          g_autofree gchar *text = g_strdup_printf ("%u", i);
+
+          g_assert_cmpuint (o[i].n_called, ==, 1);
+          if (i == 3)
+            g_assert_error (o[i].error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+          else
+            {
+              g_assert_no_error (o[i].error);
+              assert_bytes_str (o[i].bytes, text);
+            }
+          outcome_clear (&o[i]);
+        }
+      outcome_clear (&h);
+      /* The cooperative round killed nobody: the skipped task did not
+       * cost its worker. */
+      if (round == 2)
+        for (i = 0; i < codes->len; i++)
+          g_assert_cmpint (g_array_index (codes, gint, i), !=, -SIGKILL);
+    }
+}
+
 static void
 test_restart_intensity (void)
 {
@@ -614,8 +690,8 @@ static void
 test_congested (void)
 {
   g_autoptr(GipcPool) pool = gipc_pool_new (test_worker_func, NULL, NULL);
-  g_autoptr(GBytes) sleep_req = req ("sleep:50");
-  Outcome o[6] = { { 0, }, };
+  g_autoptr(GBytes) sleep_req = req ("sleep:10");
+  Outcome o[20] = { { 0, }, };
   guint transitions[2] = { 0, 0 };
   guint i, total;
 
@@ -623,21 +699,22 @@ test_congested (void)
   gipc_pool_set_max_queued (pool, 2);
   g_signal_connect (pool, "notify::congested", G_CALLBACK (notify_count_cb), transitions);
   g_assert_false (gipc_pool_is_congested (pool));
-  for (i = 0; i < 6; i++)
+  for (i = 0; i < 20; i++)
     gipc_pool_run_async (pool, sleep_req, NULL, NULL, outcome_cb, &o[i]);
-  /* run_async never refuses; congested is seen from the caller's thread. */
+  /* run_async never refuses; congested is seen from the caller's thread
+   * (more wait than the busy worker takes behind its current task). */
   g_assert_true (gipc_pool_is_congested (pool));
   do
     {
       g_main_context_iteration (NULL, TRUE);
-      for (total = 0, i = 0; i < 6; i++)
+      for (total = 0, i = 0; i < 20; i++)
         total += o[i].n_called;
     }
-  while (total < 6);
+  while (total < 20);
   g_assert_false (gipc_pool_is_congested (pool));
   g_assert_cmpuint (transitions[0], ==, 1);
   g_assert_cmpuint (transitions[1], ==, 1);
-  for (i = 0; i < 6; i++)
+  for (i = 0; i < 20; i++)
     {
       g_assert_no_error (o[i].error);
       outcome_clear (&o[i]);
@@ -1244,6 +1321,7 @@ main (int    argc,
   gipc_test_add_func ("/pool/timeout", test_timeout);
   gipc_test_add_func ("/pool/cancel/queued-and-running", test_cancel_queued_and_running);
   gipc_test_add_func ("/pool/cancel/cooperative", test_cancel_cooperative);
+  gipc_test_add_func ("/pool/pipelined", test_pipelined);
   gipc_test_add_func ("/pool/restart-intensity", test_restart_intensity);
   gipc_test_add_func ("/pool/recycling", test_recycling);
   gipc_test_add_func ("/pool/idle-timeout", test_idle_timeout);
