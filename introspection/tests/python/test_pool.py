@@ -372,6 +372,19 @@ class PoolTests(gipctest.TestCase):
         with self.assertRaisesGipcError(Gipc.Error.CLOSED):
             pool.run(b'too late')
 
+    def test_task_timeout(self):
+        pool = Gipc.Pool.new_for_target(SERVER, 'what')
+        pool.props.task_timeout = 300
+        slow = pool.submit(('sleep', 120))
+        quick = pool.submit(('square', 8))
+        with self.assertRaisesIOError(Gio.IOErrorEnum.TIMED_OUT):
+            slow.result(60)
+        self.assertEqual(quick.result(30), 64)
+        with Gipc.PoolExecutor(max_workers=1, task_timeout=300) as executor:
+            with self.assertRaisesIOError(Gio.IOErrorEnum.TIMED_OUT):
+                executor.submit(time.sleep, 120).result(60)
+            self.assertEqual(executor.submit(square, 3).result(30), 9)
+
     def test_fds_both_ways(self):
         pool = Gipc.Pool.new(read_fds, pass_task=True)
         files = []
