@@ -145,6 +145,10 @@ def init_worker(tag):
 WORKER_TAG = None
 
 
+def failing_init():
+    raise RuntimeError('the initializer failed')
+
+
 def tagged(x):
     return (WORKER_TAG, x)
 
@@ -513,6 +517,15 @@ class ExecutorTests(gipctest.TestCase):
             pids = [executor.submit(os.getpid).result(30) for _ in range(4)]
             # Two tasks per worker: at least two different workers.
             self.assertGreaterEqual(len(set(pids)), 2)
+
+    def test_failing_initializer(self):
+        with Gipc.PoolExecutor(max_workers=1,
+                               initializer=failing_init) as executor:
+            for _ in range(2):
+                with self.assertRaises(RuntimeError) as cm:
+                    executor.submit(square, 2).result(30)
+                self.assertIn('the initializer failed', str(cm.exception))
+                self.assertIn('in failing_init', str(cm.exception.__cause__))
 
     def test_shutdown_cancel_futures(self):
         executor = Gipc.PoolExecutor(max_workers=1)
