@@ -521,6 +521,7 @@ build_window (Thumbnailer *self)
       GtkWidget *cell = gtk_box_new (GTK_ORIENTATION_VERTICAL, 4);
 
       item->picture = gtk_picture_new ();
+      gtk_picture_set_content_fit (GTK_PICTURE (item->picture), GTK_CONTENT_FIT_SCALE_DOWN);
       gtk_widget_set_size_request (item->picture, THUMBNAIL_SIZE, THUMBNAIL_SIZE);
       item->label = gtk_label_new (item->name);
       gtk_label_set_justify (GTK_LABEL (item->label), GTK_JUSTIFY_CENTER);
