@@ -267,7 +267,7 @@ typedef struct
   PoolTask *pt;   /* a reference; NULL once the task was cancelled (answered) */
 } SentEntry;
 
-#define PIPELINE_DEPTH 8
+#define PIPELINE_DEPTH 16
 
 /* Requests up to this size to an idle worker are written synchronously. */
 #define SYNC_SEND_MAX 4096
@@ -1514,7 +1514,10 @@ pool_schedule_dispatch (GipcPool *self)
       ref = g_new0 (GWeakRef, 1);
       g_weak_ref_init (ref, self);
       self->dispatch_source = g_idle_source_new ();
-      g_source_set_priority (self->dispatch_source, G_PRIORITY_DEFAULT);
+      /* Below the callbacks of finished tasks (GTask completes at
+       * G_PRIORITY_DEFAULT): a worker start (a blocking fork until
+       * gipc_process_start_async exists) must not delay them. */
+      g_source_set_priority (self->dispatch_source, G_PRIORITY_DEFAULT_IDLE);
       g_source_set_static_name (self->dispatch_source, "[gipc] pool dispatch");
       g_source_set_callback (self->dispatch_source, pool_dispatch_cb, ref, weak_ref_free);
       g_source_attach (self->dispatch_source, self->context);
