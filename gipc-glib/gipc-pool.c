@@ -242,7 +242,9 @@ struct _PoolWorker
   GSource       *idle_source;
   GSource       *kill_source;
   GSource       *eof_source;
-  GCancellable  *io_cancellable;
+  gulong         message_id;
+  gulong         message_fds_id;
+  gulong         error_id;
   gboolean       started;
   gboolean       channel_done;
   gboolean       exited;
@@ -483,10 +485,14 @@ worker_unref (gpointer data)
     g_signal_handler_disconnect (w->process, w->exited_id);
   g_clear_object (&w->process);
   if (w->channel != NULL)
-    gipc_channel_close (w->channel, NULL);
+    {
+      g_clear_signal_handler (&w->message_id, w->channel);
+      g_clear_signal_handler (&w->message_fds_id, w->channel);
+      g_clear_signal_handler (&w->error_id, w->channel);
+      gipc_channel_close (w->channel, NULL);
+    }
   g_clear_object (&w->channel);
   g_clear_object (&w->theirs);
-  g_clear_object (&w->io_cancellable);
   g_clear_error (&w->protocol_error);
   gipc_pool_wire_message_clear (&w->pending);
   g_clear_object (&w->pending_fds);
@@ -623,16 +629,17 @@ worker_kill_locked (GipcPool   *self,
     gipc_process_kill (w->process, NULL);
 }
 
-/* Stops an idle worker: our end of the channel is closed (once the pending
- * receive is cancelled), so gipc_worker_serve() returns and the worker
- * exits. */
+static void worker_close_channel (PoolWorker *w);
+
+/* Stops an idle worker: our end of the channel is closed, so
+ * gipc_worker_serve() returns and the worker exits. */
 static void
 worker_retire_locked (GipcPool   *self,
                       PoolWorker *w)
 {
   w->retiring = TRUE;
   worker_detach_locked (self, w);
-  g_cancellable_cancel (w->io_cancellable);
+  worker_close_channel (w);
 }
 
 static gchar *
@@ -757,7 +764,6 @@ worker_maybe_gone_locked (PoolWorker *w,
   worker_unref (w);  /* the reference of the live process */
 }
 
-static void worker_receive (PoolWorker *w);
 
 static gboolean
 worker_eof_wait_cb (gpointer data)
@@ -770,8 +776,7 @@ worker_eof_wait_cb (gpointer data)
   g_clear_pointer (&w->eof_source, g_source_unref);
   if (!w->channel_done)
     {
-      w->channel_done = TRUE;
-      g_cancellable_cancel (w->io_cancellable);
+      worker_close_channel (w);
       worker_maybe_gone_locked (w, done);
     }
   POOL_UNLOCK ();
@@ -878,33 +883,30 @@ worker_answer_locked (GipcPool            *self,
     worker_advance_locked (self, w, done);
 }
 
+/* One message from @w (@bytes, maybe with @fds), or the end of its
+ * stream (@error). The channel listens (push mode, its fast path). */
 static void
-worker_receive_cb (GObject      *source,
-                   GAsyncResult *result,
-                   gpointer      data)
+worker_input (PoolWorker   *w,
+              GBytes       *bytes,
+              GUnixFDList  *fds,
+              const GError *stream_error)
 {
-  PoolWorker *w = data;
   g_autoptr(GPtrArray) done = g_ptr_array_new ();
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GUnixFDList) fds = NULL;
-  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GError) error = stream_error != NULL ? g_error_copy (stream_error) : NULL;
   g_autoptr(GipcPool) self = g_weak_ref_get (&w->pool);
-  gboolean rearm = FALSE;
 
-  bytes = gipc_channel_receive_with_fds_finish (GIPC_CHANNEL (source), result, &fds, &error);
   if (self != NULL && self->disposed)
     g_clear_object (&self);
 
+  worker_ref (w);
   POOL_LOCK ();
-  if (w->channel_done)
-    ;
+  if (w->channel_done || (bytes != NULL && w->protocol_error != NULL))
+    ;  /* nothing more is taken from a worker that is being killed */
   else if (bytes == NULL)
     {
       g_debug ("GipcPool: worker %d: end of its channel: %s",
                w->started ? (int) gipc_process_get_pid (w->process) : 0, error->message);
-      if (w->retiring && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        gipc_channel_close (w->channel, NULL);
-      else if ((g_error_matches (error, GIPC_ERROR, GIPC_ERROR_PROTOCOL) ||
+      if ((g_error_matches (error, GIPC_ERROR, GIPC_ERROR_PROTOCOL) ||
                 g_error_matches (error, GIPC_ERROR, GIPC_ERROR_MESSAGE_TOO_LARGE)) &&
                !w->exited && !w->killed_by_pool && !w->retiring)
         {
@@ -934,10 +936,7 @@ worker_receive_cb (GObject      *source,
         worker_protocol_error_locked (self, w, g_error_new_literal (GIPC_ERROR, GIPC_ERROR_PROTOCOL,
                                                                     "A worker's result payload carried fds"));
       else
-        {
-          worker_answer_locked (self, w, &w->pending, bytes, w->pending_fds, done);
-          rearm = TRUE;
-        }
+        worker_answer_locked (self, w, &w->pending, bytes, w->pending_fds, done);
       gipc_pool_wire_message_clear (&w->pending);
       g_clear_object (&w->pending_fds);
     }
@@ -964,20 +963,14 @@ worker_receive_cb (GObject      *source,
         {
           w->pending = msg;
           memset (&msg, 0, sizeof msg);
-          w->pending_fds = g_steal_pointer (&fds);
+          w->pending_fds = fds != NULL ? g_object_ref (fds) : NULL;
           w->awaiting_payload = TRUE;
-          rearm = TRUE;
         }
       else
-        {
-          worker_answer_locked (self, w, &msg, msg.payload, fds, done);
-          rearm = TRUE;
-        }
+        worker_answer_locked (self, w, &msg, msg.payload, fds, done);
       gipc_pool_wire_message_clear (&msg);
     }
 
-  if (rearm && !w->channel_done && w->protocol_error == NULL)
-    worker_receive (w);
   if (self != NULL)
     pool_dispatch_locked (self, done);
   POOL_UNLOCK ();
@@ -985,15 +978,54 @@ worker_receive_cb (GObject      *source,
   completions_run (done);
   if (self != NULL)
     pool_emit_notifies (self);
-  worker_unref (w);  /* the pending receive's reference */
+  worker_unref (w);
 }
 
 static void
-worker_receive (PoolWorker *w)
+worker_message_cb (GipcChannel *channel,
+                   GBytes      *message,
+                   gpointer     data)
 {
+  worker_input (data, message, NULL, NULL);
+}
+
+static void
+worker_message_with_fds_cb (GipcChannel *channel,
+                            GBytes      *message,
+                            GUnixFDList *fds,
+                            gpointer     data)
+{
+  worker_input (data, message, fds, NULL);
+}
+
+static void
+worker_error_cb (GipcChannel  *channel,
+                 const GError *error,
+                 gpointer      data)
+{
+  worker_input (data, NULL, NULL, error);
+}
+
+static void
+worker_listen (PoolWorker *w)
+{
+  w->message_id = g_signal_connect (w->channel, "message", G_CALLBACK (worker_message_cb), w);
+  w->message_fds_id = g_signal_connect (w->channel, "message-with-fds",
+                                        G_CALLBACK (worker_message_with_fds_cb), w);
+  w->error_id = g_signal_connect (w->channel, "error", G_CALLBACK (worker_error_cb), w);
   g_main_context_push_thread_default (w->context);
-  gipc_channel_receive_async (w->channel, w->io_cancellable, worker_receive_cb, worker_ref (w));
+  gipc_channel_listen (w->channel);
   g_main_context_pop_thread_default (w->context);
+}
+
+/* Our end of @w's channel, closed: it stops listening, and the worker sees
+ * the end of its stream. */
+static void
+worker_close_channel (PoolWorker *w)
+{
+  w->channel_done = TRUE;
+  if (w->channel != NULL)
+    gipc_channel_close (w->channel, NULL);
 }
 
 static gint
@@ -1074,7 +1106,7 @@ worker_start (GipcPool   *self,
           w->killed_by_pool = TRUE;
           gipc_process_kill (process, NULL);
         }
-      worker_receive (w);
+      worker_listen (w);
     }
   else
     {
@@ -1256,6 +1288,14 @@ worker_send_request_locked (GipcPool    *self,
         }
     }
 
+  /* A request behind the worker's current one needs no report of its
+   * write: if the worker dies, it goes back to the queue anyway. */
+  if (g_queue_get_length (&w->sent) > 1)
+    {
+      gipc_channel_send_with_fds_async (w->channel, bytes, fds, NULL, NULL, NULL);
+      return;
+    }
+
   sd = g_new0 (SentData, 1);
   sd->worker = worker_ref (w);
   sd->task_id = task_id;
@@ -1343,7 +1383,6 @@ pool_dispatch_locked (GipcPool  *self,
         w->state = WORKER_STARTING;
         w->func = self->func;
         w->func_data = self->func_data;
-        w->io_cancellable = g_cancellable_new ();
         self->workers = g_list_append (self->workers, w);
         n_workers++;
         n_starting++;

@@ -57,26 +57,20 @@ worker_fail (Worker       *w,
   w->done = TRUE;
 }
 
-static void receive_next (Worker *w);
-
+/* One message from the pool (the channel listens: push mode). */
 static void
-receive_cb (GObject      *source,
-            GAsyncResult *result,
-            gpointer      user_data)
+worker_input (Worker      *w,
+              GBytes      *message,
+              GUnixFDList *message_fds)
 {
-  Worker *w = user_data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GUnixFDList) fds = NULL;
-  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GUnixFDList) fds = message_fds != NULL ? g_object_ref (message_fds) : NULL;
+  g_autoptr(GBytes) bytes = g_bytes_ref (message);
   GipcPoolWireMessage msg;
   guint n_fds;
 
-  bytes = gipc_channel_receive_with_fds_finish (GIPC_CHANNEL (source), result, &fds, &error);
-  if (bytes == NULL)
-    {
-      worker_fail (w, error);
-      return;
-    }
+  if (w->done)
+    return;
   n_fds = fds != NULL ? (guint) g_unix_fd_list_get_length (fds) : 0;
 
   if (w->awaiting_payload != NULL)
@@ -90,7 +84,6 @@ receive_cb (GObject      *source,
         }
       w->awaiting_payload->request = g_steal_pointer (&bytes);
       g_queue_push_tail (&w->requests, g_steal_pointer (&w->awaiting_payload));
-      receive_next (w);
       return;
     }
 
@@ -153,15 +146,31 @@ receive_cb (GObject      *source,
 
   if (error != NULL)
     worker_fail (w, error);
-  else
-    receive_next (w);
 }
 
 static void
-receive_next (Worker *w)
+message_cb (GipcChannel *channel,
+            GBytes      *message,
+            gpointer     user_data)
 {
-  if (!w->done)
-    gipc_channel_receive_async (w->channel, NULL, receive_cb, w);
+  worker_input (user_data, message, NULL);
+}
+
+static void
+message_with_fds_cb (GipcChannel *channel,
+                     GBytes      *message,
+                     GUnixFDList *fds,
+                     gpointer     user_data)
+{
+  worker_input (user_data, message, fds);
+}
+
+static void
+error_cb (GipcChannel  *channel,
+          const GError *error,
+          gpointer      user_data)
+{
+  worker_fail (user_data, error);
 }
 
 static gboolean
@@ -258,6 +267,8 @@ gipc_worker_serve (GipcChannel    *channel,
                    gpointer        user_data)
 {
   Worker w = { 0, };
+  gulong message_id, message_fds_id, error_id;
+  guint i;
 
   g_return_val_if_fail (GIPC_IS_CHANNEL (channel), 1);
   g_return_val_if_fail (func != NULL, 1);
@@ -269,13 +280,14 @@ gipc_worker_serve (GipcChannel    *channel,
   g_queue_init (&w.requests);
   g_main_context_push_thread_default (w.context);
 
-  receive_next (&w);
+  message_id = g_signal_connect (w.channel, "message", G_CALLBACK (message_cb), &w);
+  message_fds_id = g_signal_connect (w.channel, "message-with-fds", G_CALLBACK (message_with_fds_cb), &w);
+  error_id = g_signal_connect (w.channel, "error", G_CALLBACK (error_cb), &w);
+  gipc_channel_listen (w.channel);
   while (!w.done)
     {
       if (!w.running && !g_queue_is_empty (&w.requests))
         {
-          guint i;
-
           /* Read what has arrived before starting a request that waited
            * behind another: the pool may have cancelled it (bounded, in
            * case @func left a source that is always ready). A request that
@@ -291,10 +303,13 @@ gipc_worker_serve (GipcChannel    *channel,
         g_main_context_iteration (w.context, TRUE);
     }
 
-  /* Closing the channel fails a pending receive with CLOSED; let it finish
-   * while the context is still ours. */
+  /* Closing stops listening; what the context still holds runs while it
+   * is ours. */
+  g_signal_handler_disconnect (w.channel, message_id);
+  g_signal_handler_disconnect (w.channel, message_fds_id);
+  g_signal_handler_disconnect (w.channel, error_id);
   gipc_channel_close (w.channel, NULL);
-  while (g_main_context_pending (w.context))
+  for (i = 0; i < 64 && g_main_context_pending (w.context); i++)
     g_main_context_iteration (w.context, FALSE);
 
   g_queue_clear_full (&w.requests, (GDestroyNotify) worker_request_free);

@@ -906,8 +906,52 @@ test_callback_reentrancy (void)
 typedef struct
 {
   GipcPool *pool;
+  guint     running_seen;
+  guint     queued_seen;
+  Outcome   outcome;
+} FreeFirst;
+
+static void
+free_first_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  FreeFirst *ff = user_data;
+
+  ff->running_seen = gipc_pool_get_running_tasks (ff->pool);
+  ff->queued_seen = gipc_pool_get_queued_tasks (ff->pool);
+  outcome_cb (source, result, &ff->outcome);
+}
+
+/* A worker is free for the next task before the finished task's callback
+ * runs: in the first callback, the second task already runs. */
+static void
+test_free_before_callback (void)
+{
+  g_autoptr(GipcPool) pool = gipc_pool_new (test_worker_func, NULL, NULL);
+  g_autoptr(GBytes) first = req ("echo:1");
+  g_autoptr(GBytes) second = req ("sleep:100");
+  FreeFirst ff = { pool, 0, 0, { 0, } };
+  Outcome o = { 0, };
+
+  gipc_pool_set_max_workers (pool, 1);
+  gipc_pool_run_async (pool, first, NULL, NULL, free_first_cb, &ff);
+  gipc_pool_run_async (pool, second, NULL, NULL, outcome_cb, &o);
+  while (o.n_called == 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_no_error (ff.outcome.error);
+  g_assert_cmpuint (ff.running_seen, ==, 1);
+  g_assert_cmpuint (ff.queued_seen, ==, 0);
+  g_assert_no_error (o.error);
+  outcome_clear (&ff.outcome);
+  outcome_clear (&o);
+}
+
+typedef struct
+{
+  GipcPool *pool;
   guint     n;
-  guint     ok;
+  gint      ok;  /* atomic */
 } ThreadData;
 
 static gpointer
@@ -940,7 +984,7 @@ thread_async_func (gpointer data)
       g_assert_no_error (o[i].error);
       assert_bytes_str (o[i].bytes, text);
       outcome_clear (&o[i]);
-      td->ok++;
+      g_atomic_int_inc (&td->ok);
     }
   g_free (o);
   g_main_context_pop_thread_default (context);
@@ -963,32 +1007,51 @@ thread_sync_func (gpointer data)
 
       g_assert_no_error (error);
       assert_bytes_str (bytes, text + 5);
-      td->ok++;
+      g_atomic_int_inc (&td->ok);
     }
   return NULL;
 }
 
+/* gipc_pool_run from threads while nobody iterates the pool's context;
+ * then run_async from threads with contexts of their own (and a sync
+ * caller beside them) while the pool's context is iterated. */
 static void
 test_threads (void)
 {
   g_autoptr(GipcPool) pool = gipc_pool_new_for_target (server, "serve", NULL);
-  ThreadData td[4];
-  GThread *threads[4];
+  ThreadData td[3];
+  GThread *threads[3];
   guint i;
 
   gipc_pool_set_max_workers (pool, 3);
-  for (i = 0; i < 4; i++)
+
+  for (i = 0; i < 2; i++)
+    {
+      td[i].pool = pool;
+      td[i].n = 50;
+      td[i].ok = 0;
+      threads[i] = g_thread_new ("pool-sync", thread_sync_func, &td[i]);
+    }
+  for (i = 0; i < 2; i++)
+    {
+      g_thread_join (threads[i]);
+      g_assert_cmpint (td[i].ok, ==, 50);
+    }
+
+  for (i = 0; i < 3; i++)
     {
       td[i].pool = pool;
       td[i].n = 50;
       td[i].ok = 0;
       threads[i] = g_thread_new ("pool-test", i < 2 ? thread_async_func : thread_sync_func, &td[i]);
     }
-  /* Nobody iterates the pool's context here: the sync callers do. */
-  for (i = 0; i < 4; i++)
+  while (g_atomic_int_get (&td[0].ok) + g_atomic_int_get (&td[1].ok) + g_atomic_int_get (&td[2].ok) < 150)
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (1000);
+  for (i = 0; i < 3; i++)
     {
       g_thread_join (threads[i]);
-      g_assert_cmpuint (td[i].ok, ==, 50);
+      g_assert_cmpint (td[i].ok, ==, 50);
     }
 }
 
@@ -1373,6 +1436,7 @@ main (int    argc,
   gipc_test_add_func ("/pool/big-result", test_big_result);
   gipc_test_add_func ("/pool/finalize-pending", test_finalize_pending);
   gipc_test_add_func ("/pool/callback-reentrancy", test_callback_reentrancy);
+  gipc_test_add_func ("/pool/free-before-callback", test_free_before_callback);
   gipc_test_add_func ("/pool/threads", test_threads);
   gipc_test_add_func ("/pool/sync-no-loop", test_sync_no_loop);
   gipc_test_add_func ("/pool/target-and-rogues", test_target_and_rogues);
