@@ -273,9 +273,11 @@ class _WorkerFunc:
             else:
                 result = self._run_bytes(data, task)
             out_fds = _as_fd_list(task.out_fds)
-            # The ints were handed over; the list has its own duplicates.
-            _close_fds([fd for fd in task.out_fds if isinstance(fd, int)])
         finally:
+            # The ints of out_fds were handed over (the list has its own
+            # duplicates); those of fds were the function's only if it
+            # could see them.
+            _close_fds([fd for fd in task.out_fds if isinstance(fd, int)])
             if not self._pass_task:
                 _close_fds(task.fds)
             sys.stdout.flush()
@@ -285,14 +287,12 @@ class _WorkerFunc:
     def _run_bytes(self, data, task):
         try:
             value = self._call(data, task)
+            return _as_gbytes(b'' if value is None else value)
         except GLib.Error:
             raise
         except BaseException as e:
             raise _gipc_error(Gipc.Error.FAILED,
                               _format_exception(e).rstrip('\n')) from None
-        if value is None:
-            value = b''
-        return _as_gbytes(value)
 
     def _run_pickled(self, data, task):
         try:
@@ -305,7 +305,21 @@ class _WorkerFunc:
         except BaseException as e:
             payload = pickle.dumps(_exception_reply(e),
                                    pickle.HIGHEST_PROTOCOL)
-        return GLib.Bytes.new(_MAGIC + payload)
+        return _result_bytes(_MAGIC + payload)
+
+
+# A result from this size on goes in shared memory: the channel passes it
+# as a sealed memfd instead of writing it through the pipe.
+_SHARED_RESULT_SIZE = 1 << 20
+
+
+def _result_bytes(data):
+    if len(data) >= _SHARED_RESULT_SIZE:
+        try:
+            return Gipc.shared_bytes_new_from_data(data)
+        except GLib.Error:
+            pass
+    return GLib.Bytes.new(data)
 
 
 def worker_serve(channel, func, pass_task=False):

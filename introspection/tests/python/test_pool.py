@@ -54,12 +54,18 @@ def raise_unpicklable(x):
     raise Unpicklable('no pickle for %r' % (x,))
 
 
+def big(n):
+    return b'x' * n
+
+
 def bytes_worker(data):
     if data == b'gerror':
         raise GLib.Error.new_literal(Gio.io_error_quark(), 'not found here',
                                      int(Gio.IOErrorEnum.NOT_FOUND))
     if data == b'python-error':
         raise KeyError('python error in the worker')
+    if data == b'not-bytes':
+        return 42
     return b'<' + data + b'>'
 
 
@@ -205,6 +211,9 @@ class PoolTests(gipctest.TestCase):
         self.assertIn('KeyError', cm.exception.message)
         self.assertIn('python error in the worker', cm.exception.message)
         self.assertIn('bytes_worker', cm.exception.message)
+        with self.assertRaisesGipcError(Gipc.Error.FAILED) as cm:
+            pool.run(b'not-bytes')
+        self.assertIn('TypeError', cm.exception.message)
         # The worker survived its errors.
         self.assertEqual(pool.run(b'again'), b'<again>')
 
@@ -232,6 +241,11 @@ class PoolTests(gipctest.TestCase):
         guard.run()
         self.assertEqual(sorted(v for v, _ in seen), [0, 1, 4, 9, 16])
         self.assertTrue(all(t is threading.main_thread() for _, t in seen))
+
+    def test_large_results(self):
+        pool = Gipc.Pool.new(big)
+        for n in (0, 1000, 3 << 20, 40 << 20):
+            self.assertEqual(pool.submit(n).result(60), b'x' * n)
 
     def test_submit_objects(self):
         pool = Gipc.Pool.new(what)
