@@ -2098,6 +2098,9 @@ gipc_pool_dispose (GObject *object)
           PoolWorker *w = self->workers->data;
 
           SentEntry *e;
+          /* A worker the dispatch source was to start holds a reference
+           * for that start, which will not happen now. */
+          gboolean start_pending = w->state == WORKER_STARTING && w->process == NULL;
 
           while ((e = g_queue_pop_head (&w->sent)) != NULL)
             {
@@ -2111,7 +2114,14 @@ gipc_pool_dispose (GObject *object)
                 }
               g_free (e);
             }
-          worker_kill_locked (self, w);
+          if (start_pending)
+            {
+              w->state = WORKER_GONE;
+              worker_detach_locked (self, w);
+              worker_unref (w);
+            }
+          else
+            worker_kill_locked (self, w);
         }
       for (l = self->close_tasks; l != NULL; l = l->next)
         {

@@ -64,7 +64,10 @@ test_worker_func (GBytes        *request,
   if (g_str_has_prefix (text, "echo"))
     return g_bytes_new (arg, strlen (arg));
   if (g_str_has_prefix (text, "pid"))
-    return g_bytes_new_take (g_strdup_printf ("%d", (int) getpid ()), strlen (g_strdup_printf ("%d", (int) getpid ())));
+    {
+      gchar *pid = g_strdup_printf ("%d", (int) getpid ());
+      return g_bytes_new_take (pid, strlen (pid));
+    }
   if (g_str_has_prefix (text, "segv"))
     {
       raise (SIGSEGV);
@@ -827,6 +830,30 @@ unref_pool_cb (GObject      *source,
     g_clear_object (&unref_pool);
 }
 
+/* The last reference dropped in the callback of a task whose worker died,
+ * while the replacement worker waits to be started: nothing leaks (the
+ * ASan and valgrind runs of this test found the waiting worker leaked). */
+static void
+test_unref_in_death_callback (void)
+{
+  g_autoptr(GBytes) die = req ("exit:1");
+  g_autoptr(GBytes) echo = req ("echo:x");
+  Outcome o[2] = { { 0, }, };
+
+  unref_pool = gipc_pool_new (test_worker_func, NULL, NULL);
+  gipc_pool_set_max_workers (unref_pool, 1);
+  gipc_pool_run_async (unref_pool, die, NULL, NULL, unref_pool_cb, &o[0]);
+  gipc_pool_run_async (unref_pool, echo, NULL, NULL, outcome_cb, &o[1]);
+  while (o[0].n_called + o[1].n_called < 2)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_null (unref_pool);
+  g_assert_error (o[0].error, GIPC_ERROR, GIPC_ERROR_WORKER_DIED);
+  g_assert_error (o[1].error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  outcome_clear (&o[0]);
+  outcome_clear (&o[1]);
+  gipc_test_drain_context (NULL);
+}
+
 typedef struct
 {
   GipcPool *pool;
@@ -1437,6 +1464,7 @@ main (int    argc,
   gipc_test_add_func ("/pool/finalize-pending", test_finalize_pending);
   gipc_test_add_func ("/pool/callback-reentrancy", test_callback_reentrancy);
   gipc_test_add_func ("/pool/free-before-callback", test_free_before_callback);
+  gipc_test_add_func ("/pool/unref-in-death-callback", test_unref_in_death_callback);
   gipc_test_add_func ("/pool/threads", test_threads);
   gipc_test_add_func ("/pool/sync-no-loop", test_sync_no_loop);
   gipc_test_add_func ("/pool/target-and-rogues", test_target_and_rogues);
