@@ -10,6 +10,7 @@
 
 #include <gio/gunixfdlist.h>
 
+#include "gipc-async-result-private.h"
 #include "gipc-error.h"
 #include "gipc-enum-types.h"
 #include "gipc-pool.h"
@@ -205,7 +206,10 @@ struct _PoolTask
   gint          ref_count;
   PoolHandle   *handle;
   GMainContext *pool_context;
-  GTask        *task;       /* gipc_pool_run_async */
+  GipcAsyncResult *result; /* gipc_pool_run_async: a light GAsyncResult
+                             * (no GTask: its cost was a third of a tiny
+                             * task's); never recycled */
+  GTask        *task;       /* gipc_pool_close_async */
   SyncWaiter   *waiter;     /* gipc_pool_run */
   GBytes       *request;
   GUnixFDList  *fds;
@@ -349,6 +353,7 @@ task_unref (gpointer data)
   pool_handle_unref (pt->handle);
   g_main_context_unref (pt->pool_context);
   g_clear_object (&pt->task);
+  g_clear_object (&pt->result);
   g_clear_pointer (&pt->request, g_bytes_unref);
   g_clear_object (&pt->fds);
   g_clear_object (&pt->cancellable);
@@ -398,9 +403,26 @@ task_finish_locked (GipcPool    *self,
   g_ptr_array_add (done, c);
 }
 
-/* Delivers the outcomes; without the lock (callbacks may do anything). */
+/* Whether a result made in @context may complete right now: this thread
+ * runs @context as its thread-default one (a GSource dispatch of it, never
+ * inside the _async call: see completions_run_deferred). */
+static gboolean
+may_complete_here (GMainContext *context)
+{
+  GMainContext *current = g_main_context_get_thread_default ();
+
+  if (current == NULL)
+    current = g_main_context_default ();
+  return current == context && g_main_context_is_owner (context);
+}
+
+/* Delivers the outcomes; without the lock (callbacks may do anything).
+ * A run_async result completes at once when this thread runs its caller's
+ * context (as GTask does), else from an idle source there; @deferred
+ * forces the idle source (inside run_async, or in dispose). */
 static void
-completions_run (GPtrArray *done)
+completions_run_full (GPtrArray *done,
+                      gboolean   deferred)
 {
   guint i;
 
@@ -415,7 +437,24 @@ completions_run (GPtrArray *done)
           pt->cancel_id = 0;
         }
 
-      if (pt->task != NULL)
+      if (pt->result != NULL)
+        {
+          GipcAsyncResult *result = g_steal_pointer (&pt->result);
+
+          if (c->error != NULL)
+            gipc_async_result_set_error (result, g_steal_pointer (&c->error));
+          else
+            {
+              gipc_async_result_set_pointer (result, g_steal_pointer (&c->bytes),
+                                             (GDestroyNotify) g_bytes_unref);
+              gipc_async_result_set_fds (result, g_steal_pointer (&c->fds));
+            }
+          if (!deferred && may_complete_here (gipc_async_result_get_context (result)))
+            gipc_async_result_complete (result);
+          else
+            gipc_async_result_complete_in_idle (result);
+        }
+      else if (pt->task != NULL)
         {
           GTask *task = g_steal_pointer (&pt->task);
 
@@ -455,6 +494,20 @@ completions_run (GPtrArray *done)
       g_free (c);
     }
   g_ptr_array_set_size (done, 0);
+}
+
+/* From the pool's GSource dispatches. */
+static void
+completions_run (GPtrArray *done)
+{
+  completions_run_full (done, FALSE);
+}
+
+/* Never calls a run_async callback before it returns. */
+static void
+completions_run_deferred (GPtrArray *done)
+{
+  completions_run_full (done, TRUE);
 }
 
 /* ---- workers ---- */
@@ -1745,7 +1798,7 @@ pool_submit (GipcPool *self,
 
   if (error != NULL)
     {
-      completions_run (done);
+      completions_run_deferred (done);
       return;
     }
 
@@ -1811,7 +1864,8 @@ gipc_pool_run_async (GipcPool            *self,
                      GAsyncReadyCallback  callback,
                      gpointer             user_data)
 {
-  GTask *task;
+  GipcAsyncResult *result;
+  GError *error = NULL;
   PoolTask *pt;
 
   g_return_if_fail (GIPC_IS_POOL (self));
@@ -1820,17 +1874,16 @@ gipc_pool_run_async (GipcPool            *self,
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
   /* No source object: pending tasks must not keep the pool alive. */
-  task = g_task_new (NULL, cancellable, callback, user_data);
-  g_task_set_source_tag (task, gipc_pool_run_async);
-  g_task_set_name (task, "[gipc] gipc_pool_run_async");
-  if (g_task_return_error_if_cancelled (task))
+  result = gipc_async_result_new (NULL, cancellable, callback, user_data, gipc_pool_run_async);
+  if (g_cancellable_set_error_if_cancelled (cancellable, &error))
     {
-      g_object_unref (task);
+      gipc_async_result_set_error (result, error);
+      gipc_async_result_complete_in_idle (result);
       return;
     }
 
   pt = task_new (self, request, fds, cancellable);
-  pt->task = task;
+  pt->result = result;
   pool_submit (self, pt);
   task_unref (pt);
 }
@@ -1858,22 +1911,24 @@ gipc_pool_run_finish (GipcPool      *self,
                       GUnixFDList  **out_fds,
                       GError       **error)
 {
-  ResultBox *box;
+  GipcAsyncResult *res;
+  GCancellable *cancellable;
   GBytes *bytes;
 
   g_return_val_if_fail (self == NULL || GIPC_IS_POOL (self), NULL);
-  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == gipc_pool_run_async, NULL);
+  g_return_val_if_fail (gipc_async_result_is_valid (result, NULL, gipc_pool_run_async), NULL);
 
+  res = GIPC_ASYNC_RESULT (result);
   if (out_fds != NULL)
     *out_fds = NULL;
-  box = g_task_propagate_pointer (G_TASK (result), error);
-  if (box == NULL)
+  /* As GTask did: a task whose cancellable was cancelled reports the
+   * cancel, whatever came back. */
+  cancellable = gipc_async_result_get_cancellable (res);
+  if (cancellable != NULL && g_cancellable_set_error_if_cancelled (cancellable, error))
     return NULL;
-  bytes = g_steal_pointer (&box->bytes);
-  if (out_fds != NULL)
-    *out_fds = g_steal_pointer (&box->fds);
-  result_box_free (box);
+  bytes = gipc_async_result_propagate_pointer (res, error);
+  if (bytes != NULL && out_fds != NULL)
+    *out_fds = gipc_async_result_steal_fds (res);
   return bytes;
 }
 
@@ -2134,7 +2189,7 @@ gipc_pool_dispose (GObject *object)
       g_clear_pointer (&self->close_tasks, g_list_free);
     }
   POOL_UNLOCK ();
-  completions_run (done);
+  completions_run_deferred (done);
 
   G_OBJECT_CLASS (gipc_pool_parent_class)->dispose (object);
 }
