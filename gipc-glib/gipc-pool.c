@@ -201,6 +201,15 @@ struct _PoolHandle
   GipcPool *pool;   /* guarded by pool_lock; cleared when the pool is disposed */
 };
 
+/* A task's outcome, between task_finish_locked() and completions_run(). */
+typedef struct
+{
+  PoolTask    *pt;
+  GBytes      *bytes;
+  GUnixFDList *fds;
+  GError      *error;
+} Completion;
+
 struct _PoolTask
 {
   gint          ref_count;
@@ -219,6 +228,7 @@ struct _PoolTask
   GCancellable *cancellable;
   gulong        cancel_id;
   GSource      *timeout_source;
+  Completion    completion;  /* a task finishes once: no allocation for it */
 };
 
 typedef enum
@@ -283,14 +293,6 @@ typedef struct
  * request; it gets at least this long (ms) to say so once it is at the
  * head, before it is killed. */
 #define PIPELINED_CANCEL_GRACE 200
-
-typedef struct
-{
-  PoolTask    *pt;
-  GBytes      *bytes;
-  GUnixFDList *fds;
-  GError      *error;
-} Completion;
 
 typedef struct
 {
@@ -395,7 +397,7 @@ task_finish_locked (GipcPool    *self,
       g_clear_pointer (&pt->timeout_source, g_source_unref);
     }
 
-  c = g_new0 (Completion, 1);
+  c = &pt->completion;
   c->pt = pt;
   c->bytes = bytes;
   c->fds = fds;
@@ -415,6 +417,35 @@ may_complete_here (GMainContext *context)
     current = g_main_context_default ();
   return current == context && g_main_context_is_owner (context);
 }
+
+/* The list of finished tasks that each entry point of the pool fills and
+ * delivers: one per thread is kept for the next entry point (reentered
+ * entry points, from callbacks, make their own). */
+typedef GPtrArray DoneList;
+
+static GPrivate spare_done = G_PRIVATE_INIT ((GDestroyNotify) g_ptr_array_unref);
+
+static DoneList *
+done_list_new (void)
+{
+  GPtrArray *done = g_private_get (&spare_done);
+
+  if (done == NULL)
+    return g_ptr_array_new ();
+  g_private_set (&spare_done, NULL);
+  return done;
+}
+
+static void
+done_list_free (DoneList *done)
+{
+  if (done->len == 0 && g_private_get (&spare_done) == NULL)
+    g_private_set (&spare_done, done);
+  else
+    g_ptr_array_unref (done);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DoneList, done_list_free)
 
 /* Delivers the outcomes; without the lock (callbacks may do anything).
  * A run_async result completes at once when this thread runs its caller's
@@ -490,8 +521,7 @@ completions_run_full (GPtrArray *done,
       g_clear_pointer (&c->bytes, g_bytes_unref);
       g_clear_object (&c->fds);
       g_clear_error (&c->error);
-      task_unref (pt);
-      g_free (c);
+      task_unref (pt);  /* c was part of it */
     }
   g_ptr_array_set_size (done, 0);
 }
@@ -822,7 +852,7 @@ static gboolean
 worker_eof_wait_cb (gpointer data)
 {
   PoolWorker *w = data;
-  g_autoptr(GPtrArray) done = g_ptr_array_new ();
+  g_autoptr(DoneList) done = done_list_new ();
   g_autoptr(GipcPool) self = g_weak_ref_get (&w->pool);
 
   POOL_LOCK ();
@@ -845,7 +875,7 @@ worker_exited_cb (GipcProcess *process,
                   gpointer     data)
 {
   PoolWorker *w = data;
-  g_autoptr(GPtrArray) done = g_ptr_array_new ();
+  g_autoptr(DoneList) done = done_list_new ();
   g_autoptr(GipcPool) self = g_weak_ref_get (&w->pool);
 
   worker_ref (w);
@@ -944,7 +974,7 @@ worker_input (PoolWorker   *w,
               GUnixFDList  *fds,
               const GError *stream_error)
 {
-  g_autoptr(GPtrArray) done = g_ptr_array_new ();
+  g_autoptr(DoneList) done = done_list_new ();
   g_autoptr(GError) error = stream_error != NULL ? g_error_copy (stream_error) : NULL;
   g_autoptr(GipcPool) self = g_weak_ref_get (&w->pool);
 
@@ -1098,7 +1128,7 @@ worker_start (GipcPool   *self,
               PoolWorker *w)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) done = g_ptr_array_new ();
+  g_autoptr(DoneList) done = done_list_new ();
   GipcChannel *mine = NULL, *theirs = NULL;
   GipcProcess *process = NULL;
   gboolean ok = FALSE;
@@ -1188,7 +1218,7 @@ task_timeout_cb (gpointer data)
 {
   PoolTask *pt = data;
   g_autoptr(GipcPool) self = pool_handle_get (pt->handle);
-  g_autoptr(GPtrArray) done = g_ptr_array_new ();
+  g_autoptr(DoneList) done = done_list_new ();
 
   if (self == NULL)
     return G_SOURCE_REMOVE;
@@ -1269,11 +1299,9 @@ pool_assign_locked (GipcPool   *self,
   source_clear (&w->idle_source);
 
   header = gipc_pool_wire_encode_payload (GIPC_POOL_WIRE_REQUEST, pt->id, n_fds, pt->request, &follows);
-  g_main_context_push_thread_default (self->context);
   worker_send_request_locked (self, w, header, n_fds > 0 ? pt->fds : NULL, pt->id);
   if (follows)
     worker_send_request_locked (self, w, pt->request, NULL, pt->id);
-  g_main_context_pop_thread_default (self->context);
   /* The request stays with the task until it is answered: a worker that
    * dies before it reads it gives it back to the queue. */
   if (g_queue_get_length (&w->sent) == 1)
@@ -1294,7 +1322,7 @@ request_sent_cb (GObject      *source,
   SentData *sd = data;
   PoolWorker *w = sd->worker;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) done = g_ptr_array_new ();
+  g_autoptr(DoneList) done = done_list_new ();
   g_autoptr(GipcPool) self = g_weak_ref_get (&w->pool);
 
   gipc_channel_send_with_fds_finish (GIPC_CHANNEL (source), result, &error);
@@ -1353,7 +1381,11 @@ worker_send_request_locked (GipcPool    *self,
   sd->worker = worker_ref (w);
   sd->task_id = task_id;
   w->sends_pending++;
+  /* Its report comes in the pool's context. (The other sends need no
+   * context: the channel listens in the pool's context.) */
+  g_main_context_push_thread_default (self->context);
   gipc_channel_send_with_fds_async (w->channel, bytes, fds, NULL, request_sent_cb, sd);
+  g_main_context_pop_thread_default (self->context);
 }
 
 static gboolean
@@ -1361,7 +1393,7 @@ worker_idle_timeout_cb (gpointer data)
 {
   PoolWorker *w = data;
   g_autoptr(GipcPool) self = g_weak_ref_get (&w->pool);
-  g_autoptr(GPtrArray) done = g_ptr_array_new ();
+  g_autoptr(DoneList) done = done_list_new ();
 
   if (self == NULL)
     return G_SOURCE_REMOVE;
@@ -1560,7 +1592,7 @@ static gboolean
 pool_dispatch_cb (gpointer data)
 {
   g_autoptr(GipcPool) self = g_weak_ref_get (data);
-  g_autoptr(GPtrArray) done = g_ptr_array_new ();
+  g_autoptr(DoneList) done = done_list_new ();
   GList *starts, *l;
 
   if (self == NULL)
@@ -1624,7 +1656,7 @@ grace_expired_cb (gpointer data)
 {
   PoolWorker *w = data;
   g_autoptr(GipcPool) self = g_weak_ref_get (&w->pool);
-  g_autoptr(GPtrArray) done = g_ptr_array_new ();
+  g_autoptr(DoneList) done = done_list_new ();
 
   POOL_LOCK ();
   g_clear_pointer (&w->kill_source, g_source_unref);
@@ -1651,7 +1683,7 @@ task_cancel_cb (gpointer data)
 {
   PoolTask *pt = data;
   g_autoptr(GipcPool) self = pool_handle_get (pt->handle);
-  g_autoptr(GPtrArray) done = g_ptr_array_new ();
+  g_autoptr(DoneList) done = done_list_new ();
 
   if (self == NULL)
     return G_SOURCE_REMOVE;
@@ -1778,7 +1810,7 @@ static void
 pool_submit (GipcPool *self,
              PoolTask *pt)
 {
-  g_autoptr(GPtrArray) done = g_ptr_array_new ();
+  g_autoptr(DoneList) done = done_list_new ();
   GError *error = NULL;
 
   POOL_LOCK ();
@@ -2131,7 +2163,7 @@ static void
 gipc_pool_dispose (GObject *object)
 {
   GipcPool *self = GIPC_POOL (object);
-  g_autoptr(GPtrArray) done = g_ptr_array_new ();
+  g_autoptr(DoneList) done = done_list_new ();
   PoolTask *pt;
   GList *l;
 
