@@ -272,6 +272,8 @@ struct _PoolWorker
   GipcPoolWireMessage pending;
   GUnixFDList   *pending_fds;
   gulong         exited_id;
+  GByteArray    *batch;         /* pipelined requests to send as one BATCH message, or NULL */
+  gboolean       refill;        /* pool_dispatch_locked: its pipeline is to be topped up */
 };
 
 /* A request sent to a worker. The worker answers its requests in order,
@@ -284,6 +286,10 @@ typedef struct
 } SentEntry;
 
 #define PIPELINE_DEPTH 16
+/* A busy worker's pipeline is topped up once it is down to this many
+ * requests, so that requests go in batches (one channel message, one
+ * wakeup of the worker, one dispatch here for several tasks). */
+#define PIPELINE_REFILL (PIPELINE_DEPTH / 2)
 
 /* Requests up to this size to an idle worker are written synchronously. */
 #define SYNC_SEND_MAX 4096
@@ -577,6 +583,8 @@ worker_unref (gpointer data)
   g_clear_object (&w->channel);
   g_clear_object (&w->theirs);
   g_clear_error (&w->protocol_error);
+  if (w->batch != NULL)
+    g_byte_array_unref (w->batch);
   gipc_pool_wire_message_clear (&w->pending);
   g_clear_object (&w->pending_fds);
   g_weak_ref_clear (&w->pool);
@@ -1277,6 +1285,21 @@ static void worker_send_request_locked (GipcPool    *self,
                                         GUnixFDList *fds,
                                         guint64      task_id);
 
+/* Sends the requests batched for @w: one alone as it is, several as one
+ * BATCH message. They are behind the worker's current request: no report
+ * of the write is needed (see worker_send_request_locked). */
+static void
+worker_flush_batch_locked (GipcPool   *self,
+                           PoolWorker *w)
+{
+  g_autoptr(GBytes) message = NULL;
+
+  if (w->batch == NULL)
+    return;
+  message = gipc_pool_wire_batch_end (g_steal_pointer (&w->batch));
+  gipc_channel_send_with_fds_async (w->channel, message, NULL, NULL, NULL, NULL);
+}
+
 static void
 pool_assign_locked (GipcPool   *self,
                     PoolWorker *w,
@@ -1285,6 +1308,7 @@ pool_assign_locked (GipcPool   *self,
   g_autoptr(GBytes) header = NULL;
   gboolean follows = FALSE;
   guint n_fds = pt->fds != NULL ? (guint) g_unix_fd_list_get_length (pt->fds) : 0;
+  gsize size = g_bytes_get_size (pt->request);
 
   SentEntry *e = g_new0 (SentEntry, 1);
 
@@ -1298,6 +1322,15 @@ pool_assign_locked (GipcPool   *self,
   w->state = WORKER_BUSY;
   source_clear (&w->idle_source);
 
+  if (w->refill && w->sent.length > 1 && n_fds == 0 && size < GIPC_POOL_WIRE_INLINE_MAX)
+    {
+      /* Behind the worker's current request: goes with the batch. */
+      if (w->batch == NULL)
+        w->batch = gipc_pool_wire_batch_new ();
+      gipc_pool_wire_batch_add_payload (w->batch, GIPC_POOL_WIRE_REQUEST, pt->id, pt->request);
+      return;
+    }
+  worker_flush_batch_locked (self, w);
   header = gipc_pool_wire_encode_payload (GIPC_POOL_WIRE_REQUEST, pt->id, n_fds, pt->request, &follows);
   worker_send_request_locked (self, w, header, n_fds > 0 ? pt->fds : NULL, pt->id);
   if (follows)
@@ -1483,6 +1516,12 @@ pool_dispatch_locked (GipcPool  *self,
     {
       gboolean gave = TRUE;
 
+      for (l = self->workers; l != NULL; l = l->next)
+        {
+          PoolWorker *w = l->data;
+
+          w->refill = g_queue_get_length (&w->sent) <= PIPELINE_REFILL;
+        }
       while (gave && !g_queue_is_empty (&self->queue))
         {
           gave = FALSE;
@@ -1491,13 +1530,20 @@ pool_dispatch_locked (GipcPool  *self,
               PoolWorker *w = l->data;
               guint n_sent = g_queue_get_length (&w->sent);
 
-              if (w->state != WORKER_BUSY || worker_is_draining (w) || n_sent >= PIPELINE_DEPTH ||
+              if (!w->refill || w->state != WORKER_BUSY || worker_is_draining (w) || n_sent >= PIPELINE_DEPTH ||
                   (self->max_tasks_per_worker != 0 &&
                    w->tasks_done + n_sent >= self->max_tasks_per_worker))
                 continue;
               pool_assign_locked (self, w, g_queue_peek_head (&self->queue));
               gave = TRUE;
             }
+        }
+      for (l = self->workers; l != NULL; l = l->next)
+        {
+          PoolWorker *w = l->data;
+
+          w->refill = FALSE;
+          worker_flush_batch_locked (self, w);
         }
     }
 

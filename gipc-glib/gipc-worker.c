@@ -59,11 +59,13 @@ worker_fail (Worker       *w,
   w->done = TRUE;
 }
 
-/* One message from the pool (the channel listens: push mode). */
+/* One message from the pool (the channel listens: push mode), or one
+ * record of a batch (@in_batch). */
 static void
 worker_input (Worker      *w,
               GBytes      *message,
-              GUnixFDList *message_fds)
+              GUnixFDList *message_fds,
+              gboolean     in_batch)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GUnixFDList) fds = message_fds != NULL ? g_object_ref (message_fds) : NULL;
@@ -97,7 +99,33 @@ worker_input (Worker      *w,
 
   switch (msg.kind)
     {
+    case GIPC_POOL_WIRE_BATCH:
+      if (in_batch || n_fds != 0)
+        {
+          g_set_error_literal (&error, GIPC_ERROR, GIPC_ERROR_PROTOCOL,
+                               "Pool batch nested or with fds");
+          break;
+        }
+      {
+        gsize offset = 0;
+        GBytes *record;
+
+        while (!w->done && gipc_pool_wire_batch_next (msg.payload, &offset, &record, &error) &&
+               record != NULL)
+          {
+            worker_input (w, record, NULL, TRUE);
+            g_bytes_unref (record);
+          }
+      }
+      break;
+
     case GIPC_POOL_WIRE_REQUEST:
+      if (in_batch && (msg.flags & GIPC_POOL_WIRE_FLAG_PAYLOAD_FOLLOWS) != 0)
+        {
+          g_set_error_literal (&error, GIPC_ERROR, GIPC_ERROR_PROTOCOL,
+                               "Pool request in a batch announces a separate payload");
+          break;
+        }
       if (msg.n_fds != n_fds)
         {
           g_set_error (&error, GIPC_ERROR, GIPC_ERROR_PROTOCOL,
@@ -155,7 +183,7 @@ message_cb (GipcChannel *channel,
             GBytes      *message,
             gpointer     user_data)
 {
-  worker_input (user_data, message, NULL);
+  worker_input (user_data, message, NULL, FALSE);
 }
 
 static void
@@ -164,7 +192,7 @@ message_with_fds_cb (GipcChannel *channel,
                      GUnixFDList *fds,
                      gpointer     user_data)
 {
-  worker_input (user_data, message, fds);
+  worker_input (user_data, message, fds, FALSE);
 }
 
 static void
