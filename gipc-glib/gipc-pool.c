@@ -1684,8 +1684,8 @@ pool_schedule_dispatch (GipcPool *self)
       ref = g_new0 (GWeakRef, 1);
       g_weak_ref_init (ref, self);
       self->dispatch_source = g_idle_source_new ();
-      /* Below the callbacks of finished tasks (GTask completes at
-       * G_PRIORITY_DEFAULT): a worker start (a blocking fork until
+      /* Below the callbacks of finished tasks (completed from idle
+       * sources at G_PRIORITY_DEFAULT): a worker start (a blocking fork until
        * gipc_process_start_async exists) must not delay them. */
       g_source_set_priority (self->dispatch_source, G_PRIORITY_DEFAULT_IDLE);
       g_source_set_static_name (self->dispatch_source, "[gipc] pool dispatch");
