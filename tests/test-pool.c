@@ -38,6 +38,15 @@ cancelled_flag_cb (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* In a worker: the cancellable that "hold" kept. */
+static GCancellable *held_cancellable;
+
+static void
+held_cancelled_cb (GCancellable *cancellable,
+                   gpointer      user_data)
+{
+}
+
 /* Requests are "command" or "command:argument". */
 static GBytes *
 test_worker_func (GBytes        *request,
@@ -63,6 +72,33 @@ test_worker_func (GBytes        *request,
     }
   if (g_str_has_prefix (text, "echo"))
     return g_bytes_new (arg, strlen (arg));
+  if (g_str_has_prefix (text, "hold-connect"))
+    {
+      /* Leaves a handler on its cancellable, without a reference (a weak
+       * pointer: NULL once the cancellable is gone). */
+      g_clear_object (&held_cancellable);
+      g_signal_connect (cancellable, "cancelled", G_CALLBACK (held_cancelled_cb), NULL);
+      held_cancellable = cancellable;
+      g_object_add_weak_pointer (G_OBJECT (cancellable), (gpointer *) &held_cancellable);
+      return g_bytes_new_static ("held", 4);
+    }
+  if (g_str_has_prefix (text, "hold"))
+    {
+      g_set_object (&held_cancellable, cancellable);
+      return g_bytes_new_static ("held", 4);
+    }
+  if (g_str_has_prefix (text, "self-cancel"))
+    {
+      g_cancellable_cancel (cancellable);
+      return g_bytes_new_static ("done", 4);
+    }
+  if (g_str_has_prefix (text, "cancel-state"))
+    {
+      gchar *state = g_strdup_printf ("%s %s",
+                                      g_cancellable_is_cancelled (cancellable) ? "cancelled" : "uncancelled",
+                                      cancellable == held_cancellable ? "same" : "other");
+      return g_bytes_new_take (state, strlen (state));
+    }
   if (g_str_has_prefix (text, "pid"))
     {
       gchar *pid = g_strdup_printf ("%d", (int) getpid ());
@@ -527,6 +563,51 @@ test_cancel_cooperative (void)
         }
       outcome_clear (&o);
     }
+}
+
+/* A worker serves request after request with one GCancellable (it is
+ * costly), but never one that was cancelled, that the worker function
+ * kept, or that it left a handler on. */
+static void
+test_cancellable_per_task (void)
+{
+  g_autoptr(GipcPool) pool = gipc_pool_new (test_worker_func, NULL, NULL);
+  g_autoptr(GBytes) pid1 = NULL, pid2 = NULL, done = NULL;
+  g_autoptr(GError) error = NULL;
+  const gchar *holds[] = { "hold", "hold-connect" };
+  guint i;
+
+  gipc_pool_set_max_workers (pool, 1);
+  pid1 = run_one (pool, "pid", &error);
+  g_assert_no_error (error);
+
+  for (i = 0; i < G_N_ELEMENTS (holds); i++)
+    {
+      g_autoptr(GBytes) held = run_one (pool, holds[i], &error);
+      g_autoptr(GBytes) state = NULL;
+
+      g_assert_no_error (error);
+      assert_bytes_str (held, "held");
+      state = run_one (pool, "cancel-state", &error);
+      g_assert_no_error (error);
+      assert_bytes_str (state, "uncancelled other");
+    }
+
+  /* A cancellable cancelled during a task (here by the function itself)
+   * is not the next task's. */
+  done = run_one (pool, "self-cancel", &error);
+  g_assert_no_error (error);
+  assert_bytes_str (done, "done");
+  for (i = 0; i < 3; i++)
+    {
+      g_autoptr(GBytes) state = run_one (pool, "cancel-state", &error);
+
+      g_assert_no_error (error);
+      assert_bytes_str (state, "uncancelled other");
+    }
+  pid2 = run_one (pool, "pid", &error);
+  g_assert_no_error (error);
+  g_assert_true (g_bytes_equal (pid1, pid2));  /* one worker all along */
 }
 
 /* Tasks sent to a worker behind its current one (pipelining) never run
@@ -1455,6 +1536,7 @@ main (int    argc,
   gipc_test_add_func ("/pool/cancel/queued-and-running", test_cancel_queued_and_running);
   gipc_test_add_func ("/pool/cancel/cooperative", test_cancel_cooperative);
   gipc_test_add_func ("/pool/pipelined", test_pipelined);
+  gipc_test_add_func ("/pool/cancellable-per-task", test_cancellable_per_task);
   gipc_test_add_func ("/pool/restart-intensity", test_restart_intensity);
   gipc_test_add_func ("/pool/recycling", test_recycling);
   gipc_test_add_func ("/pool/idle-timeout", test_idle_timeout);
