@@ -4,8 +4,8 @@
 # demo's build step does not take the test build's options away (one
 # test); the C, Python, gjs, example, docs and build (subproject consumer)
 # suites in a normal build (warnings as errors, GIR warnings fatal),
-# then the C suites again in an AddressSanitizer/UBSan build, then the three
-# libFuzzer targets (frame, channel, fds) for a bounded time ($FUZZ_SECONDS
+# then the C suites again in an AddressSanitizer/UBSan build, then the four
+# libFuzzer targets (frame, channel, fds, pool) for a bounded time ($FUZZ_SECONDS
 # each, default 15; each counts as one test). Installs what is missing
 # first. Ends with one summary line counting the test cases:
 # "N passed, N failed, N skipped".
@@ -114,6 +114,7 @@ run_fuzz () {
 run_fuzz frame
 run_fuzz channel
 run_fuzz fds
+run_fuzz pool
 
 echo "$passed passed, $failed failed, $skipped skipped"
 exit $status

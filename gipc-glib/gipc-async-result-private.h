@@ -26,13 +26,6 @@ GipcAsyncResult *gipc_async_result_new              (gpointer              sourc
                                                      GAsyncReadyCallback   callback,
                                                      gpointer              user_data,
                                                      gpointer              source_tag);
-/* Like _new, but takes a recycled result from @pool when there is one. */
-GipcAsyncResult *gipc_async_result_new_from_pool    (GQueue               *pool,
-                                                     gpointer              source_object,
-                                                     GCancellable         *cancellable,
-                                                     GAsyncReadyCallback   callback,
-                                                     gpointer              user_data,
-                                                     gpointer              source_tag);
 GMainContext    *gipc_async_result_get_context      (GipcAsyncResult      *self);
 GCancellable    *gipc_async_result_get_cancellable  (GipcAsyncResult      *self);
 
@@ -50,12 +43,6 @@ void             gipc_async_result_set_error        (GipcAsyncResult      *self,
 /* Runs the callback now. Only from a main-loop dispatch in the result's
  * context, never from within the _async call. Consumes a reference. */
 void             gipc_async_result_complete         (GipcAsyncResult      *self);
-/* The same, then puts the result into @pool (if not NULL; at most
- * @max_pool) if the callback kept no reference to it: one GObject less per
- * message. A pooled result holds no references. */
-void             gipc_async_result_complete_to_pool (GipcAsyncResult      *self,
-                                                     GQueue               *pool,
-                                                     guint                 max_pool);
 /* Runs the callback from an idle source in the result's context.
  * Consumes a reference. */
 void             gipc_async_result_complete_in_idle (GipcAsyncResult      *self);

@@ -126,22 +126,6 @@ gipc_async_result_new (gpointer             source_object,
                 source_object, cancellable, callback, user_data, source_tag);
 }
 
-GipcAsyncResult *
-gipc_async_result_new_from_pool (GQueue              *pool,
-                                 gpointer             source_object,
-                                 GCancellable        *cancellable,
-                                 GAsyncReadyCallback  callback,
-                                 gpointer             user_data,
-                                 gpointer             source_tag)
-{
-  GipcAsyncResult *self = g_queue_pop_head (pool);
-
-  if (self == NULL)
-    self = g_object_new (GIPC_TYPE_ASYNC_RESULT, NULL);
-
-  return setup (self, source_object, cancellable, callback, user_data, source_tag);
-}
-
 GMainContext *
 gipc_async_result_get_context (GipcAsyncResult *self)
 {
@@ -177,29 +161,16 @@ gipc_async_result_set_error (GipcAsyncResult *self,
 void
 gipc_async_result_complete (GipcAsyncResult *self)
 {
-  gipc_async_result_complete_to_pool (self, NULL, 0);
-}
-
-void
-gipc_async_result_complete_to_pool (GipcAsyncResult *self,
-                                    GQueue          *pool,
-                                    guint            max_pool)
-{
   g_return_if_fail (!self->completed);
 
   self->completed = TRUE;
   if (self->callback != NULL)
     self->callback (self->source_object, G_ASYNC_RESULT (self), self->user_data);
 
-  /* Ours alone: nobody can see it being reused. */
-  if (pool != NULL && pool->length < max_pool &&
-      g_atomic_int_get (&G_OBJECT (self)->ref_count) == 1)
-    {
-      clear_state (self);
-      g_queue_push_head (pool, self);
-    }
-  else
-    g_object_unref (self);
+  /* Never recycled: the callback may keep the result and attach data to
+   * it (g_object_set_data, binding wrappers), so each receive gets a
+   * fresh one. */
+  g_object_unref (self);
 }
 
 static gboolean

@@ -16,7 +16,6 @@
  * sources of the main context. */
 #define MAX_DELIVERIES      256
 #define MAX_READS           8
-#define MAX_POOLED_RESULTS  4
 
 /* ------------------------------------------------------------------ */
 /* Input                                                               */
@@ -36,11 +35,12 @@ inbox_push (GipcChannel *self,
             GBytes      *message,
             GUnixFDList *fds)
 {
-  InboxItem *item = g_slice_new (InboxItem);
+  InboxItem *item = g_slice_new0 (InboxItem);
 
+  item->link.data = item;
   item->message = message;
   item->fds = fds;
-  g_queue_push_tail (&self->inbox, item);
+  g_queue_push_tail_link (&self->inbox, &item->link);
 }
 
 /* The oldest message (transfer full); its fds into *fds (transfer full,
@@ -49,7 +49,7 @@ static GBytes *
 inbox_pop (GipcChannel  *self,
            GUnixFDList **fds)
 {
-  InboxItem *item = g_queue_pop_head (&self->inbox);
+  InboxItem *item = g_queue_pop_head_link (&self->inbox)->data;
   GBytes *message = item->message;
 
   *fds = item->fds;
@@ -190,7 +190,7 @@ receive_op_return (GipcChannel *self,
 
   if (self != NULL && gipc_async_result_get_context (result) == self->context &&
       g_main_context_is_owner (self->context))
-    gipc_async_result_complete_to_pool (result, &self->result_pool, MAX_POOLED_RESULTS);
+    gipc_async_result_complete (result);
   else
     gipc_async_result_complete_in_idle (result);
 }
@@ -215,12 +215,14 @@ deliver (GipcChannel *self)
         }
       else
         {
-          ReceiveOp *op = g_queue_pop_head (&self->receive_ops);
+          GList *link = g_queue_pop_head_link (&self->receive_ops);
           GUnixFDList *fds = NULL;
           GBytes *message;
+          ReceiveOp *op;
 
-          if (op == NULL)
+          if (link == NULL)
             break;
+          op = link->data;
 
           message = inbox_pop (self, &fds);
           receive_op_return (self, op, message, fds, NULL);
@@ -248,12 +250,12 @@ deliver (GipcChannel *self)
 
   while (!self->closed && budget-- > 0)
     {
-      ReceiveOp *op = g_queue_pop_head (&self->receive_ops);
+      GList *link = g_queue_pop_head_link (&self->receive_ops);
 
-      if (op == NULL)
+      if (link == NULL)
         break;
 
-      receive_op_return (self, op, NULL, NULL, g_error_copy (self->read_error));
+      receive_op_return (self, link->data, NULL, NULL, g_error_copy (self->read_error));
     }
 }
 
@@ -267,6 +269,7 @@ expire_receives (GipcChannel *self)
   GQueue expired = G_QUEUE_INIT;
   ReceiveOp *op;
   GList *l = self->receive_ops.head;
+  GList *link;
 
   while (l != NULL)
     {
@@ -290,8 +293,8 @@ expire_receives (GipcChannel *self)
       l = next;
     }
 
-  while ((op = g_queue_pop_head (&expired)) != NULL)
-    receive_op_return (self, op, NULL, NULL,
+  while ((link = g_queue_pop_head_link (&expired)) != NULL)
+    receive_op_return (self, link->data, NULL, NULL,
                        g_error_new_literal (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
                                             "No message arrived within the channel's timeout"));
 }
@@ -357,7 +360,7 @@ gipc_channel_cancel_receives (GipcChannel *self)
       if (found == NULL)
         break;
 
-      g_queue_remove (&self->receive_ops, found);
+      g_queue_unlink (&self->receive_ops, &found->link);
       g_cancellable_set_error_if_cancelled (found->cancel.cancellable, &error);
       receive_op_return (self, found, NULL, NULL, error);
     }
@@ -367,7 +370,11 @@ gipc_channel_cancel_receives (GipcChannel *self)
 void
 gipc_channel_clear_input (GipcChannel *self)
 {
-  g_queue_clear_full (&self->inbox, (GDestroyNotify) inbox_item_free);
+  GList *link;
+
+  /* The links are the items' own. */
+  while ((link = g_queue_pop_head_link (&self->inbox)) != NULL)
+    inbox_item_free (link->data);
   gipc_frame_stream_drop_input (&self->stream);
 }
 
@@ -386,8 +393,7 @@ gipc_channel_receive_async_internal (GipcChannel         *self,
   GError *error = NULL;
   ReceiveOp *op;
 
-  result = gipc_async_result_new_from_pool (&self->result_pool, self, cancellable,
-                                            callback, user_data, source_tag);
+  result = gipc_async_result_new (self, cancellable, callback, user_data, source_tag);
 
   if (!gipc_channel_check_can_receive (self, &error))
     goto fail;
@@ -407,11 +413,12 @@ gipc_channel_receive_async_internal (GipcChannel         *self,
   gipc_channel_ensure_source (self, FALSE);
 
   op = g_slice_new0 (ReceiveOp);
+  op->link.data = op;
   op->result = result;
   op->variant = variant;
   if (self->timeout_ms > 0)
     op->deadline = g_get_monotonic_time () + (gint64) self->timeout_ms * 1000;
-  g_queue_push_tail (&self->receive_ops, op);
+  g_queue_push_tail_link (&self->receive_ops, &op->link);
   gipc_channel_cancel_watch_init (&op->cancel, self, cancellable);
 
   /* Inside our own dispatch (a callback starting the next receive) the
@@ -486,15 +493,53 @@ gipc_channel_receive_finish (GipcChannel   *self,
 }
 
 /**
+ * gipc_channel_receive_with_fds_async:
+ * @self: a channel that can receive
+ * @cancellable: (nullable): a cancellable
+ * @callback: (scope async): called with the next message and its file
+ *   descriptors
+ * @user_data: data for @callback
+ *
+ * Receives the next whole message and the file descriptors that came with
+ * it, without blocking; finish with
+ * [method@Gipc.Channel.receive_with_fds_finish]. It behaves as
+ * [method@Gipc.Channel.receive_async] in every other way (order, timeout,
+ * cancellation, %GIPC_ERROR_LOCKED while listening), and the two may be
+ * mixed: each receive gets the next message.
+ *
+ * This is the pair that bindings turn into a promise or a coroutine (gjs:
+ * `Gio._promisify (Gipc.Channel.prototype, 'receive_with_fds_async')`, then
+ * `const [message, fds] = await channel.receive_with_fds_async (null)`;
+ * Python: `message, fds = channel.receive_with_fds_finish (result)` in the
+ * callback), so that they get a message's fds.
+ *
+ * Since: 1.0
+ */
+void
+gipc_channel_receive_with_fds_async (GipcChannel         *self,
+                                     GCancellable        *cancellable,
+                                     GAsyncReadyCallback  callback,
+                                     gpointer             user_data)
+{
+  g_return_if_fail (GIPC_IS_CHANNEL (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  gipc_channel_receive_async_internal (self, FALSE, cancellable, callback, user_data,
+                                       gipc_channel_receive_with_fds_async);
+}
+
+/**
  * gipc_channel_receive_with_fds_finish:
  * @self: a channel
  * @result: the result given to the callback of
- *   [method@Gipc.Channel.receive_async]
+ *   [method@Gipc.Channel.receive_with_fds_async] (or of
+ *   [method@Gipc.Channel.receive_async])
  * @fds: (out) (transfer full) (nullable) (optional): the fds that came with
  *   the message, or %NULL if none did
  * @error: return location for a #GError
  *
- * Finishes [method@Gipc.Channel.receive_async] like
+ * Finishes [method@Gipc.Channel.receive_with_fds_async] (or
+ * [method@Gipc.Channel.receive_async]) like
  * [method@Gipc.Channel.receive_finish], and hands out the file descriptors
  * that came with the message (close-on-exec, owned by the caller through
  * the list). A message's fds arrive with that message and no other. Without
@@ -513,7 +558,8 @@ gipc_channel_receive_with_fds_finish (GipcChannel   *self,
   GBytes *message;
 
   g_return_val_if_fail (GIPC_IS_CHANNEL (self), NULL);
-  g_return_val_if_fail (gipc_async_result_is_valid (result, self, gipc_channel_receive_async), NULL);
+  g_return_val_if_fail (gipc_async_result_is_valid (result, self, gipc_channel_receive_with_fds_async) ||
+                        gipc_async_result_is_valid (result, self, gipc_channel_receive_async), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   if (fds != NULL)

@@ -38,20 +38,78 @@ gipc_channel_sync_output_ref (GipcChannel *self)
     }
 }
 
-/* Flow control: TRUE above the high-water mark, FALSE again at or below
- * half of it. Only state here (send_async calls it per message): the
+/* Flow control: TRUE above the high-water mark (or the fd budget), FALSE
+ * again at or below half of it (and of the budget). What counts is what
+ * the output holds: the bytes not yet written, the size of every
+ * shared-memory message until the peer has taken it, and the fds queued
+ * or in flight. Only state here (send_async calls it per message): the
  * notify is the dispatch's. */
 void
 gipc_channel_update_congestion (GipcChannel *self)
 {
-  guint64 queued = self->stream.queued - self->stream.written;
+  guint64 queued = gipc_frame_stream_get_pending_bytes (&self->stream);
+  guint fds = gipc_frame_stream_get_pending_fds (&self->stream);
+  guint budget = fds > 0 ? gipc_frame_stream_get_fd_budget (&self->stream) : 0;
+  gboolean over = queued > self->high_water_mark || fds > budget;
+  gboolean calm = queued <= self->high_water_mark / 2 && fds <= budget / 2;
 
-  if ((!self->congested && queued > self->high_water_mark) ||
-      (self->congested && queued <= self->high_water_mark / 2))
+  if ((!self->congested && over) || (self->congested && calm))
     {
       self->congested = !self->congested;
       self->congestion_changes++;
     }
+}
+
+/* Polling for the fds in flight: from this interval, doubling while the
+ * peer takes nothing, up to the maximum. */
+#define IN_FLIGHT_POLL_MIN_US   1000
+#define IN_FLIGHT_POLL_MAX_US   (100 * 1000)
+
+/* Whether the dispatch must look at the fds in flight on its own: no fd
+ * event tells when the peer has read them, and a writer held by the fd
+ * budget, or a producer waiting for the congestion to end, waits for
+ * that. */
+static gboolean
+needs_in_flight_poll (GipcChannel *self)
+{
+  return self->stream.held ||
+         (self->congested && gipc_frame_stream_has_in_flight (&self->stream));
+}
+
+gint64
+gipc_channel_output_wakeup (GipcChannel *self)
+{
+  if (self->closed || self->write_error != NULL || !needs_in_flight_poll (self))
+    {
+      /* The next wait starts with the shortest interval again. */
+      self->in_flight_poll_at = 0;
+      self->in_flight_poll_interval = 0;
+      return -1;
+    }
+
+  if (self->in_flight_poll_interval == 0)
+    self->in_flight_poll_interval = IN_FLIGHT_POLL_MIN_US;
+  if (self->in_flight_poll_at == 0)
+    self->in_flight_poll_at = g_get_monotonic_time () + self->in_flight_poll_interval;
+
+  return self->in_flight_poll_at;
+}
+
+/* Looks at the fds in flight when the poll is due. TRUE if it is: the
+ * caller then writes what the peer made room for. */
+static gboolean
+poll_in_flight (GipcChannel *self)
+{
+  if (self->in_flight_poll_at == 0 || g_get_monotonic_time () < self->in_flight_poll_at)
+    return FALSE;
+
+  self->in_flight_poll_at = 0;
+  if (gipc_frame_stream_release_in_flight (&self->stream))
+    self->in_flight_poll_interval = IN_FLIGHT_POLL_MIN_US;
+  else
+    self->in_flight_poll_interval = MIN (self->in_flight_poll_interval * 2, IN_FLIGHT_POLL_MAX_US);
+  gipc_channel_update_congestion (self);
+  return TRUE;
 }
 
 /* Appends one frame to the output queue; returns its stream offsets. */
@@ -111,16 +169,18 @@ fail_output (GipcChannel *self,
         op->error = g_error_copy (error);
     }
 
-  gipc_frame_stream_drop_output (&self->stream);
-  gipc_channel_update_congestion (self);
-
+  /* Sends whose messages were all written succeed (their callbacks just
+   * have not run yet); the others fail. */
   for (GList *l = self->send_ops.head; l != NULL; l = l->next)
     {
       SendOp *op = l->data;
 
-      if (op->error == NULL)
+      if (op->error == NULL && op->end > self->stream.written)
         op->error = g_error_copy (error);
     }
+
+  gipc_frame_stream_drop_output (&self->stream);
+  gipc_channel_update_congestion (self);
 }
 
 /* Writes queued output until it is all written or the transport is full.
@@ -131,6 +191,8 @@ flush_output (GipcChannel  *self,
 {
   GipcFrameFlushResult result = gipc_frame_stream_flush (&self->stream, error);
 
+  /* A write may show that the peer took frames in flight. */
+  gipc_frame_stream_release_in_flight (&self->stream);
   gipc_channel_update_congestion (self);
   return result;
 }
@@ -155,10 +217,13 @@ gipc_channel_flush_output_blocking (GipcChannel   *self,
                                     GError       **error)
 {
   GError *local_error = NULL;
+  gint64 held_interval = 0;
 
   for (;;)
     {
       gboolean cancellable_now;
+      short events;
+      gint64 deadline;
 
       switch (flush_output (self, &local_error))
         {
@@ -170,14 +235,27 @@ gipc_channel_flush_output_blocking (GipcChannel   *self,
           g_propagate_error (error, local_error);
           return FALSE;
 
+        case GIPC_FRAME_FLUSH_HELD:
+          /* Nothing tells when the peer takes the fds in flight: look
+           * again after a while (an error or hang-up on the socket ends
+           * the wait at once). */
+          held_interval = held_interval == 0 ? IN_FLIGHT_POLL_MIN_US :
+                          MIN (held_interval * 2, IN_FLIGHT_POLL_MAX_US);
+          events = 0;
+          deadline = g_get_monotonic_time () + held_interval;
+          break;
+
         case GIPC_FRAME_FLUSH_AGAIN:
         default:
+          held_interval = 0;
+          events = G_IO_OUT;
+          deadline = -1;
           break;
         }
 
       cancellable_now = self->stream.written <= cancel_limit;
-      if (gipc_transport_wait_fd (self->stream.transport.write_fd, G_IO_OUT,
-                   cancellable_now ? cancellable : NULL, -1, &local_error) < 0)
+      if (gipc_transport_wait_fd (self->stream.transport.write_fd, events,
+                   cancellable_now ? cancellable : NULL, deadline, &local_error) < 0)
         {
           if (!cancellable_now)
             fail_output (self, local_error);
@@ -365,7 +443,23 @@ fail:
   else
     {
       g_debug ("Channel %p: send_async without callback failed: %s", self, error->message);
-      g_error_free (error);
+
+      /* Nobody hears of this message: the channel fails where it would
+       * have been written, as if its write had failed, so that the
+       * messages before it arrive, no later message is delivered in its
+       * place, and flush reports the error. A closed channel, one that
+       * failed already and a cancelled send lose nothing unnoticed. */
+      if (!self->closed && self->write_error == NULL && self->can_send &&
+          !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          gipc_frame_stream_queue_error (&self->stream, g_steal_pointer (&error));
+          gipc_channel_ensure_source (self, FALSE);
+          if (!self->stream.full)
+            gipc_channel_pump_output (self);
+          gipc_channel_update_source (self);
+          gipc_channel_sync_output_ref (self);
+        }
+      g_clear_error (&error);
     }
 }
 
@@ -386,9 +480,18 @@ fail:
  *
  * With a %NULL @callback no [class@Gio.Task] is created: the message is
  * queued and written as soon as the pipe takes it; a failure is logged with
- * g_debug() and makes later sends fail. The channel keeps itself alive
- * until such messages are written, so dropping the last reference right
- * after sending loses nothing.
+ * g_debug() and fails the channel, also when the message is refused before
+ * it is queued (too large, too many fds): later sends and
+ * [method@Gipc.Channel.flush_async] fail with the error, and no later
+ * message is delivered in place of the lost one. The channel keeps itself
+ * alive until such messages are written, so dropping the last reference
+ * right after sending loses nothing.
+ *
+ * A queued message that cannot be sent (on a channel that passes fds, a
+ * large message's memfd cannot be made, for example when no fd is free)
+ * fails the channel as a failed write does: the messages before it are
+ * written, its callback and those of every message after it, and every
+ * pending flush, get the error, and nothing after it is written.
  *
  * Cancelling takes effect only before the first byte of the message is
  * written; after that the message is written whole and the send succeeds.
@@ -498,6 +601,10 @@ send_sync (GipcChannel   *self,
     }
 
   self->sync_send = FALSE;
+  /* A shared-memory message in flight may keep the channel congested
+   * until the peer takes it: the source notifies that. */
+  if (ok && self->congested && gipc_frame_stream_has_in_flight (&self->stream))
+    gipc_channel_ensure_source (self, FALSE);
   gipc_channel_update_source (self);
   gipc_channel_sync_output_ref (self);
 
@@ -684,9 +791,12 @@ gipc_channel_notify_congestion (GipcChannel *self)
  * [method@Gipc.Channel.send_async] (and its variant form) before this call
  * is in the pipe; finish with [method@Gipc.Channel.flush_finish]. Many
  * flushes may be pending; they complete in call order. A write that fails
- * first fails the flush with its error (%GIPC_ERROR_PEER_CLOSED when the
- * reader is gone). Cancelling completes the flush with
- * %G_IO_ERROR_CANCELLED and leaves the queued messages to be written.
+ * first, or a queued message that cannot be sent, fails the flush with its
+ * error (%GIPC_ERROR_PEER_CLOSED when the reader is gone). Cancelling
+ * completes the flush with %G_IO_ERROR_CANCELLED and leaves the queued
+ * messages to be written. A message sent as shared memory is written once
+ * its frame and memfd are in the socket; the peer may not have taken it
+ * yet ([property@Gipc.Channel:queued-bytes] still counts it).
  *
  * A producer that must not queue without bound can await a flush after
  * each batch, or watch [property@Gipc.Channel:congested].
@@ -804,10 +914,27 @@ gipc_channel_flush (GipcChannel   *self,
     return FALSE;
 
   ok = gipc_channel_flush_output_blocking (self, cancellable, G_MAXUINT64, error);
+  if (ok && self->congested && gipc_frame_stream_has_in_flight (&self->stream))
+    gipc_channel_ensure_source (self, FALSE);
   gipc_channel_update_source (self);
   gipc_channel_sync_output_ref (self);
 
   return ok;
+}
+
+/* The getters are current at once: what the peer has taken no longer
+ * counts. A change of the congestion is notified from the source. */
+static void
+release_taken (GipcChannel *self)
+{
+  if (gipc_frame_stream_release_in_flight (&self->stream))
+    {
+      guint changes = self->congestion_changes;
+
+      gipc_channel_update_congestion (self);
+      if (changes != self->congestion_changes && self->context != NULL)
+        g_main_context_wakeup (self->context);
+    }
 }
 
 /**
@@ -817,7 +944,8 @@ gipc_channel_flush (GipcChannel   *self,
  * Gets [property@Gipc.Channel:queued-bytes].
  *
  * Returns: the bytes accepted by the asynchronous sends and not yet
- *   written, frame headers included
+ *   written, frame headers included, plus the size of each shared-memory
+ *   message the peer has not taken yet
  *
  * Since: 1.0
  */
@@ -826,7 +954,8 @@ gipc_channel_get_queued_bytes (GipcChannel *self)
 {
   g_return_val_if_fail (GIPC_IS_CHANNEL (self), 0);
 
-  return self->stream.queued - self->stream.written;
+  release_taken (self);
+  return gipc_frame_stream_get_pending_bytes (&self->stream);
 }
 
 /**
@@ -878,8 +1007,8 @@ gipc_channel_set_high_water_mark (GipcChannel *self,
  *
  * Gets [property@Gipc.Channel:congested].
  *
- * Returns: whether more than the high-water mark is queued (until it is
- *   back at or below half of it)
+ * Returns: whether more than the high-water mark is queued, or more fds
+ *   than the channel's fd budget (until both are back at or below half)
  *
  * Since: 1.0
  */
@@ -888,6 +1017,7 @@ gipc_channel_is_congested (GipcChannel *self)
 {
   g_return_val_if_fail (GIPC_IS_CHANNEL (self), FALSE);
 
+  release_taken (self);
   return self->congested;
 }
 
@@ -899,9 +1029,11 @@ void
 gipc_channel_dispatch_output (GipcChannel  *self,
                               GIOCondition  write_revents)
 {
+  gboolean polled = poll_in_flight (self);
+
   if (write_revents != 0)
     self->stream.full = FALSE;
-  if (write_revents != 0 && self->stream.output.length > 0)
+  if ((write_revents != 0 || (polled && self->stream.held)) && self->stream.output.length > 0)
     gipc_channel_pump_output (self);
   complete_finished_sends (self);
   complete_finished_flushes (self);

@@ -61,15 +61,18 @@ typedef struct
   CancelWatch   cancel;
 } FlushOp;
 
-/* A received message with its fds. */
+/* A received message with its fds. Queued through its own link (no
+ * allocation per message). */
 typedef struct
 {
+  GList        link;           /* in inbox; data is the item */
   GBytes      *message;
   GUnixFDList *fds;            /* or NULL */
 } InboxItem;
 
 typedef struct
 {
+  GList            link;       /* in receive_ops; data is the op */
   GipcAsyncResult *result;     /* holds the channel */
   gboolean         variant;    /* receive_variant_async */
   gint64           deadline;   /* monotonic µs, or 0 for none */
@@ -120,13 +123,14 @@ struct _GipcChannel
    * it). */
   guint64           high_water_mark;
   gboolean          congested;
+  gint64            in_flight_poll_at;       /* monotonic µs, or 0 */
+  gint64            in_flight_poll_interval; /* µs */
   guint             congestion_changes;
   guint             congestion_changes_notified;
 
   /* Input. */
-  GQueue            inbox;           /* InboxItem*, whole messages not yet taken */
-  GQueue            receive_ops;     /* ReceiveOp*, in call order */
-  GQueue            result_pool;     /* recycled GipcAsyncResult* */
+  GQueue            inbox;           /* InboxItem* (their own links), whole messages not yet taken */
+  GQueue            receive_ops;     /* ReceiveOp* (their own links), in call order */
   GError           *read_error;      /* sticky: end of stream, corrupt frame */
 };
 
@@ -201,6 +205,9 @@ void     gipc_channel_sync_output_ref     (GipcChannel       *self);
 /* Flow control: the congested state follows the queued bytes (no
  * call-out: the notify is gipc_channel_notify_congestion()'s). */
 void     gipc_channel_update_congestion   (GipcChannel       *self);
+/* When the source must wake up for the fds in flight (the peer reads
+ * them without any fd event here): a monotonic time in µs, or -1. */
+gint64   gipc_channel_output_wakeup       (GipcChannel       *self);
 /* Emits notify::congested once per change since the last call. Calls out. */
 void     gipc_channel_notify_congestion   (GipcChannel       *self);
 /* Writes what it can now, never blocking, and records failures. */

@@ -331,6 +331,7 @@ gipc_channel_wakeup (gpointer data)
   GipcChannel *self = data;
   gboolean have_news = self->inbox.length > 0 || self->read_error != NULL;
   SendOp *send_op = g_queue_peek_head (&self->send_ops);
+  gint64 output_wakeup;
 
   if (self->dispatch_depth >= MAX_DISPATCH_DEPTH)
     return -1;
@@ -358,10 +359,16 @@ gipc_channel_wakeup (gpointer data)
       (self->receive_ops.length > 0 || (self->listening && !self->error_emitted)))
     return 0;
 
+  output_wakeup = gipc_channel_output_wakeup (self);
   if (self->receive_ops.length > 0)
-    return next_deadline (self);
+    {
+      gint64 deadline = next_deadline (self);
 
-  return -1;
+      if (deadline > 0 && (output_wakeup < 0 || deadline < output_wakeup))
+        return deadline;
+    }
+
+  return output_wakeup;
 }
 
 void
@@ -374,7 +381,9 @@ gipc_channel_update_source (GipcChannel *self)
 
   resting = self->dispatch_depth >= MAX_DISPATCH_DEPTH;
   gipc_channel_source_want_read (self->source, !resting && gipc_channel_wants_input (self));
-  gipc_channel_source_want_write (self->source, !resting &&
+  /* Held by the fd budget, the socket is writable but nothing may be
+   * written: the wakeup polls instead. */
+  gipc_channel_source_want_write (self->source, !resting && !self->stream.held &&
                                   self->stream.output.length > 0 && self->stream.transport.write_fd >= 0);
 }
 
@@ -928,7 +937,6 @@ gipc_channel_dispose (GObject *object)
    * while output is queued), so there are none here. */
   if (!self->closed)
     gipc_channel_close_internal (self);
-  g_queue_clear_full (&self->result_pool, g_object_unref);
 
   G_OBJECT_CLASS (gipc_channel_parent_class)->dispose (object);
 }
@@ -1114,10 +1122,15 @@ gipc_channel_class_init (GipcChannelClass *klass)
   /**
    * GipcChannel:queued-bytes: (getter get_queued_bytes)
    *
-   * The bytes accepted by [method@Gipc.Channel.send_async] (and its
-   * variant form) and not yet written, frame headers included. It changes
-   * with every message, so it has no notify: watch
-   * [property@Gipc.Channel:congested] instead.
+   * The bytes the channel holds for its asynchronous sends: those accepted
+   * by [method@Gipc.Channel.send_async] (and its variant and fd forms) and
+   * not yet written, frame headers included, plus the full size of every
+   * message sent as shared memory (see
+   * [property@Gipc.Channel:shared-memory-threshold]) until the peer has
+   * taken it: queued, or written and waiting in the socket, its memfd
+   * holds that much memory. It changes with every message, so it has no
+   * notify: watch [property@Gipc.Channel:congested] instead. See the
+   * [Flow control](flow-control.html) page.
    *
    * Since: 1.0
    */
@@ -1145,7 +1158,13 @@ gipc_channel_class_init (GipcChannelClass *klass)
    *
    * %TRUE once [property@Gipc.Channel:queued-bytes] exceeds
    * [property@Gipc.Channel:high-water-mark], and %FALSE again once it is
-   * back at or below half of it. The getter is current at once (right
+   * back at or below half of it. On a channel that passes fds, the fds
+   * queued or in flight (a shared-memory message's memfd counts as one)
+   * count too: more than the channel's fd budget (64, or a sixteenth of
+   * the soft `RLIMIT_NOFILE` when that is lower) make it congested until
+   * they are back at or below half of it. A producer that respects it
+   * stays within the mark in memory and in fds, whatever the sizes of its
+   * messages. The getter is current at once (right
    * after the [method@Gipc.Channel.send_async] that crossed the mark); the
    * notify is emitted once per change from the channel's source in its
    * main context (never from inside send_async), or by
@@ -1284,6 +1303,5 @@ gipc_channel_init (GipcChannel *self)
   g_queue_init (&self->inbox);
   self->high_water_mark = GIPC_CHANNEL_DEFAULT_HIGH_WATER_MARK;
   g_queue_init (&self->receive_ops);
-  g_queue_init (&self->result_pool);
 }
 

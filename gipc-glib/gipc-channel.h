@@ -153,6 +153,11 @@ gboolean     gipc_channel_send_with_fds           (GipcChannel         *self,
                                                    GCancellable        *cancellable,
                                                    GError             **error);
 GIPC_AVAILABLE_IN_ALL
+void         gipc_channel_receive_with_fds_async  (GipcChannel         *self,
+                                                   GCancellable        *cancellable,
+                                                   GAsyncReadyCallback  callback,
+                                                   gpointer             user_data);
+GIPC_AVAILABLE_IN_ALL
 GBytes      *gipc_channel_receive_with_fds_finish (GipcChannel         *self,
                                                    GAsyncResult        *result,
                                                    GUnixFDList        **fds,

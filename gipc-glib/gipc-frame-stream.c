@@ -3,8 +3,13 @@
 
 #include "config.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
+
+#include <linux/sockios.h>
 
 #include "gipc-channel.h"
 #include "gipc-error.h"
@@ -37,7 +42,30 @@ typedef struct
   guint64      start;        /* stream offset of the chunk's first byte */
   gsize        length;       /* header + payload, or buffer->len */
   GUnixFDList *fds;          /* the first frame's fds, until sent; or NULL */
+
+  /* The first frame as shared memory: its message, made into a memfd
+   * (prepended to fds) right before the frame is written; or NULL. */
+  GBytes      *shared;
+  guint64      shared_size;  /* counted in shared_queued until written */
+  guint        n_fds;        /* counted in fds_queued until sent */
+  GError      *error;        /* the first frame cannot be sent: writing
+                              * fails when it gets here; or NULL */
 } GipcFrameChunk;
+
+/* A written frame with fds that the peer may not have read yet. */
+typedef struct
+{
+  guint64      size;         /* its shared-memory size, or 0 */
+  guint        n_fds;
+  guint64      mark;         /* outq_total before its write */
+} GipcFrameInFlight;
+
+/* A chunk whose first frame goes with a write of its own. */
+static inline gboolean
+chunk_starts_write (const GipcFrameChunk *chunk)
+{
+  return chunk->fds != NULL || chunk->shared != NULL || chunk->error != NULL;
+}
 
 void
 gipc_frame_stream_init (GipcFrameStream *self,
@@ -48,6 +76,7 @@ gipc_frame_stream_init (GipcFrameStream *self,
   memset (self, 0, sizeof *self);
   gipc_transport_init (&self->transport, read_fd, write_fd);
   g_queue_init (&self->output);
+  g_queue_init (&self->in_flight);
   gipc_frame_decoder_init (&self->decoder, max_message_size);
   self->format = self->transport.is_socket ? GIPC_FRAME_FORMAT_FDS : GIPC_FRAME_FORMAT_PIPE;
   gipc_frame_decoder_set_format (&self->decoder, self->format);
@@ -72,12 +101,29 @@ gipc_frame_stream_close (GipcFrameStream *self)
 /* ------------------------------------------------------------------ */
 /* Output                                                              */
 
+/* Forgets the chunk's first frame's extras (its fds, its shared memory,
+ * its error) and their counts. */
+static void
+chunk_clear_first_frame (GipcFrameStream *self,
+                         GipcFrameChunk  *chunk)
+{
+  g_assert (self->shared_queued >= chunk->shared_size);
+  g_assert (self->fds_queued >= chunk->n_fds);
+  self->shared_queued -= chunk->shared_size;
+  self->fds_queued -= chunk->n_fds;
+  chunk->shared_size = 0;
+  chunk->n_fds = 0;
+  g_clear_object (&chunk->fds);
+  g_clear_pointer (&chunk->shared, g_bytes_unref);
+  g_clear_error (&chunk->error);
+}
+
 static void
 chunk_free (GipcFrameStream *self,
             GipcFrameChunk  *chunk)
 {
+  chunk_clear_first_frame (self, chunk);
   g_clear_pointer (&chunk->bytes, g_bytes_unref);
-  g_clear_object (&chunk->fds);
   if (chunk->buffer != NULL)
     {
       if (self->spare_buffer == NULL && chunk->buffer->len <= 4 * CHUNK_MAX)
@@ -92,29 +138,21 @@ chunk_free (GipcFrameStream *self,
 }
 
 /* A message as a sealed memfd: a header-only frame whose first fd is the
- * memfd (exported now, so the sender's later writes to a shared GBytes
- * fault at once instead of racing the send), then the message's fds. */
-static gboolean
+ * memfd, then the message's fds. The memfd is made when the frame is
+ * written (export_shared()), so queued messages hold no fd; a shared
+ * GBytes is sealed now, so that the sender's later writes to it fault at
+ * once instead of racing the send. A message whose memory cannot be
+ * sealed is queued with its error. */
+static void
 queue_shared (GipcFrameStream  *self,
               GBytes           *message,
               GUnixFDList      *fds,
               guint64          *start,
-              guint64          *end,
-              GError          **error)
+              guint64          *end)
 {
   gsize size = g_bytes_get_size (message);
   guint n_fds = fds != NULL ? (guint) g_unix_fd_list_get_length (fds) : 0;
-  g_autoptr(GUnixFDList) frame_fds = NULL;
   GipcFrameChunk *chunk;
-  int memfd;
-
-  memfd = gipc_shared_memory_export (message, error);
-  if (memfd < 0)
-    return FALSE;
-  frame_fds = g_unix_fd_list_new_from_array (&memfd, 1);
-  for (guint i = 0; i < n_fds; i++)
-    if (g_unix_fd_list_append (frame_fds, g_unix_fd_list_peek_fds (fds, NULL)[i], error) < 0)
-      return FALSE;
 
   chunk = g_slice_new0 (GipcFrameChunk);
   chunk->buffer = g_byte_array_sized_new (GIPC_FRAME_FDS_HEADER_SIZE);
@@ -122,12 +160,52 @@ queue_shared (GipcFrameStream  *self,
   gipc_frame_encode_fds_header (chunk->buffer->data, size, n_fds + 1, GIPC_FRAME_KIND_SHARED);
   chunk->length = GIPC_FRAME_FDS_HEADER_SIZE;
   chunk->start = self->queued;
-  chunk->fds = g_steal_pointer (&frame_fds);
+  if (!gipc_shared_memory_seal (message, &chunk->error))
+    g_prefix_error (&chunk->error, "Could not send a message as shared memory: ");
+  else
+    {
+      chunk->shared = g_bytes_ref (message);
+      chunk->shared_size = size;
+      chunk->fds = fds != NULL && n_fds > 0 ? g_object_ref (fds) : NULL;
+      chunk->n_fds = n_fds + 1;
+      self->shared_queued += size;
+      self->fds_queued += n_fds + 1;
+    }
   g_queue_push_tail (&self->output, chunk);
 
   *start = self->queued;
   self->queued += GIPC_FRAME_FDS_HEADER_SIZE;
   *end = self->queued;
+}
+
+/* Right before the first byte of @chunk (a shared-memory frame) is
+ * written: its memfd, then its message's fds, become the chunk's fds. */
+static gboolean
+export_shared (GipcFrameStream  *self,
+               GipcFrameChunk   *chunk,
+               GError          **error)
+{
+  g_autoptr(GUnixFDList) frame_fds = NULL;
+  guint n_fds = chunk->fds != NULL ? (guint) g_unix_fd_list_get_length (chunk->fds) : 0;
+  int memfd;
+
+  memfd = gipc_shared_memory_export (chunk->shared, error);
+  if (memfd < 0)
+    {
+      g_prefix_error (error, "Could not send a message as shared memory: ");
+      return FALSE;
+    }
+  frame_fds = g_unix_fd_list_new_from_array (&memfd, 1);
+  for (guint i = 0; i < n_fds; i++)
+    if (g_unix_fd_list_append (frame_fds, g_unix_fd_list_peek_fds (chunk->fds, NULL)[i], error) < 0)
+      {
+        g_prefix_error (error, "Could not send a message's file descriptors: ");
+        return FALSE;
+      }
+
+  g_clear_pointer (&chunk->shared, g_bytes_unref);
+  g_clear_object (&chunk->fds);
+  chunk->fds = g_steal_pointer (&frame_fds);
   return TRUE;
 }
 
@@ -163,7 +241,10 @@ gipc_frame_stream_queue (GipcFrameStream  *self,
   if (self->format == GIPC_FRAME_FORMAT_FDS &&
       self->shared_memory_threshold > 0 && n_fds < GIPC_FRAME_MAX_FDS &&
       (size >= self->shared_memory_threshold || gipc_shared_memory_is_shared (message)))
-    return queue_shared (self, message, fds, start, end, error);
+    {
+      queue_shared (self, message, fds, start, end);
+      return TRUE;
+    }
 
   if (self->format == GIPC_FRAME_FORMAT_FDS)
     gipc_frame_encode_fds_header (header, size, n_fds, GIPC_FRAME_KIND_INLINE);
@@ -182,7 +263,11 @@ gipc_frame_stream_queue (GipcFrameStream  *self,
                          g_byte_array_sized_new (4096);
           tail->start = self->queued;
           if (n_fds > 0)
-            tail->fds = g_object_ref (fds);
+            {
+              tail->fds = g_object_ref (fds);
+              tail->n_fds = n_fds;
+              self->fds_queued += n_fds;
+            }
           g_queue_push_tail (&self->output, tail);
         }
 
@@ -202,13 +287,32 @@ gipc_frame_stream_queue (GipcFrameStream  *self,
       chunk->start = self->queued;
       chunk->length = header_size + size;
       if (n_fds > 0)
-        chunk->fds = g_object_ref (fds);
+        {
+          chunk->fds = g_object_ref (fds);
+          chunk->n_fds = n_fds;
+          self->fds_queued += n_fds;
+        }
       g_queue_push_tail (&self->output, chunk);
     }
 
   self->queued += header_size + size;
   *end = self->queued;
   return TRUE;
+}
+
+void
+gipc_frame_stream_queue_error (GipcFrameStream *self,
+                               GError          *error)
+{
+  GipcFrameChunk *chunk = g_slice_new0 (GipcFrameChunk);
+
+  chunk->buffer = g_byte_array_sized_new (1);
+  g_byte_array_set_size (chunk->buffer, 1);
+  chunk->length = 1;
+  chunk->start = self->queued;
+  chunk->error = error;
+  g_queue_push_tail (&self->output, chunk);
+  self->queued += 1;
 }
 
 void
@@ -236,9 +340,9 @@ gipc_frame_stream_unqueue (GipcFrameStream *self,
         chunk->start -= length;
       else if (chunk->buffer != NULL)
         {
-          /* A chunk's fds are its first frame's. */
+          /* A chunk's fds (shared memory, error) are its first frame's. */
           if (start == chunk->start)
-            g_clear_object (&chunk->fds);
+            chunk_clear_first_frame (self, chunk);
           g_byte_array_remove_range (chunk->buffer, start - chunk->start, length);
           chunk->length = chunk->buffer->len;
           if (chunk->length == 0)
@@ -277,11 +381,12 @@ gather_output (GipcFrameStream  *self,
       GipcFrameChunk *chunk = l->data;
       gsize skip = offset > chunk->start ? offset - chunk->start : 0;
 
-      if (chunk->fds != NULL)
+      if (chunk_starts_write (chunk))
         {
           if (n_iov > 0)
             break;
           g_assert (skip == 0);
+          g_assert (chunk->shared == NULL && chunk->error == NULL);
           *fds = chunk->fds;
         }
 
@@ -314,6 +419,103 @@ gather_output (GipcFrameStream  *self,
   return n_iov;
 }
 
+guint
+gipc_frame_stream_get_fd_budget (GipcFrameStream *self)
+{
+  if (self->fd_budget == 0)
+    {
+      struct rlimit limit;
+      rlim_t budget = GIPC_FRAME_STREAM_MAX_FDS_IN_FLIGHT;
+
+      if (getrlimit (RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY)
+        budget = MIN (budget, MAX (limit.rlim_cur / 16, 4));
+      self->fd_budget = (guint) budget;
+    }
+
+  return self->fd_budget;
+}
+
+/* The bytes the socket holds that the peer has not read: the kernel
+ * counts whole buffers (with their overhead), not payload bytes. 0 if it
+ * cannot tell. */
+static gint64
+socket_outq (GipcFrameStream *self)
+{
+  int outq = 0;
+
+  if (ioctl (self->transport.write_fd, SIOCOUTQ, &outq) < 0 || outq < 0)
+    return 0;
+  return outq;
+}
+
+/*
+ * Frames in flight. The peer reads the socket in order and the kernel
+ * frees each buffer once it is read whole, so while a frame is not read,
+ * the socket holds at least the buffers of its own write and of every
+ * write after it. Each tracked write is measured as the growth of the
+ * send queue across it (an underestimate when the peer reads meanwhile,
+ * which only delays the release), summed in outq_total; a frame whose
+ * write began at mark is read once the send queue holds less than
+ * outq_total - mark (and always once it is empty).
+ */
+gboolean
+gipc_frame_stream_release_in_flight (GipcFrameStream *self)
+{
+  GipcFrameInFlight *frame;
+  gboolean released = FALSE;
+  gint64 outq;
+
+  if (self->in_flight.length == 0)
+    return FALSE;
+
+  outq = socket_outq (self);
+  while ((frame = g_queue_peek_head (&self->in_flight)) != NULL &&
+         (guint64) outq < MAX (self->outq_total - frame->mark, 1))
+    {
+      g_queue_pop_head (&self->in_flight);
+      self->in_flight_bytes -= frame->size;
+      self->in_flight_fds -= frame->n_fds;
+      g_slice_free (GipcFrameInFlight, frame);
+      released = TRUE;
+    }
+
+  if (self->in_flight.length == 0)
+    self->outq_total = 0;
+
+  return released;
+}
+
+static void
+clear_in_flight (GipcFrameStream *self)
+{
+  GipcFrameInFlight *frame;
+
+  while ((frame = g_queue_pop_head (&self->in_flight)) != NULL)
+    g_slice_free (GipcFrameInFlight, frame);
+  self->in_flight_bytes = 0;
+  self->in_flight_fds = 0;
+  self->outq_total = 0;
+}
+
+/* Whether @head (the chunk at the written offset) must wait for the peer
+ * to take fds in flight before it is written. */
+static gboolean
+must_hold (GipcFrameStream *self,
+           GipcFrameChunk  *head)
+{
+  guint budget;
+
+  if (head->n_fds == 0 || head->start != self->written || self->in_flight.length == 0)
+    return FALSE;
+
+  budget = gipc_frame_stream_get_fd_budget (self);
+  if (self->in_flight_fds + head->n_fds <= budget)
+    return FALSE;
+
+  gipc_frame_stream_release_in_flight (self);
+  return self->in_flight.length > 0 && self->in_flight_fds + head->n_fds > budget;
+}
+
 GipcFrameFlushResult
 gipc_frame_stream_flush (GipcFrameStream  *self,
                          GError          **error)
@@ -321,6 +523,7 @@ gipc_frame_stream_flush (GipcFrameStream  *self,
   GipcTransportWriteGuard guard;
   GipcFrameFlushResult result = GIPC_FRAME_FLUSH_AGAIN;
 
+  self->held = FALSE;
   if (self->output.length == 0)
     return GIPC_FRAME_FLUSH_DONE;
 
@@ -330,9 +533,43 @@ gipc_frame_stream_flush (GipcFrameStream  *self,
     {
       struct iovec iov[MAX_IOV];
       GUnixFDList *fds = NULL;
-      int n_iov = gather_output (self, iov, &fds);
+      GipcFrameChunk *head = g_queue_peek_head (&self->output);
       GError *local_error = NULL;
+      gboolean track;
+      gint64 outq_before = 0;
+      int n_iov;
       gssize n;
+
+      if (head->start == self->written && head->error != NULL)
+        {
+          /* A message that cannot be sent: the stream fails here, and no
+           * later message takes its place. */
+          g_propagate_error (error, g_error_copy (head->error));
+          result = GIPC_FRAME_FLUSH_FAILED;
+          break;
+        }
+
+      if (must_hold (self, head))
+        {
+          self->held = TRUE;
+          result = GIPC_FRAME_FLUSH_HELD;
+          break;
+        }
+
+      if (head->start == self->written && head->shared != NULL &&
+          !export_shared (self, head, error))
+        {
+          result = GIPC_FRAME_FLUSH_FAILED;
+          break;
+        }
+
+      n_iov = gather_output (self, iov, &fds);
+
+      /* Frames with fds are tracked until the peer has read them, and
+       * every write after them is measured. */
+      track = self->transport.is_socket && (fds != NULL || self->in_flight.length > 0);
+      if (track)
+        outq_before = socket_outq (self);
 
       n = gipc_transport_write (&self->transport, &guard, iov, n_iov,
                                 fds != NULL ? g_unix_fd_list_peek_fds (fds, NULL) : NULL,
@@ -347,20 +584,51 @@ gipc_frame_stream_flush (GipcFrameStream  *self,
               break;
             }
 
+          /* The kernel passes at most RLIMIT_NOFILE fds in flight per
+           * user, over every socket: wait for ours to be taken. */
+          if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_TOO_MANY_OPEN_FILES) &&
+              self->in_flight.length > 0)
+            {
+              g_error_free (local_error);
+              self->held = TRUE;
+              result = GIPC_FRAME_FLUSH_HELD;
+              break;
+            }
+
+          if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_TOO_MANY_OPEN_FILES))
+            {
+              local_error->domain = GIPC_ERROR;
+              local_error->code = GIPC_ERROR_FAILED;
+            }
           g_propagate_error (error, local_error);
           result = GIPC_FRAME_FLUSH_FAILED;
           break;
+        }
+
+      if (track)
+        {
+          gint64 growth = socket_outq (self) - outq_before;
+          guint64 mark = self->outq_total;
+
+          self->outq_total += MAX (growth, 0);
+          if (fds != NULL)
+            {
+              GipcFrameInFlight *frame = g_slice_new (GipcFrameInFlight);
+
+              frame->size = head->shared_size;
+              frame->n_fds = head->n_fds;
+              frame->mark = mark;
+              g_queue_push_tail (&self->in_flight, frame);
+              self->in_flight_bytes += frame->size;
+              self->in_flight_fds += frame->n_fds;
+            }
         }
 
       self->written += n;
 
       /* The fds went with the first byte: never again. */
       if (fds != NULL)
-        {
-          GipcFrameChunk *head = g_queue_peek_head (&self->output);
-
-          g_clear_object (&head->fds);
-        }
+        chunk_clear_first_frame (self, head);
 
       /* Drop the chunks that are fully written. */
       for (GipcFrameChunk *chunk = g_queue_peek_head (&self->output);
@@ -374,7 +642,7 @@ gipc_frame_stream_flush (GipcFrameStream  *self,
 
   gipc_transport_end_writes (&self->transport, &guard);
 
-  if (result != GIPC_FRAME_FLUSH_FAILED && self->output.length == 0)
+  if (result == GIPC_FRAME_FLUSH_AGAIN && self->output.length == 0)
     result = GIPC_FRAME_FLUSH_DONE;
 
   return result;
@@ -388,6 +656,8 @@ gipc_frame_stream_drop_output (GipcFrameStream *self)
   while ((chunk = g_queue_pop_head (&self->output)) != NULL)
     chunk_free (self, chunk);
   self->written = self->queued;
+  clear_in_flight (self);
+  self->held = FALSE;
 }
 
 void
@@ -401,6 +671,11 @@ gipc_frame_stream_abandon_output (GipcFrameStream  *self,
   g_queue_init (&self->output);
   self->spare_buffer = NULL;
   self->written = self->queued;
+  /* Counts of what is now the parent's. */
+  self->shared_queued = 0;
+  self->fds_queued = 0;
+  clear_in_flight (self);
+  self->held = FALSE;
 }
 
 /* ------------------------------------------------------------------ */

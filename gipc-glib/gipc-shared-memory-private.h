@@ -38,6 +38,13 @@ G_BEGIN_DECLS
 int      gipc_shared_memory_export    (GBytes   *bytes,
                                        GError  **error);
 
+/* Seals @bytes in place now if it is a shared GBytes that is not sealed
+ * yet (as the first gipc_shared_memory_export() would; no fd is made);
+ * does nothing for any other GBytes. FALSE with @error set
+ * (GIPC_ERROR_FAILED) if it cannot be sealed. */
+gboolean gipc_shared_memory_seal      (GBytes   *bytes,
+                                       GError  **error);
+
 /* At most this many imported GBytes keep their memfd open (and fewer, an
  * eighth of the soft RLIMIT_NOFILE, under a lower limit). */
 #define GIPC_SHARED_MEMORY_MAX_KEPT_FDS 256

@@ -657,6 +657,24 @@ gipc_shared_memory_export (GBytes  *bytes,
   return fd;
 }
 
+gboolean
+gipc_shared_memory_seal (GBytes  *bytes,
+                         GError **error)
+{
+  SharedBlock *block;
+
+  g_return_val_if_fail (bytes != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  /* The caller's reference on @bytes keeps the block alive. */
+  block = lookup_block (bytes);
+  if (block == NULL || g_atomic_int_get (&block->sealed))
+    return TRUE;
+
+  ensure_atfork ();
+  return seal_block (block, error);
+}
+
 /* How many received blocks may keep their memfd: an eighth of the soft
  * RLIMIT_NOFILE, at most GIPC_SHARED_MEMORY_MAX_KEPT_FDS. */
 static int

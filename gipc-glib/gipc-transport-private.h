@@ -82,7 +82,9 @@ void     gipc_transport_end_writes   (GipcTransport           *self,
 /* One writev/sendmsg inside a batch, with @n_fds fds (only on a socket)
  * attached to its first byte. Returns the bytes written, or -1 with
  * *error: G_IO_ERROR_WOULD_BLOCK when full, GIPC_ERROR_PEER_CLOSED when
- * the reader is gone, else GIPC_ERROR_FAILED. EINTR is retried. */
+ * the reader is gone, G_IO_ERROR_TOO_MANY_OPEN_FILES for ETOOMANYREFS
+ * (too many fds in flight: the caller decides), else GIPC_ERROR_FAILED.
+ * EINTR is retried. */
 gssize   gipc_transport_write        (GipcTransport           *self,
                                       GipcTransportWriteGuard *guard,
                                       const struct iovec      *iov,

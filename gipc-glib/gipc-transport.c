@@ -206,6 +206,10 @@ set_write_error (GError **error,
   else if (errsv == EPIPE || errsv == ECONNRESET)
     g_set_error_literal (error, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED,
                          "The receiving end of the channel is closed");
+  else if (errsv == ETOOMANYREFS)
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_TOO_MANY_OPEN_FILES,
+                 "Could not write to the channel: %s (more file descriptors in "
+                 "flight than RLIMIT_NOFILE allows)", g_strerror (errsv));
   else
     gipc_transport_set_io_error (error, errsv, "Could not write to the channel");
 }

@@ -852,6 +852,85 @@ test_order_many_receive_async (void)
   g_free (calls);
 }
 
+/* Async results are not recycled: data a callback attaches to its result
+ * (as bindings do) never shows up on a later receive's result. Each
+ * callback starts the next receive, the pattern a recycling pool served. */
+typedef struct
+{
+  GipcChannel *reader;
+  gboolean     variant;
+  guint        received;
+  guint        n;
+  gboolean     done;
+} MarkState;
+
+static void
+mark_receive_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  MarkState *state = user_data;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_null (g_object_get_data (G_OBJECT (result), "gipc-test-mark"));
+  g_object_set_data (G_OBJECT (result), "gipc-test-mark", GUINT_TO_POINTER (state->received + 1));
+
+  if (state->variant)
+    {
+      g_autoptr(GVariant) value = gipc_channel_receive_variant_finish (state->reader, result, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpuint (g_variant_get_uint32 (value), ==, state->received);
+    }
+  else
+    {
+      g_autoptr(GBytes) message = gipc_channel_receive_finish (state->reader, result, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpuint (g_bytes_get_size (message), ==, state->received % 7);
+    }
+
+  if (++state->received == state->n)
+    state->done = TRUE;
+  else if (state->variant)
+    gipc_channel_receive_variant_async (state->reader, NULL, mark_receive_cb, state);
+  else
+    gipc_channel_receive_async (state->reader, NULL, mark_receive_cb, state);
+}
+
+static void
+test_async_results_not_recycled (void)
+{
+  for (guint variant = 0; variant <= 1; variant++)
+    {
+      g_autoptr(GipcChannel) reader = NULL;
+      g_autoptr(GipcChannel) writer = NULL;
+      MarkState state = { NULL, variant, 0, 20, FALSE };
+
+      gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+      state.reader = reader;
+
+      for (guint i = 0; i < state.n; i++)
+        {
+          if (variant)
+            gipc_channel_send_variant_async (writer, g_variant_new_uint32 (i), NULL, NULL, NULL);
+          else
+            {
+              g_autoptr(GBytes) payload = gipc_test_pattern_bytes (i % 7, i);
+
+              gipc_channel_send_async (writer, payload, NULL, NULL, NULL);
+            }
+        }
+
+      if (variant)
+        gipc_channel_receive_variant_async (reader, NULL, mark_receive_cb, &state);
+      else
+        gipc_channel_receive_async (reader, NULL, mark_receive_cb, &state);
+      gipc_test_run_until (NULL, &state.done);
+      g_assert_cmpuint (state.received, ==, state.n);
+    }
+}
+
 /* gipc test 7: one writer puts two large messages, two readers each get
  * one whole message, in call order. */
 static void
@@ -1875,6 +1954,7 @@ main (int   argc,
   gipc_test_add_func ("/channel/order/two-writers", test_order_two_writers);
 
   gipc_test_add_func ("/channel/async/no-callback", test_send_async_no_callback);
+  gipc_test_add_func ("/channel/async/results-not-recycled", test_async_results_not_recycled);
   gipc_test_add_func ("/channel/async/thread-default-context", test_async_thread_default_context);
   gipc_test_add_func ("/channel/async/created-in-other-context", test_async_created_in_other_context);
 

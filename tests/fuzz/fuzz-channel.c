@@ -22,6 +22,10 @@
  *           bit 6: that frame is the last thing sent and is truncated.
  *   byte 7: where the large frame goes in the stream (/ 256).
  *
+ * Byte 2 bit 6 selects the send side instead (fuzz-send.h): the input is
+ * then a send script for a gipc_pipe() channel, a pipe, or with byte 2 bit
+ * 3 a socket that carries shared-memory messages.
+ *
  * The peer's bytes go into the pipe in chunks from this thread; the pipe
  * is non-blocking, and whenever it is full (or between chunks) the
  * receiver's private context is iterated, so nothing deadlocks. Sync
@@ -48,6 +52,8 @@
 
 int LLVMFuzzerInitialize (int *argc, char ***argv);
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
+
+#include "fuzz-send.h"
 
 #define CHECK(cond) do { if (!(cond)) { \
   g_printerr ("fuzz-channel: check failed at %s:%d: %s\n", __FILE__, __LINE__, #cond); \
@@ -578,6 +584,13 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
 
   if (size < SCRIPT_SIZE)
     return 0;
+
+  if (script[2] & 0x40)
+    {
+      fuzz_send_run ((script[2] & 0x08) ? GIPC_PIPE_FLAGS_UNIX_FDS : GIPC_PIPE_FLAGS_NONE,
+                     data, size);
+      return 0;
+    }
 
   h.style = (Style) ((script[0] & 0x7f) % 3);
   h.receive_first = (script[0] & 0x80) != 0;

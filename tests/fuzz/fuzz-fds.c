@@ -11,6 +11,10 @@
  * "message-with-fds") and every way fds are dropped. Built and run by
  * tests/fuzz/run-fuzz.sh, not by meson.
  *
+ * Byte 0 bit 6 selects the send side instead (fuzz-send.h): the input is
+ * then a send script for a gipc_pipe (UNIX_FDS) channel, with fds and
+ * shared-memory messages.
+ *
  * Input: a 4-byte script, then records.
  *   byte 0: receive style (bits 0-1, % 3): sync receive loop,
  *           receive_async chain, listen; bit 2: listen with a
@@ -66,6 +70,8 @@
 
 int LLVMFuzzerInitialize (int *argc, char ***argv);
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
+
+#include "fuzz-send.h"
 
 #define CHECK(cond) do { if (!(cond)) { \
   g_printerr ("fuzz-fds: check failed at %s:%d: %s\n", __FILE__, __LINE__, #cond); \
@@ -872,6 +878,12 @@ run_one (const uint8_t *data,
 
   if (size < SCRIPT_SIZE)
     return;
+
+  if (script[0] & 0x40)
+    {
+      fuzz_send_run (GIPC_PIPE_FLAGS_UNIX_FDS, data, size);
+      return;
+    }
 
   fds_before = count_fds ();
 

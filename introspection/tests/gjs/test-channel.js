@@ -261,6 +261,47 @@ test('/gjs/fds/listen', async () => {
     r.close();
 });
 
+// receive_with_fds_async has its own finish: Gio._promisify gives a
+// promise of [message, fds], in order with plain receives, and a rejection
+// at the end of the stream.
+test('/gjs/fds/receive-with-fds-async-promisify', async () => {
+    Gio._promisify(Gipc.Channel.prototype, 'receive_with_fds_async', 'receive_with_fds_finish');
+    const [, r, w] = Gipc.pipe(Gipc.PipeFlags.UNIX_FDS);
+    const [fd, path, out] = tmpFileWith('promised');
+    w.send_with_fds(bytesFromString('with'), Gio.UnixFDList.new_from_array([fd]), null);
+    out.close(null);
+    w.send(bytesFromString('without'), null);
+    w.send_with_fds(bytesFromString('third'), Gio.UnixFDList.new_from_array([fd]), null);
+    w.close();
+
+    const [first, fds] = await r.receive_with_fds_async(null);
+    assertEqual(stringFromBytes(first), 'with');
+    assertEqual(fds.get_length(), 1, 'one fd came with the first message');
+    // The same open file: what is written through the fd is in the file.
+    const received = Gio.UnixOutputStream.new(fds.get(0), true);
+    received.write_all(new TextEncoder().encode('+kept'), null);
+    received.close(null);
+    const [, contents] = GLib.file_get_contents(path);
+    assertEqual(new TextDecoder().decode(contents), 'promised+kept');
+
+    const [second, none] = await r.receive_with_fds_async(null);
+    assertEqual(stringFromBytes(second), 'without');
+    assertEqual(none, null, 'no fds: null');
+    // Mixed with a plain receive: its fds are closed, the order holds.
+    assertEqual(stringFromBytes(await r.receive_async(null)), 'third');
+
+    let error = null;
+    try {
+        await r.receive_with_fds_async(null);
+    } catch (e) {
+        error = e;
+    }
+    assert(error !== null, 'the end of the stream rejects');
+    assert(error.matches(Gipc.Error, Gipc.Error.PEER_CLOSED), error.message);
+    GLib.unlink(path);
+    r.close();
+});
+
 test('/gjs/fds/refused-on-pipes', () => {
     const [, r, w] = Gipc.pipe(Gipc.PipeFlags.NONE);
     assertEqual(w.can_pass_fds, false, 'a pipe cannot pass fds');

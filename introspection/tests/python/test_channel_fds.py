@@ -129,6 +129,45 @@ class ChannelFdsTests(gipctest.TestCase):
         self.assertEqual(os.read(fd, 100), b'async')
         os.close(fd)
 
+    def test_receive_with_fds_async(self):
+        # The async pair of its own: each receive gets the next message with
+        # its fds; a message without fds gives None; the end of the stream
+        # is an error; a result a callback marked is never handed out again.
+        r, w = self.pair(duplex=False)
+        fd = _tagged_pipe('with-async')
+        w.send_with_fds(b'first', [fd])
+        os.close(fd)
+        w.send(b'second')
+        w.close()
+        got = []
+        results = []
+        guard = LoopGuard()
+
+        def received(channel, result):
+            self.assertFalse(hasattr(result, 'gipc_test_mark'),
+                             'a result came back with data from an earlier receive')
+            result.gipc_test_mark = len(results)
+            results.append(result)
+            try:
+                got.append(channel.receive_with_fds_finish(result))
+            except GLib.Error as e:
+                got.append(e)
+                guard.quit()
+                return
+            channel.receive_with_fds_async(None, guard.wrap(received))
+
+        r.receive_with_fds_async(None, guard.wrap(received))
+        guard.run()
+        self.assertEqual(len(got), 3)
+        data, fds = got[0]
+        self.assertEqual(data, b'first')
+        (received_fd,) = fds.steal_fds()
+        self.assertEqual(os.read(received_fd, 100), b'with-async')
+        os.close(received_fd)
+        self.assertEqual(got[1], (b'second', None))
+        self.assertTrue(got[2].matches(Gipc.error_quark(), Gipc.Error.PEER_CLOSED))
+        self.assertEqual(len({id(result) for result in results}), 3)
+
     def test_message_with_fds_signal(self):
         r, w = self.pair(duplex=False)
         got = []
