@@ -24,6 +24,12 @@ packages=(
   clang
   libclang-rt-14-dev
   libgdk-pixbuf-2.0-dev   # examples/image-loader.c only: the library never uses it
+  # The GTK 4 thumbnailer example only (examples/thumbnailer.c, run under
+  # Xvfb when xvfb-run is there; it also uses gdk-pixbuf); the library never
+  # depends on them.
+  libgtk-4-dev
+  xvfb
+  xauth
 )
 
 missing=()

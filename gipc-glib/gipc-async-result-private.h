@@ -26,6 +26,11 @@ GipcAsyncResult *gipc_async_result_new              (gpointer              sourc
                                                      GAsyncReadyCallback   callback,
                                                      gpointer              user_data,
                                                      gpointer              source_tag);
+GipcAsyncResult *gipc_async_result_new_weak         (gpointer              source_object,
+                                                     GCancellable         *cancellable,
+                                                     GAsyncReadyCallback   callback,
+                                                     gpointer              user_data,
+                                                     gpointer              source_tag);
 GMainContext    *gipc_async_result_get_context      (GipcAsyncResult      *self);
 GCancellable    *gipc_async_result_get_cancellable  (GipcAsyncResult      *self);
 

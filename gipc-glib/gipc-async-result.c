@@ -10,6 +10,8 @@ struct _GipcAsyncResult
   GObject              parent_instance;
 
   GObject             *source_object;
+  GWeakRef             weak_source;   /* see gipc_async_result_new_weak () */
+  gboolean             has_weak_source;
   GCancellable        *cancellable;
   GMainContext        *context;
   GAsyncReadyCallback  callback;
@@ -40,6 +42,8 @@ gipc_async_result_get_source_object (GAsyncResult *result)
 {
   GipcAsyncResult *self = GIPC_ASYNC_RESULT (result);
 
+  if (self->has_weak_source)
+    return g_weak_ref_get (&self->weak_source);
   return self->source_object != NULL ? g_object_ref (self->source_object) : NULL;
 }
 
@@ -68,6 +72,9 @@ clear_state (GipcAsyncResult *self)
   g_clear_object (&self->fds);
   g_clear_error (&self->error);
   g_clear_object (&self->source_object);
+  if (self->has_weak_source)
+    g_weak_ref_clear (&self->weak_source);
+  self->has_weak_source = FALSE;
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->context, g_main_context_unref);
   self->callback = NULL;
@@ -126,6 +133,28 @@ gipc_async_result_new (gpointer             source_object,
                 source_object, cancellable, callback, user_data, source_tag);
 }
 
+/* A result whose source object is held weakly: a pending operation does
+ * not keep its source alive (a pool's tasks must not), yet the callback
+ * gets the source while it exists (bindings such as gjs's
+ * Gio._promisify call the finish function on it), and NULL once it has
+ * been finalized. */
+GipcAsyncResult *
+gipc_async_result_new_weak (gpointer             source_object,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data,
+                            gpointer             source_tag)
+{
+  GipcAsyncResult *self = gipc_async_result_new (NULL, cancellable, callback,
+                                                 user_data, source_tag);
+
+  g_return_val_if_fail (G_IS_OBJECT (source_object), self);
+
+  g_weak_ref_init (&self->weak_source, source_object);
+  self->has_weak_source = TRUE;
+  return self;
+}
+
 GMainContext *
 gipc_async_result_get_context (GipcAsyncResult *self)
 {
@@ -164,7 +193,14 @@ gipc_async_result_complete (GipcAsyncResult *self)
   g_return_if_fail (!self->completed);
 
   self->completed = TRUE;
-  if (self->callback != NULL)
+  if (self->callback != NULL && self->has_weak_source)
+    {
+      GObject *source = g_weak_ref_get (&self->weak_source);
+
+      self->callback (source, G_ASYNC_RESULT (self), self->user_data);
+      g_clear_object (&source);
+    }
+  else if (self->callback != NULL)
     self->callback (self->source_object, G_ASYNC_RESULT (self), self->user_data);
 
   /* Never recycled: the callback may keep the result and attach data to
@@ -203,8 +239,18 @@ gipc_async_result_is_valid (GAsyncResult *result,
     return FALSE;
 
   self = GIPC_ASYNC_RESULT (result);
-  return (gpointer) self->source_object == source_object &&
-         self->source_tag == source_tag;
+  if (self->source_tag != source_tag)
+    return FALSE;
+  if (self->has_weak_source)
+    {
+      /* NULL is accepted too: the source may be gone by now. */
+      GObject *current = g_weak_ref_get (&self->weak_source);
+      gboolean same = source_object == NULL || (gpointer) current == source_object;
+
+      g_clear_object (&current);
+      return same;
+    }
+  return (gpointer) self->source_object == source_object;
 }
 
 gpointer

@@ -60,15 +60,6 @@ make_raw_drained_writer (int *raw_read_fd)
   return writer;
 }
 
-static void
-write_header (int     fd,
-              guint32 len)
-{
-  guint8 header[4] = { len >> 24, len >> 16, len >> 8, len };
-
-  gipc_test_write_all (fd, header, 4);
-}
-
 /* The whole frame (header + payload) of @payload, as a new GBytes. */
 static GBytes *
 frame_of (GBytes *payload)
@@ -83,71 +74,6 @@ frame_of (GBytes *payload)
   if (size > 0)
     memcpy (data + 4, g_bytes_get_data (payload, NULL), size);
   return g_bytes_new_take (data, 4 + size);
-}
-
-static void
-send_str (GipcChannel *channel,
-          const char  *str)
-{
-  g_autoptr(GBytes) message = g_bytes_new (str, strlen (str));
-  g_autoptr(GError) error = NULL;
-
-  g_assert_true (gipc_channel_send (channel, message, NULL, &error));
-  g_assert_no_error (error);
-}
-
-static void
-assert_bytes_str (GBytes     *bytes,
-                  const char *str)
-{
-  g_assert_nonnull (bytes);
-  g_assert_cmpmem (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
-                   str, strlen (str));
-}
-
-static void
-receive_str (GipcChannel *channel,
-             const char  *str)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) message = gipc_channel_receive (channel, NULL, &error);
-
-  g_assert_no_error (error);
-  assert_bytes_str (message, str);
-}
-
-static void
-close_ok (GipcChannel *channel)
-{
-  g_autoptr(GError) error = NULL;
-
-  g_assert_true (gipc_channel_close (channel, &error));
-  g_assert_no_error (error);
-}
-
-/* receive (sync or async) and expect @domain/@code, never a message. */
-static void
-receive_expect_error (GipcChannel *channel,
-                      gboolean     async,
-                      GQuark       domain,
-                      gint         code)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) message = NULL;
-
-  if (async)
-    {
-      g_autoptr(GAsyncResult) result = NULL;
-
-      gipc_channel_receive_async (channel, NULL, gipc_test_result_cb, &result);
-      gipc_test_run_until_result (NULL, &result);
-      message = gipc_channel_receive_finish (channel, result, &error);
-    }
-  else
-    message = gipc_channel_receive (channel, NULL, &error);
-
-  g_assert_null (message);
-  g_assert_error (error, domain, code);
 }
 
 static GBytes *
@@ -183,7 +109,29 @@ check_eof (const guint8 *wire,
   if (len > 0)
     gipc_test_write_all (wfd, wire, len);
   close (wfd);
-  receive_expect_error (reader, async, GIPC_ERROR, code);
+  gipc_test_receive_expect_error (reader, async, GIPC_ERROR, code);
+}
+
+/* Like check_eof(), after one whole message the reader receives intact:
+ * the truncated frame behind it is PROTOCOL, never a partial message.
+ * (From test-compat's gaps/eof-* cases.) */
+static void
+check_eof_after_whole (const guint8 *tail,
+                       gsize         tail_len,
+                       gboolean      async)
+{
+  static const guint8 whole[] = { 0, 0, 0, 5, 'w', 'h', 'o', 'l', 'e' };
+  g_autoptr(GipcChannel) reader = NULL;
+  int wfd;
+
+  reader = make_raw_fed_reader (&wfd, NULL);
+  gipc_test_write_all (wfd, whole, sizeof whole);
+  if (tail_len > 0)
+    gipc_test_write_all (wfd, tail, tail_len);
+  close (wfd);
+  gipc_test_receive_str (reader, "whole");
+  gipc_test_receive_expect_error (reader, async, GIPC_ERROR, GIPC_ERROR_PROTOCOL);
+  gipc_test_close_ok (reader);
 }
 
 /* A clean end of stream at a frame boundary is PEER_CLOSED (gipc's
@@ -203,13 +151,13 @@ test_eof_boundary (void)
   gipc_test_write_all (wfd, frame, sizeof frame);
   gipc_test_write_all (wfd, frame, sizeof frame);
   close (wfd);
-  receive_str (reader, "ok");
+  gipc_test_receive_str (reader, "ok");
   {
     g_autoptr(GBytes) second = receive_async_ok (reader);
 
-    assert_bytes_str (second, "ok");
+    gipc_test_assert_bytes_str (second, "ok");
   }
-  receive_expect_error (reader, FALSE, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
+  gipc_test_receive_expect_error (reader, FALSE, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
 }
 
 /* A stream that ends inside a frame is PROTOCOL, never a partial message:
@@ -218,11 +166,13 @@ test_eof_boundary (void)
 static void
 test_eof_mid_header (void)
 {
-  static const guint8 wire[] = { 0, 0 };
+  static const guint8 wire[] = { 0, 0, 0 };
 
-  check_eof (wire, sizeof wire, FALSE, GIPC_ERROR_PROTOCOL);
+  check_eof (wire, 2, FALSE, GIPC_ERROR_PROTOCOL);
   check_eof (wire, 1, TRUE, GIPC_ERROR_PROTOCOL);
   check_eof (wire, 2, TRUE, GIPC_ERROR_PROTOCOL);
+  check_eof_after_whole (wire, 2, FALSE);
+  check_eof_after_whole (wire, 3, TRUE);
 }
 
 static void
@@ -232,6 +182,8 @@ test_eof_after_header (void)
 
   check_eof (wire, sizeof wire, FALSE, GIPC_ERROR_PROTOCOL);
   check_eof (wire, sizeof wire, TRUE, GIPC_ERROR_PROTOCOL);
+  check_eof_after_whole (wire, sizeof wire, FALSE);
+  check_eof_after_whole (wire, sizeof wire, TRUE);
 }
 
 static void
@@ -246,6 +198,8 @@ test_eof_mid_body (void)
   /* 60 KiB of a 1 MiB body: fits in the pipe. */
   check_eof (g_bytes_get_data (frame, NULL), 4 + 60 * KiB, FALSE, GIPC_ERROR_PROTOCOL);
   check_eof (g_bytes_get_data (frame, NULL), 4 + 60 * KiB, TRUE, GIPC_ERROR_PROTOCOL);
+  check_eof_after_whole (wire, sizeof wire, FALSE);
+  check_eof_after_whole (wire, sizeof wire, TRUE);
 }
 
 /* gipc test 16: put "a", close the writer; get() gives "a", then EOF. With
@@ -261,19 +215,19 @@ test_eof_data_then_close (void)
       GipcChannel *writer = NULL;
 
       gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
-      send_str (writer, "a");
-      send_str (writer, "");
+      gipc_test_send_str (writer, "a");
+      gipc_test_send_str (writer, "");
       if (round == 0)
-        close_ok (writer);
+        gipc_test_close_ok (writer);
       g_object_unref (writer);
 
-      receive_str (reader, "a");
+      gipc_test_receive_str (reader, "a");
       {
         g_autoptr(GBytes) empty = receive_async_ok (reader);
 
         g_assert_cmpuint (g_bytes_get_size (empty), ==, 0);
       }
-      receive_expect_error (reader, round == 0, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
+      gipc_test_receive_expect_error (reader, round == 0, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
     }
 }
 
@@ -292,8 +246,8 @@ test_eof_pending_receives (void)
     gipc_channel_receive_async (reader, NULL, gipc_test_result_cb, &results[i]);
   gipc_test_drain_context (g_main_context_default ());
 
-  send_str (writer, "last");
-  close_ok (writer);
+  gipc_test_send_str (writer, "last");
+  gipc_test_close_ok (writer);
 
   for (i = 0; i < 3; i++)
     {
@@ -305,7 +259,7 @@ test_eof_pending_receives (void)
       if (i == 0)
         {
           g_assert_no_error (error);
-          assert_bytes_str (message, "last");
+          gipc_test_assert_bytes_str (message, "last");
         }
       else
         {
@@ -324,10 +278,10 @@ test_eof_duplex (void)
   GipcChannel *h2 = NULL;
 
   gipc_test_make_pipe (GIPC_PIPE_FLAGS_DUPLEX, &h1, &h2);
-  send_str (h2, "bye");
+  gipc_test_send_str (h2, "bye");
   g_object_unref (h2);
-  receive_str (h1, "bye");
-  receive_expect_error (h1, TRUE, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
+  gipc_test_receive_str (h1, "bye");
+  gipc_test_receive_expect_error (h1, TRUE, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
 }
 
 /* A peer process killed in the middle of a 10 MB message: the receiver
@@ -376,7 +330,7 @@ check_peer_killed (gboolean mid_message)
   g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
   g_assert_true (WIFSIGNALED (status));
 
-  receive_expect_error (reader, mid_message, GIPC_ERROR,
+  gipc_test_receive_expect_error (reader, mid_message, GIPC_ERROR,
                         mid_message ? GIPC_ERROR_PROTOCOL : GIPC_ERROR_PEER_CLOSED);
 }
 
@@ -416,10 +370,10 @@ test_timeout_sync (void)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
 
   /* The channel stays usable: the next receive gets the next message. */
-  send_str (writer, "next");
-  send_str (writer, "after");
-  receive_str (reader, "next");
-  receive_str (reader, "after");
+  gipc_test_send_str (writer, "next");
+  gipc_test_send_str (writer, "after");
+  gipc_test_receive_str (reader, "next");
+  gipc_test_receive_str (reader, "after");
 }
 
 static void
@@ -435,7 +389,7 @@ test_timeout_async (void)
   gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
   g_object_set (reader, "timeout", 50u, NULL);
 
-  receive_expect_error (reader, TRUE, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  gipc_test_receive_expect_error (reader, TRUE, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
 
   gipc_channel_receive_variant_async (reader, NULL, gipc_test_result_cb, &result);
   gipc_test_run_until_result (NULL, &result);
@@ -463,9 +417,9 @@ test_timeout_async (void)
       }
   }
 
-  send_str (writer, "next");
+  gipc_test_send_str (writer, "next");
   next = receive_async_ok (reader);
-  assert_bytes_str (next, "next");
+  gipc_test_assert_bytes_str (next, "next");
 }
 
 typedef struct
@@ -602,8 +556,8 @@ test_max_size_header_only (void)
 
       reader = make_raw_fed_reader (&wfd, NULL);
       gipc_channel_set_max_message_size (reader, 1024);
-      write_header (wfd, 1025);
-      receive_expect_error (reader, round == 1, GIPC_ERROR, GIPC_ERROR_MESSAGE_TOO_LARGE);
+      gipc_test_write_header (wfd, 1025);
+      gipc_test_receive_expect_error (reader, round == 1, GIPC_ERROR, GIPC_ERROR_MESSAGE_TOO_LARGE);
 
       /* The channel is unusable afterwards: no message comes out of it,
        * even when bytes follow. */
@@ -615,25 +569,39 @@ test_max_size_header_only (void)
     }
 }
 
-/* Lengths that are negative as a signed int32, and 1 GiB + 1 (just above
- * the default maximum). */
+/* Lengths that are negative as a signed int32 (gipc silently returned
+ * b''), 1 GiB + 1 (just above the default maximum) and garbage where a
+ * header should be ("GET / HTTP/1.0"): MESSAGE_TOO_LARGE, and nothing comes
+ * out of the channel afterwards even when a whole frame follows. */
 static void
 test_max_size_negative (void)
 {
-  static const guint32 lengths[] = { 0x80000000u, 0xffffffffu, 0x40000001u };
+  static const guint32 lengths[] = { 0x80000000u, 0xffffffffu, 0x40000001u,
+                                     0x47455420u /* "GET " */ };
   gsize i;
 
   for (i = 0; i < G_N_ELEMENTS (lengths); i++)
     {
       g_autoptr(GipcChannel) reader = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GBytes) again = NULL;
+      guint64 max = 0;
       int wfd;
 
       reader = make_raw_fed_reader (&wfd, NULL);
       g_assert_cmpuint (gipc_channel_get_max_message_size (reader), ==,
                         GIPC_CHANNEL_DEFAULT_MAX_MESSAGE_SIZE);
-      write_header (wfd, lengths[i]);
-      receive_expect_error (reader, i % 2 == 1, GIPC_ERROR, GIPC_ERROR_MESSAGE_TOO_LARGE);
+      g_object_get (reader, "max-message-size", &max, NULL);
+      g_assert_cmpuint (max, ==, GIPC_CHANNEL_DEFAULT_MAX_MESSAGE_SIZE);
+      gipc_test_write_header (wfd, lengths[i]);
+      gipc_test_write_all (wfd, "abcd", 4);
+      gipc_test_receive_expect_error (reader, i % 2 == 1, GIPC_ERROR, GIPC_ERROR_MESSAGE_TOO_LARGE);
+      gipc_test_write_all (wfd, "\0\0\0\2ok", 6);
+      again = gipc_channel_receive (reader, NULL, &error);
+      g_assert_null (again);
+      g_assert_nonnull (error);
       close (wfd);
+      gipc_test_close_ok (reader);
     }
 }
 
@@ -659,7 +627,7 @@ test_max_size_exact (void)
 
   g_assert_true (gipc_channel_send (writer, over, NULL, &error));
   g_assert_no_error (error);
-  receive_expect_error (reader, FALSE, GIPC_ERROR, GIPC_ERROR_MESSAGE_TOO_LARGE);
+  gipc_test_receive_expect_error (reader, FALSE, GIPC_ERROR, GIPC_ERROR_MESSAGE_TOO_LARGE);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -718,7 +686,7 @@ test_sigpipe_sync (void)
 
   sigpipe_default ();
   gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
-  close_ok (reader);
+  gipc_test_close_ok (reader);
 
   g_assert_false (gipc_channel_send (writer, message, NULL, &error));
   g_assert_error (error, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
@@ -749,7 +717,7 @@ test_sigpipe_sync_null_error (void)
 
   sigpipe_default ();
   gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
-  close_ok (reader);
+  gipc_test_close_ok (reader);
 
   g_assert_false (gipc_channel_send (writer, message, NULL, NULL));
   g_assert_false (gipc_channel_send (writer, message, NULL, NULL));
@@ -874,7 +842,7 @@ test_sigpipe_fire_and_forget (void)
 
   sigpipe_default ();
   gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
-  close_ok (reader);
+  gipc_test_close_ok (reader);
 
   gipc_channel_send_async (writer, message, NULL, NULL, NULL);
   gipc_channel_send_async (writer, message, NULL, gipc_test_result_cb, &result);
@@ -907,27 +875,17 @@ test_sigpipe_duplex (void)
 
   sigpipe_default ();
   gipc_test_make_pipe (GIPC_PIPE_FLAGS_DUPLEX, &h1, &h2);
-  close_ok (h2);
+  gipc_test_close_ok (h2);
   g_assert_false (gipc_channel_send (h1, message, NULL, &error));
   g_assert_error (error, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
   g_clear_error (&error);
-  receive_expect_error (h1, FALSE, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
+  gipc_test_receive_expect_error (h1, FALSE, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
 
   assert_sigpipe_untouched ();
 }
 
 /* ---------------------------------------------------------------------- */
 /* close */
-
-static void
-count_notify_cb (GObject    *object,
-                 GParamSpec *pspec,
-                 gpointer    user_data)
-{
-  guint *count = user_data;
-
-  (*count)++;
-}
 
 /* After close every operation fails with CLOSED; close again is TRUE. */
 static void
@@ -999,8 +957,8 @@ assert_all_closed (GipcChannel *channel,
     }
 
   /* Idempotent. */
-  close_ok (channel);
-  close_ok (channel);
+  gipc_test_close_ok (channel);
+  gipc_test_close_ok (channel);
   g_assert_true (gipc_channel_is_closed (channel));
 }
 
@@ -1015,9 +973,9 @@ test_close_use_after_close (void)
   gboolean closed = FALSE;
 
   gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
-  g_signal_connect (writer, "notify::closed", G_CALLBACK (count_notify_cb), &notifies);
-  close_ok (reader);
-  close_ok (writer);
+  g_signal_connect (writer, "notify::closed", G_CALLBACK (gipc_test_count_notify_cb), &notifies);
+  gipc_test_close_ok (reader);
+  gipc_test_close_ok (writer);
   g_assert_cmpuint (notifies, ==, 1);
   g_object_get (writer, "closed", &closed, NULL);
   g_assert_true (closed);
@@ -1026,11 +984,11 @@ test_close_use_after_close (void)
   g_assert_cmpuint (notifies, ==, 1);
 
   gipc_test_make_pipe (GIPC_PIPE_FLAGS_DUPLEX, &h1, &h2);
-  close_ok (h1);
+  gipc_test_close_ok (h1);
   assert_all_closed (h1, TRUE, TRUE);
   /* The peer sees the end of the stream. */
-  receive_expect_error (h2, FALSE, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
-  close_ok (h2);
+  gipc_test_receive_expect_error (h2, FALSE, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
+  gipc_test_close_ok (h2);
   assert_all_closed (h2, TRUE, TRUE);
 }
 
@@ -1058,17 +1016,17 @@ check_close_pending_receive (GipcPipeFlags flags)
   if (flags & GIPC_PIPE_FLAGS_DUPLEX)
     {
       /* Neither direction was closed. */
-      send_str (end1, "still-sending");
-      receive_str (end2, "still-sending");
+      gipc_test_send_str (end1, "still-sending");
+      gipc_test_receive_str (end2, "still-sending");
     }
 
-  send_str (end2, "pending");
+  gipc_test_send_str (end2, "pending");
   gipc_test_run_until_result (NULL, &result);
   message = gipc_channel_receive_finish (end1, result, &error);
   g_assert_no_error (error);
-  assert_bytes_str (message, "pending");
+  gipc_test_assert_bytes_str (message, "pending");
 
-  close_ok (end1);
+  gipc_test_close_ok (end1);
   g_assert_true (gipc_channel_is_closed (end1));
 }
 
@@ -1111,9 +1069,9 @@ check_close_pending_send (GipcPipeFlags flags)
       /* The receiving direction of end2 is still open. */
       g_autoptr(GBytes) back = NULL;
 
-      send_str (end1, "still-receiving");
+      gipc_test_send_str (end1, "still-receiving");
       back = receive_async_ok (end2);
-      assert_bytes_str (back, "still-receiving");
+      gipc_test_assert_bytes_str (back, "still-receiving");
     }
 
   got = receive_async_ok (end1);
@@ -1122,7 +1080,7 @@ check_close_pending_send (GipcPipeFlags flags)
   g_assert_true (gipc_channel_send_finish (end2, sent, &error));
   g_assert_no_error (error);
 
-  close_ok (end2);
+  gipc_test_close_ok (end2);
 }
 
 static void
@@ -1169,7 +1127,7 @@ test_close_pending_fire_and_forget (void)
 
   got = receive_async_ok (reader);
   gipc_test_assert_pattern (got, 3 * MiB, 18);
-  close_ok (writer);
+  gipc_test_close_ok (writer);
 }
 
 /* Dropping the last reference of a channel with a fire-and-forget send
@@ -1248,7 +1206,7 @@ test_close_sync_while_async (void)
   /* Sending is a different direction: fine. */
   g_assert_true (gipc_channel_send (h1, small, NULL, &error));
   g_assert_no_error (error);
-  receive_str (h2, "small");
+  gipc_test_receive_str (h2, "small");
 
   /* Sending direction busy with a blocked 10 MB send. */
   gipc_channel_send_async (h1, big, NULL, gipc_test_result_cb, &sent);
@@ -1261,17 +1219,17 @@ test_close_sync_while_async (void)
   g_clear_error (&error);
 
   /* The failed calls disturbed nothing. */
-  send_str (h2, "for-the-pending-receive");
+  gipc_test_send_str (h2, "for-the-pending-receive");
   gipc_test_run_until_result (NULL, &received);
   got = gipc_channel_receive_finish (h1, received, &error);
   g_assert_no_error (error);
-  assert_bytes_str (got, "for-the-pending-receive");
+  gipc_test_assert_bytes_str (got, "for-the-pending-receive");
   g_clear_pointer (&got, g_bytes_unref);
 
   /* Receiving direction idle again: a sync receive works while the
    * send_async is still pending. */
-  send_str (h2, "sync");
-  receive_str (h1, "sync");
+  gipc_test_send_str (h2, "sync");
+  gipc_test_receive_str (h1, "sync");
 
   got = receive_async_ok (h2);
   gipc_test_assert_pattern (got, 10 * MiB, 8);
@@ -1317,14 +1275,14 @@ test_cancel_receive_pending (void)
   g_assert_null (message);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 
-  send_str (writer, "next");
-  send_str (writer, "after");
+  gipc_test_send_str (writer, "next");
+  gipc_test_send_str (writer, "after");
   {
     g_autoptr(GBytes) next = receive_async_ok (reader);
 
-    assert_bytes_str (next, "next");
+    gipc_test_assert_bytes_str (next, "next");
   }
-  receive_str (reader, "after");
+  gipc_test_receive_str (reader, "after");
 }
 
 typedef struct
@@ -1363,8 +1321,8 @@ test_cancel_receive_sync (void)
   g_assert_null (message);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 
-  send_str (writer, "next");
-  receive_str (reader, "next");
+  gipc_test_send_str (writer, "next");
+  gipc_test_receive_str (reader, "next");
 }
 
 /* A cancellable cancelled before the call: CANCELLED at once, for sync and
@@ -1385,7 +1343,7 @@ test_cancel_before (void)
     g_autoptr(GipcChannel) w = NULL;
 
     gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
-    send_str (w, "waiting");
+    gipc_test_send_str (w, "waiting");
     g_cancellable_cancel (cancellable);
 
     {
@@ -1406,7 +1364,7 @@ test_cancel_before (void)
       g_assert_null (got);
       g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
     }
-    receive_str (r, "waiting");
+    gipc_test_receive_str (r, "waiting");
   }
 
   /* Sends: nothing reaches the wire. */
@@ -1424,7 +1382,7 @@ test_cancel_before (void)
     g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 
     g_assert_cmpuint (gipc_test_bytes_available (rfd), ==, 0);
-    send_str (writer, "ok");
+    gipc_test_send_str (writer, "ok");
     g_assert_cmpuint (gipc_test_bytes_available (rfd), ==, 4 + 2);
   }
   close (rfd);
@@ -1477,7 +1435,7 @@ test_cancel_receive_partial (void)
   gipc_test_write_all (wfd, "\0\0\0\4next", 8);
   message = receive_async_ok (reader);
   gipc_test_assert_pattern (message, 48 * KiB, 12);
-  receive_str (reader, "next");
+  gipc_test_receive_str (reader, "next");
   close (wfd);
 }
 
@@ -1714,7 +1672,7 @@ test_cancel_send_before_start (void)
   gipc_test_assert_pattern (got, 10 * MiB, 14);
   g_clear_pointer (&got, g_bytes_unref);
   got = receive_async_ok (reader);
-  assert_bytes_str (got, "after");
+  gipc_test_assert_bytes_str (got, "after");
 
   gipc_test_run_until_result (NULL, &big_sent);
   gipc_test_run_until_result (NULL, &doomed_sent);
@@ -1728,8 +1686,8 @@ test_cancel_send_before_start (void)
   g_assert_no_error (error);
 
   /* Nothing else is on the wire. */
-  close_ok (writer);
-  receive_expect_error (reader, FALSE, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
+  gipc_test_close_ok (writer);
+  gipc_test_receive_expect_error (reader, FALSE, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
 }
 
 /* Cancelling a send_async after its first byte is written: the message
@@ -1769,8 +1727,8 @@ test_cancel_send_after_start (void)
   g_assert_no_error (error);
 
   /* And the stream is intact afterwards. */
-  send_str (writer, "intact");
-  receive_str (reader, "intact");
+  gipc_test_send_str (writer, "intact");
+  gipc_test_receive_str (reader, "intact");
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1843,16 +1801,16 @@ test_listen_peer_closed (void)
   listen_state_init (&state, reader);
   gipc_channel_listen (reader);
 
-  send_str (writer, "one");
-  send_str (writer, "");
-  send_str (writer, "three");
-  close_ok (writer);
+  gipc_test_send_str (writer, "one");
+  gipc_test_send_str (writer, "");
+  gipc_test_send_str (writer, "three");
+  gipc_test_close_ok (writer);
 
   gipc_test_run_until (NULL, &state.got_error);
   g_assert_cmpuint (state.messages->len, ==, 3);
-  assert_bytes_str (g_ptr_array_index (state.messages, 0), "one");
+  gipc_test_assert_bytes_str (g_ptr_array_index (state.messages, 0), "one");
   g_assert_cmpuint (g_bytes_get_size (g_ptr_array_index (state.messages, 1)), ==, 0);
-  assert_bytes_str (g_ptr_array_index (state.messages, 2), "three");
+  gipc_test_assert_bytes_str (g_ptr_array_index (state.messages, 2), "three");
   g_assert_error (state.error, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
 
   gipc_test_drain_context (g_main_context_default ());
@@ -1893,7 +1851,7 @@ test_listen_stream_errors (void)
 
       gipc_test_run_until (NULL, &state.got_error);
       g_assert_cmpuint (state.messages->len, ==, 1);
-      assert_bytes_str (g_ptr_array_index (state.messages, 0), "hi");
+      gipc_test_assert_bytes_str (g_ptr_array_index (state.messages, 0), "hi");
       g_assert_error (state.error, GIPC_ERROR,
                       (round == 0 ? GIPC_ERROR_MESSAGE_TOO_LARGE : GIPC_ERROR_PROTOCOL));
 
@@ -1924,8 +1882,8 @@ test_listen_receive_locked (void)
   gipc_channel_listen (reader);
   g_assert_true (gipc_channel_is_listening (reader));
 
-  receive_expect_error (reader, FALSE, GIPC_ERROR, GIPC_ERROR_LOCKED);
-  receive_expect_error (reader, TRUE, GIPC_ERROR, GIPC_ERROR_LOCKED);
+  gipc_test_receive_expect_error (reader, FALSE, GIPC_ERROR, GIPC_ERROR_LOCKED);
+  gipc_test_receive_expect_error (reader, TRUE, GIPC_ERROR, GIPC_ERROR_LOCKED);
   {
     g_autoptr(GError) error = NULL;
     g_autoptr(GVariant) v = gipc_channel_receive_variant (reader, NULL, &error);
@@ -1943,12 +1901,12 @@ test_listen_receive_locked (void)
     g_assert_error (error, GIPC_ERROR, GIPC_ERROR_LOCKED);
   }
 
-  send_str (writer, "signal");
+  gipc_test_send_str (writer, "signal");
   gipc_test_run_until (NULL, &state.got_message);
-  assert_bytes_str (g_ptr_array_index (state.messages, 0), "signal");
+  gipc_test_assert_bytes_str (g_ptr_array_index (state.messages, 0), "signal");
   g_assert_cmpuint (state.n_errors, ==, 0);
 
-  close_ok (reader);
+  gipc_test_close_ok (reader);
   listen_state_clear (&state);
 }
 
@@ -1964,10 +1922,10 @@ test_listen_close (void)
   listen_state_init (&state, reader);
   gipc_channel_listen (reader);
 
-  send_str (writer, "before-close");
+  gipc_test_send_str (writer, "before-close");
   gipc_test_run_until (NULL, &state.got_message);
 
-  close_ok (reader);
+  gipc_test_close_ok (reader);
   g_assert_true (gipc_channel_is_closed (reader));
   g_assert_false (gipc_channel_is_listening (reader));
   gipc_test_drain_context (g_main_context_default ());
@@ -1994,7 +1952,7 @@ test_listen_finalize (void)
   gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
   listen_state_init (&state, reader);
   gipc_channel_listen (reader);
-  send_str (writer, "one");
+  gipc_test_send_str (writer, "one");
   gipc_test_run_until (NULL, &state.got_message);
 
   g_object_add_weak_pointer (G_OBJECT (reader), (gpointer *) &reader);
@@ -2028,13 +1986,13 @@ test_variant_invalid_payload (void)
       g_autoptr(GVariant) next = NULL;
       g_autoptr(GAsyncResult) result = NULL;
 
-      send_str (writer, bad[i]);
+      gipc_test_send_str (writer, bad[i]);
       value = gipc_channel_receive_variant (reader, NULL, &error);
       g_assert_null (value);
       g_assert_error (error, GIPC_ERROR, GIPC_ERROR_PROTOCOL);
       g_clear_error (&error);
 
-      send_str (writer, bad[i]);
+      gipc_test_send_str (writer, bad[i]);
       gipc_channel_receive_variant_async (reader, NULL, gipc_test_result_cb, &result);
       gipc_test_run_until_result (NULL, &result);
       value = gipc_channel_receive_variant_finish (reader, result, &error);

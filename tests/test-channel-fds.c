@@ -27,30 +27,6 @@
 #include "gipc-glib/gipc-shared-memory-private.h"
 #include "test-util.h"
 
-/* Every test runs inside this: the fds it opened are all closed at its
- * end (a leak check after every test). */
-static void
-run_checked (gconstpointer data)
-{
-  GTestFunc func = (GTestFunc) data;
-  guint before;
-
-  gipc_test_drain_context (g_main_context_default ());
-  before = gipc_test_count_fds ();
-  gipc_test_arm_alarm ();
-  func ();
-  alarm (0);
-  gipc_test_drain_context (g_main_context_default ());
-  g_assert_cmpuint (gipc_test_count_fds (), ==, before);
-}
-
-static void
-add_test (const char *path,
-          GTestFunc   func)
-{
-  g_test_add_data_func (path, (gconstpointer) func, run_checked);
-}
-
 /* A pipe whose read end reads back @text (the write end is closed). */
 static int
 text_fd (const char *text)
@@ -160,12 +136,6 @@ assert_text_fds (GUnixFDList *fds,
     }
 }
 
-static GBytes *
-text_bytes (const char *text)
-{
-  return g_bytes_new (text, strlen (text));
-}
-
 static void
 assert_bytes_text (GBytes     *bytes,
                    const char *text)
@@ -190,7 +160,7 @@ test_pair_flags (void)
       g_autoptr(GipcChannel) b = NULL;
       g_autoptr(GError) error = NULL;
       g_autoptr(GBytes) got = NULL;
-      g_autoptr(GBytes) message = text_bytes ("hello");
+      g_autoptr(GBytes) message = gipc_test_text_bytes ("hello");
       gboolean duplex = (variants[v] & GIPC_PIPE_FLAGS_DUPLEX) != 0;
       gboolean can_pass = FALSE;
 
@@ -234,7 +204,7 @@ test_sync (void)
     {
       g_autoptr(GUnixFDList) sent = text_fd_list ("sync", n);
       g_autoptr(GUnixFDList) got_fds = NULL;
-      g_autoptr(GBytes) message = text_bytes ("with fds");
+      g_autoptr(GBytes) message = gipc_test_text_bytes ("with fds");
       g_autoptr(GBytes) got = NULL;
 
       g_assert_true (gipc_channel_send_with_fds (a, message, sent, NULL, &error));
@@ -248,7 +218,7 @@ test_sync (void)
   /* A NULL list sends a plain message; a plain message arrives with no
    * fds. */
   {
-    g_autoptr(GBytes) message = text_bytes ("plain");
+    g_autoptr(GBytes) message = gipc_test_text_bytes ("plain");
     g_autoptr(GUnixFDList) got_fds = NULL;
     g_autoptr(GBytes) got = NULL;
 
@@ -274,7 +244,7 @@ test_async (void)
     {
       g_autoptr(GUnixFDList) sent = text_fd_list ("async", n);
       g_autoptr(GUnixFDList) got_fds = NULL;
-      g_autoptr(GBytes) message = text_bytes ("m");
+      g_autoptr(GBytes) message = gipc_test_text_bytes ("m");
       g_autoptr(GBytes) got = NULL;
       g_autoptr(GAsyncResult) send_result = NULL;
       g_autoptr(GAsyncResult) receive_result = NULL;
@@ -359,7 +329,7 @@ test_listen (void)
         {
           g_autofree char *tag = g_strdup_printf ("push%u", i);
           g_autoptr(GUnixFDList) fds = text_fd_list (tag, i % 2);
-          g_autoptr(GBytes) message = text_bytes (tag);
+          g_autoptr(GBytes) message = gipc_test_text_bytes (tag);
 
           g_assert_true (gipc_channel_send_with_fds (a, message, fds, NULL, &error));
           g_assert_no_error (error);
@@ -378,7 +348,7 @@ test_listen (void)
       else
         {
           /* Without a handler for them, every message is a "message" and
-           * the fds are closed (the fd check of run_checked). */
+           * the fds are closed (the fd check of gipc_test_run_fd_checked). */
           g_assert_cmpuint (state.messages, ==, 6);
           g_assert_cmpuint (state.with_fds, ==, 0);
         }
@@ -435,7 +405,7 @@ test_wire_format (void)
   g_autoptr(GipcChannel) channel = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GUnixFDList) fds = text_fd_list ("wire", 2);
-  g_autoptr(GBytes) message = text_bytes ("abc");
+  g_autoptr(GBytes) message = gipc_test_text_bytes ("abc");
   guint8 buffer[64];
   union
   {
@@ -503,7 +473,7 @@ static void
 test_send_refused (void)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) message = text_bytes ("x");
+  g_autoptr(GBytes) message = gipc_test_text_bytes ("x");
 
   {
     g_autoptr(GipcChannel) a = NULL;
@@ -529,7 +499,7 @@ test_send_refused (void)
     g_autoptr(GUnixFDList) fds = g_unix_fd_list_new ();
     g_autoptr(GUnixFDList) got_fds = NULL;
     g_autoptr(GBytes) got = NULL;
-    g_autoptr(GBytes) refused = text_bytes ("refused");
+    g_autoptr(GBytes) refused = gipc_test_text_bytes ("refused");
     int fd = text_fd ("many");
 
     for (guint i = 0; i < GIPC_CHANNEL_MAX_FDS_PER_MESSAGE + 1; i++)
@@ -561,7 +531,7 @@ test_send_refused (void)
 }
 
 /* Every way a received message can be dropped closes its fds (the fd
- * count of run_checked comes back). */
+ * count of gipc_test_run_fd_checked comes back). */
 static void
 test_dropped (void)
 {
@@ -570,7 +540,7 @@ test_dropped (void)
   for (guint way = 0; way < 5; way++)
     {
       GipcChannel *a = NULL, *b = NULL;
-      g_autoptr(GBytes) message = text_bytes ("dropped");
+      g_autoptr(GBytes) message = gipc_test_text_bytes ("dropped");
 
       gipc_test_make_pipe (GIPC_PIPE_FLAGS_UNIX_FDS, &b, &a);
       for (guint i = 0; i < 3; i++)
@@ -806,7 +776,7 @@ test_ctrunc (void)
       g_autoptr(GError) error = NULL;
       g_autoptr(GUnixFDList) first = text_fd_list ("trunc", room == 0 ? 1 : 8);
       g_autoptr(GUnixFDList) second = text_fd_list ("next", 1);
-      g_autoptr(GBytes) message = text_bytes ("x");
+      g_autoptr(GBytes) message = gipc_test_text_bytes ("x");
       g_autoptr(GBytes) got = NULL;
       g_autoptr(GUnixFDList) got_fds = NULL;
       struct rlimit old_limit, limit;
@@ -861,7 +831,7 @@ test_spawn (void)
     {
       g_autoptr(GUnixFDList) fds = text_fd_list ("spawn", n);
       g_autoptr(GUnixFDList) back = NULL;
-      g_autoptr(GBytes) message = text_bytes ("req");
+      g_autoptr(GBytes) message = gipc_test_text_bytes ("req");
       g_autoptr(GBytes) reply = NULL;
       g_autoptr(GString) expected = g_string_new ("req:");
 
@@ -1288,25 +1258,25 @@ main (int   argc,
   g_type_ensure (G_TYPE_TASK);
   g_object_unref (g_task_new (NULL, NULL, NULL, NULL));
 
-  add_test ("/fds/pair-flags", test_pair_flags);
-  add_test ("/fds/sync", test_sync);
-  add_test ("/fds/async", test_async);
-  add_test ("/fds/listen", test_listen);
-  add_test ("/fds/boundaries", test_boundaries);
-  add_test ("/fds/wire-format", test_wire_format);
-  add_test ("/fds/send-refused", test_send_refused);
-  add_test ("/fds/dropped", test_dropped);
-  add_test ("/fds/hostile/headers", test_hostile_headers);
-  add_test ("/fds/hostile/unclaimed-fds", test_hostile_unclaimed_fds);
-  add_test ("/fds/hostile/ctrunc", test_ctrunc);
-  add_test ("/fds/spawn", test_spawn);
-  add_test ("/fds/shared-memory/threshold", test_shm_threshold);
-  add_test ("/fds/shared-memory/in-place", test_shm_in_place);
-  add_test ("/fds/shared-memory/kept-messages", test_shm_kept_messages);
-  add_test ("/fds/shared-memory/kept-messages-threads", test_shm_kept_messages_threads);
-  add_test ("/fds/shared-memory/with-fds", test_shm_with_fds);
-  add_test ("/fds/shared-memory/on-pipe", test_shm_on_pipe);
-  add_test ("/fds/shared-memory/hostile", test_shm_hostile);
+  gipc_test_add_fd_checked ("/channel/fds/pair-flags", test_pair_flags);
+  gipc_test_add_fd_checked ("/channel/fds/sync", test_sync);
+  gipc_test_add_fd_checked ("/channel/fds/async", test_async);
+  gipc_test_add_fd_checked ("/channel/fds/listen", test_listen);
+  gipc_test_add_fd_checked ("/channel/fds/boundaries", test_boundaries);
+  gipc_test_add_fd_checked ("/channel/fds/wire-format", test_wire_format);
+  gipc_test_add_fd_checked ("/channel/fds/send-refused", test_send_refused);
+  gipc_test_add_fd_checked ("/channel/fds/dropped", test_dropped);
+  gipc_test_add_fd_checked ("/channel/fds/hostile/headers", test_hostile_headers);
+  gipc_test_add_fd_checked ("/channel/fds/hostile/unclaimed-fds", test_hostile_unclaimed_fds);
+  gipc_test_add_fd_checked ("/channel/fds/hostile/ctrunc", test_ctrunc);
+  gipc_test_add_fd_checked ("/channel/fds/spawn", test_spawn);
+  gipc_test_add_fd_checked ("/channel/fds/shared-memory/threshold", test_shm_threshold);
+  gipc_test_add_fd_checked ("/channel/fds/shared-memory/in-place", test_shm_in_place);
+  gipc_test_add_fd_checked ("/channel/fds/shared-memory/kept-messages", test_shm_kept_messages);
+  gipc_test_add_fd_checked ("/channel/fds/shared-memory/kept-messages-threads", test_shm_kept_messages_threads);
+  gipc_test_add_fd_checked ("/channel/fds/shared-memory/with-fds", test_shm_with_fds);
+  gipc_test_add_fd_checked ("/channel/fds/shared-memory/on-pipe", test_shm_on_pipe);
+  gipc_test_add_fd_checked ("/channel/fds/shared-memory/hostile", test_shm_hostile);
 
   return g_test_run ();
 }

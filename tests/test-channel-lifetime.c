@@ -159,12 +159,6 @@ send_outcome_cb (GObject      *source,
   o->done = TRUE;
 }
 
-static GBytes *
-text_bytes (const char *text)
-{
-  return g_bytes_new (text, strlen (text));
-}
-
 /* ---------------------------------------------------------------------- */
 /* Defect 1: no busy loop after the peer is gone                          */
 
@@ -204,7 +198,7 @@ test_idle_writer_after_epipe (void)
   GMainContext *context = push_context ();
   g_autoptr(GipcChannel) r = NULL;
   g_autoptr(GipcChannel) w = NULL;
-  g_autoptr(GBytes) message = text_bytes ("to nobody");
+  g_autoptr(GBytes) message = gipc_test_text_bytes ("to nobody");
   Outcome o = { 0 };
 
   gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
@@ -309,7 +303,7 @@ send_and_exit_target (GipcProcess *process,
                       gpointer     user_data)
 {
   GipcChannel *channel = user_data;
-  g_autoptr(GBytes) message = text_bytes ("bye");
+  g_autoptr(GBytes) message = gipc_test_text_bytes ("bye");
 
   return gipc_channel_send (channel, message, NULL, NULL) ? 0 : 1;
 }
@@ -323,7 +317,7 @@ test_idle_duplex_after_child_exit (void)
   g_autoptr(GipcChannel) mine = NULL;
   g_autoptr(GipcChannel) theirs = NULL;
   g_autoptr(GipcProcess) process = NULL;
-  g_autoptr(GBytes) hello = text_bytes ("hello");
+  g_autoptr(GBytes) hello = gipc_test_text_bytes ("hello");
   g_autoptr(GError) error = NULL;
   Outcome sent = { 0 };
   Outcome got = { 0 };
@@ -716,7 +710,7 @@ test_cancellable_uses_no_source_ids (void)
   /* The channels' own sources exist before the first probe. */
   {
     Outcome o = { 0 };
-    g_autoptr(GBytes) m = text_bytes ("warm-up");
+    g_autoptr(GBytes) m = gipc_test_text_bytes ("warm-up");
 
     gipc_channel_send_async (w, m, cancellable, send_outcome_cb, &o);
     gipc_test_run_until (context, &o.done);
@@ -735,7 +729,7 @@ test_cancellable_uses_no_source_ids (void)
     {
       Outcome s = { 0 };
       Outcome o = { 0 };
-      g_autoptr(GBytes) m = text_bytes ("m");
+      g_autoptr(GBytes) m = gipc_test_text_bytes ("m");
 
       gipc_channel_send_async (w, m, cancellable, send_outcome_cb, &s);
       gipc_channel_receive_async (r, cancellable, receive_outcome_cb, &o);
@@ -889,7 +883,7 @@ test_socket_both_directions_closed_once (void)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GipcChannel) channel = NULL;
-  g_autoptr(GBytes) message = text_bytes ("over one socket");
+  g_autoptr(GBytes) message = gipc_test_text_bytes ("over one socket");
   g_autoptr(GBytes) echoed = NULL;
   guint8 buffer[64];
   ssize_t n;
@@ -1009,8 +1003,8 @@ test_send_completion_stays (void)
   GMainContext *b;
   g_autoptr(GipcChannel) r = NULL;
   g_autoptr(GipcChannel) w = NULL;
-  g_autoptr(GBytes) first = text_bytes ("first");
-  g_autoptr(GBytes) second = text_bytes ("second");
+  g_autoptr(GBytes) first = gipc_test_text_bytes ("first");
+  g_autoptr(GBytes) second = gipc_test_text_bytes ("second");
   Outcome o = { 0 };
 
   gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
@@ -1080,7 +1074,7 @@ test_listen_moves_with_output_queued (void)
   g_autoptr(GipcChannel) mine = NULL;
   g_autoptr(GipcChannel) peer = NULL;
   g_autoptr(GBytes) big = gipc_test_pattern_bytes (2 * MiB, 3);
-  g_autoptr(GBytes) hello = text_bytes ("hello");
+  g_autoptr(GBytes) hello = gipc_test_text_bytes ("hello");
   ListenCheck check = { NULL, FALSE, FALSE };
   gboolean big_got = FALSE;
 

@@ -794,7 +794,7 @@ main (int   argc,
     for (guint a = 0; a < N_ACTIONS; a++)
       for (guint p = 0; p < N_PEERS; p++)
         {
-          g_autofree char *path = g_strdup_printf ("/reentrancy/%s/%s/%s",
+          g_autofree char *path = g_strdup_printf ("/channel/reentrancy/%s/%s/%s",
                                                    kind_names[k], action_names[a],
                                                    peer_names[p]);
           guint cell = (k * N_ACTIONS + a) * N_PEERS + p;
@@ -805,8 +805,8 @@ main (int   argc,
           g_test_add_data_func (path, GUINT_TO_POINTER (cell), test_cell);
         }
 
-  g_test_add_data_func ("/reentrancy/depth/message-iterate", GUINT_TO_POINTER (TRUE), test_depth);
-  g_test_add_data_func ("/reentrancy/depth/receive-iterate", GUINT_TO_POINTER (FALSE), test_depth);
+  g_test_add_data_func ("/channel/reentrancy/depth/message-iterate", GUINT_TO_POINTER (TRUE), test_depth);
+  g_test_add_data_func ("/channel/reentrancy/depth/receive-iterate", GUINT_TO_POINTER (FALSE), test_depth);
 
   return g_test_run ();
 }

@@ -28,54 +28,6 @@ raw_pipe (int fds[2])
   g_assert_no_errno (pipe2 (fds, 0));
 }
 
-static void
-send_ok (GipcChannel *channel,
-         GBytes      *message)
-{
-  g_autoptr(GError) error = NULL;
-
-  g_assert_true (gipc_channel_send (channel, message, NULL, &error));
-  g_assert_no_error (error);
-}
-
-static void
-send_str (GipcChannel *channel,
-          const char  *str)
-{
-  g_autoptr(GBytes) message = g_bytes_new (str, strlen (str));
-
-  send_ok (channel, message);
-}
-
-static GBytes *
-receive_ok (GipcChannel *channel)
-{
-  g_autoptr(GError) error = NULL;
-  GBytes *message = gipc_channel_receive (channel, NULL, &error);
-
-  g_assert_no_error (error);
-  g_assert_nonnull (message);
-  return message;
-}
-
-static void
-assert_bytes_str (GBytes     *bytes,
-                  const char *str)
-{
-  g_assert_nonnull (bytes);
-  g_assert_cmpmem (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
-                   str, strlen (str));
-}
-
-static void
-receive_str (GipcChannel *channel,
-             const char  *str)
-{
-  g_autoptr(GBytes) message = receive_ok (channel);
-
-  assert_bytes_str (message, str);
-}
-
 /* Sends @message from @sender and receives it on @receiver, both async and
  * concurrently on the thread-default context (so any size works). */
 static GBytes *
@@ -100,15 +52,6 @@ transfer_async (GipcChannel *sender,
   g_assert_nonnull (received);
 
   return received;
-}
-
-static void
-close_ok (GipcChannel *channel)
-{
-  g_autoptr(GError) error = NULL;
-
-  g_assert_true (gipc_channel_close (channel, &error));
-  g_assert_no_error (error);
 }
 
 /* The open fds of this process, sorted. */
@@ -184,10 +127,10 @@ test_pipe_simplex (void)
   g_assert_false (gipc_channel_is_listening (reader));
   g_assert_false (gipc_channel_is_listening (writer));
 
-  send_str (writer, "hello");
-  send_str (writer, "world");
-  receive_str (reader, "hello");
-  receive_str (reader, "world");
+  gipc_test_send_str (writer, "hello");
+  gipc_test_send_str (writer, "world");
+  gipc_test_receive_str (reader, "hello");
+  gipc_test_receive_str (reader, "world");
 }
 
 static void
@@ -201,26 +144,16 @@ test_pipe_duplex (void)
   assert_directions (h2, TRUE, TRUE);
 
   /* gipc test 52: h1.put(1), h2.put(2), h2.get() == 1, h1.get() == 2. */
-  send_str (h1, "one");
-  send_str (h2, "two");
-  receive_str (h2, "one");
-  receive_str (h1, "two");
+  gipc_test_send_str (h1, "one");
+  gipc_test_send_str (h2, "two");
+  gipc_test_receive_str (h2, "one");
+  gipc_test_receive_str (h1, "two");
 
   /* A channel never receives its own messages. */
-  send_str (h1, "three");
-  send_str (h1, "four");
-  receive_str (h2, "three");
-  receive_str (h2, "four");
-}
-
-static void
-notify_count_cb (GObject    *object,
-                 GParamSpec *pspec,
-                 gpointer    user_data)
-{
-  guint *count = user_data;
-
-  (*count)++;
+  gipc_test_send_str (h1, "three");
+  gipc_test_send_str (h1, "four");
+  gipc_test_receive_str (h2, "three");
+  gipc_test_receive_str (h2, "four");
 }
 
 static void
@@ -239,8 +172,8 @@ test_properties (void)
                     GIPC_CHANNEL_DEFAULT_MAX_MESSAGE_SIZE);
   g_assert_cmpuint (GIPC_CHANNEL_DEFAULT_MAX_MESSAGE_SIZE, ==, 1024 * 1024 * 1024);
 
-  g_signal_connect (reader, "notify::timeout", G_CALLBACK (notify_count_cb), &timeout_notifies);
-  g_signal_connect (reader, "notify::max-message-size", G_CALLBACK (notify_count_cb), &max_notifies);
+  g_signal_connect (reader, "notify::timeout", G_CALLBACK (gipc_test_count_notify_cb), &timeout_notifies);
+  g_signal_connect (reader, "notify::max-message-size", G_CALLBACK (gipc_test_count_notify_cb), &max_notifies);
 
   gipc_channel_set_timeout (reader, 250);
   g_assert_cmpuint (gipc_channel_get_timeout (reader), ==, 250);
@@ -263,8 +196,8 @@ test_properties (void)
   g_assert_cmpuint (max_notifies, ==, 2);
 
   /* The channel still works with the new settings. */
-  send_str (writer, "fits");
-  receive_str (reader, "fits");
+  gipc_test_send_str (writer, "fits");
+  gipc_test_receive_str (reader, "fits");
 }
 
 /* Every fd that gipc_pipe opens is O_CLOEXEC (and non-blocking), and
@@ -330,8 +263,8 @@ check_size_sync (gsize size)
   g_autoptr(GBytes) received = NULL;
 
   gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
-  send_ok (writer, payload);
-  received = receive_ok (reader);
+  gipc_test_send_bytes (writer, payload);
+  received = gipc_test_receive_bytes (reader);
   gipc_test_assert_pattern (received, size, (guint) size);
 }
 
@@ -367,17 +300,17 @@ test_message_empty (void)
 
   gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
 
-  send_ok (writer, empty);
-  send_ok (writer, empty_static);
-  send_str (writer, "after");
+  gipc_test_send_bytes (writer, empty);
+  gipc_test_send_bytes (writer, empty_static);
+  gipc_test_send_str (writer, "after");
   {
-    g_autoptr(GBytes) r1 = receive_ok (reader);
-    g_autoptr(GBytes) r2 = receive_ok (reader);
+    g_autoptr(GBytes) r1 = gipc_test_receive_bytes (reader);
+    g_autoptr(GBytes) r2 = gipc_test_receive_bytes (reader);
 
     g_assert_cmpuint (g_bytes_get_size (r1), ==, 0);
     g_assert_cmpuint (g_bytes_get_size (r2), ==, 0);
   }
-  receive_str (reader, "after");
+  gipc_test_receive_str (reader, "after");
 
   {
     g_autoptr(GBytes) r3 = transfer_async (writer, reader, empty);
@@ -455,7 +388,7 @@ test_message_sync_threads (void)
   gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
   data.writer = writer;
   thread = g_thread_new ("sender", send_thread_func, &data);
-  received = receive_ok (reader);
+  received = gipc_test_receive_bytes (reader);
   g_thread_join (thread);
 
   g_assert_true (data.ok);
@@ -485,11 +418,11 @@ test_order_many_sync (void)
     {
       g_autoptr(GBytes) payload = gipc_test_pattern_bytes (order_size (i), i);
 
-      send_ok (writer, payload);
+      gipc_test_send_bytes (writer, payload);
     }
   for (i = 0; i < 100; i++)
     {
-      g_autoptr(GBytes) received = receive_ok (reader);
+      g_autoptr(GBytes) received = gipc_test_receive_bytes (reader);
 
       gipc_test_assert_pattern (received, order_size (i), i);
     }
@@ -663,7 +596,7 @@ check_send_callbacks_small (gboolean receives_first)
       g_autofree char *text = g_strdup_printf ("message %u", i);
 
       g_test_message ("send callback %u: index %u", i, g_array_index (sends.order, guint, i));
-      assert_bytes_str (g_ptr_array_index (receives.messages, i), text);
+      gipc_test_assert_bytes_str (g_ptr_array_index (receives.messages, i), text);
     }
   for (i = 0; i < n; i++)
     g_assert_cmpuint (g_array_index (sends.order, guint, i), ==, i);
@@ -703,7 +636,7 @@ test_order_receive_callbacks_ready (void)
     {
       g_autofree char *text = g_strdup_printf ("ready %u", i);
 
-      send_str (writer, text);
+      gipc_test_send_str (writer, text);
     }
   for (i = 0; i < n; i++)
     {
@@ -721,7 +654,7 @@ test_order_receive_callbacks_ready (void)
       g_autofree char *text = g_strdup_printf ("ready %u", i);
 
       g_assert_cmpuint (g_array_index (receives.order, guint, i), ==, i);
-      assert_bytes_str (g_ptr_array_index (receives.messages, i), text);
+      gipc_test_assert_bytes_str (g_ptr_array_index (receives.messages, i), text);
     }
 
   order_state_clear (&receives);
@@ -1029,9 +962,9 @@ test_send_async_no_callback (void)
   gipc_channel_receive_async (reader, NULL, chain_receive_cb, &receives);
   gipc_test_run_until (NULL, &receives.done);
 
-  assert_bytes_str (g_ptr_array_index (receives.messages, 0), "fire");
+  gipc_test_assert_bytes_str (g_ptr_array_index (receives.messages, 0), "fire");
   gipc_test_assert_pattern (g_ptr_array_index (receives.messages, 1), 3 * MiB, 5);
-  assert_bytes_str (g_ptr_array_index (receives.messages, 2), "fire");
+  gipc_test_assert_bytes_str (g_ptr_array_index (receives.messages, 2), "fire");
 
   order_state_clear (&receives);
 }
@@ -1079,7 +1012,7 @@ test_async_thread_default_context (void)
   gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
 
   /* A message already in the pipe. */
-  send_str (writer, "ready");
+  gipc_test_send_str (writer, "ready");
 
   g_main_context_push_thread_default (context);
 
@@ -1090,7 +1023,7 @@ test_async_thread_default_context (void)
   gipc_test_run_until_result (context, &receive_call.result);
   g_assert_true (receive_call.in_expected_context);
   got = gipc_channel_receive_finish (reader, receive_call.result, NULL);
-  assert_bytes_str (got, "ready");
+  gipc_test_assert_bytes_str (got, "ready");
   g_clear_pointer (&got, g_bytes_unref);
 
   /* Both directions at once, larger than the pipe: only this context is
@@ -1280,7 +1213,7 @@ test_listen_messages (void)
   g_assert_cmpuint (state.n_wrong_context, ==, 0);
   g_assert_cmpuint (state.n_errors, ==, 0);
 
-  close_ok (reader);
+  gipc_test_close_ok (reader);
   listen_state_clear (&state);
 }
 
@@ -1300,16 +1233,16 @@ test_listen_duplex_send (void)
   g_signal_connect (h1, "error", G_CALLBACK (listen_error_cb), &state);
   gipc_channel_listen (h1);
 
-  send_str (h1, "from-h1");
-  receive_str (h2, "from-h1");
+  gipc_test_send_str (h1, "from-h1");
+  gipc_test_receive_str (h2, "from-h1");
   got = transfer_async (h1, h2, ping);
-  assert_bytes_str (got, "ping");
+  gipc_test_assert_bytes_str (got, "ping");
 
-  send_str (h2, "from-h2");
+  gipc_test_send_str (h2, "from-h2");
   run_until_n_messages (g_main_context_default (), &state, 1);
-  assert_bytes_str (g_ptr_array_index (state.messages, 0), "from-h2");
+  gipc_test_assert_bytes_str (g_ptr_array_index (state.messages, 0), "from-h2");
 
-  close_ok (h1);
+  gipc_test_close_ok (h1);
   listen_state_clear (&state);
 }
 
@@ -1481,7 +1414,7 @@ test_variant_wire_format (void)
 
       g_assert_true (gipc_channel_send_variant (writer, value, NULL, &error));
       g_assert_no_error (error);
-      payload = receive_ok (reader);
+      payload = gipc_test_receive_bytes (reader);
       g_assert_cmpmem (g_bytes_get_data (payload, NULL), g_bytes_get_size (payload),
                        g_bytes_get_data (expected, NULL), g_bytes_get_size (expected));
     }
@@ -1501,7 +1434,7 @@ test_variant_from_raw (void)
   g_autoptr(GError) error = NULL;
 
   gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
-  send_ok (writer, raw);
+  gipc_test_send_bytes (writer, raw);
   got = gipc_channel_receive_variant (reader, NULL, &error);
   g_assert_no_error (error);
   assert_variant_equal (got, value);
@@ -1538,8 +1471,8 @@ test_new_from_fds_directions (void)
   g_assert_true (gipc_test_fd_is_cloexec (a[1]));
   g_assert_true (gipc_test_fd_is_nonblocking (a[1]));
 
-  send_str (writer, "simplex");
-  receive_str (reader, "simplex");
+  gipc_test_send_str (writer, "simplex");
+  gipc_test_receive_str (reader, "simplex");
 
   /* A duplex pair from two pipes. */
   raw_pipe (b);
@@ -1550,10 +1483,10 @@ test_new_from_fds_directions (void)
   g_assert_no_error (error);
   assert_directions (duplex1, TRUE, TRUE);
   assert_directions (duplex2, TRUE, TRUE);
-  send_str (duplex1, "to-2");
-  send_str (duplex2, "to-1");
-  receive_str (duplex2, "to-2");
-  receive_str (duplex1, "to-1");
+  gipc_test_send_str (duplex1, "to-2");
+  gipc_test_send_str (duplex2, "to-1");
+  gipc_test_receive_str (duplex2, "to-2");
+  gipc_test_receive_str (duplex1, "to-1");
 }
 
 /* The fds of a socketpair work too (any stream fd does). */
@@ -1580,8 +1513,8 @@ test_new_from_fds_socketpair (void)
 
   got = transfer_async (h1, h2, payload);
   gipc_test_assert_pattern (got, 1 * MiB, 6);
-  send_str (h2, "back");
-  receive_str (h1, "back");
+  gipc_test_send_str (h2, "back");
+  gipc_test_receive_str (h1, "back");
 }
 
 static void
@@ -1600,7 +1533,7 @@ test_new_from_fds_finalize_closes (void)
   g_assert_no_error (error);
   writer = gipc_channel_new_from_fds (-1, a[1], &error);
   g_assert_no_error (error);
-  send_str (writer, "x");
+  gipc_test_send_str (writer, "x");
 
   g_object_unref (writer);
   g_assert_false (gipc_test_fd_is_open (a[1]));
@@ -1627,11 +1560,11 @@ test_close_closes_fds (void)
   h2 = gipc_channel_new_from_fds (b[0], a[1], &error);
   g_assert_no_error (error);
 
-  close_ok (h1);
+  gipc_test_close_ok (h1);
   g_assert_false (gipc_test_fd_is_open (a[0]));
   g_assert_false (gipc_test_fd_is_open (b[1]));
   g_assert_true (gipc_test_fd_is_open (b[0]));
-  close_ok (h2);
+  gipc_test_close_ok (h2);
   g_assert_cmpuint (gipc_test_count_fds (), ==, before);
 }
 
@@ -1657,7 +1590,7 @@ test_wire_abc (void)
   writer = gipc_channel_new_from_fds (-1, out[1], &error);
   g_assert_no_error (error);
 
-  send_ok (writer, msg);
+  gipc_test_send_bytes (writer, msg);
   gipc_test_read_exact (out[0], buf, sizeof abc);
   g_assert_cmpmem (buf, sizeof abc, abc, sizeof abc);
 
@@ -1667,7 +1600,7 @@ test_wire_abc (void)
   gipc_test_read_exact (out[0], buf, sizeof abc);
   g_assert_cmpmem (buf, sizeof abc, abc, sizeof abc);
 
-  send_ok (writer, nothing);
+  gipc_test_send_bytes (writer, nothing);
   gipc_test_read_exact (out[0], buf, sizeof empty);
   g_assert_cmpmem (buf, sizeof empty, empty, sizeof empty);
   g_assert_cmpuint (gipc_test_bytes_available (out[0]), ==, 0);
@@ -1679,9 +1612,9 @@ test_wire_abc (void)
   g_assert_no_error (error);
   gipc_test_write_all (in[1], abc, sizeof abc);
   gipc_test_write_all (in[1], empty, sizeof empty);
-  receive_str (reader, "abc");
+  gipc_test_receive_str (reader, "abc");
   {
-    g_autoptr(GBytes) got = receive_ok (reader);
+    g_autoptr(GBytes) got = gipc_test_receive_bytes (reader);
 
     g_assert_cmpuint (g_bytes_get_size (got), ==, 0);
   }
@@ -1786,7 +1719,7 @@ test_fork_plain (void)
   gipc_test_run_until (NULL, &receives.done);
 
   gipc_test_assert_pattern (g_ptr_array_index (receives.messages, 0), 2 * MiB, 21);
-  assert_bytes_str (g_ptr_array_index (receives.messages, 1), "bye");
+  gipc_test_assert_bytes_str (g_ptr_array_index (receives.messages, 1), "bye");
   order_state_clear (&receives);
 
   g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
@@ -1825,7 +1758,7 @@ check_no_dispatch (GMainContext *context)
   gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
   gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &other_reader, &other_writer);
 
-  send_str (other_writer, "other");
+  gipc_test_send_str (other_writer, "other");
   gipc_channel_receive_async (other_reader, NULL, gipc_test_result_cb, &other_result);
 
   g_source_set_callback (idle, count_idle_cb, &idle_count, NULL);
@@ -1833,8 +1766,8 @@ check_no_dispatch (GMainContext *context)
   g_source_set_callback (timeout, count_idle_cb, &timeout_count, NULL);
   g_source_attach (timeout, context);
 
-  send_str (writer, "one");
-  receive_str (reader, "one");
+  gipc_test_send_str (writer, "one");
+  gipc_test_receive_str (reader, "one");
 
   /* A receive that has to wait until its timeout. */
   gipc_channel_set_timeout (reader, 50);
@@ -1846,8 +1779,8 @@ check_no_dispatch (GMainContext *context)
     g_autoptr(GBytes) big = gipc_test_pattern_bytes (60 * KiB, 1);
     g_autoptr(GBytes) back = NULL;
 
-    send_ok (writer, big);
-    back = receive_ok (reader);
+    gipc_test_send_bytes (writer, big);
+    back = gipc_test_receive_bytes (reader);
     gipc_test_assert_pattern (back, 60 * KiB, 1);
   }
 
@@ -1863,7 +1796,7 @@ check_no_dispatch (GMainContext *context)
                                                            &other_error);
 
     g_assert_no_error (other_error);
-    assert_bytes_str (other, "other");
+    gipc_test_assert_bytes_str (other, "other");
   }
   g_main_context_iteration (context, FALSE);
   g_assert_cmpuint (idle_count + timeout_count, >, 0);
@@ -1902,8 +1835,8 @@ nested_sync_cb (gpointer user_data)
 {
   NestedData *data = user_data;
 
-  send_str (data->writer, "nested");
-  receive_str (data->reader, "nested");
+  gipc_test_send_str (data->writer, "nested");
+  gipc_test_receive_str (data->reader, "nested");
   data->done = TRUE;
   return G_SOURCE_REMOVE;
 }

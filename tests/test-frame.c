@@ -706,23 +706,23 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-  gipc_test_add_func ("/frame/encode-header", test_encode_header);
-  gipc_test_add_func ("/frame/decode/whole", test_decode_whole);
-  gipc_test_add_func ("/frame/decode/empty-message", test_decode_empty_message);
-  gipc_test_add_func ("/frame/decode/byte-by-byte", test_decode_byte_by_byte);
-  gipc_test_add_func ("/frame/decode/several-frames", test_decode_several_frames);
-  gipc_test_add_func ("/frame/decode/every-split", test_decode_every_split);
-  gipc_test_add_func ("/frame/decode/random-chunks", test_decode_random_chunks);
-  gipc_test_add_func ("/frame/decode/feed-nothing", test_feed_nothing);
-  gipc_test_add_func ("/frame/decode/message-owns-data", test_message_owns_data);
-  gipc_test_add_func ("/frame/decode/body-tail", test_body_tail);
-  gipc_test_add_func ("/frame/decode/clear", test_clear);
-  gipc_test_add_func ("/frame/max-size/exact", test_max_size_exact);
-  gipc_test_add_func ("/frame/max-size/exceeded", test_max_size_exceeded);
-  gipc_test_add_func ("/frame/max-size/negative", test_max_size_negative);
-  gipc_test_add_func ("/frame/max-size/clamped", test_max_size_clamped);
-  gipc_test_add_func ("/frame/eof", test_eof);
-  gipc_test_add_func ("/frame/precondition/advance-without-header",
+  gipc_test_add_func ("/channel/frame/encode-header", test_encode_header);
+  gipc_test_add_func ("/channel/frame/decode/whole", test_decode_whole);
+  gipc_test_add_func ("/channel/frame/decode/empty-message", test_decode_empty_message);
+  gipc_test_add_func ("/channel/frame/decode/byte-by-byte", test_decode_byte_by_byte);
+  gipc_test_add_func ("/channel/frame/decode/several-frames", test_decode_several_frames);
+  gipc_test_add_func ("/channel/frame/decode/every-split", test_decode_every_split);
+  gipc_test_add_func ("/channel/frame/decode/random-chunks", test_decode_random_chunks);
+  gipc_test_add_func ("/channel/frame/decode/feed-nothing", test_feed_nothing);
+  gipc_test_add_func ("/channel/frame/decode/message-owns-data", test_message_owns_data);
+  gipc_test_add_func ("/channel/frame/decode/body-tail", test_body_tail);
+  gipc_test_add_func ("/channel/frame/decode/clear", test_clear);
+  gipc_test_add_func ("/channel/frame/max-size/exact", test_max_size_exact);
+  gipc_test_add_func ("/channel/frame/max-size/exceeded", test_max_size_exceeded);
+  gipc_test_add_func ("/channel/frame/max-size/negative", test_max_size_negative);
+  gipc_test_add_func ("/channel/frame/max-size/clamped", test_max_size_clamped);
+  gipc_test_add_func ("/channel/frame/eof", test_eof);
+  gipc_test_add_func ("/channel/frame/precondition/advance-without-header",
                       test_precondition_advance_without_header);
 
   return g_test_run ();

@@ -50,20 +50,6 @@ mode_name (Mode mode)
 /* Started first thing in main, before anything can start a thread. */
 static GipcForkServer *server;
 
-static char *
-receive_text (GipcChannel *channel)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) bytes = gipc_channel_receive (channel, NULL, &error);
-  const char *data;
-  gsize size;
-
-  g_assert_no_error (error);
-  g_assert_nonnull (bytes);
-  data = g_bytes_get_data (bytes, &size);
-  return g_strndup (data, size);
-}
-
 static void
 send_text (GipcChannel *channel,
            const char  *text)
@@ -293,7 +279,7 @@ probe_run (Probe *probe)
 
   g_assert_true (gipc_process_start (probe->process, &error));
   g_assert_no_error (error);
-  report = receive_text (probe->reader);
+  report = gipc_test_receive_text (probe->reader);
   g_assert_cmpint (join_sync (probe->process), ==, 0);
   g_test_message ("%s", report);
 
@@ -1202,16 +1188,6 @@ test_seccomp_refused (gconstpointer data)
 /* Properties, misuse, fds */
 
 static void
-count_notify_cb (GObject    *object,
-                 GParamSpec *pspec,
-                 gpointer    user_data)
-{
-  guint *count = user_data;
-
-  (*count)++;
-}
-
-static void
 test_properties (void)
 {
   g_autoptr(GipcProcess) process = new_zero_process (MODE_FORK);
@@ -1221,8 +1197,8 @@ test_properties (void)
   guint n_limit = 0;
   GParamSpec *pspec;
 
-  g_signal_connect (process, "notify::sandbox", G_CALLBACK (count_notify_cb), &n_sandbox);
-  g_signal_connect (process, "notify::memory-limit", G_CALLBACK (count_notify_cb), &n_limit);
+  g_signal_connect (process, "notify::sandbox", G_CALLBACK (gipc_test_count_notify_cb), &n_sandbox);
+  g_signal_connect (process, "notify::memory-limit", G_CALLBACK (gipc_test_count_notify_cb), &n_limit);
 
   g_object_get (process, "sandbox", &flags, "memory-limit", &limit, NULL);
   g_assert_cmpuint (flags, ==, GIPC_SANDBOX_FLAGS_NONE);

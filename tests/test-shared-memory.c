@@ -26,27 +26,6 @@
 /* ---------------------------------------------------------------------- */
 /* Helpers                                                                */
 
-/* Runs the test with the hard timeout guard and checks that it leaves as
- * many fds open as it found. */
-static void
-run_checked (gconstpointer data)
-{
-  GTestFunc func = (GTestFunc) data;
-  guint fds_before = gipc_test_count_fds ();
-
-  gipc_test_arm_alarm ();
-  func ();
-  alarm (0);
-  g_assert_cmpuint (gipc_test_count_fds (), ==, fds_before);
-}
-
-static void
-add_test (const char *path,
-          GTestFunc   func)
-{
-  g_test_add_data_func (path, (gconstpointer) func, run_checked);
-}
-
 /* Fills @size bytes at @data with a pattern that depends on @seed and on
  * the position (8 bytes at a time, so that 256 MiB is quick). */
 static void
@@ -1030,7 +1009,7 @@ test_rlimit_as (void)
   g_test_message ("import: %s", error->message);
   g_clear_error (&error);
 
-  /* A new block that cannot be mapped leaves no fd either (run_checked
+  /* A new block that cannot be mapped leaves no fd either (gipc_test_run_fd_checked
    * counts them). */
   g_assert_no_errno (setrlimit (RLIMIT_AS, &limited));
   bytes = gipc_shared_bytes_new (big, NULL, &error);
@@ -1046,26 +1025,26 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-  add_test ("/shared-memory/round-trip", test_round_trip);
-  add_test ("/shared-memory/export/seals", test_export_seals);
-  add_test ("/shared-memory/export/read-only-after", test_read_only_after_export);
-  add_test ("/shared-memory/export/twice", test_export_twice);
-  add_test ("/shared-memory/export/concurrent", test_export_concurrent);
-  add_test ("/shared-memory/export/copies-ordinary", test_export_copies_ordinary);
-  add_test ("/shared-memory/is-shared", test_is_shared_as_blocks_come_and_go);
-  add_test ("/shared-memory/import/unsealed", test_import_unsealed);
-  add_test ("/shared-memory/import/missing-seal", test_import_missing_seal);
-  add_test ("/shared-memory/import/wrong-size", test_import_wrong_size);
-  add_test ("/shared-memory/import/not-memfd", test_import_not_memfd);
-  add_test ("/shared-memory/import/unmaps-on-free", test_import_unmaps_on_free);
-  add_test ("/shared-memory/import/rlimit-as", test_rlimit_as);
-  add_test ("/shared-memory/zero-size", test_zero_size);
-  add_test ("/shared-memory/large", test_large);
-  add_test ("/shared-memory/new/from-data", test_new_from_data);
-  add_test ("/shared-memory/new/too-large", test_new_too_large);
-  add_test ("/shared-memory/fork/child-export", test_fork_child_export);
-  add_test ("/shared-memory/fork/parent-export", test_fork_parent_export);
-  add_test ("/shared-memory/fork/while-sealing", test_fork_while_sealing);
+  gipc_test_add_fd_checked ("/channel/shared-memory/round-trip", test_round_trip);
+  gipc_test_add_fd_checked ("/channel/shared-memory/export/seals", test_export_seals);
+  gipc_test_add_fd_checked ("/channel/shared-memory/export/read-only-after", test_read_only_after_export);
+  gipc_test_add_fd_checked ("/channel/shared-memory/export/twice", test_export_twice);
+  gipc_test_add_fd_checked ("/channel/shared-memory/export/concurrent", test_export_concurrent);
+  gipc_test_add_fd_checked ("/channel/shared-memory/export/copies-ordinary", test_export_copies_ordinary);
+  gipc_test_add_fd_checked ("/channel/shared-memory/is-shared", test_is_shared_as_blocks_come_and_go);
+  gipc_test_add_fd_checked ("/channel/shared-memory/import/unsealed", test_import_unsealed);
+  gipc_test_add_fd_checked ("/channel/shared-memory/import/missing-seal", test_import_missing_seal);
+  gipc_test_add_fd_checked ("/channel/shared-memory/import/wrong-size", test_import_wrong_size);
+  gipc_test_add_fd_checked ("/channel/shared-memory/import/not-memfd", test_import_not_memfd);
+  gipc_test_add_fd_checked ("/channel/shared-memory/import/unmaps-on-free", test_import_unmaps_on_free);
+  gipc_test_add_fd_checked ("/channel/shared-memory/import/rlimit-as", test_rlimit_as);
+  gipc_test_add_fd_checked ("/channel/shared-memory/zero-size", test_zero_size);
+  gipc_test_add_fd_checked ("/channel/shared-memory/large", test_large);
+  gipc_test_add_fd_checked ("/channel/shared-memory/new/from-data", test_new_from_data);
+  gipc_test_add_fd_checked ("/channel/shared-memory/new/too-large", test_new_too_large);
+  gipc_test_add_fd_checked ("/channel/shared-memory/fork/child-export", test_fork_child_export);
+  gipc_test_add_fd_checked ("/channel/shared-memory/fork/parent-export", test_fork_parent_export);
+  gipc_test_add_fd_checked ("/channel/shared-memory/fork/while-sealing", test_fork_while_sealing);
 
   return g_test_run ();
 }

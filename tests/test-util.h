@@ -3,8 +3,12 @@
 
 /*
  * Helpers shared by the C test suites: a per-test hard timeout (SIGALRM),
- * main-loop helpers that fail the test instead of hanging, fd inspection
- * and patterned payloads. Header-only, so every test program can include it.
+ * with or without an fd-leak check; main-loop helpers that fail the test
+ * instead of hanging; fd and process inspection; patterned payloads; raw
+ * frame writing; and the asserting channel steps every suite repeats
+ * (send, receive, expect an error, close, a notify counter). A helper used
+ * by more than one suite belongs here, not copied. Header-only (static
+ * inline), so every test program includes it without a build change.
  */
 
 #pragma once
@@ -378,6 +382,16 @@ gipc_test_bytes_available (int fd)
   return (gsize) n;
 }
 
+/* Writes a frame header (32-bit big-endian length @len) to @fd. */
+static inline void
+gipc_test_write_header (int     fd,
+                        guint32 len)
+{
+  guint8 header[4] = { len >> 24, len >> 16, len >> 8, len };
+
+  gipc_test_write_all (fd, header, sizeof header);
+}
+
 /* A payload of @size bytes whose content depends on @seed and on the
  * position, so a lost, duplicated or reordered chunk is detected. */
 static inline GBytes *
@@ -419,4 +433,150 @@ gipc_test_make_pipe (GipcPipeFlags   flags,
   g_assert_no_error (error);
   g_assert_true (GIPC_IS_CHANNEL (*end1));
   g_assert_true (GIPC_IS_CHANNEL (*end2));
+}
+
+/* The gipc_test_add_func() guard plus an fd-leak check: the test fails if
+ * it leaves more or fewer fds open than it found (the default main context
+ * is drained before both counts, so pending closures do not count). */
+static inline void
+gipc_test_run_fd_checked (gconstpointer data)
+{
+  GTestFunc func = (GTestFunc) data;
+  guint before;
+
+  gipc_test_drain_context (g_main_context_default ());
+  before = gipc_test_count_fds ();
+  gipc_test_arm_alarm ();
+  func ();
+  alarm (0);
+  gipc_test_drain_context (g_main_context_default ());
+  g_assert_cmpuint (gipc_test_count_fds (), ==, before);
+}
+
+/* Like gipc_test_add_func(), also checking that the test leaks no fd. */
+static inline void
+gipc_test_add_fd_checked (const char *path,
+                          GTestFunc   func)
+{
+  g_test_add_data_func (path, (gconstpointer) func, gipc_test_run_fd_checked);
+}
+
+/* The bytes of @text, without its terminating NUL. */
+static inline GBytes *
+gipc_test_text_bytes (const char *text)
+{
+  return g_bytes_new (text, strlen (text));
+}
+
+/* @bytes is non-NULL and holds exactly @text (no NUL). */
+static inline void
+gipc_test_assert_bytes_str (GBytes     *bytes,
+                            const char *text)
+{
+  g_assert_nonnull (bytes);
+  g_assert_cmpmem (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
+                   text, strlen (text));
+}
+
+/* gipc_channel_send() of @message succeeds. */
+static inline void
+gipc_test_send_bytes (GipcChannel *channel,
+                      GBytes      *message)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (gipc_channel_send (channel, message, NULL, &error));
+  g_assert_no_error (error);
+}
+
+/* gipc_channel_send() of @text (no NUL) succeeds. */
+static inline void
+gipc_test_send_str (GipcChannel *channel,
+                    const char  *text)
+{
+  g_autoptr(GBytes) message = gipc_test_text_bytes (text);
+
+  gipc_test_send_bytes (channel, message);
+}
+
+/* gipc_channel_receive() succeeds; returns the message (free it). */
+static inline GBytes *
+gipc_test_receive_bytes (GipcChannel *channel)
+{
+  g_autoptr(GError) error = NULL;
+  GBytes *message = gipc_channel_receive (channel, NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (message);
+  return message;
+}
+
+/* gipc_channel_receive() succeeds with exactly @text. */
+static inline void
+gipc_test_receive_str (GipcChannel *channel,
+                       const char  *text)
+{
+  g_autoptr(GBytes) message = gipc_test_receive_bytes (channel);
+
+  gipc_test_assert_bytes_str (message, text);
+}
+
+/* gipc_channel_receive() (or, with @async, receive_async() run on the
+ * thread-default context) fails with @domain/@code and no message. */
+static inline void
+gipc_test_receive_expect_error (GipcChannel *channel,
+                                gboolean     async,
+                                GQuark       domain,
+                                gint         code)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) message = NULL;
+
+  if (async)
+    {
+      g_autoptr(GAsyncResult) result = NULL;
+
+      gipc_channel_receive_async (channel, NULL, gipc_test_result_cb, &result);
+      gipc_test_run_until_result (NULL, &result);
+      message = gipc_channel_receive_finish (channel, result, &error);
+    }
+  else
+    message = gipc_channel_receive (channel, NULL, &error);
+
+  g_assert_null (message);
+  g_assert_error (error, domain, code);
+}
+
+/* gipc_channel_close() succeeds and the channel then reports closed. */
+static inline void
+gipc_test_close_ok (GipcChannel *channel)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (gipc_channel_close (channel, &error));
+  g_assert_no_error (error);
+  g_assert_true (gipc_channel_is_closed (channel));
+}
+
+/* A "notify" handler that counts its emissions in the guint @user_data. */
+static inline void
+gipc_test_count_notify_cb (GObject    *object,
+                           GParamSpec *pspec,
+                           gpointer    user_data)
+{
+  guint *count = user_data;
+
+  (*count)++;
+}
+
+/* gipc_channel_receive() succeeds; returns the message as a string (its
+ * bytes plus a NUL; free it). */
+static inline char *
+gipc_test_receive_text (GipcChannel *channel)
+{
+  g_autoptr(GBytes) message = gipc_test_receive_bytes (channel);
+  gsize size;
+  const char *data = g_bytes_get_data (message, &size);
+
+  return g_strndup (data, size);
 }

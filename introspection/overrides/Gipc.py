@@ -637,6 +637,19 @@ Process.new_for_target = classmethod(_new_for_target)
 
 
 # --------------------------------------------------------------------------
+# Pools (issue 21): Gipc.Pool, Gipc.PoolExecutor and their helpers live in
+# gipc_pool.py next to this file.
+
+if hasattr(Gipc, 'Pool'):
+    from . import gipc_pool as _gipc_pool  # noqa: E402
+    Pool = override(_gipc_pool.Pool)
+    from .gipc_pool import (PoolExecutor, PoolFuture, WorkerTask,  # noqa: E402
+                            pool_worker, worker_serve)
+    __all__ += ['Pool', 'PoolExecutor', 'PoolFuture', 'WorkerTask',
+                'pool_worker', 'worker_serve']
+
+
+# --------------------------------------------------------------------------
 # gipc's process surface (issue 25). A self-contained block, for code ported
 # from gipc (see the porting guide, docs/porting-from-gipc.md):
 #

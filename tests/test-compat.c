@@ -2,10 +2,16 @@
  * SPDX-FileCopyrightText: 2026 The gipc-glib authors */
 
 /*
- * The test catalogue of the original gipc (test/test_gipc.py: 82 tests,
- * GIPC-NOTES.md section 4) ported to gipc-glib, plus the gaps its section
- * 4.14 lists. Each test carries its gipc number in the comment above it and
- * keeps gipc's name in its path, /catalogue/<class>/<test>.
+ * Compatibility with the original gipc: its test catalogue
+ * (test/test_gipc.py: 82 tests, GIPC-NOTES.md section 4) ported to
+ * gipc-glib, plus the gaps its section 4.14 lists. Each test carries its
+ * gipc number in the comment above it and keeps gipc's name in its path,
+ * /compat/<gipc class>/<test>. The paths sit under /compat/ rather than
+ * /channel/ or /process/ because each case checks a promise gipc made
+ * (GIPC-NOTES.md), often across channels and processes at once; the
+ * behaviour of each component is owned by its own suite. Cases that another
+ * suite asserts the same way were removed from here; the comment above
+ * main() names each one and the test that now carries it.
  *
  * How gipc's idioms map:
  * - pickled objects travel as GVariants (send_variant / receive_variant),
@@ -58,7 +64,7 @@
 #define TIME_SYNC_BOUND_USEC  30000       /* test_time_sync: 0.03 s */
 
 /* The argv[1] prefix that turns this program into a spawn-mode child. */
-#define SPAWNED_PREFIX "--catalogue-spawned="
+#define SPAWNED_PREFIX "--compat-spawned="
 
 /* ------------------------------------------------------------------------ */
 /* Helpers                                                                  */
@@ -84,12 +90,12 @@ child_guard (void)
 typedef struct
 {
   GTestFunc func;
-} CatalogueTest;
+} CompatTest;
 
 static void
-run_catalogue_test (gconstpointer data)
+run_compat_test (gconstpointer data)
 {
-  const CatalogueTest *test = data;
+  const CompatTest *test = data;
 
   gipc_test_arm_alarm ();
   /* gipc ran under CPython, which ignores SIGPIPE; these tests run with
@@ -105,19 +111,19 @@ run_catalogue_test (gconstpointer data)
 }
 
 /* Static storage: GTest does not free the data of tests that -p skips. */
-static CatalogueTest catalogue_tests[128];
-static guint n_catalogue_tests;
+static CompatTest compat_tests[128];
+static guint n_compat_tests;
 
 static void
-catalogue_add (const char *path,
+compat_add (const char *path,
                GTestFunc   func)
 {
-  CatalogueTest *test;
+  CompatTest *test;
 
-  g_assert_cmpuint (n_catalogue_tests, <, G_N_ELEMENTS (catalogue_tests));
-  test = &catalogue_tests[n_catalogue_tests++];
+  g_assert_cmpuint (n_compat_tests, <, G_N_ELEMENTS (compat_tests));
+  test = &compat_tests[n_compat_tests++];
   test->func = func;
-  g_test_add_data_func (path, test, run_catalogue_test);
+  g_test_add_data_func (path, test, run_compat_test);
 }
 
 /* The outcome of one async operation. */
@@ -236,27 +242,12 @@ assert_op_error (Op     *op,
   g_assert_null (op->variant);
 }
 
-static GBytes *
-bytes_from_string (const char *text)
-{
-  return g_bytes_new (text, strlen (text));
-}
-
-static void
-assert_bytes_string (GBytes     *bytes,
-                     const char *expected)
-{
-  g_assert_nonnull (bytes);
-  g_assert_cmpmem (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
-                   expected, strlen (expected));
-}
-
 static void
 assert_op_string (Op         *op,
                   const char *expected)
 {
   assert_op_ok (op);
-  assert_bytes_string (op->bytes, expected);
+  gipc_test_assert_bytes_str (op->bytes, expected);
 }
 
 /* "OK" * LONG */
@@ -338,18 +329,6 @@ new_pipe (GipcPipeFlags   flags,
 }
 
 static void
-close_ok (GipcChannel *channel)
-{
-  g_autoptr(GError) error = NULL;
-  gboolean ok;
-
-  ok = gipc_channel_close (channel, &error);
-  g_assert_no_error (error);
-  g_assert_true (ok);
-  g_assert_true (gipc_channel_is_closed (channel));
-}
-
-static void
 close_locked (GipcChannel *channel)
 {
   g_autoptr(GError) error = NULL;
@@ -362,72 +341,17 @@ close_locked (GipcChannel *channel)
 }
 
 static void
-send_bytes (GipcChannel *channel,
-            GBytes      *message)
-{
-  g_autoptr(GError) error = NULL;
-  gboolean ok;
-
-  ok = gipc_channel_send (channel, message, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_true (ok);
-}
-
-static void
-send_string (GipcChannel *channel,
-             const char  *text)
-{
-  g_autoptr(GBytes) message = bytes_from_string (text);
-
-  send_bytes (channel, message);
-}
-
-static void
 send_expect_error (GipcChannel *channel,
                    const char  *text,
                    gint         code)
 {
-  g_autoptr(GBytes) message = bytes_from_string (text);
+  g_autoptr(GBytes) message = gipc_test_text_bytes (text);
   g_autoptr(GError) error = NULL;
   gboolean ok;
 
   ok = gipc_channel_send (channel, message, NULL, &error);
   g_assert_error (error, GIPC_ERROR, code);
   g_assert_false (ok);
-}
-
-static GBytes *
-receive_bytes (GipcChannel *channel)
-{
-  g_autoptr(GError) error = NULL;
-  GBytes *message;
-
-  message = gipc_channel_receive (channel, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (message);
-  return message;
-}
-
-static void
-receive_string (GipcChannel *channel,
-                const char  *expected)
-{
-  g_autoptr(GBytes) message = receive_bytes (channel);
-
-  assert_bytes_string (message, expected);
-}
-
-static void
-receive_expect_error (GipcChannel *channel,
-                      GQuark       domain,
-                      gint         code)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) message = NULL;
-
-  message = gipc_channel_receive (channel, NULL, &error);
-  g_assert_error (error, domain, code);
-  g_assert_null (message);
 }
 
 static void
@@ -526,7 +450,7 @@ gate_target (GipcProcess *process,
 
   child_guard ();
   if (args->ready != NULL)
-    send_string (args->ready, "ready");
+    gipc_test_send_str (args->ready, "ready");
   message = gipc_channel_receive (args->gate, NULL, &error);
   if (error != NULL)
     g_assert_error (error, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
@@ -586,12 +510,12 @@ test_comm_singlemsg_short_bin (void)
 
   new_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
   gipc_channel_receive_async (r, NULL, receive_done_cb, &got);
-  send_string (w, "OK");
+  gipc_test_send_str (w, "OK");
   wait_op (&got);
   assert_op_string (&got, "OK");
 
-  close_ok (w);
-  close_ok (r);
+  gipc_test_close_ok (w);
+  gipc_test_close_ok (r);
 }
 
 /* gipc 2: test_singlemsg_short_list: [1] round-trips (as a GVariant). */
@@ -610,8 +534,8 @@ test_comm_singlemsg_short_list (void)
   assert_op_ok (&got);
   g_assert_cmpvariant (got.variant, m);
 
-  close_ok (w);
-  close_ok (r);
+  gipc_test_close_ok (w);
+  gipc_test_close_ok (r);
 }
 
 /* gipc 3: test_singlemsg_short_list_commontypes: [1, True, False, None,
@@ -657,8 +581,8 @@ test_comm_singlemsg_short_list_commontypes (void)
   g_assert_true (g_type_from_name (g_variant_get_string (last, NULL)) ==
                  G_TYPE_ERROR);
 
-  close_ok (w);
-  close_ok (r);
+  gipc_test_close_ok (w);
+  gipc_test_close_ok (r);
 }
 
 /* gipc 4: test_singlemsg_long_bin: "OK" * 999999 needs the reader and the
@@ -681,8 +605,8 @@ test_comm_singlemsg_long_bin (void)
   assert_op_ok (&got);
   g_assert_true (g_bytes_equal (got.bytes, m));
 
-  close_ok (w);
-  close_ok (r);
+  gipc_test_close_ok (w);
+  gipc_test_close_ok (r);
 }
 
 /* gipc 5: test_singlemsg_long_list: [1] * 999999. */
@@ -704,8 +628,8 @@ test_comm_singlemsg_long_list (void)
   assert_op_ok (&got);
   g_assert_true (g_variant_equal (got.variant, m));
 
-  close_ok (w);
-  close_ok (r);
+  gipc_test_close_ok (w);
+  gipc_test_close_ok (r);
 }
 
 typedef struct
@@ -758,8 +682,8 @@ test_comm_singlemsg_between_greenlets (void)
   assert_op_ok (&got);
   g_assert_true (g_variant_equal (got.variant, m));
 
-  close_ok (w);
-  close_ok (r);
+  gipc_test_close_ok (w);
+  gipc_test_close_ok (r);
 }
 
 /* gipc 7: test_onewriter_two_readers: two pending receives each get one
@@ -791,8 +715,8 @@ test_comm_onewriter_two_readers (void)
   g_assert_true (g_variant_equal (got1.variant, m));
   g_assert_true (g_variant_equal (got2.variant, m));
 
-  close_ok (w);
-  close_ok (r);
+  gipc_test_close_ok (w);
+  gipc_test_close_ok (r);
 }
 
 typedef struct
@@ -852,8 +776,8 @@ test_comm_twowriters_one_reader (void)
   op_clear (&reader.first);
   op_clear (&reader.second);
 
-  close_ok (w);
-  close_ok (r);
+  gipc_test_close_ok (w);
+  gipc_test_close_ok (r);
 }
 
 /* gipc 9: test_all_handles_length: a pipe registers its two ends. */
@@ -870,9 +794,9 @@ test_comm_all_handles_length (void)
   g_assert_true (gipc_channel_get_can_send (w));
   g_assert_false (gipc_channel_get_can_receive (w));
 
-  close_ok (w);
+  gipc_test_close_ok (w);
   g_assert_cmpuint (gipc_channel_get_n_open (), ==, 1);
-  close_ok (r);
+  gipc_test_close_ok (r);
   g_assert_cmpuint (gipc_channel_get_n_open (), ==, 0);
 }
 
@@ -891,12 +815,12 @@ test_close_twoclose (void)
   gboolean closed = FALSE;
 
   new_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
-  close_ok (w);
-  close_ok (w);
+  gipc_test_close_ok (w);
+  gipc_test_close_ok (w);
   g_object_get (w, "closed", &closed, NULL);
   g_assert_true (closed);
   send_expect_error (w, "", GIPC_ERROR_CLOSED);
-  close_ok (r);
+  gipc_test_close_ok (r);
 }
 
 /* gipc 11: test_closewrite: send on a closed writer. */
@@ -909,12 +833,12 @@ test_close_closewrite (void)
   g_auto(Op) sent = OP_INIT;
 
   new_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
-  close_ok (w);
+  gipc_test_close_ok (w);
   send_expect_error (w, "", GIPC_ERROR_CLOSED);
   gipc_channel_send_async (w, empty, NULL, send_done_cb, &sent);
   wait_op (&sent);
   assert_op_error (&sent, GIPC_ERROR, GIPC_ERROR_CLOSED);
-  close_ok (r);
+  gipc_test_close_ok (r);
 }
 
 /* gipc 12: test_closeread: receive on a closed reader. */
@@ -926,12 +850,12 @@ test_close_closeread (void)
   g_auto(Op) got = OP_INIT;
 
   new_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
-  close_ok (r);
-  receive_expect_error (r, GIPC_ERROR, GIPC_ERROR_CLOSED);
+  gipc_test_close_ok (r);
+  gipc_test_receive_expect_error (r, FALSE, GIPC_ERROR, GIPC_ERROR_CLOSED);
   gipc_channel_receive_async (r, NULL, receive_done_cb, &got);
   wait_op (&got);
   assert_op_error (&got, GIPC_ERROR, GIPC_ERROR_CLOSED);
-  close_ok (w);
+  gipc_test_close_ok (w);
 }
 
 /* gipc 13: test_readclose_whileread: closing a reader that a pending
@@ -959,8 +883,8 @@ test_close_readclose_whileread (void)
   wait_op (&got);
   assert_op_error (&got, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 
-  close_ok (w);
-  close_ok (r);
+  gipc_test_close_ok (w);
+  gipc_test_close_ok (r);
   assert_fd_closed (rfd);
 }
 
@@ -972,9 +896,9 @@ test_close_closewrite_read (void)
   g_autoptr(GipcChannel) w = NULL;
 
   new_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
-  close_ok (w);
-  receive_expect_error (r, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
-  close_ok (r);
+  gipc_test_close_ok (w);
+  gipc_test_receive_expect_error (r, FALSE, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
+  gipc_test_close_ok (r);
 }
 
 /* gipc 15: test_closeread_write: EPIPE is PEER_CLOSED, and the writer does
@@ -987,9 +911,9 @@ test_close_closeread_write (void)
 
   assert_sigpipe_default ();
   new_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
-  close_ok (r);
+  gipc_test_close_ok (r);
   send_expect_error (w, "", GIPC_ERROR_PEER_CLOSED);
-  close_ok (w);
+  gipc_test_close_ok (w);
   assert_sigpipe_default ();
 }
 
@@ -1002,11 +926,11 @@ test_close_write_closewrite_read (void)
   g_autoptr(GipcChannel) w = NULL;
 
   new_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
-  send_string (w, "a");
-  close_ok (w);
-  receive_string (r, "a");
-  receive_expect_error (r, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
-  close_ok (r);
+  gipc_test_send_str (w, "a");
+  gipc_test_close_ok (w);
+  gipc_test_receive_str (r, "a");
+  gipc_test_receive_expect_error (r, FALSE, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
+  gipc_test_close_ok (r);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1027,9 +951,9 @@ test_process_is_alive_true (void)
   args = (GateArgs) { gate_r, NULL, 0 };
   p = start_child (gate_target, &args, gate_r, NULL);
   g_assert_true (gipc_process_is_alive (p));
-  send_string (gate_w, "go");
+  gipc_test_send_str (gate_w, "go");
   join_expect (p, 0);
-  close_ok (gate_w);
+  gipc_test_close_ok (gate_w);
 }
 
 /* gipc 18: test_is_alive_false: after join the child is not alive, as the
@@ -1047,7 +971,7 @@ test_process_is_alive_false (void)
   new_pipe (GIPC_PIPE_FLAGS_NONE, &gate_r, &gate_w);
   args = (GateArgs) { gate_r, NULL, 0 };
   p = start_child (gate_target, &args, gate_r, NULL);
-  close_ok (gate_w);   /* the gate opens on end of stream */
+  gipc_test_close_ok (gate_w);   /* the gate opens on end of stream */
   join_expect (p, 0);
   g_assert_false (gipc_process_is_alive (p));
   g_object_get (p, "alive", &alive, "exit-code", &exit_code, NULL);
@@ -1127,7 +1051,7 @@ test_process_pid (void)
   g_assert_cmpint (g_variant_get_int32 (child_pid), ==, gipc_process_get_pid (p));
   g_object_get (p, "pid", &pid, NULL);
   g_assert_cmpint (pid, ==, gipc_process_get_pid (p));
-  close_ok (r);
+  gipc_test_close_ok (r);
 }
 
 /* gipc 23: test_terminate: -15. gipc's 0.1 s wait before terminate() (to
@@ -1148,13 +1072,13 @@ test_process_terminate (void)
   args = (GateArgs) { gate_r, ready_w, 0 };
   p = start_child (gate_target, &args, gate_r, ready_w, NULL);
   g_assert_nonnull (gipc_process_get_name (p));
-  receive_string (ready_r, "ready");
+  gipc_test_receive_str (ready_r, "ready");
   g_assert_true (gipc_process_terminate (p, &error));
   g_assert_no_error (error);
   join_expect (p, -SIGTERM);
   g_assert_nonnull (gipc_process_get_name (p));
-  close_ok (gate_w);
-  close_ok (ready_r);
+  gipc_test_close_ok (gate_w);
+  gipc_test_close_ok (ready_r);
 }
 
 static gint
@@ -1205,9 +1129,9 @@ test_process_join_timeout (void)
   g_assert_false (gipc_process_join (p, 1, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
   g_assert_true (gipc_process_is_alive (p));
-  send_string (gate_w, "go");
+  gipc_test_send_str (gate_w, "go");
   join_expect (p, 0);
-  close_ok (gate_w);
+  gipc_test_close_ok (gate_w);
 }
 
 /* gipc 26: test_close_method_only_present_if_required: terminate(),
@@ -1230,7 +1154,7 @@ test_process_close_method_only_present_if_required (void)
   new_pipe (GIPC_PIPE_FLAGS_NONE, &ready_r, &ready_w);
   args = (GateArgs) { gate_r, ready_w, 0 };
   p = start_child (gate_target, &args, gate_r, ready_w, NULL);
-  receive_string (ready_r, "ready");
+  gipc_test_receive_str (ready_r, "ready");
   g_assert_true (gipc_process_terminate (p, &error));
   g_assert_no_error (error);
   join_expect (p, -SIGTERM);
@@ -1244,8 +1168,8 @@ test_process_close_method_only_present_if_required (void)
   g_assert_null (g_weak_ref_get (&weak));
   g_weak_ref_clear (&weak);
 
-  close_ok (gate_w);
-  close_ok (ready_r);
+  gipc_test_close_ok (gate_w);
+  gipc_test_close_ok (ready_r);
 }
 
 /* gipc 27: test_close_raises_if_called_prematurely: close() on a running
@@ -1267,7 +1191,7 @@ test_process_close_raises_if_called_prematurely (void)
   new_pipe (GIPC_PIPE_FLAGS_NONE, &ready_r, &ready_w);
   args = (GateArgs) { gate_r, ready_w, 0 };
   p = start_child (gate_target, &args, gate_r, ready_w, NULL);
-  receive_string (ready_r, "ready");
+  gipc_test_receive_str (ready_r, "ready");
 
   g_test_expect_message ("Gipc", G_LOG_LEVEL_CRITICAL, "*assertion*failed*");
   (void) gipc_process_get_exit_code (p);
@@ -1277,8 +1201,8 @@ test_process_close_raises_if_called_prematurely (void)
   g_assert_true (gipc_process_terminate (p, &error));
   g_assert_no_error (error);
   join_expect (p, -SIGTERM);
-  close_ok (gate_w);
-  close_ok (ready_r);
+  gipc_test_close_ok (gate_w);
+  gipc_test_close_ok (ready_r);
 }
 
 /* gipc 28: test_things_error_out_after_closed: after close(), is_alive,
@@ -1302,7 +1226,7 @@ test_process_things_error_out_after_closed (void)
   new_pipe (GIPC_PIPE_FLAGS_NONE, &ready_r, &ready_w);
   args = (GateArgs) { gate_r, ready_w, 0 };
   p = start_child (gate_target, &args, gate_r, ready_w, NULL);
-  receive_string (ready_r, "ready");
+  gipc_test_receive_str (ready_r, "ready");
   g_assert_true (gipc_process_terminate (p, &error));
   g_assert_no_error (error);
   join_expect (p, -SIGTERM);
@@ -1321,8 +1245,8 @@ test_process_things_error_out_after_closed (void)
   g_assert_false (gipc_process_start (p, &error));
   g_assert_error (error, GIPC_ERROR, GIPC_ERROR_ALREADY_STARTED);
 
-  close_ok (gate_w);
-  close_ok (ready_r);
+  gipc_test_close_ok (gate_w);
+  gipc_test_close_ok (ready_r);
 }
 
 /* gipc 29: test_typecheck_args: args="peter" raised TypeError before
@@ -1402,7 +1326,7 @@ test_process_exitcode_previous_to_join (void)
   g_signal_connect (p, "exited", G_CALLBACK (exited_cb), &exited);
   g_assert_true (gipc_process_is_alive (p));
 
-  send_string (gate_w, "go");
+  gipc_test_send_str (gate_w, "go");
   gipc_test_run_until (NULL, &exited.seen);
   g_assert_false (gipc_process_is_alive (p));
   g_assert_cmpint (exited.exit_code, ==, 0);
@@ -1413,7 +1337,7 @@ test_process_exitcode_previous_to_join (void)
   join_expect (p, 0);
   gipc_test_drain_context (NULL);
   g_assert_cmpint (exited.count, ==, 1);
-  close_ok (gate_w);
+  gipc_test_close_ok (gate_w);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1442,10 +1366,10 @@ ipc_setup (Ipc *ipc)
 static void
 ipc_teardown (Ipc *ipc)
 {
-  close_ok (ipc->wh);
-  close_ok (ipc->rh);
-  close_ok (ipc->wh2);
-  close_ok (ipc->rh2);
+  gipc_test_close_ok (ipc->wh);
+  gipc_test_close_ok (ipc->rh);
+  gipc_test_close_ok (ipc->wh2);
+  gipc_test_close_ok (ipc->rh2);
   g_clear_object (&ipc->rh);
   g_clear_object (&ipc->wh);
   g_clear_object (&ipc->rh2);
@@ -1511,7 +1435,7 @@ test_ipc_singlemsg_long_list (void)
   send_variant (ipc.wh, ipc.expected);
   join_expect (p, 0);
   g_assert_true (gipc_channel_is_closed (ipc.rh));
-  receive_expect_error (ipc.rh, GIPC_ERROR, GIPC_ERROR_CLOSED);
+  gipc_test_receive_expect_error (ipc.rh, FALSE, GIPC_ERROR, GIPC_ERROR_CLOSED);
   ipc_teardown (&ipc);
 }
 
@@ -1522,8 +1446,8 @@ twochannels_target (GipcProcess *process,
   Ipc *ipc = user_data;
 
   child_guard ();
-  receive_string (ipc->rh, "OK");
-  receive_string (ipc->rh2, "FOO");
+  gipc_test_receive_str (ipc->rh, "OK");
+  gipc_test_receive_str (ipc->rh2, "FOO");
   return 0;
 }
 
@@ -1536,8 +1460,8 @@ test_ipc_twochannels_singlemsg (void)
 
   ipc_setup (&ipc);
   p = start_child (twochannels_target, &ipc, ipc.rh, ipc.rh2, NULL);
-  send_string (ipc.wh, "OK");
-  send_string (ipc.wh2, "FOO");
+  gipc_test_send_str (ipc.wh, "OK");
+  gipc_test_send_str (ipc.wh2, "FOO");
   join_expect (p, 0);
   ipc_teardown (&ipc);
 }
@@ -1585,7 +1509,7 @@ withinchildcomm_target (GipcProcess *process,
   LocalPipe local = { NULL, 2, OP_INIT, OP_INIT };
 
   child_guard ();
-  receive_string (ipc->rh, "m1");
+  gipc_test_receive_str (ipc->rh, "m1");
 
   /* Two "greenlets" in the child, on its fresh default main context. */
   new_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
@@ -1599,10 +1523,10 @@ withinchildcomm_target (GipcProcess *process,
   g_assert_true (g_variant_equal (local.got.variant, m));
   op_clear (&local.sent);
   op_clear (&local.got);
-  close_ok (w);
-  close_ok (r);
+  gipc_test_close_ok (w);
+  gipc_test_close_ok (r);
 
-  receive_string (ipc->rh, "m2");
+  gipc_test_receive_str (ipc->rh, "m2");
   return 0;
 }
 
@@ -1615,8 +1539,8 @@ test_ipc_childparentcomm_withinchildcomm (void)
 
   ipc_setup (&ipc);
   p = start_child (withinchildcomm_target, &ipc, ipc.rh, NULL);
-  send_string (ipc.wh, "m1");
-  send_string (ipc.wh, "m2");
+  gipc_test_send_str (ipc.wh, "m1");
+  gipc_test_send_str (ipc.wh, "m2");
   join_expect (p, 0);
   ipc_teardown (&ipc);
 }
@@ -1689,10 +1613,10 @@ test_ipc_handler_after_transfer_to_child (void)
   args = (GateArgs) { ipc.rh, NULL, 0 };
   p = start_child (gate_target, &args, ipc.rh, NULL);
   g_assert_true (gipc_channel_is_closed (ipc.rh));
-  receive_expect_error (ipc.rh, GIPC_ERROR, GIPC_ERROR_CLOSED);
-  close_ok (ipc.rh);
+  gipc_test_receive_expect_error (ipc.rh, FALSE, GIPC_ERROR, GIPC_ERROR_CLOSED);
+  gipc_test_close_ok (ipc.rh);
   g_assert_true (gipc_process_is_alive (p));
-  send_string (ipc.wh, "go");
+  gipc_test_send_str (ipc.wh, "go");
   join_expect (p, 0);
   ipc_teardown (&ipc);
 }
@@ -1720,7 +1644,7 @@ test_ipc_handler_in_nonregistered_process (void)
   g_assert_cmpint (pid, >=, 0);
   if (pid == 0)
     {
-      g_autoptr(GBytes) m = bytes_from_string ("RAW");
+      g_autoptr(GBytes) m = gipc_test_text_bytes ("RAW");
       gboolean ok;
 
       alarm (gipc_test_timeout_seconds () / 2);
@@ -1730,7 +1654,7 @@ test_ipc_handler_in_nonregistered_process (void)
 
   p = start_child (noop_target, NULL, NULL);
   join_expect (p, 0);
-  receive_string (ipc.rh, "RAW");
+  gipc_test_receive_str (ipc.rh, "RAW");
 
   g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
   g_assert_true (WIFEXITED (status));
@@ -1759,8 +1683,8 @@ nest_comm_target (GipcProcess *process,
 
   if (args->below == 0)
     {
-      send_string (args->w, "RATZEPENG");
-      close_ok (args->w);
+      gipc_test_send_str (args->w, "RATZEPENG");
+      gipc_test_close_ok (args->w);
       return 0;
     }
 
@@ -1789,9 +1713,9 @@ test_ipc_child_in_child_in_child_comm (void)
   args = (NestComm) { ipc.wh, 2 };
   p = start_child (nest_comm_target, &args, ipc.wh, NULL);
   g_assert_true (gipc_channel_is_closed (ipc.wh));
-  receive_string (ipc.rh, "RATZEPENG");
+  gipc_test_receive_str (ipc.rh, "RATZEPENG");
   join_expect (p, 0);
-  receive_expect_error (ipc.rh, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
+  gipc_test_receive_expect_error (ipc.rh, FALSE, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
   ipc_teardown (&ipc);
 }
 
@@ -1803,7 +1727,7 @@ read_one_target (GipcProcess *process,
   g_autoptr(GBytes) m = NULL;
 
   child_guard ();
-  m = receive_bytes (r);
+  m = gipc_test_receive_bytes (r);
   return 0;
 }
 
@@ -1814,7 +1738,7 @@ static void
 test_ipc_early_readchild_exit (void)
 {
   g_autoptr(GipcProcess) p = NULL;
-  g_autoptr(GBytes) m = bytes_from_string ("0");
+  g_autoptr(GBytes) m = gipc_test_text_bytes ("0");
   g_autoptr(GError) error = NULL;
   guint n_sent = 0;
   Ipc ipc;
@@ -1835,7 +1759,7 @@ write_until_gone_target (GipcProcess *process,
                          gpointer     user_data)
 {
   GipcChannel *w = user_data;
-  g_autoptr(GBytes) m = bytes_from_string ("0");
+  g_autoptr(GBytes) m = gipc_test_text_bytes ("0");
   g_autoptr(GError) error = NULL;
 
   child_guard ();
@@ -1883,8 +1807,8 @@ test_context_combi (void)
   assert_fd_open (rfd);
   assert_fd_open (wfd);
 
-  close_ok (w);   /* a pair's exit: element [1] first */
-  close_ok (r);
+  gipc_test_close_ok (w);   /* a pair's exit: element [1] first */
+  gipc_test_close_ok (r);
   assert_fd_closed (rfd);
   assert_fd_closed (wfd);
 }
@@ -1902,12 +1826,12 @@ test_context_single_reader (void)
   get_fds (r, &rfd, &unused);
   get_fds (w, &unused, &wfd);
 
-  close_ok (w);
+  gipc_test_close_ok (w);
   assert_fd_closed (wfd);
   assert_fd_open (rfd);
   g_assert_cmpuint (gipc_channel_get_n_open (), ==, 1);
-  close_ok (w);   /* gipc: GIPCClosed; gipc-glib: idempotent */
-  close_ok (r);
+  gipc_test_close_ok (w);   /* gipc: GIPCClosed; gipc-glib: idempotent */
+  gipc_test_close_ok (r);
   assert_fd_closed (rfd);
 }
 
@@ -1924,12 +1848,12 @@ test_context_single_writer (void)
   get_fds (r, &rfd, &unused);
   get_fds (w, &unused, &wfd);
 
-  close_ok (r);
+  gipc_test_close_ok (r);
   assert_fd_closed (rfd);
   assert_fd_open (wfd);
   g_assert_cmpuint (gipc_channel_get_n_open (), ==, 1);
-  close_ok (r);
-  close_ok (w);
+  gipc_test_close_ok (r);
+  gipc_test_close_ok (w);
   assert_fd_closed (wfd);
 }
 
@@ -1943,14 +1867,14 @@ test_context_close_in_context (void)
   g_autoptr(GBytes) got = NULL;
 
   new_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
-  send_string (w, "");
-  got = receive_bytes (r);
+  gipc_test_send_str (w, "");
+  got = gipc_test_receive_bytes (r);
   g_assert_cmpuint (g_bytes_get_size (got), ==, 0);
-  close_ok (r);
-  close_ok (w);
+  gipc_test_close_ok (r);
+  gipc_test_close_ok (w);
   /* the block's exit */
-  close_ok (w);
-  close_ok (r);
+  gipc_test_close_ok (w);
+  gipc_test_close_ok (r);
 }
 
 /* gipc 46: test_lock_out_of_context_single: `with r: pass` while a receive
@@ -1976,8 +1900,8 @@ test_context_lock_out_of_context_single (void)
   g_cancellable_cancel (cancellable);
   wait_op (&got);
   assert_op_error (&got, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-  close_ok (w);
-  close_ok (r);
+  gipc_test_close_ok (w);
+  gipc_test_close_ok (r);
 }
 
 /* gipc 47: test_lock_out_of_context_pair: a 10 MB send blocks on the full
@@ -2001,11 +1925,11 @@ test_context_lock_out_of_context_pair (void)
 
   close_locked (w);
   assert_fd_open (wfd);
-  close_ok (r);
+  gipc_test_close_ok (r);
 
   wait_op (&sent);
   assert_op_error (&sent, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
-  close_ok (w);
+  gipc_test_close_ok (w);
   assert_fd_closed (wfd);
 }
 
@@ -2023,12 +1947,12 @@ test_context_lock_out_of_context_pair_2 (void)
   gipc_channel_receive_async (r, NULL, receive_done_cb, &got);
   gipc_test_drain_context (NULL);
 
-  close_ok (w);
+  gipc_test_close_ok (w);
   close_locked (r);
 
   wait_op (&got);
   assert_op_error (&got, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
-  close_ok (r);
+  gipc_test_close_ok (r);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -2051,15 +1975,15 @@ test_timeout_simpletimeout_expires (void)
   g_object_get (r, "timeout", &timeout, NULL);
   g_assert_cmpuint (timeout, ==, 10);
 
-  receive_expect_error (r, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  gipc_test_receive_expect_error (r, FALSE, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
   gipc_channel_receive_async (r, NULL, receive_done_cb, &got);
   wait_op (&got);
   assert_op_error (&got, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
 
-  send_string (w, "after");
-  receive_string (r, "after");
-  close_ok (w);
-  close_ok (r);
+  gipc_test_send_str (w, "after");
+  gipc_test_receive_str (r, "after");
+  gipc_test_close_ok (w);
+  gipc_test_close_ok (r);
 }
 
 /* gipc 50: test_simpletimeout_expires_contextmanager: a silent
@@ -2080,10 +2004,10 @@ test_timeout_simpletimeout_expires_contextmanager (void)
   wait_op (&got);
   assert_op_error (&got, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 
-  send_string (w, "after");
-  receive_string (r, "after");
-  close_ok (w);
-  close_ok (r);
+  gipc_test_send_str (w, "after");
+  gipc_test_receive_str (r, "after");
+  gipc_test_close_ok (w);
+  gipc_test_close_ok (r);
 }
 
 /* gipc 51: test_simpletimeout_doesnt_expire: the message is there before
@@ -2097,11 +2021,11 @@ test_timeout_simpletimeout_doesnt_expire (void)
 
   new_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
   gipc_channel_set_timeout (r, 10);
-  send_string (w, "");
-  got = receive_bytes (r);
+  gipc_test_send_str (w, "");
+  got = gipc_test_receive_bytes (r);
   g_assert_cmpuint (g_bytes_get_size (got), ==, 0);
-  close_ok (w);
-  close_ok (r);
+  gipc_test_close_ok (w);
+  gipc_test_close_ok (r);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -2167,8 +2091,8 @@ test_duplex_simple (void)
   g_assert_true (gipc_channel_get_can_receive (h1));
 
   duplex_exchange (h1, h2);
-  close_ok (h1);
-  close_ok (h2);
+  gipc_test_close_ok (h1);
+  gipc_test_close_ok (h2);
 }
 
 /* gipc 53: test_context_simple: the exchange inside `with pipe(duplex=True)`,
@@ -2202,8 +2126,8 @@ test_duplex_context_simple (void)
   assert_int_variant (got1.variant, 1);
   assert_int_variant (got2.variant, 2);
 
-  close_ok (h2);
-  close_ok (h1);
+  gipc_test_close_ok (h2);
+  gipc_test_close_ok (h1);
 }
 
 /* gipc 54: test_context_close: after the block all four fds are closed. */
@@ -2218,8 +2142,8 @@ test_duplex_context_close (void)
   duplex_fds (h1, f1);
   duplex_fds (h2, f2);
   duplex_exchange (h1, h2);
-  close_ok (h2);
-  close_ok (h1);
+  gipc_test_close_ok (h2);
+  gipc_test_close_ok (h1);
   assert_fd_closed (f1[0]);
   assert_fd_closed (f1[1]);
   assert_fd_closed (f2[0]);
@@ -2239,18 +2163,18 @@ test_duplex_context_single_close (void)
   duplex_fds (h1, f1);
   duplex_fds (h2, f2);
 
-  close_ok (h1);
+  gipc_test_close_ok (h1);
   assert_fd_closed (f1[0]);
   assert_fd_closed (f1[1]);
   assert_fd_open (f2[0]);
   assert_fd_open (f2[1]);
-  close_ok (h1);   /* gipc: GIPCClosed */
+  gipc_test_close_ok (h1);   /* gipc: GIPCClosed */
   send_expect_error (h1, "x", GIPC_ERROR_CLOSED);
-  receive_expect_error (h1, GIPC_ERROR, GIPC_ERROR_CLOSED);
+  gipc_test_receive_expect_error (h1, FALSE, GIPC_ERROR, GIPC_ERROR_CLOSED);
 
-  receive_expect_error (h2, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
+  gipc_test_receive_expect_error (h2, FALSE, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
   send_expect_error (h2, "x", GIPC_ERROR_PEER_CLOSED);
-  close_ok (h2);
+  gipc_test_close_ok (h2);
   assert_fd_closed (f2[0]);
   assert_fd_closed (f2[1]);
 }
@@ -2264,11 +2188,11 @@ test_duplex_close_in_context (void)
 
   new_pipe (GIPC_PIPE_FLAGS_DUPLEX, &h1, &h2);
   duplex_exchange (h1, h2);
-  close_ok (h1);
-  close_ok (h2);
+  gipc_test_close_ok (h1);
+  gipc_test_close_ok (h2);
   /* the block's exit */
-  close_ok (h2);
-  close_ok (h1);
+  gipc_test_close_ok (h2);
+  gipc_test_close_ok (h1);
 }
 
 /* gipc 57: test_lock_out_of_context_single: a receive is pending on h1;
@@ -2292,14 +2216,14 @@ test_duplex_lock_out_of_context_single (void)
   close_locked (h1);
   assert_fd_open (f1[0]);
   assert_fd_open (f1[1]);
-  send_string (h1, "still open");
-  receive_string (h2, "still open");
+  gipc_test_send_str (h1, "still open");
+  gipc_test_receive_str (h2, "still open");
 
   g_cancellable_cancel (cancellable);
   wait_op (&got);
   assert_op_error (&got, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-  close_ok (h2);
-  close_ok (h1);
+  gipc_test_close_ok (h2);
+  gipc_test_close_ok (h1);
 }
 
 /* gipc 58: test_lock_out_of_context_pair: a 10 MB send is pending on h1.
@@ -2321,14 +2245,14 @@ test_duplex_lock_out_of_context_pair (void)
   gipc_test_drain_context (NULL);
   g_assert_false (sent.done);
 
-  close_ok (h2);
+  gipc_test_close_ok (h2);
   close_locked (h1);
   assert_fd_open (f1[0]);
   assert_fd_open (f1[1]);
 
   wait_op (&sent);
   assert_op_error (&sent, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
-  close_ok (h1);
+  gipc_test_close_ok (h1);
 }
 
 /* gipc 59: test_lock_out_of_context_pair_2: a receive is pending on h2.
@@ -2350,11 +2274,11 @@ test_duplex_lock_out_of_context_pair_2 (void)
   close_locked (h2);
   assert_fd_open (f2[0]);
   assert_fd_open (f2[1]);
-  close_ok (h1);
+  gipc_test_close_ok (h1);
 
   wait_op (&got);
   assert_op_error (&got, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
-  close_ok (h2);
+  gipc_test_close_ok (h2);
 }
 
 /* gipc 60: test_lock_out_of_context_pair_3: receives pending on both ends;
@@ -2376,14 +2300,14 @@ test_duplex_lock_out_of_context_pair_3 (void)
   close_locked (h2);
   close_locked (h1);
 
-  send_string (h2, "to h1");
-  send_string (h1, "to h2");
+  gipc_test_send_str (h2, "to h1");
+  gipc_test_send_str (h1, "to h2");
   wait_op (&got1);
   wait_op (&got2);
   assert_op_string (&got1, "to h1");
   assert_op_string (&got2, "to h2");
-  close_ok (h2);
-  close_ok (h1);
+  gipc_test_close_ok (h2);
+  gipc_test_close_ok (h1);
 }
 
 /* gipc 61: test_lock_out_of_context_pair_4: 10 MB sends pending on both
@@ -2422,8 +2346,8 @@ test_duplex_lock_out_of_context_pair_4 (void)
   assert_op_ok (&got2);
   assert_longer_than_buffer (got1.bytes);
   assert_longer_than_buffer (got2.bytes);
-  close_ok (h2);
-  close_ok (h1);
+  gipc_test_close_ok (h2);
+  gipc_test_close_ok (h1);
 }
 
 /* gipc 62: test_double_close: closing again after the block is not an
@@ -2436,14 +2360,14 @@ test_duplex_double_close (void)
 
   new_pipe (GIPC_PIPE_FLAGS_DUPLEX, &h1, &h2);
   duplex_exchange (h1, h2);
-  close_ok (h2);
-  close_ok (h1);
-  close_ok (h2);
-  close_ok (h1);
+  gipc_test_close_ok (h2);
+  gipc_test_close_ok (h1);
+  gipc_test_close_ok (h2);
+  gipc_test_close_ok (h1);
   send_expect_error (h1, "x", GIPC_ERROR_CLOSED);
   send_expect_error (h2, "x", GIPC_ERROR_CLOSED);
-  receive_expect_error (h1, GIPC_ERROR, GIPC_ERROR_CLOSED);
-  receive_expect_error (h2, GIPC_ERROR, GIPC_ERROR_CLOSED);
+  gipc_test_receive_expect_error (h1, FALSE, GIPC_ERROR, GIPC_ERROR_CLOSED);
+  gipc_test_receive_expect_error (h2, FALSE, GIPC_ERROR, GIPC_ERROR_CLOSED);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -2458,8 +2382,8 @@ echo_target (GipcProcess *process,
   g_autoptr(GBytes) m = NULL;
 
   child_guard ();
-  m = receive_bytes (h);
-  send_bytes (h, m);
+  m = gipc_test_receive_bytes (h);
+  gipc_test_send_bytes (h, m);
   return 0;
 }
 
@@ -2474,10 +2398,10 @@ test_duplex_ipc_simple_echo (void)
   new_pipe (GIPC_PIPE_FLAGS_DUPLEX, &h1, &h2);
   p = start_child (echo_target, h2, h2, NULL);
   g_assert_true (gipc_channel_is_closed (h2));
-  send_string (h1, "MSG");
-  receive_string (h1, "MSG");
+  gipc_test_send_str (h1, "MSG");
+  gipc_test_receive_str (h1, "MSG");
   join_expect (p, 0);
-  close_ok (h1);
+  gipc_test_close_ok (h1);
 }
 
 static gint
@@ -2488,8 +2412,8 @@ time_sync_target (GipcProcess *process,
   g_autoptr(GVariant) now = NULL;
 
   child_guard ();
-  receive_string (h, "SYN");
-  send_string (h, "SYNACK");
+  gipc_test_receive_str (h, "SYN");
+  gipc_test_send_str (h, "SYNACK");
   now = g_variant_ref_sink (g_variant_new_int64 (g_get_real_time ()));
   send_variant (h, now);
   return 0;
@@ -2508,8 +2432,8 @@ test_duplex_ipc_time_sync (void)
 
   new_pipe (GIPC_PIPE_FLAGS_DUPLEX, &h1, &h2);
   p = start_child (time_sync_target, h2, h2, NULL);
-  send_string (h1, "SYN");
-  receive_string (h1, "SYNACK");
+  gipc_test_send_str (h1, "SYN");
+  gipc_test_receive_str (h1, "SYNACK");
   before = g_get_real_time ();
   child_time = receive_variant (h1);
   after = g_get_real_time ();
@@ -2521,7 +2445,7 @@ test_duplex_ipc_time_sync (void)
   g_assert_cmpint (t, <=, after);
   g_assert_cmpint (after - t, <, TIME_SYNC_BOUND_USEC);
   join_expect (p, 0);
-  close_ok (h1);
+  gipc_test_close_ok (h1);
 }
 
 typedef struct
@@ -2539,16 +2463,16 @@ forward_target (GipcProcess *process,
   child_guard ();
   for (;;)
     {
-      g_autoptr(GBytes) m = receive_bytes (f->in);
+      g_autoptr(GBytes) m = gipc_test_receive_bytes (f->in);
 
-      send_bytes (f->out, m);
+      gipc_test_send_bytes (f->out, m);
       if (g_bytes_get_size (m) == 4 &&
           memcmp (g_bytes_get_data (m, NULL), "stop", 4) == 0)
         break;
     }
   /* gipc's forwarders left nested `with` blocks here */
-  close_ok (f->out);
-  close_ok (f->in);
+  gipc_test_close_ok (f->out);
+  gipc_test_close_ok (f->in);
   return 0;
 }
 
@@ -2583,15 +2507,15 @@ test_duplex_ipc_circular_forward (void)
   send_expect_error (p31, "x", GIPC_ERROR_CLOSED);
 
   for (i = 0; i < N_CIRCULAR; i++)
-    send_string (p11, "BABUUUZ");
-  send_string (p11, "stop");
+    gipc_test_send_str (p11, "BABUUUZ");
+  gipc_test_send_str (p11, "stop");
   for (i = 0; i < N_CIRCULAR; i++)
-    receive_string (p32, "BABUUUZ");
-  receive_string (p32, "stop");
+    gipc_test_receive_str (p32, "BABUUUZ");
+  gipc_test_receive_str (p32, "stop");
   join_expect (forwarder1, 0);
   join_expect (forwarder2, 0);
-  close_ok (p11);
-  close_ok (p32);
+  gipc_test_close_ok (p11);
+  gipc_test_close_ok (p32);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -2612,8 +2536,8 @@ test_codec_default (void)
   send_variant (w, m);
   got = receive_variant (r);
   g_assert_cmpvariant (got, m);
-  close_ok (w);
-  close_ok (r);
+  gipc_test_close_ok (w);
+  gipc_test_close_ok (r);
 }
 
 /* gipc 67: test_callable_raw: user codecs are functions applied on the raw
@@ -2641,14 +2565,14 @@ test_codec_callable_raw (void)
 
   new_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
   send_variant (w, value);
-  got_raw = receive_bytes (r);
+  got_raw = gipc_test_receive_bytes (r);
   g_assert_true (g_bytes_equal (got_raw, wire));
 
-  send_bytes (w, wire);
+  gipc_test_send_bytes (w, wire);
   got_value = receive_variant (r);
   g_assert_true (g_variant_equal (got_value, value));
-  close_ok (w);
-  close_ok (r);
+  gipc_test_close_ok (w);
+  gipc_test_close_ok (r);
 }
 
 /* gipc 68: test_raw: encoder=None, decoder=None; 10000 random bytes. */
@@ -2661,11 +2585,11 @@ test_codec_raw (void)
   g_autoptr(GBytes) got = NULL;
 
   new_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
-  send_bytes (w, data);
-  got = receive_bytes (r);
+  gipc_test_send_bytes (w, data);
+  got = gipc_test_receive_bytes (r);
   g_assert_true (g_bytes_equal (got, data));
-  close_ok (w);
-  close_ok (r);
+  gipc_test_close_ok (w);
+  gipc_test_close_ok (r);
 }
 
 /* gipc 69: test_json: a text codec over raw messages. GLib has no JSON;
@@ -2687,15 +2611,15 @@ test_codec_json (void)
   text = g_variant_print (m, TRUE);
 
   new_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
-  send_string (w, text);
-  got = receive_bytes (r);
+  gipc_test_send_str (w, text);
+  got = gipc_test_receive_bytes (r);
   got_text = g_strndup (g_bytes_get_data (got, NULL), g_bytes_get_size (got));
   g_assert_cmpstr (got_text, ==, text);
   parsed = g_variant_parse (NULL, got_text, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpvariant (parsed, m);
-  close_ok (w);
-  close_ok (r);
+  gipc_test_close_ok (w);
+  gipc_test_close_ok (r);
 }
 
 static GBytes *
@@ -2737,13 +2661,13 @@ test_codec_zlib (void)
   g_assert_false (g_bytes_equal (compressed, data));
 
   new_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
-  send_bytes (w, compressed);
-  got = receive_bytes (r);
+  gipc_test_send_bytes (w, compressed);
+  got = gipc_test_receive_bytes (r);
   g_assert_true (g_bytes_equal (got, compressed));
   decompressed = convert_bytes (G_CONVERTER (decompressor), got);
   g_assert_true (g_bytes_equal (decompressed, data));
-  close_ok (w);
-  close_ok (r);
+  gipc_test_close_ok (w);
+  gipc_test_close_ok (r);
 }
 
 /* gipc 71: test_not_callable_encoder: a misused encoder was refused with
@@ -2773,9 +2697,9 @@ test_codec_not_callable_encoder (void)
   got = receive_variant (r);
   g_assert_cmpvariant (got, m);
   gipc_channel_set_timeout (r, 10);
-  receive_expect_error (r, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
-  close_ok (w);
-  close_ok (r);
+  gipc_test_receive_expect_error (r, FALSE, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  gipc_test_close_ok (w);
+  gipc_test_close_ok (r);
 }
 
 /* gipc 72: test_not_callable_decoder: gipc refused a bad decoder up
@@ -2792,12 +2716,12 @@ test_codec_not_callable_decoder (void)
   g_autoptr(GError) error = NULL;
 
   new_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
-  send_bytes (w, m);
+  gipc_test_send_bytes (w, m);
   got = gipc_channel_receive_variant (r, NULL, &error);
   g_assert_error (error, GIPC_ERROR, GIPC_ERROR_PROTOCOL);
   g_assert_null (got);
-  close_ok (w);
-  close_ok (r);
+  gipc_test_close_ok (w);
+  gipc_test_close_ok (r);
 }
 
 static gint
@@ -2807,7 +2731,7 @@ read_abc_target (GipcProcess *process,
   GipcChannel *r = user_data;
 
   child_guard ();
-  receive_string (r, "abc");
+  gipc_test_receive_str (r, "abc");
   return 0;
 }
 
@@ -2823,9 +2747,9 @@ test_codec_raw_pipe_across_processes (void)
 
   new_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
   p = start_child (read_abc_target, r, r, NULL);
-  send_string (w, "abc");
+  gipc_test_send_str (w, "abc");
   join_expect (p, 0);
-  close_ok (w);
+  gipc_test_close_ok (w);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -2837,7 +2761,7 @@ splash_target (GipcProcess *process,
                gpointer     user_data)
 {
   GipcChannel *w = user_data;
-  g_autoptr(GBytes) m = bytes_from_string ("SPLASH");
+  g_autoptr(GBytes) m = gipc_test_text_bytes ("SPLASH");
 
   child_guard ();
   while (gipc_channel_send (w, m, NULL, NULL))
@@ -2862,7 +2786,7 @@ test_usecase_whatever_1 (void)
 
   new_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
   p = start_child (splash_target, w, w, NULL);
-  receive_string (r, "SPLASH");
+  gipc_test_receive_str (r, "SPLASH");
 
   deadline = g_timeout_source_new (scaled_ms (50));
   g_source_set_callback (deadline, cancel_cb, cancellable, NULL);
@@ -2878,7 +2802,7 @@ test_usecase_whatever_1 (void)
   g_assert_true (gipc_process_terminate (p, &error));
   g_assert_no_error (error);
   join_expect (p, -SIGTERM);
-  close_ok (r);
+  gipc_test_close_ok (r);
 }
 
 typedef struct
@@ -2894,12 +2818,12 @@ whatever_2_writer_target (GipcProcess *process,
   Whatever2 *args = user_data;
 
   child_guard ();
-  receive_string (args->sync, "SYN");
-  send_string (args->data, "SYNACK");
-  send_string (args->data, "CHICKEN");
-  close_ok (args->data);
+  gipc_test_receive_str (args->sync, "SYN");
+  gipc_test_send_str (args->data, "SYNACK");
+  gipc_test_send_str (args->data, "CHICKEN");
+  gipc_test_close_ok (args->data);
   /* The handshake that replaces relying on timing: all is written. */
-  send_string (args->sync, "SENT");
+  gipc_test_send_str (args->sync, "SENT");
   return 0;
 }
 
@@ -2910,12 +2834,12 @@ whatever_2_reader_target (GipcProcess *process,
   Whatever2 *args = user_data;
 
   child_guard ();
-  send_string (args->sync, "SYN");
-  receive_string (args->data, "SYNACK");
-  receive_string (args->sync, "SENT");
+  gipc_test_send_str (args->sync, "SYN");
+  gipc_test_receive_str (args->data, "SYNACK");
+  gipc_test_receive_str (args->sync, "SENT");
   gipc_channel_set_timeout (args->data, 10);
-  receive_string (args->data, "CHICKEN");
-  receive_expect_error (args->data, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
+  gipc_test_receive_str (args->data, "CHICKEN");
+  gipc_test_receive_expect_error (args->data, FALSE, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
   exit (5);
 }
 
@@ -2987,7 +2911,7 @@ relay_pump_cb (gpointer user_data)
 
   while ((item = g_queue_pop_head (&relay->queue)) != NULL)
     {
-      g_autoptr(GBytes) m = bytes_from_string (item);
+      g_autoptr(GBytes) m = gipc_test_text_bytes (item);
       gboolean stop = relay_is_stop (item);
 
       g_free (item);
@@ -3108,8 +3032,8 @@ test_usecase_whatever_3 (void)
     g_assert_cmpstr (g_ptr_array_index (collected, i), ==,
                      g_ptr_array_index (items, i));
   join_expect (p, 0);
-  close_ok (fw);
-  close_ok (br);
+  gipc_test_close_ok (fw);
+  gipc_test_close_ok (br);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -3182,7 +3106,7 @@ threadpool_resolver_target (GipcProcess *process,
   /* gipc's child made itself a new threadpool. DESIGN.md ("Fork safety"):
    * GTask's pool can hang in a forked child, so the child's worker is a
    * fresh GThread. */
-  thread = g_thread_new ("catalogue-child-worker", answer_thread_func, NULL);
+  thread = g_thread_new ("compat-child-worker", answer_thread_func, NULL);
   g_assert_cmpint (GPOINTER_TO_INT (g_thread_join (thread)), ==, 42);
   return 0;
 }
@@ -3231,7 +3155,7 @@ wsgi_responder_target (GipcProcess *process,
   GipcChannel *w = user_data;
 
   child_guard ();
-  send_string (w, "response");
+  gipc_test_send_str (w, "response");
   return 0;
 }
 
@@ -3430,7 +3354,7 @@ test_complex_wsgi_scenario (void)
   g_socket_listener_close (G_SOCKET_LISTENER (wsgi.service));
   g_clear_object (&wsgi.service);
   g_clear_object (&wsgi.connection);
-  close_ok (wsgi.response_r);
+  gipc_test_close_ok (wsgi.response_r);
   g_clear_object (&wsgi.response_r);
   g_clear_object (&wsgi.responder);
   op_clear (&wsgi.response);
@@ -3460,8 +3384,8 @@ worker_echo_target (GipcProcess *process,
   g_autoptr(GBytes) m = NULL;
 
   child_guard ();
-  m = receive_bytes (worker->r);
-  send_bytes (worker->w2, m);
+  m = gipc_test_receive_bytes (worker->r);
+  gipc_test_send_bytes (worker->w2, m);
   return 0;
 }
 
@@ -3469,7 +3393,7 @@ static gboolean
 worker_start_cb (gpointer user_data)
 {
   Worker *worker = user_data;
-  g_autoptr(GBytes) m = bytes_from_string ("msg");
+  g_autoptr(GBytes) m = gipc_test_text_bytes ("msg");
   g_autoptr(GError) error = NULL;
 
   new_pipe (GIPC_PIPE_FLAGS_NONE, &worker->r, &worker->w);
@@ -3514,8 +3438,8 @@ test_complex_multi_duplex (void)
     {
       Worker *worker = &workers[i];
 
-      close_ok (worker->w);
-      close_ok (worker->r2);
+      gipc_test_close_ok (worker->w);
+      gipc_test_close_ok (worker->r2);
       g_clear_object (&worker->r);
       g_clear_object (&worker->w);
       g_clear_object (&worker->r2);
@@ -3556,7 +3480,7 @@ pid_then_wait_target (GipcProcess *process,
 
   child_guard ();
   send_variant (args->w, pid);
-  close_ok (args->w);
+  gipc_test_close_ok (args->w);
   /* gipc slept 10 ms here (racy); this waits for a gate that never opens */
   m = gipc_channel_receive (args->gate, NULL, NULL);
   return 0;
@@ -3592,8 +3516,8 @@ test_signals_orphaned_signal_watcher (void)
   g_assert_false (fired);
   g_source_remove (id);
 
-  close_ok (gate_w);
-  close_ok (r);
+  gipc_test_close_ok (gate_w);
+  gipc_test_close_ok (r);
 }
 
 static void
@@ -3665,221 +3589,12 @@ test_signals_signal_handlers_default (void)
 
   expected = g_variant_ref_sink (g_variant_new_parsed ("(@ai [], true)"));
   g_assert_cmpvariant (report, expected);
-  close_ok (r);
+  gipc_test_close_ok (r);
 }
 
 /* ------------------------------------------------------------------------ */
 /* 4.14 What gipc's suite does not test                                     */
 /* ------------------------------------------------------------------------ */
-
-/* A channel over the read end of a plain pipe whose write end the test
- * writes raw bytes to. */
-static GipcChannel *
-raw_reader (int *write_fd)
-{
-  g_autoptr(GError) error = NULL;
-  GipcChannel *channel;
-  int fds[2];
-
-  g_assert_no_errno (pipe2 (fds, O_CLOEXEC));
-  channel = gipc_channel_new_from_fds (fds[0], -1, &error);
-  g_assert_no_error (error);
-  g_assert_true (GIPC_IS_CHANNEL (channel));
-  *write_fd = fds[1];
-  return channel;
-}
-
-static void
-write_raw (int         fd,
-           const void *data,
-           gsize       len)
-{
-  const guint8 *p = data;
-
-  while (len > 0)
-    {
-      gssize n = write (fd, p, len);
-
-      if (n < 0 && errno == EINTR)
-        continue;
-      g_assert_cmpint (n, >, 0);
-      p += n;
-      len -= n;
-    }
-}
-
-static void
-write_raw_header (int     fd,
-                  guint32 value)
-{
-  guint8 header[4] = { value >> 24, value >> 16, value >> 8, value };
-
-  write_raw (fd, header, sizeof header);
-}
-
-/* The 0-length message: legal, and received as an empty GBytes, never
- * NULL, without disturbing the framing around it. */
-static void
-test_gaps_zero_length_message (void)
-{
-  g_autoptr(GipcChannel) r = NULL;
-  g_autoptr(GipcChannel) w = NULL;
-  g_autoptr(GBytes) empty = g_bytes_new (NULL, 0);
-  g_autoptr(GBytes) got1 = NULL;
-  g_auto(Op) got3 = OP_INIT;
-  g_auto(Op) sent = OP_INIT;
-  int rfd = -1, wfd = -1;
-  guint8 wire[5];
-
-  new_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
-  send_bytes (w, empty);
-  send_string (w, "x");
-  gipc_channel_send_async (w, empty, NULL, send_done_cb, &sent);
-  wait_op (&sent);
-  assert_op_ok (&sent);
-
-  got1 = receive_bytes (r);
-  g_assert_cmpuint (g_bytes_get_size (got1), ==, 0);
-  receive_string (r, "x");
-  gipc_channel_receive_async (r, NULL, receive_done_cb, &got3);
-  wait_op (&got3);
-  assert_op_ok (&got3);
-  g_assert_nonnull (got3.bytes);
-  g_assert_cmpuint (g_bytes_get_size (got3.bytes), ==, 0);
-
-  /* On the wire: a bare header of zero. */
-  send_bytes (w, empty);
-  get_fds (r, &rfd, &wfd);
-  g_assert_cmpint (read (rfd, wire, sizeof wire), ==, 4);
-  g_assert_cmpmem (wire, 4, "\0\0\0\0", 4);
-
-  close_ok (w);
-  close_ok (r);
-}
-
-/* A negative length (gipc silently returned b''): MESSAGE_TOO_LARGE before
- * anything is allocated, and the receiving direction is unusable after. */
-static void
-test_gaps_negative_header (void)
-{
-  static const guint32 headers[] = { 0x80000000u, 0xffffffffu };
-  gsize i;
-
-  for (i = 0; i < G_N_ELEMENTS (headers); i++)
-    {
-      g_autoptr(GipcChannel) r = NULL;
-      g_autoptr(GError) error = NULL;
-      g_autoptr(GBytes) again = NULL;
-      int wfd;
-
-      r = raw_reader (&wfd);
-      write_raw_header (wfd, headers[i]);
-      write_raw (wfd, "abcd", 4);
-      receive_expect_error (r, GIPC_ERROR, GIPC_ERROR_MESSAGE_TOO_LARGE);
-      again = gipc_channel_receive (r, NULL, &error);
-      g_assert_null (again);
-      g_assert_nonnull (error);
-      g_assert_no_errno (close (wfd));
-      close_ok (r);
-    }
-}
-
-/* Garbage where a header should be (here an HTTP request line, a huge
- * length), and lengths around a small max-message-size. */
-static void
-test_gaps_garbage_header (void)
-{
-  g_autoptr(GipcChannel) r = NULL;
-  g_autoptr(GipcChannel) small = NULL;
-  g_autoptr(GBytes) got = NULL;
-  guint64 max = 0;
-  guint8 body[17];
-  int wfd, small_wfd;
-
-  r = raw_reader (&wfd);
-  g_object_get (r, "max-message-size", &max, NULL);
-  g_assert_cmpuint (max, ==, GIPC_CHANNEL_DEFAULT_MAX_MESSAGE_SIZE);
-  write_raw (wfd, "GET / HTTP/1.0\r\n", 16);
-  receive_expect_error (r, GIPC_ERROR, GIPC_ERROR_MESSAGE_TOO_LARGE);
-  g_assert_no_errno (close (wfd));
-  close_ok (r);
-
-  memset (body, 'b', sizeof body);
-  small = raw_reader (&small_wfd);
-  gipc_channel_set_max_message_size (small, 16);
-  g_assert_cmpuint (gipc_channel_get_max_message_size (small), ==, 16);
-  write_raw_header (small_wfd, 16);
-  write_raw (small_wfd, body, 16);
-  write_raw_header (small_wfd, 17);
-  write_raw (small_wfd, body, 17);
-  got = receive_bytes (small);
-  g_assert_cmpmem (g_bytes_get_data (got, NULL), g_bytes_get_size (got), body, 16);
-  receive_expect_error (small, GIPC_ERROR, GIPC_ERROR_MESSAGE_TOO_LARGE);
-  g_assert_no_errno (close (small_wfd));
-  close_ok (small);
-}
-
-/* End of stream inside a frame: one whole message first, then @tail
- * (@tail_len bytes of a truncated frame). The whole message arrives; the
- * truncated one is PROTOCOL, never a partial message. */
-static void
-check_truncated (const guint8 *tail,
-                 gsize         tail_len,
-                 gboolean      async)
-{
-  g_autoptr(GipcChannel) r = NULL;
-  g_auto(Op) got = OP_INIT;
-  int wfd;
-
-  r = raw_reader (&wfd);
-  write_raw_header (wfd, 5);
-  write_raw (wfd, "whole", 5);
-  if (tail_len > 0)
-    write_raw (wfd, tail, tail_len);
-  g_assert_no_errno (close (wfd));
-
-  receive_string (r, "whole");
-  if (async)
-    {
-      gipc_channel_receive_async (r, NULL, receive_done_cb, &got);
-      wait_op (&got);
-      assert_op_error (&got, GIPC_ERROR, GIPC_ERROR_PROTOCOL);
-    }
-  else
-    receive_expect_error (r, GIPC_ERROR, GIPC_ERROR_PROTOCOL);
-  close_ok (r);
-}
-
-/* EOF after part of a header (gipc: "Message interrupted by EOF"). */
-static void
-test_gaps_eof_mid_header (void)
-{
-  static const guint8 tail[] = { 0x00, 0x00, 0x00 };
-
-  check_truncated (tail, 2, FALSE);
-  check_truncated (tail, 3, TRUE);
-}
-
-/* EOF after part of a body. */
-static void
-test_gaps_eof_mid_body (void)
-{
-  static const guint8 tail[] = { 0x00, 0x00, 0x00, 0x0a, 'h', 'a', 'l', 'f', '!' };
-
-  check_truncated (tail, sizeof tail, FALSE);
-  check_truncated (tail, sizeof tail, TRUE);
-}
-
-/* EOF between a whole header and its body: gipc's quirk reported a clean
- * EOFError; the frame is truncated, so gipc-glib says PROTOCOL. */
-static void
-test_gaps_eof_between_header_and_body (void)
-{
-  static const guint8 tail[] = { 0x00, 0x00, 0x00, 0x0a };
-
-  check_truncated (tail, sizeof tail, FALSE);
-  check_truncated (tail, sizeof tail, TRUE);
-}
 
 /* A reader that dies while a large message is partly written: the pending
  * send ends with PEER_CLOSED (SIGPIPE at its default, so a SIGPIPE would
@@ -3926,7 +3641,7 @@ test_gaps_dead_reader_partial_write (void)
   wait_op (&sent);
   assert_op_error (&sent, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
   send_expect_error (w, "later", GIPC_ERROR_PEER_CLOSED);
-  close_ok (w);
+  gipc_test_close_ok (w);
   assert_sigpipe_default ();
 }
 
@@ -3945,14 +3660,14 @@ mid_stream_target (GipcProcess *process,
   int rfd = -1, wfd = -1;
 
   child_guard ();
-  send_string (args->w, "complete");
+  gipc_test_send_str (args->w, "complete");
   /* Begin a 10 MB frame and stop after 1000 bytes of it. */
   get_fds (args->w, &rfd, &wfd);
   g_assert_cmpint (wfd, >=, 0);
   memset (part, 'A', sizeof part);
-  write_raw_header (wfd, LONGERTHANBUFFER);
-  write_raw (wfd, part, sizeof part);
-  send_string (args->ready, "ready");
+  gipc_test_write_header (wfd, LONGERTHANBUFFER);
+  gipc_test_write_all (wfd, part, sizeof part);
+  gipc_test_send_str (args->ready, "ready");
   while (pause () == -1)
     ;
   g_assert_not_reached ();
@@ -3977,8 +3692,8 @@ test_gaps_child_killed_mid_stream (void)
   new_pipe (GIPC_PIPE_FLAGS_NONE, &ready_r, &ready_w);
   args = (MidStream) { w, ready_w };
   p = start_child (mid_stream_target, &args, w, ready_w, NULL);
-  receive_string (ready_r, "ready");
-  receive_string (r, "complete");
+  gipc_test_receive_str (ready_r, "ready");
+  gipc_test_receive_str (r, "complete");
 
   gipc_channel_receive_async (r, NULL, receive_done_cb, &got);
   gipc_test_drain_context (NULL);
@@ -3989,8 +3704,8 @@ test_gaps_child_killed_mid_stream (void)
   wait_op (&got);
   assert_op_error (&got, GIPC_ERROR, GIPC_ERROR_PROTOCOL);
   join_expect (p, -SIGKILL);
-  close_ok (r);
-  close_ok (ready_r);
+  gipc_test_close_ok (r);
+  gipc_test_close_ok (ready_r);
 }
 
 static gint
@@ -3999,7 +3714,7 @@ marker_target (GipcProcess *process,
 {
   GipcChannel *marker = user_data;
 
-  send_string (marker, "forked");
+  gipc_test_send_str (marker, "forked");
   return 0;
 }
 
@@ -4032,13 +3747,13 @@ test_gaps_same_channel_two_children (void)
 
   /* No child has the marker's writer: closing ours ends its stream. */
   g_assert_false (gipc_channel_is_closed (mw));
-  close_ok (mw);
-  receive_expect_error (mr, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
+  gipc_test_close_ok (mw);
+  gipc_test_receive_expect_error (mr, FALSE, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
 
-  send_string (w, "go");
+  gipc_test_send_str (w, "go");
   join_expect (p1, 0);
-  close_ok (w);
-  close_ok (mr);
+  gipc_test_close_ok (w);
+  gipc_test_close_ok (mr);
 }
 
 /* kill() through the API: -9; afterwards it does nothing and succeeds. */
@@ -4057,15 +3772,15 @@ test_gaps_kill (void)
   new_pipe (GIPC_PIPE_FLAGS_NONE, &ready_r, &ready_w);
   args = (GateArgs) { gate_r, ready_w, 0 };
   p = start_child (gate_target, &args, gate_r, ready_w, NULL);
-  receive_string (ready_r, "ready");
+  gipc_test_receive_str (ready_r, "ready");
   g_assert_true (gipc_process_kill (p, &error));
   g_assert_no_error (error);
   join_expect (p, -SIGKILL);
   g_assert_true (gipc_process_kill (p, &error));
   g_assert_no_error (error);
   g_assert_cmpint (gipc_process_get_exit_code (p), ==, -SIGKILL);
-  close_ok (gate_w);
-  close_ok (ready_r);
+  gipc_test_close_ok (gate_w);
+  gipc_test_close_ok (ready_r);
 }
 
 static gint
@@ -4075,7 +3790,7 @@ name_target (GipcProcess *process,
   GipcChannel *w = user_data;
 
   child_guard ();
-  send_string (w, gipc_process_get_name (process));
+  gipc_test_send_str (w, gipc_process_get_name (process));
   return 0;
 }
 
@@ -4095,21 +3810,21 @@ test_gaps_name (void)
   g_assert_nonnull (gipc_process_get_name (p));
   g_assert_cmpstr (gipc_process_get_name (p), !=, "");
 
-  g_object_set (p, "name", "catalogue-child", NULL);
-  g_assert_cmpstr (gipc_process_get_name (p), ==, "catalogue-child");
+  g_object_set (p, "name", "compat-child", NULL);
+  g_assert_cmpstr (gipc_process_get_name (p), ==, "compat-child");
   g_object_get (p, "name", &name, NULL);
-  g_assert_cmpstr (name, ==, "catalogue-child");
+  g_assert_cmpstr (name, ==, "compat-child");
 
   gipc_process_pass_channel (p, w);
   g_assert_true (gipc_process_start (p, &error));
   g_assert_no_error (error);
-  receive_string (r, "catalogue-child");
+  gipc_test_receive_str (r, "compat-child");
 
   g_assert_false (gipc_process_start (p, &error));
   g_assert_error (error, GIPC_ERROR, GIPC_ERROR_ALREADY_STARTED);
-  g_assert_nonnull (strstr (error->message, "catalogue-child"));
+  g_assert_nonnull (strstr (error->message, "compat-child"));
   join_expect (p, 0);
-  close_ok (r);
+  gipc_test_close_ok (r);
 }
 
 /* start with a busy passed channel (a pending receive, or listening):
@@ -4136,7 +3851,7 @@ test_gaps_busy_channel_locked (void)
   g_clear_error (&error);
   g_assert_false (gipc_process_is_alive (p));
   g_assert_false (gipc_channel_is_closed (r));
-  send_string (w, "still mine");
+  gipc_test_send_str (w, "still mine");
   wait_op (&got);
   assert_op_string (&got, "still mine");
 
@@ -4149,10 +3864,10 @@ test_gaps_busy_channel_locked (void)
   g_assert_error (error, GIPC_ERROR, GIPC_ERROR_LOCKED);
   g_assert_false (gipc_channel_is_closed (r2));
 
-  close_ok (w);
-  close_ok (r);
-  close_ok (w2);
-  close_ok (r2);
+  gipc_test_close_ok (w);
+  gipc_test_close_ok (r);
+  gipc_test_close_ok (w2);
+  gipc_test_close_ok (r2);
 }
 
 typedef struct
@@ -4215,9 +3930,9 @@ test_gaps_inherited_fds (void)
   expected = g_variant_ref_sink (g_variant_new_parsed ("(true, true, false, false)"));
   g_assert_cmpvariant (report, expected);
 
-  close_ok (r);
-  close_ok (uw);
-  close_ok (ur);
+  gipc_test_close_ok (r);
+  gipc_test_close_ok (uw);
+  gipc_test_close_ok (ur);
   g_assert_no_errno (close (plain[0]));
   g_assert_no_errno (close (plain[1]));
   g_assert_no_errno (close (cloexec[0]));
@@ -4227,7 +3942,7 @@ test_gaps_inherited_fds (void)
 static gchar *
 self_path (void)
 {
-  return g_test_build_filename (G_TEST_BUILT, "test-gipc-catalogue", NULL);
+  return g_test_build_filename (G_TEST_BUILT, "test-compat", NULL);
 }
 
 /* The same in spawn mode, with this program exec'd as the child: an
@@ -4293,9 +4008,9 @@ test_gaps_inherited_fds_spawn (void)
   g_assert_false (ur_open);
   g_assert_false (uw_open);
 
-  close_ok (r);
-  close_ok (uw);
-  close_ok (ur);
+  gipc_test_close_ok (r);
+  gipc_test_close_ok (uw);
+  gipc_test_close_ok (ur);
   g_assert_no_errno (close (plain));
   g_assert_no_errno (close (cloexec));
   g_assert_no_errno (close (fds[0]));
@@ -4349,7 +4064,7 @@ test_gaps_signal_mask (void)
 
   expected = g_variant_ref_sink (g_variant_new_parsed ("@ai []"));
   g_assert_cmpvariant (report, expected);
-  close_ok (r);
+  gipc_test_close_ok (r);
 }
 
 /* The same in spawn mode: the exec'd program exits with 0 if its mask is
@@ -4454,13 +4169,24 @@ spawned_main (const char  *mode,
       w = gipc_channel_new_inherited (0, &error);
       g_assert_no_error (error);
       send_variant (w, report);
-      close_ok (w);
+      gipc_test_close_ok (w);
       return 0;
     }
 
   return 99;
 }
 
+/* Cases removed because another suite asserts the same behaviour (each
+ * assertion they made is there):
+ * - gaps/zero-length-message: test-channel /channel/message/empty (sync and
+ *   async, framing around it) and /channel/wire/abc (a bare zero header);
+ * - gaps/negative-header, gaps/garbage-header: test-channel-errors
+ *   /channel/max-message-size/negative (0x80000000, 0xffffffff, "GET ",
+ *   unusable after), /channel/max-message-size/exact (max and max + 1);
+ * - gaps/eof-mid-header, gaps/eof-mid-body, gaps/eof-between-header-and-body:
+ *   test-channel-errors /channel/eof/mid-header, /channel/eof/mid-body and
+ *   /channel/eof/after-header (check_eof_after_whole: a whole message, then
+ *   the truncated frame is PROTOCOL, sync and async). */
 int
 main (int   argc,
       char *argv[])
@@ -4469,120 +4195,114 @@ main (int   argc,
     return spawned_main (argv[1] + strlen (SPAWNED_PREFIX), argc - 2, argv + 2);
 
   g_test_init (&argc, &argv, NULL);
-  g_test_summary ("The gipc test catalogue (82 tests) and the gaps it left, "
+  g_test_summary ("Compatibility with gipc: its test catalogue (82 tests) and the gaps it left, "
                   "ported to gipc-glib.");
 
-  catalogue_add ("/catalogue/comm/singlemsg-short-bin", test_comm_singlemsg_short_bin);
-  catalogue_add ("/catalogue/comm/singlemsg-short-list", test_comm_singlemsg_short_list);
-  catalogue_add ("/catalogue/comm/singlemsg-short-list-commontypes", test_comm_singlemsg_short_list_commontypes);
-  catalogue_add ("/catalogue/comm/singlemsg-long-bin", test_comm_singlemsg_long_bin);
-  catalogue_add ("/catalogue/comm/singlemsg-long-list", test_comm_singlemsg_long_list);
-  catalogue_add ("/catalogue/comm/singlemsg-between-greenlets", test_comm_singlemsg_between_greenlets);
-  catalogue_add ("/catalogue/comm/onewriter-two-readers", test_comm_onewriter_two_readers);
-  catalogue_add ("/catalogue/comm/twowriters-one-reader", test_comm_twowriters_one_reader);
-  catalogue_add ("/catalogue/comm/all-handles-length", test_comm_all_handles_length);
+  compat_add ("/compat/comm/singlemsg-short-bin", test_comm_singlemsg_short_bin);
+  compat_add ("/compat/comm/singlemsg-short-list", test_comm_singlemsg_short_list);
+  compat_add ("/compat/comm/singlemsg-short-list-commontypes", test_comm_singlemsg_short_list_commontypes);
+  compat_add ("/compat/comm/singlemsg-long-bin", test_comm_singlemsg_long_bin);
+  compat_add ("/compat/comm/singlemsg-long-list", test_comm_singlemsg_long_list);
+  compat_add ("/compat/comm/singlemsg-between-greenlets", test_comm_singlemsg_between_greenlets);
+  compat_add ("/compat/comm/onewriter-two-readers", test_comm_onewriter_two_readers);
+  compat_add ("/compat/comm/twowriters-one-reader", test_comm_twowriters_one_reader);
+  compat_add ("/compat/comm/all-handles-length", test_comm_all_handles_length);
 
-  catalogue_add ("/catalogue/close/twoclose", test_close_twoclose);
-  catalogue_add ("/catalogue/close/closewrite", test_close_closewrite);
-  catalogue_add ("/catalogue/close/closeread", test_close_closeread);
-  catalogue_add ("/catalogue/close/readclose-whileread", test_close_readclose_whileread);
-  catalogue_add ("/catalogue/close/closewrite-read", test_close_closewrite_read);
-  catalogue_add ("/catalogue/close/closeread-write", test_close_closeread_write);
-  catalogue_add ("/catalogue/close/write-closewrite-read", test_close_write_closewrite_read);
+  compat_add ("/compat/close/twoclose", test_close_twoclose);
+  compat_add ("/compat/close/closewrite", test_close_closewrite);
+  compat_add ("/compat/close/closeread", test_close_closeread);
+  compat_add ("/compat/close/readclose-whileread", test_close_readclose_whileread);
+  compat_add ("/compat/close/closewrite-read", test_close_closewrite_read);
+  compat_add ("/compat/close/closeread-write", test_close_closeread_write);
+  compat_add ("/compat/close/write-closewrite-read", test_close_write_closewrite_read);
 
-  catalogue_add ("/catalogue/process/is-alive-true", test_process_is_alive_true);
-  catalogue_add ("/catalogue/process/is-alive-false", test_process_is_alive_false);
-  catalogue_add ("/catalogue/process/exitcode-0", test_process_exitcode_0);
-  catalogue_add ("/catalogue/process/exitcode-sigkill", test_process_exitcode_sigkill);
-  catalogue_add ("/catalogue/process/exitcode-1", test_process_exitcode_1);
-  catalogue_add ("/catalogue/process/pid", test_process_pid);
-  catalogue_add ("/catalogue/process/terminate", test_process_terminate);
-  catalogue_add ("/catalogue/process/child-in-child-in-child", test_process_child_in_child_in_child);
-  catalogue_add ("/catalogue/process/join-timeout", test_process_join_timeout);
-  catalogue_add ("/catalogue/process/close-method-only-present-if-required", test_process_close_method_only_present_if_required);
-  catalogue_add ("/catalogue/process/close-raises-if-called-prematurely", test_process_close_raises_if_called_prematurely);
-  catalogue_add ("/catalogue/process/things-error-out-after-closed", test_process_things_error_out_after_closed);
-  catalogue_add ("/catalogue/process/typecheck-args", test_process_typecheck_args);
-  catalogue_add ("/catalogue/process/typecheck-kwargs", test_process_typecheck_kwargs);
-  catalogue_add ("/catalogue/process/exitcode-previous-to-join", test_process_exitcode_previous_to_join);
+  compat_add ("/compat/process/is-alive-true", test_process_is_alive_true);
+  compat_add ("/compat/process/is-alive-false", test_process_is_alive_false);
+  compat_add ("/compat/process/exitcode-0", test_process_exitcode_0);
+  compat_add ("/compat/process/exitcode-sigkill", test_process_exitcode_sigkill);
+  compat_add ("/compat/process/exitcode-1", test_process_exitcode_1);
+  compat_add ("/compat/process/pid", test_process_pid);
+  compat_add ("/compat/process/terminate", test_process_terminate);
+  compat_add ("/compat/process/child-in-child-in-child", test_process_child_in_child_in_child);
+  compat_add ("/compat/process/join-timeout", test_process_join_timeout);
+  compat_add ("/compat/process/close-method-only-present-if-required", test_process_close_method_only_present_if_required);
+  compat_add ("/compat/process/close-raises-if-called-prematurely", test_process_close_raises_if_called_prematurely);
+  compat_add ("/compat/process/things-error-out-after-closed", test_process_things_error_out_after_closed);
+  compat_add ("/compat/process/typecheck-args", test_process_typecheck_args);
+  compat_add ("/compat/process/typecheck-kwargs", test_process_typecheck_kwargs);
+  compat_add ("/compat/process/exitcode-previous-to-join", test_process_exitcode_previous_to_join);
 
-  catalogue_add ("/catalogue/ipc/handlecount", test_ipc_handlecount);
-  catalogue_add ("/catalogue/ipc/singlemsg-long-list", test_ipc_singlemsg_long_list);
-  catalogue_add ("/catalogue/ipc/twochannels-singlemsg", test_ipc_twochannels_singlemsg);
-  catalogue_add ("/catalogue/ipc/childparentcomm-withinchildcomm", test_ipc_childparentcomm_withinchildcomm);
-  catalogue_add ("/catalogue/ipc/childchildcomm", test_ipc_childchildcomm);
-  catalogue_add ("/catalogue/ipc/handler-after-transfer-to-child", test_ipc_handler_after_transfer_to_child);
-  catalogue_add ("/catalogue/ipc/handler-in-nonregistered-process", test_ipc_handler_in_nonregistered_process);
-  catalogue_add ("/catalogue/ipc/child-in-child-in-child-comm", test_ipc_child_in_child_in_child_comm);
-  catalogue_add ("/catalogue/ipc/early-readchild-exit", test_ipc_early_readchild_exit);
-  catalogue_add ("/catalogue/ipc/early-readchild-exit-write-from-child", test_ipc_early_readchild_exit_write_from_child);
+  compat_add ("/compat/ipc/handlecount", test_ipc_handlecount);
+  compat_add ("/compat/ipc/singlemsg-long-list", test_ipc_singlemsg_long_list);
+  compat_add ("/compat/ipc/twochannels-singlemsg", test_ipc_twochannels_singlemsg);
+  compat_add ("/compat/ipc/childparentcomm-withinchildcomm", test_ipc_childparentcomm_withinchildcomm);
+  compat_add ("/compat/ipc/childchildcomm", test_ipc_childchildcomm);
+  compat_add ("/compat/ipc/handler-after-transfer-to-child", test_ipc_handler_after_transfer_to_child);
+  compat_add ("/compat/ipc/handler-in-nonregistered-process", test_ipc_handler_in_nonregistered_process);
+  compat_add ("/compat/ipc/child-in-child-in-child-comm", test_ipc_child_in_child_in_child_comm);
+  compat_add ("/compat/ipc/early-readchild-exit", test_ipc_early_readchild_exit);
+  compat_add ("/compat/ipc/early-readchild-exit-write-from-child", test_ipc_early_readchild_exit_write_from_child);
 
-  catalogue_add ("/catalogue/context/combi", test_context_combi);
-  catalogue_add ("/catalogue/context/single-reader", test_context_single_reader);
-  catalogue_add ("/catalogue/context/single-writer", test_context_single_writer);
-  catalogue_add ("/catalogue/context/close-in-context", test_context_close_in_context);
-  catalogue_add ("/catalogue/context/lock-out-of-context-single", test_context_lock_out_of_context_single);
-  catalogue_add ("/catalogue/context/lock-out-of-context-pair", test_context_lock_out_of_context_pair);
-  catalogue_add ("/catalogue/context/lock-out-of-context-pair-2", test_context_lock_out_of_context_pair_2);
+  compat_add ("/compat/context/combi", test_context_combi);
+  compat_add ("/compat/context/single-reader", test_context_single_reader);
+  compat_add ("/compat/context/single-writer", test_context_single_writer);
+  compat_add ("/compat/context/close-in-context", test_context_close_in_context);
+  compat_add ("/compat/context/lock-out-of-context-single", test_context_lock_out_of_context_single);
+  compat_add ("/compat/context/lock-out-of-context-pair", test_context_lock_out_of_context_pair);
+  compat_add ("/compat/context/lock-out-of-context-pair-2", test_context_lock_out_of_context_pair_2);
 
-  catalogue_add ("/catalogue/timeout/simpletimeout-expires", test_timeout_simpletimeout_expires);
-  catalogue_add ("/catalogue/timeout/simpletimeout-expires-contextmanager", test_timeout_simpletimeout_expires_contextmanager);
-  catalogue_add ("/catalogue/timeout/simpletimeout-doesnt-expire", test_timeout_simpletimeout_doesnt_expire);
+  compat_add ("/compat/timeout/simpletimeout-expires", test_timeout_simpletimeout_expires);
+  compat_add ("/compat/timeout/simpletimeout-expires-contextmanager", test_timeout_simpletimeout_expires_contextmanager);
+  compat_add ("/compat/timeout/simpletimeout-doesnt-expire", test_timeout_simpletimeout_doesnt_expire);
 
-  catalogue_add ("/catalogue/duplex/simple", test_duplex_simple);
-  catalogue_add ("/catalogue/duplex/context-simple", test_duplex_context_simple);
-  catalogue_add ("/catalogue/duplex/context-close", test_duplex_context_close);
-  catalogue_add ("/catalogue/duplex/context-single-close", test_duplex_context_single_close);
-  catalogue_add ("/catalogue/duplex/close-in-context", test_duplex_close_in_context);
-  catalogue_add ("/catalogue/duplex/lock-out-of-context-single", test_duplex_lock_out_of_context_single);
-  catalogue_add ("/catalogue/duplex/lock-out-of-context-pair", test_duplex_lock_out_of_context_pair);
-  catalogue_add ("/catalogue/duplex/lock-out-of-context-pair-2", test_duplex_lock_out_of_context_pair_2);
-  catalogue_add ("/catalogue/duplex/lock-out-of-context-pair-3", test_duplex_lock_out_of_context_pair_3);
-  catalogue_add ("/catalogue/duplex/lock-out-of-context-pair-4", test_duplex_lock_out_of_context_pair_4);
-  catalogue_add ("/catalogue/duplex/double-close", test_duplex_double_close);
+  compat_add ("/compat/duplex/simple", test_duplex_simple);
+  compat_add ("/compat/duplex/context-simple", test_duplex_context_simple);
+  compat_add ("/compat/duplex/context-close", test_duplex_context_close);
+  compat_add ("/compat/duplex/context-single-close", test_duplex_context_single_close);
+  compat_add ("/compat/duplex/close-in-context", test_duplex_close_in_context);
+  compat_add ("/compat/duplex/lock-out-of-context-single", test_duplex_lock_out_of_context_single);
+  compat_add ("/compat/duplex/lock-out-of-context-pair", test_duplex_lock_out_of_context_pair);
+  compat_add ("/compat/duplex/lock-out-of-context-pair-2", test_duplex_lock_out_of_context_pair_2);
+  compat_add ("/compat/duplex/lock-out-of-context-pair-3", test_duplex_lock_out_of_context_pair_3);
+  compat_add ("/compat/duplex/lock-out-of-context-pair-4", test_duplex_lock_out_of_context_pair_4);
+  compat_add ("/compat/duplex/double-close", test_duplex_double_close);
 
-  catalogue_add ("/catalogue/duplex-ipc/simple-echo", test_duplex_ipc_simple_echo);
-  catalogue_add ("/catalogue/duplex-ipc/time-sync", test_duplex_ipc_time_sync);
-  catalogue_add ("/catalogue/duplex-ipc/circular-forward", test_duplex_ipc_circular_forward);
+  compat_add ("/compat/duplex-ipc/simple-echo", test_duplex_ipc_simple_echo);
+  compat_add ("/compat/duplex-ipc/time-sync", test_duplex_ipc_time_sync);
+  compat_add ("/compat/duplex-ipc/circular-forward", test_duplex_ipc_circular_forward);
 
-  catalogue_add ("/catalogue/codec/default", test_codec_default);
-  catalogue_add ("/catalogue/codec/callable-raw", test_codec_callable_raw);
-  catalogue_add ("/catalogue/codec/raw", test_codec_raw);
-  catalogue_add ("/catalogue/codec/json", test_codec_json);
-  catalogue_add ("/catalogue/codec/zlib", test_codec_zlib);
-  catalogue_add ("/catalogue/codec/not-callable-encoder", test_codec_not_callable_encoder);
-  catalogue_add ("/catalogue/codec/not-callable-decoder", test_codec_not_callable_decoder);
-  catalogue_add ("/catalogue/codec/raw-pipe-across-processes", test_codec_raw_pipe_across_processes);
+  compat_add ("/compat/codec/default", test_codec_default);
+  compat_add ("/compat/codec/callable-raw", test_codec_callable_raw);
+  compat_add ("/compat/codec/raw", test_codec_raw);
+  compat_add ("/compat/codec/json", test_codec_json);
+  compat_add ("/compat/codec/zlib", test_codec_zlib);
+  compat_add ("/compat/codec/not-callable-encoder", test_codec_not_callable_encoder);
+  compat_add ("/compat/codec/not-callable-decoder", test_codec_not_callable_decoder);
+  compat_add ("/compat/codec/raw-pipe-across-processes", test_codec_raw_pipe_across_processes);
 
-  catalogue_add ("/catalogue/usecase/whatever-1", test_usecase_whatever_1);
-  catalogue_add ("/catalogue/usecase/whatever-2", test_usecase_whatever_2);
-  catalogue_add ("/catalogue/usecase/whatever-3", test_usecase_whatever_3);
+  compat_add ("/compat/usecase/whatever-1", test_usecase_whatever_1);
+  compat_add ("/compat/usecase/whatever-2", test_usecase_whatever_2);
+  compat_add ("/compat/usecase/whatever-3", test_usecase_whatever_3);
 
-  catalogue_add ("/catalogue/complex/getaddrinfo-mp", test_complex_getaddrinfo_mp);
-  catalogue_add ("/catalogue/complex/threadpool-resolver-mp", test_complex_threadpool_resolver_mp);
-  catalogue_add ("/catalogue/complex/wsgi-scenario", test_complex_wsgi_scenario);
-  catalogue_add ("/catalogue/complex/multi-duplex", test_complex_multi_duplex);
+  compat_add ("/compat/complex/getaddrinfo-mp", test_complex_getaddrinfo_mp);
+  compat_add ("/compat/complex/threadpool-resolver-mp", test_complex_threadpool_resolver_mp);
+  compat_add ("/compat/complex/wsgi-scenario", test_complex_wsgi_scenario);
+  compat_add ("/compat/complex/multi-duplex", test_complex_multi_duplex);
 
-  catalogue_add ("/catalogue/signals/orphaned-signal-watcher", test_signals_orphaned_signal_watcher);
-  catalogue_add ("/catalogue/signals/signal-handlers-default", test_signals_signal_handlers_default);
+  compat_add ("/compat/signals/orphaned-signal-watcher", test_signals_orphaned_signal_watcher);
+  compat_add ("/compat/signals/signal-handlers-default", test_signals_signal_handlers_default);
 
-  catalogue_add ("/catalogue/gaps/zero-length-message", test_gaps_zero_length_message);
-  catalogue_add ("/catalogue/gaps/negative-header", test_gaps_negative_header);
-  catalogue_add ("/catalogue/gaps/garbage-header", test_gaps_garbage_header);
-  catalogue_add ("/catalogue/gaps/eof-mid-header", test_gaps_eof_mid_header);
-  catalogue_add ("/catalogue/gaps/eof-mid-body", test_gaps_eof_mid_body);
-  catalogue_add ("/catalogue/gaps/eof-between-header-and-body", test_gaps_eof_between_header_and_body);
-  catalogue_add ("/catalogue/gaps/dead-reader-partial-write", test_gaps_dead_reader_partial_write);
-  catalogue_add ("/catalogue/gaps/child-killed-mid-stream", test_gaps_child_killed_mid_stream);
-  catalogue_add ("/catalogue/gaps/same-channel-two-children", test_gaps_same_channel_two_children);
-  catalogue_add ("/catalogue/gaps/kill", test_gaps_kill);
-  catalogue_add ("/catalogue/gaps/name", test_gaps_name);
-  catalogue_add ("/catalogue/gaps/busy-channel-locked", test_gaps_busy_channel_locked);
-  catalogue_add ("/catalogue/gaps/inherited-fds", test_gaps_inherited_fds);
-  catalogue_add ("/catalogue/gaps/inherited-fds-spawn", test_gaps_inherited_fds_spawn);
-  catalogue_add ("/catalogue/gaps/signal-mask", test_gaps_signal_mask);
-  catalogue_add ("/catalogue/gaps/signal-mask-spawn", test_gaps_signal_mask_spawn);
-  catalogue_add ("/catalogue/gaps/exit-code-return-1", test_gaps_exit_code_return_1);
+  compat_add ("/compat/gaps/dead-reader-partial-write", test_gaps_dead_reader_partial_write);
+  compat_add ("/compat/gaps/child-killed-mid-stream", test_gaps_child_killed_mid_stream);
+  compat_add ("/compat/gaps/same-channel-two-children", test_gaps_same_channel_two_children);
+  compat_add ("/compat/gaps/kill", test_gaps_kill);
+  compat_add ("/compat/gaps/name", test_gaps_name);
+  compat_add ("/compat/gaps/busy-channel-locked", test_gaps_busy_channel_locked);
+  compat_add ("/compat/gaps/inherited-fds", test_gaps_inherited_fds);
+  compat_add ("/compat/gaps/inherited-fds-spawn", test_gaps_inherited_fds_spawn);
+  compat_add ("/compat/gaps/signal-mask", test_gaps_signal_mask);
+  compat_add ("/compat/gaps/signal-mask-spawn", test_gaps_signal_mask_spawn);
+  compat_add ("/compat/gaps/exit-code-return-1", test_gaps_exit_code_return_1);
 
   return g_test_run ();
 }
