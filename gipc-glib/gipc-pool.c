@@ -110,7 +110,7 @@ struct _GipcPool
   GQueue           deaths;            /* monotonic times (gint64*) of unexpected deaths */
   gboolean         broken;
   gboolean         closing;
-  GList           *close_tasks;       /* of GTask* */
+  GList           *close_tasks;       /* of PoolTask*: close_async calls */
   guint            n_alive;           /* worker processes not yet gone, attached or not */
   PoolHandle      *handle;            /* how tasks reach the pool */
   gboolean         disposed;
@@ -215,9 +215,17 @@ struct _PoolTask
   gint          ref_count;
   PoolHandle   *handle;
   GMainContext *pool_context;
-  GipcAsyncResult *result; /* gipc_pool_run_async: a light GAsyncResult
-                             * (no GTask: its cost was a third of a tiny
-                             * task's); never recycled */
+  /* gipc_pool_run_async: its result is a light GAsyncResult (no GTask:
+   * its cost was a third of a tiny task's), made when the task is done,
+   * in the caller's context, with the pool as its weakly held source
+   * while the pool exists (gjs's Gio._promisify calls run_finish on it;
+   * made at submission, a weak reference per pending task would cost
+   * O(pending tasks) each in GObject); never recycled. */
+  gboolean             is_async;    /* run_async or close_async */
+  gpointer             source_tag;
+  GAsyncReadyCallback  callback;
+  gpointer             user_data;
+  GMainContext        *caller_context;
   GTask        *task;       /* gipc_pool_close_async */
   SyncWaiter   *waiter;     /* gipc_pool_run */
   GBytes       *request;
@@ -361,7 +369,11 @@ task_unref (gpointer data)
   pool_handle_unref (pt->handle);
   g_main_context_unref (pt->pool_context);
   g_clear_object (&pt->task);
-  g_clear_object (&pt->result);
+  g_clear_pointer (&pt->caller_context, g_main_context_unref);
+  /* An outcome never delivered (its context was never iterated again). */
+  g_clear_pointer (&pt->completion.bytes, g_bytes_unref);
+  g_clear_object (&pt->completion.fds);
+  g_clear_error (&pt->completion.error);
   g_clear_pointer (&pt->request, g_bytes_unref);
   g_clear_object (&pt->fds);
   g_clear_object (&pt->cancellable);
@@ -453,6 +465,44 @@ done_list_free (DoneList *done)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DoneList, done_list_free)
 
+/* Calls @pt's run_async callback with its outcome; in the caller's
+ * context. */
+static void
+task_deliver (PoolTask *pt)
+{
+  Completion *c = &pt->completion;
+  GipcPool *pool = pool_handle_get (pt->handle);
+  GipcAsyncResult *result;
+
+  if (pool != NULL)
+    result = gipc_async_result_new_weak (pool, pt->cancellable, pt->callback, pt->user_data,
+                                         pt->source_tag);
+  else
+    result = gipc_async_result_new (NULL, pt->cancellable, pt->callback, pt->user_data,
+                                    pt->source_tag);
+  if (c->error != NULL)
+    {
+      g_clear_pointer (&c->bytes, g_bytes_unref);
+      g_clear_object (&c->fds);
+      gipc_async_result_set_error (result, g_steal_pointer (&c->error));
+    }
+  else
+    {
+      gipc_async_result_set_pointer (result, g_steal_pointer (&c->bytes),
+                                     (GDestroyNotify) g_bytes_unref);
+      gipc_async_result_set_fds (result, g_steal_pointer (&c->fds));
+    }
+  gipc_async_result_complete (result);
+  g_clear_object (&pool);
+}
+
+static gboolean
+task_deliver_cb (gpointer data)
+{
+  task_deliver (data);
+  return G_SOURCE_REMOVE;
+}
+
 /* Delivers the outcomes; without the lock (callbacks may do anything).
  * A run_async result completes at once when this thread runs its caller's
  * context (as GTask does), else from an idle source there; @deferred
@@ -474,22 +524,24 @@ completions_run_full (GPtrArray *done,
           pt->cancel_id = 0;
         }
 
-      if (pt->result != NULL)
+      if (pt->is_async)
         {
-          GipcAsyncResult *result = g_steal_pointer (&pt->result);
-
-          if (c->error != NULL)
-            gipc_async_result_set_error (result, g_steal_pointer (&c->error));
+          pt->is_async = FALSE;
+          if (!deferred && may_complete_here (pt->caller_context))
+            task_deliver (pt);
           else
             {
-              gipc_async_result_set_pointer (result, g_steal_pointer (&c->bytes),
-                                             (GDestroyNotify) g_bytes_unref);
-              gipc_async_result_set_fds (result, g_steal_pointer (&c->fds));
+              /* The outcome stays in pt until then. */
+              GSource *source = g_idle_source_new ();
+
+              g_source_set_priority (source, G_PRIORITY_DEFAULT);
+              g_source_set_static_name (source, "[gipc] pool task result");
+              g_source_set_callback (source, task_deliver_cb, task_ref (pt), task_unref);
+              g_source_attach (source, pt->caller_context);
+              g_source_unref (source);
+              task_unref (pt);  /* the completion's; c was part of it */
+              continue;
             }
-          if (!deferred && may_complete_here (gipc_async_result_get_context (result)))
-            gipc_async_result_complete (result);
-          else
-            gipc_async_result_complete_in_idle (result);
         }
       else if (pt->task != NULL)
         {
@@ -1952,16 +2004,20 @@ gipc_pool_run_async (GipcPool            *self,
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
   /* No source object: pending tasks must not keep the pool alive. */
-  result = gipc_async_result_new (NULL, cancellable, callback, user_data, gipc_pool_run_async);
   if (g_cancellable_set_error_if_cancelled (cancellable, &error))
     {
+      result = gipc_async_result_new_weak (self, cancellable, callback, user_data, gipc_pool_run_async);
       gipc_async_result_set_error (result, error);
       gipc_async_result_complete_in_idle (result);
       return;
     }
 
   pt = task_new (self, request, fds, cancellable);
-  pt->result = result;
+  pt->is_async = TRUE;
+  pt->source_tag = gipc_pool_run_async;
+  pt->callback = callback;
+  pt->user_data = user_data;
+  pt->caller_context = g_main_context_ref_thread_default ();
   pool_submit (self, pt);
   task_unref (pt);
 }
@@ -2124,23 +2180,24 @@ gipc_pool_close_async (GipcPool            *self,
                        GAsyncReadyCallback  callback,
                        gpointer             user_data)
 {
-  GTask *task;
   PoolTask *pt;
 
   g_return_if_fail (GIPC_IS_POOL (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  task = g_task_new (NULL, cancellable, callback, user_data);
-  g_task_set_source_tag (task, gipc_pool_close_async);
-  g_task_set_name (task, "[gipc] gipc_pool_close_async");
-
   /* A close completes through the task machinery (exactly once, also when
-   * the pool is disposed first). */
+   * the pool is disposed first), with the pool as its weakly held source
+   * (as run_async). */
   pt = g_new0 (PoolTask, 1);
   pt->ref_count = 1;
   pt->handle = pool_handle_ref (self->handle);
   pt->pool_context = g_main_context_ref (self->context);
-  pt->task = task;
+  pt->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
+  pt->is_async = TRUE;
+  pt->source_tag = gipc_pool_close_async;
+  pt->callback = callback;
+  pt->user_data = user_data;
+  pt->caller_context = g_main_context_ref_thread_default ();
   pt->state = TASK_QUEUED;  /* in close_tasks, not in the queue */
 
   POOL_LOCK ();
@@ -2169,16 +2226,24 @@ gipc_pool_close_finish (GipcPool      *self,
                         GAsyncResult  *result,
                         GError       **error)
 {
-  ResultBox *box;
+  GipcAsyncResult *res;
+  GCancellable *cancellable;
+  GError *local_error = NULL;
 
   g_return_val_if_fail (self == NULL || GIPC_IS_POOL (self), FALSE);
-  g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == gipc_pool_close_async, FALSE);
+  g_return_val_if_fail (gipc_async_result_is_valid (result, NULL, gipc_pool_close_async), FALSE);
 
-  box = g_task_propagate_pointer (G_TASK (result), error);
-  if (box == NULL)
+  res = GIPC_ASYNC_RESULT (result);
+  /* As GTask did: a cancelled cancellable reports the cancel. */
+  cancellable = gipc_async_result_get_cancellable (res);
+  if (cancellable != NULL && g_cancellable_set_error_if_cancelled (cancellable, error))
     return FALSE;
-  result_box_free (box);
+  gipc_async_result_propagate_pointer (res, &local_error);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, local_error);
+      return FALSE;
+    }
   return TRUE;
 }
 
