@@ -35,8 +35,6 @@ typedef struct
   gboolean        done;
   gint            exit_status;
   gboolean        fresh;             /* the only request came in the last iteration */
-  GCancellable   *spare;             /* for the next request: reused while uncancelled */
-  guint           cancelled_signal;
 } Worker;
 
 static void
@@ -237,11 +235,10 @@ run_one (Worker *w)
   g_autoptr(GBytes) result = NULL;
   g_autoptr(GCancellable) cancellable = NULL;
 
-  /* A GCancellable costs more than a tiny task: one serves request after
-   * request until it is cancelled or the function keeps a reference. */
-  cancellable = w->spare != NULL ? g_steal_pointer (&w->spare) : g_cancellable_new ();
-  if (w->cancelled_signal == 0)
-    w->cancelled_signal = g_signal_lookup ("cancelled", G_TYPE_CANCELLABLE);  /* the class exists now */
+  /* A new GCancellable for each request: whether the function kept a
+   * reference to the previous one cannot be known without reading
+   * GObject's private reference count, so none is reused. */
+  cancellable = g_cancellable_new ();
   w->running = TRUE;
   w->current_id = req->task_id;
   w->current_cancellable = cancellable;
@@ -254,10 +251,6 @@ run_one (Worker *w)
 
   w->running = FALSE;
   w->current_cancellable = NULL;
-  if (!g_cancellable_is_cancelled (cancellable) &&
-      g_atomic_int_get (&G_OBJECT (cancellable)->ref_count) == 1 &&
-      !g_signal_has_handler_pending (cancellable, w->cancelled_signal, 0, FALSE))
-    w->spare = g_steal_pointer (&cancellable);
 
   if (result == NULL && func_error == NULL)
     g_set_error_literal (&func_error, GIPC_ERROR, GIPC_ERROR_FAILED,
@@ -353,7 +346,6 @@ gipc_worker_serve (GipcChannel    *channel,
 
   g_queue_clear_full (&w.requests, (GDestroyNotify) worker_request_free);
   g_clear_pointer (&w.awaiting_payload, worker_request_free);
-  g_clear_object (&w.spare);
   g_main_context_pop_thread_default (w.context);
   g_main_context_unref (w.context);
   g_object_unref (w.channel);
