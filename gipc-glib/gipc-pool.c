@@ -100,6 +100,7 @@ struct _GipcPool
   GipcSandboxFlags sandbox;
   guint64          memory_limit;
   GPtrArray       *allowed_paths;     /* of gchar*, "r:" or "w:" prefixed */
+  gboolean         allow_system_data; /* gipc_pool_sandbox_allow_system_data () */
 
   /* State. */
   GQueue           queue;             /* of PoolTask*, waiting for a worker */
@@ -1226,6 +1227,8 @@ worker_start (GipcPool   *self,
           const gchar *p = g_ptr_array_index (self->allowed_paths, i);
           gipc_process_sandbox_allow_path (process, p + 2, p[0] == 'w');
         }
+      if (self->allow_system_data)
+        gipc_process_sandbox_allow_system_data (process);
       POOL_UNLOCK ();
       w->exited_id = g_signal_connect (process, "exited", G_CALLBACK (worker_exited_cb), w);
 
@@ -2906,6 +2909,28 @@ gipc_pool_set_sandbox (GipcPool         *self,
   POOL_UNLOCK ();
   if (changed)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SANDBOX]);
+}
+
+/**
+ * gipc_pool_sandbox_allow_system_data:
+ * @self: a pool
+ *
+ * Lets every worker started afterwards read the system's read-only data
+ * despite its sandbox, as [method@Gipc.Process.sandbox_allow_system_data]
+ * does for one process: what a decoder's lazy loaders need (gdk-pixbuf's
+ * MIME database and loaders, fontconfig, locales) under
+ * %GIPC_SANDBOX_FLAGS_NO_FILESYSTEM.
+ *
+ * Since: 1.0
+ */
+void
+gipc_pool_sandbox_allow_system_data (GipcPool *self)
+{
+  g_return_if_fail (GIPC_IS_POOL (self));
+
+  POOL_LOCK ();
+  self->allow_system_data = TRUE;
+  POOL_UNLOCK ();
 }
 
 /**

@@ -70,6 +70,15 @@ test_worker_func (GBytes        *request,
       close (fd);
       return g_bytes_new_static ("open", 4);
     }
+  if (g_str_has_prefix (text, "read-file"))
+    {
+      int fd = open (arg, O_RDONLY | O_CLOEXEC);
+
+      if (fd < 0)
+        return g_bytes_new_static ("denied", 6);
+      close (fd);
+      return g_bytes_new_static ("read", 4);
+    }
   if (g_str_has_prefix (text, "echo"))
     return g_bytes_new (arg, strlen (arg));
   if (g_str_has_prefix (text, "hold-connect"))
@@ -1323,6 +1332,41 @@ test_sandbox (void)
   assert_bytes_str (answer, "blocked");
 }
 
+/* gipc_pool_sandbox_allow_system_data reaches every worker: under
+ * NO_FILESYSTEM the linker's cache is readable with it and not without. */
+static void
+test_sandbox_system_data (void)
+{
+  g_autoptr(GipcPool) bare = gipc_pool_new (test_worker_func, NULL, NULL);
+  g_autoptr(GipcPool) with_data = gipc_pool_new (test_worker_func, NULL, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) denied = NULL;
+  g_autoptr(GBytes) read = NULL;
+  GipcSandboxFlags applied = GIPC_SANDBOX_FLAGS_NONE;
+
+  if (!g_file_test ("/etc/ld.so.cache", G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("no /etc/ld.so.cache on this system");
+      return;
+    }
+  gipc_pool_set_sandbox (bare, GIPC_SANDBOX_FLAGS_NO_FILESYSTEM | GIPC_SANDBOX_FLAGS_BEST_EFFORT);
+  gipc_pool_set_sandbox (with_data, GIPC_SANDBOX_FLAGS_NO_FILESYSTEM | GIPC_SANDBOX_FLAGS_BEST_EFFORT);
+  gipc_pool_sandbox_allow_system_data (with_data);
+  g_signal_connect (bare, "worker-started", G_CALLBACK (record_sandbox_cb), &applied);
+
+  denied = run_one (bare, "read-file:/etc/ld.so.cache", &error);
+  g_assert_no_error (error);
+  if ((applied & GIPC_SANDBOX_FLAGS_NO_FILESYSTEM) == 0)
+    {
+      g_test_skip ("the kernel cannot take file access away here");
+      return;
+    }
+  assert_bytes_str (denied, "denied");
+  read = run_one (with_data, "read-file:/etc/ld.so.cache", &error);
+  g_assert_no_error (error);
+  assert_bytes_str (read, "read");
+}
+
 static void
 test_memory_limit (void)
 {
@@ -1589,6 +1633,7 @@ main (int    argc,
   gipc_test_add_func ("/pool/result-before-exit", test_result_before_exit);
   gipc_test_add_func ("/pool/memory-limit", test_memory_limit);
   gipc_test_add_func ("/pool/sandbox", test_sandbox);
+  gipc_test_add_func ("/pool/sandbox/system-data", test_sandbox_system_data);
   gipc_test_add_func ("/pool/close", test_close);
   gipc_test_add_func ("/pool/stress-kills", test_stress_kills);
   gipc_test_add_func ("/pool/idle-no-cpu", test_idle_no_cpu);
