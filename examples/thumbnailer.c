@@ -565,10 +565,8 @@ make_pool (GipcForkServer *server,
   gipc_pool_set_sandbox (pool, GIPC_SANDBOX_FLAGS_NO_NETWORK | GIPC_SANDBOX_FLAGS_NO_FILESYSTEM);
   /* What gdk-pixbuf reads lazily (its loaders and their cache, the MIME
    * database, the libraries dlopen() finds through the linker's cache),
-   * and the images. TODO: gipc_pool_sandbox_allow_system_data() once the
-   * sandbox work lands says the first two in one call. */
-  gipc_pool_sandbox_allow_path (pool, "/usr", FALSE);
-  gipc_pool_sandbox_allow_path (pool, "/etc/ld.so.cache", FALSE);
+   * and the images. */
+  gipc_pool_sandbox_allow_system_data (pool);
   gipc_pool_sandbox_allow_path (pool, images_dir, FALSE);
   return pool;
 }

@@ -19,6 +19,11 @@
  *     CANCEL:          nothing
  *     ERROR:           code (int32, big-endian), domain length (uint16,
  *                      big-endian), the domain's name, the message (UTF-8)
+ *     BATCH:           task id 0, no fds; then one or more records, each
+ *                      a length (uint32, big-endian) and a whole REQUEST
+ *                      or CANCEL message with its payload inline and no
+ *                      fds (the pool sends the requests it pipelines to a
+ *                      worker in one channel message)
  */
 
 #pragma once
@@ -33,6 +38,7 @@ typedef enum
   GIPC_POOL_WIRE_CANCEL  = 'C',
   GIPC_POOL_WIRE_RESULT  = 'R',
   GIPC_POOL_WIRE_ERROR   = 'E',
+  GIPC_POOL_WIRE_BATCH   = 'B',
 } GipcPoolWireKind;
 
 #define GIPC_POOL_WIRE_FLAG_PAYLOAD_FOLLOWS 0x01
@@ -47,7 +53,8 @@ typedef struct
   guint8   flags;
   guint64  task_id;
   guint32  n_fds;
-  GBytes  *payload;     /* REQUEST/RESULT inline: a slice of the message, no copy */
+  GBytes  *payload;     /* REQUEST/RESULT inline, BATCH records: a slice of
+                         * the message, no copy */
   gint32   code;        /* ERROR */
   gchar   *domain;      /* ERROR */
   gchar   *message;     /* ERROR: valid UTF-8 */
@@ -66,6 +73,27 @@ gboolean gipc_pool_wire_decode         (GBytes              *bytes,
                                         GipcPoolWireMessage *out,
                                         GError             **error);
 void     gipc_pool_wire_message_clear  (GipcPoolWireMessage *msg);
+
+/* BATCH: start one, add whole messages (each a REQUEST or CANCEL without
+ * fds and with its payload inline), end it. */
+GByteArray *gipc_pool_wire_batch_new   (void);
+void     gipc_pool_wire_batch_add      (GByteArray          *batch,
+                                        GBytes              *record);
+/* Adds a REQUEST (or RESULT) without fds whose payload is smaller than
+ * GIPC_POOL_WIRE_INLINE_MAX, encoded in place. */
+void     gipc_pool_wire_batch_add_payload (GByteArray       *batch,
+                                           GipcPoolWireKind  kind,
+                                           guint64           task_id,
+                                           GBytes           *payload);
+GBytes  *gipc_pool_wire_batch_end      (GByteArray          *batch);
+/* The record of a decoded BATCH's payload at *offset (a slice, no copy),
+ * or NULL at its end; FALSE with GIPC_ERROR_PROTOCOL on a bad length. The
+ * record itself is then decoded with gipc_pool_wire_decode; its kind and
+ * flags are the caller's to check. */
+gboolean gipc_pool_wire_batch_next     (GBytes              *records,
+                                        gsize               *offset,
+                                        GBytes             **record,
+                                        GError             **error);
 GError  *gipc_pool_wire_message_to_error (const GipcPoolWireMessage *msg);
 
 G_END_DECLS

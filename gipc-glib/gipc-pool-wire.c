@@ -190,6 +190,18 @@ gipc_pool_wire_decode (GBytes               *bytes,
         return TRUE;
       }
 
+    case GIPC_POOL_WIRE_BATCH:
+      if (size < GIPC_POOL_WIRE_HEADER_SIZE + 4 || out->flags != 0 || out->n_fds != 0 ||
+          out->task_id != 0)
+        {
+          g_set_error_literal (error, GIPC_ERROR, GIPC_ERROR_PROTOCOL,
+                               "Malformed pool batch message");
+          return FALSE;
+        }
+      out->payload = g_bytes_new_from_bytes (bytes, GIPC_POOL_WIRE_HEADER_SIZE,
+                                             size - GIPC_POOL_WIRE_HEADER_SIZE);
+      return TRUE;
+
     default:
       g_set_error (error, GIPC_ERROR, GIPC_ERROR_PROTOCOL,
                    "Unknown pool message kind 0x%02x", p[0]);
@@ -217,4 +229,87 @@ gipc_pool_wire_message_to_error (const GipcPoolWireMessage *msg)
   return g_error_new (GIPC_ERROR, GIPC_ERROR_FAILED,
                       "%s (error %d of domain %s, unknown to this process)",
                       msg->message, msg->code, msg->domain);
+}
+
+GByteArray *
+gipc_pool_wire_batch_new (void)
+{
+  GByteArray *batch = g_byte_array_sized_new (512);
+
+  g_byte_array_set_size (batch, GIPC_POOL_WIRE_HEADER_SIZE);
+  put_header (batch->data, GIPC_POOL_WIRE_BATCH, 0, 0, 0);
+  return batch;
+}
+
+void
+gipc_pool_wire_batch_add (GByteArray *batch,
+                          GBytes     *record)
+{
+  gsize size;
+  const guint8 *data = g_bytes_get_data (record, &size);
+  guint32 len_be;
+
+  g_return_if_fail (size >= GIPC_POOL_WIRE_HEADER_SIZE && size <= G_MAXUINT32);
+  len_be = GUINT32_TO_BE ((guint32) size);
+  g_byte_array_append (batch, (const guint8 *) &len_be, 4);
+  g_byte_array_append (batch, data, (guint) size);
+}
+
+void
+gipc_pool_wire_batch_add_payload (GByteArray       *batch,
+                                  GipcPoolWireKind  kind,
+                                  guint64           task_id,
+                                  GBytes           *payload)
+{
+  gsize size = g_bytes_get_size (payload);
+  guint at = batch->len;
+  guint32 len_be;
+
+  g_return_if_fail (kind == GIPC_POOL_WIRE_REQUEST || kind == GIPC_POOL_WIRE_RESULT);
+  g_return_if_fail (size < GIPC_POOL_WIRE_INLINE_MAX);
+  len_be = GUINT32_TO_BE ((guint32) (GIPC_POOL_WIRE_HEADER_SIZE + size));
+  g_byte_array_set_size (batch, at + 4 + GIPC_POOL_WIRE_HEADER_SIZE + (guint) size);
+  memcpy (batch->data + at, &len_be, 4);
+  put_header (batch->data + at + 4, kind, 0, task_id, 0);
+  if (size > 0)
+    memcpy (batch->data + at + 4 + GIPC_POOL_WIRE_HEADER_SIZE, g_bytes_get_data (payload, NULL), size);
+}
+
+GBytes *
+gipc_pool_wire_batch_end (GByteArray *batch)
+{
+  return g_byte_array_free_to_bytes (batch);
+}
+
+gboolean
+gipc_pool_wire_batch_next (GBytes  *records,
+                           gsize   *offset,
+                           GBytes **record,
+                           GError **error)
+{
+  gsize size;
+  const guint8 *p = g_bytes_get_data (records, &size);
+  guint32 len_be;
+  gsize len;
+
+  *record = NULL;
+  if (*offset >= size)
+    return TRUE;
+  if (size - *offset < 4)
+    {
+      g_set_error_literal (error, GIPC_ERROR, GIPC_ERROR_PROTOCOL,
+                           "Pool batch ends inside a record's length");
+      return FALSE;
+    }
+  memcpy (&len_be, p + *offset, 4);
+  len = GUINT32_FROM_BE (len_be);
+  if (len < GIPC_POOL_WIRE_HEADER_SIZE || len > size - *offset - 4)
+    {
+      g_set_error (error, GIPC_ERROR, GIPC_ERROR_PROTOCOL,
+                   "Pool batch record of %" G_GSIZE_FORMAT " bytes does not fit", len);
+      return FALSE;
+    }
+  *record = g_bytes_new_from_bytes (records, *offset + 4, len);
+  *offset += 4 + len;
+  return TRUE;
 }

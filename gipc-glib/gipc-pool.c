@@ -10,6 +10,7 @@
 
 #include <gio/gunixfdlist.h>
 
+#include "gipc-async-result-private.h"
 #include "gipc-error.h"
 #include "gipc-enum-types.h"
 #include "gipc-pool.h"
@@ -99,6 +100,7 @@ struct _GipcPool
   GipcSandboxFlags sandbox;
   guint64          memory_limit;
   GPtrArray       *allowed_paths;     /* of gchar*, "r:" or "w:" prefixed */
+  gboolean         allow_system_data; /* gipc_pool_sandbox_allow_system_data () */
 
   /* State. */
   GQueue           queue;             /* of PoolTask*, waiting for a worker */
@@ -109,7 +111,7 @@ struct _GipcPool
   GQueue           deaths;            /* monotonic times (gint64*) of unexpected deaths */
   gboolean         broken;
   gboolean         closing;
-  GList           *close_tasks;       /* of GTask* */
+  GList           *close_tasks;       /* of PoolTask*: close_async calls */
   guint            n_alive;           /* worker processes not yet gone, attached or not */
   PoolHandle      *handle;            /* how tasks reach the pool */
   gboolean         disposed;
@@ -200,12 +202,32 @@ struct _PoolHandle
   GipcPool *pool;   /* guarded by pool_lock; cleared when the pool is disposed */
 };
 
+/* A task's outcome, between task_finish_locked() and completions_run(). */
+typedef struct
+{
+  PoolTask    *pt;
+  GBytes      *bytes;
+  GUnixFDList *fds;
+  GError      *error;
+} Completion;
+
 struct _PoolTask
 {
   gint          ref_count;
   PoolHandle   *handle;
   GMainContext *pool_context;
-  GTask        *task;       /* gipc_pool_run_async */
+  /* gipc_pool_run_async: its result is a light GAsyncResult (no GTask:
+   * its cost was a third of a tiny task's), made when the task is done,
+   * in the caller's context, with the pool as its weakly held source
+   * while the pool exists (gjs's Gio._promisify calls run_finish on it;
+   * made at submission, a weak reference per pending task would cost
+   * O(pending tasks) each in GObject); never recycled. */
+  gboolean             is_async;    /* run_async or close_async */
+  gpointer             source_tag;
+  GAsyncReadyCallback  callback;
+  gpointer             user_data;
+  GMainContext        *caller_context;
+  GTask        *task;       /* gipc_pool_close_async */
   SyncWaiter   *waiter;     /* gipc_pool_run */
   GBytes       *request;
   GUnixFDList  *fds;
@@ -215,6 +237,7 @@ struct _PoolTask
   GCancellable *cancellable;
   gulong        cancel_id;
   GSource      *timeout_source;
+  Completion    completion;  /* a task finishes once: no allocation for it */
 };
 
 typedef enum
@@ -258,6 +281,8 @@ struct _PoolWorker
   GipcPoolWireMessage pending;
   GUnixFDList   *pending_fds;
   gulong         exited_id;
+  GByteArray    *batch;         /* pipelined requests to send as one BATCH message, or NULL */
+  gboolean       refill;        /* pool_dispatch_locked: its pipeline is to be topped up */
 };
 
 /* A request sent to a worker. The worker answers its requests in order,
@@ -270,6 +295,10 @@ typedef struct
 } SentEntry;
 
 #define PIPELINE_DEPTH 16
+/* A busy worker's pipeline is topped up once it is down to this many
+ * requests, so that requests go in batches (one channel message, one
+ * wakeup of the worker, one dispatch here for several tasks). */
+#define PIPELINE_REFILL (PIPELINE_DEPTH / 2)
 
 /* Requests up to this size to an idle worker are written synchronously. */
 #define SYNC_SEND_MAX 4096
@@ -279,14 +308,6 @@ typedef struct
  * request; it gets at least this long (ms) to say so once it is at the
  * head, before it is killed. */
 #define PIPELINED_CANCEL_GRACE 200
-
-typedef struct
-{
-  PoolTask    *pt;
-  GBytes      *bytes;
-  GUnixFDList *fds;
-  GError      *error;
-} Completion;
 
 typedef struct
 {
@@ -349,6 +370,11 @@ task_unref (gpointer data)
   pool_handle_unref (pt->handle);
   g_main_context_unref (pt->pool_context);
   g_clear_object (&pt->task);
+  g_clear_pointer (&pt->caller_context, g_main_context_unref);
+  /* An outcome never delivered (its context was never iterated again). */
+  g_clear_pointer (&pt->completion.bytes, g_bytes_unref);
+  g_clear_object (&pt->completion.fds);
+  g_clear_error (&pt->completion.error);
   g_clear_pointer (&pt->request, g_bytes_unref);
   g_clear_object (&pt->fds);
   g_clear_object (&pt->cancellable);
@@ -390,7 +416,7 @@ task_finish_locked (GipcPool    *self,
       g_clear_pointer (&pt->timeout_source, g_source_unref);
     }
 
-  c = g_new0 (Completion, 1);
+  c = &pt->completion;
   c->pt = pt;
   c->bytes = bytes;
   c->fds = fds;
@@ -398,9 +424,93 @@ task_finish_locked (GipcPool    *self,
   g_ptr_array_add (done, c);
 }
 
-/* Delivers the outcomes; without the lock (callbacks may do anything). */
+/* Whether a result made in @context may complete right now: this thread
+ * runs @context as its thread-default one (a GSource dispatch of it, never
+ * inside the _async call: see completions_run_deferred). */
+static gboolean
+may_complete_here (GMainContext *context)
+{
+  GMainContext *current = g_main_context_get_thread_default ();
+
+  if (current == NULL)
+    current = g_main_context_default ();
+  return current == context && g_main_context_is_owner (context);
+}
+
+/* The list of finished tasks that each entry point of the pool fills and
+ * delivers: one per thread is kept for the next entry point (reentered
+ * entry points, from callbacks, make their own). */
+typedef GPtrArray DoneList;
+
+static GPrivate spare_done = G_PRIVATE_INIT ((GDestroyNotify) g_ptr_array_unref);
+
+static DoneList *
+done_list_new (void)
+{
+  GPtrArray *done = g_private_get (&spare_done);
+
+  if (done == NULL)
+    return g_ptr_array_new ();
+  g_private_set (&spare_done, NULL);
+  return done;
+}
+
 static void
-completions_run (GPtrArray *done)
+done_list_free (DoneList *done)
+{
+  if (done->len == 0 && g_private_get (&spare_done) == NULL)
+    g_private_set (&spare_done, done);
+  else
+    g_ptr_array_unref (done);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DoneList, done_list_free)
+
+/* Calls @pt's run_async callback with its outcome; in the caller's
+ * context. */
+static void
+task_deliver (PoolTask *pt)
+{
+  Completion *c = &pt->completion;
+  GipcPool *pool = pool_handle_get (pt->handle);
+  GipcAsyncResult *result;
+
+  if (pool != NULL)
+    result = gipc_async_result_new_weak (pool, pt->cancellable, pt->callback, pt->user_data,
+                                         pt->source_tag);
+  else
+    result = gipc_async_result_new (NULL, pt->cancellable, pt->callback, pt->user_data,
+                                    pt->source_tag);
+  if (c->error != NULL)
+    {
+      g_clear_pointer (&c->bytes, g_bytes_unref);
+      g_clear_object (&c->fds);
+      gipc_async_result_set_error (result, g_steal_pointer (&c->error));
+    }
+  else
+    {
+      gipc_async_result_set_pointer (result, g_steal_pointer (&c->bytes),
+                                     (GDestroyNotify) g_bytes_unref);
+      gipc_async_result_set_fds (result, g_steal_pointer (&c->fds));
+    }
+  gipc_async_result_complete (result);
+  g_clear_object (&pool);
+}
+
+static gboolean
+task_deliver_cb (gpointer data)
+{
+  task_deliver (data);
+  return G_SOURCE_REMOVE;
+}
+
+/* Delivers the outcomes; without the lock (callbacks may do anything).
+ * A run_async result completes at once when this thread runs its caller's
+ * context (as GTask does), else from an idle source there; @deferred
+ * forces the idle source (inside run_async, or in dispose). */
+static void
+completions_run_full (GPtrArray *done,
+                      gboolean   deferred)
 {
   guint i;
 
@@ -415,7 +525,26 @@ completions_run (GPtrArray *done)
           pt->cancel_id = 0;
         }
 
-      if (pt->task != NULL)
+      if (pt->is_async)
+        {
+          pt->is_async = FALSE;
+          if (!deferred && may_complete_here (pt->caller_context))
+            task_deliver (pt);
+          else
+            {
+              /* The outcome stays in pt until then. */
+              GSource *source = g_idle_source_new ();
+
+              g_source_set_priority (source, G_PRIORITY_DEFAULT);
+              g_source_set_static_name (source, "[gipc] pool task result");
+              g_source_set_callback (source, task_deliver_cb, task_ref (pt), task_unref);
+              g_source_attach (source, pt->caller_context);
+              g_source_unref (source);
+              task_unref (pt);  /* the completion's; c was part of it */
+              continue;
+            }
+        }
+      else if (pt->task != NULL)
         {
           GTask *task = g_steal_pointer (&pt->task);
 
@@ -451,10 +580,23 @@ completions_run (GPtrArray *done)
       g_clear_pointer (&c->bytes, g_bytes_unref);
       g_clear_object (&c->fds);
       g_clear_error (&c->error);
-      task_unref (pt);
-      g_free (c);
+      task_unref (pt);  /* c was part of it */
     }
   g_ptr_array_set_size (done, 0);
+}
+
+/* From the pool's GSource dispatches. */
+static void
+completions_run (GPtrArray *done)
+{
+  completions_run_full (done, FALSE);
+}
+
+/* Never calls a run_async callback before it returns. */
+static void
+completions_run_deferred (GPtrArray *done)
+{
+  completions_run_full (done, TRUE);
 }
 
 /* ---- workers ---- */
@@ -494,6 +636,8 @@ worker_unref (gpointer data)
   g_clear_object (&w->channel);
   g_clear_object (&w->theirs);
   g_clear_error (&w->protocol_error);
+  if (w->batch != NULL)
+    g_byte_array_unref (w->batch);
   gipc_pool_wire_message_clear (&w->pending);
   g_clear_object (&w->pending_fds);
   g_weak_ref_clear (&w->pool);
@@ -769,7 +913,7 @@ static gboolean
 worker_eof_wait_cb (gpointer data)
 {
   PoolWorker *w = data;
-  g_autoptr(GPtrArray) done = g_ptr_array_new ();
+  g_autoptr(DoneList) done = done_list_new ();
   g_autoptr(GipcPool) self = g_weak_ref_get (&w->pool);
 
   POOL_LOCK ();
@@ -792,7 +936,7 @@ worker_exited_cb (GipcProcess *process,
                   gpointer     data)
 {
   PoolWorker *w = data;
-  g_autoptr(GPtrArray) done = g_ptr_array_new ();
+  g_autoptr(DoneList) done = done_list_new ();
   g_autoptr(GipcPool) self = g_weak_ref_get (&w->pool);
 
   worker_ref (w);
@@ -891,7 +1035,7 @@ worker_input (PoolWorker   *w,
               GUnixFDList  *fds,
               const GError *stream_error)
 {
-  g_autoptr(GPtrArray) done = g_ptr_array_new ();
+  g_autoptr(DoneList) done = done_list_new ();
   g_autoptr(GError) error = stream_error != NULL ? g_error_copy (stream_error) : NULL;
   g_autoptr(GipcPool) self = g_weak_ref_get (&w->pool);
 
@@ -1045,7 +1189,7 @@ worker_start (GipcPool   *self,
               PoolWorker *w)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) done = g_ptr_array_new ();
+  g_autoptr(DoneList) done = done_list_new ();
   GipcChannel *mine = NULL, *theirs = NULL;
   GipcProcess *process = NULL;
   gboolean ok = FALSE;
@@ -1083,6 +1227,8 @@ worker_start (GipcPool   *self,
           const gchar *p = g_ptr_array_index (self->allowed_paths, i);
           gipc_process_sandbox_allow_path (process, p + 2, p[0] == 'w');
         }
+      if (self->allow_system_data)
+        gipc_process_sandbox_allow_system_data (process);
       POOL_UNLOCK ();
       w->exited_id = g_signal_connect (process, "exited", G_CALLBACK (worker_exited_cb), w);
 
@@ -1135,7 +1281,7 @@ task_timeout_cb (gpointer data)
 {
   PoolTask *pt = data;
   g_autoptr(GipcPool) self = pool_handle_get (pt->handle);
-  g_autoptr(GPtrArray) done = g_ptr_array_new ();
+  g_autoptr(DoneList) done = done_list_new ();
 
   if (self == NULL)
     return G_SOURCE_REMOVE;
@@ -1194,6 +1340,21 @@ static void worker_send_request_locked (GipcPool    *self,
                                         GUnixFDList *fds,
                                         guint64      task_id);
 
+/* Sends the requests batched for @w: one alone as it is, several as one
+ * BATCH message. They are behind the worker's current request: no report
+ * of the write is needed (see worker_send_request_locked). */
+static void
+worker_flush_batch_locked (GipcPool   *self,
+                           PoolWorker *w)
+{
+  g_autoptr(GBytes) message = NULL;
+
+  if (w->batch == NULL)
+    return;
+  message = gipc_pool_wire_batch_end (g_steal_pointer (&w->batch));
+  gipc_channel_send_with_fds_async (w->channel, message, NULL, NULL, NULL, NULL);
+}
+
 static void
 pool_assign_locked (GipcPool   *self,
                     PoolWorker *w,
@@ -1202,6 +1363,7 @@ pool_assign_locked (GipcPool   *self,
   g_autoptr(GBytes) header = NULL;
   gboolean follows = FALSE;
   guint n_fds = pt->fds != NULL ? (guint) g_unix_fd_list_get_length (pt->fds) : 0;
+  gsize size = g_bytes_get_size (pt->request);
 
   SentEntry *e = g_new0 (SentEntry, 1);
 
@@ -1215,12 +1377,19 @@ pool_assign_locked (GipcPool   *self,
   w->state = WORKER_BUSY;
   source_clear (&w->idle_source);
 
+  if (w->refill && w->sent.length > 1 && n_fds == 0 && size < GIPC_POOL_WIRE_INLINE_MAX)
+    {
+      /* Behind the worker's current request: goes with the batch. */
+      if (w->batch == NULL)
+        w->batch = gipc_pool_wire_batch_new ();
+      gipc_pool_wire_batch_add_payload (w->batch, GIPC_POOL_WIRE_REQUEST, pt->id, pt->request);
+      return;
+    }
+  worker_flush_batch_locked (self, w);
   header = gipc_pool_wire_encode_payload (GIPC_POOL_WIRE_REQUEST, pt->id, n_fds, pt->request, &follows);
-  g_main_context_push_thread_default (self->context);
   worker_send_request_locked (self, w, header, n_fds > 0 ? pt->fds : NULL, pt->id);
   if (follows)
     worker_send_request_locked (self, w, pt->request, NULL, pt->id);
-  g_main_context_pop_thread_default (self->context);
   /* The request stays with the task until it is answered: a worker that
    * dies before it reads it gives it back to the queue. */
   if (g_queue_get_length (&w->sent) == 1)
@@ -1241,7 +1410,7 @@ request_sent_cb (GObject      *source,
   SentData *sd = data;
   PoolWorker *w = sd->worker;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) done = g_ptr_array_new ();
+  g_autoptr(DoneList) done = done_list_new ();
   g_autoptr(GipcPool) self = g_weak_ref_get (&w->pool);
 
   gipc_channel_send_with_fds_finish (GIPC_CHANNEL (source), result, &error);
@@ -1300,7 +1469,11 @@ worker_send_request_locked (GipcPool    *self,
   sd->worker = worker_ref (w);
   sd->task_id = task_id;
   w->sends_pending++;
+  /* Its report comes in the pool's context. (The other sends need no
+   * context: the channel listens in the pool's context.) */
+  g_main_context_push_thread_default (self->context);
   gipc_channel_send_with_fds_async (w->channel, bytes, fds, NULL, request_sent_cb, sd);
+  g_main_context_pop_thread_default (self->context);
 }
 
 static gboolean
@@ -1308,7 +1481,7 @@ worker_idle_timeout_cb (gpointer data)
 {
   PoolWorker *w = data;
   g_autoptr(GipcPool) self = g_weak_ref_get (&w->pool);
-  g_autoptr(GPtrArray) done = g_ptr_array_new ();
+  g_autoptr(DoneList) done = done_list_new ();
 
   if (self == NULL)
     return G_SOURCE_REMOVE;
@@ -1398,6 +1571,12 @@ pool_dispatch_locked (GipcPool  *self,
     {
       gboolean gave = TRUE;
 
+      for (l = self->workers; l != NULL; l = l->next)
+        {
+          PoolWorker *w = l->data;
+
+          w->refill = g_queue_get_length (&w->sent) <= PIPELINE_REFILL;
+        }
       while (gave && !g_queue_is_empty (&self->queue))
         {
           gave = FALSE;
@@ -1406,13 +1585,20 @@ pool_dispatch_locked (GipcPool  *self,
               PoolWorker *w = l->data;
               guint n_sent = g_queue_get_length (&w->sent);
 
-              if (w->state != WORKER_BUSY || worker_is_draining (w) || n_sent >= PIPELINE_DEPTH ||
+              if (!w->refill || w->state != WORKER_BUSY || worker_is_draining (w) || n_sent >= PIPELINE_DEPTH ||
                   (self->max_tasks_per_worker != 0 &&
                    w->tasks_done + n_sent >= self->max_tasks_per_worker))
                 continue;
               pool_assign_locked (self, w, g_queue_peek_head (&self->queue));
               gave = TRUE;
             }
+        }
+      for (l = self->workers; l != NULL; l = l->next)
+        {
+          PoolWorker *w = l->data;
+
+          w->refill = FALSE;
+          worker_flush_batch_locked (self, w);
         }
     }
 
@@ -1507,7 +1693,7 @@ static gboolean
 pool_dispatch_cb (gpointer data)
 {
   g_autoptr(GipcPool) self = g_weak_ref_get (data);
-  g_autoptr(GPtrArray) done = g_ptr_array_new ();
+  g_autoptr(DoneList) done = done_list_new ();
   GList *starts, *l;
 
   if (self == NULL)
@@ -1553,8 +1739,8 @@ pool_schedule_dispatch (GipcPool *self)
       ref = g_new0 (GWeakRef, 1);
       g_weak_ref_init (ref, self);
       self->dispatch_source = g_idle_source_new ();
-      /* Below the callbacks of finished tasks (GTask completes at
-       * G_PRIORITY_DEFAULT): a worker start (a blocking fork until
+      /* Below the callbacks of finished tasks (completed from idle
+       * sources at G_PRIORITY_DEFAULT): a worker start (a blocking fork until
        * gipc_process_start_async exists) must not delay them. */
       g_source_set_priority (self->dispatch_source, G_PRIORITY_DEFAULT_IDLE);
       g_source_set_static_name (self->dispatch_source, "[gipc] pool dispatch");
@@ -1571,7 +1757,7 @@ grace_expired_cb (gpointer data)
 {
   PoolWorker *w = data;
   g_autoptr(GipcPool) self = g_weak_ref_get (&w->pool);
-  g_autoptr(GPtrArray) done = g_ptr_array_new ();
+  g_autoptr(DoneList) done = done_list_new ();
 
   POOL_LOCK ();
   g_clear_pointer (&w->kill_source, g_source_unref);
@@ -1598,7 +1784,7 @@ task_cancel_cb (gpointer data)
 {
   PoolTask *pt = data;
   g_autoptr(GipcPool) self = pool_handle_get (pt->handle);
-  g_autoptr(GPtrArray) done = g_ptr_array_new ();
+  g_autoptr(DoneList) done = done_list_new ();
 
   if (self == NULL)
     return G_SOURCE_REMOVE;
@@ -1725,7 +1911,7 @@ static void
 pool_submit (GipcPool *self,
              PoolTask *pt)
 {
-  g_autoptr(GPtrArray) done = g_ptr_array_new ();
+  g_autoptr(DoneList) done = done_list_new ();
   GError *error = NULL;
 
   POOL_LOCK ();
@@ -1745,7 +1931,7 @@ pool_submit (GipcPool *self,
 
   if (error != NULL)
     {
-      completions_run (done);
+      completions_run_deferred (done);
       return;
     }
 
@@ -1811,7 +1997,8 @@ gipc_pool_run_async (GipcPool            *self,
                      GAsyncReadyCallback  callback,
                      gpointer             user_data)
 {
-  GTask *task;
+  GipcAsyncResult *result;
+  GError *error = NULL;
   PoolTask *pt;
 
   g_return_if_fail (GIPC_IS_POOL (self));
@@ -1820,17 +2007,20 @@ gipc_pool_run_async (GipcPool            *self,
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
   /* No source object: pending tasks must not keep the pool alive. */
-  task = g_task_new (NULL, cancellable, callback, user_data);
-  g_task_set_source_tag (task, gipc_pool_run_async);
-  g_task_set_name (task, "[gipc] gipc_pool_run_async");
-  if (g_task_return_error_if_cancelled (task))
+  if (g_cancellable_set_error_if_cancelled (cancellable, &error))
     {
-      g_object_unref (task);
+      result = gipc_async_result_new_weak (self, cancellable, callback, user_data, gipc_pool_run_async);
+      gipc_async_result_set_error (result, error);
+      gipc_async_result_complete_in_idle (result);
       return;
     }
 
   pt = task_new (self, request, fds, cancellable);
-  pt->task = task;
+  pt->is_async = TRUE;
+  pt->source_tag = gipc_pool_run_async;
+  pt->callback = callback;
+  pt->user_data = user_data;
+  pt->caller_context = g_main_context_ref_thread_default ();
   pool_submit (self, pt);
   task_unref (pt);
 }
@@ -1858,22 +2048,24 @@ gipc_pool_run_finish (GipcPool      *self,
                       GUnixFDList  **out_fds,
                       GError       **error)
 {
-  ResultBox *box;
+  GipcAsyncResult *res;
+  GCancellable *cancellable;
   GBytes *bytes;
 
   g_return_val_if_fail (self == NULL || GIPC_IS_POOL (self), NULL);
-  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == gipc_pool_run_async, NULL);
+  g_return_val_if_fail (gipc_async_result_is_valid (result, NULL, gipc_pool_run_async), NULL);
 
+  res = GIPC_ASYNC_RESULT (result);
   if (out_fds != NULL)
     *out_fds = NULL;
-  box = g_task_propagate_pointer (G_TASK (result), error);
-  if (box == NULL)
+  /* As GTask did: a task whose cancellable was cancelled reports the
+   * cancel, whatever came back. */
+  cancellable = gipc_async_result_get_cancellable (res);
+  if (cancellable != NULL && g_cancellable_set_error_if_cancelled (cancellable, error))
     return NULL;
-  bytes = g_steal_pointer (&box->bytes);
-  if (out_fds != NULL)
-    *out_fds = g_steal_pointer (&box->fds);
-  result_box_free (box);
+  bytes = gipc_async_result_propagate_pointer (res, error);
+  if (bytes != NULL && out_fds != NULL)
+    *out_fds = gipc_async_result_steal_fds (res);
   return bytes;
 }
 
@@ -1991,23 +2183,24 @@ gipc_pool_close_async (GipcPool            *self,
                        GAsyncReadyCallback  callback,
                        gpointer             user_data)
 {
-  GTask *task;
   PoolTask *pt;
 
   g_return_if_fail (GIPC_IS_POOL (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  task = g_task_new (NULL, cancellable, callback, user_data);
-  g_task_set_source_tag (task, gipc_pool_close_async);
-  g_task_set_name (task, "[gipc] gipc_pool_close_async");
-
   /* A close completes through the task machinery (exactly once, also when
-   * the pool is disposed first). */
+   * the pool is disposed first), with the pool as its weakly held source
+   * (as run_async). */
   pt = g_new0 (PoolTask, 1);
   pt->ref_count = 1;
   pt->handle = pool_handle_ref (self->handle);
   pt->pool_context = g_main_context_ref (self->context);
-  pt->task = task;
+  pt->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
+  pt->is_async = TRUE;
+  pt->source_tag = gipc_pool_close_async;
+  pt->callback = callback;
+  pt->user_data = user_data;
+  pt->caller_context = g_main_context_ref_thread_default ();
   pt->state = TASK_QUEUED;  /* in close_tasks, not in the queue */
 
   POOL_LOCK ();
@@ -2036,16 +2229,24 @@ gipc_pool_close_finish (GipcPool      *self,
                         GAsyncResult  *result,
                         GError       **error)
 {
-  ResultBox *box;
+  GipcAsyncResult *res;
+  GCancellable *cancellable;
+  GError *local_error = NULL;
 
   g_return_val_if_fail (self == NULL || GIPC_IS_POOL (self), FALSE);
-  g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == gipc_pool_close_async, FALSE);
+  g_return_val_if_fail (gipc_async_result_is_valid (result, NULL, gipc_pool_close_async), FALSE);
 
-  box = g_task_propagate_pointer (G_TASK (result), error);
-  if (box == NULL)
+  res = GIPC_ASYNC_RESULT (result);
+  /* As GTask did: a cancelled cancellable reports the cancel. */
+  cancellable = gipc_async_result_get_cancellable (res);
+  if (cancellable != NULL && g_cancellable_set_error_if_cancelled (cancellable, error))
     return FALSE;
-  result_box_free (box);
+  gipc_async_result_propagate_pointer (res, &local_error);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, local_error);
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -2076,7 +2277,7 @@ static void
 gipc_pool_dispose (GObject *object)
 {
   GipcPool *self = GIPC_POOL (object);
-  g_autoptr(GPtrArray) done = g_ptr_array_new ();
+  g_autoptr(DoneList) done = done_list_new ();
   PoolTask *pt;
   GList *l;
 
@@ -2134,7 +2335,7 @@ gipc_pool_dispose (GObject *object)
       g_clear_pointer (&self->close_tasks, g_list_free);
     }
   POOL_UNLOCK ();
-  completions_run (done);
+  completions_run_deferred (done);
 
   G_OBJECT_CLASS (gipc_pool_parent_class)->dispose (object);
 }
@@ -2708,6 +2909,28 @@ gipc_pool_set_sandbox (GipcPool         *self,
   POOL_UNLOCK ();
   if (changed)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SANDBOX]);
+}
+
+/**
+ * gipc_pool_sandbox_allow_system_data:
+ * @self: a pool
+ *
+ * Lets every worker started afterwards read the system's read-only data
+ * despite its sandbox, as [method@Gipc.Process.sandbox_allow_system_data]
+ * does for one process: what a decoder's lazy loaders need (gdk-pixbuf's
+ * MIME database and loaders, fontconfig, locales) under
+ * %GIPC_SANDBOX_FLAGS_NO_FILESYSTEM.
+ *
+ * Since: 1.0
+ */
+void
+gipc_pool_sandbox_allow_system_data (GipcPool *self)
+{
+  g_return_if_fail (GIPC_IS_POOL (self));
+
+  POOL_LOCK ();
+  self->allow_system_data = TRUE;
+  POOL_UNLOCK ();
 }
 
 /**

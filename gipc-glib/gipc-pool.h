@@ -159,6 +159,8 @@ void          gipc_pool_sandbox_allow_path       (GipcPool             *self,
                                                   const gchar          *path,
                                                   gboolean              writable);
 GIPC_AVAILABLE_IN_ALL
+void          gipc_pool_sandbox_allow_system_data (GipcPool            *self);
+GIPC_AVAILABLE_IN_ALL
 guint64       gipc_pool_get_memory_limit         (GipcPool             *self);
 GIPC_AVAILABLE_IN_ALL
 void          gipc_pool_set_memory_limit         (GipcPool             *self,

@@ -57,11 +57,13 @@ worker_fail (Worker       *w,
   w->done = TRUE;
 }
 
-/* One message from the pool (the channel listens: push mode). */
+/* One message from the pool (the channel listens: push mode), or one
+ * record of a batch (@in_batch). */
 static void
 worker_input (Worker      *w,
               GBytes      *message,
-              GUnixFDList *message_fds)
+              GUnixFDList *message_fds,
+              gboolean     in_batch)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GUnixFDList) fds = message_fds != NULL ? g_object_ref (message_fds) : NULL;
@@ -95,7 +97,33 @@ worker_input (Worker      *w,
 
   switch (msg.kind)
     {
+    case GIPC_POOL_WIRE_BATCH:
+      if (in_batch || n_fds != 0)
+        {
+          g_set_error_literal (&error, GIPC_ERROR, GIPC_ERROR_PROTOCOL,
+                               "Pool batch nested or with fds");
+          break;
+        }
+      {
+        gsize offset = 0;
+        GBytes *record;
+
+        while (!w->done && gipc_pool_wire_batch_next (msg.payload, &offset, &record, &error) &&
+               record != NULL)
+          {
+            worker_input (w, record, NULL, TRUE);
+            g_bytes_unref (record);
+          }
+      }
+      break;
+
     case GIPC_POOL_WIRE_REQUEST:
+      if (in_batch && (msg.flags & GIPC_POOL_WIRE_FLAG_PAYLOAD_FOLLOWS) != 0)
+        {
+          g_set_error_literal (&error, GIPC_ERROR, GIPC_ERROR_PROTOCOL,
+                               "Pool request in a batch announces a separate payload");
+          break;
+        }
       if (msg.n_fds != n_fds)
         {
           g_set_error (&error, GIPC_ERROR, GIPC_ERROR_PROTOCOL,
@@ -153,7 +181,7 @@ message_cb (GipcChannel *channel,
             GBytes      *message,
             gpointer     user_data)
 {
-  worker_input (user_data, message, NULL);
+  worker_input (user_data, message, NULL, FALSE);
 }
 
 static void
@@ -162,7 +190,7 @@ message_with_fds_cb (GipcChannel *channel,
                      GUnixFDList *fds,
                      gpointer     user_data)
 {
-  worker_input (user_data, message, fds);
+  worker_input (user_data, message, fds, FALSE);
 }
 
 static void
@@ -205,8 +233,12 @@ run_one (Worker *w)
   g_autoptr(GError) error = NULL;
   g_autoptr(GUnixFDList) out_fds = NULL;
   g_autoptr(GBytes) result = NULL;
-  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GCancellable) cancellable = NULL;
 
+  /* A new GCancellable for each request: whether the function kept a
+   * reference to the previous one cannot be known without reading
+   * GObject's private reference count, so none is reused. */
+  cancellable = g_cancellable_new ();
   w->running = TRUE;
   w->current_id = req->task_id;
   w->current_cancellable = cancellable;
@@ -289,12 +321,12 @@ gipc_worker_serve (GipcChannel    *channel,
       if (!w.running && !g_queue_is_empty (&w.requests))
         {
           /* Read what has arrived before starting a request that waited
-           * behind another: the pool may have cancelled it (bounded, in
-           * case @func left a source that is always ready). A request that
-           * just came to an idle worker starts at once. */
+           * behind another: the pool may have cancelled it. One iteration
+           * dispatches every source that is ready (the channel reads all
+           * that has arrived); a request that just came to an idle worker
+           * starts at once. */
           if (!w.fresh)
-            for (i = 0; i < 64 && !w.done && g_main_context_iteration (w.context, FALSE); i++)
-              ;
+            g_main_context_iteration (w.context, FALSE);
           w.fresh = FALSE;
           if (!w.done)
             run_one (&w);

@@ -38,6 +38,15 @@ cancelled_flag_cb (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* In a worker: the cancellable that "hold" kept. */
+static GCancellable *held_cancellable;
+
+static void
+held_cancelled_cb (GCancellable *cancellable,
+                   gpointer      user_data)
+{
+}
+
 /* Requests are "command" or "command:argument". */
 static GBytes *
 test_worker_func (GBytes        *request,
@@ -61,8 +70,44 @@ test_worker_func (GBytes        *request,
       close (fd);
       return g_bytes_new_static ("open", 4);
     }
+  if (g_str_has_prefix (text, "read-file"))
+    {
+      int fd = open (arg, O_RDONLY | O_CLOEXEC);
+
+      if (fd < 0)
+        return g_bytes_new_static ("denied", 6);
+      close (fd);
+      return g_bytes_new_static ("read", 4);
+    }
   if (g_str_has_prefix (text, "echo"))
     return g_bytes_new (arg, strlen (arg));
+  if (g_str_has_prefix (text, "hold-connect"))
+    {
+      /* Leaves a handler on its cancellable, without a reference (a weak
+       * pointer: NULL once the cancellable is gone). */
+      g_clear_object (&held_cancellable);
+      g_signal_connect (cancellable, "cancelled", G_CALLBACK (held_cancelled_cb), NULL);
+      held_cancellable = cancellable;
+      g_object_add_weak_pointer (G_OBJECT (cancellable), (gpointer *) &held_cancellable);
+      return g_bytes_new_static ("held", 4);
+    }
+  if (g_str_has_prefix (text, "hold"))
+    {
+      g_set_object (&held_cancellable, cancellable);
+      return g_bytes_new_static ("held", 4);
+    }
+  if (g_str_has_prefix (text, "self-cancel"))
+    {
+      g_cancellable_cancel (cancellable);
+      return g_bytes_new_static ("done", 4);
+    }
+  if (g_str_has_prefix (text, "cancel-state"))
+    {
+      gchar *state = g_strdup_printf ("%s %s",
+                                      g_cancellable_is_cancelled (cancellable) ? "cancelled" : "uncancelled",
+                                      cancellable == held_cancellable ? "same" : "other");
+      return g_bytes_new_take (state, strlen (state));
+    }
   if (g_str_has_prefix (text, "pid"))
     {
       gchar *pid = g_strdup_printf ("%d", (int) getpid ());
@@ -294,7 +339,9 @@ outcome_cb (GObject      *source,
 
   o->n_called++;
   g_assert_cmpuint (o->n_called, ==, 1);
-  g_assert_null (source);
+  /* The pool while it exists (held weakly: gjs's Gio._promisify calls
+   * run_finish on it), NULL once it is gone. */
+  g_assert_true (source == NULL || GIPC_IS_POOL (source));
   /* The pool may be gone already: finish without it. */
   o->bytes = gipc_pool_run_finish (NULL, result, NULL, &o->error);
 }
@@ -527,6 +574,83 @@ test_cancel_cooperative (void)
         }
       outcome_clear (&o);
     }
+}
+
+static void
+source_cb (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  GObject **out = user_data;
+  g_autoptr(GObject) from_result = g_async_result_get_source_object (result);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) bytes = gipc_pool_run_finish (NULL, result, NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_true (from_result == source);
+  g_assert_nonnull (source);
+  *out = source;
+}
+
+/* A task's callback gets the pool as its source object while the pool
+ * exists (gjs's Gio._promisify calls run_finish on it); the pending task
+ * did not keep the pool alive (see test_finalize_pending). */
+static void
+test_source_object (void)
+{
+  g_autoptr(GipcPool) pool = gipc_pool_new (test_worker_func, NULL, NULL);
+  g_autoptr(GBytes) echo = req ("echo:x");
+  GObject *source = NULL;
+
+  gipc_pool_run_async (pool, echo, NULL, NULL, source_cb, &source);
+  while (source == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (source == G_OBJECT (pool));
+}
+
+/* A worker serves request after request with one GCancellable (it is
+ * costly), but never one that was cancelled, that the worker function
+ * kept, or that it left a handler on. */
+static void
+test_cancellable_per_task (void)
+{
+  g_autoptr(GipcPool) pool = gipc_pool_new (test_worker_func, NULL, NULL);
+  g_autoptr(GBytes) pid1 = NULL, pid2 = NULL, done = NULL;
+  g_autoptr(GError) error = NULL;
+  const gchar *holds[] = { "hold", "hold-connect" };
+  guint i;
+
+  gipc_pool_set_max_workers (pool, 1);
+  pid1 = run_one (pool, "pid", &error);
+  g_assert_no_error (error);
+
+  for (i = 0; i < G_N_ELEMENTS (holds); i++)
+    {
+      g_autoptr(GBytes) held = run_one (pool, holds[i], &error);
+      g_autoptr(GBytes) state = NULL;
+
+      g_assert_no_error (error);
+      assert_bytes_str (held, "held");
+      state = run_one (pool, "cancel-state", &error);
+      g_assert_no_error (error);
+      assert_bytes_str (state, "uncancelled other");
+    }
+
+  /* A cancellable cancelled during a task (here by the function itself)
+   * is not the next task's. */
+  done = run_one (pool, "self-cancel", &error);
+  g_assert_no_error (error);
+  assert_bytes_str (done, "done");
+  for (i = 0; i < 3; i++)
+    {
+      g_autoptr(GBytes) state = run_one (pool, "cancel-state", &error);
+
+      g_assert_no_error (error);
+      assert_bytes_str (state, "uncancelled other");
+    }
+  pid2 = run_one (pool, "pid", &error);
+  g_assert_no_error (error);
+  g_assert_true (g_bytes_equal (pid1, pid2));  /* one worker all along */
 }
 
 /* Tasks sent to a worker behind its current one (pipelining) never run
@@ -1208,6 +1332,41 @@ test_sandbox (void)
   assert_bytes_str (answer, "blocked");
 }
 
+/* gipc_pool_sandbox_allow_system_data reaches every worker: under
+ * NO_FILESYSTEM the linker's cache is readable with it and not without. */
+static void
+test_sandbox_system_data (void)
+{
+  g_autoptr(GipcPool) bare = gipc_pool_new (test_worker_func, NULL, NULL);
+  g_autoptr(GipcPool) with_data = gipc_pool_new (test_worker_func, NULL, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) denied = NULL;
+  g_autoptr(GBytes) read = NULL;
+  GipcSandboxFlags applied = GIPC_SANDBOX_FLAGS_NONE;
+
+  if (!g_file_test ("/etc/ld.so.cache", G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("no /etc/ld.so.cache on this system");
+      return;
+    }
+  gipc_pool_set_sandbox (bare, GIPC_SANDBOX_FLAGS_NO_FILESYSTEM | GIPC_SANDBOX_FLAGS_BEST_EFFORT);
+  gipc_pool_set_sandbox (with_data, GIPC_SANDBOX_FLAGS_NO_FILESYSTEM | GIPC_SANDBOX_FLAGS_BEST_EFFORT);
+  gipc_pool_sandbox_allow_system_data (with_data);
+  g_signal_connect (bare, "worker-started", G_CALLBACK (record_sandbox_cb), &applied);
+
+  denied = run_one (bare, "read-file:/etc/ld.so.cache", &error);
+  g_assert_no_error (error);
+  if ((applied & GIPC_SANDBOX_FLAGS_NO_FILESYSTEM) == 0)
+    {
+      g_test_skip ("the kernel cannot take file access away here");
+      return;
+    }
+  assert_bytes_str (denied, "denied");
+  read = run_one (with_data, "read-file:/etc/ld.so.cache", &error);
+  g_assert_no_error (error);
+  assert_bytes_str (read, "read");
+}
+
 static void
 test_memory_limit (void)
 {
@@ -1455,6 +1614,8 @@ main (int    argc,
   gipc_test_add_func ("/pool/cancel/queued-and-running", test_cancel_queued_and_running);
   gipc_test_add_func ("/pool/cancel/cooperative", test_cancel_cooperative);
   gipc_test_add_func ("/pool/pipelined", test_pipelined);
+  gipc_test_add_func ("/pool/cancellable-per-task", test_cancellable_per_task);
+  gipc_test_add_func ("/pool/source-object", test_source_object);
   gipc_test_add_func ("/pool/restart-intensity", test_restart_intensity);
   gipc_test_add_func ("/pool/recycling", test_recycling);
   gipc_test_add_func ("/pool/idle-timeout", test_idle_timeout);
@@ -1472,6 +1633,7 @@ main (int    argc,
   gipc_test_add_func ("/pool/result-before-exit", test_result_before_exit);
   gipc_test_add_func ("/pool/memory-limit", test_memory_limit);
   gipc_test_add_func ("/pool/sandbox", test_sandbox);
+  gipc_test_add_func ("/pool/sandbox/system-data", test_sandbox_system_data);
   gipc_test_add_func ("/pool/close", test_close);
   gipc_test_add_func ("/pool/stress-kills", test_stress_kills);
   gipc_test_add_func ("/pool/idle-no-cpu", test_idle_no_cpu);
