@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT
+ * SPDX-FileCopyrightText: 2026 The gipc-glib authors */
+
+/*
+ * Fork-server mode: gipc_process_start() of a process made with
+ * gipc_process_new_for_target(), the client side of one request: the
+ * process's options go to the server (gipc_fork_server_request()), the
+ * answer (pid, pidfd, sandbox) comes back. This file knows nothing of the
+ * wire format or the server's loop (gipc-fork-server*.c) and makes no
+ * child itself.
+ */
+
+#include "config.h"
+
+#include "gipc-fork-server-private.h"
+#include "gipc-process-private.h"
+#include "gipc-sandbox-private.h"
+
+gboolean
+gipc_process_start_server (GipcProcess  *self,
+                           GError      **error)
+{
+  GipcSandboxPrepared sandbox = GIPC_SANDBOX_PREPARED_INIT;
+  GVariantBuilder options;
+  GVariantBuilder paths;
+  guint sandbox_applied = 0;
+  pid_t pid = 0;
+  int pidfd = -1;
+  guint i;
+
+  /* What the kernel lacks fails here, before anything is sent; the child
+   * prepares its own copy. */
+  if (!gipc_sandbox_prepare (&sandbox, self->sandbox, self->sandbox_paths,
+                             self->memory_limit, NULL, NULL, self->name, error))
+    return FALSE;
+  gipc_sandbox_prepared_clear (&sandbox);
+
+  g_variant_builder_init (&paths, G_VARIANT_TYPE ("a(sb)"));
+  for (i = 0; i < self->sandbox_paths->len; i++)
+    {
+      GipcSandboxPath *allowed = g_ptr_array_index (self->sandbox_paths, i);
+
+      g_variant_builder_add (&paths, "(sb)", allowed->path, allowed->writable);
+    }
+  g_variant_builder_init (&options, G_VARIANT_TYPE ("a{sv}"));
+  g_variant_builder_add (&options, "{sv}", "die-with-parent",
+                         g_variant_new_boolean (self->die_with_parent));
+  g_variant_builder_add (&options, "{sv}", "sandbox", g_variant_new_uint32 (self->sandbox));
+  g_variant_builder_add (&options, "{sv}", "memory-limit",
+                         g_variant_new_uint64 (self->memory_limit));
+  g_variant_builder_add (&options, "{sv}", "allowed-paths", g_variant_builder_end (&paths));
+
+  if (!gipc_fork_server_request (self->server, self->server_target, self->server_args,
+                                 self->name, g_variant_builder_end (&options), self->channels,
+                                 &pid, &pidfd, &sandbox_applied, error))
+    return FALSE;
+
+  gipc_process_started (self, pid, pidfd, (GipcSandboxFlags) sandbox_applied);
+  return TRUE;
+}
