@@ -59,6 +59,11 @@ struct _GipcProcess
   ProcessState     state;
   GPid             pid;
   int              pidfd;
+  /* Fork-server children (not ours to reap): the server's exit report
+   * comes on this fd, which the exit watch polls instead of the pidfd
+   * (gipc_fork_server_child_try_reap()); -1 for the others. */
+  int              server_status_fd;
+  gboolean         server_gone;     /* the server left before the report */
   gint             exit_code;
   GQueue           join_tasks;      /* GTask*, owned */
   /* The exit watch in the start caller's thread-default context (a

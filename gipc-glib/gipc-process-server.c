@@ -5,7 +5,8 @@
  * Fork-server mode: gipc_process_start() of a process made with
  * gipc_process_new_for_target(), the client side of one request: the
  * process's options go to the server (gipc_fork_server_request()), the
- * answer (pid, pidfd, sandbox) comes back. This file knows nothing of the
+ * answer (pid, pidfd, the fd of the server's exit report, sandbox) comes
+ * back. This file knows nothing of the
  * wire format or the server's loop (gipc-fork-server*.c) and makes no
  * child itself.
  */
@@ -23,9 +24,7 @@ gipc_process_start_server (GipcProcess  *self,
   GipcSandboxPrepared sandbox = GIPC_SANDBOX_PREPARED_INIT;
   GVariantBuilder options;
   GVariantBuilder paths;
-  guint sandbox_applied = 0;
-  pid_t pid = 0;
-  int pidfd = -1;
+  GipcForkServerChild child;
   guint i;
 
   /* What the kernel lacks fails here, before anything is sent; the child
@@ -52,9 +51,11 @@ gipc_process_start_server (GipcProcess  *self,
 
   if (!gipc_fork_server_request (self->server, self->server_target, self->server_args,
                                  self->name, g_variant_builder_end (&options), self->channels,
-                                 &pid, &pidfd, &sandbox_applied, error))
+                                 &child, error))
     return FALSE;
 
-  gipc_process_started (self, pid, pidfd, (GipcSandboxFlags) sandbox_applied);
+  /* Not our child: its exit comes as the server's report. */
+  self->server_status_fd = child.status_fd;
+  gipc_process_started (self, child.pid, child.pidfd, (GipcSandboxFlags) child.sandbox_applied);
   return TRUE;
 }

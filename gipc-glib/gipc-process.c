@@ -147,6 +147,14 @@ static gint process_counter;
  * GChildWatch of the global default context (then it is no longer ours
  * to reap). */
 
+/* What tells of the child's exit: the fork server's report for its
+ * children, else the pidfd (-1: none, poll). */
+static int
+exit_fd (GipcProcess *self)
+{
+  return self->server_status_fd >= 0 ? self->server_status_fd : self->pidfd;
+}
+
 /* Under the lock, state RUNNING. Returns TRUE if the child was reaped now
  * (state EXITED, exit_code set); *lost is set if its status was collected
  * by someone else (waitpid (-1) elsewhere, SIGCHLD ignored). */
@@ -158,7 +166,12 @@ try_reap_locked (GipcProcess *self,
 
   g_assert (self->state == STATE_RUNNING);
 
-  result = gipc_reaper_try_reap (self->pid, self->pidfd, &self->exit_code);
+  /* A fork-server child is the server's: its report says how it ended. */
+  if (self->server_status_fd >= 0)
+    result = gipc_fork_server_child_try_reap (self->server_status_fd, self->pidfd,
+                                              &self->server_gone, &self->exit_code);
+  else
+    result = gipc_reaper_try_reap (self->pid, self->pidfd, &self->exit_code);
   *lost = result == GIPC_REAP_LOST;
   if (result == GIPC_REAP_RUNNING)
     return FALSE;
@@ -331,7 +344,7 @@ release_self_reference (GipcProcess *self)
     {
       weak = g_new0 (GWeakRef, 1);
       g_weak_ref_init (weak, self);
-      if (self->pidfd >= 0)
+      if (exit_fd (self) >= 0)
         g_source_set_callback (watch, (GSourceFunc) (void (*) (void)) pidfd_ready_weak_cb,
                                weak, weak_ref_free);
       else
@@ -349,9 +362,9 @@ watch_child (GipcProcess *self)
   g_autoptr(GMainContext) context = g_main_context_ref_thread_default ();
   GSource *source;
 
-  if (self->pidfd >= 0)
+  if (exit_fd (self) >= 0)
     {
-      source = g_unix_fd_source_new (self->pidfd, G_IO_IN);
+      source = g_unix_fd_source_new (exit_fd (self), G_IO_IN);
       g_source_set_callback (source, (GSourceFunc) (void (*) (void)) pidfd_ready_cb,
                              g_object_ref (self), g_object_unref);
     }
@@ -414,7 +427,8 @@ gipc_process_finalize (GObject *object)
     {
       gboolean lost;
 
-      if (!try_reap_locked (self, &lost))
+      /* A fork-server child still running is the server's to reap. */
+      if (!try_reap_locked (self, &lost) && self->server_status_fd < 0)
         {
           /* Still running: hand it to GLib, which reaps it from the
            * global default context. From now on it is not ours. */
@@ -432,6 +446,8 @@ gipc_process_finalize (GObject *object)
 
   if (self->pidfd >= 0)
     close (self->pidfd);
+  if (self->server_status_fd >= 0)
+    close (self->server_status_fd);
 
   /* Never in a fork-mode child, even if the target drops the last
    * reference to its process object: the data is the parent's. */
@@ -742,6 +758,7 @@ gipc_process_init (GipcProcess *self)
   self->channels = g_ptr_array_new_with_free_func (g_object_unref);
   self->sandbox_paths = g_ptr_array_new_with_free_func ((GDestroyNotify) gipc_sandbox_path_free);
   self->pidfd = -1;
+  self->server_status_fd = -1;
   self->warn_if_threaded = TRUE;
   g_queue_init (&self->join_tasks);
 }
@@ -1260,7 +1277,7 @@ gipc_process_join (GipcProcess  *self,
         {
           reaped = try_reap_locked (self, &lost);
         }
-      pidfd = self->pidfd;
+      pidfd = exit_fd (self);
       g_mutex_unlock (&self->lock);
 
       if (reaped)
@@ -1698,8 +1715,10 @@ gipc_process_send_signal (GipcProcess  *self,
     {
       r = self->pidfd >= 0 ? gipc_reaper_pidfd_send_signal (self->pidfd, signum) : -1;
       /* No pidfd, or no pidfd_send_signal() (a seccomp policy, valgrind
-       * 3.19: the pidfd came from the fork server's clone): the pid is
-       * still ours (not reaped), kill() reaches the same child. */
+       * 3.19): the pid is still ours (not reaped), kill() reaches the same
+       * child. A fork-server child is the server's to reap: there, only
+       * where pidfds are missing, a signal sent just as the server reaps
+       * it could reach a reused pid. */
       if (self->pidfd < 0 || (r < 0 && errno == ENOSYS))
         r = kill (pid, signum);
       errsv = errno;

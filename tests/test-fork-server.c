@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -660,17 +661,16 @@ test_our_child (void)
   g_assert_cmpint (pid, ==, gipc_process_get_pid (process));
   g_assert_cmpint (self_pid, ==, pid);
   g_assert_cmpint (tid, ==, pid);
-  g_assert_cmpint (ppid, ==, getpid ());
+  /* The server's own child, made by glibc's fork(). */
+  g_assert_cmpint (ppid, ==, gipc_fork_server_get_server_pid (server));
   g_assert_true (mutex_ok);
   /* With the server's tid cached, this changed the server's affinity. */
   g_assert_true (affinity_ok);
 
-  /* waitid on it works here (WNOWAIT: the process object still reaps). */
+  /* Not ours: waitid cannot take its status away from the server. */
   memset (&info, 0, sizeof info);
-  g_assert_no_errno (waitid (P_PID, (id_t) pid, &info, WEXITED | WNOWAIT));
-  g_assert_cmpint (info.si_pid, ==, pid);
-  g_assert_cmpint (info.si_code, ==, CLD_EXITED);
-  g_assert_cmpint (info.si_status, ==, 0);
+  g_assert_cmpint (waitid (P_PID, (id_t) pid, &info, WEXITED | WNOHANG), ==, -1);
+  g_assert_cmpint (errno, ==, ECHILD);
 
   g_assert_true (gipc_process_join (process, 10000, &error));
   g_assert_cmpint (gipc_process_get_exit_code (process), ==, 0);
@@ -679,49 +679,43 @@ test_our_child (void)
   end ();
 }
 
+/* A child asked for without a process object: not the program's child
+ * (waitpid fails), its exit comes in the server's report. */
 static void
-child_watch_cb (GPid     pid,
-                gint     wait_status,
-                gpointer user_data)
-{
-  *(gint *) user_data = wait_status;
-}
-
-/* A child asked for without a process object: GChildWatch reaps it. */
-static void
-test_child_watch (void)
+test_exit_report (void)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) channels = g_ptr_array_new ();
-  guint round;
-  guint fds_after_first = 0;
+  GipcForkServerChild child;
+  GipcReapResult result;
+  gboolean server_gone = FALSE;
+  gint exit_code = -1;
 
-  for (round = 0; round < 2; round++)
-    {
-  gint wait_status = -1;
-  pid_t pid = 0;
-  int pidfd = -1;
-
-  guint applied = 0;
-
+  begin ();
   g_assert_true (gipc_fork_server_request (server, "exit", g_variant_new_int32 (9), "watched",
-                                           g_variant_new ("a{sv}", NULL), channels, &pid,
-                                           &pidfd, &applied, &error));
+                                           g_variant_new ("a{sv}", NULL), channels, &child,
+                                           &error));
   g_assert_no_error (error);
-  g_assert_cmpint (pidfd, >=, 0);
-  close (pidfd);
-  g_child_watch_add (pid, child_watch_cb, &wait_status);
-  while (wait_status == -1)
-    g_main_context_iteration (NULL, TRUE);
-  g_assert_true (WIFEXITED (wait_status));
-  g_assert_cmpint (WEXITSTATUS (wait_status), ==, 9);
-  /* The first child watch opens GLib's SIGCHLD machinery for good. */
-  if (round == 0)
-    fds_after_first = gipc_test_count_fds ();
-  else
-    g_assert_cmpuint (gipc_test_count_fds (), ==, fds_after_first);
-  assert_no_zombie ();
+  g_assert_cmpint (child.status_fd, >=, 0);
+  g_assert_cmpint (waitpid (child.pid, NULL, WNOHANG), ==, -1);
+  g_assert_cmpint (errno, ==, ECHILD);
+  for (;;)
+    {
+      struct pollfd pfd = { child.status_fd, POLLIN, 0 };
+
+      result = gipc_fork_server_child_try_reap (child.status_fd, child.pidfd, &server_gone,
+                                                &exit_code);
+      if (result != GIPC_REAP_RUNNING)
+        break;
+      g_assert_cmpint (poll (&pfd, 1, 10000), ==, 1);
     }
+  g_assert_cmpint (result, ==, GIPC_REAP_EXITED);
+  g_assert_false (server_gone);
+  g_assert_cmpint (exit_code, ==, 9);
+  close (child.status_fd);
+  if (child.pidfd >= 0)
+    close (child.pidfd);
+  end ();
 }
 
 static void
@@ -1020,16 +1014,20 @@ test_add_target_after_start (void)
   g_test_trap_assert_passed ();
 }
 
+/* A killed server is replaced at the next start, which succeeds: the
+ * program re-executes itself and its same start call becomes the server. */
 static void
 test_server_killed (void)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GipcProcess) first = gipc_process_new_for_target (victim, "exit", g_variant_new_int32 (2));
-  g_autoptr(GipcProcess) second = gipc_process_new_for_target (victim, "exit", NULL);
-  g_autoptr(GipcProcess) third = gipc_process_new_for_target (victim, "exit", NULL);
-  g_autoptr(GipcChannel) r = NULL;
-  g_autoptr(GipcChannel) w = NULL;
+  g_autoptr(GipcProcess) second = NULL;
+  g_autoptr(GipcProcess) third = gipc_process_new_for_target (victim, "exit", g_variant_new_int32 (5));
+  g_autoptr(GipcChannel) channel = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  guint restarts = gipc_fork_server_get_restarts (victim);
   pid_t server_pid;
+  pid_t new_pid;
 
   begin ();
   g_assert_true (gipc_process_start (first, &error));
@@ -1040,29 +1038,31 @@ test_server_killed (void)
   g_assert_cmpint (server_pid, >, 0);
   g_assert_no_errno (kill (server_pid, SIGKILL));
 
-  /* A passed channel stays with the parent when start fails. */
-  g_assert_true (gipc_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w, &error));
-  gipc_process_pass_channel (second, r);
-  g_assert_false (gipc_process_start (second, &error));
-  g_assert_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED);
-  g_test_message ("%s", error->message);
-  g_assert_nonnull (strstr (error->message, "died"));
-  g_assert_nonnull (strstr (error->message, "single-threaded"));
-  g_assert_false (gipc_fork_server_is_running (victim));
-  g_assert_false (gipc_channel_is_closed (r));
-  g_clear_error (&error);
+  /* A passed channel reaches the replacement's child. */
+  second = start_with_channel (victim, "echo", NULL, &channel);
+  g_assert_true (gipc_channel_send_variant (channel, g_variant_new_string ("again"), NULL, &error));
+  reply = gipc_channel_receive_variant (channel, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (g_variant_get_string (reply, NULL), ==, "again");
+  g_assert_true (gipc_fork_server_is_running (victim));
+  g_assert_cmpuint (gipc_fork_server_get_restarts (victim), ==, restarts + 1);
+  new_pid = gipc_fork_server_get_server_pid (victim);
+  g_assert_cmpint (new_pid, >, 0);
+  g_assert_cmpint (new_pid, !=, server_pid);
+  /* The dead one was reaped. */
+  g_assert_cmpint (kill (server_pid, 0), ==, -1);
 
-  g_assert_false (gipc_process_start (third, &error));
-  g_assert_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED);
-  g_assert_nonnull (strstr (error->message, "single-threaded"));
+  g_assert_true (gipc_process_start (third, &error));
+  g_assert_true (gipc_process_join (third, 10000, &error));
+  g_assert_cmpint (gipc_process_get_exit_code (third), ==, 5);
+  g_assert_cmpuint (gipc_fork_server_get_restarts (victim), ==, restarts + 1);
 
+  g_clear_object (&channel);
+  g_assert_true (gipc_process_join (second, 10000, &error));
   g_clear_object (&first);
   g_clear_object (&second);
   g_clear_object (&third);
-  g_clear_object (&r);
-  g_clear_object (&w);
-  /* The victim's socket and pidfd. */
-  end_with (dead_server_fds ());
+  end ();
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1481,7 +1481,7 @@ main (int    argc,
   gipc_test_add_func ("/fork-server/terminate", test_terminate);
   gipc_test_add_func ("/fork-server/join-async", test_join_async);
   gipc_test_add_func ("/fork-server/our-child", test_our_child);
-  gipc_test_add_func ("/fork-server/child-watch", test_child_watch);
+  gipc_test_add_func ("/fork-server/exit-report", test_exit_report);
   gipc_test_add_func ("/fork-server/inspect", test_inspect);
   gipc_test_add_func ("/fork-server/die-with-parent", test_die_with_parent);
   gipc_test_add_func ("/fork-server/sandbox", test_sandbox);
