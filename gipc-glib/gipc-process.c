@@ -55,8 +55,9 @@
  * - fork-server mode ([ctor@Gipc.Process.new_for_target]): a
  *   [class@Gipc.ForkServer] started early makes the child, which runs a
  *   named [callback@Gipc.TargetFunc]; safe in multi-threaded programs, and
- *   its cost does not grow with the program's age. The child is still the
- *   caller's child, and opens the passed channels with
+ *   its cost does not grow with the program's age. The child is the
+ *   server's child (the program signals it through a pidfd and gets its
+ *   exit status from the server), and opens the passed channels with
  *   [ctor@Gipc.Channel.new_inherited].
  *
  * In every mode the passed channels are closed in the parent right after
@@ -865,9 +866,11 @@ gipc_process_new_for_argv (const gchar * const  *argv,
  *
  * Makes a fork-server process: [method@Gipc.Process.start] asks @server
  * for a child that runs the target registered as @name with
- * [method@Gipc.ForkServer.add_target]. The child is a child of the calling
- * process and behaves as every other one (join, exit codes, signals,
- * [property@Gipc.Process:die-with-parent]); it starts as a copy of the
+ * [method@Gipc.ForkServer.add_target]. The child is the server's child,
+ * not the calling process's: `waitpid()` and `GChildWatch` on its pid are
+ * not supported, and the program's own `waitpid (-1)` never takes its
+ * status. Otherwise it behaves as every other one (join, exit codes,
+ * signals, [property@Gipc.Process:die-with-parent]); it starts as a copy of the
  * server (see [class@Gipc.ForkServer]), with an empty default main
  * context, and opens the passed channels with
  * [ctor@Gipc.Channel.new_inherited], by pass order, as a spawned program
@@ -875,7 +878,9 @@ gipc_process_new_for_argv (const gchar * const  *argv,
  * of the program.
  *
  * [method@Gipc.Process.start] fails with %GIPC_ERROR_SPAWN_FAILED, saying
- * why, if @server was not started, has no target @name, or died.
+ * why, at once if @server was not started or has no target @name; a
+ * server that died or does not answer is replaced (see
+ * [class@Gipc.ForkServer]), and the start fails only if that fails too.
  * The process's [property@Gipc.Process:name] defaults to @name.
  *
  * Returns: (transfer full): a new, unstarted process
