@@ -214,7 +214,15 @@ run_child (Target                   *target,
   if (die_with_parent && !gipc_child_setup_die_with_parent (server_pid))
     child_fail_errno (setup_fd, "PR_SET_PDEATHSIG (die-with-parent)", errno);
 
-  gipc_child_setup_reset_signals (TRUE);
+  /* The dispositions are the server's, reset when it started (it never
+   * sets one): only the mask (everything blocked around the fork) is
+   * the child's to clear. */
+  {
+    sigset_t empty;
+
+    sigemptyset (&empty);
+    sigprocmask (SIG_SETMASK, &empty, NULL);
+  }
 
   /* The server's default context is empty, but its wakeup eventfd is
    * shared by every child: each gets a fresh one. */

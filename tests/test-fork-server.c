@@ -1358,6 +1358,83 @@ test_threaded_restart (void)
   end ();
 }
 
+
+/* The async request does not block the calling thread on the reply:
+ * with the server stopped (its reply would take the whole 1 s timeout),
+ * the call returns at once; the callback comes in the thread-default
+ * context, from a replacement. */
+static void
+request_async_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  GAsyncResult **out = user_data;
+
+  *out = g_object_ref (result);
+}
+
+static void
+test_request_async (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) channels = g_ptr_array_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  GipcForkServerChild child;
+  GipcReapResult reaped;
+  gboolean server_gone = FALSE;
+  gint exit_code = -1;
+  pid_t stopped = gipc_fork_server_get_server_pid (victim);
+  guint restarts = gipc_fork_server_get_restarts (victim);
+  gint64 before;
+  gdouble call_s;
+
+  begin ();
+  g_assert_no_errno (kill (stopped, SIGSTOP));
+  before = g_get_monotonic_time ();
+  gipc_fork_server_request_async (victim, "exit", g_variant_new_int32 (12), "async",
+                                  g_variant_new ("a{sv}", NULL), channels, NULL,
+                                  request_async_cb, &result);
+  call_s = elapsed_s (before);
+  g_assert_null (result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_test_message ("request_async returned after %.4f s, its reply came after %.2f s",
+                  call_s, elapsed_s (before));
+  /* The reply needed the 1 s timeout: the call did not wait for it. */
+  g_assert_cmpfloat (elapsed_s (before), >=, 1.0);
+  g_assert_cmpfloat (call_s, <, 1.0);
+  g_assert_true (gipc_fork_server_request_finish (victim, result, &child, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (gipc_fork_server_get_restarts (victim), ==, restarts + 1);
+  for (;;)
+    {
+      struct pollfd pfd = { child.status_fd, POLLIN, 0 };
+
+      reaped = gipc_fork_server_child_try_reap (child.status_fd, child.pidfd, &server_gone,
+                                                &exit_code);
+      if (reaped != GIPC_REAP_RUNNING)
+        break;
+      g_assert_cmpint (poll (&pfd, 1, 10000), ==, 1);
+    }
+  g_assert_cmpint (reaped, ==, GIPC_REAP_EXITED);
+  g_assert_cmpint (exit_code, ==, 12);
+  close (child.status_fd);
+  if (child.pidfd >= 0)
+    close (child.pidfd);
+  g_clear_object (&result);
+
+  /* An unknown target: the error comes at once, in the callback. */
+  gipc_fork_server_request_async (victim, "exitt", NULL, "async", g_variant_new ("a{sv}", NULL),
+                                  channels, NULL, request_async_cb, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_false (gipc_fork_server_request_finish (victim, result, &child, &error));
+  g_assert_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED);
+  g_clear_object (&result);
+  gipc_test_drain_context (NULL);
+  end ();
+}
+
 /* The program's own waitpid (-1) reaper never takes a fork-server
  * child's status: 2,000 children, every exit code right, no zombie.
  * (With children of the program, the reaper took most statuses and the
@@ -1876,6 +1953,7 @@ main (int    argc,
   gipc_test_add_func ("/fork-server/stopped-server", test_stopped_server);
   gipc_test_add_func ("/fork-server/threaded-restart", test_threaded_restart);
   gipc_test_add_func ("/fork-server/waitpid-reaper", test_waitpid_reaper);
+  gipc_test_add_func ("/fork-server/request-async", test_request_async);
   gipc_test_add_func ("/fork-server/chaos", test_chaos);
   g_test_add_func ("/fork-server/chaos/subprocess", test_chaos_subprocess);
   gipc_test_add_func ("/fork-server/bad-allowed-path", test_bad_allowed_path);
