@@ -130,10 +130,12 @@ child_fail_errno (int         setup_fd,
                   const char *step,
                   int         errsv)
 {
-  g_autofree char *message = g_strdup_printf ("setting up the child failed: %s%s%s", step,
-                                              errsv != 0 ? ": " : "",
-                                              errsv != 0 ? g_strerror (errsv) : "");
+  /* In a static: child_fail() does not return to free it. */
+  static char *message;
 
+  message = g_strdup_printf ("setting up the child failed: %s%s%s", step,
+                             errsv != 0 ? ": " : "",
+                             errsv != 0 ? g_strerror (errsv) : "");
   child_fail (setup_fd, GIPC_ERROR_SPAWN_FAILED, message);
 }
 

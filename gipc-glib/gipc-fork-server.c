@@ -436,6 +436,11 @@ request_free (Request *request)
     }
   if (request->request_fd >= 0)
     close (request->request_fd);
+  /* A child nobody took (an async request never finished): its fds. */
+  if (request->child.pidfd >= 0)
+    close (request->child.pidfd);
+  if (request->child.status_fd >= 0)
+    close (request->child.status_fd);
   g_clear_object (&request->server);
   g_free (request->process_name);
   g_free (request->target);
@@ -853,7 +858,12 @@ gipc_fork_server_request (GipcForkServer       *self,
         {
           ok = local_error == NULL;
           if (ok)
-            *child = request->child;
+            {
+              *child = request->child;
+              /* The fds are the caller's now. */
+              request->child.pidfd = -1;
+              request->child.status_fd = -1;
+            }
           else
             g_propagate_error (error, g_steal_pointer (&local_error));
           break;
