@@ -130,8 +130,9 @@ child_fail_errno (int         setup_fd,
                   const char *step,
                   int         errsv)
 {
-  /* In a static: child_fail() does not return to free it. */
-  static char *message;
+  /* In a static (volatile, or the compiler drops a store nobody reads):
+   * child_fail() does not return to free it. */
+  static char *volatile message;
 
   message = g_strdup_printf ("setting up the child failed: %s%s%s", step,
                              errsv != 0 ? ": " : "",
