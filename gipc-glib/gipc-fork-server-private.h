@@ -31,9 +31,9 @@ typedef struct
  * @child (fds owned by the caller). @options: an a{sv} (floating or not)
  * with "die-with-parent" (b), "sandbox" (u), "memory-limit" (t),
  * "allowed-paths" (a(sb)). A dead, killed or stopped server is replaced
- * (and the request sent again, once). Waits at most twice the request
- * timeout (GIPC_FORK_SERVER_REQUEST_TIMEOUT_MS) plus the time to re-execute
- * the program. GIPC_ERROR_SPAWN_FAILED (or SANDBOX_UNAVAILABLE) with the
+ * (and the request sent again, once). Waits at most three times the
+ * request timeout (GIPC_FORK_SERVER_REQUEST_TIMEOUT_MS: a server that never
+ * answered gets twice the timeout, to start). GIPC_ERROR_SPAWN_FAILED (or SANDBOX_UNAVAILABLE) with the
  * reason on failure, at once for an unknown target. Any thread. */
 gboolean     gipc_fork_server_request          (GipcForkServer       *self,
                                                 const char           *target,
@@ -85,7 +85,8 @@ GipcProcess *gipc_process_new_for_server_child (const char      *name,
 
 /* How long the program waits for the server's answer to one request
  * before it takes the server for dead (stopped, wedged), kills and
- * replaces it. */
+ * replaces it; twice that for a server that never answered yet (a
+ * replacement may still be starting). */
 #define GIPC_FORK_SERVER_REQUEST_TIMEOUT_MS 5000
 
 typedef enum

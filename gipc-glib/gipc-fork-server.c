@@ -110,7 +110,9 @@
  * do nothing with side effects before it (no files written, no network,
  * no child started): only add its targets. This works in a threaded
  * program. [property@Gipc.ForkServer:restarts] counts the replacements.
- * A start through the server waits at most twice the request timeout.
+ * A start through the server waits at most three times the request
+ * timeout (a server that never answered yet gets twice the timeout, to
+ * start), so 15 seconds.
  *
  * The server exits with the program, and once its last child exited after
  * the program dropped the server object.
@@ -140,6 +142,7 @@ struct _GipcForkServer
   pid_t        server_pid;
   int          server_pidfd;
   guint        generation;     /* of the current server */
+  gboolean     answered;       /* the current server answered a request */
   gboolean     replace;        /* the current server must be replaced */
   guint        restarts;
   char        *stop_reason;    /* why there is no server, if there is none */
@@ -338,6 +341,7 @@ spawn_server_locked (GipcForkServer  *self,
   self->server_pidfd = gipc_reaper_pidfd_open (pid);
   self->control_fd = sv[0];
   self->generation++;
+  self->answered = FALSE;
   self->restarts++;
   self->replace = FALSE;
   g_clear_pointer (&self->stop_reason, g_free);
@@ -505,6 +509,7 @@ request_send (Request  *request,
   GVariant *maybe_args;
   GVariant *options;
   gboolean sent = FALSE;
+  guint timeout_ms;
   int sp[2];
   guint i;
 
@@ -642,6 +647,10 @@ request_send (Request  *request,
         }
     }
   request->generation = self->generation;
+  /* A server that never answered may still be starting (a re-executed
+   * program runs up to its start call; Python imports its modules): it
+   * gets a second timeout for that. */
+  timeout_ms = self->answered ? self->timeout_ms : 2 * self->timeout_ms;
   g_mutex_unlock (&self->lock);
   emit_changes (self, &changes);
   close (sp[1]);
@@ -654,7 +663,7 @@ request_send (Request  *request,
     }
 
   request->request_fd = sp[0];
-  request->deadline = g_get_monotonic_time () + (gint64) self->timeout_ms * 1000;
+  request->deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
   request->tries++;
   return TRUE;
 }
@@ -690,6 +699,11 @@ request_read_reply (Request  *request,
     }
 
   memcpy (&report, buffer, sizeof report);
+  g_mutex_lock (&request->server->lock);
+  if (request->generation == request->server->generation)
+    request->server->answered = TRUE;
+  g_mutex_unlock (&request->server->lock);
+
   if (report.kind == GIPC_FORK_SERVER_REPORT_STARTED && report.pid > 0)
     {
       request->child.pid = report.pid;

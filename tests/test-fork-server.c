@@ -1202,8 +1202,8 @@ count_strays (void)
 }
 
 /* kill -9 and SIGSTOP of the server at random moments while 4 threads
- * start children: every start is answered within the bound (twice the
- * request timeout, plus re-executing the program), no start hangs, the
+ * start children: every start is answered within the bound (three times
+ * the request timeout), no start hangs, the
  * server is replaced each time, and nothing is left running. */
 static void
 test_chaos_subprocess (void)
@@ -1250,8 +1250,8 @@ test_chaos_subprocess (void)
                       starters[i].longest_start);
       g_assert_cmpuint (starters[i].hangs, ==, 0);
       g_assert_cmpuint (starters[i].wrong, ==, 0);
-      /* The bound: twice the 1 s timeout, and room to re-execute. */
-      g_assert_cmpfloat (starters[i].longest_start, <, 2 * 1.0 + 10.0);
+      /* The bound: three times the 1 s timeout, and room for a loaded machine. */
+      g_assert_cmpfloat (starters[i].longest_start, <, 3 * 1.0 + 10.0);
       g_assert_cmpuint (starters[i].started, >, 0);
     }
   g_test_message ("%u kills and stops, %u restarts", events,
@@ -1319,8 +1319,8 @@ test_stopped_server (void)
       g_assert_cmpstr (result, ==, "8");
     }
   g_test_message ("3 starts through a stopped server: %.2f s", elapsed_s (before));
-  /* Bounded: twice the 1 s timeout, and room to re-execute. */
-  g_assert_cmpfloat (elapsed_s (before), <, 2 * 1.0 + 10.0);
+  /* Bounded: three times the 1 s timeout, and room for a loaded machine. */
+  g_assert_cmpfloat (elapsed_s (before), <, 3 * 1.0 + 10.0);
   g_assert_cmpuint (gipc_fork_server_get_restarts (victim), ==, restarts + 1);
   g_assert_cmpint (gipc_fork_server_get_server_pid (victim), !=, stopped);
   /* Killed and reaped. */
