@@ -101,6 +101,21 @@ class ForkServerTests(gipctest.TestCase):
         # The replacement runs this script's targets.
         self.assertEqual(self.run_target('leave', 9), 9)
 
+    def test_replaced_from_a_thread(self):
+        """A threaded program: the replacement is made from a thread that
+        ends, and keeps serving."""
+        restarts = SERVER.get_restarts()
+        os.kill(self.server_pid(), signal.SIGKILL)
+        codes = []
+        thread = threading.Thread(
+            target=lambda: codes.append(self.run_target('status', 5)))
+        thread.start()
+        thread.join()
+        self.assertEqual(codes, [5])
+        self.assertEqual(SERVER.get_restarts(), restarts + 1)
+        self.assertEqual(self.run_target('status', 6), 6)
+        self.assertEqual(SERVER.get_restarts(), restarts + 1)
+
     def test_exit_status_rules(self):
         self.assertEqual(self.run_target('status', None), 0)
         self.assertEqual(self.run_target('status', 7), 7)
