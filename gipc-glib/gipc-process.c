@@ -1,33 +1,30 @@
 /* SPDX-License-Identifier: MIT
  * SPDX-FileCopyrightText: 2026 The gipc-glib authors */
 
+/*
+ * The process object: construction, properties, the exited signal, join,
+ * signals to the child, the sandbox and memory-limit setters, and the
+ * bookkeeping of the child's exit in the start caller's context. Making
+ * the child is the business of one file per way (gipc-process-fork.c,
+ * gipc-process-spawn.c, gipc-process-server.c), reaping that of
+ * gipc-reaper.c. This file never forks, and runs nothing in a child.
+ */
+
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
-#include <stdio.h>
-#include <string.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <glib-unix.h>
-
-#if defined(__has_include)
-# if __has_include(<valgrind/valgrind.h>)
-#  include <valgrind/valgrind.h>
-# endif
-#endif
 
 #include "gipc-channel-private.h"
 #include "gipc-child-setup-private.h"
 #include "gipc-enum-types.h"
 #include "gipc-error.h"
 #include "gipc-fork-server-private.h"
-#include "gipc-process.h"
+#include "gipc-process-private.h"
+#include "gipc-reaper-private.h"
 #include "gipc-sandbox-private.h"
 
 /**
@@ -58,8 +55,9 @@
  * - fork-server mode ([ctor@Gipc.Process.new_for_target]): a
  *   [class@Gipc.ForkServer] started early makes the child, which runs a
  *   named [callback@Gipc.TargetFunc]; safe in multi-threaded programs, and
- *   its cost does not grow with the program's age. The child is still the
- *   caller's child, and opens the passed channels with
+ *   its cost does not grow with the program's age. The child is the
+ *   server's child (the program signals it through a pidfd and gets its
+ *   exit status from the server), and opens the passed channels with
  *   [ctor@Gipc.Channel.new_inherited].
  *
  * In every mode the passed channels are closed in the parent right after
@@ -95,53 +93,6 @@
  * (kernels before 5.3, valgrind 3.19). */
 #define EXIT_POLL_INTERVAL_MS 10
 
-typedef enum
-{
-  STATE_NEW,
-  STATE_RUNNING,
-  STATE_EXITED,   /* reaped (by a join or the exit watch); ::exited not emitted yet */
-  STATE_DONE,     /* ::exited emitted in the start context */
-} ProcessState;
-
-struct _GipcProcess
-{
-  GObject          parent_instance;
-
-  /* What to run */
-  GipcProcessFunc  target;
-  gpointer         target_data;
-  GDestroyNotify   target_notify;
-  char           **argv;
-  GipcForkServer  *server;          /* fork-server mode */
-  char            *server_target;
-  GVariant        *server_args;     /* nullable */
-  char            *name;
-  gboolean         die_with_parent;
-  gboolean         warn_if_threaded;
-  GPtrArray       *channels;        /* GipcChannel*, passed, in pass order */
-
-  /* The sandbox: what was asked for, and what the child got */
-  GipcSandboxFlags sandbox;
-  GPtrArray       *sandbox_paths;   /* GipcSandboxPath*, in allow order */
-  guint64          memory_limit;
-  GipcSandboxFlags sandbox_applied;
-
-  gboolean         in_child;        /* this is the child's copy (fork mode) */
-
-  /* Shared with join and signal senders in other threads */
-  GMutex           lock;
-  ProcessState     state;
-  GPid             pid;
-  int              pidfd;
-  gint             exit_code;
-  GQueue           join_tasks;      /* GTask*, owned */
-  /* The exit watch in the start caller's thread-default context (a
-   * reference on the GSource, not on the context). While the child runs,
-   * its callback data is a strong reference on the process; once a join
-   * reaped the child it is a weak one. Whoever takes it unrefs it. */
-  GSource         *exit_watch;
-};
-
 G_DEFINE_FINAL_TYPE (GipcProcess, gipc_process, G_TYPE_OBJECT)
 
 enum {
@@ -168,30 +119,6 @@ enum {
 static guint signals[N_SIGNALS];
 
 static gint process_counter;
-
-/* ------------------------------------------------------------------ */
-/* pidfd system calls, by number: not every C library wraps them       */
-
-#ifndef SYS_pidfd_open
-# define SYS_pidfd_open 434
-#endif
-#ifndef SYS_pidfd_send_signal
-# define SYS_pidfd_send_signal 424
-#endif
-
-static int
-pidfd_open_cloexec (pid_t pid)
-{
-  /* pidfds are always close-on-exec. */
-  return (int) syscall (SYS_pidfd_open, pid, 0);
-}
-
-static int
-pidfd_send (int pidfd,
-            int signum)
-{
-  return (int) syscall (SYS_pidfd_send_signal, pidfd, signum, NULL, 0);
-}
 
 /* ------------------------------------------------------------------ */
 /* Exit bookkeeping                                                    */
@@ -221,6 +148,14 @@ pidfd_send (int pidfd,
  * GChildWatch of the global default context (then it is no longer ours
  * to reap). */
 
+/* What tells of the child's exit: the fork server's report for its
+ * children, else the pidfd (-1: none, poll). */
+static int
+exit_fd (GipcProcess *self)
+{
+  return self->server_status_fd >= 0 ? self->server_status_fd : self->pidfd;
+}
+
 /* Under the lock, state RUNNING. Returns TRUE if the child was reaped now
  * (state EXITED, exit_code set); *lost is set if its status was collected
  * by someone else (waitpid (-1) elsewhere, SIGCHLD ignored). */
@@ -228,35 +163,19 @@ static gboolean
 try_reap_locked (GipcProcess *self,
                  gboolean    *lost)
 {
-  siginfo_t info;
-  int r;
+  GipcReapResult result;
 
   g_assert (self->state == STATE_RUNNING);
-  *lost = FALSE;
 
-  do
-    {
-      memset (&info, 0, sizeof info);
-      if (self->pidfd >= 0)
-        r = waitid (P_PIDFD, (id_t) self->pidfd, &info, WEXITED | WNOHANG);
-      else
-        r = waitid (P_PID, (id_t) self->pid, &info, WEXITED | WNOHANG);
-    }
-  while (r < 0 && errno == EINTR);
-
-  if (r < 0)
-    {
-      *lost = TRUE;
-      self->exit_code = 0;
-    }
-  else if (info.si_pid == 0)
-    {
-      return FALSE;
-    }
+  /* A fork-server child is the server's: its report says how it ended. */
+  if (self->server_status_fd >= 0)
+    result = gipc_fork_server_child_try_reap (self->server_status_fd, self->pidfd,
+                                              &self->server_gone, &self->exit_code);
   else
-    {
-      self->exit_code = info.si_code == CLD_EXITED ? info.si_status : -info.si_status;
-    }
+    result = gipc_reaper_try_reap (self->pid, self->pidfd, &self->exit_code);
+  *lost = result == GIPC_REAP_LOST;
+  if (result == GIPC_REAP_RUNNING)
+    return FALSE;
 
   self->state = STATE_EXITED;
   return TRUE;
@@ -426,7 +345,7 @@ release_self_reference (GipcProcess *self)
     {
       weak = g_new0 (GWeakRef, 1);
       g_weak_ref_init (weak, self);
-      if (self->pidfd >= 0)
+      if (exit_fd (self) >= 0)
         g_source_set_callback (watch, (GSourceFunc) (void (*) (void)) pidfd_ready_weak_cb,
                                weak, weak_ref_free);
       else
@@ -444,9 +363,9 @@ watch_child (GipcProcess *self)
   g_autoptr(GMainContext) context = g_main_context_ref_thread_default ();
   GSource *source;
 
-  if (self->pidfd >= 0)
+  if (exit_fd (self) >= 0)
     {
-      source = g_unix_fd_source_new (self->pidfd, G_IO_IN);
+      source = g_unix_fd_source_new (exit_fd (self), G_IO_IN);
       g_source_set_callback (source, (GSourceFunc) (void (*) (void)) pidfd_ready_cb,
                              g_object_ref (self), g_object_unref);
     }
@@ -509,7 +428,8 @@ gipc_process_finalize (GObject *object)
     {
       gboolean lost;
 
-      if (!try_reap_locked (self, &lost))
+      /* A fork-server child still running is the server's to reap. */
+      if (!try_reap_locked (self, &lost) && self->server_status_fd < 0)
         {
           /* Still running: hand it to GLib, which reaps it from the
            * global default context. From now on it is not ours. */
@@ -527,6 +447,8 @@ gipc_process_finalize (GObject *object)
 
   if (self->pidfd >= 0)
     close (self->pidfd);
+  if (self->server_status_fd >= 0)
+    close (self->server_status_fd);
 
   /* Never in a fork-mode child, even if the target drops the last
    * reference to its process object: the data is the parent's. */
@@ -837,6 +759,7 @@ gipc_process_init (GipcProcess *self)
   self->channels = g_ptr_array_new_with_free_func (g_object_unref);
   self->sandbox_paths = g_ptr_array_new_with_free_func ((GDestroyNotify) gipc_sandbox_path_free);
   self->pidfd = -1;
+  self->server_status_fd = -1;
   self->warn_if_threaded = TRUE;
   g_queue_init (&self->join_tasks);
 }
@@ -943,9 +866,11 @@ gipc_process_new_for_argv (const gchar * const  *argv,
  *
  * Makes a fork-server process: [method@Gipc.Process.start] asks @server
  * for a child that runs the target registered as @name with
- * [method@Gipc.ForkServer.add_target]. The child is a child of the calling
- * process and behaves as every other one (join, exit codes, signals,
- * [property@Gipc.Process:die-with-parent]); it starts as a copy of the
+ * [method@Gipc.ForkServer.add_target]. The child is the server's child,
+ * not the calling process's: `waitpid()` and `GChildWatch` on its pid are
+ * not supported, and the program's own `waitpid (-1)` never takes its
+ * status. Otherwise it behaves as every other one (join, exit codes,
+ * signals, [property@Gipc.Process:die-with-parent]); it starts as a copy of the
  * server (see [class@Gipc.ForkServer]), with an empty default main
  * context, and opens the passed channels with
  * [ctor@Gipc.Channel.new_inherited], by pass order, as a spawned program
@@ -953,7 +878,9 @@ gipc_process_new_for_argv (const gchar * const  *argv,
  * of the program.
  *
  * [method@Gipc.Process.start] fails with %GIPC_ERROR_SPAWN_FAILED, saying
- * why, if @server was not started, has no target @name, or died.
+ * why, at once if @server was not started or has no target @name; a
+ * server that died or does not answer is replaced (see
+ * [class@Gipc.ForkServer]), and the start fails only if that fails too.
  * The process's [property@Gipc.Process:name] defaults to @name.
  *
  * Returns: (transfer full): a new, unstarted process
@@ -1025,12 +952,11 @@ gipc_process_pass_channel (GipcProcess *self,
 /* ------------------------------------------------------------------ */
 /* Starting                                                            */
 
-/* In the parent, right after a successful fork (and exec). */
-static void
-process_started (GipcProcess      *self,
-                 GPid              pid,
-                 int               pidfd,
-                 GipcSandboxFlags  sandbox_applied)
+void
+gipc_process_started (GipcProcess      *self,
+                      GPid              pid,
+                      int               pidfd,
+                      GipcSandboxFlags  sandbox_applied)
 {
   guint i;
 
@@ -1053,558 +979,6 @@ process_started (GipcProcess      *self,
   if (sandbox_applied != GIPC_SANDBOX_FLAGS_NONE)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SANDBOX_APPLIED]);
   g_object_thaw_notify (G_OBJECT (self));
-}
-
-/* What a fork-mode child tells the parent before its target runs, on a
- * close-on-exec pipe. The parent waits for this byte (not for end of file,
- * which a fork of another thread holding the write end would delay) and
- * watches the child's pidfd meanwhile. */
-typedef struct
-{
-  guint8  result;           /* GipcChildSetupResult */
-  guint8  sandbox_step;     /* GipcSandboxStep that failed, or NONE */
-  guint32 sandbox_applied;  /* GipcSandboxFlags the child has */
-  int     errsv;
-} ForkStatus;
-
-G_GNUC_NORETURN static void
-run_fork_child (GipcProcess               *self,
-                pid_t                      parent_pid,
-                int                        status_fd,
-                const GipcSandboxPrepared *sandbox)
-{
-  ForkStatus status;
-  gint exit_status;
-  ssize_t n;
-
-  /* Padding too: the whole struct goes down the pipe. */
-  memset (&status, 0, sizeof status);
-  status.result = GIPC_CHILD_SETUP_OK;
-  status.sandbox_step = GIPC_SANDBOX_STEP_NONE;
-
-  gipc_channel_registry_unlock ();
-
-  if (self->die_with_parent && !gipc_child_setup_die_with_parent (parent_pid))
-    {
-      g_printerr ("%s: cannot set PR_SET_PDEATHSIG: %s\n", self->name, g_strerror (errno));
-      _exit (127);
-    }
-
-  /* The child's copy of the object describes the child itself. The exit
-   * watch and its context are the parent's: left as they are. */
-  g_mutex_init (&self->lock);
-  self->in_child = TRUE;
-  self->state = STATE_RUNNING;
-  self->pid = getpid ();
-  self->pidfd = -1;
-  self->exit_watch = NULL;
-  g_queue_init (&self->join_tasks);
-
-  status.result = gipc_child_setup_after_fork ((GipcChannel * const *) self->channels->pdata,
-                                               self->channels->len);
-  status.errsv = errno;
-
-  /* After the setup (which opens /dev/null), before the target. */
-  if (status.result == GIPC_CHILD_SETUP_OK)
-    {
-      GipcSandboxFlags applied;
-      int errsv;
-
-      status.sandbox_step = gipc_sandbox_apply_prepared (sandbox, &applied, &errsv);
-      status.sandbox_applied = applied;
-      if (status.sandbox_step != GIPC_SANDBOX_STEP_NONE)
-        {
-          status.result = GIPC_CHILD_SETUP_FAILED;
-          status.errsv = errsv;
-        }
-      self->sandbox_applied = applied;
-    }
-
-  do
-    n = write (status_fd, &status, sizeof status);
-  while (n < 0 && errno == EINTR);
-  close (status_fd);
-
-  /* The parent reports it from start(): the target must not run. */
-  if (status.result != GIPC_CHILD_SETUP_OK)
-    _exit (127);
-
-  exit_status = self->target (self, self->target_data);
-
-  gipc_channel_flush_all ();
-  fflush (NULL);
-  _exit (exit_status);
-}
-
-/* Our own child that never ran its target: reap it now. */
-static void
-reap_failed_child (GPid pid,
-                   int  pidfd)
-{
-  int wait_status;
-
-  while (waitpid (pid, &wait_status, 0) < 0 && errno == EINTR)
-    ;
-  if (pidfd >= 0)
-    close (pidfd);
-}
-
-/* Reads the child's ForkStatus. FALSE if the child died without sending
- * it (@error set). */
-static gboolean
-read_fork_status (GipcProcess  *self,
-                  int           status_fd,
-                  int           pidfd,
-                  ForkStatus   *status,
-                  GError      **error)
-{
-  struct pollfd pfds[2] = {
-    { status_fd, POLLIN, 0 },
-    { pidfd, POLLIN, 0 },
-  };
-  ssize_t n;
-
-  for (;;)
-    {
-      if (poll (pfds, pidfd >= 0 ? 2 : 1, -1) < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          break;
-        }
-      if (pfds[0].revents != 0 || pfds[1].revents != 0)
-        break;
-    }
-
-  /* The status first: it is written before the child can exit. */
-  do
-    n = read (status_fd, status, sizeof *status);
-  while (n < 0 && errno == EINTR);
-
-  if (n == sizeof *status)
-    return TRUE;
-
-  g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
-               "Cannot start process “%s”: the child died while setting up",
-               self->name);
-  return FALSE;
-}
-
-static gboolean
-start_fork (GipcProcess  *self,
-            GError      **error)
-{
-  ForkStatus status;
-  sigset_t all_signals;
-  sigset_t old_mask;
-  pid_t parent_pid = getpid ();
-  GipcSandboxPrepared sandbox = GIPC_SANDBOX_PREPARED_INIT;
-  int status_pipe[2];
-  pid_t pid;
-  int pidfd;
-  int errsv;
-
-  /* Everything the sandbox needs is made before the fork. */
-  if (!gipc_sandbox_prepare (&sandbox, self->sandbox, self->sandbox_paths,
-                             self->memory_limit, NULL, NULL, self->name, error))
-    return FALSE;
-
-  if (!g_unix_open_pipe (status_pipe, FD_CLOEXEC, NULL))
-    {
-      g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
-                   "Cannot start process “%s”: pipe: %s",
-                   self->name, g_strerror (errno));
-      gipc_sandbox_prepared_clear (&sandbox);
-      return FALSE;
-    }
-
-  /* Whatever is buffered would otherwise be written twice. */
-  fflush (NULL);
-
-  /* No handler of the parent may run in the child before the reset. */
-  sigfillset (&all_signals);
-  pthread_sigmask (SIG_SETMASK, &all_signals, &old_mask);
-
-  gipc_channel_registry_lock ();
-  pid = fork ();
-  if (pid == 0)
-    {
-      close (status_pipe[0]);
-      run_fork_child (self, parent_pid, status_pipe[1], &sandbox);
-    }
-  errsv = errno;
-  gipc_channel_registry_unlock ();
-
-  pthread_sigmask (SIG_SETMASK, &old_mask, NULL);
-  close (status_pipe[1]);
-  gipc_sandbox_prepared_clear (&sandbox);
-
-  if (pid < 0)
-    {
-      close (status_pipe[0]);
-      g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
-                   "Cannot fork process “%s”: %s", self->name, g_strerror (errsv));
-      return FALSE;
-    }
-
-  pidfd = pidfd_open_cloexec (pid);
-
-  if (!read_fork_status (self, status_pipe[0], pidfd, &status, error))
-    {
-      close (status_pipe[0]);
-      reap_failed_child (pid, pidfd);
-      return FALSE;
-    }
-  close (status_pipe[0]);
-
-  if (status.result != GIPC_CHILD_SETUP_OK)
-    {
-      reap_failed_child (pid, pidfd);
-      if (status.result == GIPC_CHILD_SETUP_UNVERIFIED)
-        g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
-                     "Cannot start process “%s” in fork mode: the child cannot "
-                     "make sure that no callback of this program's main contexts "
-                     "runs in it (a source at an unusual priority, after the "
-                     "32-bit source id counter wrapped); use spawn mode "
-                     "(gipc_process_new_for_argv) or a fork server started early",
-                     self->name);
-      else if (status.sandbox_step != GIPC_SANDBOX_STEP_NONE)
-        g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
-                     "Cannot start process “%s”: setting up the child failed: "
-                     "%s: %s", self->name,
-                     gipc_sandbox_step_describe (status.sandbox_step),
-                     g_strerror (status.errsv));
-      else
-        g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
-                     "Cannot start process “%s”: setting up the child failed: "
-                     "moving a passed channel's fd off stdio: %s",
-                     self->name, g_strerror (status.errsv));
-      return FALSE;
-    }
-
-  process_started (self, pid, pidfd, (GipcSandboxFlags) status.sandbox_applied);
-  return TRUE;
-}
-
-static gboolean
-start_server (GipcProcess  *self,
-              GError      **error)
-{
-  GipcSandboxPrepared sandbox = GIPC_SANDBOX_PREPARED_INIT;
-  GVariantBuilder options;
-  GVariantBuilder paths;
-  guint sandbox_applied = 0;
-  pid_t pid = 0;
-  int pidfd = -1;
-  guint i;
-
-  /* What the kernel lacks fails here, before anything is sent; the child
-   * makes its own ruleset, with what was decided here (and this program's
-   * cached seccomp program: it is built once, not per child). */
-  if (!gipc_sandbox_prepare (&sandbox, self->sandbox, self->sandbox_paths,
-                             self->memory_limit, NULL, NULL, self->name, error))
-    return FALSE;
-  gipc_sandbox_prepared_clear (&sandbox);
-
-  g_variant_builder_init (&paths, G_VARIANT_TYPE ("a(sb)"));
-  for (i = 0; i < self->sandbox_paths->len; i++)
-    {
-      GipcSandboxPath *allowed = g_ptr_array_index (self->sandbox_paths, i);
-
-      g_variant_builder_add (&paths, "(sb)", allowed->path, allowed->writable);
-    }
-  g_variant_builder_init (&options, G_VARIANT_TYPE ("a{sv}"));
-  g_variant_builder_add (&options, "{sv}", "die-with-parent",
-                         g_variant_new_boolean (self->die_with_parent));
-  g_variant_builder_add (&options, "{sv}", "sandbox", g_variant_new_uint32 (self->sandbox));
-  g_variant_builder_add (&options, "{sv}", "memory-limit",
-                         g_variant_new_uint64 (self->memory_limit));
-  g_variant_builder_add (&options, "{sv}", "allowed-paths", g_variant_builder_end (&paths));
-  gipc_sandbox_prepared_to_options (&sandbox, &options);
-
-  if (!gipc_fork_server_request (self->server, self->server_target, self->server_args,
-                                 self->name, g_variant_builder_end (&options), self->channels,
-                                 &pid, &pidfd, &sandbox_applied, error))
-    return FALSE;
-
-  process_started (self, pid, pidfd, (GipcSandboxFlags) sandbox_applied);
-  return TRUE;
-}
-
-static char *
-find_program (const char *program)
-{
-  if (strchr (program, '/') != NULL)
-    return g_strdup (program);
-
-  return g_find_program_in_path (program);
-}
-
-static void
-set_nonblocking (int fd)
-{
-  int flags = fcntl (fd, F_GETFL);
-
-  if (flags >= 0)
-    (void) fcntl (fd, F_SETFL, flags | O_NONBLOCK);
-}
-
-/* Its own frame, so that the child shares no local variable of the caller
- * with the suspended parent. */
-G_GNUC_NO_INLINE static pid_t
-vfork_exec (GipcChildExecData *data)
-{
-  pid_t pid;
-
-  data->status_fd = -1;
-
-#ifdef RUNNING_ON_VALGRIND
-  /* valgrind turns vfork into fork: the child's writes to @data would not
-   * be seen. Report through a close-on-exec pipe there (a stray fork of
-   * another thread could delay this start, as it could before vfork). */
-  if (RUNNING_ON_VALGRIND)
-    {
-      int status_pipe[2];
-      int status[4];
-      ssize_t n;
-
-      if (!g_unix_open_pipe (status_pipe, FD_CLOEXEC, NULL))
-        return -1;
-      data->status_fd = status_pipe[1];
-      pid = fork ();
-      if (pid == 0)
-        gipc_child_setup_exec (data);
-      close (status_pipe[1]);
-      do
-        n = read (status_pipe[0], status, sizeof status);
-      while (n < 0 && errno == EINTR);
-      close (status_pipe[0]);
-      if (pid > 0 && n == sizeof status)
-        {
-          data->failed_step = status[0];
-          data->child_errno = status[1];
-          data->sandbox_step = status[2];
-          data->sandbox_applied = status[3];
-        }
-      return pid;
-    }
-#endif
-
-  pid = vfork ();
-  if (pid == 0)
-    gipc_child_setup_exec (data);
-
-  return pid;
-}
-
-static gboolean
-start_spawn (GipcProcess  *self,
-             GError      **error)
-{
-  g_autofree char *path = NULL;
-  g_autoptr(GString) announced = g_string_new (NULL);
-  g_autoptr(GArray) keep_fds = g_array_new (FALSE, FALSE, sizeof (int));
-  g_autoptr(GArray) low_dups = g_array_new (FALSE, FALSE, sizeof (int));
-  g_auto(GStrv) envp = NULL;
-  GipcSandboxPrepared sandbox = GIPC_SANDBOX_PREPARED_INIT;
-  GipcChildExecData data;
-  sigset_t all_signals;
-  sigset_t old_mask;
-  pid_t pid;
-  int pidfd;
-  int errsv;
-  guint i;
-
-  /* Everything the child needs is made now: after fork(), only
-   * async-signal-safe calls. */
-  path = find_program (self->argv[0]);
-  if (path == NULL)
-    {
-      g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
-                   "Cannot execute “%s” for process “%s”: %s (not found in PATH)",
-                   self->argv[0], self->name, g_strerror (ENOENT));
-      return FALSE;
-    }
-
-  for (i = 0; i < self->channels->len; i++)
-    {
-      int fds[2];
-      int k;
-      gboolean shared_socket;
-
-      gipc_channel_get_fds (g_ptr_array_index (self->channels, i), &fds[0], &fds[1]);
-      shared_socket = fds[0] >= 0 && fds[0] == fds[1];
-      for (k = 0; k < 2; k++)
-        {
-          /* One socket for both directions is announced as the same fd
-           * twice ("4:4"): the child then makes an fd-capable channel. */
-          if (k == 1 && fds[1] >= 0 && shared_socket)
-            {
-              fds[1] = fds[0];
-              continue;
-            }
-          /* fds 0 to 2 are the child's stdio: move a channel fd that
-           * happens to sit there out of the way. */
-          if (fds[k] >= 0 && fds[k] <= 2)
-            {
-              int dup_fd = fcntl (fds[k], F_DUPFD_CLOEXEC, 3);
-
-              if (dup_fd < 0)
-                {
-                  errsv = errno;
-                  for (guint j = 0; j < low_dups->len; j++)
-                    close (g_array_index (low_dups, int, j));
-                  g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
-                               "Cannot start process “%s”: dup: %s",
-                               self->name, g_strerror (errsv));
-                  return FALSE;
-                }
-              g_array_append_val (low_dups, dup_fd);
-              fds[k] = dup_fd;
-            }
-          if (fds[k] >= 0)
-            g_array_append_val (keep_fds, fds[k]);
-        }
-
-      g_string_append_printf (announced, "%s%d:%d", i > 0 ? "," : "", fds[0], fds[1]);
-    }
-
-  envp = g_get_environ ();
-  if (self->channels->len > 0)
-    envp = g_environ_setenv (envp, "GIPC_CHANNEL_FDS", announced->str, TRUE);
-  else
-    envp = g_environ_unsetenv (envp, "GIPC_CHANNEL_FDS");
-
-  /* The sandbox too: the program, its interpreter and its libraries stay
-   * readable and executable. */
-  if (!gipc_sandbox_prepare (&sandbox, self->sandbox, self->sandbox_paths,
-                             self->memory_limit, path, (const char * const *) envp,
-                             self->name, error))
-    {
-      for (i = 0; i < low_dups->len; i++)
-        close (g_array_index (low_dups, int, i));
-      return FALSE;
-    }
-
-  memset (&data, 0, sizeof data);
-  data.path = path;
-  data.argv = self->argv;
-  data.envp = envp;
-  data.keep_fds = (const int *) (gpointer) keep_fds->data;
-  data.n_keep_fds = keep_fds->len;
-  data.die_with_parent = self->die_with_parent;
-  data.parent_pid = getpid ();
-  data.failed_step = GIPC_CHILD_EXEC_STEP_NONE;
-  data.max_fd = (int) MIN (sysconf (_SC_OPEN_MAX), 65536);
-  if (data.max_fd < 0)
-    data.max_fd = 1024;
-  data.sandbox = sandbox.active ? &sandbox : NULL;
-  data.sandbox_step = GIPC_SANDBOX_STEP_NONE;
-  /* What the child reports over shared memory (vfork), or, under
-   * valgrind, only when it fails. */
-  data.sandbox_applied = (int) sandbox.applied;
-
-  /* vfork: this thread resumes once the child has executed the program or
-   * exited, and the child reports a failure in @data (shared memory). No
-   * status pipe, so a fork of another thread (without exec) at this moment
-   * cannot hold anything that delays start (it would hold a pipe's write
-   * end, and a read for end of file would wait for that process). The
-   * child runs only async-signal-safe code of gipc_child_setup_exec(),
-   * which never returns, with every signal blocked until it reset the
-   * dispositions. */
-  sigfillset (&all_signals);
-  pthread_sigmask (SIG_SETMASK, &all_signals, &old_mask);
-  pid = vfork_exec (&data);
-  errsv = errno;
-  pthread_sigmask (SIG_SETMASK, &old_mask, NULL);
-
-  for (i = 0; i < low_dups->len; i++)
-    close (g_array_index (low_dups, int, i));
-  gipc_sandbox_prepared_clear (&sandbox);
-
-  if (pid < 0)
-    {
-      g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
-                   "Cannot fork process “%s”: %s", self->name, g_strerror (errsv));
-      return FALSE;
-    }
-
-  if (data.failed_step != GIPC_CHILD_EXEC_STEP_NONE)
-    {
-      int child_errno = data.child_errno;
-
-      reap_failed_child (pid, -1);
-
-      /* The child made the passed fds blocking; they are the parent's
-       * again. */
-      for (i = 0; i < keep_fds->len; i++)
-        set_nonblocking (g_array_index (keep_fds, int, i));
-
-      switch ((GipcChildExecStep) data.failed_step)
-        {
-        case GIPC_CHILD_EXEC_STEP_DIE_WITH_PARENT:
-          g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
-                       "Cannot start process “%s”: setting up the child failed: "
-                       "PR_SET_PDEATHSIG (die-with-parent): %s",
-                       self->name, g_strerror (child_errno));
-          break;
-        case GIPC_CHILD_EXEC_STEP_KEEP_FDS:
-          g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
-                       "Cannot start process “%s”: setting up the child failed: "
-                       "making a passed channel's fd inheritable and blocking: %s",
-                       self->name, g_strerror (child_errno));
-          break;
-        case GIPC_CHILD_EXEC_STEP_SANDBOX:
-          g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
-                       "Cannot start process “%s”: setting up the child failed: "
-                       "%s: %s", self->name,
-                       gipc_sandbox_step_describe ((GipcSandboxStep) data.sandbox_step),
-                       g_strerror (child_errno));
-          break;
-        case GIPC_CHILD_EXEC_STEP_EXEC:
-        case GIPC_CHILD_EXEC_STEP_NONE:
-        default:
-          g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
-                       "Failed to execute “%s” for process “%s”: %s",
-                       path, self->name, g_strerror (child_errno));
-          break;
-        }
-      return FALSE;
-    }
-
-  /* Executed, not reaped by anybody yet: the pid is ours. */
-  pidfd = pidfd_open_cloexec (pid);
-
-  process_started (self, pid, pidfd, (GipcSandboxFlags) data.sandbox_applied);
-  return TRUE;
-}
-
-static gint threads_warned;
-
-/* Fork mode in a multi-threaded program: said once per program. */
-static void
-warn_if_threaded (GipcProcess *self)
-{
-  guint n_threads;
-
-  if (g_atomic_int_get (&threads_warned))
-    return;
-
-  /* The program-wide opt-out, for test suites and programs that cannot
-   * set the property on every process. */
-  if (g_strcmp0 (g_getenv ("GIPC_NO_THREADS_WARNING"), "1") == 0)
-    return;
-
-  n_threads = gipc_child_setup_count_threads ();
-  if (n_threads <= 1 || !g_atomic_int_compare_and_exchange (&threads_warned, 0, 1))
-    return;
-
-  g_warning ("Process “%s”: fork mode in a program with %u threads: the child "
-             "may hang in a lock another thread held at the fork (GObject, GIO, "
-             "malloc). Use spawn mode (gipc_process_new_for_argv) or a fork "
-             "server started before any thread; set the process's "
-             "warn-if-threaded property to FALSE to silence this warning",
-             self->name, n_threads);
 }
 
 /**
@@ -1692,12 +1066,12 @@ gipc_process_start (GipcProcess  *self,
     }
 
   if (self->server != NULL)
-    return start_server (self, error);
+    return gipc_process_start_server (self, error);
 
   if (!for_exec && self->warn_if_threaded)
-    warn_if_threaded (self);
+    gipc_process_warn_if_threaded (self);
 
-  return for_exec ? start_spawn (self, error) : start_fork (self, error);
+  return for_exec ? gipc_process_start_spawn (self, error) : gipc_process_start_fork (self, error);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1908,7 +1282,7 @@ gipc_process_join (GipcProcess  *self,
         {
           reaped = try_reap_locked (self, &lost);
         }
-      pidfd = self->pidfd;
+      pidfd = exit_fd (self);
       g_mutex_unlock (&self->lock);
 
       if (reaped)
@@ -2374,10 +1748,12 @@ gipc_process_send_signal (GipcProcess  *self,
   pid = self->pid;
   if (self->state == STATE_RUNNING)
     {
-      r = self->pidfd >= 0 ? pidfd_send (self->pidfd, signum) : -1;
+      r = self->pidfd >= 0 ? gipc_reaper_pidfd_send_signal (self->pidfd, signum) : -1;
       /* No pidfd, or no pidfd_send_signal() (a seccomp policy, valgrind
-       * 3.19: the pidfd came from the fork server's clone): the pid is
-       * still ours (not reaped), kill() reaches the same child. */
+       * 3.19): the pid is still ours (not reaped), kill() reaches the same
+       * child. A fork-server child is the server's to reap: there, only
+       * where pidfds are missing, a signal sent just as the server reaps
+       * it could reach a reused pid. */
       if (self->pidfd < 0 || (r < 0 && errno == ENOSYS))
         r = kill (pid, signum);
       errsv = errno;

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT
+ * SPDX-FileCopyrightText: 2026 The gipc-glib authors */
+
+#pragma once
+
+#include <sys/types.h>
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/*
+ * The reaper (gipc-reaper.c): pidfds and exit statuses of the library's
+ * own children, with no knowledge of GipcProcess.
+ */
+
+/* pidfd_open (close-on-exec), or -1 with errno (no pidfds: kernel < 5.3,
+ * valgrind 3.19). */
+int  gipc_reaper_pidfd_open        (pid_t pid);
+
+/* pidfd_send_signal (), or -1 with errno. */
+int  gipc_reaper_pidfd_send_signal (int   pidfd,
+                                    int   signum);
+
+typedef enum
+{
+  GIPC_REAP_RUNNING,  /* still runs: nothing changed */
+  GIPC_REAP_EXITED,   /* reaped now: *exit_code set (status, or -signal) */
+  GIPC_REAP_LOST,     /* gone, its status collected by someone else */
+} GipcReapResult;
+
+/* One waitid (WEXITED | WNOHANG) on @pidfd, or on @pid without one. The
+ * caller makes sure nobody else of the library reaps the same child. */
+GipcReapResult gipc_reaper_try_reap (pid_t  pid,
+                                     int    pidfd,
+                                     gint  *exit_code);
+
+/* Our own child that never ran its target: waits for it and closes
+ * @pidfd (if >= 0). */
+void gipc_reaper_reap_failed_child (pid_t pid,
+                                    int   pidfd);
+
+G_END_DECLS
