@@ -25,6 +25,7 @@
 #include "gipc-channel-private.h"
 #include "gipc-child-setup-private.h"
 #include "gipc-error.h"
+#include "gipc-orphan-private.h"
 #include "gipc-process-private.h"
 #include "gipc-reaper-private.h"
 #include "gipc-sandbox-private.h"
@@ -178,6 +179,10 @@ gipc_process_start_fork (GipcProcess  *self,
       gipc_sandbox_prepared_clear (&sandbox);
       return FALSE;
     }
+
+  /* The self-test of the orphaning path runs here once, not in every
+   * child. */
+  (void) gipc_orphan_choose_path ();
 
   /* Whatever is buffered would otherwise be written twice. */
   fflush (NULL);
