@@ -88,11 +88,11 @@ typedef struct
   char * const *envp;          /* with GIPC_CHANNEL_FDS */
   const int    *keep_fds;      /* fds to inherit (cloexec off, blocking) */
   guint         n_keep_fds;
-  /* Written by the child (vfork: shared memory), read after it execs or
+  /* Written by the child (CLONE_VM: shared memory), read after it execs or
    * exits. */
   volatile int  failed_step;   /* GipcChildExecStep */
   volatile int  child_errno;
-  /* -1; under valgrind (whose vfork is a fork) the write end of a CLOEXEC
+  /* -1; under valgrind (plain fork there) the write end of a CLOEXEC
    * pipe that also receives failed_step and child_errno. */
   int           status_fd;
   gboolean      die_with_parent;
@@ -116,7 +116,8 @@ typedef enum
   GIPC_CHILD_EXEC_STEP_EXEC,
 } GipcChildExecStep;
 
-/* In the child between vfork() and exec(): signals reset (SIGPIPE too),
+/* In the child between clone (CLONE_VM | CLONE_VFORK, own stack) or fork
+ * and exec(): signals reset (SIGPIPE too),
  * empty mask, die-with-parent, every fd from 3 up marked close-on-exec
  * except @data->keep_fds, which become inheritable and blocking, then the
  * sandbox (gipc_sandbox_apply_prepared()); then execve(). On failure, stores the step and errno in @data->failed_step
