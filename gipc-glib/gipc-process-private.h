@@ -5,6 +5,8 @@
 
 #include <sys/types.h>
 
+#include <gio/gio.h>
+
 #include "gipc-fork-server.h"
 #include "gipc-process.h"
 #include "gipc-sandbox-private.h"
@@ -66,10 +68,30 @@ struct _GipcProcess
    * its callback data is a strong reference on the process; once a join
    * reaped the child it is a weak one. Whoever takes it unrefs it. */
   GSource         *exit_watch;
+
+  /* start_async in flight (the caller's thread only), and, in fork-server
+   * mode, its helper thread and what gipc_process_started() recorded
+   * there. */
+  gboolean         starting;
+  GThread         *start_thread;
+  gboolean         deferred;
+  GPid             deferred_pid;
+  int              deferred_pidfd;
+  GipcSandboxFlags deferred_sandbox_applied;
+  GError          *deferred_error;
 };
 
-/* gipc-process.c: in the parent, right after a successful start. */
+/* gipc-process.c: in the parent, right after a successful start. In a
+ * start_async's helper thread, only recorded; the start caller's context
+ * finishes it. */
 void     gipc_process_started        (GipcProcess      *self,
+                                      GPid              pid,
+                                      int               pidfd,
+                                      GipcSandboxFlags  sandbox_applied);
+/* The same, with the exit watched from @context (NULL: the calling
+ * thread's thread-default one). */
+void     gipc_process_started_in     (GipcProcess      *self,
+                                      GMainContext     *context,
                                       GPid              pid,
                                       int               pidfd,
                                       GipcSandboxFlags  sandbox_applied);
@@ -78,10 +100,16 @@ void     gipc_process_started        (GipcProcess      *self,
 gboolean gipc_process_start_fork     (GipcProcess      *self,
                                       GError          **error);
 void     gipc_process_warn_if_threaded (GipcProcess    *self);
+/* start_async: forks now, returns @task from its context once the child
+ * reported. */
+void     gipc_process_start_fork_async (GipcProcess    *self,
+                                        GTask          *task);
 
 /* gipc-process-spawn.c */
 gboolean gipc_process_start_spawn    (GipcProcess      *self,
                                       GError          **error);
+void     gipc_process_start_spawn_async (GipcProcess   *self,
+                                         GTask         *task);
 
 /* gipc-process-server.c */
 gboolean gipc_process_start_server   (GipcProcess      *self,

@@ -344,9 +344,12 @@ release_self_reference (GipcProcess *self)
 /* The child runs: watch for its exit from the start caller's thread-default
  * context. The callback data is the self-reference. */
 static void
-watch_child (GipcProcess *self)
+watch_child (GipcProcess  *self,
+             GMainContext *start_context)
 {
-  g_autoptr(GMainContext) context = g_main_context_ref_thread_default ();
+  g_autoptr(GMainContext) context = start_context != NULL
+                                    ? g_main_context_ref (start_context)
+                                    : g_main_context_ref_thread_default ();
   GSource *source;
 
   if (self->pidfd >= 0)
@@ -921,7 +924,7 @@ gipc_process_pass_channel (GipcProcess *self,
 {
   g_return_if_fail (GIPC_IS_PROCESS (self));
   g_return_if_fail (GIPC_IS_CHANNEL (channel));
-  g_return_if_fail (self->state == STATE_NEW);
+  g_return_if_fail (self->state == STATE_NEW && !self->starting);
   g_return_if_fail (!g_ptr_array_find (self->channels, channel, NULL));
 
   g_ptr_array_add (self->channels, g_object_ref (channel));
@@ -931,10 +934,11 @@ gipc_process_pass_channel (GipcProcess *self,
 /* Starting                                                            */
 
 void
-gipc_process_started (GipcProcess      *self,
-                      GPid              pid,
-                      int               pidfd,
-                      GipcSandboxFlags  sandbox_applied)
+gipc_process_started_in (GipcProcess      *self,
+                         GMainContext     *context,
+                         GPid              pid,
+                         int               pidfd,
+                         GipcSandboxFlags  sandbox_applied)
 {
   guint i;
 
@@ -946,10 +950,11 @@ gipc_process_started (GipcProcess      *self,
   self->pid = pid;
   self->pidfd = pidfd;
   self->state = STATE_RUNNING;
+  self->starting = FALSE;
   self->sandbox_applied = sandbox_applied;
   g_mutex_unlock (&self->lock);
 
-  watch_child (self);
+  watch_child (self, context);
 
   g_object_freeze_notify (G_OBJECT (self));
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PID]);
@@ -957,6 +962,26 @@ gipc_process_started (GipcProcess      *self,
   if (sandbox_applied != GIPC_SANDBOX_FLAGS_NONE)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SANDBOX_APPLIED]);
   g_object_thaw_notify (G_OBJECT (self));
+}
+
+void
+gipc_process_started (GipcProcess      *self,
+                      GPid              pid,
+                      int               pidfd,
+                      GipcSandboxFlags  sandbox_applied)
+{
+  /* A start_async's helper thread: the start caller's context finishes
+   * the start (start_server_async_done()). */
+  if (self->start_thread != NULL && self->start_thread == g_thread_self ())
+    {
+      self->deferred_pid = pid;
+      self->deferred_pidfd = pidfd;
+      self->deferred_sandbox_applied = sandbox_applied;
+      self->deferred = TRUE;
+      return;
+    }
+
+  gipc_process_started_in (self, NULL, pid, pidfd, sandbox_applied);
 }
 
 /**
@@ -998,18 +1023,15 @@ gipc_process_started (GipcProcess      *self,
  *
  * Since: 1.0
  */
-gboolean
-gipc_process_start (GipcProcess  *self,
-                    GError      **error)
+/* What start and start_async check before making anything. */
+static gboolean
+start_check (GipcProcess  *self,
+             GError      **error)
 {
   gboolean for_exec;
   guint i;
 
-  g_return_val_if_fail (GIPC_IS_PROCESS (self), FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-  g_return_val_if_fail (self->target != NULL || self->argv != NULL || self->server != NULL, FALSE);
-
-  if (self->state != STATE_NEW)
+  if (self->state != STATE_NEW || self->starting)
     {
       g_set_error (error, GIPC_ERROR, GIPC_ERROR_ALREADY_STARTED,
                    "Process “%s” was already started", self->name);
@@ -1043,13 +1065,166 @@ gipc_process_start (GipcProcess  *self,
         }
     }
 
+  if (self->target != NULL && self->warn_if_threaded)
+    gipc_process_warn_if_threaded (self);
+
+  return TRUE;
+}
+
+gboolean
+gipc_process_start (GipcProcess  *self,
+                    GError      **error)
+{
+  g_return_val_if_fail (GIPC_IS_PROCESS (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  g_return_val_if_fail (self->target != NULL || self->argv != NULL || self->server != NULL, FALSE);
+
+  if (!start_check (self, error))
+    return FALSE;
+
   if (self->server != NULL)
     return gipc_process_start_server (self, error);
 
-  if (!for_exec && self->warn_if_threaded)
-    gipc_process_warn_if_threaded (self);
+  return self->argv != NULL ? gipc_process_start_spawn (self, error)
+                            : gipc_process_start_fork (self, error);
+}
 
-  return for_exec ? gipc_process_start_spawn (self, error) : gipc_process_start_fork (self, error);
+/* Fork-server mode's start_async: the blocking request runs in a thread of
+ * its own ("gipc-start"), whose gipc_process_started() is deferred to the
+ * start caller's context. */
+static gboolean
+start_server_async_done (gpointer user_data)
+{
+  GTask *task = user_data;
+  GipcProcess *self = g_task_get_source_object (task);
+  GError *error = g_steal_pointer (&self->deferred_error);
+
+  g_thread_join (g_steal_pointer (&self->start_thread));
+  self->starting = FALSE;
+
+  if (self->deferred)
+    {
+      self->deferred = FALSE;
+      gipc_process_started_in (self, g_task_get_context (task), self->deferred_pid,
+                               self->deferred_pidfd, self->deferred_sandbox_applied);
+      g_task_return_boolean (task, TRUE);
+    }
+  else
+    {
+      g_task_return_error (task, error);
+    }
+
+  return G_SOURCE_REMOVE;
+}
+
+static gpointer
+start_server_thread (gpointer user_data)
+{
+  GTask *task = user_data;
+  GipcProcess *self = g_task_get_source_object (task);
+  GError *error = NULL;
+
+  if (!gipc_process_start_server (self, &error))
+    self->deferred_error = error;
+
+  g_main_context_invoke_full (g_task_get_context (task), g_task_get_priority (task),
+                              start_server_async_done, task, g_object_unref);
+  return NULL;
+}
+
+/**
+ * gipc_process_start_async:
+ * @self: a process
+ * @cancellable: (nullable): a #GCancellable, checked before anything is
+ *   made; once the child exists the start completes
+ * @callback: (scope async) (nullable): called when the child was started
+ *   or could not be
+ * @user_data: data for @callback
+ *
+ * Starts the child without blocking the calling thread on its set-up, on
+ * the executed program or on the fork server's reply: a GTK main loop
+ * keeps drawing while many children start. The fork itself (fork and
+ * spawn mode) happens in this call; the child's report is then watched
+ * from the caller's thread-default main context, where @callback runs
+ * (call [method@Gipc.Process.start_finish] from it) and where the exit
+ * will be reported, as for [method@Gipc.Process.start].
+ *
+ * Spawn mode here uses a plain `fork()` whose child reports on a
+ * close-on-exec pipe (the blocking [method@Gipc.Process.start] uses
+ * `clone (CLONE_VM | CLONE_VFORK)` and waits for the exec). Fork-server
+ * mode sends the request from a short-lived thread of the library.
+ *
+ * The errors are those of [method@Gipc.Process.start]; the passed channels
+ * are closed in the parent once the child has reported (they must not be
+ * used meanwhile). A second start while one is in flight fails with
+ * %GIPC_ERROR_ALREADY_STARTED.
+ *
+ * Since: 1.0
+ */
+void
+gipc_process_start_async (GipcProcess         *self,
+                          GCancellable        *cancellable,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  GError *error = NULL;
+
+  g_return_if_fail (GIPC_IS_PROCESS (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+  g_return_if_fail (self->target != NULL || self->argv != NULL || self->server != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, gipc_process_start_async);
+  g_task_set_name (task, "[gipc] process start");
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
+  if (!start_check (self, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  if (self->server != NULL)
+    {
+      self->starting = TRUE;
+      self->start_thread = g_thread_new ("gipc-start", start_server_thread,
+                                         g_object_ref (task));
+      return;
+    }
+
+  self->starting = TRUE;
+  if (self->argv != NULL)
+    gipc_process_start_spawn_async (self, task);
+  else
+    gipc_process_start_fork_async (self, task);
+}
+
+/**
+ * gipc_process_start_finish:
+ * @self: a process
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Gipc.Process.start_async].
+ *
+ * Returns: %TRUE if the child was started; %FALSE with the errors of
+ *   [method@Gipc.Process.start], or %G_IO_ERROR_CANCELLED
+ *
+ * Since: 1.0
+ */
+gboolean
+gipc_process_start_finish (GipcProcess   *self,
+                           GAsyncResult  *result,
+                           GError       **error)
+{
+  g_return_val_if_fail (GIPC_IS_PROCESS (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1541,7 +1716,7 @@ gipc_process_set_sandbox (GipcProcess      *self,
 
   g_return_if_fail (GIPC_IS_PROCESS (self));
   g_return_if_fail ((flags & ~all) == 0);
-  g_return_if_fail (self->state == STATE_NEW && !self->in_child);
+  g_return_if_fail (self->state == STATE_NEW && !self->starting && !self->in_child);
 
   if (self->sandbox == flags)
     return;
@@ -1579,7 +1754,7 @@ gipc_process_sandbox_allow_path (GipcProcess *self,
 
   g_return_if_fail (GIPC_IS_PROCESS (self));
   g_return_if_fail (path != NULL && g_path_is_absolute (path));
-  g_return_if_fail (self->state == STATE_NEW && !self->in_child);
+  g_return_if_fail (self->state == STATE_NEW && !self->starting && !self->in_child);
 
   allowed = g_new0 (GipcSandboxPath, 1);
   allowed->path = g_strdup (path);
@@ -1619,7 +1794,7 @@ gipc_process_set_memory_limit (GipcProcess *self,
                                guint64      bytes)
 {
   g_return_if_fail (GIPC_IS_PROCESS (self));
-  g_return_if_fail (self->state == STATE_NEW && !self->in_child);
+  g_return_if_fail (self->state == STATE_NEW && !self->starting && !self->in_child);
 
   if (self->memory_limit == bytes)
     return;

@@ -49,6 +49,15 @@ void         gipc_process_pass_channel       (GipcProcess          *self,
 GIPC_AVAILABLE_IN_ALL
 gboolean     gipc_process_start              (GipcProcess          *self,
                                               GError              **error);
+GIPC_AVAILABLE_IN_ALL
+void         gipc_process_start_async        (GipcProcess          *self,
+                                              GCancellable         *cancellable,
+                                              GAsyncReadyCallback   callback,
+                                              gpointer              user_data);
+GIPC_AVAILABLE_IN_ALL
+gboolean     gipc_process_start_finish       (GipcProcess          *self,
+                                              GAsyncResult         *result,
+                                              GError              **error);
 
 GIPC_AVAILABLE_IN_ALL
 void         gipc_process_join_async         (GipcProcess          *self,
