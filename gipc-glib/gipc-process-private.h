@@ -79,6 +79,10 @@ struct _GipcProcess
   int              deferred_pidfd;
   GipcSandboxFlags deferred_sandbox_applied;
   GError          *deferred_error;
+
+  /* GWeakRef*: the parent's ends of the passed channels' pipes, drained
+   * before "exited" (start context only). */
+  GPtrArray       *drain_peers;
 };
 
 /* gipc-process.c: in the parent, right after a successful start. In a

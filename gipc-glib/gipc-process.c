@@ -234,6 +234,23 @@ emit_exited (GipcProcess *self)
     }
 }
 
+/* "exited" comes after the child's last message: every message it wrote
+ * before exiting on a channel whose other end this process holds is
+ * handed to the pending receives and message handlers first (those
+ * running in this context). */
+static void
+drain_peers (GipcProcess *self)
+{
+  for (guint i = 0; i < self->drain_peers->len; i++)
+    {
+      g_autoptr(GipcChannel) peer = g_weak_ref_get (g_ptr_array_index (self->drain_peers, i));
+
+      if (peer != NULL)
+        gipc_channel_drain_input (peer);
+    }
+  g_ptr_array_set_size (self->drain_peers, 0);
+}
+
 /* The exit watch fired (or polls, without pidfds). */
 static gboolean
 exit_watch_dispatch (GipcProcess *self)
@@ -263,7 +280,10 @@ exit_watch_dispatch (GipcProcess *self)
   if (reaped)
     notify_reaped (self, lost);
   if (emit)
-    emit_exited (self);
+    {
+      drain_peers (self);
+      emit_exited (self);
+    }
 
   return G_SOURCE_REMOVE;
 }
@@ -448,6 +468,7 @@ gipc_process_finalize (GObject *object)
   g_clear_pointer (&self->name, g_free);
   g_clear_pointer (&self->channels, g_ptr_array_unref);
   g_clear_pointer (&self->sandbox_paths, g_ptr_array_unref);
+  g_clear_pointer (&self->drain_peers, g_ptr_array_unref);
   g_mutex_clear (&self->lock);
 
   G_OBJECT_CLASS (gipc_process_parent_class)->finalize (object);
@@ -744,6 +765,7 @@ gipc_process_init (GipcProcess *self)
   g_mutex_init (&self->lock);
   self->channels = g_ptr_array_new_with_free_func (g_object_unref);
   self->sandbox_paths = g_ptr_array_new_with_free_func ((GDestroyNotify) gipc_sandbox_path_free);
+  self->drain_peers = g_ptr_array_new_with_free_func (weak_ref_free);
   self->pidfd = -1;
   self->warn_if_threaded = TRUE;
   g_queue_init (&self->join_tasks);
@@ -941,6 +963,25 @@ gipc_process_started_in (GipcProcess      *self,
                          GipcSandboxFlags  sandbox_applied)
 {
   guint i;
+
+  /* The parent's ends of the passed channels' pipes: drained before
+   * "exited" (see exit_watch_dispatch()). */
+  for (i = 0; i < self->channels->len; i++)
+    {
+      g_autoptr(GPtrArray) peers = gipc_channel_dup_pipe_peers (g_ptr_array_index (self->channels, i));
+
+      for (guint k = 0; k < peers->len; k++)
+        {
+          GipcChannel *peer = g_ptr_array_index (peers, k);
+          GWeakRef *weak;
+
+          if (g_ptr_array_find (self->channels, peer, NULL))
+            continue;
+          weak = g_new0 (GWeakRef, 1);
+          g_weak_ref_init (weak, peer);
+          g_ptr_array_add (self->drain_peers, weak);
+        }
+    }
 
   for (i = 0; i < self->channels->len; i++)
     gipc_channel_mark_passed (g_ptr_array_index (self->channels, i));

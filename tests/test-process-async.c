@@ -271,6 +271,254 @@ test_start_async_timer_server (void)
   run_timer_job ("server");
 }
 
+/* ---------------------------------------------------------------------- */
+/* "exited" after the child's last message */
+
+static gint
+target_reply (GipcProcess *process,
+              gpointer     user_data)
+{
+  GipcChannel *channel = user_data;
+  g_autoptr(GBytes) message = g_bytes_new_static ("reply", 5);
+  g_autoptr(GError) error = NULL;
+
+  if (!gipc_channel_send (channel, message, NULL, &error))
+    return 100;
+  return 3;
+}
+
+static gint
+server_target_reply (GipcProcess *process,
+                     GVariant    *args,
+                     gpointer     user_data)
+{
+  g_autoptr(GipcChannel) channel = gipc_channel_new_inherited (0, NULL);
+  g_autoptr(GBytes) message = g_bytes_new_static ("reply", 5);
+
+  if (channel == NULL || !gipc_channel_send (channel, message, NULL, NULL))
+    return 100;
+  return 3;
+}
+
+typedef struct
+{
+  GipcChannel *reader;
+  guint        replies;
+  gboolean     exited;
+  gboolean     reply_before_exit;
+  guint       *n_exited;
+} ReplyJob;
+
+static void
+job_received_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  ReplyJob *job = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) message = gipc_channel_receive_finish (GIPC_CHANNEL (source), result, &error);
+
+  if (message != NULL)
+    job->replies++;
+}
+
+static void
+job_message_cb (GipcChannel *channel,
+                GBytes      *message,
+                gpointer     user_data)
+{
+  ReplyJob *job = user_data;
+
+  job->replies++;
+}
+
+static void
+job_exited_cb (GipcProcess *process,
+               gint         exit_code,
+               gpointer     user_data)
+{
+  ReplyJob *job = user_data;
+
+  g_assert_cmpint (exit_code, ==, 3);
+  job->exited = TRUE;
+  job->reply_before_exit = job->replies == 1;
+  (*job->n_exited)++;
+}
+
+/* 200 jobs at once, each a child that sends one reply and exits. Whether
+ * the parent waits with receive_async or listens with a message handler,
+ * the reply is handed over before "exited" in every job. */
+static void
+run_reply_jobs_one_by_one (const char *mode,
+                           gboolean    listen)
+{
+  const guint n_jobs = 200;
+  guint n_late = 0;
+
+  for (guint i = 0; i < n_jobs; i++)
+    {
+      g_autoptr(GipcChannel) writer = NULL;
+      g_autoptr(GipcProcess) process = NULL;
+      g_autoptr(GError) error = NULL;
+      guint n_exited = 0;
+      ReplyJob job = { NULL, 0, FALSE, FALSE, &n_exited };
+
+      gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &job.reader, &writer);
+      if (g_str_equal (mode, "fork"))
+        process = gipc_process_new (target_reply, writer, NULL);
+      else
+        process = gipc_process_new_for_target (server, "reply", NULL);
+      gipc_process_pass_channel (process, writer);
+      g_signal_connect (process, "exited", G_CALLBACK (job_exited_cb), &job);
+      g_assert_true (gipc_process_start (process, &error));
+      g_assert_no_error (error);
+      if (listen)
+        {
+          g_signal_connect (job.reader, "message", G_CALLBACK (job_message_cb), &job);
+          gipc_channel_listen (job.reader);
+        }
+      else
+        {
+          gipc_channel_receive_async (job.reader, NULL, job_received_cb, &job);
+        }
+      gipc_test_run_until (NULL, &job.exited);
+      if (!job.reply_before_exit)
+        n_late++;
+      /* The reply comes, late or not. */
+      while (job.replies == 0)
+        g_main_context_iteration (NULL, TRUE);
+      g_clear_object (&job.reader);
+      gipc_test_drain_context (NULL);
+    }
+  g_test_message ("%s/%s one by one: exited before the reply in %u of %u jobs",
+                  mode, listen ? "listen" : "receive_async", n_late, n_jobs);
+  g_assert_cmpuint (n_late, ==, 0);
+}
+
+static void
+run_reply_jobs (const char *mode,
+                gboolean    listen)
+{
+  const guint n_jobs = 200;
+  g_autofree ReplyJob *jobs = g_new0 (ReplyJob, n_jobs);
+  g_autoptr(GPtrArray) processes = g_ptr_array_new_with_free_func (g_object_unref);
+  guint n_exited = 0;
+  guint n_late = 0;
+
+  for (guint i = 0; i < n_jobs; i++)
+    {
+      g_autoptr(GipcChannel) writer = NULL;
+      g_autoptr(GError) error = NULL;
+      GipcProcess *process;
+
+      gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &jobs[i].reader, &writer);
+      jobs[i].n_exited = &n_exited;
+      if (g_str_equal (mode, "fork"))
+        process = gipc_process_new (target_reply, writer, NULL);
+      else
+        process = gipc_process_new_for_target (server, "reply", NULL);
+      gipc_process_pass_channel (process, writer);
+      g_signal_connect (process, "exited", G_CALLBACK (job_exited_cb), &jobs[i]);
+      /* As programs do: start, then wait for the reply. */
+      g_assert_true (gipc_process_start (process, &error));
+      g_assert_no_error (error);
+      if (listen)
+        {
+          g_signal_connect (jobs[i].reader, "message", G_CALLBACK (job_message_cb), &jobs[i]);
+          gipc_channel_listen (jobs[i].reader);
+        }
+      else
+        {
+          gipc_channel_receive_async (jobs[i].reader, NULL, job_received_cb, &jobs[i]);
+        }
+      g_ptr_array_add (processes, process);
+    }
+
+  gipc_test_run_until (NULL, (const gboolean *) &jobs[n_jobs - 1].exited);
+  while (n_exited < n_jobs)
+    g_main_context_iteration (NULL, TRUE);
+
+  for (guint i = 0; i < n_jobs; i++)
+    {
+      if (!jobs[i].reply_before_exit)
+        n_late++;
+      g_assert_cmpuint (jobs[i].replies, ==, 1);
+      g_clear_object (&jobs[i].reader);
+    }
+  g_test_message ("%s/%s: exited before the reply in %u of %u jobs",
+                  mode, listen ? "listen" : "receive_async", n_late, n_jobs);
+  g_assert_cmpuint (n_late, ==, 0);
+}
+
+static void
+test_exited_after_reply_receive (void)
+{
+  run_reply_jobs ("fork", FALSE);
+  run_reply_jobs_one_by_one ("fork", FALSE);
+}
+
+static void
+test_exited_after_reply_listen (void)
+{
+  run_reply_jobs ("fork", TRUE);
+  run_reply_jobs_one_by_one ("fork", TRUE);
+}
+
+static void
+test_exited_after_reply_server (void)
+{
+  run_reply_jobs ("server", FALSE);
+  run_reply_jobs_one_by_one ("server", TRUE);
+}
+
+static gint
+target_three_then_exit (GipcProcess *process,
+                        gpointer     user_data)
+{
+  GipcChannel *channel = user_data;
+
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autofree char *text = g_strdup_printf ("m%u", i);
+      g_autoptr(GBytes) message = g_bytes_new (text, strlen (text));
+
+      if (!gipc_channel_send (channel, message, NULL, NULL))
+        return 100;
+    }
+  return 0;
+}
+
+/* Nobody waits when the child exits: a receive after "exited" gets every
+ * message it wrote, then PEER_CLOSED. */
+static void
+test_receive_after_exited (void)
+{
+  g_autoptr(GipcChannel) reader = NULL;
+  g_autoptr(GipcChannel) writer = NULL;
+  g_autoptr(GipcProcess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  guint exited = 0;
+
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &reader, &writer);
+  process = gipc_process_new (target_three_then_exit, writer, NULL);
+  gipc_process_pass_channel (process, writer);
+  g_signal_connect (process, "exited", G_CALLBACK (exited_count_cb), &exited);
+  g_assert_true (gipc_process_start (process, &error));
+  gipc_test_run_until (NULL, (const gboolean *) &exited);
+
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autofree char *expected = g_strdup_printf ("m%u", i);
+      g_autoptr(GBytes) message = gipc_channel_receive (reader, NULL, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpmem (g_bytes_get_data (message, NULL), g_bytes_get_size (message),
+                       expected, strlen (expected));
+    }
+  g_assert_null (gipc_channel_receive (reader, NULL, &error));
+  g_assert_error (error, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -281,6 +529,7 @@ main (int    argc,
   g_main_context_default ();
   server = gipc_fork_server_new ();
   gipc_fork_server_add_target (server, "exit", server_target_exit, NULL, NULL);
+  gipc_fork_server_add_target (server, "reply", server_target_reply, NULL, NULL);
   if (!gipc_fork_server_start (server, &error))
     g_error ("fork server: %s", error->message);
 
@@ -291,6 +540,11 @@ main (int    argc,
   gipc_test_add_func ("/process-async/start/timer-fork", test_start_async_timer_fork);
   gipc_test_add_func ("/process-async/start/timer-spawn", test_start_async_timer_spawn);
   gipc_test_add_func ("/process-async/start/timer-server", test_start_async_timer_server);
+
+  gipc_test_add_func ("/process-async/exited/after-reply-receive", test_exited_after_reply_receive);
+  gipc_test_add_func ("/process-async/exited/after-reply-listen", test_exited_after_reply_listen);
+  gipc_test_add_func ("/process-async/exited/after-reply-server", test_exited_after_reply_server);
+  gipc_test_add_func ("/process-async/exited/receive-after", test_receive_after_exited);
 
   return g_test_run ();
 }
