@@ -60,6 +60,11 @@ gipc_child_setup_discard_main_contexts (void)
  * cannot be read. */
 guint    gipc_child_setup_count_threads          (void);
 
+/* The threads the program made: those of gipc_child_setup_count_threads()
+ * without GLib's own service threads ("gmain", "pool-spawner") and this
+ * library's ("gipc-reaper", "gipc-start"). For warn-if-threaded. */
+guint    gipc_child_setup_count_program_threads  (void);
+
 /* Every signal back to SIG_DFL (except SIGKILL and SIGSTOP, and SIGPIPE if
  * @keep_sigpipe), then an empty signal mask. Async-signal-safe. */
 void     gipc_child_setup_reset_signals          (gboolean             keep_sigpipe);

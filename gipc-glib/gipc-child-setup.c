@@ -314,6 +314,37 @@ gipc_child_setup_count_threads (void)
   return n;
 }
 
+guint
+gipc_child_setup_count_program_threads (void)
+{
+  GDir *dir = g_dir_open ("/proc/self/task", 0, NULL);
+  const char *name;
+  guint n = 0;
+
+  if (dir == NULL)
+    return 0;
+
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_strdup_printf ("/proc/self/task/%s/comm", name);
+      g_autofree char *comm = NULL;
+
+      if (g_file_get_contents (path, &comm, NULL, NULL))
+        {
+          g_strchomp (comm);
+          /* GLib's own service threads (its worker context, the thread
+           * pools' spawner: started by any GTask) and this library's. */
+          if (g_str_equal (comm, "gmain") || g_str_equal (comm, "pool-spawner") ||
+              g_str_has_prefix (comm, "gipc-"))
+            continue;
+        }
+      n++;
+    }
+  g_dir_close (dir);
+
+  return n;
+}
+
 static int
 find_mozjs_cb (struct dl_phdr_info *info,
                size_t               size,

@@ -72,7 +72,11 @@ run_fork_child (GipcProcess               *self,
   self->state = STATE_RUNNING;
   self->pid = getpid ();
   self->pidfd = -1;
-  self->exit_watch = NULL;
+  self->start_context = NULL;
+  self->report = NULL;
+  self->reaper_active = FALSE;
+  self->handed_ref = FALSE;
+  g_cond_init (&self->cond);
   g_queue_init (&self->join_tasks);
 
   status.result = gipc_child_setup_after_fork ((GipcChannel * const *) self->channels->pdata,
@@ -384,7 +388,14 @@ gipc_process_warn_if_threaded (GipcProcess *self)
   if (g_strcmp0 (g_getenv ("GIPC_NO_THREADS_WARNING"), "1") == 0)
     return;
 
-  n_threads = gipc_child_setup_count_threads ();
+  n_threads = gipc_child_setup_count_program_threads ();
+  if (n_threads > 1)
+    {
+      /* GLib's service threads name themselves once they run: one that
+       * was just started (the first GTask starts two) is not named yet. */
+      g_usleep (2000);
+      n_threads = gipc_child_setup_count_program_threads ();
+    }
   if (n_threads <= 1 || !g_atomic_int_compare_and_exchange (&threads_warned, 0, 1))
     return;
 

@@ -9,6 +9,7 @@
 
 #include "gipc-fork-server.h"
 #include "gipc-process.h"
+#include "gipc-reaper-private.h"
 #include "gipc-sandbox-private.h"
 
 G_BEGIN_DECLS
@@ -63,11 +64,17 @@ struct _GipcProcess
   int              pidfd;
   gint             exit_code;
   GQueue           join_tasks;      /* GTask*, owned */
-  /* The exit watch in the start caller's thread-default context (a
-   * reference on the GSource, not on the context). While the child runs,
-   * its callback data is a strong reference on the process; once a join
-   * reaped the child it is a weak one. Whoever takes it unrefs it. */
-  GSource         *exit_watch;
+  /* While the child runs, a reaper thread holds a strong reference on the
+   * process. The start caller's context until the
+   * report is attached there; a weak report, destroyed with the process.
+   * See "Reaping" in gipc-process.c. */
+  GMainContext    *start_context;
+  GSource         *report;
+  gboolean         report_strong;   /* the report holds a strong reference */
+  gboolean         joined;          /* a sync join returned */
+  gboolean         reaper_active;   /* a reaper thread holds a reference */
+  gboolean         handed_ref;      /* ... which it left to a join to drop */
+  GCond            cond;            /* reaper_active changed */
 
   /* start_async in flight (the caller's thread only), and, in fork-server
    * mode, its helper thread and what gipc_process_started() recorded

@@ -88,10 +88,6 @@
  * Since: 1.0
  */
 
-/* How often a process is checked for its exit where pidfds are missing
- * (kernels before 5.3, valgrind 3.19). */
-#define EXIT_POLL_INTERVAL_MS 10
-
 G_DEFINE_FINAL_TYPE (GipcProcess, gipc_process, G_TYPE_OBJECT)
 
 enum {
@@ -126,61 +122,61 @@ static gint process_counter;
  *
  * Exactly one party reaps a child, and only the library's own children:
  * whoever first sees the exit under the lock while the state is RUNNING
- * (a sync join, in any thread, or the exit watch in the start context)
+ * (a sync join, in any thread, or the child's reaper thread, see
+ * gipc-reaper.c)
  * reaps it with waitid() on the pidfd (or the pid, without pidfds) and
- * moves the state to EXITED. No GChildWatch is ever made for a child that
- * the library reaps itself (GLib 2.74's child watch reaps too, and warns or
- * reports a wrong status when the pid is gone). Since the state leaves
- * RUNNING only under the lock in the same step as the reap, signals sent
- * under the lock never reach a reused pid.
+ * moves the state to EXITED; the pidfd is closed then. No GChildWatch is
+ * ever made for a child that the library reaps itself. Since the state
+ * leaves RUNNING only under the lock in the same step as the reap, signals
+ * sent under the lock never reach a reused pid.
  *
- * Lifetime. The process does not hold the start context. The exit watch,
- * attached there, holds a strong reference on the process while the child
- * runs (the self-reference GSubprocess also keeps), so a dropped process
- * still reports its exit. A sync join that reaps the child turns that
- * reference into a weak one: a program that never iterates the context
- * (blocking calls only) gets its process finalized on its last unref, and
- * the watch, if the context is iterated later, emits ::exited once if the
- * object is still alive. If the context itself is dropped unfired, its
- * sources go and with them the self-reference: the process is finalized
- * and reaps the child there, or hands a child that still runs to a
- * GChildWatch of the global default context (then it is no longer ours
- * to reap). */
+ * Notifications. notify::alive, notify::exit-code, "exited" and the
+ * join_async callbacks come from one idle source (the "report") attached
+ * to the start caller's context once the child was reaped, never from the
+ * thread that reaped it.
+ *
+ * Lifetime. While the child runs, its reaper thread holds a strong
+ * reference on the process, so a dropped process still reports its exit;
+ * that thread reaps it whether or not a context runs, so a program that
+ * never iterates one keeps no zombie and no fd. The report holds a strong
+ * reference (nobody else may hold one: exited is still emitted, as
+ * GSubprocess does), turned into a weak one once a sync join returned (a
+ * blocking program gets its process finalized on its last unref; exited
+ * is emitted if the context runs while the process lives). If the last
+ * reference is dropped while the reaper thread reports, the process may be
+ * finalized in that thread. The report keeps the start context only until it is attached:
+ * a context dropped unfired takes the report, and its reference, along.
+ * A status collected by someone else (waitpid (-1) elsewhere) is reported
+ * as GIPC_PROCESS_EXIT_CODE_UNKNOWN, never as a made-up code. */
 
 /* Under the lock, state RUNNING. Returns TRUE if the child was reaped now
- * (state EXITED, exit_code set); *lost is set if its status was collected
- * by someone else (waitpid (-1) elsewhere, SIGCHLD ignored). */
+ * (state EXITED, exit_code set, pidfd closed). */
 static gboolean
-try_reap_locked (GipcProcess *self,
-                 gboolean    *lost)
+try_reap_locked (GipcProcess *self)
 {
   GipcReapResult result;
 
   g_assert (self->state == STATE_RUNNING);
 
   result = gipc_reaper_try_reap (self->pid, self->pidfd, &self->exit_code);
-  *lost = result == GIPC_REAP_LOST;
   if (result == GIPC_REAP_RUNNING)
     return FALSE;
 
+  /* Signals after the exit do nothing: the pidfd is not needed. */
+  if (self->pidfd >= 0)
+    close (self->pidfd);
+  self->pidfd = -1;
+
+  if (result == GIPC_REAP_LOST)
+    {
+      self->exit_code = GIPC_PROCESS_EXIT_CODE_UNKNOWN;
+      g_debug ("Process “%s” (pid %d): its exit status was collected by "
+               "someone else (a waitpid (-1) of the program?); reporting it "
+               "as unknown", self->name, (int) self->pid);
+    }
+
   self->state = STATE_EXITED;
   return TRUE;
-}
-
-/* After a reap, outside the lock. */
-static void
-notify_reaped (GipcProcess *self,
-               gboolean     lost)
-{
-  if (lost)
-    g_warning ("Process “%s” (pid %d): the exit status was collected by "
-               "someone else; reporting exit code 0",
-               self->name, (int) self->pid);
-
-  g_object_freeze_notify (G_OBJECT (self));
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ALIVE]);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EXIT_CODE]);
-  g_object_thaw_notify (G_OBJECT (self));
 }
 
 typedef struct
@@ -251,74 +247,45 @@ drain_peers (GipcProcess *self)
   g_ptr_array_set_size (self->drain_peers, 0);
 }
 
-/* The exit watch fired (or polls, without pidfds). */
-static gboolean
-exit_watch_dispatch (GipcProcess *self)
+/* In the start context: the child was reaped. */
+static void
+report_exit (GipcProcess *self)
 {
-  GSource *watch = NULL;
-  gboolean reaped = FALSE;
-  gboolean lost = FALSE;
   gboolean emit;
 
   g_mutex_lock (&self->lock);
-  if (self->state == STATE_RUNNING)
-    {
-      reaped = try_reap_locked (self, &lost);
-      if (!reaped)
-        {
-          g_mutex_unlock (&self->lock);
-          return G_SOURCE_CONTINUE;
-        }
-    }
   emit = self->state == STATE_EXITED;
-  watch = g_steal_pointer (&self->exit_watch);
+  g_clear_pointer (&self->report, g_source_unref);
+  self->report_strong = FALSE;
   g_mutex_unlock (&self->lock);
 
-  /* The source is being dispatched: only our reference on it goes. */
-  g_clear_pointer (&watch, g_source_unref);
+  if (!emit)
+    return;
 
-  if (reaped)
-    notify_reaped (self, lost);
-  if (emit)
-    {
-      drain_peers (self);
-      emit_exited (self);
-    }
+  g_object_freeze_notify (G_OBJECT (self));
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ALIVE]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EXIT_CODE]);
+  g_object_thaw_notify (G_OBJECT (self));
 
+  drain_peers (self);
+  emit_exited (self);
+}
+
+static gboolean
+report_cb (gpointer user_data)
+{
+  report_exit (user_data);
   return G_SOURCE_REMOVE;
 }
 
 static gboolean
-exit_watch_cb (gpointer user_data)
-{
-  return exit_watch_dispatch (user_data);
-}
-
-static gboolean
-exit_watch_weak_cb (gpointer user_data)
+report_weak_cb (gpointer user_data)
 {
   g_autoptr(GipcProcess) self = g_weak_ref_get (user_data);
 
-  if (self == NULL)
-    return G_SOURCE_REMOVE;
-
-  return exit_watch_dispatch (self);
-}
-
-static gboolean
-pidfd_ready_cb (gint         fd,
-                GIOCondition condition,
-                gpointer     user_data)
-{
-  return exit_watch_cb (user_data);
-}
-
-static gboolean
-pidfd_ready_weak_cb (gint         fd,
-                     GIOCondition condition,
-                     gpointer     user_data)
-{
-  return exit_watch_weak_cb (user_data);
+  if (self != NULL)
+    report_exit (self);
+  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -328,68 +295,144 @@ weak_ref_free (gpointer data)
   g_free (data);
 }
 
-/* A join reaped the child: the exit watch stops keeping @self alive, but
- * still emits ::exited in the start context if the process lives when that
- * context runs. It stays in self->exit_watch, so that finalizing the
- * process destroys it: a context that never runs keeps nothing per
- * process. The caller holds a reference on @self (the old callback data is
- * dropped here). */
+/* The child's reaper thread, once it was reaped (state EXITED), once:
+ * attaches the report to the start context. @strong is the thread's
+ * reference on @self: the report keeps it, unless a sync join is waiting
+ * or returned (a blocking program), which then gets it and drops it in
+ * its own thread; the report then refers to @self weakly. @self is not
+ * touched once the lock is released (a report may finalize it at once). */
 static void
-release_self_reference (GipcProcess *self)
+schedule_report (GipcProcess *self,
+                 GipcProcess *strong)
 {
-  GSource *watch;
-  GWeakRef *weak;
+  GMainContext *context;
+  GSource *source = g_idle_source_new ();
+  gboolean weak;
+
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_static_name (source, "[gipc-process-exit]");
 
   g_mutex_lock (&self->lock);
-  watch = self->exit_watch != NULL ? g_source_ref (self->exit_watch) : NULL;
+  context = g_steal_pointer (&self->start_context);
+  weak = self->joined || context == NULL;
+  if (context != NULL)
+    {
+      if (weak)
+        {
+          GWeakRef *ref = g_new0 (GWeakRef, 1);
+
+          g_weak_ref_init (ref, self);
+          g_source_set_callback (source, report_weak_cb, ref, weak_ref_free);
+        }
+      else
+        {
+          g_source_set_callback (source, report_cb, g_steal_pointer (&strong), g_object_unref);
+        }
+      /* Destroyed with the process (a weak one: a context that never runs
+       * keeps nothing per process), made weak by a later join. */
+      self->report = g_source_ref (source);
+      self->report_strong = !weak;
+      /* Attached before the lock goes: finalizing the process (right
+       * after a join returned) destroys an attached report. */
+      g_source_attach (source, context);
+    }
+  if (strong != NULL)
+    {
+      /* For the join to drop (none waits: the report ran already, or its
+       * context is gone: the last one may be ours, dropped below). */
+      if (self->joined)
+        {
+          self->handed_ref = TRUE;
+          strong = NULL;
+        }
+    }
+  self->reaper_active = FALSE;
+  g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
 
-  if (watch == NULL)
-    return;
-
-  if (!g_source_is_destroyed (watch))
-    {
-      weak = g_new0 (GWeakRef, 1);
-      g_weak_ref_init (weak, self);
-      if (self->pidfd >= 0)
-        g_source_set_callback (watch, (GSourceFunc) (void (*) (void)) pidfd_ready_weak_cb,
-                               weak, weak_ref_free);
-      else
-        g_source_set_callback (watch, exit_watch_weak_cb, weak, weak_ref_free);
-    }
-
-  g_source_unref (watch);
+  if (context != NULL)
+    g_main_context_unref (context);
+  g_source_unref (source);
+  g_clear_object (&strong);
 }
 
-/* The child runs: watch for its exit from the start caller's thread-default
- * context. The callback data is the self-reference. */
+/* A sync join returned: from now on the report refers to @self weakly, so
+ * that a blocking program's last unref finalizes it. The caller holds a
+ * reference. */
+static void
+joined (GipcProcess *self)
+{
+  GSource *report = NULL;
+  gboolean handed;
+
+  g_mutex_lock (&self->lock);
+  self->joined = TRUE;
+  /* The reaper thread finishes with the process before a join returns:
+   * then the caller's last unref finalizes it, in the caller's thread. */
+  while (self->reaper_active)
+    g_cond_wait (&self->cond, &self->lock);
+  handed = self->handed_ref;
+  self->handed_ref = FALSE;
+  if (self->report_strong)
+    {
+      report = g_source_ref (self->report);
+      self->report_strong = FALSE;
+    }
+  g_mutex_unlock (&self->lock);
+
+  if (report != NULL)
+    {
+      GWeakRef *ref = g_new0 (GWeakRef, 1);
+
+      g_weak_ref_init (ref, self);
+      /* Drops the report's strong reference (not the last: ours). */
+      g_source_set_callback (report, report_weak_cb, ref, weak_ref_free);
+      g_source_unref (report);
+    }
+  if (handed)
+    g_object_unref (self);
+}
+
+/* A reaper thread: the child ended, or was reaped by a join. */
+static gboolean
+reaper_cb (gpointer user_data)
+{
+  GipcProcess *self = user_data;
+  gboolean done;
+
+  g_mutex_lock (&self->lock);
+  if (self->state == STATE_RUNNING)
+    try_reap_locked (self);
+  done = self->state != STATE_RUNNING;
+  g_mutex_unlock (&self->lock);
+
+  if (!done)
+    return FALSE;
+
+  /* Our strong reference goes to the report (or is dropped here if a
+   * join returned already). */
+  schedule_report (self, self);
+  return TRUE;
+}
+
+/* The child runs: the reaper thread watches it; the report will go to
+ * @start_context (NULL: the caller's thread-default one). */
 static void
 watch_child (GipcProcess  *self,
              GMainContext *start_context)
 {
-  g_autoptr(GMainContext) context = start_context != NULL
-                                    ? g_main_context_ref (start_context)
-                                    : g_main_context_ref_thread_default ();
-  GSource *source;
+  GMainContext *context = start_context != NULL
+                          ? g_main_context_ref (start_context)
+                          : g_main_context_ref_thread_default ();
 
-  if (self->pidfd >= 0)
-    {
-      source = g_unix_fd_source_new (self->pidfd, G_IO_IN);
-      g_source_set_callback (source, (GSourceFunc) (void (*) (void)) pidfd_ready_cb,
-                             g_object_ref (self), g_object_unref);
-    }
-  else
-    {
-      source = g_timeout_source_new (EXIT_POLL_INTERVAL_MS);
-      g_source_set_callback (source, exit_watch_cb, g_object_ref (self), g_object_unref);
-    }
-
-  g_source_set_static_name (source, "[gipc-process-exit]");
   g_mutex_lock (&self->lock);
-  self->exit_watch = g_source_ref (source);
+  self->start_context = context;
   g_mutex_unlock (&self->lock);
-  g_source_attach (source, context);
-  g_source_unref (source);
+
+  g_mutex_lock (&self->lock);
+  self->reaper_active = TRUE;
+  g_mutex_unlock (&self->lock);
+  gipc_reaper_watch (self->pid, self->pidfd, reaper_cb, g_object_ref (self));
 }
 
 /* ------------------------------------------------------------------ */
@@ -423,33 +466,15 @@ gipc_process_finalize (GObject *object)
 {
   GipcProcess *self = GIPC_PROCESS (object);
 
-  /* Here only if the exit watch is gone unfired (its context was dropped)
-   * or a join reaped the child and made it weak: then it is destroyed now,
-   * before the pidfd it polls is closed. */
-  if (self->exit_watch != NULL)
+  /* A weak report (a join reaped the child) that did not run yet. The
+   * child is never running here: the reaper's watch holds a reference
+   * until it was reaped. */
+  if (self->report != NULL)
     {
-      if (!g_source_is_destroyed (self->exit_watch))
-        g_source_destroy (self->exit_watch);
-      g_clear_pointer (&self->exit_watch, g_source_unref);
+      g_source_destroy (self->report);
+      g_clear_pointer (&self->report, g_source_unref);
     }
-
-  if (!self->in_child && self->state == STATE_RUNNING)
-    {
-      gboolean lost;
-
-      if (!try_reap_locked (self, &lost))
-        {
-          /* Still running: hand it to GLib, which reaps it from the
-           * global default context. From now on it is not ours. */
-          GSource *watch = g_child_watch_source_new (self->pid);
-
-          g_debug ("Process “%s” finalized while its child runs; the "
-                   "default main context will reap it", self->name);
-          g_source_set_static_name (watch, "[gipc-process-orphan-reap]");
-          g_source_attach (watch, NULL);
-          g_source_unref (watch);
-        }
-    }
+  g_clear_pointer (&self->start_context, g_main_context_unref);
 
   g_assert (g_queue_is_empty (&self->join_tasks));
 
@@ -470,6 +495,7 @@ gipc_process_finalize (GObject *object)
   g_clear_pointer (&self->sandbox_paths, g_ptr_array_unref);
   g_clear_pointer (&self->drain_peers, g_ptr_array_unref);
   g_mutex_clear (&self->lock);
+  g_cond_clear (&self->cond);
 
   G_OBJECT_CLASS (gipc_process_parent_class)->finalize (object);
 }
@@ -763,6 +789,7 @@ static void
 gipc_process_init (GipcProcess *self)
 {
   g_mutex_init (&self->lock);
+  g_cond_init (&self->cond);
   self->channels = g_ptr_array_new_with_free_func (g_object_unref);
   self->sandbox_paths = g_ptr_array_new_with_free_func ((GDestroyNotify) gipc_sandbox_path_free);
   self->drain_peers = g_ptr_array_new_with_free_func (weak_ref_free);
@@ -965,7 +992,7 @@ gipc_process_started_in (GipcProcess      *self,
   guint i;
 
   /* The parent's ends of the passed channels' pipes: drained before
-   * "exited" (see exit_watch_dispatch()). */
+   * "exited" (see report_exit()). */
   for (i = 0; i < self->channels->len; i++)
     {
       g_autoptr(GPtrArray) peers = gipc_channel_dup_pipe_peers (g_ptr_array_index (self->channels, i));
@@ -1465,28 +1492,27 @@ gipc_process_join (GipcProcess  *self,
   for (;;)
     {
       gboolean reaped = FALSE;
-      gboolean lost = FALSE;
       ProcessState state;
       gint wait_ms = -1;
-      int pidfd;
+      int pidfd = -1;
 
       g_mutex_lock (&self->lock);
       state = self->state;
       if (state == STATE_RUNNING)
+        reaped = try_reap_locked (self);
+      if (!reaped && state == STATE_RUNNING && self->pidfd >= 0)
         {
-          reaped = try_reap_locked (self, &lost);
+          /* Our own copy: the reaper thread closes the pidfd when it
+           * reaps. */
+          pidfd = fcntl (self->pidfd, F_DUPFD_CLOEXEC, 3);
         }
-      pidfd = self->pidfd;
       g_mutex_unlock (&self->lock);
 
-      if (reaped)
+      if (reaped || state != STATE_RUNNING)
         {
-          notify_reaped (self, lost);
-          release_self_reference (self);
+          joined (self);
           return TRUE;
         }
-      if (state != STATE_RUNNING)
-        return TRUE;
 
       if (deadline >= 0)
         {
@@ -1494,6 +1520,8 @@ gipc_process_join (GipcProcess  *self,
 
           if (now >= deadline)
             {
+              if (pidfd >= 0)
+                close (pidfd);
               g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
                            "Process “%s” still runs after %d ms",
                            self->name, timeout_ms);
@@ -1508,6 +1536,7 @@ gipc_process_join (GipcProcess  *self,
 
           /* EINTR or not, the loop looks again. */
           (void) poll (&pfd, 1, wait_ms);
+          close (pidfd);
         }
       else
         {

@@ -21,6 +21,18 @@ GIPC_AVAILABLE_IN_ALL
 G_DECLARE_FINAL_TYPE (GipcProcess, gipc_process, GIPC, PROCESS, GObject)
 
 /**
+ * GIPC_PROCESS_EXIT_CODE_UNKNOWN:
+ *
+ * The exit code of a child whose exit status was collected by someone
+ * else: a `waitpid (-1)` or `SIGCHLD` handler of the program reaped it
+ * before the library could. The child has exited, but how is not known.
+ * Never a real exit code (those are 0 to 255, or -N for signal N).
+ *
+ * Since: 1.0
+ */
+#define GIPC_PROCESS_EXIT_CODE_UNKNOWN G_MININT
+
+/**
  * GipcProcessFunc:
  * @process: the process object, as seen from inside the child
  * @user_data: the data given to [ctor@Gipc.Process.new]

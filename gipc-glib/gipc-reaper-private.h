@@ -40,4 +40,16 @@ GipcReapResult gipc_reaper_try_reap (pid_t  pid,
 void gipc_reaper_reap_failed_child (pid_t pid,
                                     int   pidfd);
 
+/* Reaper threads. @func runs in a thread of its own once the child
+ * @pid (@pidfd: if >= 0, duplicated; the thread's copy is closed before
+ * @func runs) ended (or was reaped by someone else), with no lock of the caller
+ * held, and returns TRUE when it is done with the child (FALSE: asked
+ * again a little later). A fork child inherits no reaper thread. */
+typedef gboolean (*GipcReaperFunc) (gpointer data);
+
+void gipc_reaper_watch (pid_t          pid,
+                        int            pidfd,
+                        GipcReaperFunc func,
+                        gpointer       data);
+
 G_END_DECLS

@@ -519,13 +519,332 @@ test_receive_after_exited (void)
   g_assert_error (error, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
 }
 
+/* ---------------------------------------------------------------------- */
+/* Reaping, notifications, threads */
+
+typedef struct
+{
+  GThread *alive_thread;
+  GThread *exited_thread;
+  guint    n_alive;
+} ThreadObserver;
+
+static void
+observe_alive_cb (GObject    *object,
+                  GParamSpec *pspec,
+                  gpointer    user_data)
+{
+  ThreadObserver *observer = user_data;
+
+  observer->n_alive++;
+  observer->alive_thread = g_thread_self ();
+}
+
+static void
+observe_exited_cb (GipcProcess *process,
+                   gint         exit_code,
+                   gpointer     user_data)
+{
+  ThreadObserver *observer = user_data;
+
+  observer->exited_thread = g_thread_self ();
+}
+
+static gpointer
+join_thread (gpointer user_data)
+{
+  GipcProcess *process = user_data;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (gipc_process_join (process, -1, &error));
+  g_assert_no_error (error);
+  return NULL;
+}
+
+/* A join in another thread reaps the child; notify::alive and "exited"
+ * still come from the start caller's context, in its thread. */
+static void
+test_notify_in_start_context (void)
+{
+  g_autoptr(GipcProcess) process = new_mode ("spawn", 4);
+  g_autoptr(GError) error = NULL;
+  ThreadObserver observer = { NULL, NULL, 0 };
+  GThread *joiner;
+
+  g_assert_true (gipc_process_start (process, &error));
+  g_signal_connect (process, "notify::alive", G_CALLBACK (observe_alive_cb), &observer);
+  g_signal_connect (process, "exited", G_CALLBACK (observe_exited_cb), &observer);
+
+  joiner = g_thread_new ("joiner", join_thread, process);
+  g_thread_join (joiner);
+  g_assert_false (gipc_process_is_alive (process));
+  g_assert_cmpuint (observer.n_alive, ==, 0);
+
+  while (observer.exited_thread == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (observer.alive_thread == g_thread_self ());
+  g_assert_true (observer.exited_thread == g_thread_self ());
+  g_assert_cmpuint (observer.n_alive, ==, 1);
+  g_assert_cmpint (gipc_process_get_exit_code (process), ==, 4);
+}
+
+/* The program has a thread of its own that reaps every child with
+ * waitpid (-1), as some programs (and SIGCHLD handlers) do. A child whose
+ * status it took is reported as unknown, never with a made-up code. */
+static gint waitpid_stop;
+static gint waitpid_taken;
+
+static gpointer
+waitpid_thread (gpointer user_data)
+{
+  while (!g_atomic_int_get (&waitpid_stop))
+    {
+      int status;
+      pid_t pid = waitpid (-1, &status, WNOHANG);
+
+      if (pid > 0)
+        g_atomic_int_inc (&waitpid_taken);
+      else
+        g_usleep (200);
+    }
+  return NULL;
+}
+
+static void
+test_foreign_waitpid (void)
+{
+  const guint n = 300;
+  g_autoptr(GPtrArray) processes = g_ptr_array_new_with_free_func (g_object_unref);
+  guint n_known = 0;
+  guint n_unknown = 0;
+  guint n_exited = 0;
+  GThread *reaper;
+
+  g_atomic_int_set (&waitpid_stop, FALSE);
+  g_atomic_int_set (&waitpid_taken, 0);
+  reaper = g_thread_new ("program-reaper", waitpid_thread, NULL);
+
+  for (guint i = 0; i < n; i++)
+    {
+      GipcProcess *process = new_mode (i % 2 == 0 ? "spawn" : "fork", 7);
+      g_autoptr(GError) error = NULL;
+
+      /* Fork mode with a thread of the program: the warning is not what
+       * this test is about. */
+      gipc_process_set_warn_if_threaded (process, FALSE);
+      g_signal_connect (process, "exited", G_CALLBACK (exited_count_cb), &n_exited);
+      g_assert_true (gipc_process_start (process, &error));
+      g_assert_no_error (error);
+      g_ptr_array_add (processes, process);
+    }
+
+  for (guint i = 0; i < n; i++)
+    {
+      GipcProcess *process = g_ptr_array_index (processes, i);
+      g_autoptr(GError) error = NULL;
+      gint code;
+
+      g_assert_true (gipc_process_join (process, 30000, &error));
+      g_assert_no_error (error);
+      code = gipc_process_get_exit_code (process);
+      if (code == GIPC_PROCESS_EXIT_CODE_UNKNOWN)
+        n_unknown++;
+      else
+        {
+          g_assert_cmpint (code, ==, 7);
+          n_known++;
+        }
+    }
+  while (n_exited < n)
+    g_main_context_iteration (NULL, TRUE);
+
+  g_atomic_int_set (&waitpid_stop, TRUE);
+  g_thread_join (reaper);
+  g_test_message ("%u children: %u exit codes known, %u unknown (taken by the "
+                  "program's waitpid: %d)", n, n_known, n_unknown,
+                  g_atomic_int_get (&waitpid_taken));
+  g_assert_cmpuint (n_known + n_unknown, ==, n);
+  g_assert_cmpuint (n_unknown, <=, (guint) g_atomic_int_get (&waitpid_taken));
+}
+
+/* A program that never iterates a context drops running processes: once
+ * the children exit, no zombie and no fd is left. */
+static void
+test_drop_running_without_iterating (void)
+{
+  const char * const argv[] = { "sleep", "0.3", NULL };
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  guint fds_before;
+  guint n_zombies = 0;
+  guint n_children = 0;
+
+  g_autoptr(GArray) children_before = NULL;
+  g_autoptr(GipcProcess) warmup = new_mode ("spawn", 0);
+  g_autoptr(GError) warmup_error = NULL;
+
+  /* The reaper thread's eventfd is the program's from its first start on;
+   * the fork server is a child of this program for good. */
+  g_assert_true (gipc_process_start (warmup, &warmup_error));
+  g_assert_true (gipc_process_join (warmup, -1, &warmup_error));
+  gipc_test_drain_context (NULL);
+  fds_before = gipc_test_count_fds ();
+  children_before = gipc_test_list_children (NULL);
+
+  g_main_context_push_thread_default (context);
+  for (guint i = 0; i < 20; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      GipcProcess *process = i % 2 == 0
+        ? gipc_process_new_for_argv (argv, &error)
+        : gipc_process_new (target_exit_code, GINT_TO_POINTER (0), NULL);
+
+      g_assert_true (gipc_process_start (process, &error));
+      g_assert_no_error (error);
+      g_object_unref (process);
+    }
+  g_main_context_pop_thread_default (context);
+
+  /* Bounded wait: the children end in 0.3 s. */
+  for (guint i = 0; i < 1000; i++)
+    {
+      g_autoptr(GArray) children = gipc_test_list_children (&n_zombies);
+
+      n_children = children->len - MIN (children->len, children_before->len);
+      if (n_children == 0 && gipc_test_count_fds () == fds_before)
+        break;
+      g_usleep (10000);
+    }
+  g_test_message ("left: %u children (%u zombies), %u fds more", n_children, n_zombies,
+                  gipc_test_count_fds () - fds_before);
+  g_assert_cmpuint (n_children, ==, 0);
+  g_assert_cmpuint (gipc_test_count_fds (), ==, fds_before);
+}
+
+static void
+join_async_done_cb (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  gboolean *done = user_data;
+
+  g_assert_true (gipc_process_join_finish (GIPC_PROCESS (source), result, NULL));
+  *done = TRUE;
+}
+
+/* GLib's own worker threads (started by the first GTask: join_async's)
+ * are not the program's: a fork-mode start after join_async does not
+ * warn (warnings are fatal in g_test programs). */
+static void
+test_no_warning_after_join_async (void)
+{
+  g_autoptr(GipcProcess) first = new_mode ("spawn", 0);
+  g_autoptr(GipcProcess) forked = gipc_process_new (target_exit_code, GINT_TO_POINTER (2), NULL);
+  g_autoptr(GError) error = NULL;
+  gboolean done = FALSE;
+
+  g_assert_true (gipc_process_start (first, &error));
+  gipc_process_join_async (first, NULL, join_async_done_cb, &done);
+  gipc_test_run_until (NULL, &done);
+
+  g_assert_true (gipc_process_get_warn_if_threaded (forked));
+  g_assert_true (gipc_process_start (forked, &error));
+  g_assert_no_error (error);
+  g_assert_true (gipc_process_join (forked, -1, &error));
+  g_assert_cmpint (gipc_process_get_exit_code (forked), ==, 2);
+}
+
+static gpointer
+sleeping_thread (gpointer user_data)
+{
+  g_usleep (G_USEC_PER_SEC);
+  return NULL;
+}
+
+/* A thread the program made still counts. */
+static void
+test_warning_for_program_thread (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(GipcProcess) forked = gipc_process_new (target_exit_code, NULL, NULL);
+      GThread *thread = g_thread_new ("worker", sleeping_thread, NULL);
+
+      g_assert_true (gipc_process_start (forked, NULL));
+      g_assert_true (gipc_process_join (forked, -1, NULL));
+      g_thread_join (thread);
+      return;
+    }
+
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+  g_test_trap_assert_stderr ("*fork mode in a program with 2 threads*");
+}
+
+/* A channel the target forgot to pass is closed in the child, and says
+ * so. */
+static gint
+target_use_unpassed (GipcProcess *process,
+                     gpointer     user_data)
+{
+  GipcChannel **channels = user_data;
+  g_autoptr(GBytes) hello = g_bytes_new_static ("x", 1);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) report = NULL;
+
+  g_assert_false (gipc_channel_send (channels[1], hello, NULL, &error));
+  report = g_bytes_new (error->message, strlen (error->message));
+  if (!gipc_channel_send (channels[0], report, NULL, NULL))
+    return 100;
+  return error->code == GIPC_ERROR_CLOSED ? 0 : 101;
+}
+
+static void
+test_not_passed_hint (void)
+{
+  g_autoptr(GipcChannel) r = NULL;
+  g_autoptr(GipcChannel) w = NULL;
+  g_autoptr(GipcChannel) r2 = NULL;
+  g_autoptr(GipcChannel) w2 = NULL;
+  g_autoptr(GipcProcess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) report = NULL;
+  g_autofree char *text = NULL;
+  GipcChannel *channels[2];
+
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
+  gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &r2, &w2);
+  channels[0] = w;
+  channels[1] = w2;
+  process = gipc_process_new (target_use_unpassed, channels, NULL);
+  gipc_process_pass_channel (process, w);
+  g_assert_true (gipc_process_start (process, &error));
+
+  report = gipc_channel_receive (r, NULL, &error);
+  g_assert_no_error (error);
+  text = g_strndup (g_bytes_get_data (report, NULL), g_bytes_get_size (report));
+  g_test_message ("in the child: %s", text);
+  g_assert_nonnull (strstr (text, "not passed to this child: gipc_process_pass_channel"));
+  g_assert_true (gipc_process_join (process, -1, &error));
+  g_assert_cmpint (gipc_process_get_exit_code (process), ==, 0);
+
+  /* In the parent, the same channel is fine, and a plain close says
+   * "closed". */
+  gipc_channel_close (w2, NULL);
+  g_assert_false (gipc_channel_send (w2, report, NULL, &error));
+  g_assert_error (error, GIPC_ERROR, GIPC_ERROR_CLOSED);
+  g_assert_null (strstr (error->message, "not passed"));
+}
+
 int
 main (int    argc,
       char **argv)
 {
   g_autoptr(GError) error = NULL;
 
-  /* Before anything can start a thread. */
+  /* Before anything can start a thread. The suite's environment silences
+   * the threads warning for everyone; here it is live: nothing in these
+   * tests may trigger it but the test that wants it. */
+  g_unsetenv ("GIPC_NO_THREADS_WARNING");
   g_main_context_default ();
   server = gipc_fork_server_new ();
   gipc_fork_server_add_target (server, "exit", server_target_exit, NULL, NULL);
@@ -545,6 +864,13 @@ main (int    argc,
   gipc_test_add_func ("/process-async/exited/after-reply-listen", test_exited_after_reply_listen);
   gipc_test_add_func ("/process-async/exited/after-reply-server", test_exited_after_reply_server);
   gipc_test_add_func ("/process-async/exited/receive-after", test_receive_after_exited);
+
+  gipc_test_add_func ("/process-async/notify-in-start-context", test_notify_in_start_context);
+  gipc_test_add_func ("/process-async/foreign-waitpid", test_foreign_waitpid);
+  gipc_test_add_func ("/process-async/drop-running-without-iterating", test_drop_running_without_iterating);
+  gipc_test_add_func ("/process-async/no-warning-after-join-async", test_no_warning_after_join_async);
+  gipc_test_add_func ("/process-async/warning-for-program-thread", test_warning_for_program_thread);
+  gipc_test_add_func ("/process-async/not-passed-hint", test_not_passed_hint);
 
   return g_test_run ();
 }
