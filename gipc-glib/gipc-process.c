@@ -64,11 +64,16 @@
  * thread-default one of the [method@Gipc.Process.start] caller, whether or
  * not anybody joins: [property@Gipc.Process:alive] and
  * [property@Gipc.Process:exit-code] change and [signal@Gipc.Process::exited]
- * is emitted there. A blocking [method@Gipc.Process.join] reaps the child
- * itself, so a program that never iterates a main context leaves no zombie,
- * fd or object behind. A process object that is dropped while its child
- * runs stays alive until the child exits and the start context reports it
- * (or that context is dropped).
+ * is emitted there, after every message the child wrote before it exited
+ * on a channel whose other end the parent holds was handed to the pending
+ * receives and message handlers of that context; notifications never come
+ * from another thread. Every child is reaped by the library (a small
+ * thread waits for each running child), so a program that never iterates
+ * a main context leaves no zombie and no fd behind, and a blocking
+ * [method@Gipc.Process.join] leaves no object either. A process object
+ * that is dropped while its child runs stays alive until the child exits
+ * and the start context reports it (or that context is dropped). See
+ * [Starting and ending processes](processes.html).
  *
  * Fork without exec is outside what GLib promises: see
  * [Fork safety](fork-safety.html) for what works in a fork-mode child
@@ -639,10 +644,12 @@ gipc_process_class_init (GipcProcessClass *klass)
   /**
    * GipcProcess:alive: (getter is_alive)
    *
-   * Whether the child was started and its exit has not been seen yet. It
-   * turns %FALSE in the start caller's thread-default main context as soon
-   * as the child exits, whether or not anybody joins (or earlier, in the
-   * thread of a [method@Gipc.Process.join] that sees the exit first).
+   * Whether the child was started and its exit has not been seen yet.
+   * [method@Gipc.Process.is_alive] turns %FALSE as soon as the child was
+   * reaped (by the library, or by a [method@Gipc.Process.join]);
+   * notify::alive is emitted in the start caller's thread-default main
+   * context, right before [signal@Gipc.Process::exited], never in the
+   * thread of a join.
    *
    * Since: 1.0
    */
@@ -654,9 +661,11 @@ gipc_process_class_init (GipcProcessClass *klass)
   /**
    * GipcProcess:exit-code:
    *
-   * How the child ended: its exit status (0 to 255), or -N if signal N
-   * killed it. Meaningful only once [property@Gipc.Process:alive] turned
-   * %FALSE after a start; 0 until then.
+   * How the child ended: its exit status (0 to 255), -N if signal N
+   * killed it, or %GIPC_PROCESS_EXIT_CODE_UNKNOWN if the program's own
+   * `waitpid (-1)` took its status. Meaningful only once
+   * [property@Gipc.Process:alive] turned %FALSE after a start; 0 until
+   * then.
    *
    * Since: 1.0
    */
@@ -761,14 +770,19 @@ gipc_process_class_init (GipcProcessClass *klass)
   /**
    * GipcProcess::exited:
    * @process: the process
-   * @exit_code: the exit status (0 to 255), or -N if signal N killed the
-   *   child
+   * @exit_code: the exit status (0 to 255), -N if signal N killed the
+   *   child, or %GIPC_PROCESS_EXIT_CODE_UNKNOWN
    *
    * Emitted once, when the child has exited and was reaped, in the main
    * context that was the thread-default one of the
-   * [method@Gipc.Process.start] caller. It is emitted also when a
-   * [method@Gipc.Process.join] saw the exit first, and before pending
-   * [method@Gipc.Process.join_async] calls complete.
+   * [method@Gipc.Process.start] caller. Every message the child wrote
+   * before it exited, on a channel whose other end this program holds (an
+   * end made by the same [func@Gipc.pipe] as a passed one), was handed
+   * first to the pending [method@Gipc.Channel.receive_async] callbacks and
+   * [signal@Gipc.Channel::message] handlers of this context; a receive
+   * made later gets the rest, then %GIPC_ERROR_PEER_CLOSED. It is emitted
+   * also when a [method@Gipc.Process.join] saw the exit first, and before
+   * pending [method@Gipc.Process.join_async] calls complete.
    *
    * Since: 1.0
    */
@@ -1456,13 +1470,15 @@ gipc_process_join_finish (GipcProcess   *self,
  *
  * Waits for the child to exit, blocking the calling thread. Like every
  * sync call of this library, it does not dispatch the caller's main
- * context: the join reaps the child itself, so
- * [property@Gipc.Process:alive] and [property@Gipc.Process:exit-code] are
- * up to date when it returns, and no zombie, pidfd or reference is left
- * behind even if no main context ever runs (a program that only uses
- * blocking calls). [signal@Gipc.Process::exited] is still emitted once, when
- * the start caller's main context runs next, if the process object is
- * alive then.
+ * context: the child is reaped by the join (or by the library's reaper
+ * thread), so [method@Gipc.Process.is_alive] and
+ * [method@Gipc.Process.get_exit_code] are up to date when it returns, and
+ * no zombie, pidfd or reference is left behind even if no main context
+ * ever runs (a program that only uses blocking calls): the caller's last
+ * unref finalizes the process. The notifications (notify::alive,
+ * notify::exit-code, [signal@Gipc.Process::exited]) are not emitted here,
+ * but once, when the start caller's main context runs next, if the process
+ * object is alive then.
  *
  * Returns: %TRUE once the child has exited; %FALSE with
  *   %G_IO_ERROR_TIMED_OUT if it still runs after @timeout_ms, or
@@ -1586,7 +1602,9 @@ gipc_process_is_alive (GipcProcess *self)
  * How the child ended. Calling this before the child exited is a
  * programmer error: check [method@Gipc.Process.is_alive] or join first.
  *
- * Returns: the exit status (0 to 255), or -N if signal N killed the child
+ * Returns: the exit status (0 to 255), -N if signal N killed the child,
+ *   or %GIPC_PROCESS_EXIT_CODE_UNKNOWN if someone else (a `waitpid (-1)` of
+ *   the program) collected its status
  *
  * Since: 1.0
  */
