@@ -25,6 +25,7 @@
 #include "gipc-channel-private.h"
 #include "gipc-child-setup-private.h"
 #include "gipc-error.h"
+#include "gipc-orphan-private.h"
 #include "gipc-process-private.h"
 #include "gipc-reaper-private.h"
 #include "gipc-sandbox-private.h"
@@ -71,7 +72,11 @@ run_fork_child (GipcProcess               *self,
   self->state = STATE_RUNNING;
   self->pid = getpid ();
   self->pidfd = -1;
-  self->exit_watch = NULL;
+  self->start_context = NULL;
+  self->report = NULL;
+  self->reaper_active = FALSE;
+  self->handed_ref = FALSE;
+  g_cond_init (&self->cond);
   g_queue_init (&self->join_tasks);
 
   status.result = gipc_child_setup_after_fork ((GipcChannel * const *) self->channels->pdata,
@@ -110,32 +115,23 @@ run_fork_child (GipcProcess               *self,
   _exit (exit_status);
 }
 
-/* Reads the child's ForkStatus. FALSE if the child died without sending
- * it (@error set). */
+/* A fork-mode child that was made and has not reported yet. */
+typedef struct
+{
+  pid_t pid;
+  int   pidfd;
+  int   status_fd;   /* read end, non-blocking */
+} ForkPending;
+
+/* Reads the child's ForkStatus once @status_fd or the pidfd is ready.
+ * FALSE if the child died without sending it (@error set). */
 static gboolean
 read_fork_status (GipcProcess  *self,
                   int           status_fd,
-                  int           pidfd,
                   ForkStatus   *status,
                   GError      **error)
 {
-  struct pollfd pfds[2] = {
-    { status_fd, POLLIN, 0 },
-    { pidfd, POLLIN, 0 },
-  };
   ssize_t n;
-
-  for (;;)
-    {
-      if (poll (pfds, pidfd >= 0 ? 2 : 1, -1) < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          break;
-        }
-      if (pfds[0].revents != 0 || pfds[1].revents != 0)
-        break;
-    }
 
   /* The status first: it is written before the child can exit. */
   do
@@ -151,18 +147,40 @@ read_fork_status (GipcProcess  *self,
   return FALSE;
 }
 
-gboolean
-gipc_process_start_fork (GipcProcess  *self,
-                         GError      **error)
+/* Blocks until @pending's status pipe or pidfd is ready. */
+static void
+wait_fork_status (ForkPending *pending)
 {
-  ForkStatus status;
+  struct pollfd pfds[2] = {
+    { pending->status_fd, POLLIN, 0 },
+    { pending->pidfd, POLLIN, 0 },
+  };
+
+  for (;;)
+    {
+      if (poll (pfds, pending->pidfd >= 0 ? 2 : 1, -1) < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          break;
+        }
+      if (pfds[0].revents != 0 || pfds[1].revents != 0)
+        break;
+    }
+}
+
+/* Forks. The child runs run_fork_child(); the parent gets @pending. */
+static gboolean
+fork_begin (GipcProcess  *self,
+            ForkPending  *pending,
+            GError      **error)
+{
   sigset_t all_signals;
   sigset_t old_mask;
   pid_t parent_pid = getpid ();
   GipcSandboxPrepared sandbox = GIPC_SANDBOX_PREPARED_INIT;
   int status_pipe[2];
   pid_t pid;
-  int pidfd;
   int errsv;
 
   /* Everything the sandbox needs is made before the fork. */
@@ -178,6 +196,10 @@ gipc_process_start_fork (GipcProcess  *self,
       gipc_sandbox_prepared_clear (&sandbox);
       return FALSE;
     }
+
+  /* The self-test of the orphaning path runs here once, not in every
+   * child. */
+  (void) gipc_orphan_choose_path ();
 
   /* Whatever is buffered would otherwise be written twice. */
   fflush (NULL);
@@ -208,15 +230,38 @@ gipc_process_start_fork (GipcProcess  *self,
       return FALSE;
     }
 
-  pidfd = gipc_reaper_pidfd_open (pid);
+  /* A child that died without a status must not block the read (another
+   * thread's fork may hold the write end). */
+  (void) g_unix_set_fd_nonblocking (status_pipe[0], TRUE, NULL);
 
-  if (!read_fork_status (self, status_pipe[0], pidfd, &status, error))
+  pending->pid = pid;
+  pending->pidfd = gipc_reaper_pidfd_open (pid);
+  pending->status_fd = status_pipe[0];
+  return TRUE;
+}
+
+/* Once the status pipe or the pidfd is ready: the child's report, and the
+ * start's outcome. On success the process is started in @context. */
+static gboolean
+fork_finish (GipcProcess   *self,
+             ForkPending   *pending,
+             GMainContext  *context,
+             GError       **error)
+{
+  ForkStatus status;
+  pid_t pid = pending->pid;
+  int pidfd = pending->pidfd;
+  gboolean ok;
+
+  ok = read_fork_status (self, pending->status_fd, &status, error);
+  close (pending->status_fd);
+  pending->status_fd = -1;
+
+  if (!ok)
     {
-      close (status_pipe[0]);
       gipc_reaper_reap_failed_child (pid, pidfd);
       return FALSE;
     }
-  close (status_pipe[0]);
 
   if (status.result != GIPC_CHILD_SETUP_OK)
     {
@@ -243,8 +288,88 @@ gipc_process_start_fork (GipcProcess  *self,
       return FALSE;
     }
 
-  gipc_process_started (self, pid, pidfd, (GipcSandboxFlags) status.sandbox_applied);
+  gipc_process_started_in (self, context, pid, pidfd,
+                           (GipcSandboxFlags) status.sandbox_applied);
   return TRUE;
+}
+
+gboolean
+gipc_process_start_fork (GipcProcess  *self,
+                         GError      **error)
+{
+  ForkPending pending;
+
+  if (!fork_begin (self, &pending, error))
+    return FALSE;
+
+  wait_fork_status (&pending);
+  return fork_finish (self, &pending, NULL, error);
+}
+
+/* start_async: the fork happens now, the report is watched from the
+ * task's context. */
+static gboolean
+fork_status_ready_cb (gint         fd,
+                      GIOCondition condition,
+                      gpointer     user_data)
+{
+  GTask *task = user_data;
+  GipcProcess *self = g_task_get_source_object (task);
+  ForkPending *pending = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  if (fork_finish (self, pending, g_task_get_context (task), &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    {
+      self->starting = FALSE;
+      g_task_return_error (task, error);
+    }
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+fork_pending_free (ForkPending *pending)
+{
+  /* Only if the task went unfinished (its context was dropped): the child
+   * is ours and is reaped here. */
+  if (pending->status_fd >= 0)
+    {
+      close (pending->status_fd);
+      gipc_reaper_reap_failed_child (pending->pid, pending->pidfd);
+    }
+  g_free (pending);
+}
+
+void
+gipc_process_start_fork_async (GipcProcess *self,
+                               GTask       *task)
+{
+  ForkPending *pending = g_new0 (ForkPending, 1);
+  GError *error = NULL;
+  GSource *source;
+
+  if (!fork_begin (self, pending, &error))
+    {
+      g_free (pending);
+      self->starting = FALSE;
+      g_task_return_error (task, error);
+      return;
+    }
+
+  g_task_set_task_data (task, pending, (GDestroyNotify) fork_pending_free);
+
+  /* One source for both fds: ready when either is. */
+  source = g_unix_fd_source_new (pending->status_fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
+  if (pending->pidfd >= 0)
+    g_source_add_unix_fd (source, pending->pidfd, G_IO_IN);
+  g_source_set_callback (source, (GSourceFunc) (void (*) (void)) fork_status_ready_cb,
+                         g_object_ref (task), g_object_unref);
+  g_source_set_static_name (source, "[gipc-process-fork-status]");
+  g_source_set_priority (source, g_task_get_priority (task));
+  g_source_attach (source, g_task_get_context (task));
+  g_source_unref (source);
 }
 
 static gint threads_warned;
@@ -263,7 +388,14 @@ gipc_process_warn_if_threaded (GipcProcess *self)
   if (g_strcmp0 (g_getenv ("GIPC_NO_THREADS_WARNING"), "1") == 0)
     return;
 
-  n_threads = gipc_child_setup_count_threads ();
+  n_threads = gipc_child_setup_count_program_threads ();
+  if (n_threads > 1)
+    {
+      /* GLib's service threads name themselves once they run: one that
+       * was just started (the first GTask starts two) is not named yet. */
+      g_usleep (2000);
+      n_threads = gipc_child_setup_count_program_threads ();
+    }
   if (n_threads <= 1 || !g_atomic_int_compare_and_exchange (&threads_warned, 0, 1))
     return;
 

@@ -5,8 +5,11 @@
 
 #include <sys/types.h>
 
+#include <gio/gio.h>
+
 #include "gipc-fork-server.h"
 #include "gipc-process.h"
+#include "gipc-reaper-private.h"
 #include "gipc-sandbox-private.h"
 
 G_BEGIN_DECLS
@@ -66,15 +69,35 @@ struct _GipcProcess
   gboolean         server_gone;     /* the server left before the report */
   gint             exit_code;
   GQueue           join_tasks;      /* GTask*, owned */
-  /* The exit watch in the start caller's thread-default context (a
-   * reference on the GSource, not on the context). While the child runs,
-   * its callback data is a strong reference on the process; once a join
-   * reaped the child it is a weak one. Whoever takes it unrefs it. */
-  GSource         *exit_watch;
+  /* While the child runs, a reaper thread holds a strong reference on the
+   * process. The start caller's context until the
+   * report is attached there; a weak report, destroyed with the process.
+   * See "Reaping" in gipc-process.c. */
+  GMainContext    *start_context;
+  GSource         *report;
+  gboolean         report_strong;   /* the report holds a strong reference */
+  gboolean         joined;          /* a sync join returned */
+  gboolean         reaper_active;   /* a reaper thread holds a reference */
+  gboolean         handed_ref;      /* ... which it left to a join to drop */
+  GCond            cond;            /* reaper_active changed */
+
+  /* start_async in flight (the caller's thread only) */
+  gboolean         starting;
+
+  /* GWeakRef*: the parent's ends of the passed channels' pipes, drained
+   * before "exited" (start context only). */
+  GPtrArray       *drain_peers;
 };
 
 /* gipc-process.c: in the parent, right after a successful start. */
 void     gipc_process_started        (GipcProcess      *self,
+                                      GPid              pid,
+                                      int               pidfd,
+                                      GipcSandboxFlags  sandbox_applied);
+/* The same, with the exit watched from @context (NULL: the calling
+ * thread's thread-default one). */
+void     gipc_process_started_in     (GipcProcess      *self,
+                                      GMainContext     *context,
                                       GPid              pid,
                                       int               pidfd,
                                       GipcSandboxFlags  sandbox_applied);
@@ -83,13 +106,23 @@ void     gipc_process_started        (GipcProcess      *self,
 gboolean gipc_process_start_fork     (GipcProcess      *self,
                                       GError          **error);
 void     gipc_process_warn_if_threaded (GipcProcess    *self);
+/* start_async: forks now, returns @task from its context once the child
+ * reported. */
+void     gipc_process_start_fork_async (GipcProcess    *self,
+                                        GTask          *task);
 
 /* gipc-process-spawn.c */
 gboolean gipc_process_start_spawn    (GipcProcess      *self,
                                       GError          **error);
+void     gipc_process_start_spawn_async (GipcProcess   *self,
+                                         GTask         *task);
 
 /* gipc-process-server.c */
 gboolean gipc_process_start_server   (GipcProcess      *self,
                                       GError          **error);
+/* start_async: sends the request now, returns @task from its context
+ * once the server replied. */
+void     gipc_process_start_server_async (GipcProcess  *self,
+                                          GTask        *task);
 
 G_END_DECLS

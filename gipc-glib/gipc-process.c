@@ -12,6 +12,7 @@
 
 #include "config.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <unistd.h>
@@ -65,11 +66,16 @@
  * thread-default one of the [method@Gipc.Process.start] caller, whether or
  * not anybody joins: [property@Gipc.Process:alive] and
  * [property@Gipc.Process:exit-code] change and [signal@Gipc.Process::exited]
- * is emitted there. A blocking [method@Gipc.Process.join] reaps the child
- * itself, so a program that never iterates a main context leaves no zombie,
- * fd or object behind. A process object that is dropped while its child
- * runs stays alive until the child exits and the start context reports it
- * (or that context is dropped).
+ * is emitted there, after every message the child wrote before it exited
+ * on a channel whose other end the parent holds was handed to the pending
+ * receives and message handlers of that context; notifications never come
+ * from another thread. Every child is reaped by the library (a small
+ * thread waits for each running child), so a program that never iterates
+ * a main context leaves no zombie and no fd behind, and a blocking
+ * [method@Gipc.Process.join] leaves no object either. A process object
+ * that is dropped while its child runs stays alive until the child exits
+ * and the start context reports it (or that context is dropped). See
+ * [Starting and ending processes](processes.html).
  *
  * Fork without exec is outside what GLib promises: see
  * [Fork safety](fork-safety.html) for what works in a fork-mode child
@@ -88,10 +94,6 @@
  *
  * Since: 1.0
  */
-
-/* How often a process is checked for its exit where pidfds are missing
- * (kernels before 5.3, valgrind 3.19). */
-#define EXIT_POLL_INTERVAL_MS 10
 
 G_DEFINE_FINAL_TYPE (GipcProcess, gipc_process, G_TYPE_OBJECT)
 
@@ -127,26 +129,41 @@ static gint process_counter;
  *
  * Exactly one party reaps a child, and only the library's own children:
  * whoever first sees the exit under the lock while the state is RUNNING
- * (a sync join, in any thread, or the exit watch in the start context)
+ * (a sync join, in any thread, or the child's reaper thread, see
+ * gipc-reaper.c)
  * reaps it with waitid() on the pidfd (or the pid, without pidfds) and
- * moves the state to EXITED. No GChildWatch is ever made for a child that
- * the library reaps itself (GLib 2.74's child watch reaps too, and warns or
- * reports a wrong status when the pid is gone). Since the state leaves
- * RUNNING only under the lock in the same step as the reap, signals sent
- * under the lock never reach a reused pid.
+ * moves the state to EXITED; the pidfd is closed then. No GChildWatch is
+ * ever made for a child that the library reaps itself. Since the state
+ * leaves RUNNING only under the lock in the same step as the reap, signals
+ * sent under the lock never reach a reused pid.
  *
- * Lifetime. The process does not hold the start context. The exit watch,
- * attached there, holds a strong reference on the process while the child
- * runs (the self-reference GSubprocess also keeps), so a dropped process
- * still reports its exit. A sync join that reaps the child turns that
- * reference into a weak one: a program that never iterates the context
- * (blocking calls only) gets its process finalized on its last unref, and
- * the watch, if the context is iterated later, emits ::exited once if the
- * object is still alive. If the context itself is dropped unfired, its
- * sources go and with them the self-reference: the process is finalized
- * and reaps the child there, or hands a child that still runs to a
- * GChildWatch of the global default context (then it is no longer ours
- * to reap). */
+ * Notifications. notify::alive, notify::exit-code, "exited" and the
+ * join_async callbacks come from one idle source (the "report") attached
+ * to the start caller's context once the child was reaped, never from the
+ * thread that reaped it.
+ *
+ * Lifetime. While the child runs, its reaper thread holds a strong
+ * reference on the process, so a dropped process still reports its exit;
+ * that thread reaps it whether or not a context runs, so a program that
+ * never iterates one keeps no zombie and no fd. The report holds a strong
+ * reference (nobody else may hold one: exited is still emitted, as
+ * GSubprocess does), turned into a weak one once a sync join returned (a
+ * blocking program gets its process finalized on its last unref; exited
+ * is emitted if the context runs while the process lives). If the last
+ * reference is dropped while the reaper thread reports, the process may be
+ * finalized in that thread. The report keeps the start context only until it is attached:
+ * a context dropped unfired takes the report, and its reference, along.
+ * A status collected by someone else (waitpid (-1) elsewhere) is reported
+ * as GIPC_PROCESS_EXIT_CODE_UNKNOWN, never as a made-up code.
+ *
+ * Fork-server children are the server's, not ours: waitid() cannot see
+ * them. Their reaper thread waits for the server's report fd
+ * (server_status_fd) instead, and "reaping" is reading that report
+ * (gipc_fork_server_child_try_reap(), under the lock as above). If the
+ * server died first, try_reap puts the child's pidfd on the report fd's
+ * number: the reaper thread and join wait on a fresh copy of exit_fd()
+ * each time round, never again on the dead socket (readable for good),
+ * and the exit is then reported as GIPC_PROCESS_EXIT_CODE_UNKNOWN. */
 
 /* What tells of the child's exit: the fork server's report for its
  * children, else the pidfd (-1: none, poll). */
@@ -157,11 +174,9 @@ exit_fd (GipcProcess *self)
 }
 
 /* Under the lock, state RUNNING. Returns TRUE if the child was reaped now
- * (state EXITED, exit_code set); *lost is set if its status was collected
- * by someone else (waitpid (-1) elsewhere, SIGCHLD ignored). */
+ * (state EXITED, exit_code set, pidfd closed). */
 static gboolean
-try_reap_locked (GipcProcess *self,
-                 gboolean    *lost)
+try_reap_locked (GipcProcess *self)
 {
   GipcReapResult result;
 
@@ -173,28 +188,33 @@ try_reap_locked (GipcProcess *self,
                                               &self->server_gone, &self->exit_code);
   else
     result = gipc_reaper_try_reap (self->pid, self->pidfd, &self->exit_code);
-  *lost = result == GIPC_REAP_LOST;
   if (result == GIPC_REAP_RUNNING)
     return FALSE;
 
+  /* Signals after the exit do nothing: the pidfd is not needed, nor the
+   * server's report. */
+  if (self->pidfd >= 0)
+    close (self->pidfd);
+  self->pidfd = -1;
+  if (self->server_status_fd >= 0)
+    close (self->server_status_fd);
+  self->server_status_fd = -1;
+
+  if (result == GIPC_REAP_LOST)
+    {
+      self->exit_code = GIPC_PROCESS_EXIT_CODE_UNKNOWN;
+      if (self->server_gone)
+        g_debug ("Process “%s” (pid %d): the fork server died before it "
+                 "reported the child's exit; reporting it as unknown",
+                 self->name, (int) self->pid);
+      else
+        g_debug ("Process “%s” (pid %d): its exit status was collected by "
+                 "someone else (a waitpid (-1) of the program?); reporting it "
+                 "as unknown", self->name, (int) self->pid);
+    }
+
   self->state = STATE_EXITED;
   return TRUE;
-}
-
-/* After a reap, outside the lock. */
-static void
-notify_reaped (GipcProcess *self,
-               gboolean     lost)
-{
-  if (lost)
-    g_warning ("Process “%s” (pid %d): the exit status was collected by "
-               "someone else; reporting exit code 0",
-               self->name, (int) self->pid);
-
-  g_object_freeze_notify (G_OBJECT (self));
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ALIVE]);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EXIT_CODE]);
-  g_object_thaw_notify (G_OBJECT (self));
 }
 
 typedef struct
@@ -248,71 +268,62 @@ emit_exited (GipcProcess *self)
     }
 }
 
-/* The exit watch fired (or polls, without pidfds). */
-static gboolean
-exit_watch_dispatch (GipcProcess *self)
+/* "exited" comes after the child's last message: every message it wrote
+ * before exiting on a channel whose other end this process holds is
+ * handed to the pending receives and message handlers first (those
+ * running in this context). */
+static void
+drain_peers (GipcProcess *self)
 {
-  GSource *watch = NULL;
-  gboolean reaped = FALSE;
-  gboolean lost = FALSE;
+  for (guint i = 0; i < self->drain_peers->len; i++)
+    {
+      g_autoptr(GipcChannel) peer = g_weak_ref_get (g_ptr_array_index (self->drain_peers, i));
+
+      if (peer != NULL)
+        gipc_channel_drain_input (peer);
+    }
+  g_ptr_array_set_size (self->drain_peers, 0);
+}
+
+/* In the start context: the child was reaped. */
+static void
+report_exit (GipcProcess *self)
+{
   gboolean emit;
 
   g_mutex_lock (&self->lock);
-  if (self->state == STATE_RUNNING)
-    {
-      reaped = try_reap_locked (self, &lost);
-      if (!reaped)
-        {
-          g_mutex_unlock (&self->lock);
-          return G_SOURCE_CONTINUE;
-        }
-    }
   emit = self->state == STATE_EXITED;
-  watch = g_steal_pointer (&self->exit_watch);
+  g_clear_pointer (&self->report, g_source_unref);
+  self->report_strong = FALSE;
   g_mutex_unlock (&self->lock);
 
-  /* The source is being dispatched: only our reference on it goes. */
-  g_clear_pointer (&watch, g_source_unref);
+  if (!emit)
+    return;
 
-  if (reaped)
-    notify_reaped (self, lost);
-  if (emit)
-    emit_exited (self);
+  g_object_freeze_notify (G_OBJECT (self));
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ALIVE]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EXIT_CODE]);
+  g_object_thaw_notify (G_OBJECT (self));
 
+  drain_peers (self);
+  emit_exited (self);
+}
+
+static gboolean
+report_cb (gpointer user_data)
+{
+  report_exit (user_data);
   return G_SOURCE_REMOVE;
 }
 
 static gboolean
-exit_watch_cb (gpointer user_data)
-{
-  return exit_watch_dispatch (user_data);
-}
-
-static gboolean
-exit_watch_weak_cb (gpointer user_data)
+report_weak_cb (gpointer user_data)
 {
   g_autoptr(GipcProcess) self = g_weak_ref_get (user_data);
 
-  if (self == NULL)
-    return G_SOURCE_REMOVE;
-
-  return exit_watch_dispatch (self);
-}
-
-static gboolean
-pidfd_ready_cb (gint         fd,
-                GIOCondition condition,
-                gpointer     user_data)
-{
-  return exit_watch_cb (user_data);
-}
-
-static gboolean
-pidfd_ready_weak_cb (gint         fd,
-                     GIOCondition condition,
-                     gpointer     user_data)
-{
-  return exit_watch_weak_cb (user_data);
+  if (self != NULL)
+    report_exit (self);
+  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -322,65 +333,175 @@ weak_ref_free (gpointer data)
   g_free (data);
 }
 
-/* A join reaped the child: the exit watch stops keeping @self alive, but
- * still emits ::exited in the start context if the process lives when that
- * context runs. It stays in self->exit_watch, so that finalizing the
- * process destroys it: a context that never runs keeps nothing per
- * process. The caller holds a reference on @self (the old callback data is
- * dropped here). */
+/* The child's reaper thread, once it was reaped (state EXITED), once:
+ * attaches the report to the start context. @strong is the thread's
+ * reference on @self: the report keeps it, unless a sync join is waiting
+ * or returned (a blocking program), which then gets it and drops it in
+ * its own thread; the report then refers to @self weakly. @self is not
+ * touched once the lock is released (a report may finalize it at once). */
 static void
-release_self_reference (GipcProcess *self)
+schedule_report (GipcProcess *self,
+                 GipcProcess *strong)
 {
-  GSource *watch;
-  GWeakRef *weak;
+  GMainContext *context;
+  GSource *source = g_idle_source_new ();
+  gboolean weak;
+
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_static_name (source, "[gipc-process-exit]");
 
   g_mutex_lock (&self->lock);
-  watch = self->exit_watch != NULL ? g_source_ref (self->exit_watch) : NULL;
+  context = g_steal_pointer (&self->start_context);
+  weak = self->joined || context == NULL;
+  if (context != NULL)
+    {
+      if (weak)
+        {
+          GWeakRef *ref = g_new0 (GWeakRef, 1);
+
+          g_weak_ref_init (ref, self);
+          g_source_set_callback (source, report_weak_cb, ref, weak_ref_free);
+        }
+      else
+        {
+          g_source_set_callback (source, report_cb, g_steal_pointer (&strong), g_object_unref);
+        }
+      /* Destroyed with the process (a weak one: a context that never runs
+       * keeps nothing per process), made weak by a later join. */
+      self->report = g_source_ref (source);
+      self->report_strong = !weak;
+      /* Attached before the lock goes: finalizing the process (right
+       * after a join returned) destroys an attached report. */
+      g_source_attach (source, context);
+    }
+  if (strong != NULL)
+    {
+      /* For the join to drop (none waits: the report ran already, or its
+       * context is gone: the last one may be ours, dropped below). */
+      if (self->joined)
+        {
+          self->handed_ref = TRUE;
+          strong = NULL;
+        }
+    }
+  self->reaper_active = FALSE;
+  g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
 
-  if (watch == NULL)
-    return;
-
-  if (!g_source_is_destroyed (watch))
-    {
-      weak = g_new0 (GWeakRef, 1);
-      g_weak_ref_init (weak, self);
-      if (exit_fd (self) >= 0)
-        g_source_set_callback (watch, (GSourceFunc) (void (*) (void)) pidfd_ready_weak_cb,
-                               weak, weak_ref_free);
-      else
-        g_source_set_callback (watch, exit_watch_weak_cb, weak, weak_ref_free);
-    }
-
-  g_source_unref (watch);
+  if (context != NULL)
+    g_main_context_unref (context);
+  g_source_unref (source);
+  g_clear_object (&strong);
 }
 
-/* The child runs: watch for its exit from the start caller's thread-default
- * context. The callback data is the self-reference. */
+/* A sync join returned: from now on the report refers to @self weakly, so
+ * that a blocking program's last unref finalizes it. The caller holds a
+ * reference. */
 static void
-watch_child (GipcProcess *self)
+joined (GipcProcess *self)
 {
-  g_autoptr(GMainContext) context = g_main_context_ref_thread_default ();
-  GSource *source;
+  GSource *report = NULL;
+  gboolean handed;
 
-  if (exit_fd (self) >= 0)
-    {
-      source = g_unix_fd_source_new (exit_fd (self), G_IO_IN);
-      g_source_set_callback (source, (GSourceFunc) (void (*) (void)) pidfd_ready_cb,
-                             g_object_ref (self), g_object_unref);
-    }
-  else
-    {
-      source = g_timeout_source_new (EXIT_POLL_INTERVAL_MS);
-      g_source_set_callback (source, exit_watch_cb, g_object_ref (self), g_object_unref);
-    }
-
-  g_source_set_static_name (source, "[gipc-process-exit]");
   g_mutex_lock (&self->lock);
-  self->exit_watch = g_source_ref (source);
+  self->joined = TRUE;
+  /* The reaper thread finishes with the process before a join returns:
+   * then the caller's last unref finalizes it, in the caller's thread. */
+  while (self->reaper_active)
+    g_cond_wait (&self->cond, &self->lock);
+  handed = self->handed_ref;
+  self->handed_ref = FALSE;
+  if (self->report_strong)
+    {
+      report = g_source_ref (self->report);
+      self->report_strong = FALSE;
+    }
   g_mutex_unlock (&self->lock);
-  g_source_attach (source, context);
-  g_source_unref (source);
+
+  if (report != NULL)
+    {
+      GWeakRef *ref = g_new0 (GWeakRef, 1);
+
+      g_weak_ref_init (ref, self);
+      /* Drops the report's strong reference (not the last: ours). */
+      g_source_set_callback (report, report_weak_cb, ref, weak_ref_free);
+      g_source_unref (report);
+    }
+  if (handed)
+    g_object_unref (self);
+}
+
+/* A reaper thread: the child ended, or was reaped by a join. */
+static gboolean
+reaper_cb (gpointer user_data)
+{
+  GipcProcess *self = user_data;
+  gboolean done;
+
+  g_mutex_lock (&self->lock);
+  if (self->state == STATE_RUNNING)
+    try_reap_locked (self);
+  done = self->state != STATE_RUNNING;
+  g_mutex_unlock (&self->lock);
+
+  if (!done)
+    return FALSE;
+
+  /* Our strong reference goes to the report (or is dropped here if a
+   * join returned already). */
+  schedule_report (self, self);
+  return TRUE;
+}
+
+/* The reaper thread of a fork-server child: its report fd became
+ * readable (the report, or the server went away). Not done: waits next
+ * for a fresh copy of what now tells of the exit (the report fd, or, once
+ * the server died, the child's pidfd put on its number), never again for
+ * the old copy, which stays readable at end of file. */
+static gboolean
+reaper_fd_cb (gpointer  user_data,
+              int      *next_fd)
+{
+  GipcProcess *self = user_data;
+  gboolean done;
+
+  g_mutex_lock (&self->lock);
+  if (self->state == STATE_RUNNING)
+    try_reap_locked (self);
+  done = self->state != STATE_RUNNING;
+  if (!done)
+    *next_fd = fcntl (exit_fd (self), F_DUPFD_CLOEXEC, 3);
+  g_mutex_unlock (&self->lock);
+
+  if (!done)
+    return FALSE;
+
+  schedule_report (self, self);
+  return TRUE;
+}
+
+/* The child runs: the reaper thread watches it; the report will go to
+ * @start_context (NULL: the caller's thread-default one). */
+static void
+watch_child (GipcProcess  *self,
+             GMainContext *start_context)
+{
+  GMainContext *context = start_context != NULL
+                          ? g_main_context_ref (start_context)
+                          : g_main_context_ref_thread_default ();
+
+  g_mutex_lock (&self->lock);
+  self->start_context = context;
+  g_mutex_unlock (&self->lock);
+
+  g_mutex_lock (&self->lock);
+  self->reaper_active = TRUE;
+  g_mutex_unlock (&self->lock);
+  /* A fork-server child is not ours: waitid() cannot wait for it. */
+  if (self->server_status_fd >= 0)
+    gipc_reaper_watch_fd (self->server_status_fd, reaper_fd_cb, g_object_ref (self));
+  else
+    gipc_reaper_watch (self->pid, self->pidfd, reaper_cb, g_object_ref (self));
 }
 
 /* ------------------------------------------------------------------ */
@@ -414,34 +535,15 @@ gipc_process_finalize (GObject *object)
 {
   GipcProcess *self = GIPC_PROCESS (object);
 
-  /* Here only if the exit watch is gone unfired (its context was dropped)
-   * or a join reaped the child and made it weak: then it is destroyed now,
-   * before the pidfd it polls is closed. */
-  if (self->exit_watch != NULL)
+  /* A weak report (a join reaped the child) that did not run yet. The
+   * child is never running here: the reaper's watch holds a reference
+   * until it was reaped. */
+  if (self->report != NULL)
     {
-      if (!g_source_is_destroyed (self->exit_watch))
-        g_source_destroy (self->exit_watch);
-      g_clear_pointer (&self->exit_watch, g_source_unref);
+      g_source_destroy (self->report);
+      g_clear_pointer (&self->report, g_source_unref);
     }
-
-  if (!self->in_child && self->state == STATE_RUNNING)
-    {
-      gboolean lost;
-
-      /* A fork-server child still running is the server's to reap. */
-      if (!try_reap_locked (self, &lost) && self->server_status_fd < 0)
-        {
-          /* Still running: hand it to GLib, which reaps it from the
-           * global default context. From now on it is not ours. */
-          GSource *watch = g_child_watch_source_new (self->pid);
-
-          g_debug ("Process “%s” finalized while its child runs; the "
-                   "default main context will reap it", self->name);
-          g_source_set_static_name (watch, "[gipc-process-orphan-reap]");
-          g_source_attach (watch, NULL);
-          g_source_unref (watch);
-        }
-    }
+  g_clear_pointer (&self->start_context, g_main_context_unref);
 
   g_assert (g_queue_is_empty (&self->join_tasks));
 
@@ -462,7 +564,9 @@ gipc_process_finalize (GObject *object)
   g_clear_pointer (&self->name, g_free);
   g_clear_pointer (&self->channels, g_ptr_array_unref);
   g_clear_pointer (&self->sandbox_paths, g_ptr_array_unref);
+  g_clear_pointer (&self->drain_peers, g_ptr_array_unref);
   g_mutex_clear (&self->lock);
+  g_cond_clear (&self->cond);
 
   G_OBJECT_CLASS (gipc_process_parent_class)->finalize (object);
 }
@@ -606,10 +710,12 @@ gipc_process_class_init (GipcProcessClass *klass)
   /**
    * GipcProcess:alive: (getter is_alive)
    *
-   * Whether the child was started and its exit has not been seen yet. It
-   * turns %FALSE in the start caller's thread-default main context as soon
-   * as the child exits, whether or not anybody joins (or earlier, in the
-   * thread of a [method@Gipc.Process.join] that sees the exit first).
+   * Whether the child was started and its exit has not been seen yet.
+   * [method@Gipc.Process.is_alive] turns %FALSE as soon as the child was
+   * reaped (by the library, or by a [method@Gipc.Process.join]);
+   * notify::alive is emitted in the start caller's thread-default main
+   * context, right before [signal@Gipc.Process::exited], never in the
+   * thread of a join.
    *
    * Since: 1.0
    */
@@ -621,9 +727,12 @@ gipc_process_class_init (GipcProcessClass *klass)
   /**
    * GipcProcess:exit-code:
    *
-   * How the child ended: its exit status (0 to 255), or -N if signal N
-   * killed it. Meaningful only once [property@Gipc.Process:alive] turned
-   * %FALSE after a start; 0 until then.
+   * How the child ended: its exit status (0 to 255), -N if signal N
+   * killed it, or %GIPC_PROCESS_EXIT_CODE_UNKNOWN if the program's own
+   * `waitpid (-1)` took its status (or, for a fork-server child, the
+   * server died before it reported the exit). Meaningful only once
+   * [property@Gipc.Process:alive] turned %FALSE after a start; 0 until
+   * then.
    *
    * Since: 1.0
    */
@@ -728,14 +837,19 @@ gipc_process_class_init (GipcProcessClass *klass)
   /**
    * GipcProcess::exited:
    * @process: the process
-   * @exit_code: the exit status (0 to 255), or -N if signal N killed the
-   *   child
+   * @exit_code: the exit status (0 to 255), -N if signal N killed the
+   *   child, or %GIPC_PROCESS_EXIT_CODE_UNKNOWN
    *
    * Emitted once, when the child has exited and was reaped, in the main
    * context that was the thread-default one of the
-   * [method@Gipc.Process.start] caller. It is emitted also when a
-   * [method@Gipc.Process.join] saw the exit first, and before pending
-   * [method@Gipc.Process.join_async] calls complete.
+   * [method@Gipc.Process.start] caller. Every message the child wrote
+   * before it exited, on a channel whose other end this program holds (an
+   * end made by the same [func@Gipc.pipe] as a passed one), was handed
+   * first to the pending [method@Gipc.Channel.receive_async] callbacks and
+   * [signal@Gipc.Channel::message] handlers of this context; a receive
+   * made later gets the rest, then %GIPC_ERROR_PEER_CLOSED. It is emitted
+   * also when a [method@Gipc.Process.join] saw the exit first, and before
+   * pending [method@Gipc.Process.join_async] calls complete.
    *
    * Since: 1.0
    */
@@ -756,8 +870,10 @@ static void
 gipc_process_init (GipcProcess *self)
 {
   g_mutex_init (&self->lock);
+  g_cond_init (&self->cond);
   self->channels = g_ptr_array_new_with_free_func (g_object_unref);
   self->sandbox_paths = g_ptr_array_new_with_free_func ((GDestroyNotify) gipc_sandbox_path_free);
+  self->drain_peers = g_ptr_array_new_with_free_func (weak_ref_free);
   self->pidfd = -1;
   self->server_status_fd = -1;
   self->warn_if_threaded = TRUE;
@@ -943,7 +1059,7 @@ gipc_process_pass_channel (GipcProcess *self,
 {
   g_return_if_fail (GIPC_IS_PROCESS (self));
   g_return_if_fail (GIPC_IS_CHANNEL (channel));
-  g_return_if_fail (self->state == STATE_NEW);
+  g_return_if_fail (self->state == STATE_NEW && !self->starting);
   g_return_if_fail (!g_ptr_array_find (self->channels, channel, NULL));
 
   g_ptr_array_add (self->channels, g_object_ref (channel));
@@ -953,12 +1069,32 @@ gipc_process_pass_channel (GipcProcess *self,
 /* Starting                                                            */
 
 void
-gipc_process_started (GipcProcess      *self,
-                      GPid              pid,
-                      int               pidfd,
-                      GipcSandboxFlags  sandbox_applied)
+gipc_process_started_in (GipcProcess      *self,
+                         GMainContext     *context,
+                         GPid              pid,
+                         int               pidfd,
+                         GipcSandboxFlags  sandbox_applied)
 {
   guint i;
+
+  /* The parent's ends of the passed channels' pipes: drained before
+   * "exited" (see report_exit()). */
+  for (i = 0; i < self->channels->len; i++)
+    {
+      g_autoptr(GPtrArray) peers = gipc_channel_dup_pipe_peers (g_ptr_array_index (self->channels, i));
+
+      for (guint k = 0; k < peers->len; k++)
+        {
+          GipcChannel *peer = g_ptr_array_index (peers, k);
+          GWeakRef *weak;
+
+          if (g_ptr_array_find (self->channels, peer, NULL))
+            continue;
+          weak = g_new0 (GWeakRef, 1);
+          g_weak_ref_init (weak, peer);
+          g_ptr_array_add (self->drain_peers, weak);
+        }
+    }
 
   for (i = 0; i < self->channels->len; i++)
     gipc_channel_mark_passed (g_ptr_array_index (self->channels, i));
@@ -968,10 +1104,11 @@ gipc_process_started (GipcProcess      *self,
   self->pid = pid;
   self->pidfd = pidfd;
   self->state = STATE_RUNNING;
+  self->starting = FALSE;
   self->sandbox_applied = sandbox_applied;
   g_mutex_unlock (&self->lock);
 
-  watch_child (self);
+  watch_child (self, context);
 
   g_object_freeze_notify (G_OBJECT (self));
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PID]);
@@ -979,6 +1116,15 @@ gipc_process_started (GipcProcess      *self,
   if (sandbox_applied != GIPC_SANDBOX_FLAGS_NONE)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SANDBOX_APPLIED]);
   g_object_thaw_notify (G_OBJECT (self));
+}
+
+void
+gipc_process_started (GipcProcess      *self,
+                      GPid              pid,
+                      int               pidfd,
+                      GipcSandboxFlags  sandbox_applied)
+{
+  gipc_process_started_in (self, NULL, pid, pidfd, sandbox_applied);
 }
 
 /**
@@ -1020,18 +1166,15 @@ gipc_process_started (GipcProcess      *self,
  *
  * Since: 1.0
  */
-gboolean
-gipc_process_start (GipcProcess  *self,
-                    GError      **error)
+/* What start and start_async check before making anything. */
+static gboolean
+start_check (GipcProcess  *self,
+             GError      **error)
 {
   gboolean for_exec;
   guint i;
 
-  g_return_val_if_fail (GIPC_IS_PROCESS (self), FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-  g_return_val_if_fail (self->target != NULL || self->argv != NULL || self->server != NULL, FALSE);
-
-  if (self->state != STATE_NEW)
+  if (self->state != STATE_NEW || self->starting)
     {
       g_set_error (error, GIPC_ERROR, GIPC_ERROR_ALREADY_STARTED,
                    "Process “%s” was already started", self->name);
@@ -1065,13 +1208,118 @@ gipc_process_start (GipcProcess  *self,
         }
     }
 
+  if (self->target != NULL && self->warn_if_threaded)
+    gipc_process_warn_if_threaded (self);
+
+  return TRUE;
+}
+
+gboolean
+gipc_process_start (GipcProcess  *self,
+                    GError      **error)
+{
+  g_return_val_if_fail (GIPC_IS_PROCESS (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  g_return_val_if_fail (self->target != NULL || self->argv != NULL || self->server != NULL, FALSE);
+
+  if (!start_check (self, error))
+    return FALSE;
+
   if (self->server != NULL)
     return gipc_process_start_server (self, error);
 
-  if (!for_exec && self->warn_if_threaded)
-    gipc_process_warn_if_threaded (self);
+  return self->argv != NULL ? gipc_process_start_spawn (self, error)
+                            : gipc_process_start_fork (self, error);
+}
 
-  return for_exec ? gipc_process_start_spawn (self, error) : gipc_process_start_fork (self, error);
+/**
+ * gipc_process_start_async:
+ * @self: a process
+ * @cancellable: (nullable): a #GCancellable, checked before anything is
+ *   made; once the child exists the start completes
+ * @callback: (scope async) (nullable): called when the child was started
+ *   or could not be
+ * @user_data: data for @callback
+ *
+ * Starts the child without blocking the calling thread on its set-up, on
+ * the executed program or on the fork server's reply: a GTK main loop
+ * keeps drawing while many children start. The fork itself (fork and
+ * spawn mode) happens in this call; the child's report is then watched
+ * from the caller's thread-default main context, where @callback runs
+ * (call [method@Gipc.Process.start_finish] from it) and where the exit
+ * will be reported, as for [method@Gipc.Process.start].
+ *
+ * Spawn mode here uses a plain `fork()` whose child reports on a
+ * close-on-exec pipe (the blocking [method@Gipc.Process.start] uses
+ * `clone (CLONE_VM | CLONE_VFORK)` and waits for the exec). Fork-server
+ * mode sends the request from this call and awaits the server's reply in
+ * the caller's thread-default main context.
+ *
+ * The errors are those of [method@Gipc.Process.start]; the passed channels
+ * are closed in the parent once the child has reported (they must not be
+ * used meanwhile). A second start while one is in flight fails with
+ * %GIPC_ERROR_ALREADY_STARTED.
+ *
+ * Since: 1.0
+ */
+void
+gipc_process_start_async (GipcProcess         *self,
+                          GCancellable        *cancellable,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  GError *error = NULL;
+
+  g_return_if_fail (GIPC_IS_PROCESS (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+  g_return_if_fail (self->target != NULL || self->argv != NULL || self->server != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, gipc_process_start_async);
+  g_task_set_name (task, "[gipc] process start");
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
+  if (!start_check (self, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  self->starting = TRUE;
+  if (self->server != NULL)
+    gipc_process_start_server_async (self, task);
+  else if (self->argv != NULL)
+    gipc_process_start_spawn_async (self, task);
+  else
+    gipc_process_start_fork_async (self, task);
+}
+
+/**
+ * gipc_process_start_finish:
+ * @self: a process
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Gipc.Process.start_async].
+ *
+ * Returns: %TRUE if the child was started; %FALSE with the errors of
+ *   [method@Gipc.Process.start], or %G_IO_ERROR_CANCELLED
+ *
+ * Since: 1.0
+ */
+gboolean
+gipc_process_start_finish (GipcProcess   *self,
+                           GAsyncResult  *result,
+                           GError       **error)
+{
+  g_return_val_if_fail (GIPC_IS_PROCESS (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1235,13 +1483,15 @@ gipc_process_join_finish (GipcProcess   *self,
  *
  * Waits for the child to exit, blocking the calling thread. Like every
  * sync call of this library, it does not dispatch the caller's main
- * context: the join reaps the child itself, so
- * [property@Gipc.Process:alive] and [property@Gipc.Process:exit-code] are
- * up to date when it returns, and no zombie, pidfd or reference is left
- * behind even if no main context ever runs (a program that only uses
- * blocking calls). [signal@Gipc.Process::exited] is still emitted once, when
- * the start caller's main context runs next, if the process object is
- * alive then.
+ * context: the child is reaped by the join (or by the library's reaper
+ * thread), so [method@Gipc.Process.is_alive] and
+ * [method@Gipc.Process.get_exit_code] are up to date when it returns, and
+ * no zombie, pidfd or reference is left behind even if no main context
+ * ever runs (a program that only uses blocking calls): the caller's last
+ * unref finalizes the process. The notifications (notify::alive,
+ * notify::exit-code, [signal@Gipc.Process::exited]) are not emitted here,
+ * but once, when the start caller's main context runs next, if the process
+ * object is alive then.
  *
  * Returns: %TRUE once the child has exited; %FALSE with
  *   %G_IO_ERROR_TIMED_OUT if it still runs after @timeout_ms, or
@@ -1271,28 +1521,29 @@ gipc_process_join (GipcProcess  *self,
   for (;;)
     {
       gboolean reaped = FALSE;
-      gboolean lost = FALSE;
       ProcessState state;
       gint wait_ms = -1;
-      int pidfd;
+      int pidfd = -1;
 
       g_mutex_lock (&self->lock);
       state = self->state;
       if (state == STATE_RUNNING)
+        reaped = try_reap_locked (self);
+      if (!reaped && state == STATE_RUNNING && exit_fd (self) >= 0)
         {
-          reaped = try_reap_locked (self, &lost);
+          /* Our own copy: the reaper thread closes the pidfd (or the fork
+           * server's report fd) when it reaps, and try_reap_locked() may
+           * put the pidfd on the report fd's number: a new copy each
+           * time round. */
+          pidfd = fcntl (exit_fd (self), F_DUPFD_CLOEXEC, 3);
         }
-      pidfd = exit_fd (self);
       g_mutex_unlock (&self->lock);
 
-      if (reaped)
+      if (reaped || state != STATE_RUNNING)
         {
-          notify_reaped (self, lost);
-          release_self_reference (self);
+          joined (self);
           return TRUE;
         }
-      if (state != STATE_RUNNING)
-        return TRUE;
 
       if (deadline >= 0)
         {
@@ -1300,6 +1551,8 @@ gipc_process_join (GipcProcess  *self,
 
           if (now >= deadline)
             {
+              if (pidfd >= 0)
+                close (pidfd);
               g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
                            "Process “%s” still runs after %d ms",
                            self->name, timeout_ms);
@@ -1314,6 +1567,7 @@ gipc_process_join (GipcProcess  *self,
 
           /* EINTR or not, the loop looks again. */
           (void) poll (&pfd, 1, wait_ms);
+          close (pidfd);
         }
       else
         {
@@ -1363,7 +1617,10 @@ gipc_process_is_alive (GipcProcess *self)
  * How the child ended. Calling this before the child exited is a
  * programmer error: check [method@Gipc.Process.is_alive] or join first.
  *
- * Returns: the exit status (0 to 255), or -N if signal N killed the child
+ * Returns: the exit status (0 to 255), -N if signal N killed the child,
+ *   or %GIPC_PROCESS_EXIT_CODE_UNKNOWN if someone else (a `waitpid (-1)` of
+ *   the program) collected its status, or the fork server of a
+ *   fork-server child died before it reported the exit
  *
  * Since: 1.0
  */
@@ -1563,7 +1820,7 @@ gipc_process_set_sandbox (GipcProcess      *self,
 
   g_return_if_fail (GIPC_IS_PROCESS (self));
   g_return_if_fail ((flags & ~all) == 0);
-  g_return_if_fail (self->state == STATE_NEW && !self->in_child);
+  g_return_if_fail (self->state == STATE_NEW && !self->starting && !self->in_child);
 
   if (self->sandbox == flags)
     return;
@@ -1601,7 +1858,7 @@ gipc_process_sandbox_allow_path (GipcProcess *self,
 
   g_return_if_fail (GIPC_IS_PROCESS (self));
   g_return_if_fail (path != NULL && g_path_is_absolute (path));
-  g_return_if_fail (self->state == STATE_NEW && !self->in_child);
+  g_return_if_fail (self->state == STATE_NEW && !self->starting && !self->in_child);
 
   allowed = g_new0 (GipcSandboxPath, 1);
   allowed->path = g_strdup (path);
@@ -1671,7 +1928,7 @@ gipc_process_set_memory_limit (GipcProcess *self,
                                guint64      bytes)
 {
   g_return_if_fail (GIPC_IS_PROCESS (self));
-  g_return_if_fail (self->state == STATE_NEW && !self->in_child);
+  g_return_if_fail (self->state == STATE_NEW && !self->starting && !self->in_child);
 
   if (self->memory_limit == bytes)
     return;

@@ -40,4 +40,29 @@ GipcReapResult gipc_reaper_try_reap (pid_t  pid,
 void gipc_reaper_reap_failed_child (pid_t pid,
                                     int   pidfd);
 
+/* Reaper threads. @func runs in a thread of its own once the child
+ * @pid (@pidfd: if >= 0, duplicated; the thread's copy is closed before
+ * @func runs) ended (or was reaped by someone else), with no lock of the caller
+ * held, and returns TRUE when it is done with the child (FALSE: asked
+ * again a little later). A fork child inherits no reaper thread. */
+typedef gboolean (*GipcReaperFunc) (gpointer data);
+
+void gipc_reaper_watch (pid_t          pid,
+                        int            pidfd,
+                        GipcReaperFunc func,
+                        gpointer       data);
+
+/* A child that is not ours (a fork server's): the reaper thread waits for
+ * @fd (duplicated) to become readable, closes its copy and calls @func as
+ * above. When @func returns FALSE it sets *next_fd to a fresh fd of the
+ * thread's own to wait for next (what tells of the exit may have changed:
+ * the server died and its report fd became the child's pidfd), or to -1:
+ * asked again a little later. */
+typedef gboolean (*GipcReaperFdFunc) (gpointer  data,
+                                      int      *next_fd);
+
+void gipc_reaper_watch_fd (int              fd,
+                           GipcReaperFdFunc func,
+                           gpointer         data);
+
 G_END_DECLS

@@ -3,16 +3,25 @@
 
 /*
  * The reaper: pidfds and exit statuses of the library's own children.
- * Holds the pidfd system calls and the one waitid() that turns a child's
- * end into an exit code. It knows no GipcProcess (the process object
- * decides who reaps and when, under its lock) and never waits on a pid the
- * library did not make (no waitpid (-1), no reaping of a pid it was not
- * given).
+ * Holds the pidfd system calls, the one waitid() that turns a child's end
+ * into an exit code, and the reaper threads ("gipc-reaper"): one small
+ * thread per running child, which waits for its exit (without collecting
+ * it) and calls back in that thread, so that a child is reaped and its
+ * pidfd closed also in a program that never iterates a main context. The
+ * thread ends with the child: no fd and no thread is left once the
+ * children are gone. It knows no GipcProcess (the process
+ * object decides who reaps and when, under its lock) and never waits on a
+ * pid the library did not make (no waitpid (-1)). It runs no user code.
  */
 
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -83,4 +92,195 @@ gipc_reaper_reap_failed_child (pid_t pid,
     ;
   if (pidfd >= 0)
     close (pidfd);
+}
+
+/* ------------------------------------------------------------------ */
+/* Reaper threads                                                      */
+
+/* Held by a reaper thread while it calls its func (which takes GLib's
+ * locks: a main context's, GSource allocation) and, through
+ * pthread_atfork(), by any thread across fork(): a fork-mode child never
+ * inherits one of those locks taken by a reaper thread. A plain pthread
+ * mutex, reset by assignment in the child. */
+static pthread_mutex_t reaper_fork_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t reaper_atfork_once = PTHREAD_ONCE_INIT;
+
+static void
+reaper_atfork_prepare (void)
+{
+  pthread_mutex_lock (&reaper_fork_mutex);
+}
+
+static void
+reaper_atfork_parent (void)
+{
+  pthread_mutex_unlock (&reaper_fork_mutex);
+}
+
+static void
+reaper_atfork_child (void)
+{
+  pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+
+  reaper_fork_mutex = fresh;
+}
+
+static void
+reaper_atfork_install (void)
+{
+  pthread_atfork (reaper_atfork_prepare, reaper_atfork_parent, reaper_atfork_child);
+}
+
+typedef struct
+{
+  pid_t            pid;
+  int              pidfd;   /* the thread's own copy, or -1 */
+  GipcReaperFunc   func;
+  /* Or a child that is not ours: the fd to wait for, the thread's own */
+  int              fd;
+  GipcReaperFdFunc fd_func;
+  gpointer         data;
+} ReaperWatch;
+
+/* A child that is not ours (gipc_reaper_watch_fd()): waitid() cannot wait
+ * for it; its fd tells. */
+static void
+reaper_thread_fd (ReaperWatch *watch)
+{
+  for (;;)
+    {
+      gboolean done;
+      int next_fd = -1;
+
+      if (watch->fd >= 0)
+        {
+          struct pollfd pfd = { watch->fd, POLLIN, 0 };
+
+          while (poll (&pfd, 1, -1) < 0 && errno == EINTR)
+            ;
+          close (watch->fd);
+          watch->fd = -1;
+        }
+
+      pthread_mutex_lock (&reaper_fork_mutex);
+      done = watch->fd_func (watch->data, &next_fd);
+      pthread_mutex_unlock (&reaper_fork_mutex);
+      if (done)
+        {
+          if (next_fd >= 0)
+            close (next_fd);
+          break;
+        }
+      watch->fd = next_fd;
+      /* No fd (none could be made): asked again a little later. */
+      if (next_fd < 0)
+        g_usleep (10000);
+    }
+}
+
+static void *
+reaper_thread (void *user_data)
+{
+  ReaperWatch *watch = user_data;
+
+  if (watch->fd_func != NULL)
+    {
+      reaper_thread_fd (watch);
+      g_free (watch);
+      return NULL;
+    }
+
+  for (;;)
+    {
+      siginfo_t info;
+      gboolean done;
+
+      /* Waits for the exit without collecting it (the func reaps, under
+       * the process's lock, unless a join did). ECHILD: reaped already,
+       * by a join or by someone else. Through the pidfd, never a reused
+       * pid; without pidfds, the pid (still ours until reaped). */
+      memset (&info, 0, sizeof info);
+      if (watch->pidfd >= 0)
+        {
+          while (waitid (P_PIDFD, (id_t) watch->pidfd, &info, WEXITED | WNOWAIT) < 0 &&
+                 errno == EINTR)
+            ;
+          close (watch->pidfd);
+          watch->pidfd = -1;
+        }
+      else
+        {
+          while (waitid (P_PID, (id_t) watch->pid, &info, WEXITED | WNOWAIT) < 0 &&
+                 errno == EINTR)
+            ;
+        }
+
+      pthread_mutex_lock (&reaper_fork_mutex);
+      done = watch->func (watch->data);
+      pthread_mutex_unlock (&reaper_fork_mutex);
+      if (done)
+        break;
+      g_usleep (10000);
+    }
+
+  g_free (watch);
+  return NULL;
+}
+
+static void reaper_start (ReaperWatch *watch);
+
+void
+gipc_reaper_watch (pid_t          pid,
+                   int            pidfd,
+                   GipcReaperFunc func,
+                   gpointer       data)
+{
+  ReaperWatch *watch = g_new0 (ReaperWatch, 1);
+
+  watch->pid = pid;
+  watch->pidfd = pidfd >= 0 ? fcntl (pidfd, F_DUPFD_CLOEXEC, 3) : -1;
+  watch->func = func;
+  watch->fd = -1;
+  watch->data = data;
+  reaper_start (watch);
+}
+
+void
+gipc_reaper_watch_fd (int              fd,
+                      GipcReaperFdFunc func,
+                      gpointer         data)
+{
+  ReaperWatch *watch = g_new0 (ReaperWatch, 1);
+
+  watch->pidfd = -1;
+  watch->fd = fd >= 0 ? fcntl (fd, F_DUPFD_CLOEXEC, 3) : -1;
+  watch->fd_func = func;
+  watch->data = data;
+  reaper_start (watch);
+}
+
+static void
+reaper_start (ReaperWatch *watch)
+{
+  pthread_t thread;
+  pthread_attr_t attr;
+  sigset_t all, old;
+  int r;
+
+  pthread_once (&reaper_atfork_once, reaper_atfork_install);
+
+  /* No signal is ever delivered to it (the program's handlers run in its
+   * own threads); a small stack. Named here, not by itself, so that
+   * counting the program's threads never sees it unnamed. */
+  sigfillset (&all);
+  pthread_sigmask (SIG_SETMASK, &all, &old);
+  pthread_attr_init (&attr);
+  pthread_attr_setdetachstate (&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize (&attr, MAX (PTHREAD_STACK_MIN, 128 * 1024));
+  r = pthread_create (&thread, &attr, reaper_thread, watch);
+  pthread_attr_destroy (&attr);
+  pthread_sigmask (SIG_SETMASK, &old, NULL);
+  if (r != 0)
+    g_error ("gipc-glib: cannot start a reaper thread: %s", g_strerror (r));
+  pthread_setname_np (thread, "gipc-reaper");
 }

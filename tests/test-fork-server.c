@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -62,6 +63,27 @@ echo_target (GipcProcess *process,
   if (!gipc_channel_send_variant (channel, value, NULL, NULL))
     return 12;
   return 0;
+}
+
+/* Echoes every message on inherited channel 0 until the channel closes. */
+static gint
+echo_loop_target (GipcProcess *process,
+                  GVariant    *args,
+                  gpointer     user_data)
+{
+  g_autoptr(GipcChannel) channel = gipc_channel_new_inherited (0, NULL);
+
+  if (channel == NULL)
+    return 10;
+  for (;;)
+    {
+      g_autoptr(GVariant) value = gipc_channel_receive_variant (channel, NULL, NULL);
+
+      if (value == NULL)
+        return 0;
+      if (!gipc_channel_send_variant (channel, value, NULL, NULL))
+        return 12;
+    }
 }
 
 /* Reads from inherited channel 0, writes to inherited channel 1. */
@@ -368,6 +390,7 @@ add_targets (GipcForkServer *s)
 {
   gipc_fork_server_add_target (s, "network", network_target, NULL, NULL);
   gipc_fork_server_add_target (s, "echo", echo_target, NULL, NULL);
+  gipc_fork_server_add_target (s, "echo-loop", echo_loop_target, NULL, NULL);
   gipc_fork_server_add_target (s, "relay", relay_target, NULL, NULL);
   gipc_fork_server_add_target (s, "exit", exit_target, NULL, NULL);
   gipc_fork_server_add_target (s, "exit-call", exit_call_target, NULL, NULL);
@@ -1151,8 +1174,8 @@ chaos_starter_cb (gpointer data)
           continue;
         }
       /* A child whose server was killed after it started: its status
-       * is unknown (reported as 0 with a warning, filtered below). */
-      if (gipc_process_get_exit_code (process) == 0 && code != 0)
+       * is unknown. */
+      if (gipc_process_get_exit_code (process) == GIPC_PROCESS_EXIT_CODE_UNKNOWN)
         starter->lost++;
       else if (gipc_process_get_exit_code (process) != code)
         starter->wrong++;
@@ -1325,6 +1348,86 @@ test_stopped_server (void)
   g_assert_cmpint (gipc_fork_server_get_server_pid (victim), !=, stopped);
   /* Killed and reaped. */
   g_assert_cmpint (kill (stopped, 0), ==, -1);
+  end ();
+}
+
+/* The server dies while its child runs: the program learns of the
+ * child's exit all the same (its pidfd takes the place of the server's
+ * report), reports it with the unknown exit code, and meanwhile waits
+ * without polling: nothing wakes up while the child runs. */
+static void
+test_server_dies_under_child (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GipcChannel) channel = NULL;
+  g_autoptr(GipcProcess) process = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  struct rusage before, after;
+  gint64 cpu_us;
+  glong switches;
+  pid_t server_pid;
+  char state = 0;
+  guint i;
+
+  begin ();
+  process = start_with_channel (victim, "echo-loop", NULL, &channel);
+  /* The target runs (the server has let it go). */
+  g_assert_true (gipc_channel_send_variant (channel, g_variant_new_string ("first"), NULL, &error));
+  reply = gipc_channel_receive_variant (channel, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (g_variant_get_string (reply, NULL), ==, "first");
+  g_clear_pointer (&reply, g_variant_unref);
+  server_pid = gipc_fork_server_get_server_pid (victim);
+  g_assert_cmpint (server_pid, >, 0);
+  g_assert_no_errno (kill (server_pid, SIGKILL));
+
+  /* Dead (a zombie until the next start replaces it): its end of the
+   * report socket is closed. Then the reaper has a moment to see it. */
+  for (i = 0; i < 1000 && gipc_test_read_proc_stat (server_pid, &state, NULL) && state != 'Z'; i++)
+    g_usleep (10000);
+  g_assert_cmpint (state, ==, 'Z');
+  g_usleep (200000);
+  g_assert_true (gipc_process_is_alive (process));
+
+  /* One second of doing nothing: a thread that polled the dead server's
+   * socket (readable at end of file for good) would spin, or wake up
+   * every few milliseconds. */
+  g_assert_no_errno (getrusage (RUSAGE_SELF, &before));
+  g_usleep (G_USEC_PER_SEC);
+  g_assert_no_errno (getrusage (RUSAGE_SELF, &after));
+  cpu_us = (after.ru_utime.tv_sec - before.ru_utime.tv_sec) * G_USEC_PER_SEC +
+           (after.ru_utime.tv_usec - before.ru_utime.tv_usec) +
+           (after.ru_stime.tv_sec - before.ru_stime.tv_sec) * G_USEC_PER_SEC +
+           (after.ru_stime.tv_usec - before.ru_stime.tv_usec);
+  switches = after.ru_nvcsw - before.ru_nvcsw;
+  g_test_message ("idle second: %" G_GINT64_FORMAT " us of CPU, %ld voluntary switches",
+                  cpu_us, switches);
+  g_assert_cmpint (cpu_us, <, 200000);
+  g_assert_cmpint (switches, <, 30);
+  g_assert_true (gipc_process_is_alive (process));
+
+  /* The child still works, and its exit is seen. */
+  g_assert_true (gipc_channel_send_variant (channel, g_variant_new_string ("orphan"), NULL, &error));
+  reply = gipc_channel_receive_variant (channel, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (g_variant_get_string (reply, NULL), ==, "orphan");
+  g_assert_true (gipc_process_is_alive (process));
+  /* End of stream: the target returns. */
+  g_clear_object (&channel);
+  g_assert_true (gipc_process_join (process, 10000, &error));
+  g_assert_no_error (error);
+  g_assert_false (gipc_process_is_alive (process));
+  g_assert_cmpint (gipc_process_get_exit_code (process), ==, GIPC_PROCESS_EXIT_CODE_UNKNOWN);
+  g_clear_object (&process);
+
+  /* The next start replaces the server (and closes the dead one's fds). */
+  {
+    g_autoptr(GipcProcess) next = gipc_process_new_for_target (victim, "exit", g_variant_new_int32 (4));
+
+    g_assert_true (gipc_process_start (next, &error));
+    g_assert_true (gipc_process_join (next, 10000, &error));
+    g_assert_cmpint (gipc_process_get_exit_code (next), ==, 4);
+  }
   end ();
 }
 
@@ -1928,6 +2031,16 @@ main (int    argc,
 
   /* GTask's class opens an fd for good: before the fd counts. */
   g_type_class_unref (g_type_class_ref (G_TYPE_TASK));
+  /* So does the library's reaper thread (its wakeup eventfd), at the
+   * first start. */
+  {
+    const char * const argv_true[] = { "true", NULL };
+    g_autoptr(GipcProcess) warmup = gipc_process_new_for_argv (argv_true, &error);
+
+    if (warmup == NULL || !gipc_process_start (warmup, &error) ||
+        !gipc_process_join (warmup, -1, &error))
+      g_error ("warm-up: %s", error->message);
+  }
 
   g_test_init (&argc, &argv, NULL);
 
@@ -1956,6 +2069,7 @@ main (int    argc,
   gipc_test_add_func ("/fork-server/mistyped-target-at-once", test_mistyped_target_at_once);
   gipc_test_add_func ("/fork-server/stopped-server", test_stopped_server);
   gipc_test_add_func ("/fork-server/threaded-restart", test_threaded_restart);
+  gipc_test_add_func ("/fork-server/server-dies-under-child", test_server_dies_under_child);
   gipc_test_add_func ("/fork-server/waitpid-reaper", test_waitpid_reaper);
   gipc_test_add_func ("/fork-server/request-async", test_request_async);
   gipc_test_add_func ("/fork-server/chaos", test_chaos);
