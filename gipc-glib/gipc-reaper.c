@@ -5,8 +5,9 @@
  * The reaper: pidfds and exit statuses of the library's own children.
  * Holds the pidfd system calls, the one waitid() that turns a child's end
  * into an exit code, and the reaper threads ("gipc-reaper"): one small
- * thread per running child, which waits for its exit (without collecting
- * it) and calls back in that thread, so that a child is reaped and its
+ * thread per running child, which waits for its end (polls its pidfd, or
+ * another fd that turns readable then; it collects nothing) and calls
+ * back in that thread, so that a child is reaped and its
  * pidfd closed also in a program that never iterates a main context. The
  * thread ends with the child: no fd and no thread is left once the
  * children are gone. It knows no GipcProcess (the process
@@ -19,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
@@ -133,7 +135,7 @@ reaper_atfork_install (void)
 typedef struct
 {
   pid_t          pid;
-  int            pidfd;   /* the thread's own copy, or -1 */
+  int            fd;      /* the thread's own copy, or -1 */
   GipcReaperFunc func;
   gpointer       data;
 } ReaperWatch;
@@ -142,37 +144,42 @@ static void *
 reaper_thread (void *user_data)
 {
   ReaperWatch *watch = user_data;
+  siginfo_t info;
+
+  /* Waits for the end without collecting it (the func reaps, under the
+   * process's lock, unless a join did): the fd (a pidfd, or whatever the
+   * caller gave that turns readable at the end) never refers to a reused
+   * pid. Without one, waitid on the pid (still ours until reaped; ECHILD
+   * once a join reaped it). */
+  if (watch->fd >= 0)
+    {
+      struct pollfd pfd = { watch->fd, POLLIN, 0 };
+
+      while (poll (&pfd, 1, -1) < 0 && errno == EINTR)
+        ;
+      /* Closed before the func runs: once the process reported (or a join
+       * returned), this thread holds no fd. */
+      close (watch->fd);
+      watch->fd = -1;
+    }
+  else
+    {
+      memset (&info, 0, sizeof info);
+      while (waitid (P_PID, (id_t) watch->pid, &info, WEXITED | WNOWAIT) < 0 &&
+             errno == EINTR)
+        ;
+    }
 
   for (;;)
     {
-      siginfo_t info;
       gboolean done;
-
-      /* Waits for the exit without collecting it (the func reaps, under
-       * the process's lock, unless a join did). ECHILD: reaped already,
-       * by a join or by someone else. Through the pidfd, never a reused
-       * pid; without pidfds, the pid (still ours until reaped). */
-      memset (&info, 0, sizeof info);
-      if (watch->pidfd >= 0)
-        {
-          while (waitid (P_PIDFD, (id_t) watch->pidfd, &info, WEXITED | WNOWAIT) < 0 &&
-                 errno == EINTR)
-            ;
-          close (watch->pidfd);
-          watch->pidfd = -1;
-        }
-      else
-        {
-          while (waitid (P_PID, (id_t) watch->pid, &info, WEXITED | WNOWAIT) < 0 &&
-                 errno == EINTR)
-            ;
-        }
 
       pthread_mutex_lock (&reaper_fork_mutex);
       done = watch->func (watch->data);
       pthread_mutex_unlock (&reaper_fork_mutex);
       if (done)
         break;
+      /* Not quite over yet (a report still on its way): soon again. */
       g_usleep (10000);
     }
 
@@ -182,7 +189,7 @@ reaper_thread (void *user_data)
 
 void
 gipc_reaper_watch (pid_t          pid,
-                   int            pidfd,
+                   int            fd,
                    GipcReaperFunc func,
                    gpointer       data)
 {
@@ -193,7 +200,7 @@ gipc_reaper_watch (pid_t          pid,
   int r;
 
   watch->pid = pid;
-  watch->pidfd = pidfd >= 0 ? fcntl (pidfd, F_DUPFD_CLOEXEC, 3) : -1;
+  watch->fd = fd >= 0 ? fcntl (fd, F_DUPFD_CLOEXEC, 3) : -1;
   watch->func = func;
   watch->data = data;
 
