@@ -177,8 +177,9 @@ spawn_job_free (SpawnJob *job)
   if (job->status_fd >= 0)
     {
       /* start_async whose context was dropped before the report: the
-       * child is ours and is reaped here. */
+       * start is abandoned, the child killed and reaped here. */
       close (job->status_fd);
+      (void) kill (job->pid, SIGKILL);
       gipc_reaper_reap_failed_child (job->pid, -1);
     }
   g_free (job->path);
