@@ -332,11 +332,13 @@ fork_status_ready_cb (gint         fd,
 static void
 fork_pending_free (ForkPending *pending)
 {
-  /* Only if the task went unfinished (its context was dropped): the child
-   * is ours and is reaped here. */
+  /* Only if the task went unfinished (its context was dropped before the
+   * child reported): the start is abandoned, the child killed (it may be
+   * running its target already) and reaped here. */
   if (pending->status_fd >= 0)
     {
       close (pending->status_fd);
+      (void) kill (pending->pid, SIGKILL);
       gipc_reaper_reap_failed_child (pending->pid, pending->pidfd);
     }
   g_free (pending);

@@ -66,6 +66,23 @@ clone_child_main (void *user_data)
   gipc_child_setup_exec (user_data);
 }
 
+static gboolean
+use_plain_fork (void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+  return TRUE;
+#elif defined(__has_feature)
+# if __has_feature(address_sanitizer)
+  return TRUE;
+# endif
+#endif
+#ifdef RUNNING_ON_VALGRIND
+  if (RUNNING_ON_VALGRIND)
+    return TRUE;
+#endif
+  return FALSE;
+}
+
 /* Starts the child with clone (CLONE_VM | CLONE_VFORK), as glibc's
  * posix_spawn does: it shares the parent's memory, so it reports a failure
  * in @data, but runs on a stack of its own (nothing of the suspended
@@ -81,11 +98,11 @@ vfork_exec (GipcChildExecData *data)
 
   data->status_fd = -1;
 
-#ifdef RUNNING_ON_VALGRIND
-  /* valgrind turns vfork into fork: the child's writes to @data would not
-   * be seen. Report through a close-on-exec pipe there (a stray fork of
-   * another thread could delay this start, as it could before vfork). */
-  if (RUNNING_ON_VALGRIND)
+  /* valgrind has no clone (CLONE_VM) of this kind, and AddressSanitizer
+   * cannot follow instrumented code onto a stack it did not make: a plain
+   * fork there, reporting through a close-on-exec pipe (a stray fork of
+   * another thread could delay this start). */
+  if (use_plain_fork ())
     {
       int status_pipe[2];
       int status[4];
@@ -111,7 +128,6 @@ vfork_exec (GipcChildExecData *data)
         }
       return pid;
     }
-#endif
 
   stack = mmap (NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
@@ -161,8 +177,9 @@ spawn_job_free (SpawnJob *job)
   if (job->status_fd >= 0)
     {
       /* start_async whose context was dropped before the report: the
-       * child is ours and is reaped here. */
+       * start is abandoned, the child killed and reaped here. */
       close (job->status_fd);
+      (void) kill (job->pid, SIGKILL);
       gipc_reaper_reap_failed_child (job->pid, -1);
     }
   g_free (job->path);

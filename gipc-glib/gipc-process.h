@@ -27,11 +27,12 @@ G_DECLARE_FINAL_TYPE (GipcProcess, gipc_process, GIPC, PROCESS, GObject)
  * else: a `waitpid (-1)` or `SIGCHLD` handler of the program reaped it
  * before the library could, or the fork server of a fork-server child
  * died before it reported the exit. The child has exited, but how is not
- * known. Never a real exit code (those are 0 to 255, or -N for signal N).
+ * known. Never a real exit code (those are 0 to 255, or -N for signal N):
+ * it is %G_MININT.
  *
  * Since: 1.0
  */
-#define GIPC_PROCESS_EXIT_CODE_UNKNOWN G_MININT
+#define GIPC_PROCESS_EXIT_CODE_UNKNOWN (-2147483647 - 1)
 
 /**
  * GipcProcessFunc:

@@ -41,14 +41,15 @@ void gipc_reaper_reap_failed_child (pid_t pid,
                                     int   pidfd);
 
 /* Reaper threads. @func runs in a thread of its own once the child
- * @pid (@pidfd: if >= 0, duplicated; the thread's copy is closed before
- * @func runs) ended (or was reaped by someone else), with no lock of the caller
+ * @pid ended: once @fd turns readable (a pidfd; duplicated, the thread's
+ * copy is closed before @func runs), or, with @fd -1, once waitid (WNOWAIT) on @pid
+ * returns (or was reaped by someone else), with no lock of the caller
  * held, and returns TRUE when it is done with the child (FALSE: asked
  * again a little later). A fork child inherits no reaper thread. */
 typedef gboolean (*GipcReaperFunc) (gpointer data);
 
 void gipc_reaper_watch (pid_t          pid,
-                        int            pidfd,
+                        int            fd,
                         GipcReaperFunc func,
                         gpointer       data);
 

@@ -5,8 +5,9 @@
  * The reaper: pidfds and exit statuses of the library's own children.
  * Holds the pidfd system calls, the one waitid() that turns a child's end
  * into an exit code, and the reaper threads ("gipc-reaper"): one small
- * thread per running child, which waits for its exit (without collecting
- * it) and calls back in that thread, so that a child is reaped and its
+ * thread per running child, which waits for its end (polls its pidfd, or
+ * another fd that turns readable then; it collects nothing) and calls
+ * back in that thread, so that a child is reaped and its
  * pidfd closed also in a program that never iterates a main context. The
  * thread ends with the child: no fd and no thread is left once the
  * children are gone. It knows no GipcProcess (the process
@@ -134,16 +135,17 @@ reaper_atfork_install (void)
 typedef struct
 {
   pid_t            pid;
-  int              pidfd;   /* the thread's own copy, or -1 */
+  int              fd;      /* the thread's own copy, or -1 */
   GipcReaperFunc   func;
-  /* Or a child that is not ours: the fd to wait for, the thread's own */
-  int              fd;
+  /* Or, for a child that is not ours (gipc_reaper_watch_fd()): */
   GipcReaperFdFunc fd_func;
   gpointer         data;
 } ReaperWatch;
 
 /* A child that is not ours (gipc_reaper_watch_fd()): waitid() cannot wait
- * for it; its fd tells. */
+ * for it; its fd tells, and what to wait for next comes from @fd_func,
+ * never the old copy again (it may stay readable for good: a dead
+ * server's socket at end of file). */
 static void
 reaper_thread_fd (ReaperWatch *watch)
 {
@@ -158,6 +160,8 @@ reaper_thread_fd (ReaperWatch *watch)
 
           while (poll (&pfd, 1, -1) < 0 && errno == EINTR)
             ;
+          /* Closed before the func runs: once the process reported (or a
+           * join returned), this thread holds no fd. */
           close (watch->fd);
           watch->fd = -1;
         }
@@ -182,6 +186,7 @@ static void *
 reaper_thread (void *user_data)
 {
   ReaperWatch *watch = user_data;
+  siginfo_t info;
 
   if (watch->fd_func != NULL)
     {
@@ -190,36 +195,40 @@ reaper_thread (void *user_data)
       return NULL;
     }
 
+  /* Waits for the end without collecting it (the func reaps, under the
+   * process's lock, unless a join did): the fd (a pidfd, or whatever the
+   * caller gave that turns readable at the end) never refers to a reused
+   * pid. Without one, waitid on the pid (still ours until reaped; ECHILD
+   * once a join reaped it). */
+  if (watch->fd >= 0)
+    {
+      struct pollfd pfd = { watch->fd, POLLIN, 0 };
+
+      while (poll (&pfd, 1, -1) < 0 && errno == EINTR)
+        ;
+      /* Closed before the func runs: once the process reported (or a join
+       * returned), this thread holds no fd. */
+      close (watch->fd);
+      watch->fd = -1;
+    }
+  else
+    {
+      memset (&info, 0, sizeof info);
+      while (waitid (P_PID, (id_t) watch->pid, &info, WEXITED | WNOWAIT) < 0 &&
+             errno == EINTR)
+        ;
+    }
+
   for (;;)
     {
-      siginfo_t info;
       gboolean done;
-
-      /* Waits for the exit without collecting it (the func reaps, under
-       * the process's lock, unless a join did). ECHILD: reaped already,
-       * by a join or by someone else. Through the pidfd, never a reused
-       * pid; without pidfds, the pid (still ours until reaped). */
-      memset (&info, 0, sizeof info);
-      if (watch->pidfd >= 0)
-        {
-          while (waitid (P_PIDFD, (id_t) watch->pidfd, &info, WEXITED | WNOWAIT) < 0 &&
-                 errno == EINTR)
-            ;
-          close (watch->pidfd);
-          watch->pidfd = -1;
-        }
-      else
-        {
-          while (waitid (P_PID, (id_t) watch->pid, &info, WEXITED | WNOWAIT) < 0 &&
-                 errno == EINTR)
-            ;
-        }
 
       pthread_mutex_lock (&reaper_fork_mutex);
       done = watch->func (watch->data);
       pthread_mutex_unlock (&reaper_fork_mutex);
       if (done)
         break;
+      /* Not quite over yet (a report still on its way): soon again. */
       g_usleep (10000);
     }
 
@@ -231,16 +240,15 @@ static void reaper_start (ReaperWatch *watch);
 
 void
 gipc_reaper_watch (pid_t          pid,
-                   int            pidfd,
+                   int            fd,
                    GipcReaperFunc func,
                    gpointer       data)
 {
   ReaperWatch *watch = g_new0 (ReaperWatch, 1);
 
   watch->pid = pid;
-  watch->pidfd = pidfd >= 0 ? fcntl (pidfd, F_DUPFD_CLOEXEC, 3) : -1;
+  watch->fd = fd >= 0 ? fcntl (fd, F_DUPFD_CLOEXEC, 3) : -1;
   watch->func = func;
-  watch->fd = -1;
   watch->data = data;
   reaper_start (watch);
 }
@@ -252,7 +260,6 @@ gipc_reaper_watch_fd (int              fd,
 {
   ReaperWatch *watch = g_new0 (ReaperWatch, 1);
 
-  watch->pidfd = -1;
   watch->fd = fd >= 0 ? fcntl (fd, F_DUPFD_CLOEXEC, 3) : -1;
   watch->fd_func = func;
   watch->data = data;

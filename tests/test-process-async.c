@@ -350,9 +350,9 @@ job_exited_cb (GipcProcess *process,
  * the reply is handed over before "exited" in every job. */
 static void
 run_reply_jobs_one_by_one (const char *mode,
-                           gboolean    listen)
+                           gboolean    listen,
+                           guint       n_jobs)
 {
-  const guint n_jobs = 200;
   guint n_late = 0;
 
   for (guint i = 0; i < n_jobs; i++)
@@ -454,21 +454,21 @@ static void
 test_exited_after_reply_receive (void)
 {
   run_reply_jobs ("fork", FALSE);
-  run_reply_jobs_one_by_one ("fork", FALSE);
+  run_reply_jobs_one_by_one ("fork", FALSE, 200);
 }
 
 static void
 test_exited_after_reply_listen (void)
 {
   run_reply_jobs ("fork", TRUE);
-  run_reply_jobs_one_by_one ("fork", TRUE);
+  run_reply_jobs_one_by_one ("fork", TRUE, 50);
 }
 
 static void
 test_exited_after_reply_server (void)
 {
   run_reply_jobs ("server", FALSE);
-  run_reply_jobs_one_by_one ("server", TRUE);
+  run_reply_jobs_one_by_one ("server", TRUE, 50);
 }
 
 static gint
