@@ -6,7 +6,8 @@
  * GIPC_CHANNEL_FDS ("R:W,R:W,...", -1 for a missing direction, the same fd
  * twice for a socket), each handed out once by
  * gipc_channel_new_inherited(). Only the public constructor
- * gipc_channel_new_from_fds() is used here.
+ * gipc_channel_new_from_fds() is used here. The environment is only read,
+ * never changed (setenv/unsetenv are unsafe once a thread exists).
  */
 
 #include "config.h"
@@ -14,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "gipc-channel.h"
@@ -65,9 +67,10 @@ inherited_mark_cloexec (int fd)
     (void) fcntl (fd, F_SETFD, flags | FD_CLOEXEC);
 }
 
-/* Parses @env into the table, makes every announced fd close-on-exec and
- * removes the variable, so that neither reaches the programs this one
- * spawns (the fds there would be others, or none). Called with
+/* Parses @env into the table and makes every announced fd close-on-exec,
+ * so that they do not reach the programs this one spawns. The variable
+ * stays: gipc's spawn mode sets or removes it for each child, and an fd
+ * that is not a pipe or socket is refused below. Called with
  * inherited_mutex held. */
 static void
 inherited_parse (const char *env)
@@ -94,8 +97,26 @@ inherited_parse (const char *env)
         }
       g_array_append_val (inherited, entry);
     }
+}
 
-  g_unsetenv ("GIPC_CHANNEL_FDS");
+/* A channel fd is a pipe or a socket; anything else means the variable
+ * was not meant for this process (a program started by other means than
+ * gipc inherited it with fds that are closed or reused). */
+static gboolean
+inherited_fd_usable (int fd)
+{
+  struct stat st;
+
+  if (fd < 0)
+    return TRUE;
+  if (fstat (fd, &st) < 0)
+    return FALSE;
+  if (!S_ISFIFO (st.st_mode) && !S_ISSOCK (st.st_mode))
+    {
+      errno = ENOTSOCK;
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /**
@@ -110,11 +131,16 @@ inherited_parse (const char *env)
  * `3:-1,4:5`). A program in any language can parse it the same way.
  *
  * Each channel is handed out once: a second call for the same @index fails
- * (two channels must never own one fd). The first call takes the variable
- * out of the environment and makes every announced fd close-on-exec, so
- * neither reaches the programs this one starts; the channels not yet made
- * stay available to later calls. Because it changes the environment, make
- * the first call early, before starting threads.
+ * (two channels must never own one fd). The first call makes every
+ * announced fd close-on-exec, so that none reaches the programs this one
+ * starts; the channels not yet made stay available to later calls. Make
+ * it before starting other programs. The environment is never changed
+ * (safe with threads): `GIPC_CHANNEL_FDS` stays set. Processes started by
+ * [ctor@Gipc.Process.new_for_argv] get their own value (or none); a
+ * program started by other means inherits it with its fds closed, and
+ * its `new_inherited` fails (an announced fd that is not an open pipe or
+ * socket is refused). Remove it from such a program's environment
+ * (`g_environ_unsetenv()`) to be tidy.
  *
  * Returns: (transfer full): a new channel, or %NULL with
  *   %GIPC_ERROR_FAILED when there is no such channel, or it was already
@@ -134,8 +160,10 @@ gipc_channel_new_inherited (guint    index,
 
   g_mutex_lock (&inherited_mutex);
 
+  /* Parsed again only if the value changed (a fork-server child gets its
+   * own): otherwise the table, with what was taken, stays. */
   env = g_getenv ("GIPC_CHANNEL_FDS");
-  if (env != NULL)
+  if (env != NULL && g_strcmp0 (env, inherited_env) != 0)
     inherited_parse (env);
 
   if (inherited == NULL)
@@ -179,11 +207,15 @@ gipc_channel_new_inherited (guint    index,
 
   read_fd = entry->read_fd;
   write_fd = entry->write_fd;
-  if ((read_fd >= 0 && fcntl (read_fd, F_GETFD) < 0) ||
-      (write_fd >= 0 && fcntl (write_fd, F_GETFD) < 0))
+  if (!inherited_fd_usable (read_fd) || !inherited_fd_usable (write_fd))
     {
+      int errsv = errno;
+
       g_mutex_unlock (&inherited_mutex);
-      gipc_transport_set_io_error (error, errno, "Inherited channel fd (GIPC_CHANNEL_FDS) is not open");
+      gipc_transport_set_io_error (error, errsv,
+                                   errsv == EBADF
+                                   ? "Inherited channel fd (GIPC_CHANNEL_FDS) is not open"
+                                   : "Inherited channel fd (GIPC_CHANNEL_FDS) is not a pipe or socket");
       return NULL;
     }
 

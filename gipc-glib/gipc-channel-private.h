@@ -57,6 +57,16 @@ gboolean gipc_channel_child_move_fds_above_stdio (GipcChannel *self);
  * by a child before it _exits, so no message it sent is lost. */
 void     gipc_channel_flush_all         (void);
 
+/* The open channels of this process made by the same gipc_pipe() as @self
+ * (its other end, unless that was passed or closed), as new references. */
+GPtrArray *gipc_channel_dup_pipe_peers  (GipcChannel  *self);
+
+/* In the context @self's source runs in, while it is iterated: reads what
+ * has arrived and hands it to the pending receives or message handlers now,
+ * until nothing whole is left or nobody waits. Does nothing from any other
+ * context. The process part calls it before emitting "exited". */
+void       gipc_channel_drain_input     (GipcChannel  *self);
+
 /* Number of open channels in this process (tests, debugging). */
 guint    gipc_channel_get_n_open        (void);
 

@@ -209,9 +209,39 @@ gipc_channel_child_after_fork (GipcChannel * const *keep,
       self->output_held = FALSE;  /* its reference is the parent's, kept */
       self->closed = TRUE;
       gipc_frame_stream_close (&self->stream);
+      self->not_passed = TRUE;
       self->registered = FALSE;
       g_hash_table_iter_remove (&iter);
     }
+}
+
+GPtrArray *
+gipc_channel_dup_pipe_peers (GipcChannel *self)
+{
+  GPtrArray *peers = g_ptr_array_new_with_free_func (g_object_unref);
+  GHashTableIter iter;
+  gpointer key;
+
+  g_return_val_if_fail (GIPC_IS_CHANNEL (self), peers);
+
+  if (self->pipe_id == 0)
+    return peers;
+
+  g_mutex_lock (&registry_mutex);
+  if (registry != NULL)
+    {
+      g_hash_table_iter_init (&iter, registry);
+      while (g_hash_table_iter_next (&iter, &key, NULL))
+        {
+          GipcChannel *other = key;
+
+          if (other != self && other->pipe_id == self->pipe_id)
+            g_ptr_array_add (peers, g_object_ref (other));
+        }
+    }
+  g_mutex_unlock (&registry_mutex);
+
+  return peers;
 }
 
 void

@@ -95,6 +95,11 @@ struct _GipcChannel
   guint             registered : 1;
   guint             sync_send : 1;
   guint             sync_receive : 1;
+  guint             not_passed : 1;    /* closed in a fork-mode child: not passed to it */
+
+  /* Both ends made by one gipc_pipe() share it (0: not from gipc_pipe);
+   * the process part finds the parent's end of a passed one with it. */
+  guint64           pipe_id;
 
   guint             dispatch_depth;  /* > 1 in nested main loops */
   gint              cancel_pending;  /* atomic: a "cancelled" handler ran */

@@ -5,10 +5,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "gipc-channel.h"
+#include "gipc-channel-private.h"
 #include "gipc-channel-source-private.h"
 #include "gipc-channel-state-private.h"
 #include "gipc-error.h"
@@ -112,6 +114,10 @@ gipc_channel_check_open (GipcChannel  *self,
       if (self->passed)
         g_set_error_literal (error, GIPC_ERROR, GIPC_ERROR_CLOSED,
                              "The channel was passed to a child process");
+      else if (self->not_passed)
+        g_set_error_literal (error, GIPC_ERROR, GIPC_ERROR_CLOSED,
+                             "The channel is closed in this fork-mode child: it was "
+                             "not passed to this child: gipc_process_pass_channel");
       else
         g_set_error_literal (error, GIPC_ERROR, GIPC_ERROR_CLOSED,
                              "The channel is closed");
@@ -429,6 +435,36 @@ gipc_channel_dispatch (gpointer     data,
   g_object_unref (self);
 }
 
+/* See gipc-channel-private.h. Bounded: stops as soon as nothing whole is
+ * left to hand out and the fd has no byte ready (a writer that is still
+ * alive, a grandchild, is not waited for); the end of the stream is left
+ * to the source. */
+void
+gipc_channel_drain_input (GipcChannel *self)
+{
+  g_return_if_fail (GIPC_IS_CHANNEL (self));
+
+  if (self->closed || self->context == NULL || !g_main_context_is_owner (self->context))
+    return;
+
+  g_object_ref (self);
+  for (guint round = 0; round < 4096; round++)
+    {
+      int ready = 0;
+
+      if (self->closed || self->dispatch_depth >= MAX_DISPATCH_DEPTH ||
+          !(self->listening || self->receive_ops.length > 0))
+        break;
+      if (self->inbox.length == 0 &&
+          (self->read_error != NULL || self->stream.transport.read_fd < 0 ||
+           ioctl (self->stream.transport.read_fd, FIONREAD, &ready) < 0 || ready <= 0))
+        break;
+
+      gipc_channel_dispatch (self, G_IO_IN, 0);
+    }
+  g_object_unref (self);
+}
+
 /* ------------------------------------------------------------------ */
 /* Push mode                                                           */
 
@@ -614,12 +650,16 @@ gipc_pipe (GipcPipeFlags   flags,
            GipcChannel   **end2,
            GError        **error)
 {
+  static gint pipe_counter;
   int a[2] = { -1, -1 };
   int b[2] = { -1, -1 };
+  guint64 pipe_id;
 
   g_return_val_if_fail ((flags & ~(GIPC_PIPE_FLAGS_DUPLEX | GIPC_PIPE_FLAGS_UNIX_FDS)) == 0, FALSE);
   g_return_val_if_fail (end1 != NULL && end2 != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  pipe_id = (guint64) (guint) g_atomic_int_add (&pipe_counter, 1) + 1;
 
   if (flags & GIPC_PIPE_FLAGS_UNIX_FDS)
     {
@@ -642,6 +682,7 @@ gipc_pipe (GipcPipeFlags   flags,
           *end1 = channel_new_take_fds (a[0], -1);
           *end2 = channel_new_take_fds (-1, a[1]);
         }
+      (*end1)->pipe_id = (*end2)->pipe_id = pipe_id;
       return TRUE;
     }
 
@@ -669,6 +710,7 @@ gipc_pipe (GipcPipeFlags   flags,
       *end1 = channel_new_take_fds (a[0], -1);
       *end2 = channel_new_take_fds (-1, a[1]);
     }
+  (*end1)->pipe_id = (*end2)->pipe_id = pipe_id;
 
   return TRUE;
 }

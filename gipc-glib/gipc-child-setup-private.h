@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include "gipc-channel.h"
+#include "gipc-orphan-private.h"
 #include "gipc-sandbox-private.h"
 
 G_BEGIN_DECLS
@@ -28,7 +29,7 @@ typedef enum
 /* Fork mode, in the child right after fork(), before the target runs:
  * 1. signal dispositions back to SIG_DFL except SIGPIPE, empty signal mask;
  * 2. the main contexts inherited from the parent are discarded (see
- *    gipc_child_setup_discard_main_contexts());
+ *    gipc_orphan_discard_main_contexts());
  * 3. every channel not in @keep is closed (gipc_channel_child_after_fork());
  * 4. the fds of the kept channels leave 0 to 2, then stdin reads /dev/null;
  * 5. an atexit() hook flushes the channels' queued output if the target
@@ -38,40 +39,31 @@ typedef enum
 GipcChildSetupResult gipc_child_setup_after_fork (GipcChannel * const *keep,
                                                   guint                n_keep);
 
-/* Orphans every source attached to @context: each source and its callback
- * data get a reference that is never dropped, then the source is destroyed,
- * so no callback, no destroy notifier and no finalizer of it ever runs in
- * this process. The sources are leaked on purpose. Single-threaded child
- * only.
- *
- * Cost O(live sources), not O(sources ever created): the sources of each
- * common priority are found by walking the context's per-priority list from
- * a probe; then a residual check (prepare/query/check, dispatching nothing)
- * finds what is left: a ready source or a polled fd reveals its priority,
- * which is walked in turn. Only a timer at an unusual priority makes it
- * fall back to looking up every id below the next one. Returns TRUE if the
- * check then shows nothing but the context's wakeup fd, FALSE if something
- * may be left (after a wrap of the 32-bit id counter). @fds/@n_fds (both
- * may be NULL): receives the fds the context still polls (its wakeup). */
-gboolean gipc_child_setup_orphan_sources         (GMainContext        *context,
-                                                  GPollFD             *fds,
-                                                  gint                *n_fds);
+/* The old names of gipc_orphan_sources() and
+ * gipc_orphan_discard_main_contexts() (gipc-orphan-private.h), for the
+ * fork server's loop. */
+static inline gboolean
+gipc_child_setup_orphan_sources (GMainContext *context,
+                                 GPollFD      *fds,
+                                 gint         *n_fds)
+{
+  return gipc_orphan_sources (context, fds, n_fds);
+}
 
-/* Testing: make the fallback id scan find nothing, as after a wrap. */
-void     gipc_child_setup_set_simulate_id_wrap   (gboolean             simulate);
-
-/* Discards the main contexts inherited through fork(): every context on the
- * calling thread's thread-default stack is orphaned and popped (and leaked,
- * so popping never finalizes it), then the global default context is
- * orphaned, its pending dispatches are cleared, and its wakeup eventfd
- * (shared with the parent after fork) is replaced by a fresh one. The
- * default context is then empty, thread-default and usable. Returns FALSE
- * if a context may still hold something of the parent's. */
-gboolean gipc_child_setup_discard_main_contexts  (void);
+static inline gboolean
+gipc_child_setup_discard_main_contexts (void)
+{
+  return gipc_orphan_discard_main_contexts ();
+}
 
 /* The number of threads of this process (/proc/self/task), or 0 if it
  * cannot be read. */
 guint    gipc_child_setup_count_threads          (void);
+
+/* The threads the program made: those of gipc_child_setup_count_threads()
+ * without GLib's own service threads ("gmain", "pool-spawner") and this
+ * library's ("gipc-reaper"). For warn-if-threaded. */
+guint    gipc_child_setup_count_program_threads  (void);
 
 /* Every signal back to SIG_DFL (except SIGKILL and SIGSTOP, and SIGPIPE if
  * @keep_sigpipe), then an empty signal mask. Async-signal-safe. */
@@ -101,11 +93,11 @@ typedef struct
   char * const *envp;          /* with GIPC_CHANNEL_FDS */
   const int    *keep_fds;      /* fds to inherit (cloexec off, blocking) */
   guint         n_keep_fds;
-  /* Written by the child (vfork: shared memory), read after it execs or
+  /* Written by the child (CLONE_VM: shared memory), read after it execs or
    * exits. */
   volatile int  failed_step;   /* GipcChildExecStep */
   volatile int  child_errno;
-  /* -1; under valgrind (whose vfork is a fork) the write end of a CLOEXEC
+  /* -1; under valgrind (plain fork there) the write end of a CLOEXEC
    * pipe that also receives failed_step and child_errno. */
   int           status_fd;
   gboolean      die_with_parent;
@@ -129,7 +121,8 @@ typedef enum
   GIPC_CHILD_EXEC_STEP_EXEC,
 } GipcChildExecStep;
 
-/* In the child between vfork() and exec(): signals reset (SIGPIPE too),
+/* In the child between clone (CLONE_VM | CLONE_VFORK, own stack) or fork
+ * and exec(): signals reset (SIGPIPE too),
  * empty mask, die-with-parent, every fd from 3 up marked close-on-exec
  * except @data->keep_fds, which become inheritable and blocking, then the
  * sandbox (gipc_sandbox_apply_prepared()); then execve(). On failure, stores the step and errno in @data->failed_step

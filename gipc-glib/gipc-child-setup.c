@@ -2,20 +2,12 @@
  * SPDX-FileCopyrightText: 2026 The gipc-glib authors */
 
 /*
- * The child side of starting a process.
- *
- * Fork mode runs the target in a copy of the parent, so everything the
- * parent had attached to its main contexts is in the child too: timeouts,
- * idles, fd watches, pending GTask returns, the channels' own sources. None
- * of it may run there. The sources are "orphaned": each one and its
- * callback data get a reference that is never dropped, then the source is
- * destroyed. Destroying drops the context's reference and releases the
- * callback data once, which with the extra references reaches neither the
- * destroy notifier nor the finalizer. The memory is leaked on purpose; the
- * child is short-lived and _exit()s.
- *
- * Spawn mode runs between fork() and exec(): only async-signal-safe calls,
- * everything else was prepared by the parent.
+ * The child side of starting a process: what runs between fork and exec
+ * (spawn mode: async-signal-safe calls only, everything else prepared by
+ * the parent) and what a fork-mode child does before its target (signals,
+ * channels not passed, stdin). Discarding the inherited main contexts is
+ * gipc-orphan.c's: this file reads no private field of GLib, GObject or
+ * libc.
  */
 
 #include "config.h"
@@ -28,7 +20,6 @@
 #include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -37,6 +28,7 @@
 
 #include "gipc-channel-private.h"
 #include "gipc-child-setup-private.h"
+#include "gipc-orphan-private.h"
 
 void
 gipc_child_setup_reset_signals (gboolean keep_sigpipe)
@@ -113,356 +105,6 @@ gipc_child_setup_stdin_to_devnull (void)
   return TRUE;
 }
 
-/* Everything orphaned stays referenced from here, so that it is plainly
- * kept (and memory checkers see it as reachable, not lost). */
-static GPtrArray *orphans;
-
-static void
-keep_orphan (gpointer pointer)
-{
-  if (orphans == NULL)
-    orphans = g_ptr_array_new ();
-  g_ptr_array_add (orphans, pointer);
-}
-
-/* Pins @sources (GSource*, attached, not destroyed) and their callback
- * data for good, then destroys them. Pinning comes first: destroying a
- * parent source also destroys its child sources, which must already be
- * pinned by then. */
-static void
-orphan_source_array (GPtrArray *sources)
-{
-  guint i;
-
-  for (i = 0; i < sources->len; i++)
-    {
-      GSource *source = g_ptr_array_index (sources, i);
-
-      keep_orphan (g_source_ref (source));
-      if (source->callback_funcs != NULL)
-        {
-          source->callback_funcs->ref (source->callback_data);
-          keep_orphan (source->callback_data);
-        }
-    }
-
-  for (i = 0; i < sources->len; i++)
-    g_source_destroy (g_ptr_array_index (sources, i));
-}
-
-/* Every source of one priority, in O(sources of that priority): a context
- * keeps the sources of each priority in one list, linked through the public
- * GSource prev/next fields, and a newly attached source goes to its tail
- * (source_add_to_context() in gmain.c, GLib 2.36 to 2.84 at least). A probe
- * attached at @priority is therefore the tail, and walking prev from it
- * visits every source of that priority. Called in the single-threaded child
- * only, so nothing changes the list during the walk. */
-static guint
-orphan_at_priority (GMainContext *context,
-                    gint          priority)
-{
-  g_autoptr(GPtrArray) sources = g_ptr_array_new ();
-  GSource *probe;
-  GSource *source;
-
-  probe = g_idle_source_new ();
-  g_source_set_priority (probe, priority);
-  g_source_set_static_name (probe, "[gipc-child-setup-probe]");
-  g_source_attach (probe, context);
-
-  for (source = probe->prev; source != NULL; source = source->prev)
-    {
-      if (!g_source_is_destroyed (source))
-        g_ptr_array_add (sources, source);
-    }
-
-  g_source_destroy (probe);
-  g_source_unref (probe);
-
-  orphan_source_array (sources);
-  return sources->len;
-}
-
-/* Testing hook: with TRUE, the fallback id scan finds nothing, as after a
- * wrap of the source id counter (which cannot be reached in test time). */
-static gboolean simulate_id_wrap;
-
-void
-gipc_child_setup_set_simulate_id_wrap (gboolean simulate)
-{
-  simulate_id_wrap = simulate;
-}
-
-/* The fallback: every id below the context's next one. Costs O(ids ever
- * given out) and misses sources whose id is above next_id after the 32-bit
- * counter wrapped; used only when the priority walk left something that
- * the residual check cannot place (a timer at an unusual priority). */
-static void
-orphan_by_id_scan (GMainContext *context)
-{
-  g_autoptr(GPtrArray) sources = g_ptr_array_new ();
-  GSource *probe;
-  guint next_id;
-  guint id;
-
-  probe = g_idle_source_new ();
-  g_source_set_static_name (probe, "[gipc-child-setup-probe]");
-  next_id = g_source_attach (probe, context);
-  g_source_destroy (probe);
-  g_source_unref (probe);
-
-  if (simulate_id_wrap)
-    return;
-
-  for (id = 1; id < next_id; id++)
-    {
-      GSource *source = g_main_context_find_source_by_id (context, id);
-
-      if (source != NULL && !g_source_is_destroyed (source))
-        g_ptr_array_add (sources, source);
-    }
-
-  orphan_source_array (sources);
-}
-
-static int
-count_polled_fds (GMainContext *context,
-                  gint          max_priority)
-{
-  GPollFD fds[1];
-  gint timeout = -1;
-
-  return g_main_context_query (context, max_priority, &timeout, fds, 0);
-}
-
-/* The lowest priority at which @context polls an fd besides its own wakeup
- * (whose poll record has priority 0), by bisection over g_main_context_query()
- * with a priority bound. Only after a prepare. */
-static gint
-find_fd_priority (GMainContext *context)
-{
-  gint64 lo = G_MININT;
-  gint64 hi = G_MAXINT;
-
-  while (lo < hi)
-    {
-      gint mid = (gint) (lo + (hi - lo) / 2);
-      int extra = count_polled_fds (context, mid) - (mid >= 0 ? 1 : 0);
-
-      if (extra > 0)
-        hi = mid;
-      else
-        lo = (gint64) mid + 1;
-    }
-
-  return (gint) lo;
-}
-
-/* The priorities GLib, GIO and GTK use; other priorities are found by the
- * residual check below. */
-static const gint common_priorities[] = {
-  G_PRIORITY_HIGH,
-  G_PRIORITY_DEFAULT,           /* GDK_PRIORITY_EVENTS */
-  G_PRIORITY_HIGH_IDLE,
-  G_PRIORITY_HIGH_IDLE + 10,    /* GTK_PRIORITY_RESIZE */
-  G_PRIORITY_HIGH_IDLE + 20,    /* GDK_PRIORITY_REDRAW */
-  G_PRIORITY_DEFAULT_IDLE,
-  G_PRIORITY_LOW,
-};
-
-/* One prepare/query/check cycle that dispatches nothing. Returns 1 if a
- * source is ready (*priority set), 2 if an fd besides the wakeup is polled
- * (*priority set), 3 if something has a timeout (priority unknown), 0 if
- * only the wakeup fd is left. @fds receives what is polled. */
-static int
-residual_check (GMainContext *context,
-                gint         *priority,
-                GPollFD      *fds,
-                gint         *n_fds_inout)
-{
-  gint max_priority = G_MAXINT;
-  gint timeout = -1;
-  gboolean ready;
-  gint n_fds;
-  int result = 0;
-  gint i;
-
-  ready = g_main_context_prepare (context, &max_priority);
-  n_fds = g_main_context_query (context, G_MAXINT, &timeout, fds, *n_fds_inout);
-
-  if (ready)
-    {
-      *priority = max_priority;
-      result = 1;
-    }
-  else if (n_fds > 1)
-    {
-      *priority = find_fd_priority (context);
-      result = 2;
-    }
-  else if (timeout >= 0)
-    {
-      result = 3;
-    }
-
-  /* Close the cycle without polling: nothing runs. */
-  n_fds = MIN (n_fds, *n_fds_inout);
-  for (i = 0; i < n_fds; i++)
-    fds[i].revents = 0;
-  g_main_context_check (context, G_MAXINT, fds, n_fds);
-  *n_fds_inout = n_fds;
-
-  return result;
-}
-
-/* See gipc-child-setup-private.h. */
-gboolean
-gipc_child_setup_orphan_sources (GMainContext *context,
-                                 GPollFD      *fds,
-                                 gint         *n_fds)
-{
-  gboolean scanned = FALSE;
-  GPollFD local_fds[16];
-  gint local_n_fds = G_N_ELEMENTS (local_fds);
-  gboolean verified = FALSE;
-  guint round;
-  guint i;
-
-  g_return_val_if_fail (context != NULL, FALSE);
-
-  if (fds == NULL)
-    {
-      fds = local_fds;
-      n_fds = &local_n_fds;
-    }
-
-  for (i = 0; i < G_N_ELEMENTS (common_priorities); i++)
-    orphan_at_priority (context, common_priorities[i]);
-
-  /* A context owned by a thread of the parent (gone in the child) can
-   * never be iterated here: none of its sources can run. */
-  if (!g_main_context_acquire (context))
-    {
-      *n_fds = 0;
-      return TRUE;
-    }
-
-  for (round = 0; round < 64; round++)
-    {
-      gint n = *n_fds;
-      gint priority = 0;
-      int found = residual_check (context, &priority, fds, &n);
-
-      *n_fds = n;
-      if (found == 0)
-        {
-          verified = TRUE;
-          break;
-        }
-
-      if ((found == 1 || found == 2) && orphan_at_priority (context, priority) > 0)
-        continue;
-
-      /* A timer (or something the walk cannot find) at a priority the
-       * check cannot tell: look every id up once. */
-      if (scanned)
-        break;
-      orphan_by_id_scan (context);
-      scanned = TRUE;
-    }
-
-  g_main_context_release (context);
-  return verified;
-}
-
-static gboolean
-fd_is_eventfd (int fd)
-{
-  char path[64];
-  char target[64];
-  ssize_t len;
-
-  g_snprintf (path, sizeof path, "/proc/self/fd/%d", fd);
-  len = readlink (path, target, sizeof target - 1);
-  if (len < 0)
-    return FALSE;
-  target[len] = '\0';
-
-  return strcmp (target, "anon_inode:[eventfd]") == 0;
-}
-
-/* After fork, the default context's GWakeup is the same open eventfd as the
- * parent's: a wakeup of either would be consumed by the other. With every
- * source gone, the context polls only its wakeup fd; give it a fresh
- * eventfd under the same number. */
-static void
-replace_wakeup_fd (const GPollFD *fds,
-                   guint          n_fds)
-{
-  int wakeup_fd = -1;
-  int fresh;
-  guint i;
-
-  for (i = 0; i < n_fds; i++)
-    {
-      if (fds[i].fd < 0 || !fd_is_eventfd (fds[i].fd))
-        continue;
-      if (wakeup_fd != -1)
-        {
-          g_debug ("child setup: more than one eventfd polled by the default "
-                   "context; its wakeup is left shared with the parent");
-          return;
-        }
-      wakeup_fd = fds[i].fd;
-    }
-
-  if (wakeup_fd == -1)
-    return;
-
-  fresh = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (fresh < 0)
-    {
-      g_debug ("child setup: eventfd() failed: %s", g_strerror (errno));
-      return;
-    }
-
-  if (dup3 (fresh, wakeup_fd, O_CLOEXEC) < 0)
-    g_debug ("child setup: dup3() failed: %s", g_strerror (errno));
-  close (fresh);
-}
-
-gboolean
-gipc_child_setup_discard_main_contexts (void)
-{
-  GMainContext *context;
-  GPollFD fds[16];
-  gint n_fds = G_N_ELEMENTS (fds);
-  gboolean verified = TRUE;
-
-  /* The thread-default stack of the forking thread: a parent may start a
-   * process from a callback of a context pushed as thread-default. Each is
-   * orphaned, then popped; the extra reference keeps popping from
-   * finalizing it. (A default context pushed on top of others hides those
-   * below it: they stay on the stack, orphaned of nothing, and are simply
-   * never used by the child.) */
-  while ((context = g_main_context_get_thread_default ()) != NULL)
-    {
-      verified &= gipc_child_setup_orphan_sources (context, NULL, NULL);
-      keep_orphan (g_main_context_ref (context));
-      g_main_context_pop_thread_default (context);
-    }
-
-  /* The residual check of the default context also clears the sources a
-   * fork from inside a dispatch left in its pending list, and shows what
-   * it polls: its wakeup eventfd, shared with the parent after fork, is
-   * replaced by a fresh one. */
-  context = g_main_context_default ();
-  verified &= gipc_child_setup_orphan_sources (context, fds, &n_fds);
-  replace_wakeup_fd (fds, n_fds);
-
-  return verified;
-}
-
 static void
 flush_channels_at_exit (void)
 {
@@ -504,7 +146,7 @@ gipc_child_setup_after_fork (GipcChannel * const *keep,
 
   /* First the contexts, so every inherited source is pinned before the
    * channel code lets go of its own. */
-  verified = gipc_child_setup_discard_main_contexts ();
+  verified = gipc_orphan_discard_main_contexts ();
   gipc_channel_child_after_fork (keep, n_keep);
 
   /* A parent started with stdin closed may have a passed channel on fd 0:
@@ -667,6 +309,37 @@ gipc_child_setup_count_threads (void)
     return 0;
   while (g_dir_read_name (dir) != NULL)
     n++;
+  g_dir_close (dir);
+
+  return n;
+}
+
+guint
+gipc_child_setup_count_program_threads (void)
+{
+  GDir *dir = g_dir_open ("/proc/self/task", 0, NULL);
+  const char *name;
+  guint n = 0;
+
+  if (dir == NULL)
+    return 0;
+
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_strdup_printf ("/proc/self/task/%s/comm", name);
+      g_autofree char *comm = NULL;
+
+      if (g_file_get_contents (path, &comm, NULL, NULL))
+        {
+          g_strchomp (comm);
+          /* GLib's own service threads (its worker context, the thread
+           * pools' spawner: started by any GTask) and this library's. */
+          if (g_str_equal (comm, "gmain") || g_str_equal (comm, "pool-spawner") ||
+              g_str_has_prefix (comm, "gipc-"))
+            continue;
+        }
+      n++;
+    }
   g_dir_close (dir);
 
   return n;

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include "gipc-fork-server.h"
+#include "gipc-reaper-private.h"
 
 G_BEGIN_DECLS
 
@@ -13,32 +14,81 @@ G_BEGIN_DECLS
  * Between GipcProcess and GipcForkServer.
  */
 
+/* A child the server made for the program. Not the program's child: the
+ * program signals it through @pidfd and learns its exit from @status_fd. */
+typedef struct
+{
+  pid_t pid;
+  int   pidfd;            /* -1 where pidfds are missing (valgrind 3.19) */
+  int   status_fd;        /* readable when the server reports the exit, or
+                           * died (see gipc_fork_server_child_try_reap()) */
+  guint sandbox_applied;  /* GipcSandboxFlags */
+} GipcForkServerChild;
+
 /* In the program, from gipc_process_start(): asks the server for a child
  * that runs @target with @args (nullable), gives it the fds of @channels
- * (GipcChannel*, prepared for passing), and returns its pid and pidfd (the
- * child is the caller's child) and the sandbox it got. @options: an
- * a{sv} (floating or not) with "die-with-parent" (b), "sandbox" (u),
- * "memory-limit" (t), "allowed-paths" (a(sb)). Blocks; serialized between
- * threads. GIPC_ERROR_SPAWN_FAILED (or SANDBOX_UNAVAILABLE) with the
- * reason on failure. */
-gboolean     gipc_fork_server_request          (GipcForkServer  *self,
-                                                const char      *target,
-                                                GVariant        *args,
-                                                const char      *process_name,
-                                                GVariant        *options,
-                                                GPtrArray       *channels,
-                                                pid_t           *pid,
-                                                int             *pidfd,
-                                                guint           *sandbox_applied,
-                                                GError         **error);
+ * (GipcChannel*, prepared for passing; they stay the caller's), and fills
+ * @child (fds owned by the caller). @options: an a{sv} (floating or not)
+ * with "die-with-parent" (b), "sandbox" (u), "memory-limit" (t),
+ * "allowed-paths" (a(sb)). A dead, killed or stopped server is replaced
+ * (and the request sent again, once). Waits at most three times the
+ * request timeout (GIPC_FORK_SERVER_REQUEST_TIMEOUT_MS: a server that never
+ * answered gets twice the timeout, to start). GIPC_ERROR_SPAWN_FAILED (or SANDBOX_UNAVAILABLE) with the
+ * reason on failure, at once for an unknown target. Any thread. */
+gboolean     gipc_fork_server_request          (GipcForkServer       *self,
+                                                const char           *target,
+                                                GVariant             *args,
+                                                const char           *process_name,
+                                                GVariant             *options,
+                                                GPtrArray            *channels,
+                                                GipcForkServerChild  *child,
+                                                GError              **error);
 
-/* Tests: before start, makes the server die right after it cloned a
- * child, before its reply (the program must still reap that child). */
-void         gipc_fork_server_set_die_before_reply_for_testing (GipcForkServer *self);
+/* The same, without blocking the calling thread on the server's reply:
+ * the request is sent from here (no wait but, after a server died, the
+ * posix_spawn() of its replacement), the reply is awaited in the
+ * thread-default main context, where @callback runs. @channels is kept
+ * (referenced) until then. @cancellable is looked at before the request
+ * is sent only: a sent request is always answered within the bound. */
+void         gipc_fork_server_request_async    (GipcForkServer       *self,
+                                                const char           *target,
+                                                GVariant             *args,
+                                                const char           *process_name,
+                                                GVariant             *options,
+                                                GPtrArray            *channels,
+                                                GCancellable         *cancellable,
+                                                GAsyncReadyCallback   callback,
+                                                gpointer              user_data);
+gboolean     gipc_fork_server_request_finish   (GipcForkServer       *self,
+                                                GAsyncResult         *result,
+                                                GipcForkServerChild  *child,
+                                                GError              **error);
 
-/* Tests: before start, makes every child of the server fail its set-up
- * (it reports an error to the server, EIO) or kill itself (SIGKILL) there,
- * after its fds are closed and before its sandbox and report. */
+/* The reaper's side of a server's child (no lock, no I/O but on these
+ * fds): reads the server's report from @status_fd without blocking.
+ * EXITED with *exit_code; RUNNING; LOST when the server went away without
+ * a report and the child is gone (its status is unknown). When the server
+ * went away and the child still runs, @status_fd is made a duplicate of
+ * @pidfd (the same number, so a poll on it now waits for the child's exit)
+ * and *server_gone is set; the caller passes it back on later calls. */
+GipcReapResult gipc_fork_server_child_try_reap (int                   status_fd,
+                                                int                   pidfd,
+                                                gboolean             *server_gone,
+                                                gint                 *exit_code);
+
+/* Tests: the server's pid, 0 if none. */
+pid_t        gipc_fork_server_get_server_pid   (GipcForkServer  *self);
+
+/* In a child of the server: the process object the target sees. */
+GipcProcess *gipc_process_new_for_server_child (const char      *name,
+                                                gboolean         die_with_parent);
+
+/* How long the program waits for the server's answer to one request
+ * before it takes the server for dead (stopped, wedged), kills and
+ * replaces it; twice that for a server that never answered yet (a
+ * replacement may still be starting). */
+#define GIPC_FORK_SERVER_REQUEST_TIMEOUT_MS 5000
+
 typedef enum
 {
   GIPC_FORK_SERVER_CHILD_FAULT_NONE,
@@ -46,14 +96,23 @@ typedef enum
   GIPC_FORK_SERVER_CHILD_FAULT_DIES,
 } GipcForkServerChildFault;
 
+#ifdef GIPC_TESTING
+/* Test hooks: compiled only into the tests' build of the library (see
+ * gipc-glib/meson.build, gipc_hook_sources), never into the installed one. */
+
+/* Before start: makes the server die right after it forked a child,
+ * before its reply. */
+void         gipc_fork_server_set_die_before_reply_for_testing (GipcForkServer *self);
+
+/* Before start: makes every child of the server fail its set-up (it
+ * reports an error to the server, EIO) or kill itself (SIGKILL) there,
+ * after its fds are closed and before its sandbox and report. */
 void         gipc_fork_server_set_child_fault_for_testing (GipcForkServer           *self,
                                                            GipcForkServerChildFault  fault);
 
-/* The server's pid, 0 if none (tests). */
-pid_t        gipc_fork_server_get_server_pid   (GipcForkServer  *self);
-
-/* In a child of the server: the process object the target sees. */
-GipcProcess *gipc_process_new_for_server_child (const char      *name,
-                                                gboolean         die_with_parent);
+/* The request timeout in ms, instead of GIPC_FORK_SERVER_REQUEST_TIMEOUT_MS. */
+void         gipc_fork_server_set_request_timeout_for_testing (GipcForkServer *self,
+                                                               guint           timeout_ms);
+#endif
 
 G_END_DECLS

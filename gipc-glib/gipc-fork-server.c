@@ -2,80 +2,42 @@
  * SPDX-FileCopyrightText: 2026 The gipc-glib authors */
 
 /*
- * The fork server.
- *
- * gipc_fork_server_start() forks the server from the program while the
- * program has one thread. The server discards the program's main contexts,
- * closes every fd but stdio and its end of the control socket, and then
- * only blocks on that socket: it never starts a thread and never iterates
- * a main context, so every lock it could copy into a child is free.
- *
- * Requests. The program sends one message per request on the control
- * socket (a GipcChannel over an AF_UNIX stream socketpair, which carries
- * fds): the GVariant REQUEST_TYPE below, with the passed channels' fds
- * attached, and waits for the REPLY_TYPE message, which carries the child's
- * pidfd when it succeeded. A mutex makes send and receive one step, so
- * requests from any number of threads are serialized.
- *
- * Children. The server makes each child with clone3 (CLONE_PARENT |
- * CLONE_PIDFD; the exit signal is the server's own, SIGCHLD), or clone()
- * with the same flags where seccomp or valgrind refuse clone3 (ENOSYS):
- * the child's parent is the program, not
- * the server, so waitpid(), GChildWatch, pidfds, PR_SET_PDEATHSIG and exit
- * statuses work in the program exactly as for its own fork()s. The pidfd
- * goes back to the program, which reaps the child as it reaps fork-mode
- * children.
- *
- * A raw clone skips what glibc's fork() does for the child:
- * - the thread descriptor's cached thread id (struct pthread's tid), which
- *   the pthread calls that name the calling thread to the kernel use
- *   (pthread_setaffinity_np, pthread_setschedparam, pthread_getcpuclockid
- *   on pthread_self(), the owner word of priority-inheritance mutexes): it
- *   would still be the server's, and such a call in the child would act
- *   on the server (measured with pthread_setaffinity_np). glibc 2.36's
- *   raise(), abort() and pthread_kill() on the caller ask the kernel for
- *   the id instead. The server finds the field's offset from
- *   pthread_self() at start (the one word that holds gettid() in the
- *   server and, after a fork() by glibc, the new thread id in the child),
- *   verifies it with a raw clone, and then has the kernel write the child's
- *   thread id there with CLONE_CHILD_SETTID. Each child checks it again
- *   before its target runs. If the field cannot be found, start fails.
- * - the malloc arena, stdio and dynamic loader locks: the server has one
- *   thread and clones only from its request loop, outside every one of
- *   them, so they are free in the child.
- * - pthread_atfork() handlers: none runs in the child of the server.
- *   Libraries that rely on their child handler (to reseed a random
- *   generator, for example) see the state the server had, as every sibling
- *   does.
- * - the robust futex list: not registered in the child (robust mutexes
- *   that the child holds are not released by the kernel if it dies).
+ * The fork server's client side: the GipcForkServer object, start (which
+ * forks the server, or, in a re-executed copy of the program, becomes the
+ * replacement server), the requests the program sends it, the
+ * replacement of a dead or stopped server and the reading of a child's
+ * exit report. It runs in the program only; the server's process is
+ * gipc-fork-server-loop.c, and what the two exchange is
+ * gipc-fork-server-wire-private.h. Nothing here runs in the server or its
+ * children but the hand-over to gipc_fork_server_loop_run(). Between
+ * fork and exec it runs nothing: a replacement is made with posix_spawn().
  */
 
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
-#include <sched.h>
+#include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <poll.h>
 #include <unistd.h>
 
-#include <gio/gunixfdlist.h>
+#include <glib-unix.h>
 
 #include "gipc-channel-private.h"
 #include "gipc-child-setup-private.h"
 #include "gipc-error.h"
 #include "gipc-fork-server-private.h"
 #include "gipc-fork-server.h"
-#include "gipc-sandbox-private.h"
+#include "gipc-fork-server-wire-private.h"
+#include "gipc-reaper-private.h"
 
 /**
  * GipcForkServer:
@@ -118,34 +80,46 @@
  * }
  * ```
  *
- * Each child is a child of the calling program (not of the server):
- * [method@Gipc.Process.join], [signal@Gipc.Process::exited], waitpid(),
- * `GChildWatch`, exit codes, signals and
- * [property@Gipc.Process:die-with-parent] work as in fork mode. The child
- * starts as a copy of the server: an empty default main context, default
- * signal dispositions (`SIGPIPE` keeps the disposition the program had at
- * [method@Gipc.ForkServer.start]), an empty signal mask, stdin on
- * `/dev/null`, stdout and stderr of the program at start, and no other fd
- * but the passed channels, which it opens with
+ * Each child is the server's own child, made with `fork()` in the server
+ * (so `pthread_atfork()` handlers, malloc and the C library's cached
+ * thread id are right in it). The program gets a pidfd for it and the
+ * exit status from the server's report: [method@Gipc.Process.join],
+ * [signal@Gipc.Process::exited], exit codes, signals,
+ * [method@Gipc.Process.send_signal] and
+ * [property@Gipc.Process:die-with-parent] work as in fork mode, and
+ * [property@Gipc.Process:pid] gives the pid. `waitpid()` and `GChildWatch`
+ * on that pid are not supported (it is not the program's child); in
+ * exchange, the program's own `waitpid (-1)` or `SIGCHLD` handler never
+ * takes a fork-server child's status away.
+ *
+ * The child starts as a copy of the server: an empty default main
+ * context, default signal dispositions (`SIGPIPE` keeps the disposition
+ * the program had at [method@Gipc.ForkServer.start]), an empty signal
+ * mask, stdin on `/dev/null`, stdout and stderr of the program at start,
+ * and no other fd but the passed channels, which it opens with
  * [ctor@Gipc.Channel.new_inherited] as a spawned program does. Its
  * [callback@Gipc.TargetFunc] returns the exit status; the child then
  * writes out its queued messages, flushes stdio and `_exit()`s.
  *
- * The server exits when the program closes its end of the control socket
- * (the server object is finalized, or the program exits) and is killed
- * with the program (`PR_SET_PDEATHSIG`). If it dies or is killed, later
- * starts fail with %GIPC_ERROR_SPAWN_FAILED; a new server can only be
- * started while the program has a single thread.
+ * A server that died, was killed or does not answer a request within 5
+ * seconds (stopped, wedged) is replaced at the next start: the program
+ * kills what is left of it and re-executes itself (`/proc/self/exe`, the
+ * same arguments) with the environment variable `GIPC_FORK_SERVER` set in
+ * the new process only; in that copy, the same
+ * [method@Gipc.ForkServer.start] call becomes the new server and never
+ * returns. So the program must reach `start` the same way every time and
+ * do nothing with side effects before it (no files written, no network,
+ * no child started): only add its targets. This works in a threaded
+ * program. [property@Gipc.ForkServer:restarts] counts the replacements.
+ * A start through the server waits at most three times the request
+ * timeout (a server that never answered yet gets twice the timeout, to
+ * start), so 15 seconds.
+ *
+ * The server exits with the program, and once its last child exited after
+ * the program dropped the server object.
  *
  * Since: 1.0
  */
-
-typedef struct
-{
-  GipcTargetFunc func;
-  gpointer       user_data;
-  GDestroyNotify notify;
-} Target;
 
 struct _GipcForkServer
 {
@@ -153,15 +127,27 @@ struct _GipcForkServer
 
   GHashTable  *targets;        /* name -> Target*, fixed once started */
 
-  /* Serializes requests; guards everything below. */
+  /* What re-executing the program takes, read at start. */
+  char        *exe_path;
+  char       **argv;
+  char       **envp;
+  guint        ordinal;        /* which start call of the program */
+
+  /* Guards everything below. Held only while a request is sent (and a
+   * server replaced), never while a reply is awaited. */
   GMutex       lock;
   gboolean     started;
   gboolean     running;
-  GipcChannel *control;        /* the program's end of the control socket */
   pid_t        owner_pid;      /* the program that started the server */
+  int          control_fd;     /* the program's end of the control socket */
   pid_t        server_pid;
   int          server_pidfd;
-  char        *stop_reason;    /* why the server is gone, once it is */
+  guint        generation;     /* of the current server */
+  gboolean     answered;       /* the current server answered a request */
+  gboolean     replace;        /* the current server must be replaced */
+  guint        restarts;
+  char        *stop_reason;    /* why there is no server, if there is none */
+  guint        timeout_ms;
   gboolean     die_before_reply_for_testing;
   GipcForkServerChildFault child_fault_for_testing;
 };
@@ -171,106 +157,14 @@ G_DEFINE_FINAL_TYPE (GipcForkServer, gipc_fork_server, G_TYPE_OBJECT)
 enum {
   PROP_0,
   PROP_RUNNING,
+  PROP_RESTARTS,
   N_PROPS
 };
 
 static GParamSpec *properties[N_PROPS];
 
-/* (target name, arguments or nothing, process name, options, channels as
- * pairs of indices into the attached fds, -1 for an absent direction; the
- * same index twice for one socket) */
-#define REQUEST_TYPE "(smvsa{sv}a(ii))"
-/* (succeeded, child pid, GipcError code, error message, sandbox applied);
- * the child's pidfd is the attached fd whenever a child was made (also
- * when its set-up failed: the program reaps it) */
-#define REPLY_TYPE   "(biisu)"
-/* (ready, error message): the server's first message */
-#define HELLO_TYPE   "(bs)"
-
-/* How long the program waits for a server to exit after closing its end
- * of the control socket, before it kills it. */
-#define SERVER_EXIT_TIMEOUT_MS 2000
-
-#ifndef SYS_pidfd_open
-# define SYS_pidfd_open 434
-#endif
-#ifndef SYS_clone3
-# define SYS_clone3 435
-#endif
-#ifndef CLONE_PIDFD
-# define CLONE_PIDFD 0x00001000
-#endif
-
-/* struct clone_args of <linux/sched.h>, version 0 (64 bytes); spelled out
- * here because that header's CLONE_* macros clash with <sched.h>'s. */
-typedef struct
-{
-  guint64 flags;
-  guint64 pidfd;
-  guint64 child_tid;
-  guint64 parent_tid;
-  guint64 exit_signal;
-  guint64 stack;
-  guint64 stack_size;
-  guint64 tls;
-} CloneArgs;
-
-/* clone3(), or the older clone() where clone3() is not there: seccomp
- * policies (Flatpak's, Docker's, the sandbox of this library) make it fail
- * with ENOSYS so that the C library falls back, and valgrind 3.19 does not
- * know it. Both make a fork-like child (no new stack, no CLONE_VM) with the
- * same flags; clone() stores the pidfd where the parent's thread id would
- * go, and takes the exit signal in its flags (ignored with CLONE_PARENT:
- * the child gets the caller's own, as clone3 gives it). Returns what the
- * call returns; errno is set on -1. */
-static pid_t
-raw_clone (guint64  flags,
-           int     *pidfd,
-           pid_t   *child_tid,
-           int      exit_signal)
-{
-  static gboolean no_clone3;
-  CloneArgs args;
-  pid_t pid;
-
-  if (!no_clone3)
-    {
-      memset (&args, 0, sizeof args);
-      args.flags = flags;
-      args.pidfd = (guint64) (guintptr) pidfd;
-      args.child_tid = (guint64) (guintptr) child_tid;
-      /* clone3 refuses an exit signal with CLONE_PARENT. */
-      args.exit_signal = (flags & CLONE_PARENT) != 0 ? 0 : (guint64) exit_signal;
-      pid = (pid_t) syscall (SYS_clone3, &args, sizeof args);
-      if (pid != -1 || errno != ENOSYS)
-        return pid;
-      no_clone3 = TRUE;
-    }
-
-#if defined(__x86_64__)
-  /* flags, stack, parent tid, child tid, tls */
-  return (pid_t) syscall (SYS_clone, (unsigned long) flags | (unsigned long) exit_signal,
-                          NULL, pidfd, child_tid, NULL);
-#elif defined(__aarch64__) || defined(__arm__) || defined(__i386__) || \
-      defined(__powerpc__) || defined(__riscv) || defined(__mips__) || defined(__loongarch__)
-  /* CONFIG_CLONE_BACKWARDS: flags, stack, parent tid, tls, child tid */
-  return (pid_t) syscall (SYS_clone, (unsigned long) flags | (unsigned long) exit_signal,
-                          NULL, pidfd, NULL, child_tid);
-#else
-  errno = ENOSYS;
-  return -1;
-#endif
-}
-
-static void
-target_free (gpointer data)
-{
-  Target *target = data;
-
-  if (target->notify != NULL)
-    target->notify (target->user_data);
-  g_free (target);
-}
+/* How many gipc_fork_server_start() calls this process made. */
+static guint start_counter;
 
 /* Frees a target without running its notifier (in a copy of the program). */
 static gboolean
@@ -284,718 +178,949 @@ forget_target (gpointer key,
 }
 
 /* ------------------------------------------------------------------ */
-/* The server: the thread id field                                     */
+/* The server process, seen from the program                           */
 
-/* Only in the server and its children. */
-static pid_t *tid_field;
-
-#define TID_SCAN_BYTES 2048
-#define TID_MAX_CANDIDATES 16
-
-/* Offsets (bytes from pthread_self()) of the aligned words that hold
- * @value. The thread descriptor is glibc's, not memory ASan tracks. */
-__attribute__((no_sanitize_address)) static guint
-find_tid_candidates (pid_t        value,
-                     const gsize *among,
-                     guint        n_among,
-                     gsize       *out)
+/* Kills the current server (if any), reaps it and closes its fds. Under
+ * the lock. Only the program that started it does (a fork-mode child
+ * that drops its copy of the object closes the fds only). */
+static void
+kill_server_locked (GipcForkServer *self)
 {
-  const volatile pid_t *base = (const volatile pid_t *) (gpointer) pthread_self ();
-  guint n = 0;
-  gsize offset;
+  if (self->control_fd >= 0)
+    close (self->control_fd);
+  self->control_fd = -1;
 
-  if (among != NULL)
+  if (self->server_pid > 0 && self->owner_pid == getpid ())
     {
-      guint i;
+      if (self->server_pidfd >= 0)
+        {
+          siginfo_t info;
 
-      for (i = 0; i < n_among && n < TID_MAX_CANDIDATES; i++)
-        if (base[among[i] / sizeof (pid_t)] == value)
-          out[n++] = among[i];
-      return n;
+          (void) gipc_reaper_pidfd_send_signal (self->server_pidfd, SIGKILL);
+          /* ECHILD: a waitpid (-1) of the program took it. */
+          memset (&info, 0, sizeof info);
+          while (waitid (P_PIDFD, (id_t) self->server_pidfd, &info, WEXITED) < 0 &&
+                 errno == EINTR)
+            ;
+        }
+      else
+        {
+          (void) kill (self->server_pid, SIGKILL);
+          (void) gipc_fork_server_wait_for_pid (self->server_pid, NULL);
+        }
     }
 
-  for (offset = 0; offset < TID_SCAN_BYTES && n < TID_MAX_CANDIDATES; offset += sizeof (pid_t))
-    if (base[offset / sizeof (pid_t)] == value)
-      out[n++] = offset;
-
-  return n;
+  if (self->server_pidfd >= 0)
+    close (self->server_pidfd);
+  self->server_pidfd = -1;
+  self->server_pid = 0;
 }
 
-__attribute__((no_sanitize_address)) static gboolean
-tid_field_is_current (void)
-{
-  return *(volatile pid_t *) tid_field == (pid_t) syscall (SYS_gettid);
-}
-
-static pid_t
-wait_for_pid (pid_t pid,
-              int  *wait_status)
-{
-  pid_t r;
-
-  do
-    r = waitpid (pid, wait_status, 0);
-  while (r < 0 && errno == EINTR);
-
-  return r;
-}
-
-/* In the single-threaded server. Finds struct pthread's tid field: the
- * candidates are the words that hold our thread id; a child made by
- * glibc's fork() (which has the kernel store the new id in that field)
- * tells which of them holds its own id. Then a raw clone with
- * CLONE_CHILD_SETTID must find its id there. */
+/* Whether the current server process has exited (without reaping it). */
 static gboolean
-find_tid_field (GString *why)
+server_exited_locked (GipcForkServer *self)
 {
-  gsize candidates[TID_MAX_CANDIDATES];
-  gsize found[TID_MAX_CANDIDATES];
-  guint n_candidates;
-  int n_found = -1;
-  int pipe_fds[2];
-  int wait_status;
+  if (self->server_pid <= 0 || self->control_fd < 0)
+    return TRUE;
+
+  if (self->server_pidfd >= 0)
+    {
+      struct pollfd pfd = { self->server_pidfd, POLLIN, 0 };
+
+      return poll (&pfd, 1, 0) > 0;
+    }
+
+  /* Without pidfds: a zombie or a reaped one. */
+  {
+    siginfo_t info;
+
+    memset (&info, 0, sizeof info);
+    if (waitid (P_PID, (id_t) self->server_pid, &info, WEXITED | WNOHANG | WNOWAIT) < 0)
+      return errno == ECHILD;
+    return info.si_pid != 0;
+  }
+}
+
+static int
+move_above_stdio (int fd)
+{
+  int moved;
+
+  if (fd > 2)
+    return fd;
+  moved = fcntl (fd, F_DUPFD_CLOEXEC, 3);
+  close (fd);
+  return moved;
+}
+
+/* Starts a fresh server by re-executing the program. Under the lock, with
+ * no server. Only posix_spawn() runs between fork and exec (glibc's:
+ * CLONE_VM | CLONE_VFORK, its own stack, every signal blocked). */
+static gboolean
+spawn_server_locked (GipcForkServer  *self,
+                     GError         **error)
+{
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  GipcForkServerEnv env;
+  g_autofree char *value = NULL;
+  g_auto(GStrv) envp = NULL;
+  sigset_t mask;
+  int sv[2];
   pid_t pid;
-  ssize_t n;
+  int r;
 
-  n_candidates = find_tid_candidates ((pid_t) syscall (SYS_gettid), NULL, 0, candidates);
-  if (n_candidates == 0)
+  if (self->exe_path == NULL || self->argv == NULL)
     {
-      g_string_append (why, "no word of the thread descriptor holds the thread id");
+      g_set_error_literal (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
+                           "the fork server is gone and this program cannot be re-executed "
+                           "(/proc/self/exe or /proc/self/cmdline could not be read at start)");
       return FALSE;
     }
 
-  if (pipe2 (pipe_fds, O_CLOEXEC) != 0)
+  if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
     {
-      g_string_append_printf (why, "pipe: %s", g_strerror (errno));
+      g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
+                   "the fork server is gone and a new one cannot be started: socketpair: %s",
+                   g_strerror (errno));
+      return FALSE;
+    }
+  sv[0] = move_above_stdio (sv[0]);
+  sv[1] = move_above_stdio (sv[1]);
+  if (sv[0] < 0 || sv[1] < 0)
+    {
+      int errsv = errno;
+
+      if (sv[0] >= 0)
+        close (sv[0]);
+      if (sv[1] >= 0)
+        close (sv[1]);
+      g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
+                   "the fork server is gone and a new one cannot be started: dup: %s",
+                   g_strerror (errsv));
       return FALSE;
     }
 
-  pid = fork ();
-  if (pid == 0)
-    {
-      guint k = find_tid_candidates ((pid_t) syscall (SYS_gettid), candidates, n_candidates, found);
+  env.ordinal = self->ordinal;
+  env.control_fd = sv[1];
+  env.program_pid = getpid ();
+  /* PR_SET_PDEATHSIG follows the thread that made the process: only the
+   * main thread lives as long as the program. */
+  env.pdeathsig = (pid_t) syscall (SYS_gettid) == getpid ();
+  value = gipc_fork_server_env_format (&env);
+  envp = g_environ_setenv (g_strdupv (self->envp), GIPC_FORK_SERVER_ENV, value, TRUE);
 
-      (void) write (pipe_fds[1], found, k * sizeof (gsize));
-      _exit (0);
-    }
-  close (pipe_fds[1]);
-  if (pid < 0)
-    {
-      close (pipe_fds[0]);
-      g_string_append_printf (why, "fork: %s", g_strerror (errno));
-      return FALSE;
-    }
-  do
-    n = read (pipe_fds[0], found, sizeof found);
-  while (n < 0 && errno == EINTR);
-  close (pipe_fds[0]);
-  wait_for_pid (pid, &wait_status);
+  posix_spawn_file_actions_init (&actions);
+  /* The same number: dup2 onto itself clears close-on-exec (glibc 2.29). */
+  posix_spawn_file_actions_adddup2 (&actions, sv[1], sv[1]);
+  posix_spawnattr_init (&attr);
+  sigemptyset (&mask);
+  posix_spawnattr_setsigmask (&attr, &mask);
+  /* Default dispositions but SIGPIPE's: an ignored SIGPIPE stays ignored,
+   * as the first server had it. */
+  sigfillset (&mask);
+  sigdelset (&mask, SIGPIPE);
+  posix_spawnattr_setsigdefault (&attr, &mask);
+  posix_spawnattr_setflags (&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 
-  if (n >= 0)
-    n_found = (int) (n / (ssize_t) sizeof (gsize));
-  if (n_found != 1)
-    {
-      g_string_append_printf (why, "%d words of the thread descriptor follow the thread id "
-                              "across fork() (expected one)", n_found);
-      return FALSE;
-    }
+  r = posix_spawn (&pid, self->exe_path, &actions, &attr, self->argv, envp);
 
-  tid_field = (pid_t *) (gpointer) ((guint8 *) (gpointer) pthread_self () + found[0]);
+  posix_spawnattr_destroy (&attr);
+  posix_spawn_file_actions_destroy (&actions);
+  close (sv[1]);
 
-  /* The check a real child makes, after the same kind of clone. */
-  pid = raw_clone (CLONE_CHILD_SETTID, NULL, tid_field, SIGCHLD);
-  if (pid == 0)
-    _exit (tid_field_is_current () ? 0 : 1);
-  if (pid < 0)
+  if (r != 0)
     {
-      g_string_append_printf (why, "clone3 and clone: %s", g_strerror (errno));
-      tid_field = NULL;
-      return FALSE;
-    }
-  if (wait_for_pid (pid, &wait_status) != pid ||
-      !WIFEXITED (wait_status) || WEXITSTATUS (wait_status) != 0)
-    {
-      g_string_append (why, "a raw clone does not get its thread id in the field found");
-      tid_field = NULL;
+      close (sv[0]);
+      g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
+                   "the fork server is gone and a new one cannot be started: "
+                   "re-executing %s: %s", self->exe_path, g_strerror (r));
       return FALSE;
     }
 
+  self->server_pid = pid;
+  self->server_pidfd = gipc_reaper_pidfd_open (pid);
+  self->control_fd = sv[0];
+  self->generation++;
+  self->answered = FALSE;
+  self->restarts++;
+  self->replace = FALSE;
+  g_clear_pointer (&self->stop_reason, g_free);
+  g_debug ("Fork server: replaced by pid %d (restart %u)", (int) pid, self->restarts);
+  return TRUE;
+}
+
+typedef struct
+{
+  gboolean running_changed;
+  gboolean restarts_changed;
+} Changes;
+
+static void
+set_running_locked (GipcForkServer *self,
+                    gboolean        running,
+                    Changes        *changes)
+{
+  if (self->running != running)
+    changes->running_changed = TRUE;
+  self->running = running;
+}
+
+static void
+emit_changes (GipcForkServer *self,
+              const Changes  *changes)
+{
+  if (changes->running_changed)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
+  if (changes->restarts_changed)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RESTARTS]);
+}
+
+/* A server that takes requests: the current one, or a replacement. Under
+ * the lock. */
+static gboolean
+ensure_server_locked (GipcForkServer  *self,
+                      Changes         *changes,
+                      GError         **error)
+{
+  if (!self->started)
+    {
+      g_set_error_literal (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
+                           "the fork server was not started");
+      return FALSE;
+    }
+  if (self->owner_pid != getpid ())
+    {
+      g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
+                   "the fork server belongs to process %d; a child of it (fork mode) "
+                   "cannot use it", (int) self->owner_pid);
+      return FALSE;
+    }
+
+  if (!self->replace && !server_exited_locked (self))
+    return TRUE;
+
+  kill_server_locked (self);
+  set_running_locked (self, FALSE, changes);
+  if (!spawn_server_locked (self, error))
+    {
+      g_free (self->stop_reason);
+      self->stop_reason = g_strdup ((*error)->message);
+      return FALSE;
+    }
+  changes->restarts_changed = TRUE;
+  set_running_locked (self, TRUE, changes);
   return TRUE;
 }
 
 /* ------------------------------------------------------------------ */
-/* The server: children                                                */
+/* Requests                                                            */
 
-/* What the server holds, in statics: a child copies the server as it is
- * in the middle of a request and never returns into its frames, so
- * everything it inherits stays reachable from here (memory checkers see
- * it as kept, not lost). */
-static GipcChannel *server_control;
-/* Why the server cannot make children (its checkers' children exit with
- * it allocated). */
-static GString *server_why;
-
-static struct
-{
-  GBytes      *message;
-  GUnixFDList *fds;
-  GVariant    *request;
-  GVariant    *maybe_args;
-  GVariant    *args;
-  GVariant    *options;
-  GVariant    *pairs;
-  GVariant    *inner_args;   /* in a child: what the target gets */
-  GipcProcess *process;      /* in a child */
-  GString     *announced;    /* in a child: its GIPC_CHANNEL_FDS */
-} current;
-
-static void
-current_clear (void)
-{
-  g_clear_pointer (&current.message, g_bytes_unref);
-  g_clear_object (&current.fds);
-  g_clear_pointer (&current.request, g_variant_unref);
-  g_clear_pointer (&current.maybe_args, g_variant_unref);
-  g_clear_pointer (&current.args, g_variant_unref);
-  g_clear_pointer (&current.options, g_variant_unref);
-  g_clear_pointer (&current.pairs, g_variant_unref);
-}
-
-static void
-flush_channels_at_exit (void)
-{
-  gipc_channel_flush_all ();
-}
-
-/* The fds the default main context polls (its wakeup): kept open. */
-static void
-add_context_fds (GArray *keep)
-{
-  GPollFD fds[16];
-  gint n_fds = G_N_ELEMENTS (fds);
-  gint i;
-
-  gipc_child_setup_orphan_sources (g_main_context_default (), fds, &n_fds);
-  for (i = 0; i < n_fds; i++)
-    if (fds[i].fd >= 0)
-      g_array_append_val (keep, fds[i].fd);
-}
-
-/* What a child tells the server once its set-up is done (code 0) or
- * failed (a GipcError code), followed by the message. */
 typedef struct
 {
-  gint32  code;
-  guint32 sandbox_applied;
-} ChildStatus;
+  GipcForkServer *server;
+  char           *process_name;
+  char           *target;
+  GBytes         *variant;       /* REQUEST_TYPE */
+  GPtrArray      *channels;      /* referenced */
+  int             request_fd;    /* the program's end, -1 between tries */
+  guint           generation;    /* of the server it was sent to */
+  gint64          deadline;
+  guint           tries;
+  GSource        *source;        /* async: the wait for the reply */
+  GipcForkServerChild child;
+} Request;
 
 static void
-write_all (int         fd,
-           const void *data,
-           gsize       len)
+request_free (Request *request)
 {
-  const guint8 *p = data;
-
-  while (len > 0)
+  if (request->source != NULL)
     {
-      ssize_t n = write (fd, p, len);
-
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        return;
-      p += n;
-      len -= (gsize) n;
+      g_source_destroy (request->source);
+      g_source_unref (request->source);
     }
+  if (request->request_fd >= 0)
+    close (request->request_fd);
+  /* A child nobody took (an async request never finished): its fds. */
+  if (request->child.pidfd >= 0)
+    close (request->child.pidfd);
+  if (request->child.status_fd >= 0)
+    close (request->child.status_fd);
+  g_clear_object (&request->server);
+  g_free (request->process_name);
+  g_free (request->target);
+  g_clear_pointer (&request->variant, g_bytes_unref);
+  g_clear_pointer (&request->channels, g_ptr_array_unref);
+  g_free (request);
 }
 
-G_GNUC_NORETURN static void
-child_fail (int         status_fd,
-            gint        code,
-            const char *message)
+static Request *
+request_new (GipcForkServer *self,
+             const char     *target,
+             GVariant       *args,
+             const char     *process_name,
+             GVariant       *options,
+             GPtrArray      *channels)
 {
-  ChildStatus status = { code, 0 };
+  g_autoptr(GVariant) options_ref = g_variant_ref_sink (options);
+  g_autoptr(GVariant) request_variant = NULL;
+  Request *request = g_new0 (Request, 1);
 
-  write_all (status_fd, &status, sizeof status);
-  write_all (status_fd, message, strlen (message));
-  _exit (127);
+  request->server = g_object_ref (self);
+  request->process_name = g_strdup (process_name);
+  request->target = g_strdup (target);
+  request->channels = g_ptr_array_ref (channels);
+  request->request_fd = -1;
+  request->child.pidfd = -1;
+  request->child.status_fd = -1;
+
+  /* The pairs are filled at send time (the fds' indices); the variant
+   * holds everything else. */
+  request_variant = g_variant_ref_sink (g_variant_new ("(s@mvs@a{sv})", target,
+                                                       g_variant_new_maybe (G_VARIANT_TYPE_VARIANT,
+                                                                            args != NULL ? g_variant_new_variant (args) : NULL),
+                                                       process_name, options_ref));
+  request->variant = g_variant_get_data_as_bytes (request_variant);
+  return request;
 }
 
-G_GNUC_NORETURN static void
-child_fail_errno (int         status_fd,
-                  const char *step,
-                  int         errsv)
+/* Puts the request on a fresh socket pair and hands the server its end.
+ * Replaces a dead server first. */
+static gboolean
+request_send (Request  *request,
+              GError  **error)
 {
-  g_autofree char *message = g_strdup_printf ("setting up the child failed: %s%s%s", step,
-                                              errsv != 0 ? ": " : "",
-                                              errsv != 0 ? g_strerror (errsv) : "");
-
-  child_fail (status_fd, GIPC_ERROR_SPAWN_FAILED, message);
-}
-
-/* The sandbox the request asks for, prepared here with what the program
- * decided (its cached seccomp program included: nothing is built per
- * child) and applied (the child may allocate; it has one thread). */
-static void
-child_apply_sandbox (int         status_fd,
-                     const char *name,
-                     GVariant   *options,
-                     guint32    *applied_out)
-{
-  GipcSandboxPrepared sandbox = GIPC_SANDBOX_PREPARED_INIT;
-  g_autoptr(GError) error = NULL;
-  guint32 flags = 0;
-  guint64 memory_limit = 0;
-  GipcSandboxFlags applied = GIPC_SANDBOX_FLAGS_NONE;
-  GipcSandboxStep step;
-  int errsv = 0;
-
-  *applied_out = 0;
-  g_variant_lookup (options, "sandbox", "u", &flags);
-  g_variant_lookup (options, "memory-limit", "t", &memory_limit);
-  if (flags == 0 && memory_limit == 0)
-    return;
-
-  if (!gipc_sandbox_prepare_from_options (&sandbox, options, name, &error))
-    child_fail (status_fd, error->domain == GIPC_ERROR ? error->code : GIPC_ERROR_SPAWN_FAILED,
-                error->message);
-
-  step = gipc_sandbox_apply_prepared (&sandbox, &applied, &errsv);
-  if (step != GIPC_SANDBOX_STEP_NONE)
-    child_fail_errno (status_fd, gipc_sandbox_step_describe (step), errsv);
-  /* The Landlock ruleset fd is not the target's. */
-  gipc_sandbox_prepared_clear (&sandbox);
-  *applied_out = (guint32) applied;
-}
-
-/* In the child, right after the clone. @fds: the received fds, @pairs: the
- * channels as index pairs into @fds. */
-G_GNUC_NORETURN static void
-run_child (Target      *target,
-           GVariant    *args,
-           const char  *name,
-           gboolean     die_with_parent,
-           pid_t        program_pid,
-           const int   *fds,
-           gint         n_fds,
-           GVariant    *pairs,
-           GVariant    *options,
-           int          status_fd,
-           GipcForkServerChildFault fault)
-{
-  ChildStatus status_ok = { 0, 0 };
-  GArray *keep = g_array_new (FALSE, FALSE, sizeof (int));
-  GString *announced = current.announced = g_string_new (NULL);
-  GVariantIter iter;
-  gint32 r, w;
-  gint32 report = -1;
-  gint status;
-
-  /* First, the pid, to the program itself: if the server dies before its
-   * reply, the program still learns of its child and reaps it. */
-  if (g_variant_lookup (options, "report-fd", "i", &report) && report >= 0 && report < n_fds)
-    {
-      pid_t self_pid = getpid ();
-
-      write_all (fds[report], &self_pid, sizeof self_pid);
-    }
-
-  if (!tid_field_is_current ())
-    child_fail_errno (status_fd, "the thread descriptor does not hold the thread id", 0);
-
-  if (die_with_parent && !gipc_child_setup_die_with_parent (program_pid))
-    child_fail_errno (status_fd, "PR_SET_PDEATHSIG (die-with-parent)", errno);
-
-  gipc_child_setup_reset_signals (TRUE);
-
-  /* The server's default context is empty, but its wakeup eventfd is
-   * shared by every child: each gets a fresh one. */
-  gipc_child_setup_discard_main_contexts ();
-  /* The server's own end of the control socket. */
-  gipc_channel_child_after_fork (NULL, 0);
-
-  g_variant_iter_init (&iter, pairs);
-  while (g_variant_iter_next (&iter, "(ii)", &r, &w))
-    {
-      int read_fd = r >= 0 && r < n_fds ? fds[r] : -1;
-      int write_fd = w >= 0 && w < n_fds ? fds[w] : -1;
-
-      if (read_fd >= 0)
-        g_array_append_val (keep, read_fd);
-      if (write_fd >= 0 && write_fd != read_fd)
-        g_array_append_val (keep, write_fd);
-      g_string_append_printf (announced, "%s%d:%d", announced->len > 0 ? "," : "",
-                              read_fd, write_fd);
-    }
-  add_context_fds (keep);
-  g_array_append_val (keep, status_fd);
-  gipc_child_setup_close_fds_except ((const int *) (gpointer) keep->data, keep->len);
-  g_array_unref (keep);
-
-  if (!gipc_child_setup_stdin_to_devnull ())
-    child_fail_errno (status_fd, "stdin from /dev/null", errno);
-
-  /* Tests: a child whose set-up fails, or that is killed in the middle
-   * of it. */
-  if (fault == GIPC_FORK_SERVER_CHILD_FAULT_FAILS)
-    child_fail_errno (status_fd, "a fault made for testing", EIO);
-  if (fault == GIPC_FORK_SERVER_CHILD_FAULT_DIES)
-    (void) kill (getpid (), SIGKILL);
-
-  /* Last before the target, as in fork mode. */
-  child_apply_sandbox (status_fd, name, options, &status_ok.sandbox_applied);
-
-  /* The server waits for this (end of file) before it replies. */
-  write_all (status_fd, &status_ok, sizeof status_ok);
-  close (status_fd);
-
-  if (announced->len > 0)
-    g_setenv ("GIPC_CHANNEL_FDS", announced->str, TRUE);
-  else
-    g_unsetenv ("GIPC_CHANNEL_FDS");
-  g_string_free (announced, TRUE);
-  current.announced = NULL;
-
-  atexit (flush_channels_at_exit);
-
-  /* Kept in statics (see above): a target may exit() from here. */
-  current.inner_args = args;
-  current.process = gipc_process_new_for_server_child (name, die_with_parent);
-  status = target->func (current.process, args, target->user_data);
-  g_clear_object (&current.process);
-
-  gipc_channel_flush_all ();
-  fflush (NULL);
-  _exit (status);
-}
-
-static void
-send_reply (GipcChannel *control,
-            gboolean     ok,
-            pid_t        pid,
-            int          pidfd,
-            gint         code,
-            const char  *message,
-            guint32      sandbox_applied)
-{
-  g_autoptr(GUnixFDList) fds = NULL;
-  g_autoptr(GVariant) reply = NULL;
+  GipcForkServer *self = request->server;
+  g_autoptr(GVariant) head = NULL;
+  g_autoptr(GVariant) full = NULL;
   g_autoptr(GBytes) bytes = NULL;
-  g_autoptr(GError) error = NULL;
-
-  if (pidfd >= 0)
-    {
-      fds = g_unix_fd_list_new ();
-      if (g_unix_fd_list_append (fds, pidfd, &error) < 0)
-        {
-          /* The child runs and cannot be handed over: the program sees an
-           * error and never learns the pid; the child is left to exit. */
-          g_clear_object (&fds);
-          ok = FALSE;
-          pid = 0;
-          code = GIPC_ERROR_SPAWN_FAILED;
-          message = "the fork server cannot duplicate the child's pidfd";
-        }
-    }
-
-  reply = g_variant_ref_sink (g_variant_new (REPLY_TYPE, ok, (gint32) pid, (gint32) code,
-                                             message != NULL ? message : "", sandbox_applied));
-  bytes = g_variant_get_data_as_bytes (reply);
-  g_clear_error (&error);
-  if (!gipc_channel_send_with_fds (control, bytes, fds, NULL, &error))
-    _exit (1);
-}
-
-/* Reads what a child reports about its set-up, to end of file: the child
- * closes its end before its target runs (or dies, which closes it too). */
-static GByteArray *
-read_child_status (int fd)
-{
-  GByteArray *data = g_byte_array_new ();
-  guint8 buffer[512];
-
-  for (;;)
-    {
-      ssize_t n = read (fd, buffer, sizeof buffer);
-
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        break;
-      if (data->len < 4096)
-        g_byte_array_append (data, buffer, (guint) n);
-    }
-  return data;
-}
-
-/* One request: the variant of REQUEST_TYPE and its fds. */
-static void
-handle_request (GipcForkServer *self,
-                GipcChannel    *control,
-                pid_t           program_pid,
-                GBytes         *message,
-                GUnixFDList    *fd_list)
-{
-  const char *target_name;
+  g_autoptr(GError) local_error = NULL;
+  GVariantBuilder pairs;
+  GipcForkServerRequestHeader header;
+  int fds[GIPC_FORK_SERVER_MAX_FDS];
+  guint n_fds = 0;
+  int memfd = -1;
+  guint8 *datagram;
+  gsize datagram_len;
+  gconstpointer data;
+  gsize size;
+  Changes changes = { FALSE, FALSE };
+  const char *target;
   const char *name;
-  gboolean die_with_parent = FALSE;
-  const int *fds = NULL;
-  gint n_fds = 0;
-  Target *target;
-  sigset_t all_signals;
-  sigset_t old_mask;
-  int pidfd = -1;
-  int status_pipe[2];
-  GByteArray *status;
-  pid_t pid;
-  int errsv;
+  GVariant *maybe_args;
+  GVariant *options;
+  gboolean sent = FALSE;
+  guint timeout_ms;
+  int sp[2];
+  guint i;
 
-  current.request = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE (REQUEST_TYPE),
-                                                                  message, FALSE));
-  g_variant_get (current.request, "(&s@mv&s@a{sv}@a(ii))", &target_name, &current.maybe_args,
-                 &name, &current.options, &current.pairs);
-  current.args = g_variant_get_maybe (current.maybe_args);
-  g_variant_lookup (current.options, "die-with-parent", "b", &die_with_parent);
-
-  target = g_hash_table_lookup (self->targets, target_name);
-  if (target == NULL)
+  g_variant_builder_init (&pairs, G_VARIANT_TYPE ("a(ii)"));
+  for (i = 0; i < request->channels->len; i++)
     {
-      g_autofree char *why = g_strdup_printf ("the fork server has no target named “%s”",
-                                              target_name);
+      int read_fd;
+      int write_fd;
+      gint r = -1;
+      gint w = -1;
 
-      send_reply (control, FALSE, 0, -1, GIPC_ERROR_SPAWN_FAILED, why, 0);
-      return;
+      gipc_channel_get_fds (g_ptr_array_index (request->channels, i), &read_fd, &write_fd);
+      if (n_fds + 3 > GIPC_FORK_SERVER_MAX_FDS)
+        {
+          g_variant_builder_clear (&pairs);
+          g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
+                       "its channels have more fds than the %d a fork-server request carries",
+                       GIPC_FORK_SERVER_MAX_FDS - 1);
+          return FALSE;
+        }
+      if (read_fd >= 0)
+        {
+          r = (gint) n_fds;
+          fds[n_fds++] = read_fd;
+        }
+      /* One socket for both directions travels once. */
+      if (write_fd >= 0 && write_fd == read_fd)
+        w = r;
+      else if (write_fd >= 0)
+        {
+          w = (gint) n_fds;
+          fds[n_fds++] = write_fd;
+        }
+      g_variant_builder_add (&pairs, "(ii)", r, w);
     }
 
-  if (pipe2 (status_pipe, O_CLOEXEC) != 0)
+  head = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE ("(smvsa{sv})"),
+                                                       request->variant, TRUE));
+  g_variant_get (head, "(&s@mv&s@a{sv})", &target, &maybe_args, &name, &options);
+  full = g_variant_ref_sink (g_variant_new ("(s@mvs@a{sv}@a(ii))", target, maybe_args, name,
+                                            options, g_variant_builder_end (&pairs)));
+  g_variant_unref (maybe_args);
+  g_variant_unref (options);
+  bytes = g_variant_get_data_as_bytes (full);
+  data = g_bytes_get_data (bytes, &size);
+
+  memset (&header, 0, sizeof header);
+  header.magic = GIPC_FORK_SERVER_REQUEST_MAGIC;
+  header.size = size;
+  if (size > GIPC_FORK_SERVER_MAX_INLINE_REQUEST)
     {
-      g_autofree char *why = g_strdup_printf ("the fork server cannot make a pipe: %s",
-                                              g_strerror (errno));
+      /* Too big for one datagram: in a sealed memfd. */
+      memfd = memfd_create ("gipc-fork-server-request", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+      if (memfd >= 0 && ftruncate (memfd, (off_t) size) == 0)
+        {
+          gsize done = 0;
 
-      send_reply (control, FALSE, 0, -1, GIPC_ERROR_SPAWN_FAILED, why, 0);
-      return;
+          while (done < size)
+            {
+              ssize_t n = pwrite (memfd, (const guint8 *) data + done, size - done, (off_t) done);
+
+              if (n < 0 && errno == EINTR)
+                continue;
+              if (n <= 0)
+                break;
+              done += (gsize) n;
+            }
+          if (done == size)
+            (void) fcntl (memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+          else
+            {
+              close (memfd);
+              memfd = -1;
+            }
+        }
+      if (memfd < 0)
+        {
+          g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
+                       "its arguments (%" G_GSIZE_FORMAT " bytes) cannot be put in a memfd: %s",
+                       size, g_strerror (errno));
+          return FALSE;
+        }
+      header.in_memfd = 1;
+      fds[n_fds++] = memfd;
+      datagram_len = sizeof header;
     }
-
-  if (fd_list != NULL)
-    fds = g_unix_fd_list_peek_fds (fd_list, &n_fds);
-
-  /* No handler may run in the child before its reset (the server has
-   * default dispositions, but the mask is the child's to set). With
-   * CLONE_PARENT the child's exit signal is the server's own, SIGCHLD (the
-   * server was made by fork()), so waitpid() in the program sees it as
-   * any child. */
-  sigfillset (&all_signals);
-  sigprocmask (SIG_SETMASK, &all_signals, &old_mask);
-  pid = raw_clone (CLONE_PARENT | CLONE_PIDFD | CLONE_CHILD_SETTID, &pidfd, tid_field, SIGCHLD);
-  if (pid == 0)
-    {
-      GVariant *inner = current.args != NULL ? g_variant_get_variant (current.args) : NULL;
-
-      close (status_pipe[0]);
-      run_child (target, inner, name, die_with_parent, program_pid, fds, n_fds, current.pairs,
-                 current.options, status_pipe[1], self->child_fault_for_testing);
-    }
-  errsv = errno;
-  sigprocmask (SIG_SETMASK, &old_mask, NULL);
-  close (status_pipe[1]);
-
-  if (pid > 0 && self->die_before_reply_for_testing)
-    _exit (1);
-
-  if (pid < 0)
-    {
-      g_autofree char *why = g_strdup_printf ("the fork server cannot clone: %s",
-                                              g_strerror (errsv));
-
-      close (status_pipe[0]);
-      send_reply (control, FALSE, 0, -1, GIPC_ERROR_SPAWN_FAILED, why, 0);
-      return;
-    }
-
-  status = read_child_status (status_pipe[0]);
-  close (status_pipe[0]);
-  if (status->len < sizeof (ChildStatus))
-    send_reply (control, FALSE, pid, pidfd, GIPC_ERROR_SPAWN_FAILED,
-                "the child died while setting up", 0);
   else
-    {
-      ChildStatus child_status;
+    datagram_len = sizeof header + size;
 
-      memcpy (&child_status, status->data, sizeof child_status);
-      if (child_status.code == 0)
-        send_reply (control, TRUE, pid, pidfd, 0, NULL, child_status.sandbox_applied);
+  datagram = g_malloc (datagram_len);
+  memcpy (datagram, &header, sizeof header);
+  if (!header.in_memfd)
+    memcpy (datagram + sizeof header, data, size);
+
+  if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0)
+    {
+      g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED, "socketpair: %s",
+                   g_strerror (errno));
+      g_free (datagram);
+      if (memfd >= 0)
+        close (memfd);
+      return FALSE;
+    }
+
+  /* Into the server's end's queue, which is empty: never waits. */
+  if (gipc_fork_server_send (sp[0], datagram, datagram_len, fds, n_fds, MSG_DONTWAIT) != 0)
+    {
+      g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED, "sending the request: %s",
+                   g_strerror (errno));
+      g_free (datagram);
+      if (memfd >= 0)
+        close (memfd);
+      close (sp[0]);
+      close (sp[1]);
+      return FALSE;
+    }
+  g_free (datagram);
+  if (memfd >= 0)
+    close (memfd);
+
+  g_mutex_lock (&self->lock);
+  for (i = 0; i < 2 && !sent; i++)
+    {
+      g_clear_error (&local_error);
+      if (!ensure_server_locked (self, &changes, &local_error))
+        break;
+      /* A full queue: the server reads nothing, it is stopped or wedged. */
+      if (gipc_fork_server_send (self->control_fd, "R", 1, &sp[1], 1, MSG_DONTWAIT) == 0)
+        sent = TRUE;
       else
         {
-          g_autofree char *why = g_strndup ((const char *) status->data + sizeof child_status,
-                                            status->len - sizeof child_status);
-
-          send_reply (control, FALSE, pid, pidfd, child_status.code, why, 0);
+          g_set_error (&local_error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
+                       "the fork server takes no request: %s", g_strerror (errno));
+          self->replace = TRUE;
         }
     }
-  g_byte_array_unref (status);
-  close (pidfd);
-}
+  request->generation = self->generation;
+  /* A server that never answered may still be starting (a re-executed
+   * program runs up to its start call; Python imports its modules): it
+   * gets a second timeout for that. */
+  timeout_ms = self->answered ? self->timeout_ms : 2 * self->timeout_ms;
+  g_mutex_unlock (&self->lock);
+  emit_changes (self, &changes);
+  close (sp[1]);
 
-/* Fds 0 to 2 open (on /dev/null where they were closed), so that nothing
- * received or opened later lands on them. */
-static void
-open_stdio (void)
-{
-  int fd;
-
-  for (fd = 0; fd <= 2; fd++)
+  if (!sent)
     {
-      int null_fd;
-
-      if (fcntl (fd, F_GETFD) >= 0 || errno != EBADF)
-        continue;
-      null_fd = open ("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
-      if (null_fd >= 0 && null_fd != fd)
-        {
-          (void) dup2 (null_fd, fd);
-          close (null_fd);
-        }
+      close (sp[0]);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
     }
+
+  request->request_fd = sp[0];
+  request->deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+  request->tries++;
+  return TRUE;
 }
 
-G_GNUC_NORETURN static void
-run_server (GipcForkServer *self,
-            int             socket_fd,
-            pid_t           program_pid)
+typedef enum
 {
-  GArray *keep = g_array_new (FALSE, FALSE, sizeof (int));
-  GVariant *hello;
-  gboolean ready;
-  gboolean sent;
+  REPLY_WAIT,     /* nothing yet */
+  REPLY_DONE,     /* started (request->child filled) or failed (error set) */
+  REPLY_GONE,     /* the server went away without answering */
+} ReplyResult;
 
-  gipc_channel_registry_unlock ();
+/* Reads the reply, if there is one, without blocking. */
+static ReplyResult
+request_read_reply (Request  *request,
+                    GError  **error)
+{
+  guint8 buffer[sizeof (GipcForkServerReport) + GIPC_FORK_SERVER_MAX_MESSAGE + 1];
+  GipcForkServerReport report;
+  int fds[4];
+  guint n_fds = 0;
+  gssize n;
+  guint i;
 
-  if (!gipc_child_setup_die_with_parent (program_pid))
-    _exit (127);
+  n = gipc_fork_server_receive (request->request_fd, buffer, sizeof buffer - 1, fds,
+                                G_N_ELEMENTS (fds), &n_fds, MSG_DONTWAIT);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+    return REPLY_WAIT;
+  if (n < (gssize) sizeof report)
+    {
+      for (i = 0; i < n_fds; i++)
+        close (fds[i]);
+      return REPLY_GONE;
+    }
 
-  /* The server's (and its children's) copy of the object: the lock was
-   * held by the program across the fork, and the object serves nothing
-   * here. */
-  g_mutex_init (&self->lock);
-  self->running = FALSE;
-  self->stop_reason = g_strdup ("this is the fork server or one of its children");
+  memcpy (&report, buffer, sizeof report);
+  g_mutex_lock (&request->server->lock);
+  if (request->generation == request->server->generation)
+    request->server->answered = TRUE;
+  g_mutex_unlock (&request->server->lock);
 
-  gipc_child_setup_reset_signals (TRUE);
-  gipc_child_setup_discard_main_contexts ();
-  gipc_channel_child_after_fork (NULL, 0);
+  if (report.kind == GIPC_FORK_SERVER_REPORT_STARTED && report.pid > 0)
+    {
+      request->child.pid = report.pid;
+      request->child.pidfd = report.has_pidfd && n_fds >= 1 ? fds[0] : -1;
+      for (i = request->child.pidfd >= 0 ? 1 : 0; i < n_fds; i++)
+        close (fds[i]);
+      request->child.sandbox_applied = report.sandbox_applied;
+      /* The same socket brings the exit report. */
+      request->child.status_fd = request->request_fd;
+      request->request_fd = -1;
+      return REPLY_DONE;
+    }
 
-  open_stdio ();
-  g_array_append_val (keep, socket_fd);
-  add_context_fds (keep);
-  gipc_child_setup_close_fds_except ((const int *) (gpointer) keep->data, keep->len);
-  g_array_unref (keep);
-  (void) gipc_child_setup_stdin_to_devnull ();
+  for (i = 0; i < n_fds; i++)
+    close (fds[i]);
 
-  server_control = gipc_channel_new_from_fds (socket_fd, socket_fd, NULL);
-  if (server_control == NULL)
-    _exit (127);
+  if (report.kind == GIPC_FORK_SERVER_REPORT_FAILED)
+    {
+      gint code = report.code == GIPC_ERROR_SANDBOX_UNAVAILABLE ? report.code
+                                                                : GIPC_ERROR_SPAWN_FAILED;
 
-  server_why = g_string_new (NULL);
-  ready = find_tid_field (server_why);
-  hello = g_variant_ref_sink (g_variant_new (HELLO_TYPE, ready, server_why->str));
-  g_string_free (server_why, TRUE);
-  server_why = NULL;
-  sent = gipc_channel_send_variant (server_control, hello, NULL, NULL);
-  g_variant_unref (hello);
-  if (!sent || !ready)
-    _exit (1);
+      buffer[n] = '\0';
+      g_set_error_literal (error, GIPC_ERROR, code, (const char *) buffer + sizeof report);
+      return REPLY_DONE;
+    }
+
+  g_set_error_literal (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
+                       "the fork server sent an unexpected reply");
+  return REPLY_DONE;
+}
+
+/* No answer in time, or the server went away: the server is replaced (by
+ * the next send), and a reply that came in the meantime is taken. Returns
+ * REPLY_DONE if it was, else REPLY_GONE. */
+static ReplyResult
+request_give_up_on_server (Request  *request,
+                           gboolean  timed_out,
+                           GError  **error)
+{
+  GipcForkServer *self = request->server;
+  Changes changes = { FALSE, FALSE };
+  ReplyResult result;
+
+  g_mutex_lock (&self->lock);
+  if (request->generation == self->generation && self->control_fd >= 0)
+    {
+      g_debug ("Fork server (pid %d) %s; killing it", (int) self->server_pid,
+               timed_out ? "did not answer in time" : "went away");
+      /* Dead for sure before its last words are read: nothing comes
+       * after this. */
+      kill_server_locked (self);
+      self->replace = TRUE;
+      g_free (self->stop_reason);
+      self->stop_reason = g_strdup (timed_out ? "the fork server did not answer in time"
+                                              : "the fork server died or was killed");
+      set_running_locked (self, FALSE, &changes);
+    }
+  g_mutex_unlock (&self->lock);
+  emit_changes (self, &changes);
+
+  result = request_read_reply (request, error);
+  if (result == REPLY_WAIT)
+    result = REPLY_GONE;
+  if (result == REPLY_GONE)
+    {
+      close (request->request_fd);
+      request->request_fd = -1;
+    }
+  return result;
+}
+
+static void
+prefix_error (GError     **error,
+              const char  *process_name)
+{
+  if (error != NULL && *error != NULL)
+    g_prefix_error (error, "Cannot start process “%s”: ", process_name);
+}
+
+/* The target is known to the program too: an unknown name fails here,
+ * before anything is sent. */
+static gboolean
+check_target (GipcForkServer  *self,
+              const char      *target,
+              const char      *process_name,
+              GError         **error)
+{
+  gboolean started;
+
+  g_mutex_lock (&self->lock);
+  started = self->started;
+  g_mutex_unlock (&self->lock);
+
+  if (!started)
+    {
+      g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
+                   "Cannot start process “%s”: the fork server was not started",
+                   process_name);
+      return FALSE;
+    }
+  if (g_hash_table_contains (self->targets, target))
+    return TRUE;
+
+  g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
+               "Cannot start process “%s”: the fork server has no target named “%s”",
+               process_name, target);
+  return FALSE;
+}
+
+gboolean
+gipc_fork_server_request (GipcForkServer       *self,
+                          const char           *target,
+                          GVariant             *args,
+                          const char           *process_name,
+                          GVariant             *options,
+                          GPtrArray            *channels,
+                          GipcForkServerChild  *child,
+                          GError              **error)
+{
+  Request *request;
+  gboolean ok = FALSE;
+
+  g_return_val_if_fail (GIPC_IS_FORK_SERVER (self), FALSE);
+  g_return_val_if_fail (child != NULL, FALSE);
+
+  if (!check_target (self, target, process_name, error))
+    {
+      g_variant_unref (g_variant_ref_sink (options));
+      return FALSE;
+    }
+
+  request = request_new (self, target, args, process_name, options, channels);
 
   for (;;)
     {
-      GError *error = NULL;
+      g_autoptr(GError) local_error = NULL;
+      ReplyResult result;
 
-      current.message = gipc_channel_receive_with_fds (server_control, &current.fds, NULL, &error);
-      if (current.message == NULL)
-        _exit (g_error_matches (error, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED) ? 0 : 1);
+      if (!request_send (request, &local_error))
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          break;
+        }
 
-      /* The fds stay open in the server until the child is made, then go
-       * with the list. */
-      handle_request (self, server_control, program_pid, current.message, current.fds);
-      current_clear ();
+      do
+        {
+          gint64 remaining = request->deadline - g_get_monotonic_time ();
+          struct pollfd pfd = { request->request_fd, POLLIN, 0 };
+
+          result = request_read_reply (request, &local_error);
+          if (result != REPLY_WAIT)
+            break;
+          if (remaining <= 0)
+            {
+              result = request_give_up_on_server (request, TRUE, &local_error);
+              break;
+            }
+          (void) poll (&pfd, 1, (int) MIN ((remaining + 999) / 1000, G_MAXINT));
+        }
+      while (TRUE);
+
+      if (result == REPLY_GONE)
+        result = request_give_up_on_server (request, FALSE, &local_error);
+
+      if (result == REPLY_DONE)
+        {
+          ok = local_error == NULL;
+          if (ok)
+            {
+              *child = request->child;
+              /* The fds are the caller's now. */
+              request->child.pidfd = -1;
+              request->child.status_fd = -1;
+            }
+          else
+            g_propagate_error (error, g_steal_pointer (&local_error));
+          break;
+        }
+
+      /* REPLY_GONE: once more, on a fresh server. */
+      if (request->tries >= 2)
+        {
+          g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
+                       "the fork server went away twice (%s)",
+                       self->stop_reason != NULL ? self->stop_reason : "no answer");
+          break;
+        }
     }
+
+  prefix_error (error, process_name);
+  request_free (request);
+  return ok;
+}
+
+static gboolean request_source_cb (gint fd, GIOCondition condition, gpointer user_data);
+
+/* Sends the request and waits for the reply in the task's context. */
+static void
+request_async_send (GTask *task)
+{
+  Request *request = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  if (!request_send (request, &error))
+    {
+      prefix_error (&error, request->process_name);
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+
+  request->source = g_unix_fd_source_new (request->request_fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
+  g_source_set_ready_time (request->source, request->deadline);
+  g_source_set_static_name (request->source, "[gipc-fork-server-request]");
+  g_source_set_callback (request->source, (GSourceFunc) (void (*) (void)) request_source_cb,
+                         task, NULL);
+  g_source_attach (request->source, g_task_get_context (task));
+}
+
+static gboolean
+request_source_cb (gint         fd,
+                   GIOCondition condition,
+                   gpointer     user_data)
+{
+  GTask *task = user_data;
+  Request *request = g_task_get_task_data (task);
+  GError *error = NULL;
+  ReplyResult result;
+
+  result = request_read_reply (request, &error);
+  if (result == REPLY_WAIT)
+    {
+      if (g_get_monotonic_time () < request->deadline)
+        return G_SOURCE_CONTINUE;
+      result = request_give_up_on_server (request, TRUE, &error);
+    }
+  else if (result == REPLY_GONE)
+    result = request_give_up_on_server (request, FALSE, &error);
+
+  /* This source is done: the next try makes its own. */
+  g_source_unref (g_steal_pointer (&request->source));
+
+  if (result == REPLY_DONE)
+    {
+      if (error != NULL)
+        {
+          prefix_error (&error, request->process_name);
+          g_task_return_error (task, error);
+        }
+      else
+        g_task_return_boolean (task, TRUE);
+      g_object_unref (task);
+      return G_SOURCE_REMOVE;
+    }
+
+  if (request->tries >= 2)
+    {
+      g_task_return_new_error (task, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
+                               "Cannot start process “%s”: the fork server went away twice",
+                               request->process_name);
+      g_object_unref (task);
+      return G_SOURCE_REMOVE;
+    }
+
+  request_async_send (task);
+  return G_SOURCE_REMOVE;
+}
+
+void
+gipc_fork_server_request_async (GipcForkServer      *self,
+                                const char          *target,
+                                GVariant            *args,
+                                const char          *process_name,
+                                GVariant            *options,
+                                GPtrArray           *channels,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  GTask *task;
+  GError *error = NULL;
+
+  g_return_if_fail (GIPC_IS_FORK_SERVER (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, gipc_fork_server_request_async);
+  g_task_set_name (task, "[gipc_fork_server_request_async]");
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, &error) ||
+      !check_target (self, target, process_name, &error))
+    {
+      g_variant_unref (g_variant_ref_sink (options));
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+
+  g_task_set_task_data (task, request_new (self, target, args, process_name, options, channels),
+                        (GDestroyNotify) request_free);
+  request_async_send (task);
+}
+
+gboolean
+gipc_fork_server_request_finish (GipcForkServer       *self,
+                                 GAsyncResult         *result,
+                                 GipcForkServerChild  *child,
+                                 GError              **error)
+{
+  Request *request;
+
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    return FALSE;
+
+  request = g_task_get_task_data (G_TASK (result));
+  *child = request->child;
+  /* The fds are the caller's now. */
+  request->child.pidfd = -1;
+  request->child.status_fd = -1;
+  return TRUE;
+}
+
+GipcReapResult
+gipc_fork_server_child_try_reap (int       status_fd,
+                                 int       pidfd,
+                                 gboolean *server_gone,
+                                 gint     *exit_code)
+{
+  GipcForkServerReport report;
+  guint8 buffer[sizeof report + GIPC_FORK_SERVER_MAX_MESSAGE];
+  guint n_fds = 0;
+  gssize n;
+
+  if (!*server_gone)
+    {
+      n = gipc_fork_server_receive (status_fd, buffer, sizeof buffer, NULL, 0, &n_fds,
+                                    MSG_DONTWAIT);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return GIPC_REAP_RUNNING;
+      if (n >= (gssize) sizeof report)
+        {
+          memcpy (&report, buffer, sizeof report);
+          if (report.kind == GIPC_FORK_SERVER_REPORT_EXITED)
+            {
+              *exit_code = gipc_fork_server_report_exit_code (&report);
+              return GIPC_REAP_EXITED;
+            }
+          return GIPC_REAP_RUNNING;
+        }
+
+      /* End of file: the server went away before the child. */
+      *server_gone = TRUE;
+      if (pidfd < 0)
+        {
+          *exit_code = 0;
+          return GIPC_REAP_LOST;
+        }
+      /* From now on, a poll on status_fd waits for the child's exit. */
+      if (dup3 (pidfd, status_fd, O_CLOEXEC) < 0)
+        {
+          *exit_code = 0;
+          return GIPC_REAP_LOST;
+        }
+    }
+
+  {
+    struct pollfd pfd = { pidfd, POLLIN, 0 };
+
+    if (pidfd >= 0 && poll (&pfd, 1, 0) == 0)
+      return GIPC_REAP_RUNNING;
+  }
+  *exit_code = 0;
+  return GIPC_REAP_LOST;
 }
 
 /* ------------------------------------------------------------------ */
-/* The program's side                                                  */
-
-static void
-reap_server_locked (GipcForkServer *self,
-                    gboolean        kill_first)
-{
-  struct pollfd pfd;
-  siginfo_t info;
-
-  /* Only the program that started the server reaps (or kills) it, not
-   * a fork-mode child that drops its copy of the object. */
-  if (self->server_pid <= 0 || self->owner_pid != getpid ())
-    {
-      if (self->server_pidfd >= 0)
-        close (self->server_pidfd);
-      self->server_pidfd = -1;
-      self->server_pid = 0;
-      return;
-    }
-
-  if (self->server_pidfd >= 0)
-    {
-      pfd.fd = self->server_pidfd;
-      pfd.events = POLLIN;
-      pfd.revents = 0;
-      if (kill_first ||
-          poll (&pfd, 1, SERVER_EXIT_TIMEOUT_MS) <= 0)
-        (void) syscall (SYS_pidfd_send_signal, self->server_pidfd, SIGKILL, NULL, 0);
-      memset (&info, 0, sizeof info);
-      while (waitid (P_PIDFD, (id_t) self->server_pidfd, &info, WEXITED) < 0 && errno == EINTR)
-        ;
-      close (self->server_pidfd);
-      self->server_pidfd = -1;
-    }
-  else
-    {
-      int wait_status;
-
-      if (kill_first)
-        (void) kill (self->server_pid, SIGKILL);
-      wait_for_pid (self->server_pid, &wait_status);
-    }
-  self->server_pid = 0;
-}
-
-/* The server is gone (or unusable): close, reap, remember why. */
-static void
-stop_locked (GipcForkServer *self,
-             const char     *reason,
-             gboolean        kill_first)
-{
-  if (self->control != NULL)
-    {
-      (void) gipc_channel_close (self->control, NULL);
-      g_clear_object (&self->control);
-    }
-  reap_server_locked (self, kill_first);
-  self->running = FALSE;
-  if (self->stop_reason == NULL)
-    self->stop_reason = g_strdup (reason);
-}
+/* GObject                                                             */
 
 static void
 gipc_fork_server_finalize (GObject *object)
 {
   GipcForkServer *self = GIPC_FORK_SERVER (object);
 
-  /* End of stream: the server exits. */
-  stop_locked (self, "the fork server was finalized", FALSE);
+  /* End of stream: the server exits once its children did. Reaped by the
+   * global default context's child watch (as GSubprocess leaves a child
+   * that still runs), or now if it is gone already. */
+  if (self->control_fd >= 0)
+    close (self->control_fd);
+  self->control_fd = -1;
+  if (self->server_pid > 0 && self->owner_pid == getpid ())
+    {
+      siginfo_t info;
+
+      memset (&info, 0, sizeof info);
+      if (waitid (P_PID, (id_t) self->server_pid, &info, WEXITED | WNOHANG) == 0 &&
+          info.si_pid == 0)
+        {
+          GSource *watch = g_child_watch_source_new (self->server_pid);
+
+          g_source_set_static_name (watch, "[gipc-fork-server-reap]");
+          g_source_attach (watch, NULL);
+          g_source_unref (watch);
+        }
+    }
+  if (self->server_pidfd >= 0)
+    close (self->server_pidfd);
   g_clear_pointer (&self->stop_reason, g_free);
   /* The notifiers run in the program only: a copy of the object in the
    * server or a fork-mode child lets the targets' data be. */
   if (self->started && self->owner_pid != getpid ())
     g_hash_table_foreach_steal (self->targets, forget_target, NULL);
   g_clear_pointer (&self->targets, g_hash_table_unref);
+  g_clear_pointer (&self->exe_path, g_free);
+  g_clear_pointer (&self->argv, g_strfreev);
+  g_clear_pointer (&self->envp, g_strfreev);
   g_mutex_clear (&self->lock);
 
   G_OBJECT_CLASS (gipc_fork_server_parent_class)->finalize (object);
@@ -1014,6 +1139,9 @@ gipc_fork_server_get_property (GObject    *object,
     case PROP_RUNNING:
       g_value_set_boolean (value, gipc_fork_server_is_running (self));
       break;
+    case PROP_RESTARTS:
+      g_value_set_uint (value, gipc_fork_server_get_restarts (self));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1030,9 +1158,10 @@ gipc_fork_server_class_init (GipcForkServerClass *klass)
   /**
    * GipcForkServer:running: (getter is_running)
    *
-   * Whether the server was started and is known to be alive. It turns
-   * %FALSE when a request finds the server gone (the notification is
-   * emitted in the thread of that request).
+   * Whether a server process is up, as far as the program knows: %TRUE
+   * after [method@Gipc.ForkServer.start], %FALSE when a request found it
+   * gone, %TRUE again once it was replaced (the notification is emitted in
+   * the thread of that request).
    *
    * Since: 1.0
    */
@@ -1040,15 +1169,31 @@ gipc_fork_server_class_init (GipcForkServerClass *klass)
     g_param_spec_boolean ("running", NULL, NULL, FALSE,
                           G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
+  /**
+   * GipcForkServer:restarts: (getter get_restarts)
+   *
+   * How many times a dead, killed or stopped server was replaced by a
+   * re-executed copy of the program (the notification is emitted in the
+   * thread of the start that replaced it).
+   *
+   * Since: 1.0
+   */
+  properties[PROP_RESTARTS] =
+    g_param_spec_uint ("restarts", NULL, NULL, 0, G_MAXUINT, 0,
+                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
 static void
 gipc_fork_server_init (GipcForkServer *self)
 {
-  self->targets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, target_free);
+  self->targets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                         gipc_fork_server_target_free);
   g_mutex_init (&self->lock);
   self->server_pidfd = -1;
+  self->control_fd = -1;
+  self->timeout_ms = GIPC_FORK_SERVER_REQUEST_TIMEOUT_MS;
 }
 
 /**
@@ -1105,16 +1250,56 @@ gipc_fork_server_add_target (GipcForkServer *self,
   g_hash_table_replace (self->targets, g_strdup (name), target);
 }
 
-static int
-move_above_stdio (int fd)
+/* /proc/self/cmdline as a vector, or NULL. */
+static char **
+read_cmdline (void)
 {
-  int moved;
+  g_autofree char *contents = NULL;
+  GPtrArray *argv;
+  gsize length;
+  gsize i = 0;
 
-  if (fd > 2)
-    return fd;
-  moved = fcntl (fd, F_DUPFD_CLOEXEC, 3);
-  close (fd);
-  return moved;
+  if (!g_file_get_contents ("/proc/self/cmdline", &contents, &length, NULL) || length == 0)
+    return NULL;
+
+  argv = g_ptr_array_new ();
+  while (i < length)
+    {
+      gsize len = strnlen (contents + i, length - i);
+
+      g_ptr_array_add (argv, g_strndup (contents + i, len));
+      i += len + 1;
+    }
+  g_ptr_array_add (argv, NULL);
+  return (char **) g_ptr_array_free (argv, FALSE);
+}
+
+/* In a copy of the program that the program re-executed to replace its
+ * server: this start call becomes the server, or the copy exits. Never
+ * returns. */
+G_GNUC_NORETURN static void
+become_replacement_server (GipcForkServer          *self,
+                           const GipcForkServerEnv *env)
+{
+  guint n_threads = gipc_child_setup_count_threads ();
+  int flags = fcntl (env->control_fd, F_GETFD);
+
+  if (n_threads != 1 || flags < 0)
+    {
+      g_printerr ("gipc: this copy of the program was started to be its fork server, "
+                  "but %s when it reached gipc_fork_server_start(); exiting\n",
+                  flags < 0 ? "its control socket is not open" : "it has more than one thread");
+      _exit (127);
+    }
+  (void) fcntl (env->control_fd, F_SETFD, flags | FD_CLOEXEC);
+  /* Single-threaded (checked above): the children do not see it. */
+  unsetenv (GIPC_FORK_SERVER_ENV);
+
+  self->started = TRUE;
+  self->running = FALSE;
+  self->stop_reason = g_strdup ("this is the fork server or one of its children");
+  gipc_fork_server_loop_run (self->targets, env->control_fd, env->program_pid, env->pdeathsig,
+                             self->die_before_reply_for_testing, self->child_fault_for_testing);
 }
 
 /**
@@ -1127,7 +1312,10 @@ move_above_stdio (int fd)
  * single-threaded and forks a child for each
  * [ctor@Gipc.Process.new_for_target] process that starts. Call it first
  * thing in `main`, before anything starts a thread (GTK, GDBus, GIO's
- * thread pool, a GApplication).
+ * thread pool, a GApplication), and before anything with side effects:
+ * when the server has to be replaced, the program is executed again up
+ * to this call, which in that copy becomes the new server and never
+ * returns (see [class@Gipc.ForkServer]).
  *
  * Fails with %GIPC_ERROR_FAILED, saying how many threads it found, if the
  * program has more than one thread; with %GIPC_ERROR_ALREADY_STARTED if
@@ -1144,15 +1332,14 @@ gboolean
 gipc_fork_server_start (GipcForkServer  *self,
                         GError         **error)
 {
-  g_autoptr(GVariant) hello = NULL;
-  g_autoptr(GError) local_error = NULL;
+  GipcForkServerEnv env;
   const char *runtime;
-  const char *why = NULL;
-  gboolean ready = FALSE;
+  const char *env_value;
   sigset_t all_signals;
   sigset_t old_mask;
   pid_t parent_pid = getpid ();
   guint n_threads;
+  guint ordinal;
   int sv[2];
   pid_t pid;
   int errsv;
@@ -1168,6 +1355,27 @@ gipc_fork_server_start (GipcForkServer  *self,
       g_set_error_literal (error, GIPC_ERROR, GIPC_ERROR_ALREADY_STARTED,
                            "The fork server was already started");
       return FALSE;
+    }
+
+  ordinal = (guint) g_atomic_int_add (&start_counter, 1) + 1;
+
+  /* A copy of the program made to replace a server: its own start call
+   * becomes that server; the ones before it only stand in (the server
+   * they would make is not wanted in the copy). */
+  env_value = g_getenv (GIPC_FORK_SERVER_ENV);
+  if (env_value != NULL)
+    {
+      if (!gipc_fork_server_env_parse (env_value, &env))
+        {
+          g_printerr ("gipc: malformed %s=%s; exiting\n", GIPC_FORK_SERVER_ENV, env_value);
+          _exit (127);
+        }
+      if (env.ordinal == ordinal)
+        become_replacement_server (self, &env);
+      self->started = TRUE;
+      self->stop_reason = g_strdup ("this copy of the program is the fork server of another");
+      g_mutex_unlock (&self->lock);
+      return TRUE;
     }
 
   runtime = gipc_child_setup_find_fork_unsafe_runtime ();
@@ -1198,7 +1406,7 @@ gipc_fork_server_start (GipcForkServer  *self,
       return FALSE;
     }
 
-  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+  if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
     {
       errsv = errno;
       g_mutex_unlock (&self->lock);
@@ -1222,6 +1430,13 @@ gipc_fork_server_start (GipcForkServer  *self,
       return FALSE;
     }
 
+  /* What a replacement takes: read now, while the program has one
+   * thread (its environment cannot change under us). */
+  self->exe_path = g_file_read_link ("/proc/self/exe", NULL);
+  self->argv = read_cmdline ();
+  self->envp = g_get_environ ();
+  self->ordinal = ordinal;
+
   /* The server's targets are fixed from here on. */
   self->started = TRUE;
   self->owner_pid = parent_pid;
@@ -1233,8 +1448,18 @@ gipc_fork_server_start (GipcForkServer  *self,
   pid = fork ();
   if (pid == 0)
     {
+      gipc_channel_registry_unlock ();
       close (sv[0]);
-      run_server (self, sv[1], parent_pid);
+      /* The server's (and its children's) copy of the object: the lock
+       * was held by the program across the fork, and the object serves
+       * nothing here. */
+      g_mutex_init (&self->lock);
+      self->running = FALSE;
+      self->control_fd = -1;
+      self->stop_reason = g_strdup ("this is the fork server or one of its children");
+      gipc_fork_server_loop_run (self->targets, sv[1], parent_pid, TRUE,
+                                 self->die_before_reply_for_testing,
+                                 self->child_fault_for_testing);
     }
   errsv = errno;
   gipc_channel_registry_unlock ();
@@ -1253,33 +1478,9 @@ gipc_fork_server_start (GipcForkServer  *self,
     }
 
   self->server_pid = pid;
-  self->server_pidfd = (int) syscall (SYS_pidfd_open, pid, 0);
-  self->control = gipc_channel_new_from_fds (sv[0], sv[0], &local_error);
-  if (self->control != NULL)
-    hello = gipc_channel_receive_variant (self->control, NULL, &local_error);
-  if (hello != NULL && g_variant_is_of_type (hello, G_VARIANT_TYPE (HELLO_TYPE)))
-    g_variant_get (hello, "(b&s)", &ready, &why);
-  else if (local_error == NULL)
-    g_set_error_literal (&local_error, GIPC_ERROR, GIPC_ERROR_PROTOCOL,
-                         "unexpected first message");
-
-  if (!ready)
-    {
-      g_autofree char *reason = NULL;
-
-      if (why != NULL)
-        reason = g_strdup_printf ("the fork server cannot make children that know their "
-                                  "own thread id: %s", why);
-      else
-        reason = g_strdup_printf ("the fork server died while starting: %s",
-                                  local_error->message);
-      stop_locked (self, reason, TRUE);
-      g_mutex_unlock (&self->lock);
-      g_set_error (error, GIPC_ERROR, GIPC_ERROR_FAILED, "Cannot start a fork server: %s",
-                   reason);
-      return FALSE;
-    }
-
+  self->server_pidfd = gipc_reaper_pidfd_open (pid);
+  self->control_fd = sv[0];
+  self->generation = 1;
   self->running = TRUE;
   g_mutex_unlock (&self->lock);
 
@@ -1291,7 +1492,8 @@ gipc_fork_server_start (GipcForkServer  *self,
  * gipc_fork_server_is_running: (get-property running)
  * @self: a fork server
  *
- * Whether @self was started and no request found it gone since.
+ * Whether @self was started and its server is up, as far as the program
+ * knows (see [property@Gipc.ForkServer:running]).
  *
  * Returns: %TRUE if the server runs
  *
@@ -1311,261 +1513,29 @@ gipc_fork_server_is_running (GipcForkServer *self)
   return running;
 }
 
-/* Adds @fd to @fds; returns its index, or -1 for no fd or an error
- * (@error set). */
-/* The server died (or could not hand the child over) after a request: a
- * child it made may run, ours but unknown. It wrote its pid on @report
- * first thing; kill and reap it. Waits at most 2 s for the writers (the
- * child closes its end before its target runs, the server's end went with
- * it). */
-static void
-reap_unreported_child (int report)
+/**
+ * gipc_fork_server_get_restarts: (get-property restarts)
+ * @self: a fork server
+ *
+ * How many times the server was replaced (see
+ * [property@Gipc.ForkServer:restarts]).
+ *
+ * Returns: the number of replacements
+ *
+ * Since: 1.0
+ */
+guint
+gipc_fork_server_get_restarts (GipcForkServer *self)
 {
-  struct pollfd pfd = { report, POLLIN, 0 };
-  pid_t pid = 0;
-  gsize got = 0;
+  guint restarts;
 
-  while (got < sizeof pid)
-    {
-      gssize n;
-
-      if (poll (&pfd, 1, 2000) <= 0)
-        return;
-      n = read (report, (guint8 *) &pid + got, sizeof pid - got);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        return;
-      got += n;
-    }
-
-  if (pid > 0)
-    {
-      g_debug ("Fork server: killing child %d, whose start was not reported", (int) pid);
-      (void) kill (pid, SIGKILL);
-      wait_for_pid (pid, NULL);
-    }
-}
-
-static gint
-append_fd (GUnixFDList  *fds,
-           int           fd,
-           GError      **error)
-{
-  if (fd < 0)
-    return -1;
-  return g_unix_fd_list_append (fds, fd, error);
-}
-
-gboolean
-gipc_fork_server_request (GipcForkServer  *self,
-                          const char      *target,
-                          GVariant        *args,
-                          const char      *process_name,
-                          GVariant        *options,
-                          GPtrArray       *channels,
-                          pid_t           *pid,
-                          int             *pidfd,
-                          guint           *sandbox_applied,
-                          GError         **error)
-{
-  g_autoptr(GVariant) options_ref = g_variant_ref_sink (options);
-  g_autoptr(GVariant) request_options = NULL;
-  g_autoptr(GUnixFDList) fds = g_unix_fd_list_new ();
-  GVariantDict dict;
-  int report[2] = { -1, -1 };
-  gint report_index;
-  g_autoptr(GUnixFDList) reply_fds = NULL;
-  g_autoptr(GVariant) request = NULL;
-  g_autoptr(GVariant) reply = NULL;
-  g_autoptr(GBytes) request_bytes = NULL;
-  g_autoptr(GBytes) reply_bytes = NULL;
-  g_autoptr(GError) local_error = NULL;
-  GVariantBuilder pairs;
-  gboolean notify = FALSE;
-  gboolean ok = FALSE;
-  const char *message = NULL;
-  gint32 child_pid = 0;
-  gint32 code = 0;
-  guint32 applied = 0;
-  guint i;
-
-  g_return_val_if_fail (GIPC_IS_FORK_SERVER (self), FALSE);
-
-  g_variant_builder_init (&pairs, G_VARIANT_TYPE ("a(ii)"));
-  for (i = 0; i < channels->len; i++)
-    {
-      int read_fd;
-      int write_fd;
-      gint r;
-      gint w;
-
-      gipc_channel_get_fds (g_ptr_array_index (channels, i), &read_fd, &write_fd);
-      r = append_fd (fds, read_fd, &local_error);
-      /* One socket for both directions travels once. */
-      w = write_fd == read_fd ? r : local_error == NULL ? append_fd (fds, write_fd, &local_error) : -1;
-      if (local_error != NULL)
-        {
-          g_variant_builder_clear (&pairs);
-          g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
-                       "Cannot start process “%s”: cannot pass channel %u: %s",
-                       process_name, i, local_error->message);
-          return FALSE;
-        }
-      g_variant_builder_add (&pairs, "(ii)", r, w);
-    }
-
-  /* Where the child reports its pid, for when the server dies first. */
-  if (pipe2 (report, O_CLOEXEC) < 0)
-    {
-      int errsv = errno;
-
-      g_variant_builder_clear (&pairs);
-      g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
-                   "Cannot start process “%s”: pipe: %s", process_name, g_strerror (errsv));
-      return FALSE;
-    }
-  report_index = append_fd (fds, report[1], &local_error);
-  close (report[1]);
-  if (local_error != NULL)
-    {
-      close (report[0]);
-      g_variant_builder_clear (&pairs);
-      g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
-                   "Cannot start process “%s”: %s", process_name, local_error->message);
-      return FALSE;
-    }
-  g_variant_dict_init (&dict, options_ref);
-  g_variant_dict_insert (&dict, "report-fd", "i", report_index);
-  request_options = g_variant_ref_sink (g_variant_dict_end (&dict));
-
-  /* The channel would refuse the send: that must not look like a dead
-   * server. */
-  if (g_unix_fd_list_get_length (fds) > GIPC_CHANNEL_MAX_FDS_PER_MESSAGE)
-    {
-      close (report[0]);
-      g_variant_builder_clear (&pairs);
-      g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
-                   "Cannot start process “%s”: its channels have %d fds, more than the "
-                   "%d a fork-server request carries", process_name,
-                   g_unix_fd_list_get_length (fds), GIPC_CHANNEL_MAX_FDS_PER_MESSAGE);
-      return FALSE;
-    }
-
-  request = g_variant_ref_sink (g_variant_new ("(s@mvs@a{sv}@a(ii))", target,
-                                               g_variant_new_maybe (G_VARIANT_TYPE_VARIANT,
-                                                                    args != NULL ? g_variant_new_variant (args) : NULL),
-                                               process_name,
-                                               request_options,
-                                               g_variant_builder_end (&pairs)));
-  request_bytes = g_variant_get_data_as_bytes (request);
+  g_return_val_if_fail (GIPC_IS_FORK_SERVER (self), 0);
 
   g_mutex_lock (&self->lock);
-
-  if (self->running && self->owner_pid != getpid ())
-    {
-      g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
-                   "Cannot start process “%s”: the fork server belongs to process %d; "
-                   "a child of it (fork mode) cannot use it", process_name,
-                   (int) self->owner_pid);
-      g_mutex_unlock (&self->lock);
-      close (report[0]);
-      return FALSE;
-    }
-
-  if (!self->running)
-    {
-      const char *reason = self->stop_reason;
-
-      g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
-                   "Cannot start process “%s”: %s", process_name,
-                   reason != NULL ? reason : "the fork server was not started");
-      g_mutex_unlock (&self->lock);
-      close (report[0]);
-      return FALSE;
-    }
-
-  if (gipc_channel_send_with_fds (self->control, request_bytes,
-                                  g_unix_fd_list_get_length (fds) > 0 ? fds : NULL,
-                                  NULL, &local_error))
-    reply_bytes = gipc_channel_receive_with_fds (self->control, &reply_fds, NULL, &local_error);
-
-  if (reply_bytes != NULL)
-    {
-      reply = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE (REPLY_TYPE),
-                                                            reply_bytes, FALSE));
-      g_variant_get (reply, "(bii&su)", &ok, &child_pid, &code, &message, &applied);
-      if (!ok && child_pid > 0 && reply_fds != NULL && g_unix_fd_list_get_length (reply_fds) == 1)
-        {
-          /* A child whose set-up failed: ours, exiting; reap it. */
-          int failed_pidfd = g_unix_fd_list_get (reply_fds, 0, NULL);
-          siginfo_t info;
-
-          if (failed_pidfd >= 0)
-            {
-              while (waitid (P_PIDFD, (id_t) failed_pidfd, &info, WEXITED) < 0 && errno == EINTR)
-                ;
-              close (failed_pidfd);
-            }
-          else
-            wait_for_pid (child_pid, NULL);
-        }
-      else if (ok && (reply_fds == NULL || g_unix_fd_list_get_length (reply_fds) != 1))
-        {
-          ok = FALSE;
-          code = GIPC_ERROR_SPAWN_FAILED;
-          message = "the fork server sent no pidfd";
-        }
-      if (!ok && (code <= 0 || (code != GIPC_ERROR_SANDBOX_UNAVAILABLE)))
-        code = GIPC_ERROR_SPAWN_FAILED;
-    }
-
-  if (reply_bytes == NULL)
-    {
-      g_autofree char *reason = NULL;
-
-      /* End of stream, or a reset when it died with a request unread. */
-      reason = g_strdup_printf ("the fork server (pid %d) died or was killed (%s); a new "
-                                "one can only be started in a single-threaded program",
-                                (int) self->server_pid, local_error->message);
-      stop_locked (self, reason, TRUE);
-      notify = TRUE;
-      g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
-                   "Cannot start process “%s”: %s", process_name, reason);
-    }
-  else if (!ok)
-    {
-      g_set_error (error, GIPC_ERROR, code,
-                   "Cannot start process “%s”: %s", process_name, message);
-    }
-  else
-    {
-      *pid = child_pid;
-      *sandbox_applied = applied;
-      *pidfd = g_unix_fd_list_get (reply_fds, 0, &local_error);
-      if (*pidfd < 0)
-        {
-          /* The child runs and is ours, but cannot be watched: kill and
-           * reap it. */
-          (void) kill (child_pid, SIGKILL);
-          wait_for_pid (child_pid, NULL);
-          ok = FALSE;
-          g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
-                       "Cannot start process “%s”: %s", process_name, local_error->message);
-        }
-    }
-
-  /* No reply, or one without the child: a child may run all the same. */
-  if (reply_bytes == NULL || (!ok && child_pid <= 0))
-    reap_unreported_child (report[0]);
-  close (report[0]);
-
+  restarts = self->restarts;
   g_mutex_unlock (&self->lock);
 
-  if (notify)
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
-
-  return reply_bytes != NULL && ok;
+  return restarts;
 }
 
 pid_t
@@ -1582,6 +1552,7 @@ gipc_fork_server_get_server_pid (GipcForkServer *self)
   return pid;
 }
 
+#ifdef GIPC_TESTING
 void
 gipc_fork_server_set_die_before_reply_for_testing (GipcForkServer *self)
 {
@@ -1600,3 +1571,15 @@ gipc_fork_server_set_child_fault_for_testing (GipcForkServer           *self,
 
   self->child_fault_for_testing = fault;
 }
+
+void
+gipc_fork_server_set_request_timeout_for_testing (GipcForkServer *self,
+                                                  guint           timeout_ms)
+{
+  g_return_if_fail (GIPC_IS_FORK_SERVER (self));
+
+  g_mutex_lock (&self->lock);
+  self->timeout_ms = timeout_ms;
+  g_mutex_unlock (&self->lock);
+}
+#endif

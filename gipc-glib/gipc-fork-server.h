@@ -50,6 +50,8 @@ gboolean        gipc_fork_server_start       (GipcForkServer  *self,
                                               GError         **error);
 GIPC_AVAILABLE_IN_ALL
 gboolean        gipc_fork_server_is_running  (GipcForkServer  *self);
+GIPC_AVAILABLE_IN_ALL
+guint           gipc_fork_server_get_restarts (GipcForkServer *self);
 
 GIPC_AVAILABLE_IN_ALL
 GipcProcess    *gipc_process_new_for_target  (GipcForkServer  *server,

@@ -1,33 +1,31 @@
 /* SPDX-License-Identifier: MIT
  * SPDX-FileCopyrightText: 2026 The gipc-glib authors */
 
+/*
+ * The process object: construction, properties, the exited signal, join,
+ * signals to the child, the sandbox and memory-limit setters, and the
+ * bookkeeping of the child's exit in the start caller's context. Making
+ * the child is the business of one file per way (gipc-process-fork.c,
+ * gipc-process-spawn.c, gipc-process-server.c), reaping that of
+ * gipc-reaper.c. This file never forks, and runs nothing in a child.
+ */
+
 #include "config.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
-#include <stdio.h>
-#include <string.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <glib-unix.h>
-
-#if defined(__has_include)
-# if __has_include(<valgrind/valgrind.h>)
-#  include <valgrind/valgrind.h>
-# endif
-#endif
 
 #include "gipc-channel-private.h"
 #include "gipc-child-setup-private.h"
 #include "gipc-enum-types.h"
 #include "gipc-error.h"
 #include "gipc-fork-server-private.h"
-#include "gipc-process.h"
+#include "gipc-process-private.h"
+#include "gipc-reaper-private.h"
 #include "gipc-sandbox-private.h"
 
 /**
@@ -58,8 +56,9 @@
  * - fork-server mode ([ctor@Gipc.Process.new_for_target]): a
  *   [class@Gipc.ForkServer] started early makes the child, which runs a
  *   named [callback@Gipc.TargetFunc]; safe in multi-threaded programs, and
- *   its cost does not grow with the program's age. The child is still the
- *   caller's child, and opens the passed channels with
+ *   its cost does not grow with the program's age. The child is the
+ *   server's child (the program signals it through a pidfd and gets its
+ *   exit status from the server), and opens the passed channels with
  *   [ctor@Gipc.Channel.new_inherited].
  *
  * In every mode the passed channels are closed in the parent right after
@@ -67,11 +66,16 @@
  * thread-default one of the [method@Gipc.Process.start] caller, whether or
  * not anybody joins: [property@Gipc.Process:alive] and
  * [property@Gipc.Process:exit-code] change and [signal@Gipc.Process::exited]
- * is emitted there. A blocking [method@Gipc.Process.join] reaps the child
- * itself, so a program that never iterates a main context leaves no zombie,
- * fd or object behind. A process object that is dropped while its child
- * runs stays alive until the child exits and the start context reports it
- * (or that context is dropped).
+ * is emitted there, after every message the child wrote before it exited
+ * on a channel whose other end the parent holds was handed to the pending
+ * receives and message handlers of that context; notifications never come
+ * from another thread. Every child is reaped by the library (a small
+ * thread waits for each running child), so a program that never iterates
+ * a main context leaves no zombie and no fd behind, and a blocking
+ * [method@Gipc.Process.join] leaves no object either. A process object
+ * that is dropped while its child runs stays alive until the child exits
+ * and the start context reports it (or that context is dropped). See
+ * [Starting and ending processes](processes.html).
  *
  * Fork without exec is outside what GLib promises: see
  * [Fork safety](fork-safety.html) for what works in a fork-mode child
@@ -90,57 +94,6 @@
  *
  * Since: 1.0
  */
-
-/* How often a process is checked for its exit where pidfds are missing
- * (kernels before 5.3, valgrind 3.19). */
-#define EXIT_POLL_INTERVAL_MS 10
-
-typedef enum
-{
-  STATE_NEW,
-  STATE_RUNNING,
-  STATE_EXITED,   /* reaped (by a join or the exit watch); ::exited not emitted yet */
-  STATE_DONE,     /* ::exited emitted in the start context */
-} ProcessState;
-
-struct _GipcProcess
-{
-  GObject          parent_instance;
-
-  /* What to run */
-  GipcProcessFunc  target;
-  gpointer         target_data;
-  GDestroyNotify   target_notify;
-  char           **argv;
-  GipcForkServer  *server;          /* fork-server mode */
-  char            *server_target;
-  GVariant        *server_args;     /* nullable */
-  char            *name;
-  gboolean         die_with_parent;
-  gboolean         warn_if_threaded;
-  GPtrArray       *channels;        /* GipcChannel*, passed, in pass order */
-
-  /* The sandbox: what was asked for, and what the child got */
-  GipcSandboxFlags sandbox;
-  GPtrArray       *sandbox_paths;   /* GipcSandboxPath*, in allow order */
-  guint64          memory_limit;
-  GipcSandboxFlags sandbox_applied;
-
-  gboolean         in_child;        /* this is the child's copy (fork mode) */
-
-  /* Shared with join and signal senders in other threads */
-  GMutex           lock;
-  ProcessState     state;
-  GPid             pid;
-  int              pidfd;
-  gint             exit_code;
-  GQueue           join_tasks;      /* GTask*, owned */
-  /* The exit watch in the start caller's thread-default context (a
-   * reference on the GSource, not on the context). While the child runs,
-   * its callback data is a strong reference on the process; once a join
-   * reaped the child it is a weak one. Whoever takes it unrefs it. */
-  GSource         *exit_watch;
-};
 
 G_DEFINE_FINAL_TYPE (GipcProcess, gipc_process, G_TYPE_OBJECT)
 
@@ -170,112 +123,98 @@ static guint signals[N_SIGNALS];
 static gint process_counter;
 
 /* ------------------------------------------------------------------ */
-/* pidfd system calls, by number: not every C library wraps them       */
-
-#ifndef SYS_pidfd_open
-# define SYS_pidfd_open 434
-#endif
-#ifndef SYS_pidfd_send_signal
-# define SYS_pidfd_send_signal 424
-#endif
-
-static int
-pidfd_open_cloexec (pid_t pid)
-{
-  /* pidfds are always close-on-exec. */
-  return (int) syscall (SYS_pidfd_open, pid, 0);
-}
-
-static int
-pidfd_send (int pidfd,
-            int signum)
-{
-  return (int) syscall (SYS_pidfd_send_signal, pidfd, signum, NULL, 0);
-}
-
-/* ------------------------------------------------------------------ */
 /* Exit bookkeeping                                                    */
 
 /* Reaping.
  *
  * Exactly one party reaps a child, and only the library's own children:
  * whoever first sees the exit under the lock while the state is RUNNING
- * (a sync join, in any thread, or the exit watch in the start context)
+ * (a sync join, in any thread, or the child's reaper thread, see
+ * gipc-reaper.c)
  * reaps it with waitid() on the pidfd (or the pid, without pidfds) and
- * moves the state to EXITED. No GChildWatch is ever made for a child that
- * the library reaps itself (GLib 2.74's child watch reaps too, and warns or
- * reports a wrong status when the pid is gone). Since the state leaves
- * RUNNING only under the lock in the same step as the reap, signals sent
- * under the lock never reach a reused pid.
+ * moves the state to EXITED; the pidfd is closed then. No GChildWatch is
+ * ever made for a child that the library reaps itself. Since the state
+ * leaves RUNNING only under the lock in the same step as the reap, signals
+ * sent under the lock never reach a reused pid.
  *
- * Lifetime. The process does not hold the start context. The exit watch,
- * attached there, holds a strong reference on the process while the child
- * runs (the self-reference GSubprocess also keeps), so a dropped process
- * still reports its exit. A sync join that reaps the child turns that
- * reference into a weak one: a program that never iterates the context
- * (blocking calls only) gets its process finalized on its last unref, and
- * the watch, if the context is iterated later, emits ::exited once if the
- * object is still alive. If the context itself is dropped unfired, its
- * sources go and with them the self-reference: the process is finalized
- * and reaps the child there, or hands a child that still runs to a
- * GChildWatch of the global default context (then it is no longer ours
- * to reap). */
+ * Notifications. notify::alive, notify::exit-code, "exited" and the
+ * join_async callbacks come from one idle source (the "report") attached
+ * to the start caller's context once the child was reaped, never from the
+ * thread that reaped it.
+ *
+ * Lifetime. While the child runs, its reaper thread holds a strong
+ * reference on the process, so a dropped process still reports its exit;
+ * that thread reaps it whether or not a context runs, so a program that
+ * never iterates one keeps no zombie and no fd. The report holds a strong
+ * reference (nobody else may hold one: exited is still emitted, as
+ * GSubprocess does), turned into a weak one once a sync join returned (a
+ * blocking program gets its process finalized on its last unref; exited
+ * is emitted if the context runs while the process lives). If the last
+ * reference is dropped while the reaper thread reports, the process may be
+ * finalized in that thread. The report keeps the start context only until it is attached:
+ * a context dropped unfired takes the report, and its reference, along.
+ * A status collected by someone else (waitpid (-1) elsewhere) is reported
+ * as GIPC_PROCESS_EXIT_CODE_UNKNOWN, never as a made-up code.
+ *
+ * Fork-server children are the server's, not ours: waitid() cannot see
+ * them. Their reaper thread waits for the server's report fd
+ * (server_status_fd) instead, and "reaping" is reading that report
+ * (gipc_fork_server_child_try_reap(), under the lock as above). If the
+ * server died first, try_reap puts the child's pidfd on the report fd's
+ * number: the reaper thread and join wait on a fresh copy of exit_fd()
+ * each time round, never again on the dead socket (readable for good),
+ * and the exit is then reported as GIPC_PROCESS_EXIT_CODE_UNKNOWN. */
+
+/* What tells of the child's exit: the fork server's report for its
+ * children, else the pidfd (-1: none, poll). */
+static int
+exit_fd (GipcProcess *self)
+{
+  return self->server_status_fd >= 0 ? self->server_status_fd : self->pidfd;
+}
 
 /* Under the lock, state RUNNING. Returns TRUE if the child was reaped now
- * (state EXITED, exit_code set); *lost is set if its status was collected
- * by someone else (waitpid (-1) elsewhere, SIGCHLD ignored). */
+ * (state EXITED, exit_code set, pidfd closed). */
 static gboolean
-try_reap_locked (GipcProcess *self,
-                 gboolean    *lost)
+try_reap_locked (GipcProcess *self)
 {
-  siginfo_t info;
-  int r;
+  GipcReapResult result;
 
   g_assert (self->state == STATE_RUNNING);
-  *lost = FALSE;
 
-  do
-    {
-      memset (&info, 0, sizeof info);
-      if (self->pidfd >= 0)
-        r = waitid (P_PIDFD, (id_t) self->pidfd, &info, WEXITED | WNOHANG);
-      else
-        r = waitid (P_PID, (id_t) self->pid, &info, WEXITED | WNOHANG);
-    }
-  while (r < 0 && errno == EINTR);
-
-  if (r < 0)
-    {
-      *lost = TRUE;
-      self->exit_code = 0;
-    }
-  else if (info.si_pid == 0)
-    {
-      return FALSE;
-    }
+  /* A fork-server child is the server's: its report says how it ended. */
+  if (self->server_status_fd >= 0)
+    result = gipc_fork_server_child_try_reap (self->server_status_fd, self->pidfd,
+                                              &self->server_gone, &self->exit_code);
   else
+    result = gipc_reaper_try_reap (self->pid, self->pidfd, &self->exit_code);
+  if (result == GIPC_REAP_RUNNING)
+    return FALSE;
+
+  /* Signals after the exit do nothing: the pidfd is not needed, nor the
+   * server's report. */
+  if (self->pidfd >= 0)
+    close (self->pidfd);
+  self->pidfd = -1;
+  if (self->server_status_fd >= 0)
+    close (self->server_status_fd);
+  self->server_status_fd = -1;
+
+  if (result == GIPC_REAP_LOST)
     {
-      self->exit_code = info.si_code == CLD_EXITED ? info.si_status : -info.si_status;
+      self->exit_code = GIPC_PROCESS_EXIT_CODE_UNKNOWN;
+      if (self->server_gone)
+        g_debug ("Process “%s” (pid %d): the fork server died before it "
+                 "reported the child's exit; reporting it as unknown",
+                 self->name, (int) self->pid);
+      else
+        g_debug ("Process “%s” (pid %d): its exit status was collected by "
+                 "someone else (a waitpid (-1) of the program?); reporting it "
+                 "as unknown", self->name, (int) self->pid);
     }
 
   self->state = STATE_EXITED;
   return TRUE;
-}
-
-/* After a reap, outside the lock. */
-static void
-notify_reaped (GipcProcess *self,
-               gboolean     lost)
-{
-  if (lost)
-    g_warning ("Process “%s” (pid %d): the exit status was collected by "
-               "someone else; reporting exit code 0",
-               self->name, (int) self->pid);
-
-  g_object_freeze_notify (G_OBJECT (self));
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ALIVE]);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EXIT_CODE]);
-  g_object_thaw_notify (G_OBJECT (self));
 }
 
 typedef struct
@@ -329,71 +268,62 @@ emit_exited (GipcProcess *self)
     }
 }
 
-/* The exit watch fired (or polls, without pidfds). */
-static gboolean
-exit_watch_dispatch (GipcProcess *self)
+/* "exited" comes after the child's last message: every message it wrote
+ * before exiting on a channel whose other end this process holds is
+ * handed to the pending receives and message handlers first (those
+ * running in this context). */
+static void
+drain_peers (GipcProcess *self)
 {
-  GSource *watch = NULL;
-  gboolean reaped = FALSE;
-  gboolean lost = FALSE;
+  for (guint i = 0; i < self->drain_peers->len; i++)
+    {
+      g_autoptr(GipcChannel) peer = g_weak_ref_get (g_ptr_array_index (self->drain_peers, i));
+
+      if (peer != NULL)
+        gipc_channel_drain_input (peer);
+    }
+  g_ptr_array_set_size (self->drain_peers, 0);
+}
+
+/* In the start context: the child was reaped. */
+static void
+report_exit (GipcProcess *self)
+{
   gboolean emit;
 
   g_mutex_lock (&self->lock);
-  if (self->state == STATE_RUNNING)
-    {
-      reaped = try_reap_locked (self, &lost);
-      if (!reaped)
-        {
-          g_mutex_unlock (&self->lock);
-          return G_SOURCE_CONTINUE;
-        }
-    }
   emit = self->state == STATE_EXITED;
-  watch = g_steal_pointer (&self->exit_watch);
+  g_clear_pointer (&self->report, g_source_unref);
+  self->report_strong = FALSE;
   g_mutex_unlock (&self->lock);
 
-  /* The source is being dispatched: only our reference on it goes. */
-  g_clear_pointer (&watch, g_source_unref);
+  if (!emit)
+    return;
 
-  if (reaped)
-    notify_reaped (self, lost);
-  if (emit)
-    emit_exited (self);
+  g_object_freeze_notify (G_OBJECT (self));
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ALIVE]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EXIT_CODE]);
+  g_object_thaw_notify (G_OBJECT (self));
 
+  drain_peers (self);
+  emit_exited (self);
+}
+
+static gboolean
+report_cb (gpointer user_data)
+{
+  report_exit (user_data);
   return G_SOURCE_REMOVE;
 }
 
 static gboolean
-exit_watch_cb (gpointer user_data)
-{
-  return exit_watch_dispatch (user_data);
-}
-
-static gboolean
-exit_watch_weak_cb (gpointer user_data)
+report_weak_cb (gpointer user_data)
 {
   g_autoptr(GipcProcess) self = g_weak_ref_get (user_data);
 
-  if (self == NULL)
-    return G_SOURCE_REMOVE;
-
-  return exit_watch_dispatch (self);
-}
-
-static gboolean
-pidfd_ready_cb (gint         fd,
-                GIOCondition condition,
-                gpointer     user_data)
-{
-  return exit_watch_cb (user_data);
-}
-
-static gboolean
-pidfd_ready_weak_cb (gint         fd,
-                     GIOCondition condition,
-                     gpointer     user_data)
-{
-  return exit_watch_weak_cb (user_data);
+  if (self != NULL)
+    report_exit (self);
+  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -403,65 +333,175 @@ weak_ref_free (gpointer data)
   g_free (data);
 }
 
-/* A join reaped the child: the exit watch stops keeping @self alive, but
- * still emits ::exited in the start context if the process lives when that
- * context runs. It stays in self->exit_watch, so that finalizing the
- * process destroys it: a context that never runs keeps nothing per
- * process. The caller holds a reference on @self (the old callback data is
- * dropped here). */
+/* The child's reaper thread, once it was reaped (state EXITED), once:
+ * attaches the report to the start context. @strong is the thread's
+ * reference on @self: the report keeps it, unless a sync join is waiting
+ * or returned (a blocking program), which then gets it and drops it in
+ * its own thread; the report then refers to @self weakly. @self is not
+ * touched once the lock is released (a report may finalize it at once). */
 static void
-release_self_reference (GipcProcess *self)
+schedule_report (GipcProcess *self,
+                 GipcProcess *strong)
 {
-  GSource *watch;
-  GWeakRef *weak;
+  GMainContext *context;
+  GSource *source = g_idle_source_new ();
+  gboolean weak;
+
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_static_name (source, "[gipc-process-exit]");
 
   g_mutex_lock (&self->lock);
-  watch = self->exit_watch != NULL ? g_source_ref (self->exit_watch) : NULL;
+  context = g_steal_pointer (&self->start_context);
+  weak = self->joined || context == NULL;
+  if (context != NULL)
+    {
+      if (weak)
+        {
+          GWeakRef *ref = g_new0 (GWeakRef, 1);
+
+          g_weak_ref_init (ref, self);
+          g_source_set_callback (source, report_weak_cb, ref, weak_ref_free);
+        }
+      else
+        {
+          g_source_set_callback (source, report_cb, g_steal_pointer (&strong), g_object_unref);
+        }
+      /* Destroyed with the process (a weak one: a context that never runs
+       * keeps nothing per process), made weak by a later join. */
+      self->report = g_source_ref (source);
+      self->report_strong = !weak;
+      /* Attached before the lock goes: finalizing the process (right
+       * after a join returned) destroys an attached report. */
+      g_source_attach (source, context);
+    }
+  if (strong != NULL)
+    {
+      /* For the join to drop (none waits: the report ran already, or its
+       * context is gone: the last one may be ours, dropped below). */
+      if (self->joined)
+        {
+          self->handed_ref = TRUE;
+          strong = NULL;
+        }
+    }
+  self->reaper_active = FALSE;
+  g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
 
-  if (watch == NULL)
-    return;
-
-  if (!g_source_is_destroyed (watch))
-    {
-      weak = g_new0 (GWeakRef, 1);
-      g_weak_ref_init (weak, self);
-      if (self->pidfd >= 0)
-        g_source_set_callback (watch, (GSourceFunc) (void (*) (void)) pidfd_ready_weak_cb,
-                               weak, weak_ref_free);
-      else
-        g_source_set_callback (watch, exit_watch_weak_cb, weak, weak_ref_free);
-    }
-
-  g_source_unref (watch);
+  if (context != NULL)
+    g_main_context_unref (context);
+  g_source_unref (source);
+  g_clear_object (&strong);
 }
 
-/* The child runs: watch for its exit from the start caller's thread-default
- * context. The callback data is the self-reference. */
+/* A sync join returned: from now on the report refers to @self weakly, so
+ * that a blocking program's last unref finalizes it. The caller holds a
+ * reference. */
 static void
-watch_child (GipcProcess *self)
+joined (GipcProcess *self)
 {
-  g_autoptr(GMainContext) context = g_main_context_ref_thread_default ();
-  GSource *source;
+  GSource *report = NULL;
+  gboolean handed;
 
-  if (self->pidfd >= 0)
-    {
-      source = g_unix_fd_source_new (self->pidfd, G_IO_IN);
-      g_source_set_callback (source, (GSourceFunc) (void (*) (void)) pidfd_ready_cb,
-                             g_object_ref (self), g_object_unref);
-    }
-  else
-    {
-      source = g_timeout_source_new (EXIT_POLL_INTERVAL_MS);
-      g_source_set_callback (source, exit_watch_cb, g_object_ref (self), g_object_unref);
-    }
-
-  g_source_set_static_name (source, "[gipc-process-exit]");
   g_mutex_lock (&self->lock);
-  self->exit_watch = g_source_ref (source);
+  self->joined = TRUE;
+  /* The reaper thread finishes with the process before a join returns:
+   * then the caller's last unref finalizes it, in the caller's thread. */
+  while (self->reaper_active)
+    g_cond_wait (&self->cond, &self->lock);
+  handed = self->handed_ref;
+  self->handed_ref = FALSE;
+  if (self->report_strong)
+    {
+      report = g_source_ref (self->report);
+      self->report_strong = FALSE;
+    }
   g_mutex_unlock (&self->lock);
-  g_source_attach (source, context);
-  g_source_unref (source);
+
+  if (report != NULL)
+    {
+      GWeakRef *ref = g_new0 (GWeakRef, 1);
+
+      g_weak_ref_init (ref, self);
+      /* Drops the report's strong reference (not the last: ours). */
+      g_source_set_callback (report, report_weak_cb, ref, weak_ref_free);
+      g_source_unref (report);
+    }
+  if (handed)
+    g_object_unref (self);
+}
+
+/* A reaper thread: the child ended, or was reaped by a join. */
+static gboolean
+reaper_cb (gpointer user_data)
+{
+  GipcProcess *self = user_data;
+  gboolean done;
+
+  g_mutex_lock (&self->lock);
+  if (self->state == STATE_RUNNING)
+    try_reap_locked (self);
+  done = self->state != STATE_RUNNING;
+  g_mutex_unlock (&self->lock);
+
+  if (!done)
+    return FALSE;
+
+  /* Our strong reference goes to the report (or is dropped here if a
+   * join returned already). */
+  schedule_report (self, self);
+  return TRUE;
+}
+
+/* The reaper thread of a fork-server child: its report fd became
+ * readable (the report, or the server went away). Not done: waits next
+ * for a fresh copy of what now tells of the exit (the report fd, or, once
+ * the server died, the child's pidfd put on its number), never again for
+ * the old copy, which stays readable at end of file. */
+static gboolean
+reaper_fd_cb (gpointer  user_data,
+              int      *next_fd)
+{
+  GipcProcess *self = user_data;
+  gboolean done;
+
+  g_mutex_lock (&self->lock);
+  if (self->state == STATE_RUNNING)
+    try_reap_locked (self);
+  done = self->state != STATE_RUNNING;
+  if (!done)
+    *next_fd = fcntl (exit_fd (self), F_DUPFD_CLOEXEC, 3);
+  g_mutex_unlock (&self->lock);
+
+  if (!done)
+    return FALSE;
+
+  schedule_report (self, self);
+  return TRUE;
+}
+
+/* The child runs: the reaper thread watches it; the report will go to
+ * @start_context (NULL: the caller's thread-default one). */
+static void
+watch_child (GipcProcess  *self,
+             GMainContext *start_context)
+{
+  GMainContext *context = start_context != NULL
+                          ? g_main_context_ref (start_context)
+                          : g_main_context_ref_thread_default ();
+
+  g_mutex_lock (&self->lock);
+  self->start_context = context;
+  g_mutex_unlock (&self->lock);
+
+  g_mutex_lock (&self->lock);
+  self->reaper_active = TRUE;
+  g_mutex_unlock (&self->lock);
+  /* A fork-server child is not ours: waitid() cannot wait for it. */
+  if (self->server_status_fd >= 0)
+    gipc_reaper_watch_fd (self->server_status_fd, reaper_fd_cb, g_object_ref (self));
+  else
+    gipc_reaper_watch (self->pid, self->pidfd, reaper_cb, g_object_ref (self));
 }
 
 /* ------------------------------------------------------------------ */
@@ -495,38 +535,22 @@ gipc_process_finalize (GObject *object)
 {
   GipcProcess *self = GIPC_PROCESS (object);
 
-  /* Here only if the exit watch is gone unfired (its context was dropped)
-   * or a join reaped the child and made it weak: then it is destroyed now,
-   * before the pidfd it polls is closed. */
-  if (self->exit_watch != NULL)
+  /* A weak report (a join reaped the child) that did not run yet. The
+   * child is never running here: the reaper's watch holds a reference
+   * until it was reaped. */
+  if (self->report != NULL)
     {
-      if (!g_source_is_destroyed (self->exit_watch))
-        g_source_destroy (self->exit_watch);
-      g_clear_pointer (&self->exit_watch, g_source_unref);
+      g_source_destroy (self->report);
+      g_clear_pointer (&self->report, g_source_unref);
     }
-
-  if (!self->in_child && self->state == STATE_RUNNING)
-    {
-      gboolean lost;
-
-      if (!try_reap_locked (self, &lost))
-        {
-          /* Still running: hand it to GLib, which reaps it from the
-           * global default context. From now on it is not ours. */
-          GSource *watch = g_child_watch_source_new (self->pid);
-
-          g_debug ("Process “%s” finalized while its child runs; the "
-                   "default main context will reap it", self->name);
-          g_source_set_static_name (watch, "[gipc-process-orphan-reap]");
-          g_source_attach (watch, NULL);
-          g_source_unref (watch);
-        }
-    }
+  g_clear_pointer (&self->start_context, g_main_context_unref);
 
   g_assert (g_queue_is_empty (&self->join_tasks));
 
   if (self->pidfd >= 0)
     close (self->pidfd);
+  if (self->server_status_fd >= 0)
+    close (self->server_status_fd);
 
   /* Never in a fork-mode child, even if the target drops the last
    * reference to its process object: the data is the parent's. */
@@ -540,7 +564,9 @@ gipc_process_finalize (GObject *object)
   g_clear_pointer (&self->name, g_free);
   g_clear_pointer (&self->channels, g_ptr_array_unref);
   g_clear_pointer (&self->sandbox_paths, g_ptr_array_unref);
+  g_clear_pointer (&self->drain_peers, g_ptr_array_unref);
   g_mutex_clear (&self->lock);
+  g_cond_clear (&self->cond);
 
   G_OBJECT_CLASS (gipc_process_parent_class)->finalize (object);
 }
@@ -684,10 +710,12 @@ gipc_process_class_init (GipcProcessClass *klass)
   /**
    * GipcProcess:alive: (getter is_alive)
    *
-   * Whether the child was started and its exit has not been seen yet. It
-   * turns %FALSE in the start caller's thread-default main context as soon
-   * as the child exits, whether or not anybody joins (or earlier, in the
-   * thread of a [method@Gipc.Process.join] that sees the exit first).
+   * Whether the child was started and its exit has not been seen yet.
+   * [method@Gipc.Process.is_alive] turns %FALSE as soon as the child was
+   * reaped (by the library, or by a [method@Gipc.Process.join]);
+   * notify::alive is emitted in the start caller's thread-default main
+   * context, right before [signal@Gipc.Process::exited], never in the
+   * thread of a join.
    *
    * Since: 1.0
    */
@@ -699,9 +727,12 @@ gipc_process_class_init (GipcProcessClass *klass)
   /**
    * GipcProcess:exit-code:
    *
-   * How the child ended: its exit status (0 to 255), or -N if signal N
-   * killed it. Meaningful only once [property@Gipc.Process:alive] turned
-   * %FALSE after a start; 0 until then.
+   * How the child ended: its exit status (0 to 255), -N if signal N
+   * killed it, or %GIPC_PROCESS_EXIT_CODE_UNKNOWN if the program's own
+   * `waitpid (-1)` took its status (or, for a fork-server child, the
+   * server died before it reported the exit). Meaningful only once
+   * [property@Gipc.Process:alive] turned %FALSE after a start; 0 until
+   * then.
    *
    * Since: 1.0
    */
@@ -806,14 +837,19 @@ gipc_process_class_init (GipcProcessClass *klass)
   /**
    * GipcProcess::exited:
    * @process: the process
-   * @exit_code: the exit status (0 to 255), or -N if signal N killed the
-   *   child
+   * @exit_code: the exit status (0 to 255), -N if signal N killed the
+   *   child, or %GIPC_PROCESS_EXIT_CODE_UNKNOWN
    *
    * Emitted once, when the child has exited and was reaped, in the main
    * context that was the thread-default one of the
-   * [method@Gipc.Process.start] caller. It is emitted also when a
-   * [method@Gipc.Process.join] saw the exit first, and before pending
-   * [method@Gipc.Process.join_async] calls complete.
+   * [method@Gipc.Process.start] caller. Every message the child wrote
+   * before it exited, on a channel whose other end this program holds (an
+   * end made by the same [func@Gipc.pipe] as a passed one), was handed
+   * first to the pending [method@Gipc.Channel.receive_async] callbacks and
+   * [signal@Gipc.Channel::message] handlers of this context; a receive
+   * made later gets the rest, then %GIPC_ERROR_PEER_CLOSED. It is emitted
+   * also when a [method@Gipc.Process.join] saw the exit first, and before
+   * pending [method@Gipc.Process.join_async] calls complete.
    *
    * Since: 1.0
    */
@@ -834,9 +870,12 @@ static void
 gipc_process_init (GipcProcess *self)
 {
   g_mutex_init (&self->lock);
+  g_cond_init (&self->cond);
   self->channels = g_ptr_array_new_with_free_func (g_object_unref);
   self->sandbox_paths = g_ptr_array_new_with_free_func ((GDestroyNotify) gipc_sandbox_path_free);
+  self->drain_peers = g_ptr_array_new_with_free_func (weak_ref_free);
   self->pidfd = -1;
+  self->server_status_fd = -1;
   self->warn_if_threaded = TRUE;
   g_queue_init (&self->join_tasks);
 }
@@ -943,9 +982,11 @@ gipc_process_new_for_argv (const gchar * const  *argv,
  *
  * Makes a fork-server process: [method@Gipc.Process.start] asks @server
  * for a child that runs the target registered as @name with
- * [method@Gipc.ForkServer.add_target]. The child is a child of the calling
- * process and behaves as every other one (join, exit codes, signals,
- * [property@Gipc.Process:die-with-parent]); it starts as a copy of the
+ * [method@Gipc.ForkServer.add_target]. The child is the server's child,
+ * not the calling process's: `waitpid()` and `GChildWatch` on its pid are
+ * not supported, and the program's own `waitpid (-1)` never takes its
+ * status. Otherwise it behaves as every other one (join, exit codes,
+ * signals, [property@Gipc.Process:die-with-parent]); it starts as a copy of the
  * server (see [class@Gipc.ForkServer]), with an empty default main
  * context, and opens the passed channels with
  * [ctor@Gipc.Channel.new_inherited], by pass order, as a spawned program
@@ -953,7 +994,9 @@ gipc_process_new_for_argv (const gchar * const  *argv,
  * of the program.
  *
  * [method@Gipc.Process.start] fails with %GIPC_ERROR_SPAWN_FAILED, saying
- * why, if @server was not started, has no target @name, or died.
+ * why, at once if @server was not started or has no target @name; a
+ * server that died or does not answer is replaced (see
+ * [class@Gipc.ForkServer]), and the start fails only if that fails too.
  * The process's [property@Gipc.Process:name] defaults to @name.
  *
  * Returns: (transfer full): a new, unstarted process
@@ -1016,7 +1059,7 @@ gipc_process_pass_channel (GipcProcess *self,
 {
   g_return_if_fail (GIPC_IS_PROCESS (self));
   g_return_if_fail (GIPC_IS_CHANNEL (channel));
-  g_return_if_fail (self->state == STATE_NEW);
+  g_return_if_fail (self->state == STATE_NEW && !self->starting);
   g_return_if_fail (!g_ptr_array_find (self->channels, channel, NULL));
 
   g_ptr_array_add (self->channels, g_object_ref (channel));
@@ -1025,14 +1068,33 @@ gipc_process_pass_channel (GipcProcess *self,
 /* ------------------------------------------------------------------ */
 /* Starting                                                            */
 
-/* In the parent, right after a successful fork (and exec). */
-static void
-process_started (GipcProcess      *self,
-                 GPid              pid,
-                 int               pidfd,
-                 GipcSandboxFlags  sandbox_applied)
+void
+gipc_process_started_in (GipcProcess      *self,
+                         GMainContext     *context,
+                         GPid              pid,
+                         int               pidfd,
+                         GipcSandboxFlags  sandbox_applied)
 {
   guint i;
+
+  /* The parent's ends of the passed channels' pipes: drained before
+   * "exited" (see report_exit()). */
+  for (i = 0; i < self->channels->len; i++)
+    {
+      g_autoptr(GPtrArray) peers = gipc_channel_dup_pipe_peers (g_ptr_array_index (self->channels, i));
+
+      for (guint k = 0; k < peers->len; k++)
+        {
+          GipcChannel *peer = g_ptr_array_index (peers, k);
+          GWeakRef *weak;
+
+          if (g_ptr_array_find (self->channels, peer, NULL))
+            continue;
+          weak = g_new0 (GWeakRef, 1);
+          g_weak_ref_init (weak, peer);
+          g_ptr_array_add (self->drain_peers, weak);
+        }
+    }
 
   for (i = 0; i < self->channels->len; i++)
     gipc_channel_mark_passed (g_ptr_array_index (self->channels, i));
@@ -1042,10 +1104,11 @@ process_started (GipcProcess      *self,
   self->pid = pid;
   self->pidfd = pidfd;
   self->state = STATE_RUNNING;
+  self->starting = FALSE;
   self->sandbox_applied = sandbox_applied;
   g_mutex_unlock (&self->lock);
 
-  watch_child (self);
+  watch_child (self, context);
 
   g_object_freeze_notify (G_OBJECT (self));
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PID]);
@@ -1055,556 +1118,13 @@ process_started (GipcProcess      *self,
   g_object_thaw_notify (G_OBJECT (self));
 }
 
-/* What a fork-mode child tells the parent before its target runs, on a
- * close-on-exec pipe. The parent waits for this byte (not for end of file,
- * which a fork of another thread holding the write end would delay) and
- * watches the child's pidfd meanwhile. */
-typedef struct
+void
+gipc_process_started (GipcProcess      *self,
+                      GPid              pid,
+                      int               pidfd,
+                      GipcSandboxFlags  sandbox_applied)
 {
-  guint8  result;           /* GipcChildSetupResult */
-  guint8  sandbox_step;     /* GipcSandboxStep that failed, or NONE */
-  guint32 sandbox_applied;  /* GipcSandboxFlags the child has */
-  int     errsv;
-} ForkStatus;
-
-G_GNUC_NORETURN static void
-run_fork_child (GipcProcess               *self,
-                pid_t                      parent_pid,
-                int                        status_fd,
-                const GipcSandboxPrepared *sandbox)
-{
-  ForkStatus status;
-  gint exit_status;
-  ssize_t n;
-
-  /* Padding too: the whole struct goes down the pipe. */
-  memset (&status, 0, sizeof status);
-  status.result = GIPC_CHILD_SETUP_OK;
-  status.sandbox_step = GIPC_SANDBOX_STEP_NONE;
-
-  gipc_channel_registry_unlock ();
-
-  if (self->die_with_parent && !gipc_child_setup_die_with_parent (parent_pid))
-    {
-      g_printerr ("%s: cannot set PR_SET_PDEATHSIG: %s\n", self->name, g_strerror (errno));
-      _exit (127);
-    }
-
-  /* The child's copy of the object describes the child itself. The exit
-   * watch and its context are the parent's: left as they are. */
-  g_mutex_init (&self->lock);
-  self->in_child = TRUE;
-  self->state = STATE_RUNNING;
-  self->pid = getpid ();
-  self->pidfd = -1;
-  self->exit_watch = NULL;
-  g_queue_init (&self->join_tasks);
-
-  status.result = gipc_child_setup_after_fork ((GipcChannel * const *) self->channels->pdata,
-                                               self->channels->len);
-  status.errsv = errno;
-
-  /* After the setup (which opens /dev/null), before the target. */
-  if (status.result == GIPC_CHILD_SETUP_OK)
-    {
-      GipcSandboxFlags applied;
-      int errsv;
-
-      status.sandbox_step = gipc_sandbox_apply_prepared (sandbox, &applied, &errsv);
-      status.sandbox_applied = applied;
-      if (status.sandbox_step != GIPC_SANDBOX_STEP_NONE)
-        {
-          status.result = GIPC_CHILD_SETUP_FAILED;
-          status.errsv = errsv;
-        }
-      self->sandbox_applied = applied;
-    }
-
-  do
-    n = write (status_fd, &status, sizeof status);
-  while (n < 0 && errno == EINTR);
-  close (status_fd);
-
-  /* The parent reports it from start(): the target must not run. */
-  if (status.result != GIPC_CHILD_SETUP_OK)
-    _exit (127);
-
-  exit_status = self->target (self, self->target_data);
-
-  gipc_channel_flush_all ();
-  fflush (NULL);
-  _exit (exit_status);
-}
-
-/* Our own child that never ran its target: reap it now. */
-static void
-reap_failed_child (GPid pid,
-                   int  pidfd)
-{
-  int wait_status;
-
-  while (waitpid (pid, &wait_status, 0) < 0 && errno == EINTR)
-    ;
-  if (pidfd >= 0)
-    close (pidfd);
-}
-
-/* Reads the child's ForkStatus. FALSE if the child died without sending
- * it (@error set). */
-static gboolean
-read_fork_status (GipcProcess  *self,
-                  int           status_fd,
-                  int           pidfd,
-                  ForkStatus   *status,
-                  GError      **error)
-{
-  struct pollfd pfds[2] = {
-    { status_fd, POLLIN, 0 },
-    { pidfd, POLLIN, 0 },
-  };
-  ssize_t n;
-
-  for (;;)
-    {
-      if (poll (pfds, pidfd >= 0 ? 2 : 1, -1) < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          break;
-        }
-      if (pfds[0].revents != 0 || pfds[1].revents != 0)
-        break;
-    }
-
-  /* The status first: it is written before the child can exit. */
-  do
-    n = read (status_fd, status, sizeof *status);
-  while (n < 0 && errno == EINTR);
-
-  if (n == sizeof *status)
-    return TRUE;
-
-  g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
-               "Cannot start process “%s”: the child died while setting up",
-               self->name);
-  return FALSE;
-}
-
-static gboolean
-start_fork (GipcProcess  *self,
-            GError      **error)
-{
-  ForkStatus status;
-  sigset_t all_signals;
-  sigset_t old_mask;
-  pid_t parent_pid = getpid ();
-  GipcSandboxPrepared sandbox = GIPC_SANDBOX_PREPARED_INIT;
-  int status_pipe[2];
-  pid_t pid;
-  int pidfd;
-  int errsv;
-
-  /* Everything the sandbox needs is made before the fork. */
-  if (!gipc_sandbox_prepare (&sandbox, self->sandbox, self->sandbox_paths,
-                             self->memory_limit, NULL, NULL, self->name, error))
-    return FALSE;
-
-  if (!g_unix_open_pipe (status_pipe, FD_CLOEXEC, NULL))
-    {
-      g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
-                   "Cannot start process “%s”: pipe: %s",
-                   self->name, g_strerror (errno));
-      gipc_sandbox_prepared_clear (&sandbox);
-      return FALSE;
-    }
-
-  /* Whatever is buffered would otherwise be written twice. */
-  fflush (NULL);
-
-  /* No handler of the parent may run in the child before the reset. */
-  sigfillset (&all_signals);
-  pthread_sigmask (SIG_SETMASK, &all_signals, &old_mask);
-
-  gipc_channel_registry_lock ();
-  pid = fork ();
-  if (pid == 0)
-    {
-      close (status_pipe[0]);
-      run_fork_child (self, parent_pid, status_pipe[1], &sandbox);
-    }
-  errsv = errno;
-  gipc_channel_registry_unlock ();
-
-  pthread_sigmask (SIG_SETMASK, &old_mask, NULL);
-  close (status_pipe[1]);
-  gipc_sandbox_prepared_clear (&sandbox);
-
-  if (pid < 0)
-    {
-      close (status_pipe[0]);
-      g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
-                   "Cannot fork process “%s”: %s", self->name, g_strerror (errsv));
-      return FALSE;
-    }
-
-  pidfd = pidfd_open_cloexec (pid);
-
-  if (!read_fork_status (self, status_pipe[0], pidfd, &status, error))
-    {
-      close (status_pipe[0]);
-      reap_failed_child (pid, pidfd);
-      return FALSE;
-    }
-  close (status_pipe[0]);
-
-  if (status.result != GIPC_CHILD_SETUP_OK)
-    {
-      reap_failed_child (pid, pidfd);
-      if (status.result == GIPC_CHILD_SETUP_UNVERIFIED)
-        g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
-                     "Cannot start process “%s” in fork mode: the child cannot "
-                     "make sure that no callback of this program's main contexts "
-                     "runs in it (a source at an unusual priority, after the "
-                     "32-bit source id counter wrapped); use spawn mode "
-                     "(gipc_process_new_for_argv) or a fork server started early",
-                     self->name);
-      else if (status.sandbox_step != GIPC_SANDBOX_STEP_NONE)
-        g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
-                     "Cannot start process “%s”: setting up the child failed: "
-                     "%s: %s", self->name,
-                     gipc_sandbox_step_describe (status.sandbox_step),
-                     g_strerror (status.errsv));
-      else
-        g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
-                     "Cannot start process “%s”: setting up the child failed: "
-                     "moving a passed channel's fd off stdio: %s",
-                     self->name, g_strerror (status.errsv));
-      return FALSE;
-    }
-
-  process_started (self, pid, pidfd, (GipcSandboxFlags) status.sandbox_applied);
-  return TRUE;
-}
-
-static gboolean
-start_server (GipcProcess  *self,
-              GError      **error)
-{
-  GipcSandboxPrepared sandbox = GIPC_SANDBOX_PREPARED_INIT;
-  GVariantBuilder options;
-  GVariantBuilder paths;
-  guint sandbox_applied = 0;
-  pid_t pid = 0;
-  int pidfd = -1;
-  guint i;
-
-  /* What the kernel lacks fails here, before anything is sent; the child
-   * makes its own ruleset, with what was decided here (and this program's
-   * cached seccomp program: it is built once, not per child). */
-  if (!gipc_sandbox_prepare (&sandbox, self->sandbox, self->sandbox_paths,
-                             self->memory_limit, NULL, NULL, self->name, error))
-    return FALSE;
-  gipc_sandbox_prepared_clear (&sandbox);
-
-  g_variant_builder_init (&paths, G_VARIANT_TYPE ("a(sb)"));
-  for (i = 0; i < self->sandbox_paths->len; i++)
-    {
-      GipcSandboxPath *allowed = g_ptr_array_index (self->sandbox_paths, i);
-
-      g_variant_builder_add (&paths, "(sb)", allowed->path, allowed->writable);
-    }
-  g_variant_builder_init (&options, G_VARIANT_TYPE ("a{sv}"));
-  g_variant_builder_add (&options, "{sv}", "die-with-parent",
-                         g_variant_new_boolean (self->die_with_parent));
-  g_variant_builder_add (&options, "{sv}", "sandbox", g_variant_new_uint32 (self->sandbox));
-  g_variant_builder_add (&options, "{sv}", "memory-limit",
-                         g_variant_new_uint64 (self->memory_limit));
-  g_variant_builder_add (&options, "{sv}", "allowed-paths", g_variant_builder_end (&paths));
-  gipc_sandbox_prepared_to_options (&sandbox, &options);
-
-  if (!gipc_fork_server_request (self->server, self->server_target, self->server_args,
-                                 self->name, g_variant_builder_end (&options), self->channels,
-                                 &pid, &pidfd, &sandbox_applied, error))
-    return FALSE;
-
-  process_started (self, pid, pidfd, (GipcSandboxFlags) sandbox_applied);
-  return TRUE;
-}
-
-static char *
-find_program (const char *program)
-{
-  if (strchr (program, '/') != NULL)
-    return g_strdup (program);
-
-  return g_find_program_in_path (program);
-}
-
-static void
-set_nonblocking (int fd)
-{
-  int flags = fcntl (fd, F_GETFL);
-
-  if (flags >= 0)
-    (void) fcntl (fd, F_SETFL, flags | O_NONBLOCK);
-}
-
-/* Its own frame, so that the child shares no local variable of the caller
- * with the suspended parent. */
-G_GNUC_NO_INLINE static pid_t
-vfork_exec (GipcChildExecData *data)
-{
-  pid_t pid;
-
-  data->status_fd = -1;
-
-#ifdef RUNNING_ON_VALGRIND
-  /* valgrind turns vfork into fork: the child's writes to @data would not
-   * be seen. Report through a close-on-exec pipe there (a stray fork of
-   * another thread could delay this start, as it could before vfork). */
-  if (RUNNING_ON_VALGRIND)
-    {
-      int status_pipe[2];
-      int status[4];
-      ssize_t n;
-
-      if (!g_unix_open_pipe (status_pipe, FD_CLOEXEC, NULL))
-        return -1;
-      data->status_fd = status_pipe[1];
-      pid = fork ();
-      if (pid == 0)
-        gipc_child_setup_exec (data);
-      close (status_pipe[1]);
-      do
-        n = read (status_pipe[0], status, sizeof status);
-      while (n < 0 && errno == EINTR);
-      close (status_pipe[0]);
-      if (pid > 0 && n == sizeof status)
-        {
-          data->failed_step = status[0];
-          data->child_errno = status[1];
-          data->sandbox_step = status[2];
-          data->sandbox_applied = status[3];
-        }
-      return pid;
-    }
-#endif
-
-  pid = vfork ();
-  if (pid == 0)
-    gipc_child_setup_exec (data);
-
-  return pid;
-}
-
-static gboolean
-start_spawn (GipcProcess  *self,
-             GError      **error)
-{
-  g_autofree char *path = NULL;
-  g_autoptr(GString) announced = g_string_new (NULL);
-  g_autoptr(GArray) keep_fds = g_array_new (FALSE, FALSE, sizeof (int));
-  g_autoptr(GArray) low_dups = g_array_new (FALSE, FALSE, sizeof (int));
-  g_auto(GStrv) envp = NULL;
-  GipcSandboxPrepared sandbox = GIPC_SANDBOX_PREPARED_INIT;
-  GipcChildExecData data;
-  sigset_t all_signals;
-  sigset_t old_mask;
-  pid_t pid;
-  int pidfd;
-  int errsv;
-  guint i;
-
-  /* Everything the child needs is made now: after fork(), only
-   * async-signal-safe calls. */
-  path = find_program (self->argv[0]);
-  if (path == NULL)
-    {
-      g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
-                   "Cannot execute “%s” for process “%s”: %s (not found in PATH)",
-                   self->argv[0], self->name, g_strerror (ENOENT));
-      return FALSE;
-    }
-
-  for (i = 0; i < self->channels->len; i++)
-    {
-      int fds[2];
-      int k;
-      gboolean shared_socket;
-
-      gipc_channel_get_fds (g_ptr_array_index (self->channels, i), &fds[0], &fds[1]);
-      shared_socket = fds[0] >= 0 && fds[0] == fds[1];
-      for (k = 0; k < 2; k++)
-        {
-          /* One socket for both directions is announced as the same fd
-           * twice ("4:4"): the child then makes an fd-capable channel. */
-          if (k == 1 && fds[1] >= 0 && shared_socket)
-            {
-              fds[1] = fds[0];
-              continue;
-            }
-          /* fds 0 to 2 are the child's stdio: move a channel fd that
-           * happens to sit there out of the way. */
-          if (fds[k] >= 0 && fds[k] <= 2)
-            {
-              int dup_fd = fcntl (fds[k], F_DUPFD_CLOEXEC, 3);
-
-              if (dup_fd < 0)
-                {
-                  errsv = errno;
-                  for (guint j = 0; j < low_dups->len; j++)
-                    close (g_array_index (low_dups, int, j));
-                  g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
-                               "Cannot start process “%s”: dup: %s",
-                               self->name, g_strerror (errsv));
-                  return FALSE;
-                }
-              g_array_append_val (low_dups, dup_fd);
-              fds[k] = dup_fd;
-            }
-          if (fds[k] >= 0)
-            g_array_append_val (keep_fds, fds[k]);
-        }
-
-      g_string_append_printf (announced, "%s%d:%d", i > 0 ? "," : "", fds[0], fds[1]);
-    }
-
-  envp = g_get_environ ();
-  if (self->channels->len > 0)
-    envp = g_environ_setenv (envp, "GIPC_CHANNEL_FDS", announced->str, TRUE);
-  else
-    envp = g_environ_unsetenv (envp, "GIPC_CHANNEL_FDS");
-
-  /* The sandbox too: the program, its interpreter and its libraries stay
-   * readable and executable. */
-  if (!gipc_sandbox_prepare (&sandbox, self->sandbox, self->sandbox_paths,
-                             self->memory_limit, path, (const char * const *) envp,
-                             self->name, error))
-    {
-      for (i = 0; i < low_dups->len; i++)
-        close (g_array_index (low_dups, int, i));
-      return FALSE;
-    }
-
-  memset (&data, 0, sizeof data);
-  data.path = path;
-  data.argv = self->argv;
-  data.envp = envp;
-  data.keep_fds = (const int *) (gpointer) keep_fds->data;
-  data.n_keep_fds = keep_fds->len;
-  data.die_with_parent = self->die_with_parent;
-  data.parent_pid = getpid ();
-  data.failed_step = GIPC_CHILD_EXEC_STEP_NONE;
-  data.max_fd = (int) MIN (sysconf (_SC_OPEN_MAX), 65536);
-  if (data.max_fd < 0)
-    data.max_fd = 1024;
-  data.sandbox = sandbox.active ? &sandbox : NULL;
-  data.sandbox_step = GIPC_SANDBOX_STEP_NONE;
-  /* What the child reports over shared memory (vfork), or, under
-   * valgrind, only when it fails. */
-  data.sandbox_applied = (int) sandbox.applied;
-
-  /* vfork: this thread resumes once the child has executed the program or
-   * exited, and the child reports a failure in @data (shared memory). No
-   * status pipe, so a fork of another thread (without exec) at this moment
-   * cannot hold anything that delays start (it would hold a pipe's write
-   * end, and a read for end of file would wait for that process). The
-   * child runs only async-signal-safe code of gipc_child_setup_exec(),
-   * which never returns, with every signal blocked until it reset the
-   * dispositions. */
-  sigfillset (&all_signals);
-  pthread_sigmask (SIG_SETMASK, &all_signals, &old_mask);
-  pid = vfork_exec (&data);
-  errsv = errno;
-  pthread_sigmask (SIG_SETMASK, &old_mask, NULL);
-
-  for (i = 0; i < low_dups->len; i++)
-    close (g_array_index (low_dups, int, i));
-  gipc_sandbox_prepared_clear (&sandbox);
-
-  if (pid < 0)
-    {
-      g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
-                   "Cannot fork process “%s”: %s", self->name, g_strerror (errsv));
-      return FALSE;
-    }
-
-  if (data.failed_step != GIPC_CHILD_EXEC_STEP_NONE)
-    {
-      int child_errno = data.child_errno;
-
-      reap_failed_child (pid, -1);
-
-      /* The child made the passed fds blocking; they are the parent's
-       * again. */
-      for (i = 0; i < keep_fds->len; i++)
-        set_nonblocking (g_array_index (keep_fds, int, i));
-
-      switch ((GipcChildExecStep) data.failed_step)
-        {
-        case GIPC_CHILD_EXEC_STEP_DIE_WITH_PARENT:
-          g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
-                       "Cannot start process “%s”: setting up the child failed: "
-                       "PR_SET_PDEATHSIG (die-with-parent): %s",
-                       self->name, g_strerror (child_errno));
-          break;
-        case GIPC_CHILD_EXEC_STEP_KEEP_FDS:
-          g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
-                       "Cannot start process “%s”: setting up the child failed: "
-                       "making a passed channel's fd inheritable and blocking: %s",
-                       self->name, g_strerror (child_errno));
-          break;
-        case GIPC_CHILD_EXEC_STEP_SANDBOX:
-          g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
-                       "Cannot start process “%s”: setting up the child failed: "
-                       "%s: %s", self->name,
-                       gipc_sandbox_step_describe ((GipcSandboxStep) data.sandbox_step),
-                       g_strerror (child_errno));
-          break;
-        case GIPC_CHILD_EXEC_STEP_EXEC:
-        case GIPC_CHILD_EXEC_STEP_NONE:
-        default:
-          g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
-                       "Failed to execute “%s” for process “%s”: %s",
-                       path, self->name, g_strerror (child_errno));
-          break;
-        }
-      return FALSE;
-    }
-
-  /* Executed, not reaped by anybody yet: the pid is ours. */
-  pidfd = pidfd_open_cloexec (pid);
-
-  process_started (self, pid, pidfd, (GipcSandboxFlags) data.sandbox_applied);
-  return TRUE;
-}
-
-static gint threads_warned;
-
-/* Fork mode in a multi-threaded program: said once per program. */
-static void
-warn_if_threaded (GipcProcess *self)
-{
-  guint n_threads;
-
-  if (g_atomic_int_get (&threads_warned))
-    return;
-
-  /* The program-wide opt-out, for test suites and programs that cannot
-   * set the property on every process. */
-  if (g_strcmp0 (g_getenv ("GIPC_NO_THREADS_WARNING"), "1") == 0)
-    return;
-
-  n_threads = gipc_child_setup_count_threads ();
-  if (n_threads <= 1 || !g_atomic_int_compare_and_exchange (&threads_warned, 0, 1))
-    return;
-
-  g_warning ("Process “%s”: fork mode in a program with %u threads: the child "
-             "may hang in a lock another thread held at the fork (GObject, GIO, "
-             "malloc). Use spawn mode (gipc_process_new_for_argv) or a fork "
-             "server started before any thread; set the process's "
-             "warn-if-threaded property to FALSE to silence this warning",
-             self->name, n_threads);
+  gipc_process_started_in (self, NULL, pid, pidfd, sandbox_applied);
 }
 
 /**
@@ -1646,18 +1166,15 @@ warn_if_threaded (GipcProcess *self)
  *
  * Since: 1.0
  */
-gboolean
-gipc_process_start (GipcProcess  *self,
-                    GError      **error)
+/* What start and start_async check before making anything. */
+static gboolean
+start_check (GipcProcess  *self,
+             GError      **error)
 {
   gboolean for_exec;
   guint i;
 
-  g_return_val_if_fail (GIPC_IS_PROCESS (self), FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-  g_return_val_if_fail (self->target != NULL || self->argv != NULL || self->server != NULL, FALSE);
-
-  if (self->state != STATE_NEW)
+  if (self->state != STATE_NEW || self->starting)
     {
       g_set_error (error, GIPC_ERROR, GIPC_ERROR_ALREADY_STARTED,
                    "Process “%s” was already started", self->name);
@@ -1691,13 +1208,118 @@ gipc_process_start (GipcProcess  *self,
         }
     }
 
+  if (self->target != NULL && self->warn_if_threaded)
+    gipc_process_warn_if_threaded (self);
+
+  return TRUE;
+}
+
+gboolean
+gipc_process_start (GipcProcess  *self,
+                    GError      **error)
+{
+  g_return_val_if_fail (GIPC_IS_PROCESS (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  g_return_val_if_fail (self->target != NULL || self->argv != NULL || self->server != NULL, FALSE);
+
+  if (!start_check (self, error))
+    return FALSE;
+
   if (self->server != NULL)
-    return start_server (self, error);
+    return gipc_process_start_server (self, error);
 
-  if (!for_exec && self->warn_if_threaded)
-    warn_if_threaded (self);
+  return self->argv != NULL ? gipc_process_start_spawn (self, error)
+                            : gipc_process_start_fork (self, error);
+}
 
-  return for_exec ? start_spawn (self, error) : start_fork (self, error);
+/**
+ * gipc_process_start_async:
+ * @self: a process
+ * @cancellable: (nullable): a #GCancellable, checked before anything is
+ *   made; once the child exists the start completes
+ * @callback: (scope async) (nullable): called when the child was started
+ *   or could not be
+ * @user_data: data for @callback
+ *
+ * Starts the child without blocking the calling thread on its set-up, on
+ * the executed program or on the fork server's reply: a GTK main loop
+ * keeps drawing while many children start. The fork itself (fork and
+ * spawn mode) happens in this call; the child's report is then watched
+ * from the caller's thread-default main context, where @callback runs
+ * (call [method@Gipc.Process.start_finish] from it) and where the exit
+ * will be reported, as for [method@Gipc.Process.start].
+ *
+ * Spawn mode here uses a plain `fork()` whose child reports on a
+ * close-on-exec pipe (the blocking [method@Gipc.Process.start] uses
+ * `clone (CLONE_VM | CLONE_VFORK)` and waits for the exec). Fork-server
+ * mode sends the request from this call and awaits the server's reply in
+ * the caller's thread-default main context.
+ *
+ * The errors are those of [method@Gipc.Process.start]; the passed channels
+ * are closed in the parent once the child has reported (they must not be
+ * used meanwhile). A second start while one is in flight fails with
+ * %GIPC_ERROR_ALREADY_STARTED.
+ *
+ * Since: 1.0
+ */
+void
+gipc_process_start_async (GipcProcess         *self,
+                          GCancellable        *cancellable,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  GError *error = NULL;
+
+  g_return_if_fail (GIPC_IS_PROCESS (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+  g_return_if_fail (self->target != NULL || self->argv != NULL || self->server != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, gipc_process_start_async);
+  g_task_set_name (task, "[gipc] process start");
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
+  if (!start_check (self, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  self->starting = TRUE;
+  if (self->server != NULL)
+    gipc_process_start_server_async (self, task);
+  else if (self->argv != NULL)
+    gipc_process_start_spawn_async (self, task);
+  else
+    gipc_process_start_fork_async (self, task);
+}
+
+/**
+ * gipc_process_start_finish:
+ * @self: a process
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Gipc.Process.start_async].
+ *
+ * Returns: %TRUE if the child was started; %FALSE with the errors of
+ *   [method@Gipc.Process.start], or %G_IO_ERROR_CANCELLED
+ *
+ * Since: 1.0
+ */
+gboolean
+gipc_process_start_finish (GipcProcess   *self,
+                           GAsyncResult  *result,
+                           GError       **error)
+{
+  g_return_val_if_fail (GIPC_IS_PROCESS (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1861,13 +1483,15 @@ gipc_process_join_finish (GipcProcess   *self,
  *
  * Waits for the child to exit, blocking the calling thread. Like every
  * sync call of this library, it does not dispatch the caller's main
- * context: the join reaps the child itself, so
- * [property@Gipc.Process:alive] and [property@Gipc.Process:exit-code] are
- * up to date when it returns, and no zombie, pidfd or reference is left
- * behind even if no main context ever runs (a program that only uses
- * blocking calls). [signal@Gipc.Process::exited] is still emitted once, when
- * the start caller's main context runs next, if the process object is
- * alive then.
+ * context: the child is reaped by the join (or by the library's reaper
+ * thread), so [method@Gipc.Process.is_alive] and
+ * [method@Gipc.Process.get_exit_code] are up to date when it returns, and
+ * no zombie, pidfd or reference is left behind even if no main context
+ * ever runs (a program that only uses blocking calls): the caller's last
+ * unref finalizes the process. The notifications (notify::alive,
+ * notify::exit-code, [signal@Gipc.Process::exited]) are not emitted here,
+ * but once, when the start caller's main context runs next, if the process
+ * object is alive then.
  *
  * Returns: %TRUE once the child has exited; %FALSE with
  *   %G_IO_ERROR_TIMED_OUT if it still runs after @timeout_ms, or
@@ -1897,28 +1521,29 @@ gipc_process_join (GipcProcess  *self,
   for (;;)
     {
       gboolean reaped = FALSE;
-      gboolean lost = FALSE;
       ProcessState state;
       gint wait_ms = -1;
-      int pidfd;
+      int pidfd = -1;
 
       g_mutex_lock (&self->lock);
       state = self->state;
       if (state == STATE_RUNNING)
+        reaped = try_reap_locked (self);
+      if (!reaped && state == STATE_RUNNING && exit_fd (self) >= 0)
         {
-          reaped = try_reap_locked (self, &lost);
+          /* Our own copy: the reaper thread closes the pidfd (or the fork
+           * server's report fd) when it reaps, and try_reap_locked() may
+           * put the pidfd on the report fd's number: a new copy each
+           * time round. */
+          pidfd = fcntl (exit_fd (self), F_DUPFD_CLOEXEC, 3);
         }
-      pidfd = self->pidfd;
       g_mutex_unlock (&self->lock);
 
-      if (reaped)
+      if (reaped || state != STATE_RUNNING)
         {
-          notify_reaped (self, lost);
-          release_self_reference (self);
+          joined (self);
           return TRUE;
         }
-      if (state != STATE_RUNNING)
-        return TRUE;
 
       if (deadline >= 0)
         {
@@ -1926,6 +1551,8 @@ gipc_process_join (GipcProcess  *self,
 
           if (now >= deadline)
             {
+              if (pidfd >= 0)
+                close (pidfd);
               g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
                            "Process “%s” still runs after %d ms",
                            self->name, timeout_ms);
@@ -1940,6 +1567,7 @@ gipc_process_join (GipcProcess  *self,
 
           /* EINTR or not, the loop looks again. */
           (void) poll (&pfd, 1, wait_ms);
+          close (pidfd);
         }
       else
         {
@@ -1989,7 +1617,10 @@ gipc_process_is_alive (GipcProcess *self)
  * How the child ended. Calling this before the child exited is a
  * programmer error: check [method@Gipc.Process.is_alive] or join first.
  *
- * Returns: the exit status (0 to 255), or -N if signal N killed the child
+ * Returns: the exit status (0 to 255), -N if signal N killed the child,
+ *   or %GIPC_PROCESS_EXIT_CODE_UNKNOWN if someone else (a `waitpid (-1)` of
+ *   the program) collected its status, or the fork server of a
+ *   fork-server child died before it reported the exit
  *
  * Since: 1.0
  */
@@ -2189,7 +1820,7 @@ gipc_process_set_sandbox (GipcProcess      *self,
 
   g_return_if_fail (GIPC_IS_PROCESS (self));
   g_return_if_fail ((flags & ~all) == 0);
-  g_return_if_fail (self->state == STATE_NEW && !self->in_child);
+  g_return_if_fail (self->state == STATE_NEW && !self->starting && !self->in_child);
 
   if (self->sandbox == flags)
     return;
@@ -2227,7 +1858,7 @@ gipc_process_sandbox_allow_path (GipcProcess *self,
 
   g_return_if_fail (GIPC_IS_PROCESS (self));
   g_return_if_fail (path != NULL && g_path_is_absolute (path));
-  g_return_if_fail (self->state == STATE_NEW && !self->in_child);
+  g_return_if_fail (self->state == STATE_NEW && !self->starting && !self->in_child);
 
   allowed = g_new0 (GipcSandboxPath, 1);
   allowed->path = g_strdup (path);
@@ -2297,7 +1928,7 @@ gipc_process_set_memory_limit (GipcProcess *self,
                                guint64      bytes)
 {
   g_return_if_fail (GIPC_IS_PROCESS (self));
-  g_return_if_fail (self->state == STATE_NEW && !self->in_child);
+  g_return_if_fail (self->state == STATE_NEW && !self->starting && !self->in_child);
 
   if (self->memory_limit == bytes)
     return;
@@ -2374,10 +2005,12 @@ gipc_process_send_signal (GipcProcess  *self,
   pid = self->pid;
   if (self->state == STATE_RUNNING)
     {
-      r = self->pidfd >= 0 ? pidfd_send (self->pidfd, signum) : -1;
+      r = self->pidfd >= 0 ? gipc_reaper_pidfd_send_signal (self->pidfd, signum) : -1;
       /* No pidfd, or no pidfd_send_signal() (a seccomp policy, valgrind
-       * 3.19: the pidfd came from the fork server's clone): the pid is
-       * still ours (not reaped), kill() reaches the same child. */
+       * 3.19): the pid is still ours (not reaped), kill() reaches the same
+       * child. A fork-server child is the server's to reap: there, only
+       * where pidfds are missing, a signal sent just as the server reaps
+       * it could reach a reused pid. */
       if (self->pidfd < 0 || (r < 0 && errno == ENOSYS))
         r = kill (pid, signum);
       errsv = errno;

@@ -21,6 +21,20 @@ GIPC_AVAILABLE_IN_ALL
 G_DECLARE_FINAL_TYPE (GipcProcess, gipc_process, GIPC, PROCESS, GObject)
 
 /**
+ * GIPC_PROCESS_EXIT_CODE_UNKNOWN:
+ *
+ * The exit code of a child whose exit status was collected by someone
+ * else: a `waitpid (-1)` or `SIGCHLD` handler of the program reaped it
+ * before the library could, or the fork server of a fork-server child
+ * died before it reported the exit. The child has exited, but how is not
+ * known. Never a real exit code (those are 0 to 255, or -N for signal N):
+ * it is %G_MININT.
+ *
+ * Since: 1.0
+ */
+#define GIPC_PROCESS_EXIT_CODE_UNKNOWN (-2147483647 - 1)
+
+/**
  * GipcProcessFunc:
  * @process: the process object, as seen from inside the child
  * @user_data: the data given to [ctor@Gipc.Process.new]
@@ -48,6 +62,15 @@ void         gipc_process_pass_channel       (GipcProcess          *self,
                                               GipcChannel          *channel);
 GIPC_AVAILABLE_IN_ALL
 gboolean     gipc_process_start              (GipcProcess          *self,
+                                              GError              **error);
+GIPC_AVAILABLE_IN_ALL
+void         gipc_process_start_async        (GipcProcess          *self,
+                                              GCancellable         *cancellable,
+                                              GAsyncReadyCallback   callback,
+                                              gpointer              user_data);
+GIPC_AVAILABLE_IN_ALL
+gboolean     gipc_process_start_finish       (GipcProcess          *self,
+                                              GAsyncResult         *result,
                                               GError              **error);
 
 GIPC_AVAILABLE_IN_ALL

@@ -962,9 +962,10 @@ test_inherited_once (void)
   g_assert_no_error (error);
   g_assert_nonnull (first);
 
-  /* The variable is gone, and every announced fd (the one not made into
-   * a channel yet too) is close-on-exec: none reaches a spawned program. */
-  g_assert_null (g_getenv ("GIPC_CHANNEL_FDS"));
+  /* The environment is untouched (no setenv/unsetenv in a constructor:
+   * unsafe with threads), and every announced fd (the one not made into a
+   * channel yet too) is close-on-exec: none reaches a spawned program. */
+  g_assert_cmpstr (g_getenv ("GIPC_CHANNEL_FDS"), ==, env);
   g_assert_true (gipc_test_fd_is_cloexec (a[0]));
   g_assert_true (gipc_test_fd_is_cloexec (b[1]));
 
@@ -991,6 +992,38 @@ test_inherited_once (void)
 
   close (a[1]);
   close (b[0]);
+  g_unsetenv ("GIPC_CHANNEL_FDS");
+}
+
+/* A program started by other means than gipc inherits the variable with
+ * its fds closed or reused for something else: refused, never wrapped. */
+static void
+test_inherited_not_a_channel (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *env = NULL;
+  int file_fd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+  int closed_fd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+
+  g_assert_cmpint (file_fd, >=, 0);
+  g_assert_cmpint (closed_fd, >=, 0);
+  close (closed_fd);
+  env = g_strdup_printf ("%d:-1,%d:-1", file_fd, closed_fd);
+  g_setenv ("GIPC_CHANNEL_FDS", env, TRUE);
+
+  g_assert_null (gipc_channel_new_inherited (0, &error));
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, "not a pipe or socket"));
+  g_clear_error (&error);
+
+  g_assert_null (gipc_channel_new_inherited (1, &error));
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, "not open"));
+  g_clear_error (&error);
+
+  g_assert_cmpstr (g_getenv ("GIPC_CHANNEL_FDS"), ==, env);
+  g_unsetenv ("GIPC_CHANNEL_FDS");
+  close (file_fd);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1130,6 +1163,7 @@ main (int   argc,
   gipc_test_add_func ("/channel/fds/socket-closed-once", test_socket_both_directions_closed_once);
   gipc_test_add_func ("/channel/fds/socket-finalized-once", test_socket_both_directions_finalized_once);
   gipc_test_add_func ("/channel/fds/inherited-once", test_inherited_once);
+  gipc_test_add_func ("/channel/fds/inherited-not-a-channel", test_inherited_not_a_channel);
   gipc_test_add_func ("/channel/context/send-completion-stays", test_send_completion_stays);
   gipc_test_add_func ("/channel/context/listen-moves", test_listen_moves_with_output_queued);
 

@@ -30,9 +30,13 @@
 
 #include "gipc-glib/gipc-channel-private.h"
 #include "gipc-glib/gipc-child-setup-private.h"
+#include "gipc-glib/gipc-orphan-private.h"
 #include "gipc-glib/gipc-glib.h"
 
 #include "test-util.h"
+
+/* Run as test-fork-context-fallback: the public path of gipc-orphan.c. */
+static gboolean forced_fallback;
 
 /* ---------------------------------------------------------------------- */
 /* Forking helpers */
@@ -231,7 +235,7 @@ child_discard_and_report (gpointer user_data)
 {
   g_autofree char *text = NULL;
 
-  gipc_child_setup_discard_main_contexts ();
+  gipc_orphan_discard_main_contexts ();
   text = child_iterate_and_describe ();
   child_report (text);
   return 0;
@@ -343,7 +347,7 @@ child_thread_default (gpointer user_data)
   gboolean was_pushed = g_main_context_get_thread_default () == pushed;
   guint i;
 
-  gipc_child_setup_discard_main_contexts ();
+  gipc_orphan_discard_main_contexts ();
 
   /* Nothing of the popped context runs, even when iterated by hand. */
   for (i = 0; i < 20; i++)
@@ -444,9 +448,9 @@ child_wakeup (gpointer user_data)
   g_autofree char *count = NULL;
 
   if (full_setup)
-    gipc_child_setup_discard_main_contexts ();
+    gipc_orphan_discard_main_contexts ();
   else
-    gipc_child_setup_orphan_sources (g_main_context_default (), NULL, NULL);
+    gipc_orphan_sources (g_main_context_default (), NULL, NULL);
 
   child_report ("ready");
   child_wait_order ();
@@ -891,20 +895,32 @@ test_simulated_wrap (void)
   GSource *idle;
   int wait_status;
 
-  gipc_child_setup_set_simulate_id_wrap (TRUE);
+  gipc_orphan_set_simulate_id_wrap_for_testing (TRUE);
 
   idle = g_idle_source_new ();
   g_source_set_priority (idle, 4321);
   g_source_set_callback (idle, odd_timer_cb, parent, NULL);
   g_source_attach (idle, NULL);
 
-  /* Ready at an odd priority: found through the residual check. */
+  /* Ready at an odd priority: found through the residual check and the
+   * walk of that priority. The public path has no walk: only the id scan,
+   * which finds nothing after the wrap, so it refuses. */
   fine = gipc_process_new (target_zero, NULL, NULL);
-  g_assert_true (gipc_process_start (fine, &error));
-  g_assert_no_error (error);
-  g_assert_true (gipc_process_join (fine, -1, &error));
-  g_assert_no_error (error);
-  g_assert_cmpint (gipc_process_get_exit_code (fine), ==, 0);
+  if (gipc_orphan_choose_path () == GIPC_ORPHAN_PATH_LAYOUT)
+    {
+      g_assert_true (gipc_process_start (fine, &error));
+      g_assert_no_error (error);
+      g_assert_true (gipc_process_join (fine, -1, &error));
+      g_assert_no_error (error);
+      g_assert_cmpint (gipc_process_get_exit_code (fine), ==, 0);
+    }
+  else
+    {
+      g_assert_false (gipc_process_start (fine, &error));
+      g_assert_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED);
+      g_assert_nonnull (strstr (error->message, "spawn mode"));
+      g_clear_error (&error);
+    }
 
   timer = g_timeout_source_new_seconds (3600);
   g_source_set_priority (timer, 4321);
@@ -924,7 +940,7 @@ test_simulated_wrap (void)
   g_assert_cmpint (errno, ==, ECHILD);
 
   /* Without the wrap, the id scan finds it. */
-  gipc_child_setup_set_simulate_id_wrap (FALSE);
+  gipc_orphan_set_simulate_id_wrap_for_testing (FALSE);
   g_clear_object (&refused);
   g_clear_error (&error);
   refused = gipc_process_new (target_zero, NULL, NULL);
@@ -937,11 +953,82 @@ test_simulated_wrap (void)
   g_source_unref (timer);
 }
 
+/* Which way the inherited sources are found: the private-layout walk on
+ * the GLib this was built and verified for (its self-test passed), the
+ * public id scan when the run forces it (test-fork-context-fallback, the
+ * same suite built again: every test then checks the public path's
+ * guarantees). */
+static void
+test_orphan_path (void)
+{
+  GipcOrphanPath path = gipc_orphan_choose_path ();
+
+  if (forced_fallback)
+    g_assert_cmpint (path, ==, GIPC_ORPHAN_PATH_PUBLIC);
+  else if (GLIB_CHECK_VERSION (2, 74, 0) && !GLIB_CHECK_VERSION (2, 75, 0))
+    g_assert_cmpint (path, ==, GIPC_ORPHAN_PATH_LAYOUT);
+  else
+    g_assert_cmpint (path, !=, GIPC_ORPHAN_PATH_UNKNOWN);
+}
+
+/* The public path's cost grows with the program's age, but it still finds
+ * old sources: one made before 20,000 others came and went. */
+static gint
+child_discard_old (gpointer user_data)
+{
+  gboolean verified = gipc_orphan_discard_main_contexts ();
+  g_autofree char *iterated = child_iterate_and_describe ();
+  g_autofree char *text = NULL;
+
+  text = g_strdup_printf ("verified=%d %s", verified, iterated);
+  child_report (text);
+  return 0;
+}
+
+static void
+test_orphan_old_source (void)
+{
+  g_autofree char *line = NULL;
+  GSource *odd;
+  guint old;
+  Child child;
+  guint i;
+
+  fired = 0;
+  notified = 0;
+
+  old = g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, source_cb,
+                         GUINT_TO_POINTER (SRC_IDLE), notify_cb);
+  for (i = 0; i < 20000; i++)
+    g_source_remove (g_idle_add (source_cb, NULL));
+  /* Ready, at a priority no walk starts from. */
+  odd = g_idle_source_new ();
+  g_source_set_priority (odd, 777);
+  g_source_set_callback (odd, source_cb, GUINT_TO_POINTER (SRC_SECOND), notify_cb);
+  g_source_attach (odd, NULL);
+
+  child = fork_child (child_discard_old, NULL);
+  line = read_line (&child);
+  g_assert_cmpstr (line, ==, "verified=1 fired=0 notified=0 finalized=0 fresh=1");
+  assert_exit_status (finish_child (&child), 0);
+
+  g_source_remove (old);
+  g_source_destroy (odd);
+  g_source_unref (odd);
+  g_assert_cmpuint (notified, ==, SRC_IDLE | SRC_SECOND);
+}
+
 int
 main (int   argc,
       char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
+
+  forced_fallback = g_str_has_suffix (argv[0], "-fallback");
+  gipc_orphan_force_fallback_for_testing (forced_fallback);
+
+  gipc_test_add_func ("/fork-context/orphan/path", test_orphan_path);
+  gipc_test_add_func ("/fork-context/orphan/old-source", test_orphan_old_source);
 
   gipc_test_add_func ("/fork-context/orphan/default-context", test_orphan_default_context);
   gipc_test_add_func ("/fork-context/orphan/from-dispatch", test_orphan_from_dispatch);

@@ -771,10 +771,13 @@ test_exited_once_after_sync_join (void)
   start_ok (process);
   g_assert_true (gipc_process_join (process, -1, &error));
   g_assert_no_error (error);
-  g_assert_cmpuint (observer.n_exited, ==, 0);
-  g_assert_cmpuint (observer.n_alive, ==, 2);
-  g_assert_cmpuint (observer.n_exit_code, ==, 1);
+  /* Up to date at once, but every notification comes from the start
+   * context, never from the join. */
+  g_assert_false (gipc_process_is_alive (process));
   g_assert_cmpint (gipc_process_get_exit_code (process), ==, 9);
+  g_assert_cmpuint (observer.n_exited, ==, 0);
+  g_assert_cmpuint (observer.n_alive, ==, 1);
+  g_assert_cmpuint (observer.n_exit_code, ==, 0);
 
   run_until_exited (&observer);
   g_assert_cmpint (observer.exit_code, ==, 9);
@@ -994,7 +997,9 @@ assert_start_fails_without_child (GipcProcess *process,
   g_assert_error (error, domain, code);
   g_assert_cmpint (gipc_process_get_pid (process), ==, 0);
   g_assert_false (gipc_process_is_alive (process));
-  g_assert_cmpuint (count_children (&zombies), ==, before);
+  /* No new child (an earlier one may have been reaped meanwhile by its
+   * reaper thread). */
+  g_assert_cmpuint (count_children (&zombies), <=, before);
 }
 
 static void
@@ -2144,7 +2149,7 @@ test_spawn_exec_failure (void)
     g_assert_cmpint (gipc_process_get_pid (process), ==, 0);
 
     /* The failed child was reaped; the channel is still ours and works. */
-    g_assert_cmpuint (count_children (&zombies), ==, before);
+    g_assert_cmpuint (count_children (&zombies), <=, before);
     g_assert_false (gipc_channel_is_closed (w));
     send_text (w, "still mine");
     {
@@ -2163,7 +2168,7 @@ test_spawn_exec_failure (void)
     g_assert_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED);
     g_assert_nonnull (strstr (error->message, g_strerror (ENOENT)));
     g_clear_error (&error);
-    g_assert_cmpuint (count_children (&zombies), ==, before);
+    g_assert_cmpuint (count_children (&zombies), <=, before);
   }
 
   {
@@ -2650,16 +2655,6 @@ test_reap_blocking_only (void)
   gipc_test_drain_context (NULL);
 }
 
-static void
-wait_until_zombie (GPid pid)
-{
-  siginfo_t info;
-
-  memset (&info, 0, sizeof info);
-  g_assert_no_errno (waitid (P_PID, (id_t) pid, &info, WEXITED | WNOWAIT));
-  g_assert_cmpint (info.si_pid, ==, pid);
-}
-
 /* The start context is dropped without ever running: the process is
  * finalized, and no zombie, no fd is left, joined or not. */
 static void
@@ -2684,13 +2679,13 @@ test_reap_dropped_context (void)
 
       if (round == 0)
         g_assert_cmpint (join_sync_ok (process), ==, 5);
-      else
-        wait_until_zombie (gipc_process_get_pid (process));
 
+      /* Not joined: the library's reaper thread reaps it, and its report
+       * then waits in the context, holding the process. */
       g_object_unref (process);
-      if (round == 1)
-        g_assert_cmpuint (n_finalized, ==, 0);   /* the watch holds it */
       g_main_context_unref (context);
+      for (guint i = 0; i < 5000 && n_finalized == 0; i++)
+        g_usleep (1000);
       g_assert_cmpuint (n_finalized, ==, 1);
       assert_no_children_left ();
       g_assert_cmpuint (gipc_test_count_fds (), ==, n_fds_before);
@@ -3135,6 +3130,13 @@ test_spawn_stray_fork (void)
   gint64 slowest = 0;
   guint i;
 
+#if defined(__SANITIZE_ADDRESS__)
+  /* Under AddressSanitizer, spawn mode forks plainly (ASan cannot follow
+   * the child onto a stack of its own) and reports through a pipe, which
+   * a stray fork holds. */
+  g_test_skip ("spawn mode forks plainly under AddressSanitizer");
+  return;
+#endif
   if (gipc_test_running_on_valgrind ())
     {
       /* valgrind turns vfork into fork, so a start reports through a

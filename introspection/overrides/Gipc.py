@@ -512,6 +512,9 @@ __all__.append('shared_bytes_new')
 # Gipc.Channel.new_inherited(). The server is a copy of the interpreter made
 # inside the C call of start(), between the interpreter's fork hooks (as
 # for os.fork()); each child runs the hooks' child half before the target.
+# A dead or stopped server is replaced by running the script again (the
+# same interpreter and arguments): its server.start() becomes the new
+# server, so nothing with side effects may come before start().
 
 class _ChannelPickler(pickle.Pickler):
     """Pickles channels as their index among the passed ones."""
@@ -606,7 +609,8 @@ class ForkServer(Gipc.ForkServer):
 
     def start(self):
         """Forks the server (see gipc_fork_server_start()), between the
-        interpreter's fork hooks."""
+        interpreter's fork hooks. Call it before anything with side
+        effects: a replacement server re-runs the script up to here."""
         _flush_std_streams()
         if _before_fork is None:
             return Gipc.ForkServer.start(self)

@@ -1562,8 +1562,7 @@ trivial_server_target (GipcProcess *process,
   return 7;
 }
 
-/* The server: this program's only child right after the start (the
- * server's own checking children are reaped by then). It must run where
+/* The server: this program's only child right after the start. It must run where
  * the placement puts the program, as fork-mode children do, or the start
  * rows compare different placements. */
 static pid_t bench_server_pid;

@@ -3,7 +3,8 @@
 # SPDX-FileCopyrightText: 2026 The gipc-glib authors
 
 """The fork server from Python: picklable arguments, channels among them,
-fork mode's exit-status rules, the child is ours, errors."""
+fork mode's exit-status rules, the child is the server's (never the
+program's), a killed server is replaced by re-executing this script, errors."""
 
 import os
 import signal
@@ -63,8 +64,57 @@ class ForkServerTests(gipctest.TestCase):
             kind, value, pid, ppid = mine.get()
             self.assertEqual((kind, value), ('answer', 42))
             self.assertEqual(pid, process.get_pid())
-            self.assertEqual(ppid, os.getpid())
+            # The server's child, not ours: waitpid cannot take it.
+            self.assertNotEqual(ppid, os.getpid())
+            with self.assertRaises(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
             self.assertEqual(self.join(process), 0)
+
+    def server_pid(self):
+        mine, theirs = Gipc.pipe(duplex=True)
+        with mine:
+            process = Gipc.Process.new_for_target(SERVER, 'answer', theirs, 1)
+            self.assertTrue(process.start())
+            ppid = mine.get()[3]
+            self.assertEqual(self.join(process), 0)
+        return ppid
+
+    def test_waitpid_minus_one_takes_nothing(self):
+        process = Gipc.Process.new_for_target(SERVER, 'status', 7)
+        self.assertTrue(process.start())
+        # The program's own reaper sees the server at most, which runs.
+        for _ in range(50):
+            self.assertEqual(os.waitpid(-1, os.WNOHANG), (0, 0))
+        self.assertEqual(self.join(process), 7)
+
+    def test_replaced_after_kill(self):
+        """The killed server is replaced by a re-executed copy of this
+        script, whose SERVER.start() becomes the server."""
+        restarts = SERVER.get_restarts()
+        old = self.server_pid()
+        os.kill(old, signal.SIGKILL)
+        self.assertEqual(self.run_target('status', 4), 4)
+        self.assertEqual(SERVER.props.restarts, restarts + 1)
+        self.assertTrue(SERVER.is_running())
+        new = self.server_pid()
+        self.assertNotEqual(new, old)
+        # The replacement runs this script's targets.
+        self.assertEqual(self.run_target('leave', 9), 9)
+
+    def test_replaced_from_a_thread(self):
+        """A threaded program: the replacement is made from a thread that
+        ends, and keeps serving."""
+        restarts = SERVER.get_restarts()
+        os.kill(self.server_pid(), signal.SIGKILL)
+        codes = []
+        thread = threading.Thread(
+            target=lambda: codes.append(self.run_target('status', 5)))
+        thread.start()
+        thread.join()
+        self.assertEqual(codes, [5])
+        self.assertEqual(SERVER.get_restarts(), restarts + 1)
+        self.assertEqual(self.run_target('status', 6), 6)
+        self.assertEqual(SERVER.get_restarts(), restarts + 1)
 
     def test_exit_status_rules(self):
         self.assertEqual(self.run_target('status', None), 0)

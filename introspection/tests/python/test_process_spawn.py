@@ -27,6 +27,44 @@ class SpawnTests(gipctest.TestCase):
             process.start()
             self.assertEqual(self.join(process), status)
 
+    def test_start_async(self):
+        # start_async returns before the child was executed; the callback
+        # runs from the loop, exited comes after it.
+        process = spawn('exit', '5')
+        guard = LoopGuard()
+        events = []
+
+        def on_started(p, result):
+            events.append(('started', p.start_finish(result)))
+
+        def on_exited(p, code):
+            events.append(('exited', code))
+            guard.quit()
+
+        process.connect('exited', on_exited)
+        process.start_async(None, guard.wrap(on_started))
+        self.assertFalse(process.is_alive())
+        guard.run()
+        self.assertEqual(events, [('started', True), ('exited', 5)])
+        self.assertNotEqual(Gipc.PROCESS_EXIT_CODE_UNKNOWN, 5)
+
+    def test_start_async_fails_as_start(self):
+        process = Gipc.Process.new_for_argv(['/nonexistent/gipc-no-program'])
+        guard = LoopGuard()
+        results = []
+
+        def on_started(p, result):
+            try:
+                p.start_finish(result)
+            except GLib.Error as error:
+                results.append(error)
+            guard.quit()
+
+        process.start_async(None, guard.wrap(on_started))
+        guard.run()
+        self.assertEqual(len(results), 1)
+        self.assertTrue(results[0].matches(Gipc.Error.quark(), Gipc.Error.SPAWN_FAILED))
+
     def test_uncaught_exception(self):
         process = spawn('fail')
         with capture_fd(2) as err:
