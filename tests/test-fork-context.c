@@ -1027,21 +1027,21 @@ main (int   argc,
   forced_fallback = g_str_has_suffix (argv[0], "-fallback");
   gipc_orphan_force_fallback_for_testing (forced_fallback);
 
-  gipc_test_add_func ("/fork-context/orphan/path", test_orphan_path);
-  gipc_test_add_func ("/fork-context/orphan/old-source", test_orphan_old_source);
+  gipc_test_add_func ("/process/fork-context/orphan/path", test_orphan_path);
+  gipc_test_add_func ("/process/fork-context/orphan/old-source", test_orphan_old_source);
 
-  gipc_test_add_func ("/fork-context/orphan/default-context", test_orphan_default_context);
-  gipc_test_add_func ("/fork-context/orphan/from-dispatch", test_orphan_from_dispatch);
-  gipc_test_add_func ("/fork-context/orphan/thread-default", test_orphan_thread_default);
-  gipc_test_add_func ("/fork-context/wakeup-not-shared", test_wakeup_not_shared);
-  gipc_test_add_func ("/fork-context/reset-signals", test_reset_signals);
-  gipc_test_add_func ("/fork-context/stdin-devnull", test_stdin_devnull);
-  gipc_test_add_func ("/fork-context/die-with-parent", test_die_with_parent_check);
-  gipc_test_add_func ("/fork-context/after-fork-channels", test_after_fork_channels);
-  gipc_test_add_func ("/fork-context/exec/failure", test_exec_failure);
-  gipc_test_add_func ("/fork-context/exec/failed-step", test_exec_failed_step);
-  gipc_test_add_func ("/fork-context/orphan/simulated-wrap", test_simulated_wrap);
-  gipc_test_add_func ("/fork-context/exec/only-passed-fds", test_exec_keeps_only_passed_fds);
+  gipc_test_add_func ("/process/fork-context/orphan/default-context", test_orphan_default_context);
+  gipc_test_add_func ("/process/fork-context/orphan/from-dispatch", test_orphan_from_dispatch);
+  gipc_test_add_func ("/process/fork-context/orphan/thread-default", test_orphan_thread_default);
+  gipc_test_add_func ("/process/fork-context/wakeup-not-shared", test_wakeup_not_shared);
+  gipc_test_add_func ("/process/fork-context/reset-signals", test_reset_signals);
+  gipc_test_add_func ("/process/fork-context/stdin-devnull", test_stdin_devnull);
+  gipc_test_add_func ("/process/fork-context/die-with-parent", test_die_with_parent_check);
+  gipc_test_add_func ("/process/fork-context/after-fork-channels", test_after_fork_channels);
+  gipc_test_add_func ("/process/fork-context/exec/failure", test_exec_failure);
+  gipc_test_add_func ("/process/fork-context/exec/failed-step", test_exec_failed_step);
+  gipc_test_add_func ("/process/fork-context/orphan/simulated-wrap", test_simulated_wrap);
+  gipc_test_add_func ("/process/fork-context/exec/only-passed-fds", test_exec_keeps_only_passed_fds);
 
   return g_test_run ();
 }

@@ -126,8 +126,8 @@ main (int   argc,
 
   /* No per-test alarm: under ASan on 2 shared cores this takes ~25 s;
    * the meson timeout bounds it. */
-  g_test_add_func ("/process-leak/fork", test_leak_fork);
-  g_test_add_func ("/process-leak/spawn", test_leak_spawn);
+  g_test_add_func ("/process/leak/fork", test_leak_fork);
+  g_test_add_func ("/process/leak/spawn", test_leak_spawn);
 
   return g_test_run ();
 }
