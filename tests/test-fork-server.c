@@ -236,12 +236,6 @@ threads_target (GipcProcess *process,
   return 0;
 }
 
-static guint
-count_open_fds (void)
-{
-  return gipc_test_count_fds ();
-}
-
 static gboolean
 quit_cb (gpointer data)
 {
@@ -294,7 +288,7 @@ inspect_target (GipcProcess *process,
 
   if (!gipc_channel_send_variant (channel,
                                   g_variant_new ("(bbbbus)", signals_default, mask_empty,
-                                                 stdin_null, context_empty, count_open_fds (),
+                                                 stdin_null, context_empty, gipc_test_count_fds (),
                                                  env != NULL ? env : "(unset)"),
                                   NULL, NULL))
     return 11;

@@ -294,14 +294,6 @@ req (const gchar *text)
   return g_bytes_new (text, strlen (text));
 }
 
-static void
-assert_bytes_str (GBytes      *bytes,
-                  const gchar *expected)
-{
-  g_assert_nonnull (bytes);
-  g_assert_cmpmem (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), expected, strlen (expected));
-}
-
 /* Runs one task to its end, iterating the thread-default context. */
 static GBytes *
 run_one (GipcPool     *pool,
@@ -368,7 +360,7 @@ test_basic_fork (void)
   gipc_pool_set_max_workers (pool, 1);
   a = run_one (pool, "echo:hello", &error);
   g_assert_no_error (error);
-  assert_bytes_str (a, "hello");
+  gipc_test_assert_bytes_str (a, "hello");
 
   /* Warm: the same worker runs the next tasks. */
   p1 = run_one (pool, "pid", &error);
@@ -421,7 +413,7 @@ assert_died (GipcPool    *pool,
   /* The pool is still good. */
   ok = run_one (pool, "echo:after", &error);
   g_assert_no_error (error);
-  assert_bytes_str (ok, "after");
+  gipc_test_assert_bytes_str (ok, "after");
 }
 
 static void
@@ -452,7 +444,7 @@ test_timeout (void)
   g_clear_error (&error);
   ok = run_one (pool, "echo:x", &error);
   g_assert_no_error (error);
-  assert_bytes_str (ok, "x");
+  gipc_test_assert_bytes_str (ok, "x");
 }
 
 static void
@@ -489,7 +481,7 @@ test_cancel_queued_and_running (void)
 
   ok = run_one (pool, "echo:again", &error);
   g_assert_no_error (error);
-  assert_bytes_str (ok, "again");
+  gipc_test_assert_bytes_str (ok, "again");
   gipc_test_drain_context (NULL);
   g_assert_cmpuint (o1.n_called, ==, 1);
   g_assert_cmpuint (o2.n_called, ==, 1);
@@ -630,23 +622,23 @@ test_cancellable_per_task (void)
       g_autoptr(GBytes) state = NULL;
 
       g_assert_no_error (error);
-      assert_bytes_str (held, "held");
+      gipc_test_assert_bytes_str (held, "held");
       state = run_one (pool, "cancel-state", &error);
       g_assert_no_error (error);
-      assert_bytes_str (state, "uncancelled other");
+      gipc_test_assert_bytes_str (state, "uncancelled other");
     }
 
   /* A cancellable cancelled during a task (here by the function itself)
    * is not the next task's. */
   done = run_one (pool, "self-cancel", &error);
   g_assert_no_error (error);
-  assert_bytes_str (done, "done");
+  gipc_test_assert_bytes_str (done, "done");
   for (i = 0; i < 3; i++)
     {
       g_autoptr(GBytes) state = run_one (pool, "cancel-state", &error);
 
       g_assert_no_error (error);
-      assert_bytes_str (state, "uncancelled other");
+      gipc_test_assert_bytes_str (state, "uncancelled other");
     }
   pid2 = run_one (pool, "pid", &error);
   g_assert_no_error (error);
@@ -716,7 +708,7 @@ test_pipelined (void)
           else
             {
               g_assert_no_error (o[i].error);
-              assert_bytes_str (o[i].bytes, text);
+              gipc_test_assert_bytes_str (o[i].bytes, text);
             }
           outcome_clear (&o[i]);
         }
@@ -756,7 +748,7 @@ test_restart_intensity (void)
   gipc_pool_reset (pool);
   ok = run_one (pool, "echo:y", &error);
   g_assert_no_error (error);
-  assert_bytes_str (ok, "y");
+  gipc_test_assert_bytes_str (ok, "y");
 }
 
 static void
@@ -878,7 +870,7 @@ test_fds_both_ways (void)
   gipc_test_run_until_result (NULL, &result);
   answer = gipc_pool_run_finish (pool, result, &out_fds, &error);
   g_assert_no_error (error);
-  assert_bytes_str (answer, "fds");
+  gipc_test_assert_bytes_str (answer, "fds");
   g_clear_object (&fds);  /* closes our copy of the write end */
   g_assert_cmpint (read (p[0], buf, sizeof buf), ==, 5);
   g_assert_cmpstr (buf, ==, "hello");
@@ -1006,14 +998,14 @@ chain_cb (GObject      *source,
   g_autoptr(GBytes) bytes = gipc_pool_run_finish (chain->pool, result, NULL, &error);
 
   g_assert_no_error (error);
-  assert_bytes_str (bytes, "chain");
+  gipc_test_assert_bytes_str (bytes, "chain");
   chain->done++;
   if (chain->nested && chain->done == 1)
     {
       /* A nested loop inside the callback: other tasks still complete. */
       g_autoptr(GBytes) inner = run_one (chain->pool, "echo:nested", &error);
       g_assert_no_error (error);
-      assert_bytes_str (inner, "nested");
+      gipc_test_assert_bytes_str (inner, "nested");
     }
   if (chain->remaining > 0)
     {
@@ -1133,7 +1125,7 @@ thread_async_func (gpointer data)
       g_autofree gchar *text = g_strdup_printf ("%u", i);
 
       g_assert_no_error (o[i].error);
-      assert_bytes_str (o[i].bytes, text);
+      gipc_test_assert_bytes_str (o[i].bytes, text);
       outcome_clear (&o[i]);
       g_atomic_int_inc (&td->ok);
     }
@@ -1157,7 +1149,7 @@ thread_sync_func (gpointer data)
       g_autoptr(GBytes) bytes = gipc_pool_run (td->pool, request, NULL, NULL, NULL, &error);
 
       g_assert_no_error (error);
-      assert_bytes_str (bytes, text + 5);
+      gipc_test_assert_bytes_str (bytes, text + 5);
       g_atomic_int_inc (&td->ok);
     }
   return NULL;
@@ -1217,7 +1209,7 @@ test_sync_no_loop (void)
   g_autoptr(GBytes) none = NULL;
 
   g_assert_no_error (error);
-  assert_bytes_str (bytes, "sync");
+  gipc_test_assert_bytes_str (bytes, "sync");
   none = gipc_pool_run (pool, segv, NULL, NULL, NULL, &error);
   g_assert_error (error, GIPC_ERROR, GIPC_ERROR_WORKER_DIED);
 }
@@ -1248,7 +1240,7 @@ test_target_and_rogues (void)
     g_autoptr(GBytes) a = run_one (pool, "echo:target", &error);
 
     g_assert_no_error (error);
-    assert_bytes_str (a, "target");
+    gipc_test_assert_bytes_str (a, "target");
   }
 }
 
@@ -1268,7 +1260,7 @@ test_result_before_exit (void)
       g_autoptr(GBytes) ok = run_one (pool, "echo:x", &error);
 
       g_assert_no_error (error);
-      assert_bytes_str (ok, "ok");
+      gipc_test_assert_bytes_str (ok, "ok");
     }
 }
 
@@ -1285,15 +1277,15 @@ test_argv (void)
   g_autoptr(GBytes) c = NULL;
 
   g_assert_no_error (error);
-  assert_bytes_str (a, "argv");
+  gipc_test_assert_bytes_str (a, "argv");
   b = run_one (pool, "exit-later", &error);
   g_assert_no_error (error);
-  assert_bytes_str (b, "bye");
+  gipc_test_assert_bytes_str (b, "bye");
   /* It exits between tasks: the next task goes to a new worker. */
   g_usleep (100 * 1000);
   c = run_one (pool, "echo:next", &error);
   g_assert_no_error (error);
-  assert_bytes_str (c, "next");
+  gipc_test_assert_bytes_str (c, "next");
 
   g_clear_pointer (&a, g_bytes_unref);
   a = run_one (broken, "echo:x", &error);
@@ -1329,7 +1321,7 @@ test_sandbox (void)
       g_test_skip ("the kernel cannot take network access away here");
       return;
     }
-  assert_bytes_str (answer, "blocked");
+  gipc_test_assert_bytes_str (answer, "blocked");
 }
 
 /* gipc_pool_sandbox_allow_system_data reaches every worker: under
@@ -1361,10 +1353,10 @@ test_sandbox_system_data (void)
       g_test_skip ("the kernel cannot take file access away here");
       return;
     }
-  assert_bytes_str (denied, "denied");
+  gipc_test_assert_bytes_str (denied, "denied");
   read = run_one (with_data, "read-file:/etc/ld.so.cache", &error);
   g_assert_no_error (error);
-  assert_bytes_str (read, "read");
+  gipc_test_assert_bytes_str (read, "read");
 }
 
 static void
@@ -1491,7 +1483,7 @@ test_stress_kills (void)
       g_assert_cmpuint (o[i].n_called, ==, 1);
       if (o[i].error == NULL)
         {
-          assert_bytes_str (o[i].bytes, g_bytes_get_size (o[i].bytes) == 2 ? "ok" : "slept");
+          gipc_test_assert_bytes_str (o[i].bytes, g_bytes_get_size (o[i].bytes) == 2 ? "ok" : "slept");
           n_ok++;
         }
       else

@@ -36,41 +36,6 @@
 /* Helpers */
 
 static void
-send_text (GipcChannel *channel,
-           const char  *text)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) bytes = g_bytes_new (text, strlen (text));
-
-  g_assert_true (gipc_channel_send (channel, bytes, NULL, &error));
-  g_assert_no_error (error);
-}
-
-static char *
-receive_text (GipcChannel *channel)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) bytes = gipc_channel_receive (channel, NULL, &error);
-  gsize size;
-  const char *data;
-
-  g_assert_no_error (error);
-  g_assert_nonnull (bytes);
-  data = g_bytes_get_data (bytes, &size);
-  return g_strndup (data, size);
-}
-
-static void
-assert_peer_closed (GipcChannel *channel)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) bytes = gipc_channel_receive (channel, NULL, &error);
-
-  g_assert_null (bytes);
-  g_assert_error (error, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
-}
-
-static void
 start_ok (GipcProcess *process)
 {
   g_autoptr(GError) error = NULL;
@@ -163,16 +128,6 @@ run_until_n_exited (const guint *n_exited,
   g_assert_cmpuint (*n_exited, ==, n);
 }
 
-static void
-count_notify_cb (GObject    *object,
-                 GParamSpec *pspec,
-                 gpointer    user_data)
-{
-  guint *n = user_data;
-
-  (*n)++;
-}
-
 /* Targets that only need an int. */
 static gint
 target_return (GipcProcess *process,
@@ -201,7 +156,7 @@ static gint
 target_ready_then_pause (GipcProcess *process,
                          gpointer     user_data)
 {
-  send_text (user_data, "ready");
+  gipc_test_send_str (user_data, "ready");
   for (;;)
     pause ();
   return 0;
@@ -269,7 +224,7 @@ run_ready_child_and_stop (gboolean use_kill,
   gipc_process_pass_channel (process, w);
   start_ok (process);
 
-  ready = receive_text (r);
+  ready = gipc_test_receive_text (r);
   g_assert_cmpstr (ready, ==, "ready");
   g_assert_true (gipc_process_is_alive (process));
 
@@ -280,7 +235,7 @@ run_ready_child_and_stop (gboolean use_kill,
   g_assert_no_error (error);
 
   g_assert_cmpint (join_ok (process), ==, expected);
-  assert_peer_closed (r);
+  gipc_test_receive_expect_error (r, FALSE, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
 }
 
 static void
@@ -377,7 +332,7 @@ target_wait_sigusr1 (GipcProcess *process,
   sigemptyset (&set);
   sigaddset (&set, SIGUSR1);
   sigprocmask (SIG_BLOCK, &set, NULL);
-  send_text (user_data, "ready");
+  gipc_test_send_str (user_data, "ready");
   if (sigwait (&set, &signum) != 0 || signum != SIGUSR1)
     return 1;
   return 42;
@@ -397,7 +352,7 @@ test_fork_send_signal (void)
   gipc_process_pass_channel (process, w);
   start_ok (process);
 
-  ready = receive_text (r);
+  ready = gipc_test_receive_text (r);
   g_assert_cmpstr (ready, ==, "ready");
   g_assert_true (gipc_process_send_signal (process, SIGUSR1, &error));
   g_assert_no_error (error);
@@ -414,7 +369,7 @@ test_fork_send_signal (void)
     p2 = gipc_process_new (target_ready_then_pause, w2, NULL);
     gipc_process_pass_channel (p2, w2);
     start_ok (p2);
-    ready2 = receive_text (r2);
+    ready2 = gipc_test_receive_text (r2);
     g_assert_true (gipc_process_send_signal (p2, SIGUSR2, &error));
     g_assert_no_error (error);
     g_assert_cmpint (join_ok (p2), ==, -SIGUSR2);
@@ -474,7 +429,7 @@ test_join_async (void)
   g_assert_null (result);
   g_assert_true (gipc_process_is_alive (process));
 
-  send_text (w, "go");
+  gipc_test_send_str (w, "go");
   gipc_test_run_until_result (NULL, &result);
   gipc_test_run_until_result (NULL, &second);
   g_assert_true (gipc_process_join_finish (process, result, &error));
@@ -509,7 +464,7 @@ test_join_timeout (void)
   g_clear_error (&error);
   g_assert_true (gipc_process_is_alive (process));
 
-  send_text (w, "go");
+  gipc_test_send_str (w, "go");
   g_assert_true (gipc_process_join (process, 60 * 1000, &error));
   g_assert_no_error (error);
   g_assert_false (gipc_process_is_alive (process));
@@ -547,7 +502,7 @@ test_join_sync_no_dispatch (void)
 
   id = g_idle_add (sync_join_dispatch_cb, &dispatched);
   g_signal_connect (process, "exited", G_CALLBACK (exited_count_cb), &exited);
-  send_text (w, "go");
+  gipc_test_send_str (w, "go");
   g_assert_true (gipc_process_join (process, -1, &error));
   g_assert_no_error (error);
   g_assert_false (dispatched);
@@ -592,7 +547,7 @@ test_join_cancel (void)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_clear_error (&error);
 
-  send_text (w, "go");
+  gipc_test_send_str (w, "go");
   g_assert_cmpint (join_ok (process), ==, 0);
 }
 
@@ -665,7 +620,7 @@ test_exit_code_while_running (void)
   (void) gipc_process_get_exit_code (process);
   g_test_assert_expected_messages ();
 
-  send_text (w, "go");
+  gipc_test_send_str (w, "go");
   g_assert_cmpint (join_ok (process), ==, 0);
 }
 
@@ -802,7 +757,7 @@ target_send_pid (GipcProcess *process,
                                            (int) gipc_process_get_pid (process),
                                            gipc_process_get_name (process));
 
-  send_text (user_data, text);
+  gipc_test_send_str (user_data, text);
   return 0;
 }
 
@@ -837,7 +792,7 @@ test_pid_and_name (void)
   g_assert_cmpint (pid, ==, gipc_process_get_pid (process));
 
   /* The child's view: its own pid, the same name. */
-  report = receive_text (r);
+  report = gipc_test_receive_text (r);
   expected = g_strdup_printf ("%d %d worker", (int) pid, (int) pid);
   g_assert_cmpstr (report, ==, expected);
 
@@ -861,7 +816,7 @@ target_grandchild_ready (GipcProcess *process,
 {
   g_autofree char *text = g_strdup_printf ("%d", (int) getpid ());
 
-  send_text (user_data, text);
+  gipc_test_send_str (user_data, text);
   for (;;)
     pause ();
   return 0;
@@ -916,12 +871,12 @@ run_die_with_parent (gboolean spawn)
 
       /* The grandchild holds the only writer. The spawned one says
        * "ready", then its pid. */
-      text = receive_text (r);
+      text = gipc_test_receive_text (r);
       if (spawn)
         {
           g_assert_cmpstr (text, ==, "ready");
           g_free (text);
-          text = receive_text (r);
+          text = gipc_test_receive_text (r);
         }
       grandchild_pid = atoi (text);
       g_assert_cmpint (grandchild_pid, >, 0);
@@ -933,7 +888,7 @@ run_die_with_parent (gboolean spawn)
       if (variants[v])
         {
           /* PR_SET_PDEATHSIG killed it: the writer is gone. */
-          assert_peer_closed (r);
+          gipc_test_receive_expect_error (r, FALSE, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
         }
       else
         {
@@ -945,7 +900,7 @@ run_die_with_parent (gboolean spawn)
           g_assert_cmpint (grandchild_pid, >, 0);
           g_assert_no_errno (kill (grandchild_pid, SIGKILL));
           gipc_channel_set_timeout (r, 0);
-          assert_peer_closed (r);
+          gipc_test_receive_expect_error (r, FALSE, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
         }
     }
 }
@@ -972,7 +927,7 @@ test_die_with_parent_property (void)
 
   observe (process, &observer);
   g_signal_connect (process, "notify::die-with-parent",
-                    G_CALLBACK (count_notify_cb), &notified);
+                    G_CALLBACK (gipc_test_count_notify_cb), &notified);
   g_object_set (process, "die-with-parent", TRUE, NULL);
   g_object_set (process, "die-with-parent", TRUE, NULL);
   g_assert_cmpuint (notified, ==, 1);
@@ -1039,7 +994,7 @@ test_pass_passed (void)
   start_ok (first);
   assert_start_fails_without_child (second, GIPC_ERROR, GIPC_ERROR_CLOSED);
 
-  text = receive_text (r);
+  text = gipc_test_receive_text (r);
   g_assert_cmpint (join_ok (first), ==, 0);
 }
 
@@ -1102,7 +1057,7 @@ target_check_hygiene (GipcProcess *process,
                           send_failed ? "closed" : "open",
                           gipc_channel_is_closed (data->go),
                           gipc_channel_is_closed (data->passed));
-  send_text (data->passed, text);
+  gipc_test_send_str (data->passed, text);
 
   /* Stay alive until told, so the parent can see that this process holds
    * no copy of other_w. */
@@ -1145,7 +1100,7 @@ test_pass_hygiene (void)
   g_clear_error (&error);
   g_assert_false (gipc_channel_is_closed (other_w));
 
-  text = receive_text (report_r);
+  text = gipc_test_receive_text (report_r);
   g_assert_cmpstr (text, ==, "other_r=1 other_w=1 send=closed go=0 passed=0");
 
   /* The child is alive and holds no copy of other_w: closing ours ends
@@ -1153,9 +1108,9 @@ test_pass_hygiene (void)
   g_assert_true (gipc_process_is_alive (process));
   g_assert_true (gipc_channel_close (other_w, &error));
   g_assert_no_error (error);
-  assert_peer_closed (other_r);
+  gipc_test_receive_expect_error (other_r, FALSE, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
 
-  send_text (go_w, "go");
+  gipc_test_send_str (go_w, "go");
   g_assert_cmpint (join_ok (process), ==, 0);
 }
 
@@ -1188,7 +1143,7 @@ target_report_environment (GipcProcess *process,
                           usr1, usr2, pipe_disp,
                           sigisemptyset (&mask) ? "empty" : "set",
                           stdin_target);
-  send_text (user_data, text);
+  gipc_test_send_str (user_data, text);
   return 0;
 }
 
@@ -1228,7 +1183,7 @@ test_fork_environment (void)
   sigaction (SIGPIPE, &old_pipe, NULL);
   sigprocmask (SIG_SETMASK, &old_mask, NULL);
 
-  text = receive_text (r);
+  text = gipc_test_receive_text (r);
   g_assert_cmpstr (text, ==, "usr1=dfl usr2=dfl pipe=ign mask=empty stdin=/dev/null");
   g_assert_cmpint (join_ok (process), ==, 0);
 }
@@ -1308,7 +1263,7 @@ target_report_inherited (GipcProcess *process,
 
   text = g_strdup_printf ("fired=%u notified=%u finalized=%d",
                           inherited_fired, inherited_notified, canary_finalized);
-  send_text (user_data, text);
+  gipc_test_send_str (user_data, text);
   return 0;
 }
 
@@ -1347,7 +1302,7 @@ test_fork_inherited_sources (void)
   gipc_process_pass_channel (process, w);
   start_ok (process);
 
-  text = receive_text (r);
+  text = gipc_test_receive_text (r);
   g_assert_cmpstr (text, ==, "fired=0 notified=0 finalized=0");
   g_assert_cmpint (join_ok (process), ==, 0);
 
@@ -1397,7 +1352,7 @@ target_report_contexts (GipcProcess *process,
   text = g_strdup_printf ("thread-default=%s fired=%u notified=%u",
                           thread_default == g_main_context_default () ? "default" : "other",
                           inherited_fired, inherited_notified);
-  send_text (user_data, text);
+  gipc_test_send_str (user_data, text);
   return 0;
 }
 
@@ -1460,7 +1415,7 @@ test_fork_from_thread_default (void)
   g_source_attach (idle, context);
   gipc_test_run_until (context, &data.started);
 
-  text = receive_text (r);
+  text = gipc_test_receive_text (r);
   g_assert_cmpstr (text, ==, "thread-default=default fired=0 notified=0");
 
   /* The exit is reported in the start caller's thread-default context. */
@@ -1634,7 +1589,7 @@ target_main_loop (GipcProcess *process,
   text = g_strdup_printf ("idle=%u timeout=%u child=%d written=%d read=%s",
                           data.idle, data.timeout, data.child_status, data.written,
                           data.read_len > 0 ? data.read_buf : "(none)");
-  send_text (user_data, text);
+  gipc_test_send_str (user_data, text);
   g_main_loop_unref (data.loop);
   return 0;
 }
@@ -1657,7 +1612,7 @@ test_fork_main_loop_in_child (void)
   gipc_process_pass_channel (process, w);
   start_ok (process);
 
-  text = receive_text (r);
+  text = gipc_test_receive_text (r);
   g_assert_cmpstr (text, ==, "idle=1 timeout=1 child=7 written=1 read=hello");
   g_assert_cmpint (join_ok (process), ==, 0);
 }
@@ -1711,7 +1666,7 @@ test_fork_queued_messages (void)
           g_assert_no_error (error);
           gipc_test_assert_pattern (bytes, 64 * KiB + i, i);
         }
-      assert_peer_closed (r);
+      gipc_test_receive_expect_error (r, FALSE, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
       g_assert_cmpint (join_ok (process), ==, variants[v] ? 3 : 0);
     }
 }
@@ -1818,7 +1773,7 @@ target_nested (GipcProcess *process,
 
   if (data->depth == 3)
     {
-      send_text (data->w, "RATZEPENG");
+      gipc_test_send_str (data->w, "RATZEPENG");
       return 0;
     }
 
@@ -1862,9 +1817,9 @@ test_fork_nested (void)
   start_ok (process);
   g_assert_true (gipc_channel_is_closed (w));
 
-  text = receive_text (r);
+  text = gipc_test_receive_text (r);
   g_assert_cmpstr (text, ==, "RATZEPENG");
-  assert_peer_closed (r);
+  gipc_test_receive_expect_error (r, FALSE, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
   g_assert_cmpint (join_ok (process), ==, 0);
 }
 
@@ -2000,7 +1955,7 @@ test_stress_parallel (void)
 
   for (i = 0; i < G_N_ELEMENTS (processes); i++)
     {
-      send_text (writers[i], "go");
+      gipc_test_send_str (writers[i], "go");
       g_object_unref (writers[i]);
       g_object_unref (readers[i]);
     }
@@ -2044,7 +1999,7 @@ test_finalize_while_running (void)
     g_assert_nonnull (still);
   }
 
-  send_text (w, "go");
+  gipc_test_send_str (w, "go");
   run_until_n_exited (&n_exited, 1);
   while (!gone)
     {
@@ -2102,7 +2057,7 @@ test_spawn_terminate (void)
       gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
       gipc_process_pass_channel (process, w);
       start_ok (process);
-      ready = receive_text (r);
+      ready = gipc_test_receive_text (r);
       g_assert_cmpstr (ready, ==, "ready");
 
       if (variants[v])
@@ -2153,9 +2108,9 @@ test_spawn_exec_failure (void)
     /* The failed child was reaped; the channel is still ours and works. */
     g_assert_cmpuint (count_children (&zombies), <=, before);
     g_assert_false (gipc_channel_is_closed (w));
-    send_text (w, "still mine");
+    gipc_test_send_str (w, "still mine");
     {
-      g_autofree char *text = receive_text (r);
+      g_autofree char *text = gipc_test_receive_text (r);
 
       g_assert_cmpstr (text, ==, "still mine");
     }
@@ -2241,7 +2196,7 @@ test_spawn_channel_fds (void)
   gipc_process_pass_channel (process, w);
   gipc_process_pass_channel (process, d2);
   start_ok (process);
-  env = receive_text (r);
+  env = gipc_test_receive_text (r);
 
   /* "READ:WRITE" per channel in pass order, -1 for an absent direction. */
   regex = g_regex_new ("^-1:([0-9]+),([0-9]+):([0-9]+)$", 0, 0, NULL);
@@ -2266,8 +2221,8 @@ test_spawn_channel_fds (void)
     close (stray);
   }
   g_clear_pointer (&env, g_free);
-  env = receive_text (r);
-  fds = receive_text (r);
+  env = gipc_test_receive_text (r);
+  fds = gipc_test_receive_text (r);
   g_assert_cmpint (join_ok (fds_process), ==, 0);
 
   pairs = g_strsplit_set (env, ",:", -1);
@@ -2309,7 +2264,7 @@ test_spawn_fd_flags (void)
   gipc_process_pass_channel (process, d2);
   start_ok (process);
 
-  text = receive_text (r);
+  text = gipc_test_receive_text (r);
   items = g_strsplit (text, ",", -1);
   g_assert_cmpuint (g_strv_length (items), ==, 3);
   for (i = 0; items[i] != NULL; i++)
@@ -2374,7 +2329,7 @@ test_spawn_bad_index (void)
   gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
   gipc_process_pass_channel (process, w);
   start_ok (process);
-  text = receive_text (r);
+  text = gipc_test_receive_text (r);
   expected_prefix = g_strdup_printf ("gipc-error-quark %d ", GIPC_ERROR_FAILED);
   g_assert_true (g_str_has_prefix (text, expected_prefix));
   g_assert_nonnull (strstr (text, "3"));
@@ -2414,7 +2369,7 @@ test_spawn_stdio (void)
   gipc_test_make_pipe (GIPC_PIPE_FLAGS_NONE, &r, &w);
   gipc_process_pass_channel (process, w);
   start_ok (process);
-  text = receive_text (r);
+  text = gipc_test_receive_text (r);
   g_assert_cmpstr (text, ==, expected->str);
   g_assert_cmpint (join_ok (process), ==, 0);
 }
@@ -2447,7 +2402,7 @@ test_spawn_signals (void)
 
   /* Nothing blocked, nothing ignored (SIGPIPE included). Caught ones are
    * the helper's own business (sanitizers install some). */
-  text = receive_text (r);
+  text = gipc_test_receive_text (r);
   g_assert_true (g_str_has_prefix (text, "mask=0000000000000000 ignored=0000000000000000 caught="));
   g_assert_cmpint (join_ok (process), ==, 0);
 }
@@ -2767,7 +2722,7 @@ test_fork_channel_on_fd0 (void)
   process = gipc_process_new (target_receive_hello, r, NULL);
   gipc_process_pass_channel (process, r);
   start_ok (process);
-  send_text (w, "hello");
+  gipc_test_send_str (w, "hello");
   g_assert_cmpint (join_ok (process), ==, 0);
 }
 
