@@ -209,13 +209,16 @@ fork_begin (GipcProcess  *self,
   pthread_sigmask (SIG_SETMASK, &all_signals, &old_mask);
 
   gipc_channel_registry_lock ();
+  gipc_reaper_lock_for_fork ();
   pid = fork ();
   if (pid == 0)
     {
+      gipc_reaper_unlock_after_fork (TRUE);
       close (status_pipe[0]);
       run_fork_child (self, parent_pid, status_pipe[1], &sandbox);
     }
   errsv = errno;
+  gipc_reaper_unlock_after_fork (FALSE);
   gipc_channel_registry_unlock ();
 
   pthread_sigmask (SIG_SETMASK, &old_mask, NULL);

@@ -66,4 +66,8 @@ void gipc_reaper_watch_fd (int              fd,
                            GipcReaperFdFunc func,
                            gpointer         data);
 
+/* Around fork mode's fork (): no reaper thread is inside GLib then. */
+void gipc_reaper_lock_for_fork     (void);
+void gipc_reaper_unlock_after_fork (gboolean in_child);
+
 G_END_DECLS

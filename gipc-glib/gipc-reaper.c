@@ -99,37 +99,34 @@ gipc_reaper_reap_failed_child (pid_t pid,
 /* Reaper threads                                                      */
 
 /* Held by a reaper thread while it calls its func (which takes GLib's
- * locks: a main context's, GSource allocation) and, through
- * pthread_atfork(), by any thread across fork(): a fork-mode child never
- * inherits one of those locks taken by a reaper thread. A plain pthread
- * mutex, reset by assignment in the child. */
+ * locks: a main context's, GSource allocation) and by fork mode across its
+ * fork() (gipc_reaper_lock_for_fork()): a fork-mode child never inherits
+ * one of those locks taken by a reaper thread. Taken explicitly before
+ * fork(), not from a pthread_atfork() prepare handler: an allocator that
+ * takes its own locks before running the prepare handlers (AddressSanitizer's
+ * fork interceptor does) would then wait for a reaper thread that waits
+ * for the allocator inside GLib. Forks that are not fork mode's (spawn
+ * mode's child runs only async-signal-safe code until exec) need no such
+ * care. A plain pthread mutex, reset by assignment in the child. */
 static pthread_mutex_t reaper_fork_mutex = PTHREAD_MUTEX_INITIALIZER;
-static pthread_once_t reaper_atfork_once = PTHREAD_ONCE_INIT;
 
-static void
-reaper_atfork_prepare (void)
+void
+gipc_reaper_lock_for_fork (void)
 {
   pthread_mutex_lock (&reaper_fork_mutex);
 }
 
-static void
-reaper_atfork_parent (void)
+void
+gipc_reaper_unlock_after_fork (gboolean in_child)
 {
-  pthread_mutex_unlock (&reaper_fork_mutex);
-}
+  if (in_child)
+    {
+      pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
 
-static void
-reaper_atfork_child (void)
-{
-  pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
-
-  reaper_fork_mutex = fresh;
-}
-
-static void
-reaper_atfork_install (void)
-{
-  pthread_atfork (reaper_atfork_prepare, reaper_atfork_parent, reaper_atfork_child);
+      reaper_fork_mutex = fresh;
+    }
+  else
+    pthread_mutex_unlock (&reaper_fork_mutex);
 }
 
 typedef struct
@@ -273,8 +270,6 @@ reaper_start (ReaperWatch *watch)
   pthread_attr_t attr;
   sigset_t all, old;
   int r;
-
-  pthread_once (&reaper_atfork_once, reaper_atfork_install);
 
   /* No signal is ever delivered to it (the program's handlers run in its
    * own threads); a small stack. Named here, not by itself, so that

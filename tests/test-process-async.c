@@ -854,23 +854,23 @@ main (int    argc,
 
   g_test_init (&argc, &argv, NULL);
 
-  gipc_test_add_func ("/process-async/start/modes", test_start_async_modes);
-  gipc_test_add_func ("/process-async/start/errors", test_start_async_errors);
-  gipc_test_add_func ("/process-async/start/timer-fork", test_start_async_timer_fork);
-  gipc_test_add_func ("/process-async/start/timer-spawn", test_start_async_timer_spawn);
-  gipc_test_add_func ("/process-async/start/timer-server", test_start_async_timer_server);
+  gipc_test_add_func ("/process/async/start/modes", test_start_async_modes);
+  gipc_test_add_func ("/process/async/start/errors", test_start_async_errors);
+  gipc_test_add_func ("/process/async/start/timer-fork", test_start_async_timer_fork);
+  gipc_test_add_func ("/process/async/start/timer-spawn", test_start_async_timer_spawn);
+  gipc_test_add_func ("/process/async/start/timer-server", test_start_async_timer_server);
 
-  gipc_test_add_func ("/process-async/exited/after-reply-receive", test_exited_after_reply_receive);
-  gipc_test_add_func ("/process-async/exited/after-reply-listen", test_exited_after_reply_listen);
-  gipc_test_add_func ("/process-async/exited/after-reply-server", test_exited_after_reply_server);
-  gipc_test_add_func ("/process-async/exited/receive-after", test_receive_after_exited);
+  gipc_test_add_func ("/process/async/exited/after-reply-receive", test_exited_after_reply_receive);
+  gipc_test_add_func ("/process/async/exited/after-reply-listen", test_exited_after_reply_listen);
+  gipc_test_add_func ("/process/async/exited/after-reply-server", test_exited_after_reply_server);
+  gipc_test_add_func ("/process/async/exited/receive-after", test_receive_after_exited);
 
-  gipc_test_add_func ("/process-async/notify-in-start-context", test_notify_in_start_context);
-  gipc_test_add_func ("/process-async/foreign-waitpid", test_foreign_waitpid);
-  gipc_test_add_func ("/process-async/drop-running-without-iterating", test_drop_running_without_iterating);
-  gipc_test_add_func ("/process-async/no-warning-after-join-async", test_no_warning_after_join_async);
-  gipc_test_add_func ("/process-async/warning-for-program-thread", test_warning_for_program_thread);
-  gipc_test_add_func ("/process-async/not-passed-hint", test_not_passed_hint);
+  gipc_test_add_func ("/process/async/notify-in-start-context", test_notify_in_start_context);
+  gipc_test_add_func ("/process/async/foreign-waitpid", test_foreign_waitpid);
+  gipc_test_add_func ("/process/async/drop-running-without-iterating", test_drop_running_without_iterating);
+  gipc_test_add_func ("/process/async/no-warning-after-join-async", test_no_warning_after_join_async);
+  gipc_test_add_func ("/process/async/warning-for-program-thread", test_warning_for_program_thread);
+  gipc_test_add_func ("/process/async/not-passed-hint", test_not_passed_hint);
 
   return g_test_run ();
 }
