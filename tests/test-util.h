@@ -54,6 +54,11 @@ gipc_test_timeout_seconds (void)
 
   if (preload != NULL && strstr (preload, "vgpreload") != NULL)
     return GIPC_TEST_TIMEOUT_SECONDS * 10;
+  /* Under ASan a fork copies the shadow memory's page tables too: the
+   * tests that start hundreds of fork-mode children run several times
+   * slower, more so beside another ASan suite. */
+  if (GIPC_TEST_ASAN)
+    return GIPC_TEST_TIMEOUT_SECONDS * 4;
   return GIPC_TEST_TIMEOUT_SECONDS;
 }
 
