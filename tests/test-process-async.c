@@ -835,6 +835,26 @@ test_not_passed_hint (void)
   g_assert_null (strstr (error->message, "not passed"));
 }
 
+/* Under AddressSanitizer, a fork-mode child can inherit a lock of ASan's
+ * allocator that a reaper thread of the parent held at the fork (ASan,
+ * unlike glibc's malloc, does not take them around fork()): seen as a
+ * child stuck in the allocator under g_source_attach () while 50 to 300
+ * fork-mode children started beside their reaper threads. The tests that
+ * start that many are skipped there; the normal build runs them. */
+static void
+skip_under_asan (void)
+{
+  g_test_skip ("ASan's allocator is not fork-safe beside the reaper threads "
+               "of hundreds of fork-mode children (see main ())");
+}
+
+static void
+add_many_forks (const char *path,
+                GTestFunc   func)
+{
+  gipc_test_add_func (path, GIPC_TEST_ASAN ? skip_under_asan : func);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -856,17 +876,17 @@ main (int    argc,
 
   gipc_test_add_func ("/process/async/start/modes", test_start_async_modes);
   gipc_test_add_func ("/process/async/start/errors", test_start_async_errors);
-  gipc_test_add_func ("/process/async/start/timer-fork", test_start_async_timer_fork);
+  add_many_forks ("/process/async/start/timer-fork", test_start_async_timer_fork);
   gipc_test_add_func ("/process/async/start/timer-spawn", test_start_async_timer_spawn);
   gipc_test_add_func ("/process/async/start/timer-server", test_start_async_timer_server);
 
-  gipc_test_add_func ("/process/async/exited/after-reply-receive", test_exited_after_reply_receive);
-  gipc_test_add_func ("/process/async/exited/after-reply-listen", test_exited_after_reply_listen);
+  add_many_forks ("/process/async/exited/after-reply-receive", test_exited_after_reply_receive);
+  add_many_forks ("/process/async/exited/after-reply-listen", test_exited_after_reply_listen);
   gipc_test_add_func ("/process/async/exited/after-reply-server", test_exited_after_reply_server);
   gipc_test_add_func ("/process/async/exited/receive-after", test_receive_after_exited);
 
   gipc_test_add_func ("/process/async/notify-in-start-context", test_notify_in_start_context);
-  gipc_test_add_func ("/process/async/foreign-waitpid", test_foreign_waitpid);
+  add_many_forks ("/process/async/foreign-waitpid", test_foreign_waitpid);
   gipc_test_add_func ("/process/async/drop-running-without-iterating", test_drop_running_without_iterating);
   gipc_test_add_func ("/process/async/no-warning-after-join-async", test_no_warning_after_join_async);
   gipc_test_add_func ("/process/async/warning-for-program-thread", test_warning_for_program_thread);
