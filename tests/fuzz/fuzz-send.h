@@ -251,10 +251,17 @@ static void
 send_check_congestion (GipcChannel *w,
                        guint64      mark)
 {
+  /* congested first: the reader thread may take bytes at any time, so
+   * queued-bytes can only fall between the two calls. Read the other way
+   * round, a take in between made a right pair of answers look wrong
+   * (queued above the mark, then not congested: seen in the test
+   * command's fds run). Not congested means at most the mark queued,
+   * and less by the time queued-bytes is read. */
+  gboolean congested = gipc_channel_is_congested (w);
   guint64 queued = gipc_channel_get_queued_bytes (w);
 
-  if (queued > mark)
-    SEND_CHECK (gipc_channel_is_congested (w));
+  if (!congested)
+    SEND_CHECK (queued <= mark);
 }
 
 /* Runs the script on a new gipc_pipe (@flags) pair. */
