@@ -619,6 +619,7 @@ gipc_fork_server_loop_run (GHashTable               *targets,
 {
   GArray *keep = g_array_new (FALSE, FALSE, sizeof (int));
   gboolean closing = FALSE;
+  gboolean periodic = FALSE;
   sigset_t child_signal;
   int signal_fd;
   int program_fd;
@@ -649,6 +650,11 @@ gipc_fork_server_loop_run (GHashTable               *targets,
   sigaddset (&child_signal, SIGCHLD);
   sigprocmask (SIG_BLOCK, &child_signal, NULL);
   signal_fd = signalfd (-1, &child_signal, SFD_CLOEXEC | SFD_NONBLOCK);
+  /* A re-executed copy may have GLib's service threads ("gmain"), which
+   * do not block SIGCHLD: the signalfd may miss it, children are then
+   * also looked for every 50 ms. */
+  if (gipc_child_setup_count_threads () > 1)
+    periodic = TRUE;
 
   current.children = g_hash_table_new (NULL, NULL);
   current.buffer = g_malloc (sizeof (GipcForkServerRequestHeader) +
@@ -675,7 +681,7 @@ gipc_fork_server_loop_run (GHashTable               *targets,
         pfds[n_pfds++] = (struct pollfd) { program_fd, POLLIN, 0 };
 
       /* Without a signalfd, children are looked for every 50 ms. */
-      r = poll (pfds, n_pfds, signal_fd >= 0 ? -1 : 50);
+      r = poll (pfds, n_pfds, signal_fd >= 0 && !periodic ? -1 : 50);
       if (r < 0 && errno != EINTR)
         _exit (1);
 

@@ -1281,7 +1281,9 @@ G_GNUC_NORETURN static void
 become_replacement_server (GipcForkServer          *self,
                            const GipcForkServerEnv *env)
 {
-  guint n_threads = gipc_child_setup_count_threads ();
+  /* As the first start counts (GLib's and this library's service
+   * threads are not the program's). */
+  guint n_threads = gipc_child_setup_count_program_threads ();
   int flags = fcntl (env->control_fd, F_GETFD);
 
   if (n_threads != 1 || flags < 0)
@@ -1389,7 +1391,17 @@ gipc_fork_server_start (GipcForkServer  *self,
       return FALSE;
     }
 
-  n_threads = gipc_child_setup_count_threads ();
+  /* The threads the program made: GLib's own service threads ("gmain",
+   * "pool-spawner": any GTask starts them) and this library's ("gipc-…")
+   * are not copied by fork() and hold none of the program's locks while
+   * they wait, as for warn-if-threaded. A service thread that was just
+   * started may not be named yet: counted again a moment later. */
+  n_threads = gipc_child_setup_count_program_threads ();
+  if (n_threads > 1)
+    {
+      g_usleep (2000);
+      n_threads = gipc_child_setup_count_program_threads ();
+    }
   if (n_threads != 1)
     {
       g_mutex_unlock (&self->lock);

@@ -1019,6 +1019,84 @@ test_threaded_refused (void)
   g_thread_join (thread);
 }
 
+/* The library's own threads ("gipc-…", the reaper) and GLib's service
+ * threads ("gmain", "pool-spawner") do not count; any other does. */
+static gpointer
+named_thread_cb (gpointer user_data)
+{
+  GCancellable *stop = user_data;
+
+  while (!g_cancellable_is_cancelled (stop))
+    g_usleep (1000);
+  return NULL;
+}
+
+static void
+start_with_named_thread (const char *name,
+                         gboolean    expect_ok)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GipcForkServer) late = gipc_fork_server_new ();
+  g_autoptr(GCancellable) stop = g_cancellable_new ();
+  GThread *thread = g_thread_new (name, named_thread_cb, stop);
+  gboolean ok;
+
+  /* g_thread_new names the thread from inside it: wait for that. */
+  for (guint i = 0; i < 1000; i++)
+    {
+      g_autofree char *path = NULL;
+      g_autofree char *comm = NULL;
+      g_autoptr(GDir) dir = g_dir_open ("/proc/self/task", 0, NULL);
+      const char *tid;
+      gboolean seen = FALSE;
+
+      while (dir != NULL && (tid = g_dir_read_name (dir)) != NULL && !seen)
+        {
+          g_free (path);
+          g_free (comm);
+          comm = NULL;
+          path = g_strdup_printf ("/proc/self/task/%s/comm", tid);
+          if (g_file_get_contents (path, &comm, NULL, NULL))
+            seen = g_str_equal (g_strchomp (comm), name);
+        }
+      if (seen)
+        break;
+      g_usleep (1000);
+    }
+
+  add_targets (late);
+  ok = gipc_fork_server_start (late, &error);
+  if (expect_ok)
+    {
+      g_assert_no_error (error);
+      g_assert_true (ok);
+      g_assert_true (gipc_fork_server_is_running (late));
+    }
+  else
+    {
+      g_assert_false (ok);
+      g_assert_error (error, GIPC_ERROR, GIPC_ERROR_FAILED);
+      g_assert_nonnull (strstr (error->message, "2 threads"));
+    }
+  g_cancellable_cancel (stop);
+  g_thread_join (thread);
+}
+
+static void
+test_threads_of_glib_and_gipc (void)
+{
+  if (g_test_subprocess ())
+    {
+      start_with_named_thread ("gipc-helper", TRUE);
+      start_with_named_thread ("gmain", TRUE);
+      start_with_named_thread ("pool-spawner", TRUE);
+      start_with_named_thread ("worker", FALSE);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+}
+
 static void
 test_add_target_after_start (void)
 {
@@ -2058,6 +2136,7 @@ main (int    argc,
   gipc_test_add_func ("/fork-server/fork-mode-child", test_fork_mode_child);
   gipc_test_add_func ("/fork-server/threaded-refused", test_threaded_refused);
   gipc_test_add_func ("/fork-server/add-target-after-start", test_add_target_after_start);
+  gipc_test_add_func ("/fork-server/threads-of-glib-and-gipc", test_threads_of_glib_and_gipc);
   gipc_test_add_func ("/fork-server/server-killed", test_server_killed);
   gipc_test_add_func ("/fork-server/lost-reply", test_lost_reply);
   gipc_test_add_func ("/fork-server/mistyped-target-at-once", test_mistyped_target_at_once);
