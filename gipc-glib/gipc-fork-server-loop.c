@@ -14,14 +14,18 @@
  * The loop polls the control socket (one datagram per request, carrying
  * the request's own socket), a signalfd for SIGCHLD and a pidfd of the
  * program. For each request it forks a child, waits for the child's set-up
- * report on a socketpair, sends the program a STARTED report with the
- * child's pidfd (or FAILED), and only then lets the child run its target
- * (one byte on the set-up socket). If the server dies before that byte,
- * the child sees end of file and exits: a child the program never heard
- * of never runs. The server reaps its children and sends each exit status
- * on the request's socket (EXITED), then closes it. It exits at once when
- * the program is gone, and once its last child was reaped when the
- * program closed the control socket.
+ * report on a socketpair and sends the program a STARTED report with the
+ * child's pidfd (or FAILED). The child runs its target once the program
+ * itself says go, on the child's report socket (the first fd of the
+ * request): a child the program never heard of (the server died before
+ * its STARTED report, or the program gave up) sees end of file there and
+ * exits without running anything, and a child the program was told of
+ * runs whatever becomes of the server. The server reaps its children and
+ * sends each exit status (EXITED) on the child's report socket, then
+ * closes its copy; the child sends its own exit status there just before
+ * it exits (CHILD_EXITING), for when the server is gone by then. The
+ * server exits at once when the program is gone, and once its last child
+ * was reaped when the program closed the control socket.
  *
  * Children are the server's own: a program's waitpid (-1) or SIGCHLD
  * handler never sees them. A child starts as a copy of the server: atfork
@@ -35,6 +39,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,7 +78,7 @@ static struct
   GVariant    *inner_args;    /* in a child: what the target gets */
   GipcProcess *process;       /* in a child */
   GString     *announced;     /* in a child: its GIPC_CHANNEL_FDS */
-  GHashTable  *children;      /* pid -> request socket (the EXITED report) */
+  GHashTable  *children;      /* pid -> the child's report socket (EXITED) */
 } current;
 
 static void
@@ -91,6 +96,44 @@ static void
 flush_channels_at_exit (void)
 {
   gipc_channel_flush_all ();
+}
+
+/* In a child: its report socket (the program holds the other end), where
+ * it says how it exits, for when the server is gone by then. */
+static int child_report_fd = -1;
+
+static void
+child_send_exiting (int status)
+{
+  GipcForkServerReport report;
+
+  if (child_report_fd < 0)
+    return;
+  memset (&report, 0, sizeof report);
+  report.kind = GIPC_FORK_SERVER_REPORT_CHILD_EXITING;
+  report.pid = getpid ();
+  report.code = CLD_EXITED;
+  report.status = status & 0xff;
+  (void) gipc_fork_server_send (child_report_fd, &report, sizeof report, NULL, 0, MSG_DONTWAIT);
+}
+
+/* A target that calls exit (): registered before the channels' flush, so
+ * it runs after it (last registered, first run). */
+static void
+child_exiting_on_exit (int   status,
+                       void *data)
+{
+  child_send_exiting (status);
+}
+
+/* A process the target forks (without exec: the socket is close-on-exec)
+ * is not the child: it does not keep the report socket open, nor report. */
+static void
+child_report_fd_after_fork (void)
+{
+  if (child_report_fd >= 0)
+    close (child_report_fd);
+  child_report_fd = -1;
 }
 
 /* The fds the default main context polls (its wakeup): kept open. */
@@ -177,7 +220,7 @@ child_apply_sandbox (int         status_fd,
 
 /* In the child, right after fork(). @fds: the received fds, @pairs: the
  * channels as index pairs into @fds; @setup_fd: the child's end of its
- * set-up socket. */
+ * set-up socket; @report_fd: its report socket (the go comes there). */
 G_GNUC_NORETURN static void
 run_child (Target                   *target,
            GVariant                 *args,
@@ -189,6 +232,7 @@ run_child (Target                   *target,
            GVariant                 *pairs,
            GVariant                 *options,
            int                       setup_fd,
+           int                       report_fd,
            GipcForkServerChildFault  fault)
 {
   GipcForkServerChildStatus status_ok = { 0, 0 };
@@ -234,6 +278,7 @@ run_child (Target                   *target,
     }
   add_context_fds (keep);
   g_array_append_val (keep, setup_fd);
+  g_array_append_val (keep, report_fd);
   /* The server's control socket, signalfd, other children's request
    * sockets: none is the child's. */
   gipc_child_setup_close_fds_except ((const int *) (gpointer) keep->data, keep->len);
@@ -256,14 +301,18 @@ run_child (Target                   *target,
 
   if (gipc_fork_server_send (setup_fd, &status_ok, sizeof status_ok, NULL, 0, 0) != 0)
     _exit (127);
-  /* The go: the program has our pidfd. End of file: the server died
-   * first, and nobody would know of us. */
+  close (setup_fd);
+  /* The go, from the program itself once it has our pidfd: from then on
+   * nothing the server does can stop us. End of file: the program never
+   * heard of us (the server died before its report, or the program gave
+   * the request up), and nobody would know of us. */
   do
-    n = read (setup_fd, &go, 1);
+    n = read (report_fd, &go, 1);
   while (n < 0 && errno == EINTR);
   if (n != 1)
     _exit (127);
-  close (setup_fd);
+  child_report_fd = report_fd;
+  (void) pthread_atfork (NULL, NULL, child_report_fd_after_fork);
 
   if (announced->len > 0)
     setenv ("GIPC_CHANNEL_FDS", announced->str, 1);
@@ -272,6 +321,7 @@ run_child (Target                   *target,
   g_string_free (announced, TRUE);
   current.announced = NULL;
 
+  on_exit (child_exiting_on_exit, NULL);
   atexit (flush_channels_at_exit);
 
   /* Kept in statics (see above): a target may exit() from here. */
@@ -282,6 +332,7 @@ run_child (Target                   *target,
 
   gipc_channel_flush_all ();
   fflush (NULL);
+  child_send_exiting (status);
   _exit (status);
 }
 
@@ -382,11 +433,12 @@ close_fds (const int *fds,
     close (fds[i]);
 }
 
-/* One request, from its own socket @request_fd (which the server keeps,
- * for the EXITED report, if a child runs). */
+/* One request, from its own socket @request_fd. The first fd that comes
+ * with it is the child's report socket, which the server keeps (a copy)
+ * for the EXITED report, if a child runs. */
 static void
 handle_request (GHashTable               *targets,
-                gboolean                  die_before_reply,
+                GipcForkServerFault       server_fault,
                 GipcForkServerChildFault  child_fault,
                 int                       request_fd)
 {
@@ -402,6 +454,7 @@ handle_request (GHashTable               *targets,
   sigset_t old_mask;
   pid_t server_pid = getpid ();
   int setup[2];
+  int report_fd;
   int pidfd;
   gssize len;
   pid_t pid;
@@ -417,7 +470,7 @@ handle_request (GHashTable               *targets,
     }
 
   current.message = read_request (current.buffer, len, fds, &n_fds);
-  if (current.message == NULL)
+  if (current.message == NULL || n_fds < 1)
     {
       send_failed (request_fd, GIPC_ERROR_PROTOCOL, "the fork server got a malformed request");
       close_fds (fds, n_fds);
@@ -430,6 +483,7 @@ handle_request (GHashTable               *targets,
   g_variant_get (current.request, "(&s@mv&s@a{sv}@a(ii))", &target_name, &current.maybe_args,
                  &name, &current.options, &current.pairs);
   current.args = g_variant_get_maybe (current.maybe_args);
+  report_fd = fds[0];
   g_variant_lookup (current.options, "die-with-parent", "b", &die_with_parent);
 
   target = g_hash_table_lookup (targets, target_name);
@@ -465,16 +519,17 @@ handle_request (GHashTable               *targets,
 
       close (setup[0]);
       run_child (target, inner, name, die_with_parent, server_pid, fds, n_fds, current.pairs,
-                 current.options, setup[1], child_fault);
+                 current.options, setup[1], report_fd, child_fault);
     }
   errsv = errno;
   sigprocmask (SIG_SETMASK, &old_mask, NULL);
   close (setup[1]);
-  /* The channels' fds are the child's now. */
-  close_fds (fds, n_fds);
+  /* The channels' fds are the child's now; the report socket is kept
+   * (closed below on every way out but a running child). */
+  close_fds (fds + 1, n_fds - 1);
 
 #ifdef GIPC_TESTING
-  if (pid > 0 && die_before_reply)
+  if (pid > 0 && server_fault == GIPC_FORK_SERVER_FAULT_DIE_BEFORE_REPLY)
     _exit (1);
 #endif
 
@@ -484,6 +539,7 @@ handle_request (GHashTable               *targets,
                                               g_strerror (errsv));
 
       close (setup[0]);
+      close (report_fd);
       send_failed (request_fd, GIPC_ERROR_SPAWN_FAILED, why);
       close (request_fd);
       return;
@@ -500,6 +556,7 @@ handle_request (GHashTable               *targets,
   if (len < (gssize) sizeof child_status)
     {
       close (setup[0]);
+      close (report_fd);
       send_failed (request_fd, GIPC_ERROR_SPAWN_FAILED, "the child died while setting up");
       close (request_fd);
       return;
@@ -510,6 +567,7 @@ handle_request (GHashTable               *targets,
     {
       status_buffer[len] = '\0';
       close (setup[0]);
+      close (report_fd);
       send_failed (request_fd, child_status.code,
                    (const char *) status_buffer + sizeof child_status);
       close (request_fd);
@@ -518,30 +576,31 @@ handle_request (GHashTable               *targets,
 
   /* Without pidfds (valgrind 3.19, old kernels) the program gets the pid
    * alone. */
+  close (setup[0]);
   pidfd = gipc_reaper_pidfd_open (pid);
   if (!send_report (request_fd, GIPC_FORK_SERVER_REPORT_STARTED, pid, 0, 0,
                     child_status.sandbox_applied, pidfd, NULL))
     {
-      /* The program gave the request up: the child never runs its
-       * target (end of file instead of the go); the reaper takes it. */
+      /* The program gave the request up: it closed its end of the
+       * child's report socket too, the child never runs its target (end
+       * of file instead of the go); the reaper takes it. */
       if (pidfd >= 0)
         close (pidfd);
-      close (setup[0]);
+      close (report_fd);
       close (request_fd);
       return;
     }
   if (pidfd >= 0)
     close (pidfd);
+  /* The rest goes on the child's report socket. */
+  close (request_fd);
 
-  /* Go. */
-  {
-    guint8 go = 1;
+#ifdef GIPC_TESTING
+  if (server_fault == GIPC_FORK_SERVER_FAULT_DIE_AFTER_STARTED)
+    _exit (1);
+#endif
 
-    (void) gipc_fork_server_send (setup[0], &go, 1, NULL, 0, 0);
-  }
-  close (setup[0]);
-
-  g_hash_table_insert (current.children, GINT_TO_POINTER (pid), GINT_TO_POINTER (request_fd));
+  g_hash_table_insert (current.children, GINT_TO_POINTER (pid), GINT_TO_POINTER (report_fd));
 }
 
 /* Every child that exited: its status to the program. */
@@ -564,11 +623,11 @@ reap_children (void)
       if (g_hash_table_steal_extended (current.children, GINT_TO_POINTER (info.si_pid),
                                        NULL, &fd_pointer))
         {
-          int request_fd = GPOINTER_TO_INT (fd_pointer);
+          int report_fd = GPOINTER_TO_INT (fd_pointer);
 
-          send_report (request_fd, GIPC_FORK_SERVER_REPORT_EXITED, info.si_pid,
+          send_report (report_fd, GIPC_FORK_SERVER_REPORT_EXITED, info.si_pid,
                        info.si_code, info.si_status, 0, -1, NULL);
-          close (request_fd);
+          close (report_fd);
         }
     }
 }
@@ -614,7 +673,7 @@ gipc_fork_server_loop_run (GHashTable               *targets,
                            int                       control_fd,
                            pid_t                     program_pid,
                            gboolean                  pdeathsig,
-                           gboolean                  die_before_reply,
+                           GipcForkServerFault       server_fault,
                            GipcForkServerChildFault  child_fault)
 {
   GArray *keep = g_array_new (FALSE, FALSE, sizeof (int));
@@ -715,7 +774,7 @@ gipc_fork_server_loop_run (GHashTable               *targets,
             }
           else if (n > 0 && n_fds == 1)
             {
-              handle_request (targets, die_before_reply, child_fault, request_fd);
+              handle_request (targets, server_fault, child_fault, request_fd);
               current_clear ();
             }
           else if (n_fds == 1)

@@ -64,17 +64,29 @@ gboolean     gipc_fork_server_request_finish   (GipcForkServer       *self,
                                                 GipcForkServerChild  *child,
                                                 GError              **error);
 
+/* What gipc_fork_server_child_try_reap() learnt so far of one child
+ * (zero-filled at first; the caller passes it back on every call). */
+typedef struct
+{
+  gboolean server_gone;     /* the server left before its EXITED report */
+  gboolean child_reported;  /* the child said how it exits (CHILD_EXITING) */
+  gint     child_code;      /* ... with this status */
+} GipcForkServerReapState;
+
 /* The reaper's side of a server's child (no lock, no I/O but on these
- * fds): reads the server's report from @status_fd without blocking.
- * EXITED with *exit_code; RUNNING; LOST when the server went away without
- * a report and the child is gone (its status is unknown). When the server
- * went away and the child still runs, @status_fd is made a duplicate of
- * @pidfd (the same number, so a poll on it now waits for the child's exit)
- * and *server_gone is set; the caller passes it back on later calls. */
-GipcReapResult gipc_fork_server_child_try_reap (int                   status_fd,
-                                                int                   pidfd,
-                                                gboolean             *server_gone,
-                                                gint                 *exit_code);
+ * fds): reads the reports on @status_fd without blocking. EXITED with
+ * *exit_code (the server's report; or, once the server is gone, what the
+ * child said as it exited) and *core_dumped; RUNNING; LOST when the
+ * server went away without a report and the child is gone without saying
+ * how (a signal, _exit ()): its status is unknown. When the server went
+ * away and the child still runs, @status_fd is made a duplicate of
+ * @pidfd (the same number, so a poll on it now waits for the child's
+ * exit) and state->server_gone is set. */
+GipcReapResult gipc_fork_server_child_try_reap (int                      status_fd,
+                                                int                      pidfd,
+                                                GipcForkServerReapState *state,
+                                                gint                    *exit_code,
+                                                gboolean                *core_dumped);
 
 /* Tests: the server's pid, 0 if none. */
 pid_t        gipc_fork_server_get_server_pid   (GipcForkServer  *self);
@@ -88,6 +100,14 @@ GipcProcess *gipc_process_new_for_server_child (const char      *name,
  * replaces it; twice that for a server that never answered yet (a
  * replacement may still be starting). */
 #define GIPC_FORK_SERVER_REQUEST_TIMEOUT_MS 5000
+
+/* Tests: where the server dies on purpose. */
+typedef enum
+{
+  GIPC_FORK_SERVER_FAULT_NONE,
+  GIPC_FORK_SERVER_FAULT_DIE_BEFORE_REPLY,   /* right after the fork */
+  GIPC_FORK_SERVER_FAULT_DIE_AFTER_STARTED,  /* right after STARTED went out */
+} GipcForkServerFault;
 
 typedef enum
 {
@@ -103,6 +123,10 @@ typedef enum
 /* Before start: makes the server die right after it forked a child,
  * before its reply. */
 void         gipc_fork_server_set_die_before_reply_for_testing (GipcForkServer *self);
+
+/* Before start: makes the server die right after it sent the program
+ * the STARTED report (with the child's pidfd) of its first child. */
+void         gipc_fork_server_set_die_after_started_for_testing (GipcForkServer *self);
 
 /* Before start: makes every child of the server fail its set-up (it
  * reports an error to the server, EIO) or kill itself (SIGKILL) there,

@@ -12,17 +12,27 @@
  * server's end of a fresh per-request SOCK_SEQPACKET socketpair. Before
  * that, the program has put the request itself on its own end of that
  * pair (one datagram: a GipcForkServerRequestHeader, then the GVariant
- * REQUEST_TYPE, with the passed channels' fds attached; a request too big
- * for one datagram travels in a sealed memfd, attached last).
+ * REQUEST_TYPE, with fds attached: first the child's end of a second
+ * fresh SOCK_SEQPACKET socketpair, the child's report socket, then the
+ * passed channels' fds; a request too big for one datagram travels in a
+ * sealed memfd, attached last).
  *
- * The server answers on the per-request socket only: one
- * GipcForkServerReport datagram STARTED (the child's pidfd attached) or
- * FAILED (followed by the message); after STARTED, one EXITED report when
- * it reaped the child, then it closes its end. The program keeps its end
- * as the child's status fd: end of file without EXITED means the server
- * died (the child's status is unknown). The program never holds an end
- * of anything the server is expected to close, so a dead server is seen
- * at once (end of file), never after a wait.
+ * The server answers on the per-request socket: one GipcForkServerReport
+ * datagram STARTED (the child's pidfd attached) or FAILED (followed by
+ * the message), then closes it. Until then the program never holds an
+ * end of anything the server is expected to close, so a dead server is
+ * seen at once (end of file), never after a wait.
+ *
+ * The child's report socket: the program keeps its end (the child's
+ * status fd) and, once it has the STARTED report, sends the child one
+ * byte there, the go: the child runs its target only then, and exits
+ * without running it at end of file (the program never heard of it, or
+ * gave the request up). The server keeps a copy of the child's end and
+ * sends one EXITED report there when it reaped the child; the child sends
+ * CHILD_EXITING just before it exits (the status its target returned or
+ * gave exit ()). End of file without EXITED means the server died; the
+ * CHILD_EXITING report, if one came, then tells the exit status (else
+ * it is unknown: killed by a signal, or _exit ()).
  */
 
 #pragma once
@@ -66,6 +76,7 @@ typedef enum
   GIPC_FORK_SERVER_REPORT_STARTED = 1,
   GIPC_FORK_SERVER_REPORT_FAILED  = 2,
   GIPC_FORK_SERVER_REPORT_EXITED  = 3,
+  GIPC_FORK_SERVER_REPORT_CHILD_EXITING = 4,  /* from the child itself */
 } GipcForkServerReportKind;
 
 typedef struct
@@ -73,8 +84,10 @@ typedef struct
   guint32 kind;             /* GipcForkServerReportKind */
   gint32  pid;              /* the child's, or 0 (FAILED before a fork) */
   gint32  code;             /* FAILED: a GipcError code; EXITED: si_code
-                             * (CLD_EXITED, CLD_KILLED or CLD_DUMPED) */
-  gint32  status;           /* EXITED: the exit status or the signal */
+                             * (CLD_EXITED, CLD_KILLED or CLD_DUMPED: a
+                             * core was dumped); CHILD_EXITING: CLD_EXITED */
+  gint32  status;           /* EXITED, CHILD_EXITING: the exit status or
+                             * the signal */
   guint32 sandbox_applied;  /* STARTED: GipcSandboxFlags */
   guint32 has_pidfd;        /* STARTED: the pidfd is attached */
 } GipcForkServerReport;
@@ -84,9 +97,8 @@ typedef struct
 
 /* What a child tells the server on its set-up socket once its set-up is
  * done (code 0) or failed (a GipcError code, followed by the message).
- * After code 0 the child waits for one byte from the server (sent once the
- * program has the STARTED report) before its target runs; end of file
- * there (the server died) makes it exit. */
+ * After code 0 the child waits for the program's go on its report socket
+ * before its target runs. */
 typedef struct
 {
   gint32  code;
@@ -152,7 +164,7 @@ void  gipc_fork_server_loop_run     (GHashTable               *targets,
                                      int                       control_fd,
                                      pid_t                     program_pid,
                                      gboolean                  pdeathsig,
-                                     gboolean                  die_before_reply,
+                                     GipcForkServerFault       server_fault,
                                      GipcForkServerChildFault  child_fault);
 
 G_END_DECLS

@@ -148,7 +148,7 @@ struct _GipcForkServer
   guint        restarts;
   char        *stop_reason;    /* why there is no server, if there is none */
   guint        timeout_ms;
-  gboolean     die_before_reply_for_testing;
+  GipcForkServerFault server_fault_for_testing;
   GipcForkServerChildFault child_fault_for_testing;
 };
 
@@ -424,6 +424,9 @@ typedef struct
   GBytes         *variant;       /* REQUEST_TYPE */
   GPtrArray      *channels;      /* referenced */
   int             request_fd;    /* the program's end, -1 between tries */
+  int             report_fd;     /* the program's end of the child's report
+                                  * socket (the go goes there), -1 between
+                                  * tries */
   guint           generation;    /* of the server it was sent to */
   gint64          deadline;
   guint           tries;
@@ -441,6 +444,9 @@ request_free (Request *request)
     }
   if (request->request_fd >= 0)
     close (request->request_fd);
+  /* A child that was made for it will never run (end of file, no go). */
+  if (request->report_fd >= 0)
+    close (request->report_fd);
   /* A child nobody took (an async request never finished): its fds. */
   if (request->child.pidfd >= 0)
     close (request->child.pidfd);
@@ -471,6 +477,7 @@ request_new (GipcForkServer *self,
   request->target = g_strdup (target);
   request->channels = g_ptr_array_ref (channels);
   request->request_fd = -1;
+  request->report_fd = -1;
   request->child.pidfd = -1;
   request->child.status_fd = -1;
 
@@ -512,7 +519,17 @@ request_send (Request  *request,
   gboolean sent = FALSE;
   guint timeout_ms;
   int sp[2];
+  int rp[2];
   guint i;
+
+  /* The child's report socket: its end travels first. */
+  if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, rp) != 0)
+    {
+      g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED, "socketpair: %s",
+                   g_strerror (errno));
+      return FALSE;
+    }
+  fds[n_fds++] = rp[1];
 
   g_variant_builder_init (&pairs, G_VARIANT_TYPE ("a(ii)"));
   for (i = 0; i < request->channels->len; i++)
@@ -526,9 +543,11 @@ request_send (Request  *request,
       if (n_fds + 3 > GIPC_FORK_SERVER_MAX_FDS)
         {
           g_variant_builder_clear (&pairs);
+          close (rp[0]);
+          close (rp[1]);
           g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
                        "its channels have more fds than the %d a fork-server request carries",
-                       GIPC_FORK_SERVER_MAX_FDS - 1);
+                       GIPC_FORK_SERVER_MAX_FDS - 2);
           return FALSE;
         }
       if (read_fd >= 0)
@@ -588,6 +607,8 @@ request_send (Request  *request,
         }
       if (memfd < 0)
         {
+          close (rp[0]);
+          close (rp[1]);
           g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
                        "its arguments (%" G_GSIZE_FORMAT " bytes) cannot be put in a memfd: %s",
                        size, g_strerror (errno));
@@ -612,6 +633,8 @@ request_send (Request  *request,
       g_free (datagram);
       if (memfd >= 0)
         close (memfd);
+      close (rp[0]);
+      close (rp[1]);
       return FALSE;
     }
 
@@ -625,11 +648,16 @@ request_send (Request  *request,
         close (memfd);
       close (sp[0]);
       close (sp[1]);
+      close (rp[0]);
+      close (rp[1]);
       return FALSE;
     }
   g_free (datagram);
   if (memfd >= 0)
     close (memfd);
+  /* The child's end is in the request (the program keeps none of it: end
+   * of file there is the child's no-go). */
+  close (rp[1]);
 
   g_mutex_lock (&self->lock);
   for (i = 0; i < 2 && !sent; i++)
@@ -659,11 +687,13 @@ request_send (Request  *request,
   if (!sent)
     {
       close (sp[0]);
+      close (rp[0]);
       g_propagate_error (error, g_steal_pointer (&local_error));
       return FALSE;
     }
 
   request->request_fd = sp[0];
+  request->report_fd = rp[0];
   request->deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
   request->tries++;
   return TRUE;
@@ -712,9 +742,19 @@ request_read_reply (Request  *request,
       for (i = request->child.pidfd >= 0 ? 1 : 0; i < n_fds; i++)
         close (fds[i]);
       request->child.sandbox_applied = report.sandbox_applied;
-      /* The same socket brings the exit report. */
-      request->child.status_fd = request->request_fd;
+      /* The child's report socket brings the exit report. */
+      close (request->request_fd);
       request->request_fd = -1;
+      request->child.status_fd = request->report_fd;
+      request->report_fd = -1;
+      /* The go: the child runs from here on, whatever becomes of the
+       * server. (Sent into an empty queue: never waits. A child killed in
+       * the meantime is reported by the server as killed.) */
+      {
+        guint8 go = 1;
+
+        (void) gipc_fork_server_send (request->child.status_fd, &go, 1, NULL, 0, MSG_DONTWAIT);
+      }
       return REPLY_DONE;
     }
 
@@ -772,6 +812,10 @@ request_give_up_on_server (Request  *request,
     {
       close (request->request_fd);
       request->request_fd = -1;
+      /* The child made for it, if any, never runs. */
+      if (request->report_fd >= 0)
+        close (request->report_fd);
+      request->report_fd = -1;
     }
   return result;
 }
@@ -1029,17 +1073,19 @@ gipc_fork_server_request_finish (GipcForkServer       *self,
 }
 
 GipcReapResult
-gipc_fork_server_child_try_reap (int       status_fd,
-                                 int       pidfd,
-                                 gboolean *server_gone,
-                                 gint     *exit_code)
+gipc_fork_server_child_try_reap (int                      status_fd,
+                                 int                      pidfd,
+                                 GipcForkServerReapState *state,
+                                 gint                    *exit_code,
+                                 gboolean                *core_dumped)
 {
   GipcForkServerReport report;
   guint8 buffer[sizeof report + GIPC_FORK_SERVER_MAX_MESSAGE];
   guint n_fds = 0;
   gssize n;
 
-  if (!*server_gone)
+  *core_dumped = FALSE;
+  while (!state->server_gone)
     {
       n = gipc_fork_server_receive (status_fd, buffer, sizeof buffer, NULL, 0, &n_fds,
                                     MSG_DONTWAIT);
@@ -1051,24 +1097,27 @@ gipc_fork_server_child_try_reap (int       status_fd,
           if (report.kind == GIPC_FORK_SERVER_REPORT_EXITED)
             {
               *exit_code = gipc_fork_server_report_exit_code (&report);
+              *core_dumped = report.code == CLD_DUMPED;
               return GIPC_REAP_EXITED;
             }
-          return GIPC_REAP_RUNNING;
+          /* The child's own word, for when the server is gone by the
+           * time it exited; the server's report, if one comes, wins. */
+          if (report.kind == GIPC_FORK_SERVER_REPORT_CHILD_EXITING)
+            {
+              state->child_reported = TRUE;
+              state->child_code = report.status;
+            }
+          continue;
         }
 
-      /* End of file: the server went away before the child. */
-      *server_gone = TRUE;
+      /* End of file: the server went away before it reported, and the
+       * child closed its end (it exited, or is about to). */
+      state->server_gone = TRUE;
       if (pidfd < 0)
-        {
-          *exit_code = 0;
-          return GIPC_REAP_LOST;
-        }
+        break;
       /* From now on, a poll on status_fd waits for the child's exit. */
       if (dup3 (pidfd, status_fd, O_CLOEXEC) < 0)
-        {
-          *exit_code = 0;
-          return GIPC_REAP_LOST;
-        }
+        break;
     }
 
   {
@@ -1077,6 +1126,13 @@ gipc_fork_server_child_try_reap (int       status_fd,
     if (pidfd >= 0 && poll (&pfd, 1, 0) == 0)
       return GIPC_REAP_RUNNING;
   }
+  /* The status the child gave as it exited (its target returned, or
+   * called exit ()); else it is unknown (a signal, _exit ()). */
+  if (state->child_reported)
+    {
+      *exit_code = state->child_code;
+      return GIPC_REAP_EXITED;
+    }
   *exit_code = 0;
   return GIPC_REAP_LOST;
 }
@@ -1301,7 +1357,7 @@ become_replacement_server (GipcForkServer          *self,
   self->running = FALSE;
   self->stop_reason = g_strdup ("this is the fork server or one of its children");
   gipc_fork_server_loop_run (self->targets, env->control_fd, env->program_pid, env->pdeathsig,
-                             self->die_before_reply_for_testing, self->child_fault_for_testing);
+                             self->server_fault_for_testing, self->child_fault_for_testing);
 }
 
 /**
@@ -1470,7 +1526,7 @@ gipc_fork_server_start (GipcForkServer  *self,
       self->control_fd = -1;
       self->stop_reason = g_strdup ("this is the fork server or one of its children");
       gipc_fork_server_loop_run (self->targets, sv[1], parent_pid, TRUE,
-                                 self->die_before_reply_for_testing,
+                                 self->server_fault_for_testing,
                                  self->child_fault_for_testing);
     }
   errsv = errno;
@@ -1571,7 +1627,16 @@ gipc_fork_server_set_die_before_reply_for_testing (GipcForkServer *self)
   g_return_if_fail (GIPC_IS_FORK_SERVER (self));
   g_return_if_fail (!self->started);
 
-  self->die_before_reply_for_testing = TRUE;
+  self->server_fault_for_testing = GIPC_FORK_SERVER_FAULT_DIE_BEFORE_REPLY;
+}
+
+void
+gipc_fork_server_set_die_after_started_for_testing (GipcForkServer *self)
+{
+  g_return_if_fail (GIPC_IS_FORK_SERVER (self));
+  g_return_if_fail (!self->started);
+
+  self->server_fault_for_testing = GIPC_FORK_SERVER_FAULT_DIE_AFTER_STARTED;
 }
 
 void

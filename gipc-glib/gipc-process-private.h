@@ -8,6 +8,7 @@
 #include <gio/gio.h>
 
 #include "gipc-fork-server.h"
+#include "gipc-fork-server-private.h"
 #include "gipc-process.h"
 #include "gipc-reaper-private.h"
 #include "gipc-sandbox-private.h"
@@ -66,8 +67,9 @@ struct _GipcProcess
    * comes on this fd, which the exit watch polls instead of the pidfd
    * (gipc_fork_server_child_try_reap()); -1 for the others. */
   int              server_status_fd;
-  gboolean         server_gone;     /* the server left before the report */
+  GipcForkServerReapState server_reap; /* what its reports told so far */
   gint             exit_code;
+  gboolean         core_dumped;     /* set with exit_code */
   GQueue           join_tasks;      /* GTask*, owned */
   /* While the child runs, a reaper thread holds a strong reference on the
    * process. The start caller's context until the

@@ -185,9 +185,11 @@ try_reap_locked (GipcProcess *self)
   /* A fork-server child is the server's: its report says how it ended. */
   if (self->server_status_fd >= 0)
     result = gipc_fork_server_child_try_reap (self->server_status_fd, self->pidfd,
-                                              &self->server_gone, &self->exit_code);
+                                              &self->server_reap, &self->exit_code,
+                                              &self->core_dumped);
   else
-    result = gipc_reaper_try_reap (self->pid, self->pidfd, &self->exit_code);
+    result = gipc_reaper_try_reap (self->pid, self->pidfd, &self->exit_code,
+                                   &self->core_dumped);
   if (result == GIPC_REAP_RUNNING)
     return FALSE;
 
@@ -203,7 +205,7 @@ try_reap_locked (GipcProcess *self)
   if (result == GIPC_REAP_LOST)
     {
       self->exit_code = GIPC_PROCESS_EXIT_CODE_UNKNOWN;
-      if (self->server_gone)
+      if (self->server_reap.server_gone)
         g_debug ("Process “%s” (pid %d): the fork server died before it "
                  "reported the child's exit; reporting it as unknown",
                  self->name, (int) self->pid);

@@ -30,10 +30,13 @@ typedef enum
 } GipcReapResult;
 
 /* One waitid (WEXITED | WNOHANG) on @pidfd, or on @pid without one. The
- * caller makes sure nobody else of the library reaps the same child. */
-GipcReapResult gipc_reaper_try_reap (pid_t  pid,
-                                     int    pidfd,
-                                     gint  *exit_code);
+ * caller makes sure nobody else of the library reaps the same child.
+ * EXITED also sets *core_dumped (CLD_DUMPED: killed by a signal, with a
+ * core dump); FALSE otherwise. */
+GipcReapResult gipc_reaper_try_reap (pid_t     pid,
+                                     int       pidfd,
+                                     gint     *exit_code,
+                                     gboolean *core_dumped);
 
 /* Our own child that never ran its target: waits for it and closes
  * @pidfd (if >= 0). */

@@ -53,9 +53,10 @@ gipc_reaper_pidfd_send_signal (int pidfd,
 }
 
 GipcReapResult
-gipc_reaper_try_reap (pid_t  pid,
-                      int    pidfd,
-                      gint  *exit_code)
+gipc_reaper_try_reap (pid_t     pid,
+                      int       pidfd,
+                      gint     *exit_code,
+                      gboolean *core_dumped)
 {
   siginfo_t info;
   int r;
@@ -70,6 +71,7 @@ gipc_reaper_try_reap (pid_t  pid,
     }
   while (r < 0 && errno == EINTR);
 
+  *core_dumped = FALSE;
   if (r < 0)
     {
       *exit_code = 0;
@@ -79,6 +81,7 @@ gipc_reaper_try_reap (pid_t  pid,
     return GIPC_REAP_RUNNING;
 
   *exit_code = info.si_code == CLD_EXITED ? info.si_status : -info.si_status;
+  *core_dumped = info.si_code == CLD_DUMPED;
   return GIPC_REAP_EXITED;
 }
 

@@ -40,6 +40,7 @@
 static GipcForkServer *server;        /* the servers of the whole program */
 static GipcForkServer *victim;        /* killed by one test */
 static GipcForkServer *dies;          /* dies after its first clone, before replying */
+static GipcForkServer *dies_after;    /* dies right after its STARTED report */
 static GipcForkServer *failing;       /* every child fails its set-up */
 static GipcForkServer *killed;        /* every child dies in its set-up */
 static GipcForkServer *chaos;         /* killed and stopped at random (1 s timeout) */
@@ -707,7 +708,8 @@ test_exit_report (void)
   g_autoptr(GPtrArray) channels = g_ptr_array_new ();
   GipcForkServerChild child;
   GipcReapResult result;
-  gboolean server_gone = FALSE;
+  GipcForkServerReapState reap_state = { 0 };
+  gboolean core_dumped = FALSE;
   gint exit_code = -1;
 
   begin ();
@@ -722,14 +724,15 @@ test_exit_report (void)
     {
       struct pollfd pfd = { child.status_fd, POLLIN, 0 };
 
-      result = gipc_fork_server_child_try_reap (child.status_fd, child.pidfd, &server_gone,
-                                                &exit_code);
+      result = gipc_fork_server_child_try_reap (child.status_fd, child.pidfd, &reap_state,
+                                                &exit_code, &core_dumped);
       if (result != GIPC_REAP_RUNNING)
         break;
       g_assert_cmpint (poll (&pfd, 1, 10000), ==, 1);
     }
   g_assert_cmpint (result, ==, GIPC_REAP_EXITED);
-  g_assert_false (server_gone);
+  g_assert_false (reap_state.server_gone);
+  g_assert_false (core_dumped);
   g_assert_cmpint (exit_code, ==, 9);
   close (child.status_fd);
   if (child.pidfd >= 0)
@@ -765,8 +768,9 @@ test_inspect (void)
   g_assert_true (stdin_null);
   g_assert_true (context_empty);
   /* stdio, the channel's socket (announced twice), the default context's
-   * wakeup fd. */
-  g_assert_cmpuint (n_fds, ==, 5);
+   * wakeup fd, the child's report socket (where its go came from, and its
+   * exit status goes; close-on-exec). */
+  g_assert_cmpuint (n_fds, ==, 6);
   g_assert_true (g_regex_match_simple ("^([0-9]+):\\1$", env, 0, 0));
   g_assert_true (gipc_process_join (process, 10000, &error));
   g_assert_cmpint (gipc_process_get_exit_code (process), ==, 0);
@@ -1282,6 +1286,7 @@ count_strays (void)
           pid == gipc_fork_server_get_server_pid (server) ||
           pid == gipc_fork_server_get_server_pid (victim) ||
           pid == gipc_fork_server_get_server_pid (dies) ||
+          pid == gipc_fork_server_get_server_pid (dies_after) ||
           pid == gipc_fork_server_get_server_pid (failing) ||
           pid == gipc_fork_server_get_server_pid (killed))
         continue;
@@ -1424,9 +1429,9 @@ test_stopped_server (void)
 }
 
 /* The server dies while its child runs: the program learns of the
- * child's exit all the same (its pidfd takes the place of the server's
- * report), reports it with the unknown exit code, and meanwhile waits
- * without polling: nothing wakes up while the child runs. */
+ * child's exit all the same, with the exit code the child reported
+ * itself as it exited, and meanwhile waits without polling: nothing wakes
+ * up while the child runs. */
 static void
 test_server_dies_under_child (void)
 {
@@ -1489,7 +1494,7 @@ test_server_dies_under_child (void)
   g_assert_true (gipc_process_join (process, 10000, &error));
   g_assert_no_error (error);
   g_assert_false (gipc_process_is_alive (process));
-  g_assert_cmpint (gipc_process_get_exit_code (process), ==, GIPC_PROCESS_EXIT_CODE_UNKNOWN);
+  g_assert_cmpint (gipc_process_get_exit_code (process), ==, 0);
   g_clear_object (&process);
 
   /* The next start replaces the server (and closes the dead one's fds). */
@@ -1556,7 +1561,8 @@ test_request_async (void)
   g_autoptr(GAsyncResult) result = NULL;
   GipcForkServerChild child;
   GipcReapResult reaped;
-  gboolean server_gone = FALSE;
+  GipcForkServerReapState reap_state = { 0 };
+  gboolean core_dumped = FALSE;
   gint exit_code = -1;
   pid_t stopped = gipc_fork_server_get_server_pid (victim);
   guint restarts = gipc_fork_server_get_restarts (victim);
@@ -1585,8 +1591,8 @@ test_request_async (void)
     {
       struct pollfd pfd = { child.status_fd, POLLIN, 0 };
 
-      reaped = gipc_fork_server_child_try_reap (child.status_fd, child.pidfd, &server_gone,
-                                                &exit_code);
+      reaped = gipc_fork_server_child_try_reap (child.status_fd, child.pidfd, &reap_state,
+                                                &exit_code, &core_dumped);
       if (reaped != GIPC_REAP_RUNNING)
         break;
       g_assert_cmpint (poll (&pfd, 1, 10000), ==, 1);
@@ -1868,6 +1874,7 @@ count_other_children (void)
     gipc_fork_server_get_server_pid (server),
     gipc_fork_server_get_server_pid (victim),
     gipc_fork_server_get_server_pid (dies),
+    gipc_fork_server_get_server_pid (dies_after),
     gipc_fork_server_get_server_pid (failing),
     gipc_fork_server_get_server_pid (killed),
     gipc_fork_server_get_server_pid (chaos),
@@ -1905,6 +1912,80 @@ test_lost_reply (void)
   g_clear_object (&process);
   /* The dead server's socket and pidfd. */
   end_with (dead_server_fds ());
+}
+
+/* The server dies right after it sent the program its STARTED report (the
+ * child's pidfd): the start succeeded, so the child runs its target all
+ * the same (its go comes from the program, not from the server), and its
+ * exit code is known (the child reports it itself when the server is
+ * gone). */
+static void
+test_server_dies_after_started (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GipcChannel) channel = NULL;
+  g_autoptr(GipcProcess) process = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  pid_t server_pid;
+
+  begin ();
+  process = start_with_channel (dies_after, "echo-loop", NULL, &channel);
+  server_pid = gipc_fork_server_get_server_pid (dies_after);
+  /* The target runs. */
+  g_assert_true (gipc_channel_send_variant (channel, g_variant_new_string ("ran"), NULL, &error));
+  g_assert_no_error (error);
+  reply = gipc_channel_receive_variant (channel, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (reply);
+  g_assert_cmpstr (g_variant_get_string (reply, NULL), ==, "ran");
+  /* The server is gone (a zombie of ours until the next start). */
+  for (guint i = 0; i < 1000 && kill (server_pid, 0) == 0; i++)
+    {
+      char state = 0;
+
+      if (gipc_test_read_proc_stat (server_pid, &state, NULL) && state == 'Z')
+        break;
+      g_usleep (10000);
+    }
+  /* End of stream: the target returns 0, which the child reported. */
+  g_clear_object (&channel);
+  g_assert_true (gipc_process_join (process, 20000, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (gipc_process_get_exit_code (process), ==, 0);
+  g_clear_object (&process);
+
+  /* A target that calls exit() itself: also reported. */
+  process = gipc_process_new_for_target (dies_after, "exit-call", g_variant_new_int32 (9));
+  g_assert_true (gipc_process_start (process, &error));
+  g_assert_no_error (error);
+  g_assert_true (gipc_process_join (process, 20000, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (gipc_process_get_exit_code (process), ==, 9);
+  g_clear_object (&process);
+
+  /* Killed by a signal with no server to see it: unknown, never made up. */
+  process = gipc_process_new_for_target (dies_after, "sleep", NULL);
+  g_assert_true (gipc_process_start (process, &error));
+  g_assert_no_error (error);
+  server_pid = gipc_fork_server_get_server_pid (dies_after);
+  for (guint i = 0; i < 1000 && kill (server_pid, 0) == 0; i++)
+    {
+      char state = 0;
+
+      if (gipc_test_read_proc_stat (server_pid, &state, NULL) && state == 'Z')
+        break;
+      g_usleep (10000);
+    }
+  g_assert_true (gipc_process_send_signal (process, SIGKILL, &error));
+  g_assert_no_error (error);
+  g_assert_true (gipc_process_join (process, 20000, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (gipc_process_get_exit_code (process), ==, GIPC_PROCESS_EXIT_CODE_UNKNOWN);
+  g_clear_object (&process);
+  /* The last dead server's socket and pidfd took the first one's place;
+   * its zombie is taken here (the next start would). */
+  g_assert_cmpint (waitpid (server_pid, NULL, 0), ==, server_pid);
+  end ();
 }
 
 /* A sandbox the kernel cannot give, or an allowed path that does not
@@ -2083,6 +2164,11 @@ main (int    argc,
   gipc_fork_server_set_die_before_reply_for_testing (dies);
   if (!gipc_fork_server_start (dies, &error))
     g_error ("fork server: %s", error->message);
+  dies_after = gipc_fork_server_new ();
+  add_targets (dies_after);
+  gipc_fork_server_set_die_after_started_for_testing (dies_after);
+  if (!gipc_fork_server_start (dies_after, &error))
+    g_error ("fork server: %s", error->message);
   failing = gipc_fork_server_new ();
   add_targets (failing);
   gipc_fork_server_set_child_fault_for_testing (failing, GIPC_FORK_SERVER_CHILD_FAULT_FAILS);
@@ -2139,6 +2225,7 @@ main (int    argc,
   gipc_test_add_func ("/fork-server/threads-of-glib-and-gipc", test_threads_of_glib_and_gipc);
   gipc_test_add_func ("/fork-server/server-killed", test_server_killed);
   gipc_test_add_func ("/fork-server/lost-reply", test_lost_reply);
+  gipc_test_add_func ("/fork-server/server-dies-after-started", test_server_dies_after_started);
   gipc_test_add_func ("/fork-server/mistyped-target-at-once", test_mistyped_target_at_once);
   gipc_test_add_func ("/fork-server/stopped-server", test_stopped_server);
   gipc_test_add_func ("/fork-server/threaded-restart", test_threaded_restart);
