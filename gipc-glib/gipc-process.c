@@ -108,6 +108,7 @@ enum {
   PROP_SANDBOX,
   PROP_MEMORY_LIMIT,
   PROP_SANDBOX_APPLIED,
+  PROP_CORE_DUMPED,
   N_PROPS
 };
 
@@ -305,6 +306,7 @@ report_exit (GipcProcess *self)
   g_object_freeze_notify (G_OBJECT (self));
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ALIVE]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EXIT_CODE]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CORE_DUMPED]);
   g_object_thaw_notify (G_OBJECT (self));
 
   drain_peers (self);
@@ -601,6 +603,10 @@ gipc_process_get_property (GObject    *object,
       g_mutex_unlock (&self->lock);
       break;
 
+    case PROP_CORE_DUMPED:
+      g_value_set_boolean (value, gipc_process_get_core_dumped (self));
+      break;
+
     case PROP_DIE_WITH_PARENT:
       g_value_set_boolean (value, self->die_with_parent);
       break;
@@ -732,9 +738,10 @@ gipc_process_class_init (GipcProcessClass *klass)
    * How the child ended: its exit status (0 to 255), -N if signal N
    * killed it, or %GIPC_PROCESS_EXIT_CODE_UNKNOWN if the program's own
    * `waitpid (-1)` took its status (or, for a fork-server child, the
-   * server died before it reported the exit). Meaningful only once
-   * [property@Gipc.Process:alive] turned %FALSE after a start; 0 until
-   * then.
+   * server died before it reported the exit and the child could not say
+   * it itself: it was killed by a signal, or called `_exit()`).
+   * Meaningful only once [property@Gipc.Process:alive] turned %FALSE
+   * after a start; 0 until then.
    *
    * Since: 1.0
    */
@@ -742,6 +749,24 @@ gipc_process_class_init (GipcProcessClass *klass)
     g_param_spec_int ("exit-code", NULL, NULL,
                       G_MININT, G_MAXINT, 0,
                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GipcProcess:core-dumped: (getter get_core_dumped)
+   *
+   * Whether the signal that killed the child made the kernel dump a core
+   * (`WCOREDUMP`, `CLD_DUMPED`): %TRUE only if
+   * [property@Gipc.Process:exit-code] is a signal's (-N) and a core was
+   * written as `/proc/sys/kernel/core_pattern` and the child's
+   * `RLIMIT_CORE` allowed. For a fork-server child it comes from the
+   * server's report (%FALSE if the server died before it). Notified with
+   * [property@Gipc.Process:exit-code]; %FALSE while the child runs.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_CORE_DUMPED] =
+    g_param_spec_boolean ("core-dumped", NULL, NULL,
+                          FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
    * GipcProcess:die-with-parent:
@@ -1642,6 +1667,35 @@ gipc_process_get_exit_code (GipcProcess *self)
   g_return_val_if_fail (state == STATE_EXITED || state == STATE_DONE, 0);
 
   return exit_code;
+}
+
+/**
+ * gipc_process_get_core_dumped: (get-property core-dumped)
+ * @self: a process
+ *
+ * Whether the child was killed by a signal that dumped a core (see
+ * [property@Gipc.Process:core-dumped]). A crash reporter, or a pool that
+ * names a dead worker's end, can tell "killed by SIGSEGV" from "killed by
+ * SIGSEGV, core dumped".
+ *
+ * Returns: %TRUE if the child exited and a core was dumped; %FALSE if it
+ *   exited otherwise, its status is unknown, or it was not reaped yet
+ *
+ * Since: 1.0
+ */
+gboolean
+gipc_process_get_core_dumped (GipcProcess *self)
+{
+  gboolean core_dumped;
+
+  g_return_val_if_fail (GIPC_IS_PROCESS (self), FALSE);
+
+  g_mutex_lock (&self->lock);
+  core_dumped = (self->state == STATE_EXITED || self->state == STATE_DONE) &&
+                self->core_dumped;
+  g_mutex_unlock (&self->lock);
+
+  return core_dumped;
 }
 
 /**

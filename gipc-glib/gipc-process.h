@@ -92,6 +92,8 @@ gboolean     gipc_process_is_alive           (GipcProcess          *self);
 GIPC_AVAILABLE_IN_ALL
 gint         gipc_process_get_exit_code      (GipcProcess          *self);
 GIPC_AVAILABLE_IN_ALL
+gboolean     gipc_process_get_core_dumped    (GipcProcess          *self);
+GIPC_AVAILABLE_IN_ALL
 GPid         gipc_process_get_pid            (GipcProcess          *self);
 GIPC_AVAILABLE_IN_ALL
 const gchar *gipc_process_get_name           (GipcProcess          *self);

@@ -149,6 +149,31 @@ crash_target (GipcProcess *process,
   return 50;
 }
 
+/* Dies of SIGBUS, with RLIMIT_CORE at its hard limit in the directory
+ * args[1] (args[0] TRUE), or at 0. */
+static gint
+core_target (GipcProcess *process,
+             GVariant    *args,
+             gpointer     user_data)
+{
+  struct rlimit limit;
+  gboolean dump;
+  const char *dir;
+
+  g_variant_get (args, "(b&s)", &dump, &dir);
+  if (getrlimit (RLIMIT_CORE, &limit) != 0)
+    return 20;
+  limit.rlim_cur = dump ? limit.rlim_max : 0;
+  if (setrlimit (RLIMIT_CORE, &limit) != 0)
+    return 21;
+  if (dump && chdir (dir) != 0)
+    return 22;
+  (void) prctl (PR_SET_DUMPABLE, 1, 0, 0, 0);
+  signal (SIGBUS, SIG_DFL);
+  kill (getpid (), SIGBUS);
+  return 50;
+}
+
 static gint
 sleep_target (GipcProcess *process,
               GVariant    *args,
@@ -392,6 +417,7 @@ add_targets (GipcForkServer *s)
   gipc_fork_server_add_target (s, "raise", raise_target, NULL, NULL);
   gipc_fork_server_add_target (s, "abort", abort_target, NULL, NULL);
   gipc_fork_server_add_target (s, "crash", crash_target, NULL, NULL);
+  gipc_fork_server_add_target (s, "core", core_target, NULL, NULL);
   gipc_fork_server_add_target (s, "sleep", sleep_target, NULL, NULL);
   gipc_fork_server_add_target (s, "threads", threads_target, NULL, NULL);
   gipc_fork_server_add_target (s, "inspect", inspect_target, NULL, NULL);
@@ -594,6 +620,157 @@ test_crash (void)
   g_assert_cmpint (run_to_exit ("crash", NULL), ==, -SIGBUS);
   g_assert_cmpint (run_to_exit ("exit", g_variant_new_int32 (5)), ==, 5);
   end ();
+}
+
+/* Whether a child that raises its RLIMIT_CORE and dies of SIGBUS in a
+ * directory of ours gets a core written there; NULL if so, else why not. */
+static const char *
+why_no_core_dumps (gboolean with_limit)
+{
+  static char why[256];
+  g_autofree char *pattern = NULL;
+  struct rlimit limit;
+
+  if (with_limit && GIPC_TEST_ASAN)
+    return "AddressSanitizer maps terabytes of shadow memory, no core is wanted";
+  if (!g_file_get_contents ("/proc/sys/kernel/core_pattern", &pattern, NULL, NULL))
+    return "/proc/sys/kernel/core_pattern cannot be read";
+  g_strchomp (pattern);
+  if (pattern[0] == '\0' || pattern[0] == '|' || strchr (pattern, '/') != NULL)
+    {
+      g_snprintf (why, sizeof why, "core_pattern is “%s”, not a plain file name (a core "
+                  "goes to a program or a directory not ours)", pattern);
+      return why;
+    }
+  if (!with_limit)
+    return NULL;
+  if (getrlimit (RLIMIT_CORE, &limit) != 0 ||
+      (limit.rlim_max != RLIM_INFINITY && limit.rlim_max < 64 * 1024 * 1024))
+    return "the hard RLIMIT_CORE is below 64 MiB";
+  return NULL;
+}
+
+static gint core_fork_target (GipcProcess *process, gpointer user_data)
+{
+  return core_target (process, user_data, NULL);
+}
+
+typedef struct
+{
+  guint exit_code_notes;
+  guint core_dumped_notes;
+  gboolean exited;
+} CoreNotes;
+
+static void
+core_notify_cb (GObject    *object,
+                GParamSpec *pspec,
+                gpointer    user_data)
+{
+  CoreNotes *notes = user_data;
+
+  if (g_str_equal (pspec->name, "exit-code"))
+    notes->exit_code_notes++;
+  else if (g_str_equal (pspec->name, "core-dumped"))
+    notes->core_dumped_notes++;
+}
+
+static void
+core_exited_cb (GipcProcess *process,
+                gint         exit_code,
+                gpointer     user_data)
+{
+  CoreNotes *notes = user_data;
+
+  /* Both properties are up to date when they are notified. */
+  g_assert_cmpuint (notes->core_dumped_notes, ==, 1);
+  notes->exited = TRUE;
+}
+
+/* Runs the core target (through the fork server, or in fork mode), and
+ * returns whether the kernel said a core was dumped. */
+static gboolean
+run_core (gboolean    fork_server,
+          gboolean    dump,
+          const char *dir)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GipcProcess) process = NULL;
+  GVariant *args = g_variant_ref_sink (g_variant_new ("(bs)", dump, dir));
+  CoreNotes notes = { 0, 0, FALSE };
+  gboolean core_dumped;
+
+  if (fork_server)
+    process = gipc_process_new_for_target (server, "core", g_variant_ref (args));
+  else
+    {
+      process = gipc_process_new (core_fork_target, g_variant_ref (args),
+                                  (GDestroyNotify) g_variant_unref);
+      gipc_process_set_warn_if_threaded (process, FALSE);
+    }
+  g_signal_connect (process, "notify", G_CALLBACK (core_notify_cb), &notes);
+  g_signal_connect (process, "exited", G_CALLBACK (core_exited_cb), &notes);
+  g_assert_false (gipc_process_get_core_dumped (process));
+  g_assert_true (gipc_process_start (process, &error));
+  g_assert_no_error (error);
+  gipc_test_run_until (NULL, &notes.exited);
+  g_assert_cmpint (gipc_process_get_exit_code (process), ==, -SIGBUS);
+  g_assert_cmpuint (notes.exit_code_notes, ==, 1);
+  g_assert_cmpuint (notes.core_dumped_notes, ==, 1);
+  core_dumped = gipc_process_get_core_dumped (process);
+  g_object_get (process, "core-dumped", &core_dumped, NULL);
+  g_assert_true (core_dumped == gipc_process_get_core_dumped (process));
+  g_variant_unref (args);
+  return core_dumped;
+}
+
+/* Whether a core was dumped, as the kernel reports it (waitid's
+ * CLD_DUMPED in fork mode, the server's report for its children). */
+static void
+test_core_dumped (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("gipc-core-XXXXXX", &error);
+  /* A core written to a pipe (systemd-coredump, apport) may not care for
+   * RLIMIT_CORE 0: that half needs a plain file name too. */
+  const char *why_not_plain = why_no_core_dumps (FALSE);
+  const char *why = why_no_core_dumps (TRUE);
+
+  g_assert_no_error (error);
+  begin ();
+  /* RLIMIT_CORE 0: no core. */
+  if (why_not_plain == NULL)
+    {
+      g_assert_false (run_core (TRUE, FALSE, dir));
+      g_assert_false (run_core (FALSE, FALSE, dir));
+    }
+  /* A plain exit: no core. */
+  g_assert_cmpint (run_to_exit ("exit", g_variant_new_int32 (5)), ==, 5);
+
+  if (why == NULL)
+    {
+      g_autoptr(GDir) listing = NULL;
+      const char *name;
+      guint n_cores = 0;
+
+      g_assert_true (run_core (TRUE, TRUE, dir));
+      g_assert_true (run_core (FALSE, TRUE, dir));
+      /* Really written, and removed here. */
+      listing = g_dir_open (dir, 0, &error);
+      g_assert_no_error (error);
+      while ((name = g_dir_read_name (listing)) != NULL)
+        {
+          g_autofree char *path = g_build_filename (dir, name, NULL);
+
+          g_assert_no_errno (g_unlink (path));
+          n_cores++;
+        }
+      g_assert_cmpuint (n_cores, >=, 1);
+    }
+  g_assert_no_errno (g_rmdir (dir));
+  end ();
+  if (why != NULL)
+    g_test_skip (why);
 }
 
 static void
@@ -2208,6 +2385,7 @@ main (int    argc,
   gipc_test_add_func ("/fork-server/exit-codes", test_exit_codes);
   gipc_test_add_func ("/fork-server/signals", test_signals);
   gipc_test_add_func ("/fork-server/crash", test_crash);
+  gipc_test_add_func ("/fork-server/core-dumped", test_core_dumped);
   gipc_test_add_func ("/fork-server/terminate", test_terminate);
   gipc_test_add_func ("/fork-server/join-async", test_join_async);
   gipc_test_add_func ("/fork-server/our-child", test_our_child);
