@@ -44,25 +44,34 @@ gboolean     gipc_fork_server_request          (GipcForkServer       *self,
                                                 GipcForkServerChild  *child,
                                                 GError              **error);
 
+/* The reply to gipc_fork_server_request_async(): @started and @child
+ * (whose fds are the callee's), or @error (the callee's, with the process
+ * named). */
+typedef void (*GipcForkServerReplyFunc) (gboolean             started,
+                                         GipcForkServerChild *child,
+                                         GError              *error,
+                                         gpointer             user_data);
+
 /* The same, without blocking the calling thread on the server's reply:
  * the request is sent from here (no wait but, after a server died, the
- * posix_spawn() of its replacement), the reply is awaited in the
- * thread-default main context, where @callback runs. @channels is kept
- * (referenced) until then. @cancellable is looked at before the request
- * is sent only: a sent request is always answered within the bound. */
-void         gipc_fork_server_request_async    (GipcForkServer       *self,
-                                                const char           *target,
-                                                GVariant             *args,
-                                                const char           *process_name,
-                                                GVariant             *options,
-                                                GPtrArray            *channels,
-                                                GCancellable         *cancellable,
-                                                GAsyncReadyCallback   callback,
-                                                gpointer              user_data);
-gboolean     gipc_fork_server_request_finish   (GipcForkServer       *self,
-                                                GAsyncResult         *result,
-                                                GipcForkServerChild  *child,
-                                                GError              **error);
+ * posix_spawn() of its replacement), the reply is awaited by a source of
+ * @context (NULL: the global default one), where @func runs, once, never
+ * from this call. No GTask, and no reference on @context: a context
+ * dropped before the reply (finalized, never iterated again) destroys the
+ * source and drops the request with it: its fds are closed, the child
+ * made for it (if any) never runs its target, @func is never called.
+ * @notify frees @user_data in both cases. @channels is kept (referenced)
+ * until then. A sent request is always answered within the bound. */
+void         gipc_fork_server_request_async    (GipcForkServer          *self,
+                                                const char              *target,
+                                                GVariant                *args,
+                                                const char              *process_name,
+                                                GVariant                *options,
+                                                GPtrArray               *channels,
+                                                GMainContext            *context,
+                                                GipcForkServerReplyFunc  func,
+                                                gpointer                 user_data,
+                                                GDestroyNotify           notify);
 
 /* What gipc_fork_server_child_try_reap() learnt so far of one child
  * (zero-filled at first; the caller passes it back on every call). */

@@ -430,18 +430,25 @@ typedef struct
   guint           generation;    /* of the server it was sent to */
   gint64          deadline;
   guint           tries;
-  GSource        *source;        /* async: the wait for the reply */
   GipcForkServerChild child;
+
+  /* Async: the reply is awaited by a source attached to @context, which
+   * holds the request (no reference on the context: a context dropped
+   * before the reply destroys the source, and with it the request; see
+   * request_async_unref()). */
+  GMainContext   *context;       /* not referenced */
+  guint           ref_count;     /* one per source that holds it */
+  GError         *early_error;   /* to report from an idle */
+  gboolean        early_prefixed; /* ... which names the process already */
+  GipcForkServerReplyFunc func;
+  gpointer        user_data;
+  GDestroyNotify  notify;
 } Request;
 
 static void
 request_free (Request *request)
 {
-  if (request->source != NULL)
-    {
-      g_source_destroy (request->source);
-      g_source_unref (request->source);
-    }
+  g_clear_error (&request->early_error);
   if (request->request_fd >= 0)
     close (request->request_fd);
   /* A child that was made for it will never run (end of file, no go). */
@@ -943,29 +950,87 @@ gipc_fork_server_request (GipcForkServer       *self,
   return ok;
 }
 
+/* The async request's sources each hold a reference; the last one goes
+ * when a source is destroyed: after the reply was handed over, or
+ * because the context was dropped unfired (then @func is never called,
+ * the fds are closed: the child made for the request, if any, sees end
+ * of file instead of its go and never runs). */
+static void
+request_async_unref (gpointer data)
+{
+  Request *request = data;
+  gpointer user_data = request->user_data;
+  GDestroyNotify notify = request->notify;
+
+  g_assert (request->ref_count > 0);
+  if (--request->ref_count > 0)
+    return;
+
+  request_free (request);
+  if (notify != NULL)
+    notify (user_data);
+}
+
+static void
+request_async_reply (Request  *request,
+                     gboolean  started,
+                     GError   *error)
+{
+  if (error != NULL && !request->early_prefixed)
+    prefix_error (&error, request->process_name);
+  /* The child's fds are the callee's from here on. */
+  request->func (started, started ? &request->child : NULL, error, request->user_data);
+  request->child.pidfd = -1;
+  request->child.status_fd = -1;
+}
+
+static gboolean
+request_early_error_cb (gpointer user_data)
+{
+  Request *request = user_data;
+
+  request_async_reply (request, FALSE, g_steal_pointer (&request->early_error));
+  return G_SOURCE_REMOVE;
+}
+
+/* Reports @error from an idle of the request's context. */
+static void
+request_async_fail (Request *request,
+                    GError  *error)
+{
+  GSource *idle = g_idle_source_new ();
+
+  request->early_error = error;
+  request->ref_count++;
+  g_source_set_static_name (idle, "[gipc-fork-server-request-error]");
+  g_source_set_callback (idle, request_early_error_cb, request, request_async_unref);
+  g_source_attach (idle, request->context);
+  g_source_unref (idle);
+}
+
 static gboolean request_source_cb (gint fd, GIOCondition condition, gpointer user_data);
 
-/* Sends the request and waits for the reply in the task's context. */
+/* Sends the request and waits for the reply in its context. */
 static void
-request_async_send (GTask *task)
+request_async_send (Request *request)
 {
-  Request *request = g_task_get_task_data (task);
+  GSource *source;
   GError *error = NULL;
 
   if (!request_send (request, &error))
     {
-      prefix_error (&error, request->process_name);
-      g_task_return_error (task, error);
-      g_object_unref (task);
+      request_async_fail (request, error);
       return;
     }
 
-  request->source = g_unix_fd_source_new (request->request_fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
-  g_source_set_ready_time (request->source, request->deadline);
-  g_source_set_static_name (request->source, "[gipc-fork-server-request]");
-  g_source_set_callback (request->source, (GSourceFunc) (void (*) (void)) request_source_cb,
-                         task, NULL);
-  g_source_attach (request->source, g_task_get_context (task));
+  source = g_unix_fd_source_new (request->request_fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
+  g_source_set_ready_time (source, request->deadline);
+  g_source_set_static_name (source, "[gipc-fork-server-request]");
+  request->ref_count++;
+  g_source_set_callback (source, (GSourceFunc) (void (*) (void)) request_source_cb,
+                         request, request_async_unref);
+  g_source_attach (source, request->context);
+  g_source_unref (source);
 }
 
 static gboolean
@@ -973,8 +1038,7 @@ request_source_cb (gint         fd,
                    GIOCondition condition,
                    gpointer     user_data)
 {
-  GTask *task = user_data;
-  Request *request = g_task_get_task_data (task);
+  Request *request = user_data;
   GError *error = NULL;
   ReplyResult result;
 
@@ -988,88 +1052,59 @@ request_source_cb (gint         fd,
   else if (result == REPLY_GONE)
     result = request_give_up_on_server (request, FALSE, &error);
 
-  /* This source is done: the next try makes its own. */
-  g_source_unref (g_steal_pointer (&request->source));
-
   if (result == REPLY_DONE)
     {
-      if (error != NULL)
-        {
-          prefix_error (&error, request->process_name);
-          g_task_return_error (task, error);
-        }
-      else
-        g_task_return_boolean (task, TRUE);
-      g_object_unref (task);
+      request_async_reply (request, error == NULL, error);
       return G_SOURCE_REMOVE;
     }
 
   if (request->tries >= 2)
     {
-      g_task_return_new_error (task, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
-                               "Cannot start process “%s”: the fork server went away twice",
-                               request->process_name);
-      g_object_unref (task);
+      request_async_reply (request, FALSE,
+                           g_error_new_literal (GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
+                                                "the fork server went away twice"));
       return G_SOURCE_REMOVE;
     }
 
-  request_async_send (task);
+  /* Once more, on a fresh server: the next source holds the request. */
+  request_async_send (request);
   return G_SOURCE_REMOVE;
 }
 
 void
-gipc_fork_server_request_async (GipcForkServer      *self,
-                                const char          *target,
-                                GVariant            *args,
-                                const char          *process_name,
-                                GVariant            *options,
-                                GPtrArray           *channels,
-                                GCancellable        *cancellable,
-                                GAsyncReadyCallback  callback,
-                                gpointer             user_data)
+gipc_fork_server_request_async (GipcForkServer          *self,
+                                const char              *target,
+                                GVariant                *args,
+                                const char              *process_name,
+                                GVariant                *options,
+                                GPtrArray               *channels,
+                                GMainContext            *context,
+                                GipcForkServerReplyFunc  func,
+                                gpointer                 user_data,
+                                GDestroyNotify           notify)
 {
-  GTask *task;
+  Request *request;
   GError *error = NULL;
 
   g_return_if_fail (GIPC_IS_FORK_SERVER (self));
+  g_return_if_fail (func != NULL);
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, gipc_fork_server_request_async);
-  g_task_set_name (task, "[gipc_fork_server_request_async]");
+  request = request_new (self, target, args, process_name, options, channels);
+  request->context = context != NULL ? context : g_main_context_default ();
+  request->func = func;
+  request->user_data = user_data;
+  request->notify = notify;
 
-  if (g_cancellable_set_error_if_cancelled (cancellable, &error) ||
-      !check_target (self, target, process_name, &error))
+  /* An unknown target fails before anything is sent (its message has
+   * the prefix already). */
+  if (!check_target (self, target, process_name, &error))
     {
-      g_variant_unref (g_variant_ref_sink (options));
-      g_task_return_error (task, error);
-      g_object_unref (task);
+      request->early_prefixed = TRUE;
+      request_async_fail (request, error);
       return;
     }
 
-  g_task_set_task_data (task, request_new (self, target, args, process_name, options, channels),
-                        (GDestroyNotify) request_free);
-  request_async_send (task);
-}
-
-gboolean
-gipc_fork_server_request_finish (GipcForkServer       *self,
-                                 GAsyncResult         *result,
-                                 GipcForkServerChild  *child,
-                                 GError              **error)
-{
-  Request *request;
-
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-
-  if (!g_task_propagate_boolean (G_TASK (result), error))
-    return FALSE;
-
-  request = g_task_get_task_data (G_TASK (result));
-  *child = request->child;
-  /* The fds are the caller's now. */
-  request->child.pidfd = -1;
-  request->child.status_fd = -1;
-  return TRUE;
+  request_async_send (request);
 }
 
 GipcReapResult

@@ -104,6 +104,12 @@ void     gipc_process_started_in     (GipcProcess      *self,
                                       int               pidfd,
                                       GipcSandboxFlags  sandbox_applied);
 
+/* gipc-process.c: what gipc_process_start() checks and prepares first
+ * (state, passed channels), for the start paths that make their task
+ * later. */
+gboolean gipc_process_check_start    (GipcProcess      *self,
+                                      GError          **error);
+
 /* gipc-process-fork.c */
 gboolean gipc_process_start_fork     (GipcProcess      *self,
                                       GError          **error);
@@ -122,9 +128,12 @@ void     gipc_process_start_spawn_async (GipcProcess   *self,
 /* gipc-process-server.c */
 gboolean gipc_process_start_server   (GipcProcess      *self,
                                       GError          **error);
-/* start_async: sends the request now, returns @task from its context
- * once the server replied. */
-void     gipc_process_start_server_async (GipcProcess  *self,
-                                          GTask        *task);
+/* start_async: checks and sends the request now; the task (of
+ * gipc_process_start_async, its source tag) is made and returned in the
+ * caller's thread-default context once the server replied. */
+void     gipc_process_start_server_async (GipcProcess         *self,
+                                          GCancellable        *cancellable,
+                                          GAsyncReadyCallback  callback,
+                                          gpointer             user_data);
 
 G_END_DECLS

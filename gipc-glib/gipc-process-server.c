@@ -76,51 +76,111 @@ gipc_process_start_server (GipcProcess  *self,
   return TRUE;
 }
 
-/* In the start caller's context (the request's). */
-static void
-request_done_cb (GObject      *source,
-                 GAsyncResult *result,
-                 gpointer      user_data)
+/* start_async: what the reply needs. No GTask until the reply came: a
+ * task holds its context, and the context holds the source that awaits
+ * the reply, so a caller that drops its context before the reply would
+ * leak both (and the request's fds). */
+typedef struct
 {
-  g_autoptr(GTask) task = user_data;
-  GipcProcess *self = g_task_get_source_object (task);
-  GipcForkServerChild child;
-  GError *error = NULL;
+  GipcProcess         *process;      /* referenced */
+  GCancellable        *cancellable;  /* nullable, referenced */
+  GAsyncReadyCallback  callback;
+  gpointer             user_data;
+  GMainContext        *context;      /* not referenced: the request's */
+  gboolean             replied;
+} StartData;
 
-  if (!gipc_fork_server_request_finish (GIPC_FORK_SERVER (source), result, &child, &error))
+static void
+start_data_free (gpointer data)
+{
+  StartData *start = data;
+
+  /* The context was dropped before the reply: the start is abandoned
+   * (the child, if one was made, never runs). */
+  if (!start->replied)
+    start->process->starting = FALSE;
+  g_clear_object (&start->process);
+  g_clear_object (&start->cancellable);
+  g_free (start);
+}
+
+/* In the start caller's context (the request's), from its dispatch. */
+static void
+request_reply_cb (gboolean             started,
+                  GipcForkServerChild *child,
+                  GError              *error,
+                  gpointer             user_data)
+{
+  StartData *start = user_data;
+  GipcProcess *self = start->process;
+  g_autoptr(GTask) task = NULL;
+
+  start->replied = TRUE;
+  /* The task of gipc_process_start_async(), in its caller's context
+   * (being dispatched: ours to push). */
+  g_main_context_push_thread_default (start->context);
+  task = g_task_new (self, start->cancellable, start->callback, start->user_data);
+  g_main_context_pop_thread_default (start->context);
+  g_task_set_source_tag (task, gipc_process_start_async);
+  g_task_set_name (task, "[gipc] process start");
+  /* A sent request is always answered: its answer is the truth, a
+   * cancellation after it was sent does not hide a running child. */
+  g_task_set_check_cancellable (task, FALSE);
+
+  if (!started)
     {
       self->starting = FALSE;
       g_task_return_error (task, error);
       return;
     }
 
-  self->server_status_fd = child.status_fd;
-  gipc_process_started_in (self, g_task_get_context (task), child.pid, child.pidfd,
-                           (GipcSandboxFlags) child.sandbox_applied);
+  self->server_status_fd = child->status_fd;
+  gipc_process_started_in (self, start->context, child->pid, child->pidfd,
+                           (GipcSandboxFlags) child->sandbox_applied);
   g_task_return_boolean (task, TRUE);
 }
 
 void
-gipc_process_start_server_async (GipcProcess *self,
-                                 GTask       *task)
+gipc_process_start_server_async (GipcProcess         *self,
+                                 GCancellable        *cancellable,
+                                 GAsyncReadyCallback  callback,
+                                 gpointer             user_data)
 {
   GVariant *options;
   GError *error = NULL;
+  StartData *start;
+
+  /* Errors before a request: reported as start_async's always are. */
+  if (g_cancellable_set_error_if_cancelled (cancellable, &error) ||
+      !gipc_process_check_start (self, &error))
+    {
+      g_task_report_error (self, callback, user_data, gipc_process_start_async, error);
+      return;
+    }
+  self->starting = TRUE;
 
   options = make_options (self, &error);
   if (options == NULL)
     {
       self->starting = FALSE;
-      g_task_return_error (task, error);
+      g_task_report_error (self, callback, user_data, gipc_process_start_async, error);
       return;
     }
 
+  start = g_new0 (StartData, 1);
+  start->process = g_object_ref (self);
+  start->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
+  start->callback = callback;
+  start->user_data = user_data;
+  start->context = g_main_context_get_thread_default ();
+  if (start->context == NULL)
+    start->context = g_main_context_default ();
+
   /* Sent from here; the reply is awaited in this thread's thread-default
-   * context, the task's. A sent request is always answered (or fails)
-   * within the fork server's bound: the task's cancellable is looked at
-   * before the request only. */
+   * context. A sent request is always answered (or fails) within the
+   * fork server's bound: the cancellable is looked at before the request
+   * only. */
   gipc_fork_server_request_async (self->server, self->server_target, self->server_args,
-                                  self->name, options, self->channels,
-                                  g_task_get_cancellable (task), request_done_cb,
-                                  g_object_ref (task));
+                                  self->name, options, self->channels, start->context,
+                                  request_reply_cb, start, start_data_free);
 }

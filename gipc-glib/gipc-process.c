@@ -1242,6 +1242,13 @@ start_check (GipcProcess  *self,
 }
 
 gboolean
+gipc_process_check_start (GipcProcess  *self,
+                          GError      **error)
+{
+  return start_check (self, error);
+}
+
+gboolean
 gipc_process_start (GipcProcess  *self,
                     GError      **error)
 {
@@ -1302,6 +1309,15 @@ gipc_process_start_async (GipcProcess         *self,
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
   g_return_if_fail (self->target != NULL || self->argv != NULL || self->server != NULL);
 
+  /* Fork-server mode makes its task once the server replied: a task made
+   * now would keep the caller's context alive while the reply is awaited
+   * there (see gipc-process-server.c). */
+  if (self->server != NULL)
+    {
+      gipc_process_start_server_async (self, cancellable, callback, user_data);
+      return;
+    }
+
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, gipc_process_start_async);
   g_task_set_name (task, "[gipc] process start");
@@ -1316,9 +1332,7 @@ gipc_process_start_async (GipcProcess         *self,
     }
 
   self->starting = TRUE;
-  if (self->server != NULL)
-    gipc_process_start_server_async (self, task);
-  else if (self->argv != NULL)
+  if (self->argv != NULL)
     gipc_process_start_spawn_async (self, task);
   else
     gipc_process_start_fork_async (self, task);

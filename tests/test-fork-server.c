@@ -1720,14 +1720,79 @@ test_threaded_restart (void)
  * with the server stopped (its reply would take the whole 1 s timeout),
  * the call returns at once; the callback comes in the thread-default
  * context, from a replacement. */
-static void
-request_async_cb (GObject      *source,
-                  GAsyncResult *result,
-                  gpointer      user_data)
+typedef struct
 {
-  GAsyncResult **out = user_data;
+  gboolean            done;
+  gboolean            started;
+  GipcForkServerChild child;
+  GError             *error;
+} AsyncReply;
 
-  *out = g_object_ref (result);
+static void
+request_async_cb (gboolean             started,
+                  GipcForkServerChild *child,
+                  GError              *error,
+                  gpointer             user_data)
+{
+  AsyncReply *reply = user_data;
+
+  reply->done = TRUE;
+  reply->started = started;
+  if (started)
+    reply->child = *child;
+  reply->error = error;
+}
+
+static void
+never_called_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_assert_not_reached ();
+}
+
+/* start_async, then the caller's context is dropped (unreferenced, never
+ * iterated again) before the server's reply was read: nothing is left
+ * (the context, its wakeup fd, the request's sockets, the process), and
+ * the child made for the request never runs its target. */
+static void
+test_start_async_context_dropped (void)
+{
+  begin ();
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GipcChannel) parent_end = NULL;
+      g_autoptr(GipcChannel) child_end = NULL;
+      g_autoptr(GVariant) echo = NULL;
+      GMainContext *context = g_main_context_new ();
+      GipcProcess *process = gipc_process_new_for_target (server, "echo-loop", NULL);
+
+      g_assert_true (gipc_pipe (GIPC_PIPE_FLAGS_DUPLEX, &parent_end, &child_end, &error));
+      g_assert_no_error (error);
+      gipc_process_pass_channel (process, child_end);
+      g_clear_object (&child_end);
+      g_object_add_weak_pointer (G_OBJECT (process), (gpointer *) &process);
+
+      g_main_context_push_thread_default (context);
+      gipc_process_start_async (process, NULL, never_called_cb, NULL);
+      g_main_context_pop_thread_default (context);
+      /* The second time round, the server's reply is there already. */
+      if (i == 1)
+        g_usleep (200000);
+      g_main_context_unref (context);
+      g_object_unref (process);
+      g_assert_null (process);
+
+      /* The child never echoes: the channel ends (once the child, which
+       * got no go, exited). */
+      g_assert_true (gipc_channel_send_variant (parent_end, g_variant_new_string ("ran?"),
+                                                NULL, &error));
+      echo = gipc_channel_receive_variant (parent_end, NULL, &error);
+      g_assert_null (echo);
+      g_assert_error (error, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
+    }
+  end ();
 }
 
 static void
@@ -1735,7 +1800,7 @@ test_request_async (void)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) channels = g_ptr_array_new ();
-  g_autoptr(GAsyncResult) result = NULL;
+  AsyncReply reply = { FALSE, FALSE, { 0, -1, -1, 0 }, NULL };
   GipcForkServerChild child;
   GipcReapResult reaped;
   GipcForkServerReapState reap_state = { 0 };
@@ -1751,18 +1816,19 @@ test_request_async (void)
   before = g_get_monotonic_time ();
   gipc_fork_server_request_async (victim, "exit", g_variant_new_int32 (12), "async",
                                   g_variant_new ("a{sv}", NULL), channels, NULL,
-                                  request_async_cb, &result);
+                                  request_async_cb, &reply, NULL);
   call_s = elapsed_s (before);
-  g_assert_null (result);
-  while (result == NULL)
+  g_assert_false (reply.done);
+  while (!reply.done)
     g_main_context_iteration (NULL, TRUE);
   g_test_message ("request_async returned after %.4f s, its reply came after %.2f s",
                   call_s, elapsed_s (before));
   /* The reply needed the 1 s timeout: the call did not wait for it. */
   g_assert_cmpfloat (elapsed_s (before), >=, 1.0);
   g_assert_cmpfloat (call_s, <, 1.0);
-  g_assert_true (gipc_fork_server_request_finish (victim, result, &child, &error));
-  g_assert_no_error (error);
+  g_assert_no_error (reply.error);
+  g_assert_true (reply.started);
+  child = reply.child;
   g_assert_cmpuint (gipc_fork_server_get_restarts (victim), ==, restarts + 1);
   for (;;)
     {
@@ -1779,16 +1845,19 @@ test_request_async (void)
   close (child.status_fd);
   if (child.pidfd >= 0)
     close (child.pidfd);
-  g_clear_object (&result);
+  memset (&reply, 0, sizeof reply);
 
   /* An unknown target: the error comes at once, in the callback. */
   gipc_fork_server_request_async (victim, "exitt", NULL, "async", g_variant_new ("a{sv}", NULL),
-                                  channels, NULL, request_async_cb, &result);
-  while (result == NULL)
+                                  channels, NULL, request_async_cb, &reply, NULL);
+  g_assert_false (reply.done);
+  while (!reply.done)
     g_main_context_iteration (NULL, TRUE);
-  g_assert_false (gipc_fork_server_request_finish (victim, result, &child, &error));
-  g_assert_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED);
-  g_clear_object (&result);
+  g_assert_false (reply.started);
+  g_assert_error (reply.error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED);
+  g_assert_nonnull (strstr (reply.error->message, "Cannot start process “async”"));
+  g_assert_null (strstr (reply.error->message + 1, "Cannot start process"));
+  g_clear_error (&reply.error);
   gipc_test_drain_context (NULL);
   end ();
 }
@@ -2410,6 +2479,7 @@ main (int    argc,
   gipc_test_add_func ("/fork-server/server-dies-under-child", test_server_dies_under_child);
   gipc_test_add_func ("/fork-server/waitpid-reaper", test_waitpid_reaper);
   gipc_test_add_func ("/fork-server/request-async", test_request_async);
+  gipc_test_add_func ("/fork-server/start-async-context-dropped", test_start_async_context_dropped);
   gipc_test_add_func ("/fork-server/chaos", test_chaos);
   g_test_add_func ("/fork-server/chaos/subprocess", test_chaos_subprocess);
   gipc_test_add_func ("/fork-server/bad-allowed-path", test_bad_allowed_path);
