@@ -62,7 +62,8 @@ guint    gipc_child_setup_count_threads          (void);
 
 /* The threads the program made: those of gipc_child_setup_count_threads()
  * without GLib's own service threads ("gmain", "pool-spawner") and this
- * library's ("gipc-reaper"). For warn-if-threaded. */
+ * library's ("gipc-…"); the calling thread always counts. For
+ * warn-if-threaded and gipc_fork_server_start(). */
 guint    gipc_child_setup_count_program_threads  (void);
 
 /* Every signal back to SIG_DFL (except SIGKILL and SIGSTOP, and SIGPIPE if

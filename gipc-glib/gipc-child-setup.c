@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <linux/close_range.h>
@@ -318,6 +319,7 @@ guint
 gipc_child_setup_count_program_threads (void)
 {
   GDir *dir = g_dir_open ("/proc/self/task", 0, NULL);
+  g_autofree char *self_tid = g_strdup_printf ("%ld", (long) syscall (SYS_gettid));
   const char *name;
   guint n = 0;
 
@@ -329,7 +331,9 @@ gipc_child_setup_count_program_threads (void)
       g_autofree char *path = g_strdup_printf ("/proc/self/task/%s/comm", name);
       g_autofree char *comm = NULL;
 
-      if (g_file_get_contents (path, &comm, NULL, NULL))
+      /* The calling thread is the program's, whatever its name (the main
+       * thread of a program called "gipc-…" has that name). */
+      if (!g_str_equal (name, self_tid) && g_file_get_contents (path, &comm, NULL, NULL))
         {
           g_strchomp (comm);
           /* GLib's own service threads (its worker context, the thread
