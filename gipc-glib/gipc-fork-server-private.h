@@ -20,8 +20,10 @@ typedef struct
 {
   pid_t pid;
   int   pidfd;            /* -1 where pidfds are missing (valgrind 3.19) */
-  int   status_fd;        /* readable when the server reports the exit, or
-                           * died (see gipc_fork_server_child_try_reap()) */
+  int   status_fd;        /* the program's end of the child's report
+                           * socket: readable when the child or the
+                           * server reports the exit, or both are gone
+                           * (see gipc_fork_server_child_try_reap()) */
   guint sandbox_applied;  /* GipcSandboxFlags */
 } GipcForkServerChild;
 

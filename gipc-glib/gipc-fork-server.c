@@ -97,9 +97,14 @@
  * the program had at [method@Gipc.ForkServer.start]), an empty signal
  * mask, stdin on `/dev/null`, stdout and stderr of the program at start,
  * and no other fd but the passed channels, which it opens with
- * [ctor@Gipc.Channel.new_inherited] as a spawned program does. Its
- * [callback@Gipc.TargetFunc] returns the exit status; the child then
- * writes out its queued messages, flushes stdio and `_exit()`s.
+ * [ctor@Gipc.Channel.new_inherited] as a spawned program does, and its
+ * report socket (close-on-exec). It runs its target only once the program
+ * has its pidfd (the program itself says go): a server that dies after it
+ * answered cannot stop it. Its [callback@Gipc.TargetFunc] returns the
+ * exit status; the child then writes out its queued messages, flushes
+ * stdio, tells the program its exit status (for when the server died in
+ * the meantime: then a child killed by a signal has
+ * %GIPC_PROCESS_EXIT_CODE_UNKNOWN) and `_exit()`s.
  *
  * A server that died, was killed or does not answer a request within 5
  * seconds (stopped, wedged) is replaced at the next start: the program
@@ -1411,7 +1416,8 @@ become_replacement_server (GipcForkServer          *self,
  * returns (see [class@Gipc.ForkServer]).
  *
  * Fails with %GIPC_ERROR_FAILED, saying how many threads it found, if the
- * program has more than one thread; with %GIPC_ERROR_ALREADY_STARTED if
+ * program has more than one thread of its own (GLib's service threads,
+ * "gmain" and "pool-spawner", and this library's do not count); with %GIPC_ERROR_ALREADY_STARTED if
  * @self was started before; with %GIPC_ERROR_FAILED if the server cannot
  * be made (the message says why), or in a program that runs a JavaScript
  * engine (gjs), whose threads do not survive fork(): use spawn mode

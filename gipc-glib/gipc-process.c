@@ -164,7 +164,9 @@ static gint process_counter;
  * server died first, try_reap puts the child's pidfd on the report fd's
  * number: the reaper thread and join wait on a fresh copy of exit_fd()
  * each time round, never again on the dead socket (readable for good),
- * and the exit is then reported as GIPC_PROCESS_EXIT_CODE_UNKNOWN. */
+ * and the exit is then reported with the status the child sent itself as
+ * it exited, or as GIPC_PROCESS_EXIT_CODE_UNKNOWN if it sent none (killed
+ * by a signal). */
 
 /* What tells of the child's exit: the fork server's report for its
  * children, else the pidfd (-1: none, poll). */
