@@ -145,7 +145,6 @@ struct _PoolTask
   GAsyncReadyCallback  callback;
   gpointer             user_data;
   GMainContext        *caller_context;
-  GTask        *task;       /* gipc_pool_close_async */
   SyncWaiter   *waiter;     /* gipc_pool_run */
   GBytes       *request;
   GUnixFDList  *fds;

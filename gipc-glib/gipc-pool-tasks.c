@@ -33,22 +33,6 @@ static void worker_send_request_locked (GipcPool    *self,
 static gboolean grace_expired_cb (gpointer data);
 
 
-typedef struct
-{
-  GBytes      *bytes;
-  GUnixFDList *fds;
-} ResultBox;
-
-static void
-result_box_free (gpointer data)
-{
-  ResultBox *box = data;
-
-  g_clear_pointer (&box->bytes, g_bytes_unref);
-  g_clear_object (&box->fds);
-  g_free (box);
-}
-
 /* ---- tasks ---- */
 
 PoolHandle *
@@ -93,7 +77,6 @@ gipc_pool_task_unref (gpointer data)
     return;
   gipc_pool_handle_unref (pt->handle);
   g_main_context_unref (pt->pool_context);
-  g_clear_object (&pt->task);
   g_clear_pointer (&pt->caller_context, g_main_context_unref);
   /* An outcome never delivered (its context was never iterated again). */
   g_clear_pointer (&pt->completion.bytes, g_bytes_unref);
@@ -262,26 +245,6 @@ completions_run_full (GPtrArray *done,
               gipc_pool_task_unref (pt);  /* the completion's; c was part of it */
               continue;
             }
-        }
-      else if (pt->task != NULL)
-        {
-          GTask *task = g_steal_pointer (&pt->task);
-
-          if (c->error != NULL)
-            {
-              g_clear_pointer (&c->bytes, g_bytes_unref);
-              g_clear_object (&c->fds);
-              g_task_return_error (task, g_steal_pointer (&c->error));
-            }
-          else
-            {
-              ResultBox *box = g_new0 (ResultBox, 1);
-
-              box->bytes = g_steal_pointer (&c->bytes);
-              box->fds = g_steal_pointer (&c->fds);
-              g_task_return_pointer (task, box, result_box_free);
-            }
-          g_object_unref (task);
         }
       else if (pt->waiter != NULL)
         {
