@@ -67,6 +67,7 @@ struct _GipcPool
   guint64          next_task_id;
   GSource         *dispatch_source;
   GQueue           deaths;            /* monotonic times (gint64*) of unexpected deaths */
+  GError          *last_start_error;  /* the last worker start failed so, or NULL */
   gboolean         broken;
   gboolean         closing;
   GList           *close_tasks;       /* of PoolTask*: close_async calls */

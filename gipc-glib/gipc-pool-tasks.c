@@ -22,6 +22,24 @@
 #include "gipc-error.h"
 #include "gipc-pool-private.h"
 
+/* The error of the tasks of a broken pool; it names the reason when the
+ * last deaths were workers that could not start. */
+static GError *
+pool_broken_error_locked (GipcPool *self)
+{
+  if (self->last_start_error != NULL)
+    return g_error_new (GIPC_ERROR, GIPC_ERROR_POOL_BROKEN,
+                        "The pool's workers died more than %u times within %u ms "
+                        "(restart-intensity); the last one could not start: %s; "
+                        "call gipc_pool_reset()",
+                        self->restart_intensity, self->restart_period,
+                        self->last_start_error->message);
+  return g_error_new (GIPC_ERROR, GIPC_ERROR_POOL_BROKEN,
+                      "The pool's workers died more than %u times within %u ms "
+                      "(restart-intensity); call gipc_pool_reset()",
+                      self->restart_intensity, self->restart_period);
+}
+
 static void worker_advance_locked (GipcPool   *self,
                                    PoolWorker *w,
                                    GPtrArray  *done);
@@ -552,10 +570,7 @@ gipc_pool_dispatch_locked (GipcPool  *self,
 
   if (self->broken)
     {
-      g_autoptr(GError) error = g_error_new (GIPC_ERROR, GIPC_ERROR_POOL_BROKEN,
-                                             "The pool's workers died more than %u times within %u ms "
-                                             "(restart-intensity); call gipc_pool_reset()",
-                                             self->restart_intensity, self->restart_period);
+      g_autoptr(GError) error = pool_broken_error_locked (self);
       pool_fail_queued_locked (self, error, done);
     }
 
@@ -727,8 +742,8 @@ gipc_pool_schedule_dispatch (GipcPool *self)
       g_weak_ref_init (ref, self);
       self->dispatch_source = g_idle_source_new ();
       /* Below the callbacks of finished tasks (completed from idle
-       * sources at G_PRIORITY_DEFAULT): a worker start (a blocking fork until
-       * gipc_process_start_async exists) must not delay them. */
+       * sources at G_PRIORITY_DEFAULT): a worker start (a fork, or a
+       * request to the fork server) must not delay them. */
       g_source_set_priority (self->dispatch_source, G_PRIORITY_DEFAULT_IDLE);
       g_source_set_static_name (self->dispatch_source, "[gipc] pool dispatch");
       g_source_set_callback (self->dispatch_source, pool_dispatch_cb, ref, weak_ref_free);
@@ -906,10 +921,7 @@ gipc_pool_submit (GipcPool *self,
   if (self->closing)
     error = g_error_new_literal (GIPC_ERROR, GIPC_ERROR_CLOSED, "The pool is closed");
   else if (self->broken)
-    error = g_error_new (GIPC_ERROR, GIPC_ERROR_POOL_BROKEN,
-                         "The pool's workers died more than %u times within %u ms "
-                         "(restart-intensity); call gipc_pool_reset()",
-                         self->restart_intensity, self->restart_period);
+    error = pool_broken_error_locked (self);
   pt->state = TASK_QUEUED;
   g_queue_push_tail (&self->queue, gipc_pool_task_ref (pt));
   if (error != NULL)

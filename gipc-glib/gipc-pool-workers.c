@@ -531,18 +531,101 @@ worker_process_main (GipcProcess *process,
   return gipc_worker_serve (w->theirs, w->func, w->func_data);
 }
 
-/* Makes and starts a worker's process. The one place that starts workers:
- * when gipc_process_start_async exists, this becomes asynchronous. Called
- * in the pool's context, without the lock. */
+/* The end of a worker's start (@ok, or @error): in the pool's context,
+ * without the lock. The pool may have been disposed or finalized while
+ * the start was in flight: the worker holds it weakly, and a worker that
+ * started for a pool that no longer wants it is killed and reaped. */
+static void
+worker_start_done (PoolWorker   *w,
+                   gboolean      ok,
+                   const GError *error)
+{
+  g_autoptr(DoneList) done = gipc_pool_done_list_new ();
+  g_autoptr(GipcPool) self = g_weak_ref_get (&w->pool);
+  gboolean wanted;
+
+  if (self != NULL && self->disposed)
+    g_clear_object (&self);
+
+  POOL_LOCK ();
+  wanted = self != NULL && w->attached && w->state == WORKER_STARTING;
+  if (ok)
+    {
+      w->started = TRUE;
+      if (self != NULL)
+        {
+          self->n_alive++;
+          g_clear_error (&self->last_start_error);
+        }
+      gipc_pool_worker_ref (w);  /* the live process's reference, dropped once it is gone */
+      if (wanted)
+        w->state = WORKER_IDLE;
+      else
+        {
+          /* Dropped while it started (pool disposed or closed). */
+          w->killed_by_pool = TRUE;
+          gipc_process_kill (w->process, NULL);
+        }
+      worker_listen (w);
+    }
+  else
+    {
+      g_debug ("GipcPool %p: could not start a worker: %s", self, error->message);
+      w->state = WORKER_GONE;
+      if (self != NULL)
+        {
+          PoolTask *pt;
+
+          gipc_pool_worker_detach_locked (self, w);
+          /* The task that waited for it gets the start's error; the
+           * failure counts as a death (restart-intensity), so a worker
+           * that can never start breaks the pool after a bounded number
+           * of tries instead of starting again and again. */
+          pt = g_queue_peek_head (&self->queue);
+          if (pt != NULL)
+            gipc_pool_task_finish_locked (self, pt, NULL, NULL, g_error_copy (error), done);
+          g_clear_error (&self->last_start_error);
+          self->last_start_error = g_error_copy (error);
+          pool_record_death_locked (self, done);
+        }
+    }
+  if (self != NULL)
+    gipc_pool_dispatch_locked (self, done);
+  POOL_UNLOCK ();
+
+  if (ok && wanted && self != NULL && !self->disposed)
+    gipc_pool_emit_worker_started (self, w->process);
+  gipc_pool_completions_run (done);
+  if (self != NULL)
+    gipc_pool_emit_notifies (self);
+}
+
+static void
+worker_started_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      data)
+{
+  PoolWorker *w = data;
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  ok = gipc_process_start_finish (GIPC_PROCESS (source), result, &error);
+  worker_start_done (w, ok, error);
+  gipc_pool_worker_unref (w);  /* the start's */
+}
+
+/* Makes a worker's process and starts it without blocking the pool's
+ * context (gipc_process_start_async: a fork, a spawn's fork, or a request
+ * to the fork server; the child's set-up and the server's reply are
+ * awaited in the pool's context). The one place that starts workers.
+ * Called in the pool's context, without the lock. */
 void
 gipc_pool_worker_start (GipcPool   *self,
                         PoolWorker *w)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(DoneList) done = gipc_pool_done_list_new ();
   GipcChannel *mine = NULL, *theirs = NULL;
   GipcProcess *process = NULL;
-  gboolean ok = FALSE;
   guint i;
 
   if (gipc_pipe (GIPC_PIPE_FLAGS_UNIX_FDS | GIPC_PIPE_FLAGS_DUPLEX, &mine, &theirs, &error))
@@ -564,64 +647,35 @@ gipc_pool_worker_start (GipcPool   *self,
         }
     }
 
-  if (process != NULL)
+  if (process == NULL)
     {
-      w->process = process;
-      gipc_process_pass_channel (process, theirs);
-      gipc_process_set_die_with_parent (process, TRUE);
-      POOL_LOCK ();
-      gipc_process_set_sandbox (process, self->sandbox);
-      gipc_process_set_memory_limit (process, self->memory_limit);
-      for (i = 0; i < self->allowed_paths->len; i++)
-        {
-          const gchar *p = g_ptr_array_index (self->allowed_paths, i);
-          gipc_process_sandbox_allow_path (process, p + 2, p[0] == 'w');
-        }
-      if (self->allow_system_data)
-        gipc_process_sandbox_allow_system_data (process);
-      POOL_UNLOCK ();
-      w->exited_id = g_signal_connect (process, "exited", G_CALLBACK (worker_exited_cb), w);
-
-      g_main_context_push_thread_default (self->context);
-      ok = gipc_process_start (process, &error);
-      g_main_context_pop_thread_default (self->context);
+      g_clear_object (&w->theirs);
+      worker_start_done (w, FALSE, error);
+      return;
     }
-  g_clear_object (&w->theirs);
 
+  w->process = process;
+  gipc_process_pass_channel (process, theirs);
+  gipc_process_set_die_with_parent (process, TRUE);
   POOL_LOCK ();
-  if (ok)
+  gipc_process_set_sandbox (process, self->sandbox);
+  gipc_process_set_memory_limit (process, self->memory_limit);
+  for (i = 0; i < self->allowed_paths->len; i++)
     {
-      w->started = TRUE;
-      self->n_alive++;
-      gipc_pool_worker_ref (w);  /* the live process's reference, dropped once it is gone */
-      if (w->attached && w->state == WORKER_STARTING)
-        w->state = WORKER_IDLE;
-      else
-        {
-          /* Dropped while it started (pool disposed or closed). */
-          w->killed_by_pool = TRUE;
-          gipc_process_kill (process, NULL);
-        }
-      worker_listen (w);
+      const gchar *p = g_ptr_array_index (self->allowed_paths, i);
+      gipc_process_sandbox_allow_path (process, p + 2, p[0] == 'w');
     }
-  else
-    {
-      PoolTask *pt;
-
-      g_debug ("GipcPool %p: could not start a worker: %s", self, error->message);
-      w->state = WORKER_GONE;
-      gipc_pool_worker_detach_locked (self, w);
-      pt = g_queue_peek_head (&self->queue);
-      if (pt != NULL)
-        gipc_pool_task_finish_locked (self, pt, NULL, NULL, g_error_copy (error), done);
-      pool_record_death_locked (self, done);
-    }
-  gipc_pool_dispatch_locked (self, done);
+  if (self->allow_system_data)
+    gipc_process_sandbox_allow_system_data (process);
   POOL_UNLOCK ();
+  w->exited_id = g_signal_connect (process, "exited", G_CALLBACK (worker_exited_cb), w);
 
-  if (ok && !self->disposed)
-    gipc_pool_emit_worker_started (self, process);
-  gipc_pool_completions_run (done);
+  /* Its report, and later the worker's exit, come in the pool's context.
+   * A fork-mode child copied w->theirs in this call. */
+  g_main_context_push_thread_default (self->context);
+  gipc_process_start_async (process, NULL, worker_started_cb, gipc_pool_worker_ref (w));
+  g_main_context_pop_thread_default (self->context);
+  g_clear_object (&w->theirs);
 }
 
 gboolean

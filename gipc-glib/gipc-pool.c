@@ -57,9 +57,12 @@
  * [signal@Gipc.Pool::worker-exited] are emitted. [method@Gipc.Pool.run_async]
  * may be called from any thread.
  *
- * Until `gipc_process_start_async` exists, a worker is started (a
- * `fork()`, or a request to the fork server) from an idle callback in the
- * pool's context, never inside [method@Gipc.Pool.run_async].
+ * A worker is started with [method@Gipc.Process.start_async] from an idle
+ * callback in the pool's context, never inside [method@Gipc.Pool.run_async]:
+ * the pool's context is never blocked on a child's set-up, on the program
+ * it executes or on the fork server's reply. Tasks queued meanwhile go to
+ * the worker once it is up; a starting worker counts toward
+ * [property@Gipc.Pool:max-workers].
  *
  * Since: 1.0
  */
@@ -472,6 +475,7 @@ gipc_pool_reset (GipcPool *self)
   POOL_LOCK ();
   self->broken = FALSE;
   g_queue_clear_full (&self->deaths, g_free);
+  g_clear_error (&self->last_start_error);
   POOL_UNLOCK ();
   gipc_pool_schedule_dispatch (self);
 }
@@ -556,6 +560,7 @@ gipc_pool_finalize (GObject *object)
   g_strfreev (self->argv);
   g_ptr_array_unref (self->allowed_paths);
   g_queue_clear_full (&self->deaths, g_free);
+  g_clear_error (&self->last_start_error);
   gipc_pool_handle_unref (self->handle);
   g_main_context_unref (self->context);
   G_OBJECT_CLASS (gipc_pool_parent_class)->finalize (object);

@@ -1572,6 +1572,309 @@ test_idle_no_cpu (void)
   g_assert_cmpint (cpu_us, <, 50000);
 }
 
+/* ---- starting workers ---- */
+
+/* The fork server's pid: the parent of one of its children (a worker). */
+static pid_t
+fork_server_pid (void)
+{
+  g_autoptr(GipcPool) pool = gipc_pool_new_for_target (server, "serve", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) pid = run_one (pool, "pid", &error);
+  pid_t ppid = 0;
+
+  g_assert_no_error (error);
+  g_assert_true (gipc_test_read_proc_stat (bytes_to_int (pid), NULL, &ppid));
+  g_assert_cmpint (ppid, !=, getpid ());
+  return ppid;
+}
+
+typedef struct
+{
+  gint64 last;
+  gint64 max_gap;
+  guint  ticks;
+} Ticker;
+
+static gboolean
+tick_cb (gpointer data)
+{
+  Ticker *t = data;
+  gint64 now = g_get_monotonic_time ();
+
+  if (t->last != 0)
+    t->max_gap = MAX (t->max_gap, now - t->last);
+  t->last = now;
+  t->ticks++;
+  return G_SOURCE_CONTINUE;
+}
+
+typedef struct
+{
+  pid_t  pid;
+  guint  ms;
+  gint64 continued;  /* monotonic time of the SIGCONT */
+} Resume;
+
+static gpointer
+resume_thread (gpointer data)
+{
+  Resume *r = data;
+
+  g_usleep ((gulong) r->ms * 1000);
+  r->continued = g_get_monotonic_time ();
+  g_assert_no_errno (kill (r->pid, SIGCONT));
+  return NULL;
+}
+
+static void
+record_start_time_cb (GipcPool    *pool,
+                      GipcProcess *worker,
+                      gpointer     user_data)
+{
+  GArray *times = user_data;
+  gint64 now = g_get_monotonic_time ();
+
+  g_array_append_val (times, now);
+}
+
+#define STOPPED_MS 1000
+
+/* Workers start without blocking the pool's context. What a start waits
+ * for is the child's set-up report, or here the fork server's reply: the
+ * server is stopped (SIGSTOP) for a second while four workers start, and
+ * a 1 ms timeout in the same context (a GTK frame clock, say) keeps
+ * ticking. A blocking start would stall the context for the whole second. */
+static void
+test_start_never_blocks (void)
+{
+  g_autoptr(GipcPool) pool = gipc_pool_new_for_target (server, "serve", NULL);
+  g_autoptr(GBytes) echo = req ("echo:up");
+  g_autoptr(GArray) started = g_array_new (FALSE, FALSE, sizeof (gint64));
+  Outcome o[4] = { { 0, }, };
+  Ticker ticker = { 0, };
+  Resume resume = { 0, };
+  GThread *thread;
+  guint i, tick_id, n_done = 0;
+
+  resume.pid = fork_server_pid ();
+  resume.ms = STOPPED_MS;
+  gipc_pool_set_max_workers (pool, G_N_ELEMENTS (o));
+  g_signal_connect (pool, "worker-started", G_CALLBACK (record_start_time_cb), started);
+
+  g_assert_no_errno (kill (resume.pid, SIGSTOP));
+  thread = g_thread_new ("resume", resume_thread, &resume);
+  tick_id = g_timeout_add (1, tick_cb, &ticker);
+  for (i = 0; i < G_N_ELEMENTS (o); i++)
+    gipc_pool_run_async (pool, echo, NULL, NULL, outcome_cb, &o[i]);
+  /* Four workers start (four tasks waited when the pool looked); the
+   * first one up may run all the tasks. */
+  while (n_done < G_N_ELEMENTS (o) || started->len < G_N_ELEMENTS (o))
+    {
+      g_main_context_iteration (NULL, TRUE);
+      for (i = 0, n_done = 0; i < G_N_ELEMENTS (o); i++)
+        n_done += o[i].n_called;
+    }
+  g_source_remove (tick_id);
+  g_thread_join (thread);
+
+  g_test_message ("%u ticks, largest gap %" G_GINT64_FORMAT " us, server stopped %u ms",
+                  ticker.ticks, ticker.max_gap, STOPPED_MS);
+  for (i = 0; i < G_N_ELEMENTS (o); i++)
+    {
+      g_assert_no_error (o[i].error);
+      gipc_test_assert_bytes_str (o[i].bytes, "up");
+      outcome_clear (&o[i]);
+    }
+  /* The starts were in flight while the server was stopped... */
+  g_assert_cmpuint (started->len, ==, G_N_ELEMENTS (o));
+  for (i = 0; i < started->len; i++)
+    g_assert_cmpint (g_array_index (started, gint64, i), >=, resume.continued);
+  g_assert_cmpuint (gipc_pool_get_workers (pool), ==, G_N_ELEMENTS (o));
+  /* ...and the context kept ticking (a blocking start: one gap of a
+   * second; the bound is generous for a loaded machine). */
+  g_assert_cmpint (ticker.max_gap, <, STOPPED_MS * 1000 / 2);
+  g_assert_cmpuint (ticker.ticks, >, 10);
+}
+
+/* A pool finalized while its workers start (fork mode, spawn mode): every
+ * task's callback runs once with G_IO_ERROR_CANCELLED, the workers that
+ * were starting are killed and reaped once up, and no fd is left. */
+static void
+test_finalize_while_starting (gconstpointer data)
+{
+  const gchar *kind = data;
+  const gchar *argv[] = { self_exe, "--pool-worker", "serve", NULL };
+  g_autoptr(GBytes) echo = req ("echo:x");
+  g_autoptr(GArray) baseline = NULL;
+  Outcome o[3] = { { 0, }, };
+  GipcPool *pool;
+  guint fds_before, i, n_done = 0, total = 0, n_zombies = 0, iterations = 0;
+  GArray *children;
+
+  gipc_test_drain_context (NULL);
+  fds_before = gipc_test_count_fds ();
+  baseline = gipc_test_list_children (NULL);
+  pool = g_str_equal (kind, "fork") ? gipc_pool_new (test_worker_func, NULL, NULL)
+                                    : gipc_pool_new_for_argv (argv);
+  gipc_pool_set_max_workers (pool, G_N_ELEMENTS (o));
+  for (i = 0; i < G_N_ELEMENTS (o); i++)
+    gipc_pool_run_async (pool, echo, NULL, NULL, outcome_cb, &o[i]);
+
+  /* One iteration at a time until the starts are made (the children
+   * exist): their reports come in a later iteration, so the starts are in
+   * flight. */
+  do
+    {
+      g_main_context_iteration (NULL, TRUE);
+      children = children_but (baseline);
+      total = children->len;
+      g_array_unref (children);
+      g_assert_cmpuint (++iterations, <, 100000);
+    }
+  while (total == 0);
+  g_assert_cmpuint (gipc_pool_get_running_tasks (pool), ==, 0);
+  g_object_unref (pool);
+
+  while (n_done < G_N_ELEMENTS (o))
+    {
+      g_main_context_iteration (NULL, TRUE);
+      for (i = 0, n_done = 0; i < G_N_ELEMENTS (o); i++)
+        n_done += o[i].n_called;
+    }
+  for (i = 0; i < G_N_ELEMENTS (o); i++)
+    g_assert_error (o[i].error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+
+  /* Every worker goes, reaped. */
+  for (i = 0; i < 10000; i++)
+    {
+      children = children_but (baseline);
+      total = children->len;
+      g_array_unref (children);
+      if (total == 0 && gipc_test_count_fds () == fds_before)
+        break;
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+  g_assert_cmpuint (total, ==, 0);
+  children = gipc_test_list_children (&n_zombies);
+  g_assert_cmpuint (n_zombies, ==, 0);
+  g_array_unref (children);
+  gipc_test_drain_context (NULL);
+  g_assert_cmpuint (gipc_test_count_fds (), ==, fds_before);
+  /* Each callback ran once, also after everything settled. */
+  for (i = 0; i < G_N_ELEMENTS (o); i++)
+    {
+      g_assert_cmpuint (o[i].n_called, ==, 1);
+      outcome_clear (&o[i]);
+    }
+}
+
+/* The same through a stopped fork server: the pool is finalized while
+ * the server has not answered its requests; once it does, the children it
+ * made are killed and nothing is left here. */
+static void
+test_finalize_while_starting_target (void)
+{
+  g_autoptr(GBytes) echo = req ("echo:x");
+  Outcome o[3] = { { 0, }, };
+  GipcPool *pool;
+  guint fds_before, i, n_done = 0;
+  pid_t server_pid;
+  guint exited = 0;
+  gboolean settled = FALSE;
+
+  gipc_test_drain_context (NULL);
+  fds_before = gipc_test_count_fds ();
+  server_pid = fork_server_pid ();
+  pool = gipc_pool_new_for_target (server, "serve", NULL);
+  gipc_pool_set_max_workers (pool, G_N_ELEMENTS (o));
+  g_signal_connect (pool, "worker-exited", G_CALLBACK (count_pid_cb), &exited);
+  g_assert_no_errno (kill (server_pid, SIGSTOP));
+  for (i = 0; i < G_N_ELEMENTS (o); i++)
+    gipc_pool_run_async (pool, echo, NULL, NULL, outcome_cb, &o[i]);
+  /* The requests are sent; no reply can come. */
+  gipc_test_drain_context (NULL);
+  g_assert_cmpuint (gipc_pool_get_workers (pool), ==, G_N_ELEMENTS (o));
+  g_object_unref (pool);
+  g_assert_no_errno (kill (server_pid, SIGCONT));
+
+  while (n_done < G_N_ELEMENTS (o))
+    {
+      g_main_context_iteration (NULL, TRUE);
+      for (i = 0, n_done = 0; i < G_N_ELEMENTS (o); i++)
+        n_done += o[i].n_called;
+    }
+  for (i = 0; i < G_N_ELEMENTS (o); i++)
+    {
+      g_assert_cmpuint (o[i].n_called, ==, 1);
+      g_assert_error (o[i].error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+      outcome_clear (&o[i]);
+    }
+  for (i = 0; i < 10000 && !settled; i++)
+    {
+      settled = gipc_test_count_fds () == fds_before;
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+  gipc_test_drain_context (NULL);
+  g_assert_cmpuint (gipc_test_count_fds (), ==, fds_before);
+  g_assert_cmpuint (exited, ==, 0);  /* the pool was gone: no signal */
+  /* The server still serves. */
+  g_assert_cmpint (fork_server_pid (), ==, server_pid);
+}
+
+/* A worker that cannot start fails the task that waited for it with the
+ * start's error; the failures count as deaths, so the pool breaks after
+ * restart-intensity of them instead of trying again and again, and the
+ * remaining tasks fail with POOL_BROKEN naming the cause. */
+static void
+test_start_failure (void)
+{
+  const gchar *bad[] = { "/nonexistent/gipc-worker", NULL };
+  g_autoptr(GipcPool) pool = gipc_pool_new_for_argv (bad);
+  g_autoptr(GBytes) echo = req ("echo:x");
+  Outcome o[12] = { { 0, }, };
+  guint i, n_done = 0, n_spawn = 0, n_broken = 0;
+
+  gipc_pool_set_max_workers (pool, 2);
+  gipc_pool_set_restart_intensity (pool, 3);
+  for (i = 0; i < G_N_ELEMENTS (o); i++)
+    gipc_pool_run_async (pool, echo, NULL, NULL, outcome_cb, &o[i]);
+  while (n_done < G_N_ELEMENTS (o))
+    {
+      g_main_context_iteration (NULL, TRUE);
+      for (i = 0, n_done = 0; i < G_N_ELEMENTS (o); i++)
+        n_done += o[i].n_called;
+    }
+  for (i = 0; i < G_N_ELEMENTS (o); i++)
+    {
+      g_assert_cmpuint (o[i].n_called, ==, 1);
+      g_assert_null (o[i].bytes);
+      if (g_error_matches (o[i].error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED))
+        n_spawn++;
+      else
+        {
+          g_assert_error (o[i].error, GIPC_ERROR, GIPC_ERROR_POOL_BROKEN);
+          g_assert_nonnull (strstr (o[i].error->message, "could not start"));
+          g_assert_nonnull (strstr (o[i].error->message, "nonexistent"));
+          n_broken++;
+        }
+      outcome_clear (&o[i]);
+    }
+  /* restart-intensity + 1 failures break it (two starts were in flight at
+   * a time). */
+  g_assert_cmpuint (n_spawn, >=, 4);
+  g_assert_cmpuint (n_spawn, <=, 5);
+  g_assert_cmpuint (n_broken, ==, G_N_ELEMENTS (o) - n_spawn);
+  /* A start in flight when it broke ends too; none is tried again. */
+  while (gipc_pool_get_workers (pool) > 0)
+    g_main_context_iteration (NULL, TRUE);
+  gipc_test_drain_context (NULL);
+  g_assert_cmpuint (gipc_pool_get_workers (pool), ==, 0);
+  g_assert_cmpuint (gipc_pool_get_queued_tasks (pool), ==, 0);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1629,6 +1932,11 @@ main (int    argc,
   gipc_test_add_func ("/pool/close", test_close);
   gipc_test_add_func ("/pool/stress-kills", test_stress_kills);
   gipc_test_add_func ("/pool/idle-no-cpu", test_idle_no_cpu);
+  gipc_test_add_func ("/pool/start/never-blocks", test_start_never_blocks);
+  g_test_add_data_func ("/pool/start/finalize-in-flight/fork", "fork", test_finalize_while_starting);
+  g_test_add_data_func ("/pool/start/finalize-in-flight/argv", "argv", test_finalize_while_starting);
+  gipc_test_add_func ("/pool/start/finalize-in-flight/target", test_finalize_while_starting_target);
+  gipc_test_add_func ("/pool/start/failure", test_start_failure);
 
   return g_test_run ();
 }
