@@ -217,6 +217,20 @@ test_worker_func (GBytes        *request,
   return NULL;
 }
 
+/* The write fd of inherited channel 0, read from GIPC_CHANNEL_FDS before
+ * the channel is made: a rogue worker writes raw bytes to it. */
+static int raw_write_fd = -1;
+
+static void
+remember_raw_write_fd (void)
+{
+  const gchar *env = g_getenv ("GIPC_CHANNEL_FDS");
+  const gchar *colon = env != NULL ? strchr (env, ':') : NULL;
+
+  if (colon != NULL)
+    raw_write_fd = atoi (colon + 1);
+}
+
 /* Workers that do not speak the protocol. */
 static gint
 rogue_worker (GipcChannel *channel,
@@ -256,6 +270,19 @@ rogue_worker (GipcChannel *channel,
       gipc_channel_send (channel, answer, NULL, NULL);
       _exit (0);
     }
+  else if (g_str_equal (mode, "partial-frame"))
+    {
+      /* Dies in the middle of writing its result: the channel frame's
+       * header (fd wire format: length, no fds, inline) and the first
+       * bytes of a result message announced as 20 bytes long, then
+       * _exit(). */
+      guint8 frame[8 + 10] = { 0, 0, 0, 20, 0, 0, 0, 0, 'R', 0, 0, 0 };
+
+      g_assert_cmpint (raw_write_fd, >=, 0);
+      memcpy (frame + 12, (const guint8 *) g_bytes_get_data (request, NULL) + 4, 6);
+      gipc_test_write_all (raw_write_fd, frame, sizeof frame);
+      _exit (0);
+    }
   else if (g_str_equal (mode, "truncated"))
     {
       /* A result header announcing a separate payload, then the death. */
@@ -277,8 +304,11 @@ serve_target (GipcProcess *process,
               gpointer     user_data)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GipcChannel) channel = gipc_channel_new_inherited (0, &error);
+  g_autoptr(GipcChannel) channel = NULL;
   const gchar *mode = args != NULL ? g_variant_get_string (args, NULL) : "serve";
+
+  remember_raw_write_fd ();
+  channel = gipc_channel_new_inherited (0, &error);
 
   g_assert_no_error (error);
   if (!g_str_equal (mode, "serve"))
@@ -1572,6 +1602,59 @@ test_idle_no_cpu (void)
   g_assert_cmpint (cpu_us, <, 50000);
 }
 
+/* A worker that dies in the middle of writing its result (a partial
+ * channel frame, then _exit) costs its task, once, as a death; after it the
+ * idle pool costs no CPU (the end of that stream is not ready forever) and
+ * a lower-priority idle source keeps running. */
+static void
+test_partial_frame_death (gconstpointer data)
+{
+  const gchar *kind = data;
+  const gchar *argv[] = { self_exe, "--pool-worker", "partial-frame", NULL };
+  g_autoptr(GipcPool) pool = g_str_equal (kind, "argv")
+    ? gipc_pool_new_for_argv (argv)
+    : gipc_pool_new_for_target (server, "serve", g_variant_new_string ("partial-frame"));
+  g_autoptr(GBytes) echo = req ("echo:x");
+  struct rusage before, after;
+  Outcome o = { 0, };
+  gboolean done = FALSE;
+  guint idles = 0, id, i;
+  gint64 cpu_us;
+
+  gipc_pool_run_async (pool, echo, NULL, NULL, outcome_cb, &o);
+  while (o.n_called == 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_test_message ("%s", o.error != NULL ? o.error->message : "(no error)");
+  g_assert_null (o.bytes);
+  g_assert_error (o.error, GIPC_ERROR, GIPC_ERROR_WORKER_DIED);
+  g_assert_nonnull (strstr (o.error->message, "exited with status 0"));
+  while (gipc_pool_get_workers (pool) > 0)
+    g_main_context_iteration (NULL, TRUE);
+  gipc_test_drain_context (NULL);
+
+  /* Nothing of the pool's is ready: a low-priority idle runs every time. */
+  id = g_idle_add_full (G_PRIORITY_LOW, low_idle_cb, &idles, NULL);
+  for (i = 0; i < 10; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_source_remove (id);
+  g_assert_cmpuint (idles, >=, 8);
+
+  g_assert_no_errno (getrusage (RUSAGE_SELF, &before));
+  g_timeout_add (300, flag_cb, &done);
+  while (!done)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_no_errno (getrusage (RUSAGE_SELF, &after));
+  cpu_us = (after.ru_utime.tv_sec - before.ru_utime.tv_sec) * G_USEC_PER_SEC +
+           (after.ru_utime.tv_usec - before.ru_utime.tv_usec) +
+           (after.ru_stime.tv_sec - before.ru_stime.tv_sec) * G_USEC_PER_SEC +
+           (after.ru_stime.tv_usec - before.ru_stime.tv_usec);
+  g_test_message ("CPU over 300 ms of idle loop: %" G_GINT64_FORMAT " us", cpu_us);
+  /* A source ready forever would take all of it. */
+  g_assert_cmpint (cpu_us, <, 100000);
+  g_assert_cmpuint (o.n_called, ==, 1);
+  outcome_clear (&o);
+}
+
 /* ---- starting workers ---- */
 
 /* The fork server's pid: the parent of one of its children (a worker). */
@@ -1883,7 +1966,10 @@ main (int    argc,
 
   if (argc >= 3 && g_str_equal (argv[1], "--pool-worker"))
     {
-      g_autoptr(GipcChannel) channel = gipc_channel_new_inherited (0, &error);
+      g_autoptr(GipcChannel) channel = NULL;
+
+      remember_raw_write_fd ();
+      channel = gipc_channel_new_inherited (0, &error);
 
       if (channel == NULL)
         g_error ("worker: %s", error->message);
@@ -1937,6 +2023,8 @@ main (int    argc,
   g_test_add_data_func ("/pool/start/finalize-in-flight/argv", "argv", test_finalize_while_starting);
   gipc_test_add_func ("/pool/start/finalize-in-flight/target", test_finalize_while_starting_target);
   gipc_test_add_func ("/pool/start/failure", test_start_failure);
+  g_test_add_data_func ("/pool/partial-frame-death/argv", "argv", test_partial_frame_death);
+  g_test_add_data_func ("/pool/partial-frame-death/target", "target", test_partial_frame_death);
 
   return g_test_run ();
 }
