@@ -444,7 +444,11 @@ pool_assign_locked (GipcPool   *self,
 
   SentEntry *e = g_new0 (SentEntry, 1);
 
-  g_queue_remove (&self->queue, pt);
+  /* Nearly always the head: no walk of the queue then. */
+  if (g_queue_peek_head (&self->queue) == pt)
+    g_queue_pop_head (&self->queue);
+  else
+    g_queue_remove (&self->queue, pt);
   pt->state = TASK_RUNNING;
   pt->worker = w;
   self->n_running++;

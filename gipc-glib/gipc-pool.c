@@ -155,14 +155,15 @@ gipc_pool_emit_notifies (GipcPool *self)
 
   if (self->disposed || !(n_q || n_r || n_w || n_c))
     return;
+  /* Twice per task: a plain cast, not G_OBJECT()'s checked one. */
   if (n_q)
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_QUEUED_TASKS]);
+    g_object_notify_by_pspec ((GObject *) self, properties[PROP_QUEUED_TASKS]);
   if (n_r)
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING_TASKS]);
+    g_object_notify_by_pspec ((GObject *) self, properties[PROP_RUNNING_TASKS]);
   if (n_w)
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_WORKERS]);
+    g_object_notify_by_pspec ((GObject *) self, properties[PROP_WORKERS]);
   if (n_c)
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONGESTED]);
+    g_object_notify_by_pspec ((GObject *) self, properties[PROP_CONGESTED]);
 }
 
 /**
