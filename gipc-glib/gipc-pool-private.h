@@ -156,7 +156,38 @@ struct _PoolTask
   gulong        cancel_id;
   GSource      *timeout_source;
   Completion    completion;  /* a task finishes once: no allocation for it */
+  GList         queue_link;  /* in GipcPool.queue while its data is set */
 };
+
+/* The pool's queue of tasks, linked through the tasks themselves: no
+ * allocation, and a task leaves it (cancelled, failed) without a walk. */
+static inline void
+task_queue_push_tail (GQueue   *queue,
+                      PoolTask *pt)
+{
+  pt->queue_link.data = pt;
+  g_queue_push_tail_link (queue, &pt->queue_link);
+}
+
+static inline void
+task_queue_push_head (GQueue   *queue,
+                      PoolTask *pt)
+{
+  pt->queue_link.data = pt;
+  g_queue_push_head_link (queue, &pt->queue_link);
+}
+
+/* Takes @pt off @queue; FALSE if it was not on it. */
+static inline gboolean
+task_queue_unlink (GQueue   *queue,
+                   PoolTask *pt)
+{
+  if (pt->queue_link.data == NULL)
+    return FALSE;
+  g_queue_unlink (queue, &pt->queue_link);
+  pt->queue_link.data = NULL;
+  return TRUE;
+}
 
 typedef enum
 {
@@ -208,9 +239,19 @@ struct _PoolWorker
  * behind it have not started. */
 typedef struct
 {
+  GList     link; /* in PoolWorker.sent: no allocation for the list */
   guint64   id;
   PoolTask *pt;   /* a reference; NULL once the task was cancelled (answered) */
 } SentEntry;
+
+/* The head of @sent, taken off it, or NULL. */
+static inline SentEntry *
+sent_pop_head (GQueue *sent)
+{
+  GList *link = g_queue_pop_head_link (sent);
+
+  return link != NULL ? link->data : NULL;
+}
 
 #define PIPELINE_DEPTH 16
 /* A busy worker's pipeline is topped up once it is down to this many

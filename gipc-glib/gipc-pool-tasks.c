@@ -129,7 +129,7 @@ gipc_pool_task_finish_locked (GipcPool    *self,
 
   g_assert (pt->state != TASK_DONE);
   gipc_pool_task_ref (pt);  /* the completion's */
-  if (pt->state == TASK_QUEUED && self != NULL && g_queue_remove (&self->queue, pt))
+  if (pt->state == TASK_QUEUED && self != NULL && task_queue_unlink (&self->queue, pt))
     gipc_pool_task_unref (pt);  /* the queue's reference; the completion holds another */
   if (pt->state == TASK_RUNNING && self != NULL)
     self->n_running--;
@@ -332,7 +332,7 @@ gipc_pool_worker_answer_locked (GipcPool            *self,
       return;
     }
 
-  g_queue_pop_head (&w->sent);
+  sent_pop_head (&w->sent);
   w->tasks_done++;
   if (head->pt == NULL)
     /* The late answer of a cancelled task. */
@@ -444,17 +444,14 @@ pool_assign_locked (GipcPool   *self,
 
   SentEntry *e = g_new0 (SentEntry, 1);
 
-  /* Nearly always the head: no walk of the queue then. */
-  if (g_queue_peek_head (&self->queue) == pt)
-    g_queue_pop_head (&self->queue);
-  else
-    g_queue_remove (&self->queue, pt);
+  task_queue_unlink (&self->queue, pt);
   pt->state = TASK_RUNNING;
   pt->worker = w;
   self->n_running++;
   e->id = pt->id;
   e->pt = pt;  /* the queue's reference */
-  g_queue_push_tail (&w->sent, e);
+  e->link.data = e;
+  g_queue_push_tail_link (&w->sent, &e->link);
   w->state = WORKER_BUSY;
   gipc_pool_source_clear (&w->idle_source);
 
@@ -927,7 +924,7 @@ gipc_pool_submit (GipcPool *self,
   else if (self->broken)
     error = pool_broken_error_locked (self);
   pt->state = TASK_QUEUED;
-  g_queue_push_tail (&self->queue, gipc_pool_task_ref (pt));
+  task_queue_push_tail (&self->queue, gipc_pool_task_ref (pt));
   if (error != NULL)
     gipc_pool_task_finish_locked (self, pt, NULL, NULL, error, done);
   POOL_UNLOCK ();

@@ -43,7 +43,7 @@ gipc_pool_worker_unref (gpointer data)
     return;
   while (!g_queue_is_empty (&w->sent))
     {
-      SentEntry *e = g_queue_pop_head (&w->sent);
+      SentEntry *e = sent_pop_head (&w->sent);
 
       if (e->pt != NULL)
         gipc_pool_task_unref (e->pt);
@@ -134,7 +134,7 @@ gipc_pool_worker_take_sent_locked (GipcPool   *self,
   gboolean first = TRUE;
   SentEntry *e;
 
-  while ((e = g_queue_pop_head (&w->sent)) != NULL)
+  while ((e = sent_pop_head (&w->sent)) != NULL)
     {
       if (e->pt != NULL)
         {
@@ -160,7 +160,7 @@ gipc_pool_worker_take_sent_locked (GipcPool   *self,
           g_source_destroy (pt->timeout_source);
           g_clear_pointer (&pt->timeout_source, g_source_unref);
         }
-      g_queue_push_head (&self->queue, pt);  /* the list's reference */
+      task_queue_push_head (&self->queue, pt);  /* the list's reference */
     }
   g_list_free (requeue);
   g_clear_error (&head_error);

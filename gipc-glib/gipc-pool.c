@@ -511,7 +511,7 @@ gipc_pool_dispose (GObject *object)
            * for that start, which will not happen now. */
           gboolean start_pending = w->state == WORKER_STARTING && w->process == NULL;
 
-          while ((e = g_queue_pop_head (&w->sent)) != NULL)
+          while ((e = sent_pop_head (&w->sent)) != NULL)
             {
               if (e->pt != NULL)
                 {

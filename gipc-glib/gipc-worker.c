@@ -15,6 +15,7 @@
 
 typedef struct
 {
+  GList        link;       /* in Worker.requests: no allocation per request */
   guint64      task_id;
   GBytes      *request;
   GUnixFDList *fds;
@@ -85,7 +86,8 @@ worker_input (Worker      *w,
           return;
         }
       w->awaiting_payload->request = g_steal_pointer (&bytes);
-      g_queue_push_tail (&w->requests, g_steal_pointer (&w->awaiting_payload));
+      g_queue_push_tail_link (&w->requests, &w->awaiting_payload->link);
+      w->awaiting_payload = NULL;
       return;
     }
 
@@ -133,6 +135,7 @@ worker_input (Worker      *w,
       {
         WorkerRequest *req = g_new0 (WorkerRequest, 1);
 
+        req->link.data = req;
         req->task_id = msg.task_id;
         req->fds = g_steal_pointer (&fds);
         if (msg.flags & GIPC_POOL_WIRE_FLAG_PAYLOAD_FOLLOWS)
@@ -141,7 +144,7 @@ worker_input (Worker      *w,
           {
             req->request = g_steal_pointer (&msg.payload);
             w->fresh = g_queue_is_empty (&w->requests) && !w->running;
-            g_queue_push_tail (&w->requests, req);
+            g_queue_push_tail_link (&w->requests, &req->link);
           }
       }
       break;
@@ -228,7 +231,7 @@ send_reply (Worker       *w,
 static void
 run_one (Worker *w)
 {
-  WorkerRequest *req = g_queue_pop_head (&w->requests);
+  WorkerRequest *req = g_queue_pop_head_link (&w->requests)->data;
   g_autoptr(GError) func_error = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GUnixFDList) out_fds = NULL;
@@ -344,7 +347,8 @@ gipc_worker_serve (GipcChannel    *channel,
   for (i = 0; i < 64 && g_main_context_pending (w.context); i++)
     g_main_context_iteration (w.context, FALSE);
 
-  g_queue_clear_full (&w.requests, (GDestroyNotify) worker_request_free);
+  while (!g_queue_is_empty (&w.requests))
+    worker_request_free (g_queue_pop_head_link (&w.requests)->data);
   g_clear_pointer (&w.awaiting_payload, worker_request_free);
   g_main_context_pop_thread_default (w.context);
   g_main_context_unref (w.context);
