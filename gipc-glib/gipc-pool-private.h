@@ -344,5 +344,7 @@ gboolean     gipc_pool_worker_idle_timeout_cb   (gpointer      data);
 GList       *gipc_pool_pending_starts_take      (GipcPool     *self);
 void         gipc_pool_worker_start             (GipcPool     *self,
                                                  PoolWorker   *w);
+void         gipc_pool_workers_stop_locked      (GipcPool     *self,
+                                                 GPtrArray    *done);
 
 G_END_DECLS

@@ -678,6 +678,44 @@ gipc_pool_worker_start (GipcPool   *self,
   g_clear_object (&w->theirs);
 }
 
+/* The pool is disposed: every worker goes (killed, or not started), and
+ * the tasks they ran complete with G_IO_ERROR_CANCELLED. */
+void
+gipc_pool_workers_stop_locked (GipcPool  *self,
+                               GPtrArray *done)
+{
+  while (self->workers != NULL)
+    {
+      PoolWorker *w = self->workers->data;
+      /* A worker the dispatch source was to start holds a reference
+       * for that start, which will not happen now. (One whose start is
+       * in flight is killed once it is up: see worker_start_done.) */
+      gboolean start_pending = w->state == WORKER_STARTING && w->process == NULL;
+      SentEntry *e;
+
+      while ((e = sent_pop_head (&w->sent)) != NULL)
+        {
+          if (e->pt != NULL)
+            {
+              gipc_pool_task_finish_locked (self, e->pt, NULL, NULL,
+                                            g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                                 "The pool was finalized while the task ran"),
+                                            done);
+              gipc_pool_task_unref (e->pt);
+            }
+          g_free (e);
+        }
+      if (start_pending)
+        {
+          w->state = WORKER_GONE;
+          gipc_pool_worker_detach_locked (self, w);
+          gipc_pool_worker_unref (w);
+        }
+      else
+        gipc_pool_worker_kill_locked (self, w);
+    }
+}
+
 gboolean
 gipc_pool_worker_idle_timeout_cb (gpointer data)
 {

@@ -502,36 +502,7 @@ gipc_pool_dispose (GObject *object)
                                                              "The pool was finalized before the task ran"),
                                         done);
         }
-      while (self->workers != NULL)
-        {
-          PoolWorker *w = self->workers->data;
-
-          SentEntry *e;
-          /* A worker the dispatch source was to start holds a reference
-           * for that start, which will not happen now. */
-          gboolean start_pending = w->state == WORKER_STARTING && w->process == NULL;
-
-          while ((e = sent_pop_head (&w->sent)) != NULL)
-            {
-              if (e->pt != NULL)
-                {
-                  gipc_pool_task_finish_locked (self, e->pt, NULL, NULL,
-                                                g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                                                     "The pool was finalized while the task ran"),
-                                                done);
-                  gipc_pool_task_unref (e->pt);
-                }
-              g_free (e);
-            }
-          if (start_pending)
-            {
-              w->state = WORKER_GONE;
-              gipc_pool_worker_detach_locked (self, w);
-              gipc_pool_worker_unref (w);
-            }
-          else
-            gipc_pool_worker_kill_locked (self, w);
-        }
+      gipc_pool_workers_stop_locked (self, done);
       for (l = self->close_tasks; l != NULL; l = l->next)
         {
           gipc_pool_task_finish_locked (self, l->data, NULL, NULL,
