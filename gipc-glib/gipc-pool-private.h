@@ -232,6 +232,7 @@ struct _PoolWorker
   gulong         exited_id;
   GByteArray    *batch;         /* pipelined requests to send as one BATCH message, or NULL */
   gboolean       refill;        /* gipc_pool_dispatch_locked: its pipeline is to be topped up */
+  gpointer       spare_entry;   /* a SentEntry answered, for the next request */
 };
 
 /* A request sent to a worker. The worker answers its requests in order,

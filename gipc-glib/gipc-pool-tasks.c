@@ -347,7 +347,10 @@ gipc_pool_worker_answer_locked (GipcPool            *self,
     }
   if (head->pt != NULL)
     gipc_pool_task_unref (head->pt);
-  g_free (head);
+  if (w->spare_entry == NULL)
+    w->spare_entry = head;  /* for the next request (no allocation a task) */
+  else
+    g_free (head);
 
   if (g_queue_is_empty (&w->sent))
     {
@@ -441,9 +444,12 @@ pool_assign_locked (GipcPool   *self,
   gboolean follows = FALSE;
   guint n_fds = pt->fds != NULL ? (guint) g_unix_fd_list_get_length (pt->fds) : 0;
   gsize size = g_bytes_get_size (pt->request);
+  SentEntry *e = g_steal_pointer (&w->spare_entry);
 
-  SentEntry *e = g_new0 (SentEntry, 1);
-
+  if (e == NULL)
+    e = g_new0 (SentEntry, 1);
+  else
+    memset (e, 0, sizeof *e);
   task_queue_unlink (&self->queue, pt);
   pt->state = TASK_RUNNING;
   pt->worker = w;

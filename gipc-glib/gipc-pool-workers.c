@@ -66,6 +66,7 @@ gipc_pool_worker_unref (gpointer data)
     g_byte_array_unref (w->batch);
   gipc_pool_wire_message_clear (&w->pending);
   g_clear_object (&w->pending_fds);
+  g_free (w->spare_entry);
   g_weak_ref_clear (&w->pool);
   g_main_context_unref (w->context);
   g_free (w);
@@ -577,12 +578,16 @@ worker_start_done (PoolWorker   *w,
           PoolTask *pt;
 
           gipc_pool_worker_detach_locked (self, w);
-          /* The task that waited for it gets the start's error; the
-           * failure counts as a death (restart-intensity), so a worker
-           * that can never start breaks the pool after a bounded number
-           * of tries instead of starting again and again. */
+          /* The failure counts as a death (restart-intensity), so a
+           * worker that can never start breaks the pool after a bounded
+           * number of tries (POOL_BROKEN then names the start's error)
+           * instead of starting again and again. A task that waited gets
+           * the start's error when no worker could be started for it:
+           * none is up or starting. Otherwise (a child killed while it was
+           * set up, say) it ran nowhere and waits for another worker: a
+           * worker's death costs only the task it ran. */
           pt = g_queue_peek_head (&self->queue);
-          if (pt != NULL)
+          if (pt != NULL && self->workers == NULL)
             gipc_pool_task_finish_locked (self, pt, NULL, NULL, g_error_copy (error), done);
           g_clear_error (&self->last_start_error);
           self->last_start_error = g_error_copy (error);

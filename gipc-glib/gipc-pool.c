@@ -1021,7 +1021,9 @@ gipc_pool_new_for_target (GipcForkServer *server,
  * [func@Gipc.worker_serve] on its inherited channel 0
  * (`gipc_channel_new_inherited (0, ...)`, see
  * [ctor@Gipc.Process.new_for_argv]). A program that cannot be started
- * fails the task that waited for it with the start's error.
+ * fails the task that waited for it with the start's error (unless
+ * another worker is up or starting to run it), and breaks the pool after
+ * [property@Gipc.Pool:restart-intensity] tries.
  *
  * Returns: (transfer full): a new pool
  *

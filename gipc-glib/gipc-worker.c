@@ -6,6 +6,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include <gio/gunixfdlist.h>
 
 #include "gipc-error.h"
@@ -36,6 +38,7 @@ typedef struct
   gboolean        done;
   gint            exit_status;
   gboolean        fresh;             /* the only request came in the last iteration */
+  WorkerRequest  *spare;             /* the last request served, for the next one */
 } Worker;
 
 static void
@@ -133,7 +136,10 @@ worker_input (Worker      *w,
           break;
         }
       {
-        WorkerRequest *req = g_new0 (WorkerRequest, 1);
+        WorkerRequest *req = g_steal_pointer (&w->spare);
+
+        if (req == NULL)
+          req = g_new0 (WorkerRequest, 1);
 
         req->link.data = req;
         req->task_id = msg.task_id;
@@ -263,7 +269,14 @@ run_one (Worker *w)
 
   if (!send_reply (w, req->task_id, result, out_fds, func_error, &error))
     worker_fail (w, error);
-  worker_request_free (req);
+  /* Kept for the next request, emptied. */
+  g_clear_pointer (&req->request, g_bytes_unref);
+  g_clear_object (&req->fds);
+  memset (req, 0, sizeof *req);
+  if (w->spare == NULL)
+    w->spare = req;
+  else
+    g_free (req);
 }
 
 /**
@@ -350,6 +363,7 @@ gipc_worker_serve (GipcChannel    *channel,
   while (!g_queue_is_empty (&w.requests))
     worker_request_free (g_queue_pop_head_link (&w.requests)->data);
   g_clear_pointer (&w.awaiting_payload, worker_request_free);
+  g_clear_pointer (&w.spare, worker_request_free);
   g_main_context_pop_thread_default (w.context);
   g_main_context_unref (w.context);
   g_object_unref (w.channel);
