@@ -1,20 +1,24 @@
 /* SPDX-License-Identifier: MIT
  * SPDX-FileCopyrightText: 2026 The gipc-glib authors */
 
-#include "config.h"
+/*
+ * The pool object: its properties, signals and public entry points
+ * (gipc_pool_run_async and the rest, close, reset), construction and
+ * disposal. It holds the pool's settings and hands the work to the other
+ * two rooms: tasks (gipc-pool-tasks.c) and worker processes
+ * (gipc-pool-workers.c). It decides nothing about scheduling or about a
+ * worker's life itself, and emits its signals and notifications only
+ * without the lock held.
+ */
 
-#include <errno.h>
-#include <signal.h>
-#include <string.h>
-#include <sys/resource.h>
+#include "config.h"
 
 #include <gio/gunixfdlist.h>
 
 #include "gipc-async-result-private.h"
 #include "gipc-error.h"
 #include "gipc-enum-types.h"
-#include "gipc-pool.h"
-#include "gipc-pool-wire-private.h"
+#include "gipc-pool-private.h"
 
 /**
  * GipcPool:
@@ -53,75 +57,15 @@
  * [signal@Gipc.Pool::worker-exited] are emitted. [method@Gipc.Pool.run_async]
  * may be called from any thread.
  *
- * Until `gipc_process_start_async` exists, a worker is started (a
- * `fork()`, or a request to the fork server) from an idle callback in the
- * pool's context, never inside [method@Gipc.Pool.run_async].
+ * A worker is started with [method@Gipc.Process.start_async] from an idle
+ * callback in the pool's context, never inside [method@Gipc.Pool.run_async]:
+ * the pool's context is never blocked on a child's set-up, on the program
+ * it executes or on the fork server's reply. Tasks queued meanwhile go to
+ * the worker once it is up; a starting worker counts toward
+ * [property@Gipc.Pool:max-workers].
  *
  * Since: 1.0
  */
-
-typedef enum
-{
-  POOL_KIND_FORK,
-  POOL_KIND_TARGET,
-  POOL_KIND_ARGV,
-} PoolKind;
-
-typedef struct _PoolTask   PoolTask;
-typedef struct _PoolHandle PoolHandle;
-typedef struct _PoolWorker PoolWorker;
-
-struct _GipcPool
-{
-  GObject parent_instance;
-
-  /* What a worker is. Immutable after construction. */
-  PoolKind         kind;
-  GipcWorkerFunc   func;
-  gpointer         func_data;
-  GDestroyNotify   func_notify;
-  GipcForkServer  *server;
-  gchar           *target;
-  GVariant        *target_args;
-  gchar          **argv;
-  GMainContext    *context;       /* the pool's context */
-
-
-  /* Settings. */
-  guint            max_workers;   /* 0: the number of CPUs */
-  guint            min_workers;
-  guint            idle_timeout;
-  guint            max_tasks_per_worker;
-  guint            task_timeout;
-  guint            cancel_grace;
-  guint            restart_intensity;
-  guint            restart_period;
-  guint            max_queued;
-  GipcSandboxFlags sandbox;
-  guint64          memory_limit;
-  GPtrArray       *allowed_paths;     /* of gchar*, "r:" or "w:" prefixed */
-  gboolean         allow_system_data; /* gipc_pool_sandbox_allow_system_data () */
-
-  /* State. */
-  GQueue           queue;             /* of PoolTask*, waiting for a worker */
-  GList           *workers;           /* of PoolWorker*, attached */
-  guint            n_running;
-  guint64          next_task_id;
-  GSource         *dispatch_source;
-  GQueue           deaths;            /* monotonic times (gint64*) of unexpected deaths */
-  gboolean         broken;
-  gboolean         closing;
-  GList           *close_tasks;       /* of PoolTask*: close_async calls */
-  guint            n_alive;           /* worker processes not yet gone, attached or not */
-  PoolHandle      *handle;            /* how tasks reach the pool */
-  gboolean         disposed;
-
-  /* Last notified values of the read-only properties. */
-  guint            notified_queued;
-  guint            notified_running;
-  guint            notified_workers;
-  gboolean         notified_congested;
-};
 
 G_DEFINE_FINAL_TYPE (GipcPool, gipc_pool, G_TYPE_OBJECT)
 
@@ -155,518 +99,30 @@ enum {
 
 static guint signals[N_SIGNALS];
 
-static void pool_schedule_dispatch (GipcPool *self);
-
-static guint
-pool_max_workers_locked (GipcPool *self)
-{
-  return self->max_workers != 0 ? self->max_workers : MAX (1, (guint) g_get_num_processors ());
-}
-
 /* One lock for the state of every pool and worker: workers outlive their
  * pool (a killed worker is reaped after its pool is gone), and the lock is
  * never held while user code runs (callbacks, signals, notify). Recursive,
  * because a GIO call made under it may in principle call back. */
-static GRecMutex pool_lock;
+GRecMutex gipc_pool_lock;
 
-#define POOL_LOCK()   g_rec_mutex_lock (&pool_lock)
-#define POOL_UNLOCK() g_rec_mutex_unlock (&pool_lock)
-
-/* How long the pool waits, after a worker exited, for the end of its
- * channel (a grandchild may hold the other end) before it gives up on the
- * rest of the stream. */
-#define EOF_WAIT_MS 2000
-
-typedef enum
+void
+gipc_pool_emit_worker_started (GipcPool    *self,
+                               GipcProcess *worker)
 {
-  TASK_QUEUED,
-  TASK_RUNNING,
-  TASK_DONE,
-} TaskState;
-
-typedef struct
-{
-  GMutex       mutex;
-  GCond        cond;
-  gboolean     done;
-  GBytes      *result;
-  GUnixFDList *fds;
-  GError      *error;
-} SyncWaiter;
-
-/* How a task reaches its pool without keeping it alive: a GWeakRef per
- * task costs O(tasks) per task in GObject (a list of weak locations). */
-struct _PoolHandle
-{
-  gint      ref_count;
-  GipcPool *pool;   /* guarded by pool_lock; cleared when the pool is disposed */
-};
-
-/* A task's outcome, between task_finish_locked() and completions_run(). */
-typedef struct
-{
-  PoolTask    *pt;
-  GBytes      *bytes;
-  GUnixFDList *fds;
-  GError      *error;
-} Completion;
-
-struct _PoolTask
-{
-  gint          ref_count;
-  PoolHandle   *handle;
-  GMainContext *pool_context;
-  /* gipc_pool_run_async: its result is a light GAsyncResult (no GTask:
-   * its cost was a third of a tiny task's), made when the task is done,
-   * in the caller's context, with the pool as its weakly held source
-   * while the pool exists (gjs's Gio._promisify calls run_finish on it;
-   * made at submission, a weak reference per pending task would cost
-   * O(pending tasks) each in GObject); never recycled. */
-  gboolean             is_async;    /* run_async or close_async */
-  gpointer             source_tag;
-  GAsyncReadyCallback  callback;
-  gpointer             user_data;
-  GMainContext        *caller_context;
-  GTask        *task;       /* gipc_pool_close_async */
-  SyncWaiter   *waiter;     /* gipc_pool_run */
-  GBytes       *request;
-  GUnixFDList  *fds;
-  guint64       id;
-  TaskState     state;
-  PoolWorker   *worker;     /* while running (no reference) */
-  GCancellable *cancellable;
-  gulong        cancel_id;
-  GSource      *timeout_source;
-  Completion    completion;  /* a task finishes once: no allocation for it */
-};
-
-typedef enum
-{
-  WORKER_STARTING,
-  WORKER_IDLE,
-  WORKER_BUSY,
-  WORKER_GONE,
-} WorkerState;
-
-struct _PoolWorker
-{
-  gint           ref_count;
-  GWeakRef       pool;
-  GMainContext  *context;
-  gboolean       attached;      /* in pool->workers */
-  WorkerState    state;
-  GipcProcess   *process;
-  GipcChannel   *channel;       /* our end */
-  GipcChannel   *theirs;        /* the worker's end, until the start */
-  GipcWorkerFunc func;          /* fork mode: read in the child */
-  gpointer       func_data;
-  GQueue         sent;          /* of SentEntry: requests sent, in order, not answered */
-  guint          tasks_done;
-  GSource       *idle_source;
-  GSource       *kill_source;
-  GSource       *eof_source;
-  gulong         message_id;
-  gulong         message_fds_id;
-  gulong         error_id;
-  gboolean       started;
-  gboolean       channel_done;
-  gboolean       exited;
-  gboolean       killed_by_pool;
-  gboolean       retiring;
-  gint           exit_code;
-  GError        *protocol_error;
-  guint          sends_pending;
-  guint64        unread_id;     /* a request the worker provably never read, or 0 */
-  gboolean       awaiting_payload;
-  GipcPoolWireMessage pending;
-  GUnixFDList   *pending_fds;
-  gulong         exited_id;
-  GByteArray    *batch;         /* pipelined requests to send as one BATCH message, or NULL */
-  gboolean       refill;        /* pool_dispatch_locked: its pipeline is to be topped up */
-};
-
-/* A request sent to a worker. The worker answers its requests in order,
- * one at a time: the head is the one it runs (or will run next); those
- * behind it have not started. */
-typedef struct
-{
-  guint64   id;
-  PoolTask *pt;   /* a reference; NULL once the task was cancelled (answered) */
-} SentEntry;
-
-#define PIPELINE_DEPTH 16
-/* A busy worker's pipeline is topped up once it is down to this many
- * requests, so that requests go in batches (one channel message, one
- * wakeup of the worker, one dispatch here for several tasks). */
-#define PIPELINE_REFILL (PIPELINE_DEPTH / 2)
-
-/* Requests up to this size to an idle worker are written synchronously. */
-#define SYNC_SEND_MAX 4096
-
-/* A task cancelled while it waited behind its worker's current one is
- * skipped by the worker, which reads the cancel before it starts the next
- * request; it gets at least this long (ms) to say so once it is at the
- * head, before it is killed. */
-#define PIPELINED_CANCEL_GRACE 200
-
-typedef struct
-{
-  GBytes      *bytes;
-  GUnixFDList *fds;
-} ResultBox;
-
-static void
-result_box_free (gpointer data)
-{
-  ResultBox *box = data;
-
-  g_clear_pointer (&box->bytes, g_bytes_unref);
-  g_clear_object (&box->fds);
-  g_free (box);
+  g_signal_emit (self, signals[SIGNAL_WORKER_STARTED], 0, worker);
 }
 
-/* ---- tasks ---- */
-
-static PoolHandle *
-pool_handle_ref (PoolHandle *h)
+void
+gipc_pool_emit_worker_exited (GipcPool    *self,
+                              GipcProcess *worker)
 {
-  g_atomic_int_inc (&h->ref_count);
-  return h;
+  g_signal_emit (self, signals[SIGNAL_WORKER_EXITED], 0, worker);
 }
 
-static void
-pool_handle_unref (PoolHandle *h)
+guint
+gipc_pool_max_workers_locked (GipcPool *self)
 {
-  if (g_atomic_int_dec_and_test (&h->ref_count))
-    g_free (h);
-}
-
-/* A strong reference to the pool, or NULL once it is disposed. */
-static GipcPool *
-pool_handle_get (PoolHandle *h)
-{
-  GipcPool *pool;
-
-  POOL_LOCK ();
-  pool = h->pool != NULL ? g_object_ref (h->pool) : NULL;
-  POOL_UNLOCK ();
-  return pool;
-}
-
-static PoolTask *
-task_ref (PoolTask *pt)
-{
-  g_atomic_int_inc (&pt->ref_count);
-  return pt;
-}
-
-static void
-task_unref (gpointer data)
-{
-  PoolTask *pt = data;
-
-  if (!g_atomic_int_dec_and_test (&pt->ref_count))
-    return;
-  pool_handle_unref (pt->handle);
-  g_main_context_unref (pt->pool_context);
-  g_clear_object (&pt->task);
-  g_clear_pointer (&pt->caller_context, g_main_context_unref);
-  /* An outcome never delivered (its context was never iterated again). */
-  g_clear_pointer (&pt->completion.bytes, g_bytes_unref);
-  g_clear_object (&pt->completion.fds);
-  g_clear_error (&pt->completion.error);
-  g_clear_pointer (&pt->request, g_bytes_unref);
-  g_clear_object (&pt->fds);
-  g_clear_object (&pt->cancellable);
-  if (pt->waiter != NULL)
-    {
-      g_mutex_clear (&pt->waiter->mutex);
-      g_cond_clear (&pt->waiter->cond);
-      g_clear_pointer (&pt->waiter->result, g_bytes_unref);
-      g_clear_object (&pt->waiter->fds);
-      g_clear_error (&pt->waiter->error);
-      g_free (pt->waiter);
-    }
-  g_free (pt);
-}
-
-/* Marks @pt done and records its outcome in @done, to be delivered by
- * completions_run() once the lock is released. Takes @bytes, @fds, @error. */
-static void
-task_finish_locked (GipcPool    *self,
-                    PoolTask    *pt,
-                    GBytes      *bytes,
-                    GUnixFDList *fds,
-                    GError      *error,
-                    GPtrArray   *done)
-{
-  Completion *c;
-
-  g_assert (pt->state != TASK_DONE);
-  task_ref (pt);  /* the completion's */
-  if (pt->state == TASK_QUEUED && self != NULL && g_queue_remove (&self->queue, pt))
-    task_unref (pt);  /* the queue's reference; the completion holds another */
-  if (pt->state == TASK_RUNNING && self != NULL)
-    self->n_running--;
-  pt->state = TASK_DONE;
-  pt->worker = NULL;
-  if (pt->timeout_source != NULL)
-    {
-      g_source_destroy (pt->timeout_source);
-      g_clear_pointer (&pt->timeout_source, g_source_unref);
-    }
-
-  c = &pt->completion;
-  c->pt = pt;
-  c->bytes = bytes;
-  c->fds = fds;
-  c->error = error;
-  g_ptr_array_add (done, c);
-}
-
-/* Whether a result made in @context may complete right now: this thread
- * runs @context as its thread-default one (a GSource dispatch of it, never
- * inside the _async call: see completions_run_deferred). */
-static gboolean
-may_complete_here (GMainContext *context)
-{
-  GMainContext *current = g_main_context_get_thread_default ();
-
-  if (current == NULL)
-    current = g_main_context_default ();
-  return current == context && g_main_context_is_owner (context);
-}
-
-/* The list of finished tasks that each entry point of the pool fills and
- * delivers: one per thread is kept for the next entry point (reentered
- * entry points, from callbacks, make their own). */
-typedef GPtrArray DoneList;
-
-static GPrivate spare_done = G_PRIVATE_INIT ((GDestroyNotify) g_ptr_array_unref);
-
-static DoneList *
-done_list_new (void)
-{
-  GPtrArray *done = g_private_get (&spare_done);
-
-  if (done == NULL)
-    return g_ptr_array_new ();
-  g_private_set (&spare_done, NULL);
-  return done;
-}
-
-static void
-done_list_free (DoneList *done)
-{
-  if (done->len == 0 && g_private_get (&spare_done) == NULL)
-    g_private_set (&spare_done, done);
-  else
-    g_ptr_array_unref (done);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (DoneList, done_list_free)
-
-/* Calls @pt's run_async callback with its outcome; in the caller's
- * context. */
-static void
-task_deliver (PoolTask *pt)
-{
-  Completion *c = &pt->completion;
-  GipcPool *pool = pool_handle_get (pt->handle);
-  GipcAsyncResult *result;
-
-  if (pool != NULL)
-    result = gipc_async_result_new_weak (pool, pt->cancellable, pt->callback, pt->user_data,
-                                         pt->source_tag);
-  else
-    result = gipc_async_result_new (NULL, pt->cancellable, pt->callback, pt->user_data,
-                                    pt->source_tag);
-  if (c->error != NULL)
-    {
-      g_clear_pointer (&c->bytes, g_bytes_unref);
-      g_clear_object (&c->fds);
-      gipc_async_result_set_error (result, g_steal_pointer (&c->error));
-    }
-  else
-    {
-      gipc_async_result_set_pointer (result, g_steal_pointer (&c->bytes),
-                                     (GDestroyNotify) g_bytes_unref);
-      gipc_async_result_set_fds (result, g_steal_pointer (&c->fds));
-    }
-  gipc_async_result_complete (result);
-  g_clear_object (&pool);
-}
-
-static gboolean
-task_deliver_cb (gpointer data)
-{
-  task_deliver (data);
-  return G_SOURCE_REMOVE;
-}
-
-/* Delivers the outcomes; without the lock (callbacks may do anything).
- * A run_async result completes at once when this thread runs its caller's
- * context (as GTask does), else from an idle source there; @deferred
- * forces the idle source (inside run_async, or in dispose). */
-static void
-completions_run_full (GPtrArray *done,
-                      gboolean   deferred)
-{
-  guint i;
-
-  for (i = 0; i < done->len; i++)
-    {
-      Completion *c = g_ptr_array_index (done, i);
-      PoolTask *pt = c->pt;
-
-      if (pt->cancel_id != 0)
-        {
-          g_cancellable_disconnect (pt->cancellable, pt->cancel_id);
-          pt->cancel_id = 0;
-        }
-
-      if (pt->is_async)
-        {
-          pt->is_async = FALSE;
-          if (!deferred && may_complete_here (pt->caller_context))
-            task_deliver (pt);
-          else
-            {
-              /* The outcome stays in pt until then. */
-              GSource *source = g_idle_source_new ();
-
-              g_source_set_priority (source, G_PRIORITY_DEFAULT);
-              g_source_set_static_name (source, "[gipc] pool task result");
-              g_source_set_callback (source, task_deliver_cb, task_ref (pt), task_unref);
-              g_source_attach (source, pt->caller_context);
-              g_source_unref (source);
-              task_unref (pt);  /* the completion's; c was part of it */
-              continue;
-            }
-        }
-      else if (pt->task != NULL)
-        {
-          GTask *task = g_steal_pointer (&pt->task);
-
-          if (c->error != NULL)
-            {
-              g_clear_pointer (&c->bytes, g_bytes_unref);
-              g_clear_object (&c->fds);
-              g_task_return_error (task, g_steal_pointer (&c->error));
-            }
-          else
-            {
-              ResultBox *box = g_new0 (ResultBox, 1);
-
-              box->bytes = g_steal_pointer (&c->bytes);
-              box->fds = g_steal_pointer (&c->fds);
-              g_task_return_pointer (task, box, result_box_free);
-            }
-          g_object_unref (task);
-        }
-      else if (pt->waiter != NULL)
-        {
-          SyncWaiter *waiter = pt->waiter;
-
-          g_mutex_lock (&waiter->mutex);
-          waiter->result = g_steal_pointer (&c->bytes);
-          waiter->fds = g_steal_pointer (&c->fds);
-          waiter->error = g_steal_pointer (&c->error);
-          waiter->done = TRUE;
-          g_cond_broadcast (&waiter->cond);
-          g_mutex_unlock (&waiter->mutex);
-          g_main_context_wakeup (pt->pool_context);
-        }
-      g_clear_pointer (&c->bytes, g_bytes_unref);
-      g_clear_object (&c->fds);
-      g_clear_error (&c->error);
-      task_unref (pt);  /* c was part of it */
-    }
-  g_ptr_array_set_size (done, 0);
-}
-
-/* From the pool's GSource dispatches. */
-static void
-completions_run (GPtrArray *done)
-{
-  completions_run_full (done, FALSE);
-}
-
-/* Never calls a run_async callback before it returns. */
-static void
-completions_run_deferred (GPtrArray *done)
-{
-  completions_run_full (done, TRUE);
-}
-
-/* ---- workers ---- */
-
-static PoolWorker *
-worker_ref (PoolWorker *w)
-{
-  g_atomic_int_inc (&w->ref_count);
-  return w;
-}
-
-static void
-worker_unref (gpointer data)
-{
-  PoolWorker *w = data;
-
-  if (!g_atomic_int_dec_and_test (&w->ref_count))
-    return;
-  while (!g_queue_is_empty (&w->sent))
-    {
-      SentEntry *e = g_queue_pop_head (&w->sent);
-
-      if (e->pt != NULL)
-        task_unref (e->pt);
-      g_free (e);
-    }
-  if (w->exited_id != 0)
-    g_signal_handler_disconnect (w->process, w->exited_id);
-  g_clear_object (&w->process);
-  if (w->channel != NULL)
-    {
-      g_clear_signal_handler (&w->message_id, w->channel);
-      g_clear_signal_handler (&w->message_fds_id, w->channel);
-      g_clear_signal_handler (&w->error_id, w->channel);
-      gipc_channel_close (w->channel, NULL);
-    }
-  g_clear_object (&w->channel);
-  g_clear_object (&w->theirs);
-  g_clear_error (&w->protocol_error);
-  if (w->batch != NULL)
-    g_byte_array_unref (w->batch);
-  gipc_pool_wire_message_clear (&w->pending);
-  g_clear_object (&w->pending_fds);
-  g_weak_ref_clear (&w->pool);
-  g_main_context_unref (w->context);
-  g_free (w);
-}
-
-static void
-source_clear (GSource **source)
-{
-  if (*source != NULL)
-    {
-      g_source_destroy (*source);
-      g_clear_pointer (source, g_source_unref);
-    }
-}
-
-static GSource *
-worker_timeout (PoolWorker  *w,
-                guint        ms,
-                GSourceFunc  func,
-                const gchar *name)
-{
-  GSource *source = g_timeout_source_new (ms);
-
-  g_source_set_static_name (source, name);
-  g_source_set_callback (source, func, worker_ref (w), worker_unref);
-  g_source_attach (source, w->context);
-  return source;
+  return self->max_workers != 0 ? self->max_workers : MAX (1, (guint) g_get_num_processors ());
 }
 
 static gboolean
@@ -675,988 +131,8 @@ pool_congested_locked (GipcPool *self)
   return self->max_queued != 0 && self->queue.length > self->max_queued;
 }
 
-/* Workers that count: starting, idle or busy. */
-/* A worker whose current task was cancelled, waiting for its answer (or
- * for cancel-grace to kill it): it no longer counts as one of the pool's
- * workers, so that a replacement can start at once. */
-static gboolean
-worker_is_draining (PoolWorker *w)
-{
-  SentEntry *head = g_queue_peek_head (&w->sent);
-
-  return head != NULL && head->pt == NULL;
-}
-
-static guint
-pool_count_workers_locked (GipcPool *self)
-{
-  guint n = 0;
-  GList *l;
-
-  for (l = self->workers; l != NULL; l = l->next)
-    if (!worker_is_draining (l->data))
-      n++;
-  return n;
-}
-
-/* Empties @w's pipeline (a worker that is gone or killed): the head task,
- * the only one that may have run, gets @head_error (taken), unless
- * @head_unread; the tasks behind it never started and go back to the head
- * of the pool's queue, in order. */
-static void
-worker_take_sent_locked (GipcPool   *self,
-                         PoolWorker *w,
-                         GError     *head_error,
-                         gboolean    head_unread,
-                         GPtrArray  *done)
-{
-  GList *requeue = NULL, *l;
-  gboolean first = TRUE;
-  SentEntry *e;
-
-  while ((e = g_queue_pop_head (&w->sent)) != NULL)
-    {
-      if (e->pt != NULL)
-        {
-          if (first && !head_unread && head_error != NULL)
-            task_finish_locked (self, e->pt, NULL, NULL, g_steal_pointer (&head_error), done);
-          else if (e->pt->state == TASK_RUNNING)
-            requeue = g_list_prepend (requeue, task_ref (e->pt));
-          task_unref (e->pt);
-        }
-      first = FALSE;
-      g_free (e);
-    }
-  /* requeue is in reverse order: pushing each to the head restores it. */
-  for (l = requeue; l != NULL; l = l->next)
-    {
-      PoolTask *pt = l->data;
-
-      self->n_running--;
-      pt->worker = NULL;
-      pt->state = TASK_QUEUED;
-      if (pt->timeout_source != NULL)
-        {
-          g_source_destroy (pt->timeout_source);
-          g_clear_pointer (&pt->timeout_source, g_source_unref);
-        }
-      g_queue_push_head (&self->queue, pt);  /* the list's reference */
-    }
-  g_list_free (requeue);
-  g_clear_error (&head_error);
-}
-
-static void
-worker_detach_locked (GipcPool   *self,
-                      PoolWorker *w)
-{
-  if (!w->attached)
-    return;
-  w->attached = FALSE;
-  self->workers = g_list_remove (self->workers, w);
-  source_clear (&w->idle_source);
-  worker_unref (w);
-}
-
-/* Kills a worker the pool no longer wants (timeout, cancel, bad message);
- * its death is expected. */
-static void
-worker_kill_locked (GipcPool   *self,
-                    PoolWorker *w)
-{
-  g_debug ("GipcPool: killing worker %d (state %d)", w->started ? (int) gipc_process_get_pid (w->process) : 0, w->state);
-  w->killed_by_pool = TRUE;
-  source_clear (&w->kill_source);
-  if (self != NULL)
-    worker_detach_locked (self, w);
-  if (w->started && !w->exited)
-    gipc_process_kill (w->process, NULL);
-}
-
-static void worker_close_channel (PoolWorker *w);
-
-/* Stops an idle worker: our end of the channel is closed, so
- * gipc_worker_serve() returns and the worker exits. */
-static void
-worker_retire_locked (GipcPool   *self,
-                      PoolWorker *w)
-{
-  w->retiring = TRUE;
-  worker_detach_locked (self, w);
-  worker_close_channel (w);
-}
-
-static gchar *
-describe_death (PoolWorker *w)
-{
-  GPid pid = gipc_process_get_pid (w->process);
-
-  if (w->exit_code >= 0)
-    return g_strdup_printf ("Worker process %d exited with status %d while it ran the task",
-                            (int) pid, w->exit_code);
-  else
-    {
-      gint sig = -w->exit_code;
-      const gchar *core;
-      struct rlimit rl;
-
-      switch (sig)
-        {
-        case SIGQUIT: case SIGILL: case SIGTRAP: case SIGABRT: case SIGBUS:
-        case SIGFPE: case SIGSEGV: case SIGSYS: case SIGXCPU: case SIGXFSZ:
-          if (getrlimit (RLIMIT_CORE, &rl) == 0 && rl.rlim_cur == 0)
-            core = "no core dumped (core size limit 0)";
-          else
-            core = "core dumped (unless the system's core settings prevented it)";
-          break;
-        default:
-          core = "no core dumped (the signal does not dump one)";
-          break;
-        }
-      return g_strdup_printf ("Worker process %d was killed by signal %d (%s) while it ran the task; %s",
-                              (int) pid, sig, g_strsignal (sig), core);
-    }
-}
-
-static void pool_dispatch_locked (GipcPool  *self,
-                                  GPtrArray *done);
-static void pool_emit_notifies (GipcPool *self);
-
-/* Records an unexpected death; breaks the pool when they come too fast. */
-static void
-pool_record_death_locked (GipcPool  *self,
-                          GPtrArray *done)
-{
-  gint64 now = g_get_monotonic_time ();
-  gint64 *t = g_new (gint64, 1);
-
-  *t = now;
-  g_queue_push_tail (&self->deaths, t);
-  while (!g_queue_is_empty (&self->deaths) &&
-         *(gint64 *) g_queue_peek_head (&self->deaths) < now - (gint64) self->restart_period * 1000)
-    g_free (g_queue_pop_head (&self->deaths));
-
-  if (!self->broken && self->deaths.length > self->restart_intensity)
-    {
-      self->broken = TRUE;
-      g_debug ("GipcPool %p: %u worker deaths within %u ms: broken",
-               self, self->deaths.length, self->restart_period);
-    }
-}
-
-static void
-pool_fail_queued_locked (GipcPool     *self,
-                         const GError *error,
-                         GPtrArray    *done)
-{
-  PoolTask *pt;
-
-  while ((pt = g_queue_peek_head (&self->queue)) != NULL)
-    task_finish_locked (self, pt, NULL, NULL, g_error_copy (error), done);
-}
-
-/* Once a worker has both exited and its channel has ended. */
-static void
-worker_maybe_gone_locked (PoolWorker *w,
-                          GPtrArray  *done)
-{
-  g_autoptr(GipcPool) self = NULL;
-  gboolean unexpected;
-
-  if (!w->exited || !w->channel_done || w->sends_pending > 0 || w->state == WORKER_GONE)
-    return;
-
-  self = g_weak_ref_get (&w->pool);
-  if (self != NULL && self->disposed)
-    g_clear_object (&self);
-
-  unexpected = !w->killed_by_pool && !w->retiring;
-  w->state = WORKER_GONE;
-  source_clear (&w->kill_source);
-  source_clear (&w->eof_source);
-  source_clear (&w->idle_source);
-
-  if (self != NULL)
-    {
-      SentEntry *head = g_queue_peek_head (&w->sent);
-
-      worker_detach_locked (self, w);
-      self->n_alive--;
-      if (head != NULL)
-        {
-          GError *error;
-          /* It died before it read the head request (between tasks): no
-           * task ran; they all go back to the queue. */
-          gboolean head_unread = w->unread_id != 0 && w->unread_id == head->id;
-
-          /* A protocol error counts when the worker died of our kill for
-           * it; a worker that died on its own (a truncated frame is its
-           * last words) is reported as a death. */
-          if (w->protocol_error != NULL && w->exit_code == -SIGKILL)
-            error = g_error_copy (w->protocol_error);
-          else
-            {
-              g_autofree gchar *msg = describe_death (w);
-              error = g_error_new_literal (GIPC_ERROR, GIPC_ERROR_WORKER_DIED, msg);
-            }
-          worker_take_sent_locked (self, w, error, head_unread, done);
-        }
-      if (unexpected)
-        pool_record_death_locked (self, done);
-      pool_dispatch_locked (self, done);
-    }
-  worker_unref (w);  /* the reference of the live process */
-}
-
-
-static gboolean
-worker_eof_wait_cb (gpointer data)
-{
-  PoolWorker *w = data;
-  g_autoptr(DoneList) done = done_list_new ();
-  g_autoptr(GipcPool) self = g_weak_ref_get (&w->pool);
-
-  POOL_LOCK ();
-  g_clear_pointer (&w->eof_source, g_source_unref);
-  if (!w->channel_done)
-    {
-      worker_close_channel (w);
-      worker_maybe_gone_locked (w, done);
-    }
-  POOL_UNLOCK ();
-  completions_run (done);
-  if (self != NULL)
-    pool_emit_notifies (self);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-worker_exited_cb (GipcProcess *process,
-                  gint         exit_code,
-                  gpointer     data)
-{
-  PoolWorker *w = data;
-  g_autoptr(DoneList) done = done_list_new ();
-  g_autoptr(GipcPool) self = g_weak_ref_get (&w->pool);
-
-  worker_ref (w);
-  POOL_LOCK ();
-  w->exited = TRUE;
-  w->exit_code = exit_code;
-  source_clear (&w->kill_source);
-  if (!w->channel_done && w->eof_source == NULL)
-    w->eof_source = worker_timeout (w, EOF_WAIT_MS, worker_eof_wait_cb, "[gipc] pool worker end of stream");
-  worker_maybe_gone_locked (w, done);
-  POOL_UNLOCK ();
-
-  completions_run (done);
-  if (self != NULL && !self->disposed)
-    {
-      g_signal_emit (self, signals[SIGNAL_WORKER_EXITED], 0, process);
-      pool_emit_notifies (self);
-    }
-  worker_unref (w);
-}
-
-/* A protocol violation: the worker is killed, its task fails with @error. */
-static void
-worker_protocol_error_locked (GipcPool   *self,
-                              PoolWorker *w,
-                              GError     *error)
-{
-  g_debug ("GipcPool: worker %d: %s", (int) gipc_process_get_pid (w->process), error->message);
-  if (w->protocol_error == NULL)
-    w->protocol_error = error;
-  else
-    g_error_free (error);
-  /* Not killed_by_pool: a worker that sends garbage counts as a death. */
-  if (w->started && !w->exited)
-    gipc_process_kill (w->process, NULL);
-}
-
-static void worker_advance_locked (GipcPool   *self,
-                                   PoolWorker *w,
-                                   GPtrArray  *done);
-
-/* A whole result (or error) has arrived from @w: the answer to the head of
- * its pipeline. */
-static void
-worker_answer_locked (GipcPool            *self,
-                      PoolWorker          *w,
-                      GipcPoolWireMessage *msg,
-                      GBytes              *payload,
-                      GUnixFDList         *fds,
-                      GPtrArray           *done)
-{
-  SentEntry *head = g_queue_peek_head (&w->sent);
-
-  if (head == NULL || head->id != msg->task_id)
-    {
-      worker_protocol_error_locked (self, w,
-                                    g_error_new (GIPC_ERROR, GIPC_ERROR_PROTOCOL,
-                                                 "Worker process %d answered task %" G_GUINT64_FORMAT
-                                                 ", which it was not running",
-                                                 (int) gipc_process_get_pid (w->process), msg->task_id));
-      return;
-    }
-
-  g_queue_pop_head (&w->sent);
-  w->tasks_done++;
-  if (head->pt == NULL)
-    /* The late answer of a cancelled task. */
-    source_clear (&w->kill_source);
-  else if (self != NULL)
-    {
-      if (msg->kind == GIPC_POOL_WIRE_RESULT)
-        task_finish_locked (self, head->pt, g_bytes_ref (payload), fds != NULL ? g_object_ref (fds) : NULL,
-                            NULL, done);
-      else
-        task_finish_locked (self, head->pt, NULL, NULL, gipc_pool_wire_message_to_error (msg), done);
-    }
-  if (head->pt != NULL)
-    task_unref (head->pt);
-  g_free (head);
-
-  if (g_queue_is_empty (&w->sent))
-    {
-      w->state = WORKER_IDLE;
-      if (self != NULL && self->max_tasks_per_worker != 0 && w->tasks_done >= self->max_tasks_per_worker)
-        worker_retire_locked (self, w);
-    }
-  else if (self != NULL)
-    worker_advance_locked (self, w, done);
-}
-
-/* One message from @w (@bytes, maybe with @fds), or the end of its
- * stream (@error). The channel listens (push mode, its fast path). */
-static void
-worker_input (PoolWorker   *w,
-              GBytes       *bytes,
-              GUnixFDList  *fds,
-              const GError *stream_error)
-{
-  g_autoptr(DoneList) done = done_list_new ();
-  g_autoptr(GError) error = stream_error != NULL ? g_error_copy (stream_error) : NULL;
-  g_autoptr(GipcPool) self = g_weak_ref_get (&w->pool);
-
-  if (self != NULL && self->disposed)
-    g_clear_object (&self);
-
-  worker_ref (w);
-  POOL_LOCK ();
-  if (w->channel_done || (bytes != NULL && w->protocol_error != NULL))
-    ;  /* nothing more is taken from a worker that is being killed */
-  else if (bytes == NULL)
-    {
-      g_debug ("GipcPool: worker %d: end of its channel: %s",
-               w->started ? (int) gipc_process_get_pid (w->process) : 0, error->message);
-      if ((g_error_matches (error, GIPC_ERROR, GIPC_ERROR_PROTOCOL) ||
-                g_error_matches (error, GIPC_ERROR, GIPC_ERROR_MESSAGE_TOO_LARGE)) &&
-               !w->exited && !w->killed_by_pool && !w->retiring)
-        {
-          /* A corrupt stream, maybe from a live worker: it is killed. A
-           * worker that died mid-message is reported as a death (see
-           * worker_maybe_gone_locked); read errors such as ECONNRESET, and
-           * the end of the stream, wait for the exit. */
-          worker_protocol_error_locked (self, w, g_error_new (GIPC_ERROR, GIPC_ERROR_PROTOCOL,
-                                                              "Worker process %d sent a corrupt message: %s",
-                                                              (int) gipc_process_get_pid (w->process),
-                                                              error->message));
-        }
-      /* A read error (ECONNRESET) rather than the end of the stream: the
-       * worker closed its end with our messages unread. A busy worker has
-       * been sent nothing but its one request (a cancel empties the
-       * head's entry, which then needs no answer). */
-      if (g_error_matches (error, GIPC_ERROR, GIPC_ERROR_FAILED) &&
-          g_queue_get_length (&w->sent) == 1 && !w->awaiting_payload && w->unread_id == 0)
-        w->unread_id = ((SentEntry *) g_queue_peek_head (&w->sent))->id;
-      w->channel_done = TRUE;
-      worker_maybe_gone_locked (w, done);
-    }
-  else if (w->awaiting_payload)
-    {
-      w->awaiting_payload = FALSE;
-      if (fds != NULL && g_unix_fd_list_get_length (fds) > 0)
-        worker_protocol_error_locked (self, w, g_error_new_literal (GIPC_ERROR, GIPC_ERROR_PROTOCOL,
-                                                                    "A worker's result payload carried fds"));
-      else
-        worker_answer_locked (self, w, &w->pending, bytes, w->pending_fds, done);
-      gipc_pool_wire_message_clear (&w->pending);
-      g_clear_object (&w->pending_fds);
-    }
-  else
-    {
-      GipcPoolWireMessage msg;
-      guint n_fds = fds != NULL ? (guint) g_unix_fd_list_get_length (fds) : 0;
-
-      if (!gipc_pool_wire_decode (bytes, &msg, &error))
-        worker_protocol_error_locked (self, w, g_error_new (GIPC_ERROR, GIPC_ERROR_PROTOCOL,
-                                                            "Worker process %d sent a malformed result: %s",
-                                                            (int) gipc_process_get_pid (w->process),
-                                                            error->message));
-      else if (msg.kind != GIPC_POOL_WIRE_RESULT && msg.kind != GIPC_POOL_WIRE_ERROR)
-        worker_protocol_error_locked (self, w, g_error_new (GIPC_ERROR, GIPC_ERROR_PROTOCOL,
-                                                            "Worker process %d sent a message of kind 0x%02x",
-                                                            (int) gipc_process_get_pid (w->process), msg.kind));
-      else if (msg.n_fds != n_fds)
-        worker_protocol_error_locked (self, w, g_error_new (GIPC_ERROR, GIPC_ERROR_PROTOCOL,
-                                                            "Worker process %d announced %u fds and sent %u",
-                                                            (int) gipc_process_get_pid (w->process),
-                                                            msg.n_fds, n_fds));
-      else if (msg.flags & GIPC_POOL_WIRE_FLAG_PAYLOAD_FOLLOWS)
-        {
-          w->pending = msg;
-          memset (&msg, 0, sizeof msg);
-          w->pending_fds = fds != NULL ? g_object_ref (fds) : NULL;
-          w->awaiting_payload = TRUE;
-        }
-      else
-        worker_answer_locked (self, w, &msg, msg.payload, fds, done);
-      gipc_pool_wire_message_clear (&msg);
-    }
-
-  if (self != NULL)
-    pool_dispatch_locked (self, done);
-  POOL_UNLOCK ();
-
-  completions_run (done);
-  if (self != NULL)
-    pool_emit_notifies (self);
-  worker_unref (w);
-}
-
-static void
-worker_message_cb (GipcChannel *channel,
-                   GBytes      *message,
-                   gpointer     data)
-{
-  worker_input (data, message, NULL, NULL);
-}
-
-static void
-worker_message_with_fds_cb (GipcChannel *channel,
-                            GBytes      *message,
-                            GUnixFDList *fds,
-                            gpointer     data)
-{
-  worker_input (data, message, fds, NULL);
-}
-
-static void
-worker_error_cb (GipcChannel  *channel,
-                 const GError *error,
-                 gpointer      data)
-{
-  worker_input (data, NULL, NULL, error);
-}
-
-static void
-worker_listen (PoolWorker *w)
-{
-  w->message_id = g_signal_connect (w->channel, "message", G_CALLBACK (worker_message_cb), w);
-  w->message_fds_id = g_signal_connect (w->channel, "message-with-fds",
-                                        G_CALLBACK (worker_message_with_fds_cb), w);
-  w->error_id = g_signal_connect (w->channel, "error", G_CALLBACK (worker_error_cb), w);
-  g_main_context_push_thread_default (w->context);
-  gipc_channel_listen (w->channel);
-  g_main_context_pop_thread_default (w->context);
-}
-
-/* Our end of @w's channel, closed: it stops listening, and the worker sees
- * the end of its stream. */
-static void
-worker_close_channel (PoolWorker *w)
-{
-  w->channel_done = TRUE;
-  if (w->channel != NULL)
-    gipc_channel_close (w->channel, NULL);
-}
-
-static gint
-worker_process_main (GipcProcess *process,
-                     gpointer     data)
-{
-  PoolWorker *w = data;
-
-  return gipc_worker_serve (w->theirs, w->func, w->func_data);
-}
-
-/* Makes and starts a worker's process. The one place that starts workers:
- * when gipc_process_start_async exists, this becomes asynchronous. Called
- * in the pool's context, without the lock. */
-static void
-worker_start (GipcPool   *self,
-              PoolWorker *w)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(DoneList) done = done_list_new ();
-  GipcChannel *mine = NULL, *theirs = NULL;
-  GipcProcess *process = NULL;
-  gboolean ok = FALSE;
-  guint i;
-
-  if (gipc_pipe (GIPC_PIPE_FLAGS_UNIX_FDS | GIPC_PIPE_FLAGS_DUPLEX, &mine, &theirs, &error))
-    {
-      w->channel = mine;
-      w->theirs = theirs;
-      switch (self->kind)
-        {
-        case POOL_KIND_FORK:
-          process = gipc_process_new (worker_process_main, w, NULL);
-          break;
-        case POOL_KIND_TARGET:
-          process = gipc_process_new_for_target (self->server, self->target,
-                                                 self->target_args);
-          break;
-        case POOL_KIND_ARGV:
-          process = gipc_process_new_for_argv ((const gchar * const *) self->argv, &error);
-          break;
-        }
-    }
-
-  if (process != NULL)
-    {
-      w->process = process;
-      gipc_process_pass_channel (process, theirs);
-      gipc_process_set_die_with_parent (process, TRUE);
-      POOL_LOCK ();
-      gipc_process_set_sandbox (process, self->sandbox);
-      gipc_process_set_memory_limit (process, self->memory_limit);
-      for (i = 0; i < self->allowed_paths->len; i++)
-        {
-          const gchar *p = g_ptr_array_index (self->allowed_paths, i);
-          gipc_process_sandbox_allow_path (process, p + 2, p[0] == 'w');
-        }
-      if (self->allow_system_data)
-        gipc_process_sandbox_allow_system_data (process);
-      POOL_UNLOCK ();
-      w->exited_id = g_signal_connect (process, "exited", G_CALLBACK (worker_exited_cb), w);
-
-      g_main_context_push_thread_default (self->context);
-      ok = gipc_process_start (process, &error);
-      g_main_context_pop_thread_default (self->context);
-    }
-  g_clear_object (&w->theirs);
-
-  POOL_LOCK ();
-  if (ok)
-    {
-      w->started = TRUE;
-      self->n_alive++;
-      worker_ref (w);  /* the live process's reference, dropped once it is gone */
-      if (w->attached && w->state == WORKER_STARTING)
-        w->state = WORKER_IDLE;
-      else
-        {
-          /* Dropped while it started (pool disposed or closed). */
-          w->killed_by_pool = TRUE;
-          gipc_process_kill (process, NULL);
-        }
-      worker_listen (w);
-    }
-  else
-    {
-      PoolTask *pt;
-
-      g_debug ("GipcPool %p: could not start a worker: %s", self, error->message);
-      w->state = WORKER_GONE;
-      worker_detach_locked (self, w);
-      pt = g_queue_peek_head (&self->queue);
-      if (pt != NULL)
-        task_finish_locked (self, pt, NULL, NULL, g_error_copy (error), done);
-      pool_record_death_locked (self, done);
-    }
-  pool_dispatch_locked (self, done);
-  POOL_UNLOCK ();
-
-  if (ok && !self->disposed)
-    g_signal_emit (self, signals[SIGNAL_WORKER_STARTED], 0, process);
-  completions_run (done);
-}
-
-/* ---- the pool's machinery (in the pool's context) ---- */
-
-static gboolean
-task_timeout_cb (gpointer data)
-{
-  PoolTask *pt = data;
-  g_autoptr(GipcPool) self = pool_handle_get (pt->handle);
-  g_autoptr(DoneList) done = done_list_new ();
-
-  if (self == NULL)
-    return G_SOURCE_REMOVE;
-  POOL_LOCK ();
-  if (pt->state == TASK_RUNNING && !self->disposed)
-    {
-      PoolWorker *w = pt->worker;
-
-      g_clear_pointer (&pt->timeout_source, g_source_unref);
-      worker_kill_locked (self, w);
-      /* The timer runs for the head only: pt is the head. */
-      worker_take_sent_locked (self, w,
-                               g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-                                            "The task ran longer than the pool's task-timeout (%u ms); "
-                                            "its worker process %d was killed",
-                                            self->task_timeout, (int) gipc_process_get_pid (w->process)),
-                               FALSE, done);
-      pool_dispatch_locked (self, done);
-    }
-  POOL_UNLOCK ();
-  completions_run (done);
-  pool_emit_notifies (self);
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean grace_expired_cb (gpointer data);
-
-/* The head of @w's pipeline changed: its task's timeout starts now; a head
- * that was cancelled while it waited has cancel-grace to be answered. */
-static void
-worker_advance_locked (GipcPool   *self,
-                       PoolWorker *w,
-                       GPtrArray  *done)
-{
-  SentEntry *head = g_queue_peek_head (&w->sent);
-
-  if (head == NULL)
-    return;
-  if (head->pt != NULL && self->task_timeout != 0 && head->pt->timeout_source == NULL)
-    {
-      PoolTask *pt = head->pt;
-
-      pt->timeout_source = g_timeout_source_new (self->task_timeout);
-      g_source_set_static_name (pt->timeout_source, "[gipc] pool task timeout");
-      g_source_set_callback (pt->timeout_source, task_timeout_cb, task_ref (pt), task_unref);
-      g_source_attach (pt->timeout_source, self->context);
-    }
-  else if (head->pt == NULL && w->kill_source == NULL)
-    w->kill_source = worker_timeout (w, MAX (self->cancel_grace, PIPELINED_CANCEL_GRACE),
-                                     grace_expired_cb, "[gipc] pool cancel grace");
-}
-
-static void worker_send_request_locked (GipcPool    *self,
-                                        PoolWorker  *w,
-                                        GBytes      *bytes,
-                                        GUnixFDList *fds,
-                                        guint64      task_id);
-
-/* Sends the requests batched for @w: one alone as it is, several as one
- * BATCH message. They are behind the worker's current request: no report
- * of the write is needed (see worker_send_request_locked). */
-static void
-worker_flush_batch_locked (GipcPool   *self,
-                           PoolWorker *w)
-{
-  g_autoptr(GBytes) message = NULL;
-
-  if (w->batch == NULL)
-    return;
-  message = gipc_pool_wire_batch_end (g_steal_pointer (&w->batch));
-  gipc_channel_send_with_fds_async (w->channel, message, NULL, NULL, NULL, NULL);
-}
-
-static void
-pool_assign_locked (GipcPool   *self,
-                    PoolWorker *w,
-                    PoolTask   *pt)
-{
-  g_autoptr(GBytes) header = NULL;
-  gboolean follows = FALSE;
-  guint n_fds = pt->fds != NULL ? (guint) g_unix_fd_list_get_length (pt->fds) : 0;
-  gsize size = g_bytes_get_size (pt->request);
-
-  SentEntry *e = g_new0 (SentEntry, 1);
-
-  g_queue_remove (&self->queue, pt);
-  pt->state = TASK_RUNNING;
-  pt->worker = w;
-  self->n_running++;
-  e->id = pt->id;
-  e->pt = pt;  /* the queue's reference */
-  g_queue_push_tail (&w->sent, e);
-  w->state = WORKER_BUSY;
-  source_clear (&w->idle_source);
-
-  if (w->refill && w->sent.length > 1 && n_fds == 0 && size < GIPC_POOL_WIRE_INLINE_MAX)
-    {
-      /* Behind the worker's current request: goes with the batch. */
-      if (w->batch == NULL)
-        w->batch = gipc_pool_wire_batch_new ();
-      gipc_pool_wire_batch_add_payload (w->batch, GIPC_POOL_WIRE_REQUEST, pt->id, pt->request);
-      return;
-    }
-  worker_flush_batch_locked (self, w);
-  header = gipc_pool_wire_encode_payload (GIPC_POOL_WIRE_REQUEST, pt->id, n_fds, pt->request, &follows);
-  worker_send_request_locked (self, w, header, n_fds > 0 ? pt->fds : NULL, pt->id);
-  if (follows)
-    worker_send_request_locked (self, w, pt->request, NULL, pt->id);
-  /* The request stays with the task until it is answered: a worker that
-   * dies before it reads it gives it back to the queue. */
-  if (g_queue_get_length (&w->sent) == 1)
-    worker_advance_locked (self, w, NULL);
-}
-
-typedef struct
-{
-  PoolWorker *worker;
-  guint64     task_id;
-} SentData;
-
-static void
-request_sent_cb (GObject      *source,
-                 GAsyncResult *result,
-                 gpointer      data)
-{
-  SentData *sd = data;
-  PoolWorker *w = sd->worker;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(DoneList) done = done_list_new ();
-  g_autoptr(GipcPool) self = g_weak_ref_get (&w->pool);
-
-  gipc_channel_send_with_fds_finish (GIPC_CHANNEL (source), result, &error);
-  POOL_LOCK ();
-  w->sends_pending--;
-  /* EPIPE: the worker's end was closed before the request: it never got
-   * it. */
-  if (g_error_matches (error, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED) && w->unread_id == 0)
-    w->unread_id = sd->task_id;
-  worker_maybe_gone_locked (w, done);
-  POOL_UNLOCK ();
-  completions_run (done);
-  if (self != NULL && !self->disposed)
-    pool_emit_notifies (self);
-  worker_unref (w);
-  g_free (sd);
-}
-
-static void
-worker_send_request_locked (GipcPool    *self,
-                            PoolWorker  *w,
-                            GBytes      *bytes,
-                            GUnixFDList *fds,
-                            guint64      task_id)
-{
-  SentData *sd;
-
-  /* The fast path: a small request to a worker that has answered all it
-   * was sent (so it has read it all: its socket buffer holds none of our
-   * bytes and the write cannot block) is written at once, without a trip
-   * through the main loop. */
-  if (w->sends_pending == 0 && g_queue_get_length (&w->sent) == 1 &&
-      g_bytes_get_size (bytes) <= SYNC_SEND_MAX)
-    {
-      g_autoptr(GError) error = NULL;
-
-      if (gipc_channel_send_with_fds (w->channel, bytes, fds, NULL, &error))
-        return;
-      if (!g_error_matches (error, GIPC_ERROR, GIPC_ERROR_LOCKED))
-        {
-          if (g_error_matches (error, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED) && w->unread_id == 0)
-            w->unread_id = task_id;
-          return;  /* the receive side sees the end */
-        }
-    }
-
-  /* A request behind the worker's current one needs no report of its
-   * write: if the worker dies, it goes back to the queue anyway. */
-  if (g_queue_get_length (&w->sent) > 1)
-    {
-      gipc_channel_send_with_fds_async (w->channel, bytes, fds, NULL, NULL, NULL);
-      return;
-    }
-
-  sd = g_new0 (SentData, 1);
-  sd->worker = worker_ref (w);
-  sd->task_id = task_id;
-  w->sends_pending++;
-  /* Its report comes in the pool's context. (The other sends need no
-   * context: the channel listens in the pool's context.) */
-  g_main_context_push_thread_default (self->context);
-  gipc_channel_send_with_fds_async (w->channel, bytes, fds, NULL, request_sent_cb, sd);
-  g_main_context_pop_thread_default (self->context);
-}
-
-static gboolean
-worker_idle_timeout_cb (gpointer data)
-{
-  PoolWorker *w = data;
-  g_autoptr(GipcPool) self = g_weak_ref_get (&w->pool);
-  g_autoptr(DoneList) done = done_list_new ();
-
-  if (self == NULL)
-    return G_SOURCE_REMOVE;
-  POOL_LOCK ();
-  g_clear_pointer (&w->idle_source, g_source_unref);
-  if (w->attached && w->state == WORKER_IDLE && !self->disposed &&
-      pool_count_workers_locked (self) > MIN (self->min_workers, pool_max_workers_locked (self)))
-    worker_retire_locked (self, w);
-  pool_dispatch_locked (self, done);
-  POOL_UNLOCK ();
-  completions_run (done);
-  pool_emit_notifies (self);
-  return G_SOURCE_REMOVE;
-}
-
-static GList *pending_starts_take (GipcPool *self);
-
-/* Brings the pool's state forward: assigns queued tasks to idle workers,
- * decides which workers to start (started by the dispatch source, outside
- * the lock) and which to stop. Never runs user code. */
-static void
-pool_dispatch_locked (GipcPool  *self,
-                      GPtrArray *done)
-{
-  guint max = pool_max_workers_locked (self);
-  guint min = MIN (self->min_workers, max);
-  guint n_workers, n_starting = 0, n_idle = 0;
-  GList *l, *next;
-
-  if (self->disposed)
-    return;
-
-  if (self->broken)
-    {
-      g_autoptr(GError) error = g_error_new (GIPC_ERROR, GIPC_ERROR_POOL_BROKEN,
-                                             "The pool's workers died more than %u times within %u ms "
-                                             "(restart-intensity); call gipc_pool_reset()",
-                                             self->restart_intensity, self->restart_period);
-      pool_fail_queued_locked (self, error, done);
-    }
-
-  for (l = self->workers; l != NULL && !g_queue_is_empty (&self->queue); l = l->next)
-    {
-      PoolWorker *w = l->data;
-
-      if (w->state == WORKER_IDLE)
-        pool_assign_locked (self, w, g_queue_peek_head (&self->queue));
-    }
-
-  n_workers = pool_count_workers_locked (self);
-  for (l = self->workers; l != NULL; l = l->next)
-    {
-      PoolWorker *w = l->data;
-
-      if (w->state == WORKER_STARTING)
-        n_starting++;
-      else if (w->state == WORKER_IDLE)
-        n_idle++;
-    }
-
-  /* Start workers while tasks wait for them, or to keep min-workers. */
-  if (!self->broken)
-    while (n_workers < max &&
-           (self->queue.length > n_starting || (!self->closing && n_workers < min)))
-      {
-        PoolWorker *w = g_new0 (PoolWorker, 1);
-
-        w->ref_count = 2;  /* the list's, and the pending start's */
-        g_weak_ref_init (&w->pool, self);
-        w->context = g_main_context_ref (self->context);
-        w->attached = TRUE;
-        w->state = WORKER_STARTING;
-        w->func = self->func;
-        w->func_data = self->func_data;
-        self->workers = g_list_append (self->workers, w);
-        n_workers++;
-        n_starting++;
-        if (self->dispatch_source == NULL)
-          pool_schedule_dispatch (self);
-      }
-
-  /* Pipelining: when every worker is busy and no more can start, tasks
-   * that wait are sent to the workers behind their current ones (a few
-   * each, round robin), so that requests and results travel in batches. */
-  if (!self->broken && n_starting == 0 && n_workers >= max &&
-      self->queue.length > n_workers)
-    {
-      gboolean gave = TRUE;
-
-      for (l = self->workers; l != NULL; l = l->next)
-        {
-          PoolWorker *w = l->data;
-
-          w->refill = g_queue_get_length (&w->sent) <= PIPELINE_REFILL;
-        }
-      while (gave && !g_queue_is_empty (&self->queue))
-        {
-          gave = FALSE;
-          for (l = self->workers; l != NULL && !g_queue_is_empty (&self->queue); l = l->next)
-            {
-              PoolWorker *w = l->data;
-              guint n_sent = g_queue_get_length (&w->sent);
-
-              if (!w->refill || w->state != WORKER_BUSY || worker_is_draining (w) || n_sent >= PIPELINE_DEPTH ||
-                  (self->max_tasks_per_worker != 0 &&
-                   w->tasks_done + n_sent >= self->max_tasks_per_worker))
-                continue;
-              pool_assign_locked (self, w, g_queue_peek_head (&self->queue));
-              gave = TRUE;
-            }
-        }
-      for (l = self->workers; l != NULL; l = l->next)
-        {
-          PoolWorker *w = l->data;
-
-          w->refill = FALSE;
-          worker_flush_batch_locked (self, w);
-        }
-    }
-
-  /* Stop surplus idle workers: at once when closing with nothing queued or
-   * with a zero idle-timeout, else after idle-timeout. */
-  for (l = self->workers; l != NULL; l = next)
-    {
-      PoolWorker *w = l->data;
-
-      next = l->next;
-      if (w->state != WORKER_IDLE || !g_queue_is_empty (&self->queue))
-        continue;
-      if (self->closing || (n_workers > min && self->idle_timeout == 0) || n_workers > max)
-        {
-          worker_retire_locked (self, w);
-          n_workers--;
-        }
-      else if (n_workers > min && w->idle_source == NULL)
-        w->idle_source = worker_timeout (w, self->idle_timeout, worker_idle_timeout_cb,
-                                         "[gipc] pool worker idle timeout");
-      else if (n_workers <= min)
-        source_clear (&w->idle_source);
-    }
-
-  if (self->closing && g_queue_is_empty (&self->queue) && self->n_running == 0 &&
-      self->workers == NULL && self->n_alive == 0)
-    {
-      GList *tasks = g_steal_pointer (&self->close_tasks);
-
-      for (l = tasks; l != NULL; l = l->next)
-        {
-          /* A close completes through the same path as tasks. */
-          PoolTask *pt = l->data;
-
-          task_finish_locked (self, pt, NULL, NULL, NULL, done);
-          task_unref (pt);
-        }
-      g_list_free (tasks);
-    }
-}
-
-static GList *
-pending_starts_take (GipcPool *self)
-{
-  GList *starts = NULL, *l;
-
-  for (l = self->workers; l != NULL; l = l->next)
-    {
-      PoolWorker *w = l->data;
-
-      if (w->state == WORKER_STARTING && w->process == NULL && w->channel == NULL && !w->started)
-        starts = g_list_prepend (starts, worker_ref (w));
-    }
-  return g_list_reverse (starts);
-}
-
-static void
-pool_emit_notifies (GipcPool *self)
+void
+gipc_pool_emit_notifies (GipcPool *self)
 {
   guint queued, running, workers;
   gboolean congested;
@@ -1665,7 +141,7 @@ pool_emit_notifies (GipcPool *self)
   POOL_LOCK ();
   queued = self->queue.length;
   running = self->n_running;
-  workers = pool_count_workers_locked (self);
+  workers = gipc_pool_count_workers_locked (self);
   congested = pool_congested_locked (self);
   n_q = queued != self->notified_queued;
   n_r = running != self->notified_running;
@@ -1679,284 +155,15 @@ pool_emit_notifies (GipcPool *self)
 
   if (self->disposed || !(n_q || n_r || n_w || n_c))
     return;
+  /* Twice per task: a plain cast, not G_OBJECT()'s checked one. */
   if (n_q)
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_QUEUED_TASKS]);
+    g_object_notify_by_pspec ((GObject *) self, properties[PROP_QUEUED_TASKS]);
   if (n_r)
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING_TASKS]);
+    g_object_notify_by_pspec ((GObject *) self, properties[PROP_RUNNING_TASKS]);
   if (n_w)
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_WORKERS]);
+    g_object_notify_by_pspec ((GObject *) self, properties[PROP_WORKERS]);
   if (n_c)
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONGESTED]);
-}
-
-static gboolean
-pool_dispatch_cb (gpointer data)
-{
-  g_autoptr(GipcPool) self = g_weak_ref_get (data);
-  g_autoptr(DoneList) done = done_list_new ();
-  GList *starts, *l;
-
-  if (self == NULL)
-    return G_SOURCE_REMOVE;
-
-  POOL_LOCK ();
-  g_clear_pointer (&self->dispatch_source, g_source_unref);
-  pool_dispatch_locked (self, done);
-  starts = self->disposed ? NULL : pending_starts_take (self);
-  POOL_UNLOCK ();
-  completions_run (done);
-
-  for (l = starts; l != NULL; l = l->next)
-    {
-      PoolWorker *w = l->data;
-
-      if (w->attached && !self->disposed)
-        worker_start (self, w);
-      worker_unref (w);  /* from pending_starts_take */
-      worker_unref (w);  /* the pending start's */
-    }
-  g_list_free (starts);
-  pool_emit_notifies (self);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-weak_ref_free (gpointer data)
-{
-  g_weak_ref_clear (data);
-  g_free (data);
-}
-
-/* Any thread. */
-static void
-pool_schedule_dispatch (GipcPool *self)
-{
-  GWeakRef *ref;
-
-  POOL_LOCK ();
-  if (self->dispatch_source == NULL && !self->disposed)
-    {
-      ref = g_new0 (GWeakRef, 1);
-      g_weak_ref_init (ref, self);
-      self->dispatch_source = g_idle_source_new ();
-      /* Below the callbacks of finished tasks (completed from idle
-       * sources at G_PRIORITY_DEFAULT): a worker start (a blocking fork until
-       * gipc_process_start_async exists) must not delay them. */
-      g_source_set_priority (self->dispatch_source, G_PRIORITY_DEFAULT_IDLE);
-      g_source_set_static_name (self->dispatch_source, "[gipc] pool dispatch");
-      g_source_set_callback (self->dispatch_source, pool_dispatch_cb, ref, weak_ref_free);
-      g_source_attach (self->dispatch_source, self->context);
-    }
-  POOL_UNLOCK ();
-}
-
-/* ---- cancellation ---- */
-
-static gboolean
-grace_expired_cb (gpointer data)
-{
-  PoolWorker *w = data;
-  g_autoptr(GipcPool) self = g_weak_ref_get (&w->pool);
-  g_autoptr(DoneList) done = done_list_new ();
-
-  POOL_LOCK ();
-  g_clear_pointer (&w->kill_source, g_source_unref);
-  if (worker_is_draining (w) && w->state != WORKER_GONE)
-    {
-      if (self != NULL && !self->disposed)
-        {
-          worker_kill_locked (self, w);
-          worker_take_sent_locked (self, w, NULL, FALSE, done);
-          pool_dispatch_locked (self, done);
-        }
-      else
-        worker_kill_locked (NULL, w);
-    }
-  POOL_UNLOCK ();
-  completions_run (done);
-  if (self != NULL)
-    pool_emit_notifies (self);
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-task_cancel_cb (gpointer data)
-{
-  PoolTask *pt = data;
-  g_autoptr(GipcPool) self = pool_handle_get (pt->handle);
-  g_autoptr(DoneList) done = done_list_new ();
-
-  if (self == NULL)
-    return G_SOURCE_REMOVE;
-
-  POOL_LOCK ();
-  if (pt->state == TASK_QUEUED && !self->disposed)
-    task_finish_locked (self, pt, NULL, NULL,
-                        g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                             "The task was cancelled before it started"),
-                        done);
-  else if (pt->state == TASK_RUNNING && !self->disposed)
-    {
-      PoolWorker *w = pt->worker;
-      g_autoptr(GBytes) msg = gipc_pool_wire_encode_cancel (pt->id);
-      SentEntry *head = g_queue_peek_head (&w->sent);
-      gboolean was_head = head != NULL && head->pt == pt;
-      GList *l;
-
-      /* Its entry stays (the worker will answer it) without the task. */
-      for (l = w->sent.head; l != NULL; l = l->next)
-        {
-          SentEntry *e = l->data;
-
-          if (e->pt == pt)
-            e->pt = NULL;
-        }
-      g_main_context_push_thread_default (self->context);
-      {
-        SentData *sd = g_new0 (SentData, 1);
-
-        sd->worker = worker_ref (w);
-        sd->task_id = 0;
-        w->sends_pending++;
-        gipc_channel_send_with_fds_async (w->channel, msg, NULL, NULL, request_sent_cb, sd);
-      }
-      g_main_context_pop_thread_default (self->context);
-      task_finish_locked (self, pt, NULL, NULL,
-                          g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                               "The task was cancelled while it ran"),
-                          done);
-      task_unref (pt);  /* the entry's reference */
-      if (was_head)
-        {
-          /* It was the worker's current task. */
-          if (self->cancel_grace == 0)
-            {
-              worker_kill_locked (self, w);
-              worker_take_sent_locked (self, w, NULL, FALSE, done);
-            }
-          else
-            {
-              source_clear (&w->kill_source);
-              w->kill_source = worker_timeout (w, self->cancel_grace, grace_expired_cb,
-                                               "[gipc] pool cancel grace");
-            }
-        }
-      pool_dispatch_locked (self, done);
-    }
-  POOL_UNLOCK ();
-  completions_run (done);
-  pool_emit_notifies (self);
-  return G_SOURCE_REMOVE;
-}
-
-/* Any thread (the one that cancels). */
-static void
-task_cancelled_cb (GCancellable *cancellable,
-                   gpointer      data)
-{
-  PoolTask *pt = data;
-  GSource *source = g_idle_source_new ();
-
-  g_source_set_priority (source, G_PRIORITY_DEFAULT);
-  g_source_set_static_name (source, "[gipc] pool task cancel");
-  g_source_set_callback (source, task_cancel_cb, task_ref (pt), task_unref);
-  g_source_attach (source, pt->pool_context);
-  g_source_unref (source);
-}
-
-/* ---- submitting ---- */
-
-/* Gives queued @pt to an idle worker, if there is one. */
-static gboolean
-pool_assign_idle_locked (GipcPool *self,
-                         PoolTask *pt)
-{
-  GList *l;
-
-  if (self->disposed || self->broken || pt->state != TASK_QUEUED ||
-      g_queue_peek_head (&self->queue) != pt)
-    return FALSE;
-  for (l = self->workers; l != NULL; l = l->next)
-    {
-      PoolWorker *w = l->data;
-
-      if (w->state == WORKER_IDLE)
-        {
-          pool_assign_locked (self, w, pt);
-          return TRUE;
-        }
-    }
-  return FALSE;
-}
-
-static PoolTask *
-task_new (GipcPool     *self,
-          GBytes       *request,
-          GUnixFDList  *fds,
-          GCancellable *cancellable)
-{
-  PoolTask *pt = g_new0 (PoolTask, 1);
-
-  pt->ref_count = 1;
-  pt->handle = pool_handle_ref (self->handle);
-  pt->pool_context = g_main_context_ref (self->context);
-  pt->request = g_bytes_ref (request);
-  pt->fds = fds != NULL ? g_object_ref (fds) : NULL;
-  pt->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
-  return pt;
-}
-
-/* Queues @pt (any thread); the pool's context takes it from there. */
-static void
-pool_submit (GipcPool *self,
-             PoolTask *pt)
-{
-  g_autoptr(DoneList) done = done_list_new ();
-  GError *error = NULL;
-
-  POOL_LOCK ();
-  pt->id = ++self->next_task_id;
-  if (self->closing)
-    error = g_error_new_literal (GIPC_ERROR, GIPC_ERROR_CLOSED, "The pool is closed");
-  else if (self->broken)
-    error = g_error_new (GIPC_ERROR, GIPC_ERROR_POOL_BROKEN,
-                         "The pool's workers died more than %u times within %u ms "
-                         "(restart-intensity); call gipc_pool_reset()",
-                         self->restart_intensity, self->restart_period);
-  pt->state = TASK_QUEUED;
-  g_queue_push_tail (&self->queue, task_ref (pt));
-  if (error != NULL)
-    task_finish_locked (self, pt, NULL, NULL, error, done);
-  POOL_UNLOCK ();
-
-  if (error != NULL)
-    {
-      completions_run_deferred (done);
-      return;
-    }
-
-  if (pt->cancellable != NULL)
-    pt->cancel_id = g_cancellable_connect (pt->cancellable, G_CALLBACK (task_cancelled_cb),
-                                           task_ref (pt), task_unref);
-
-  /* Where the pool's context can be acquired (its own thread, or nobody
-   * iterates it), a task goes to an idle worker at once; anything else
-   * (starting workers, other threads) waits for the dispatch source. */
-  if (g_main_context_acquire (self->context))
-    {
-      gboolean assigned;
-
-      POOL_LOCK ();
-      assigned = pool_assign_idle_locked (self, pt);
-      POOL_UNLOCK ();
-      g_main_context_release (self->context);
-      if (assigned)
-        {
-          pool_emit_notifies (self);
-          return;
-        }
-    }
-  pool_schedule_dispatch (self);
+    g_object_notify_by_pspec ((GObject *) self, properties[PROP_CONGESTED]);
 }
 
 /**
@@ -2015,14 +222,14 @@ gipc_pool_run_async (GipcPool            *self,
       return;
     }
 
-  pt = task_new (self, request, fds, cancellable);
+  pt = gipc_pool_task_new (self, request, fds, cancellable);
   pt->is_async = TRUE;
   pt->source_tag = gipc_pool_run_async;
   pt->callback = callback;
   pt->user_data = user_data;
   pt->caller_context = g_main_context_ref_thread_default ();
-  pool_submit (self, pt);
-  task_unref (pt);
+  gipc_pool_submit (self, pt);
+  gipc_pool_task_unref (pt);
 }
 
 /**
@@ -2117,12 +324,12 @@ gipc_pool_run (GipcPool      *self,
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return NULL;
 
-  pt = task_new (self, request, fds, cancellable);
+  pt = gipc_pool_task_new (self, request, fds, cancellable);
   waiter = g_new0 (SyncWaiter, 1);
   g_mutex_init (&waiter->mutex);
   g_cond_init (&waiter->cond);
   pt->waiter = waiter;
-  pool_submit (self, pt);
+  gipc_pool_submit (self, pt);
 
   g_mutex_lock (&waiter->mutex);
   while (!waiter->done)
@@ -2159,7 +366,7 @@ gipc_pool_run (GipcPool      *self,
       if (out_fds != NULL)
         *out_fds = g_steal_pointer (&waiter->fds);
     }
-  task_unref (pt);
+  gipc_pool_task_unref (pt);
   return result;
 }
 
@@ -2193,7 +400,7 @@ gipc_pool_close_async (GipcPool            *self,
    * (as run_async). */
   pt = g_new0 (PoolTask, 1);
   pt->ref_count = 1;
-  pt->handle = pool_handle_ref (self->handle);
+  pt->handle = gipc_pool_handle_ref (self->handle);
   pt->pool_context = g_main_context_ref (self->context);
   pt->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
   pt->is_async = TRUE;
@@ -2207,7 +414,7 @@ gipc_pool_close_async (GipcPool            *self,
   self->closing = TRUE;
   self->close_tasks = g_list_append (self->close_tasks, pt);
   POOL_UNLOCK ();
-  pool_schedule_dispatch (self);
+  gipc_pool_schedule_dispatch (self);
 }
 
 /**
@@ -2269,15 +476,16 @@ gipc_pool_reset (GipcPool *self)
   POOL_LOCK ();
   self->broken = FALSE;
   g_queue_clear_full (&self->deaths, g_free);
+  g_clear_error (&self->last_start_error);
   POOL_UNLOCK ();
-  pool_schedule_dispatch (self);
+  gipc_pool_schedule_dispatch (self);
 }
 
 static void
 gipc_pool_dispose (GObject *object)
 {
   GipcPool *self = GIPC_POOL (object);
-  g_autoptr(DoneList) done = done_list_new ();
+  g_autoptr(DoneList) done = gipc_pool_done_list_new ();
   PoolTask *pt;
   GList *l;
 
@@ -2286,56 +494,27 @@ gipc_pool_dispose (GObject *object)
     {
       self->disposed = TRUE;
       self->handle->pool = NULL;
-      source_clear (&self->dispatch_source);
+      gipc_pool_source_clear (&self->dispatch_source);
       while ((pt = g_queue_peek_head (&self->queue)) != NULL)
         {
-          task_finish_locked (self, pt, NULL, NULL,
-                              g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                                   "The pool was finalized before the task ran"),
-                              done);
+          gipc_pool_task_finish_locked (self, pt, NULL, NULL,
+                                        g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                             "The pool was finalized before the task ran"),
+                                        done);
         }
-      while (self->workers != NULL)
-        {
-          PoolWorker *w = self->workers->data;
-
-          SentEntry *e;
-          /* A worker the dispatch source was to start holds a reference
-           * for that start, which will not happen now. */
-          gboolean start_pending = w->state == WORKER_STARTING && w->process == NULL;
-
-          while ((e = g_queue_pop_head (&w->sent)) != NULL)
-            {
-              if (e->pt != NULL)
-                {
-                  task_finish_locked (self, e->pt, NULL, NULL,
-                                      g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                                           "The pool was finalized while the task ran"),
-                                      done);
-                  task_unref (e->pt);
-                }
-              g_free (e);
-            }
-          if (start_pending)
-            {
-              w->state = WORKER_GONE;
-              worker_detach_locked (self, w);
-              worker_unref (w);
-            }
-          else
-            worker_kill_locked (self, w);
-        }
+      gipc_pool_workers_stop_locked (self, done);
       for (l = self->close_tasks; l != NULL; l = l->next)
         {
-          task_finish_locked (self, l->data, NULL, NULL,
-                              g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                                   "The pool was finalized before it closed"),
-                              done);
-          task_unref (l->data);
+          gipc_pool_task_finish_locked (self, l->data, NULL, NULL,
+                                        g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                             "The pool was finalized before it closed"),
+                                        done);
+          gipc_pool_task_unref (l->data);
         }
       g_clear_pointer (&self->close_tasks, g_list_free);
     }
   POOL_UNLOCK ();
-  completions_run_deferred (done);
+  gipc_pool_completions_run_deferred (done);
 
   G_OBJECT_CLASS (gipc_pool_parent_class)->dispose (object);
 }
@@ -2353,7 +532,8 @@ gipc_pool_finalize (GObject *object)
   g_strfreev (self->argv);
   g_ptr_array_unref (self->allowed_paths);
   g_queue_clear_full (&self->deaths, g_free);
-  pool_handle_unref (self->handle);
+  g_clear_error (&self->last_start_error);
+  gipc_pool_handle_unref (self->handle);
   g_main_context_unref (self->context);
   G_OBJECT_CLASS (gipc_pool_parent_class)->finalize (object);
 }
@@ -2841,7 +1021,9 @@ gipc_pool_new_for_target (GipcForkServer *server,
  * [func@Gipc.worker_serve] on its inherited channel 0
  * (`gipc_channel_new_inherited (0, ...)`, see
  * [ctor@Gipc.Process.new_for_argv]). A program that cannot be started
- * fails the task that waited for it with the start's error.
+ * fails the task that waited for it with the start's error (unless
+ * another worker is up or starting to run it), and breaks the pool after
+ * [property@Gipc.Pool:restart-intensity] tries.
  *
  * Returns: (transfer full): a new pool
  *
@@ -3094,7 +1276,7 @@ gipc_pool_get_workers (GipcPool *self)
   g_return_val_if_fail (GIPC_IS_POOL (self), 0);
 
   POOL_LOCK ();
-  value = pool_count_workers_locked (self);
+  value = gipc_pool_count_workers_locked (self);
   POOL_UNLOCK ();
   return value;
 }
@@ -3116,7 +1298,7 @@ gipc_pool_get_max_workers (GipcPool *self)
   g_return_val_if_fail (GIPC_IS_POOL (self), 0);
 
   POOL_LOCK ();
-  value = pool_max_workers_locked (self);
+  value = gipc_pool_max_workers_locked (self);
   POOL_UNLOCK ();
   return value;
 }
@@ -3145,7 +1327,7 @@ gipc_pool_set_max_workers (GipcPool *self,
   if (changed)
     {
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_WORKERS]);
-      pool_schedule_dispatch (self);
+      gipc_pool_schedule_dispatch (self);
     }
 }
 
@@ -3196,7 +1378,7 @@ gipc_pool_set_min_workers (GipcPool *self,
   if (changed)
     {
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MIN_WORKERS]);
-      pool_schedule_dispatch (self);
+      gipc_pool_schedule_dispatch (self);
     }
 }
 
@@ -3247,7 +1429,7 @@ gipc_pool_set_idle_timeout (GipcPool *self,
   if (changed)
     {
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IDLE_TIMEOUT]);
-      pool_schedule_dispatch (self);
+      gipc_pool_schedule_dispatch (self);
     }
 }
 
@@ -3298,7 +1480,7 @@ gipc_pool_set_max_tasks_per_worker (GipcPool *self,
   if (changed)
     {
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_TASKS_PER_WORKER]);
-      pool_schedule_dispatch (self);
+      gipc_pool_schedule_dispatch (self);
     }
 }
 
@@ -3349,7 +1531,7 @@ gipc_pool_set_task_timeout (GipcPool *self,
   if (changed)
     {
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TASK_TIMEOUT]);
-      pool_schedule_dispatch (self);
+      gipc_pool_schedule_dispatch (self);
     }
 }
 
@@ -3400,7 +1582,7 @@ gipc_pool_set_cancel_grace (GipcPool *self,
   if (changed)
     {
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CANCEL_GRACE]);
-      pool_schedule_dispatch (self);
+      gipc_pool_schedule_dispatch (self);
     }
 }
 
@@ -3451,7 +1633,7 @@ gipc_pool_set_restart_intensity (GipcPool *self,
   if (changed)
     {
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RESTART_INTENSITY]);
-      pool_schedule_dispatch (self);
+      gipc_pool_schedule_dispatch (self);
     }
 }
 
@@ -3502,7 +1684,7 @@ gipc_pool_set_restart_period (GipcPool *self,
   if (changed)
     {
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RESTART_PERIOD]);
-      pool_schedule_dispatch (self);
+      gipc_pool_schedule_dispatch (self);
     }
 }
 
@@ -3553,6 +1735,6 @@ gipc_pool_set_max_queued (GipcPool *self,
   if (changed)
     {
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_QUEUED]);
-      pool_schedule_dispatch (self);
+      gipc_pool_schedule_dispatch (self);
     }
 }

@@ -6,6 +6,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include <gio/gunixfdlist.h>
 
 #include "gipc-error.h"
@@ -15,6 +17,7 @@
 
 typedef struct
 {
+  GList        link;       /* in Worker.requests: no allocation per request */
   guint64      task_id;
   GBytes      *request;
   GUnixFDList *fds;
@@ -35,6 +38,7 @@ typedef struct
   gboolean        done;
   gint            exit_status;
   gboolean        fresh;             /* the only request came in the last iteration */
+  WorkerRequest  *spare;             /* the last request served, for the next one */
 } Worker;
 
 static void
@@ -85,7 +89,8 @@ worker_input (Worker      *w,
           return;
         }
       w->awaiting_payload->request = g_steal_pointer (&bytes);
-      g_queue_push_tail (&w->requests, g_steal_pointer (&w->awaiting_payload));
+      g_queue_push_tail_link (&w->requests, &w->awaiting_payload->link);
+      w->awaiting_payload = NULL;
       return;
     }
 
@@ -131,8 +136,12 @@ worker_input (Worker      *w,
           break;
         }
       {
-        WorkerRequest *req = g_new0 (WorkerRequest, 1);
+        WorkerRequest *req = g_steal_pointer (&w->spare);
 
+        if (req == NULL)
+          req = g_new0 (WorkerRequest, 1);
+
+        req->link.data = req;
         req->task_id = msg.task_id;
         req->fds = g_steal_pointer (&fds);
         if (msg.flags & GIPC_POOL_WIRE_FLAG_PAYLOAD_FOLLOWS)
@@ -141,7 +150,7 @@ worker_input (Worker      *w,
           {
             req->request = g_steal_pointer (&msg.payload);
             w->fresh = g_queue_is_empty (&w->requests) && !w->running;
-            g_queue_push_tail (&w->requests, req);
+            g_queue_push_tail_link (&w->requests, &req->link);
           }
       }
       break;
@@ -228,7 +237,7 @@ send_reply (Worker       *w,
 static void
 run_one (Worker *w)
 {
-  WorkerRequest *req = g_queue_pop_head (&w->requests);
+  WorkerRequest *req = g_queue_pop_head_link (&w->requests)->data;
   g_autoptr(GError) func_error = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GUnixFDList) out_fds = NULL;
@@ -260,7 +269,14 @@ run_one (Worker *w)
 
   if (!send_reply (w, req->task_id, result, out_fds, func_error, &error))
     worker_fail (w, error);
-  worker_request_free (req);
+  /* Kept for the next request, emptied. */
+  g_clear_pointer (&req->request, g_bytes_unref);
+  g_clear_object (&req->fds);
+  memset (req, 0, sizeof *req);
+  if (w->spare == NULL)
+    w->spare = req;
+  else
+    g_free (req);
 }
 
 /**
@@ -344,8 +360,10 @@ gipc_worker_serve (GipcChannel    *channel,
   for (i = 0; i < 64 && g_main_context_pending (w.context); i++)
     g_main_context_iteration (w.context, FALSE);
 
-  g_queue_clear_full (&w.requests, (GDestroyNotify) worker_request_free);
+  while (!g_queue_is_empty (&w.requests))
+    worker_request_free (g_queue_pop_head_link (&w.requests)->data);
   g_clear_pointer (&w.awaiting_payload, worker_request_free);
+  g_clear_pointer (&w.spare, worker_request_free);
   g_main_context_pop_thread_default (w.context);
   g_main_context_unref (w.context);
   g_object_unref (w.channel);

@@ -217,6 +217,20 @@ test_worker_func (GBytes        *request,
   return NULL;
 }
 
+/* The write fd of inherited channel 0, read from GIPC_CHANNEL_FDS before
+ * the channel is made: a rogue worker writes raw bytes to it. */
+static int raw_write_fd = -1;
+
+static void
+remember_raw_write_fd (void)
+{
+  const gchar *env = g_getenv ("GIPC_CHANNEL_FDS");
+  const gchar *colon = env != NULL ? strchr (env, ':') : NULL;
+
+  if (colon != NULL)
+    raw_write_fd = atoi (colon + 1);
+}
+
 /* Workers that do not speak the protocol. */
 static gint
 rogue_worker (GipcChannel *channel,
@@ -256,6 +270,19 @@ rogue_worker (GipcChannel *channel,
       gipc_channel_send (channel, answer, NULL, NULL);
       _exit (0);
     }
+  else if (g_str_equal (mode, "partial-frame"))
+    {
+      /* Dies in the middle of writing its result: the channel frame's
+       * header (fd wire format: length, no fds, inline) and the first
+       * bytes of a result message announced as 20 bytes long, then
+       * _exit(). */
+      guint8 frame[8 + 10] = { 0, 0, 0, 20, 0, 0, 0, 0, 'R', 0, 0, 0 };
+
+      g_assert_cmpint (raw_write_fd, >=, 0);
+      memcpy (frame + 12, (const guint8 *) g_bytes_get_data (request, NULL) + 4, 6);
+      gipc_test_write_all (raw_write_fd, frame, sizeof frame);
+      _exit (0);
+    }
   else if (g_str_equal (mode, "truncated"))
     {
       /* A result header announcing a separate payload, then the death. */
@@ -277,8 +304,11 @@ serve_target (GipcProcess *process,
               gpointer     user_data)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GipcChannel) channel = gipc_channel_new_inherited (0, &error);
+  g_autoptr(GipcChannel) channel = NULL;
   const gchar *mode = args != NULL ? g_variant_get_string (args, NULL) : "serve";
+
+  remember_raw_write_fd ();
+  channel = gipc_channel_new_inherited (0, &error);
 
   g_assert_no_error (error);
   if (!g_str_equal (mode, "serve"))
@@ -1448,7 +1478,7 @@ test_stress_kills (void)
 {
   g_autoptr(GipcPool) pool = NULL;
   g_autoptr(GRand) rand = g_rand_new_with_seed (1234);
-  guint n = 2000, i, total, n_ok = 0, n_died = 0, n_zombies = 0;
+  guint n = 2000, i, total, n_ok = 0, n_died = 0, n_unstarted = 0, n_zombies = 0;
   Outcome *o = g_new0 (Outcome, n);
   GArray *children;
   guint fds_before = gipc_test_count_fds ();
@@ -1486,6 +1516,13 @@ test_stress_kills (void)
           gipc_test_assert_bytes_str (o[i].bytes, g_bytes_get_size (o[i].bytes) == 2 ? "ok" : "slept");
           n_ok++;
         }
+      else if (g_error_matches (o[i].error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED))
+        {
+          /* Every worker was dead or starting when a start was killed:
+           * no worker could be started for that task. Rare. */
+          g_assert_nonnull (strstr (o[i].error->message, "died while setting up"));
+          n_unstarted++;
+        }
       else
         {
           g_assert_error (o[i].error, GIPC_ERROR, GIPC_ERROR_WORKER_DIED);
@@ -1493,8 +1530,9 @@ test_stress_kills (void)
         }
       outcome_clear (&o[i]);
     }
-  g_test_message ("%u answered, %u died with their worker", n_ok, n_died);
-  g_assert_cmpuint (n_ok + n_died, ==, n);
+  g_test_message ("%u answered, %u died with their worker, %u had no worker that could start",
+                  n_ok, n_died, n_unstarted);
+  g_assert_cmpuint (n_ok + n_died + n_unstarted, ==, n);
   g_assert_cmpuint (n_ok, >, 0);
   g_free (o);
   g_ptr_array_unref (pids);
@@ -1572,6 +1610,431 @@ test_idle_no_cpu (void)
   g_assert_cmpint (cpu_us, <, 50000);
 }
 
+/* A worker that dies in the middle of writing its result (a partial
+ * channel frame, then _exit) costs its task, once, as a death; after it the
+ * idle pool costs no CPU (the end of that stream is not ready forever) and
+ * a lower-priority idle source keeps running. */
+static void
+test_partial_frame_death (gconstpointer data)
+{
+  const gchar *kind = data;
+  const gchar *argv[] = { self_exe, "--pool-worker", "partial-frame", NULL };
+  g_autoptr(GipcPool) pool = g_str_equal (kind, "argv")
+    ? gipc_pool_new_for_argv (argv)
+    : gipc_pool_new_for_target (server, "serve", g_variant_new_string ("partial-frame"));
+  g_autoptr(GBytes) echo = req ("echo:x");
+  struct rusage before, after;
+  Outcome o = { 0, };
+  gboolean done = FALSE;
+  guint idles = 0, id, i;
+  gint64 cpu_us;
+
+  gipc_pool_run_async (pool, echo, NULL, NULL, outcome_cb, &o);
+  while (o.n_called == 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_test_message ("%s", o.error != NULL ? o.error->message : "(no error)");
+  g_assert_null (o.bytes);
+  g_assert_error (o.error, GIPC_ERROR, GIPC_ERROR_WORKER_DIED);
+  g_assert_nonnull (strstr (o.error->message, "exited with status 0"));
+  while (gipc_pool_get_workers (pool) > 0)
+    g_main_context_iteration (NULL, TRUE);
+  gipc_test_drain_context (NULL);
+
+  /* Nothing of the pool's is ready: a low-priority idle runs every time. */
+  id = g_idle_add_full (G_PRIORITY_LOW, low_idle_cb, &idles, NULL);
+  for (i = 0; i < 10; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_source_remove (id);
+  g_assert_cmpuint (idles, >=, 8);
+
+  g_assert_no_errno (getrusage (RUSAGE_SELF, &before));
+  g_timeout_add (300, flag_cb, &done);
+  while (!done)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_no_errno (getrusage (RUSAGE_SELF, &after));
+  cpu_us = (after.ru_utime.tv_sec - before.ru_utime.tv_sec) * G_USEC_PER_SEC +
+           (after.ru_utime.tv_usec - before.ru_utime.tv_usec) +
+           (after.ru_stime.tv_sec - before.ru_stime.tv_sec) * G_USEC_PER_SEC +
+           (after.ru_stime.tv_usec - before.ru_stime.tv_usec);
+  g_test_message ("CPU over 300 ms of idle loop: %" G_GINT64_FORMAT " us", cpu_us);
+  /* A source ready forever would take all of it. */
+  g_assert_cmpint (cpu_us, <, 100000);
+  g_assert_cmpuint (o.n_called, ==, 1);
+  outcome_clear (&o);
+}
+
+/* ---- starting workers ---- */
+
+/* The fork server's pid: the parent of one of its children (a worker). */
+static pid_t
+fork_server_pid (void)
+{
+  g_autoptr(GipcPool) pool = gipc_pool_new_for_target (server, "serve", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) pid = run_one (pool, "pid", &error);
+  pid_t ppid = 0;
+
+  g_assert_no_error (error);
+  g_assert_true (gipc_test_read_proc_stat (bytes_to_int (pid), NULL, &ppid));
+  g_assert_cmpint (ppid, !=, getpid ());
+  return ppid;
+}
+
+typedef struct
+{
+  gint64 last;
+  gint64 max_gap;
+  guint  ticks;
+} Ticker;
+
+static gboolean
+tick_cb (gpointer data)
+{
+  Ticker *t = data;
+  gint64 now = g_get_monotonic_time ();
+
+  if (t->last != 0)
+    t->max_gap = MAX (t->max_gap, now - t->last);
+  t->last = now;
+  t->ticks++;
+  return G_SOURCE_CONTINUE;
+}
+
+typedef struct
+{
+  pid_t  pid;
+  guint  ms;
+  gint64 continued;  /* monotonic time of the SIGCONT */
+} Resume;
+
+static gpointer
+resume_thread (gpointer data)
+{
+  Resume *r = data;
+
+  g_usleep ((gulong) r->ms * 1000);
+  r->continued = g_get_monotonic_time ();
+  g_assert_no_errno (kill (r->pid, SIGCONT));
+  return NULL;
+}
+
+static void
+record_start_time_cb (GipcPool    *pool,
+                      GipcProcess *worker,
+                      gpointer     user_data)
+{
+  GArray *times = user_data;
+  gint64 now = g_get_monotonic_time ();
+
+  g_array_append_val (times, now);
+}
+
+#define STOPPED_MS 1000
+#define N_STARTS 4
+
+/* Workers start without blocking the pool's context. What a start waits
+ * for is the child's set-up report, or here the fork server's reply: the
+ * server is stopped (SIGSTOP) for a second while four workers start, and
+ * a 1 ms timeout in the same context (a GTK frame clock, say) keeps
+ * ticking. A blocking start would stall the context for the whole second. */
+static void
+test_start_never_blocks (void)
+{
+  g_autoptr(GipcPool) pool = gipc_pool_new_for_target (server, "serve", NULL);
+  g_autoptr(GBytes) echo = req ("echo:up");
+  g_autoptr(GArray) started = g_array_new (FALSE, FALSE, sizeof (gint64));
+  Outcome o[6] = { { 0, }, };
+  Ticker ticker = { 0, };
+  Resume resume = { 0, };
+  GThread *thread;
+  guint i, tick_id, n_done = 0;
+
+  resume.pid = fork_server_pid ();
+  resume.ms = STOPPED_MS;
+  gipc_pool_set_max_workers (pool, N_STARTS);
+  g_signal_connect (pool, "worker-started", G_CALLBACK (record_start_time_cb), started);
+
+  g_assert_no_errno (kill (resume.pid, SIGSTOP));
+  thread = g_thread_new ("resume", resume_thread, &resume);
+  tick_id = g_timeout_add (1, tick_cb, &ticker);
+  for (i = 0; i < G_N_ELEMENTS (o); i++)
+    gipc_pool_run_async (pool, echo, NULL, NULL, outcome_cb, &o[i]);
+  /* max-workers counts the workers that start: four, not six. */
+  gipc_test_drain_context (NULL);
+  g_assert_cmpuint (gipc_pool_get_workers (pool), ==, N_STARTS);
+  g_assert_cmpuint (gipc_pool_get_queued_tasks (pool), ==, G_N_ELEMENTS (o));
+  g_assert_cmpuint (gipc_pool_get_running_tasks (pool), ==, 0);
+  /* The four start (tasks waited when the pool looked); the first one
+   * up may run all the tasks. */
+  while (n_done < G_N_ELEMENTS (o) || started->len < N_STARTS)
+    {
+      g_main_context_iteration (NULL, TRUE);
+      for (i = 0, n_done = 0; i < G_N_ELEMENTS (o); i++)
+        n_done += o[i].n_called;
+    }
+  g_source_remove (tick_id);
+  g_thread_join (thread);
+
+  g_test_message ("%u ticks, largest gap %" G_GINT64_FORMAT " us, server stopped %u ms",
+                  ticker.ticks, ticker.max_gap, STOPPED_MS);
+  for (i = 0; i < G_N_ELEMENTS (o); i++)
+    {
+      g_assert_no_error (o[i].error);
+      gipc_test_assert_bytes_str (o[i].bytes, "up");
+      outcome_clear (&o[i]);
+    }
+  /* The starts were in flight while the server was stopped... */
+  g_assert_cmpuint (started->len, ==, N_STARTS);
+  for (i = 0; i < started->len; i++)
+    g_assert_cmpint (g_array_index (started, gint64, i), >=, resume.continued);
+  g_assert_cmpuint (gipc_pool_get_workers (pool), ==, N_STARTS);
+  /* ...and the context kept ticking (a blocking start: one gap of a
+   * second; the bound is generous for a loaded machine). */
+  g_assert_cmpint (ticker.max_gap, <, STOPPED_MS * 1000 / 2);
+  g_assert_cmpuint (ticker.ticks, >, 10);
+}
+
+/* The number of open fds once what earlier tests left closing (workers
+ * being reaped, their channels) is gone: the same count for 50 ms. */
+static guint
+settled_fd_count (void)
+{
+  guint prev = G_MAXUINT, n = 0, same = 0, i;
+
+  for (i = 0; i < 10000 && same < 50; i++)
+    {
+      gipc_test_drain_context (NULL);
+      n = gipc_test_count_fds ();
+      same = n == prev ? same + 1 : 0;
+      prev = n;
+      g_usleep (1000);
+    }
+  return n;
+}
+
+/* A pool finalized while its workers start (fork mode, spawn mode): every
+ * task's callback runs once with G_IO_ERROR_CANCELLED, the workers that
+ * were starting are killed and reaped once up, and no fd is left. */
+static void
+test_finalize_while_starting (gconstpointer data)
+{
+  const gchar *kind = data;
+  const gchar *argv[] = { self_exe, "--pool-worker", "serve", NULL };
+  g_autoptr(GBytes) echo = req ("echo:x");
+  g_autoptr(GArray) baseline = NULL;
+  Outcome o[3] = { { 0, }, };
+  GipcPool *pool;
+  guint fds_before, i, n_done = 0, total = 0, n_zombies = 0, iterations = 0;
+  GArray *children;
+
+  fds_before = settled_fd_count ();
+  baseline = gipc_test_list_children (NULL);
+  pool = g_str_equal (kind, "fork") ? gipc_pool_new (test_worker_func, NULL, NULL)
+                                    : gipc_pool_new_for_argv (argv);
+  gipc_pool_set_max_workers (pool, G_N_ELEMENTS (o));
+  for (i = 0; i < G_N_ELEMENTS (o); i++)
+    gipc_pool_run_async (pool, echo, NULL, NULL, outcome_cb, &o[i]);
+
+  /* One iteration at a time until the starts are made (the children
+   * exist): their reports come in a later iteration, so the starts are in
+   * flight. */
+  do
+    {
+      g_main_context_iteration (NULL, TRUE);
+      children = children_but (baseline);
+      total = children->len;
+      g_array_unref (children);
+      g_assert_cmpuint (++iterations, <, 100000);
+    }
+  while (total == 0);
+  g_assert_cmpuint (gipc_pool_get_running_tasks (pool), ==, 0);
+  g_object_unref (pool);
+
+  while (n_done < G_N_ELEMENTS (o))
+    {
+      g_main_context_iteration (NULL, TRUE);
+      for (i = 0, n_done = 0; i < G_N_ELEMENTS (o); i++)
+        n_done += o[i].n_called;
+    }
+  for (i = 0; i < G_N_ELEMENTS (o); i++)
+    g_assert_error (o[i].error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+
+  /* Every worker goes, reaped. */
+  for (i = 0; i < 10000; i++)
+    {
+      children = children_but (baseline);
+      total = children->len;
+      g_array_unref (children);
+      if (total == 0 && gipc_test_count_fds () == fds_before)
+        break;
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+  g_assert_cmpuint (total, ==, 0);
+  children = gipc_test_list_children (&n_zombies);
+  g_assert_cmpuint (n_zombies, ==, 0);
+  g_array_unref (children);
+  gipc_test_drain_context (NULL);
+  g_assert_cmpuint (gipc_test_count_fds (), ==, fds_before);
+  /* Each callback ran once, also after everything settled. */
+  for (i = 0; i < G_N_ELEMENTS (o); i++)
+    {
+      g_assert_cmpuint (o[i].n_called, ==, 1);
+      outcome_clear (&o[i]);
+    }
+}
+
+/* The same through a stopped fork server: the pool is finalized while
+ * the server has not answered its requests; once it does, the children it
+ * made are killed and nothing is left here. */
+static void
+test_finalize_while_starting_target (void)
+{
+  g_autoptr(GBytes) echo = req ("echo:x");
+  Outcome o[3] = { { 0, }, };
+  GipcPool *pool;
+  guint fds_before, i, n_done = 0;
+  pid_t server_pid;
+  guint exited = 0;
+  gboolean settled = FALSE;
+
+  fds_before = settled_fd_count ();
+  server_pid = fork_server_pid ();
+  pool = gipc_pool_new_for_target (server, "serve", NULL);
+  gipc_pool_set_max_workers (pool, G_N_ELEMENTS (o));
+  g_signal_connect (pool, "worker-exited", G_CALLBACK (count_pid_cb), &exited);
+  g_assert_no_errno (kill (server_pid, SIGSTOP));
+  for (i = 0; i < G_N_ELEMENTS (o); i++)
+    gipc_pool_run_async (pool, echo, NULL, NULL, outcome_cb, &o[i]);
+  /* The requests are sent; no reply can come. */
+  gipc_test_drain_context (NULL);
+  g_assert_cmpuint (gipc_pool_get_workers (pool), ==, G_N_ELEMENTS (o));
+  g_object_unref (pool);
+  g_assert_no_errno (kill (server_pid, SIGCONT));
+
+  while (n_done < G_N_ELEMENTS (o))
+    {
+      g_main_context_iteration (NULL, TRUE);
+      for (i = 0, n_done = 0; i < G_N_ELEMENTS (o); i++)
+        n_done += o[i].n_called;
+    }
+  for (i = 0; i < G_N_ELEMENTS (o); i++)
+    {
+      g_assert_cmpuint (o[i].n_called, ==, 1);
+      g_assert_error (o[i].error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+      outcome_clear (&o[i]);
+    }
+  for (i = 0; i < 10000 && !settled; i++)
+    {
+      settled = gipc_test_count_fds () == fds_before;
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+  gipc_test_drain_context (NULL);
+  g_assert_cmpuint (gipc_test_count_fds (), ==, fds_before);
+  g_assert_cmpuint (exited, ==, 0);  /* the pool was gone: no signal */
+  /* The server still serves. */
+  g_assert_cmpint (fork_server_pid (), ==, server_pid);
+}
+
+/* A worker that cannot start ran no task: while another worker is up, the
+ * task that waited for it is not failed with the start's error but waits
+ * for a worker that can run it (here the first one, once it is free). The
+ * program of an argv pool disappears after its first worker started. */
+static void
+test_start_failure_with_a_worker_up (void)
+{
+  g_autofree gchar *dir = g_dir_make_tmp ("gipc-test-pool-XXXXXX", NULL);
+  g_autofree gchar *link = g_build_filename (dir, "worker", NULL);
+  g_autofree gchar *exe = g_canonicalize_filename (self_exe, NULL);
+  const gchar *argv[] = { link, "--pool-worker", "serve", NULL };
+  g_autoptr(GipcPool) pool = NULL;
+  g_autoptr(GBytes) sleep_req = req ("sleep:200");
+  g_autoptr(GBytes) echo = req ("echo:b");
+  g_autoptr(GBytes) a = NULL, c = NULL;
+  g_autoptr(GError) error = NULL;
+  Outcome slept = { 0, }, o = { 0, };
+
+  g_assert_nonnull (dir);
+  g_assert_no_errno (symlink (exe, link));
+  pool = gipc_pool_new_for_argv (argv);
+  gipc_pool_set_max_workers (pool, 2);
+  /* The failed starts are deaths: room for them while worker 1 sleeps. */
+  gipc_pool_set_restart_intensity (pool, 10000);
+  a = run_one (pool, "echo:a", &error);
+  g_assert_no_error (error);
+  gipc_test_assert_bytes_str (a, "a");
+
+  g_assert_no_errno (unlink (link));
+  gipc_pool_run_async (pool, sleep_req, NULL, NULL, outcome_cb, &slept);  /* worker 1 */
+  gipc_pool_run_async (pool, echo, NULL, NULL, outcome_cb, &o);           /* no worker 2 */
+  while (slept.n_called == 0 || o.n_called == 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_no_error (slept.error);
+  gipc_test_assert_bytes_str (slept.bytes, "slept");
+  g_assert_no_error (o.error);
+  gipc_test_assert_bytes_str (o.bytes, "b");
+  outcome_clear (&slept);
+  outcome_clear (&o);
+
+  c = run_one (pool, "echo:c", &error);
+  g_assert_no_error (error);
+  gipc_test_assert_bytes_str (c, "c");
+  g_assert_no_errno (rmdir (dir));
+}
+
+/* A worker that cannot start fails a task that waited for it with the
+ * start's error (when no other worker is up or starting); the failures
+ * count as deaths, so the pool breaks after restart-intensity of them
+ * instead of trying again and again, and the remaining tasks fail with
+ * POOL_BROKEN naming the cause. */
+static void
+test_start_failure (void)
+{
+  const gchar *bad[] = { "/nonexistent/gipc-worker", NULL };
+  g_autoptr(GipcPool) pool = gipc_pool_new_for_argv (bad);
+  g_autoptr(GBytes) echo = req ("echo:x");
+  Outcome o[12] = { { 0, }, };
+  guint i, n_done = 0, n_spawn = 0, n_broken = 0;
+
+  gipc_pool_set_max_workers (pool, 2);
+  gipc_pool_set_restart_intensity (pool, 3);
+  for (i = 0; i < G_N_ELEMENTS (o); i++)
+    gipc_pool_run_async (pool, echo, NULL, NULL, outcome_cb, &o[i]);
+  while (n_done < G_N_ELEMENTS (o))
+    {
+      g_main_context_iteration (NULL, TRUE);
+      for (i = 0, n_done = 0; i < G_N_ELEMENTS (o); i++)
+        n_done += o[i].n_called;
+    }
+  for (i = 0; i < G_N_ELEMENTS (o); i++)
+    {
+      g_assert_cmpuint (o[i].n_called, ==, 1);
+      g_assert_null (o[i].bytes);
+      if (g_error_matches (o[i].error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED))
+        n_spawn++;
+      else
+        {
+          g_assert_error (o[i].error, GIPC_ERROR, GIPC_ERROR_POOL_BROKEN);
+          g_assert_nonnull (strstr (o[i].error->message, "could not start"));
+          g_assert_nonnull (strstr (o[i].error->message, "nonexistent"));
+          n_broken++;
+        }
+      outcome_clear (&o[i]);
+    }
+  /* restart-intensity + 1 failures break it, with at most two starts in
+   * flight: at most five tasks got the start's error. */
+  g_test_message ("%u tasks failed with the start's error, %u with POOL_BROKEN", n_spawn, n_broken);
+  g_assert_cmpuint (n_spawn, <=, 5);
+  g_assert_cmpuint (n_broken, ==, G_N_ELEMENTS (o) - n_spawn);
+  /* A start in flight when it broke ends too; none is tried again. */
+  while (gipc_pool_get_workers (pool) > 0)
+    g_main_context_iteration (NULL, TRUE);
+  gipc_test_drain_context (NULL);
+  g_assert_cmpuint (gipc_pool_get_workers (pool), ==, 0);
+  g_assert_cmpuint (gipc_pool_get_queued_tasks (pool), ==, 0);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1580,7 +2043,10 @@ main (int    argc,
 
   if (argc >= 3 && g_str_equal (argv[1], "--pool-worker"))
     {
-      g_autoptr(GipcChannel) channel = gipc_channel_new_inherited (0, &error);
+      g_autoptr(GipcChannel) channel = NULL;
+
+      remember_raw_write_fd ();
+      channel = gipc_channel_new_inherited (0, &error);
 
       if (channel == NULL)
         g_error ("worker: %s", error->message);
@@ -1629,6 +2095,14 @@ main (int    argc,
   gipc_test_add_func ("/pool/close", test_close);
   gipc_test_add_func ("/pool/stress-kills", test_stress_kills);
   gipc_test_add_func ("/pool/idle-no-cpu", test_idle_no_cpu);
+  gipc_test_add_func ("/pool/start/never-blocks", test_start_never_blocks);
+  g_test_add_data_func ("/pool/start/finalize-in-flight/fork", "fork", test_finalize_while_starting);
+  g_test_add_data_func ("/pool/start/finalize-in-flight/argv", "argv", test_finalize_while_starting);
+  gipc_test_add_func ("/pool/start/finalize-in-flight/target", test_finalize_while_starting_target);
+  gipc_test_add_func ("/pool/start/failure", test_start_failure);
+  gipc_test_add_func ("/pool/start/failure-with-a-worker-up", test_start_failure_with_a_worker_up);
+  g_test_add_data_func ("/pool/partial-frame-death/argv", "argv", test_partial_frame_death);
+  g_test_add_data_func ("/pool/partial-frame-death/target", "target", test_partial_frame_death);
 
   return g_test_run ();
 }

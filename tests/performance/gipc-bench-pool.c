@@ -246,28 +246,6 @@ warm_pool (guint workers)
   return pool;
 }
 
-/* µs per tiny task, one at a time. */
-static gdouble
-pool_rtt (guint n)
-{
-  g_autoptr(GipcPool) pool = warm_pool (1);
-  g_autoptr(GBytes) request = g_bytes_new_static ("01234567", 8);
-  Counter c = { 0, 0 };
-  gdouble t0, t1;
-  guint i;
-
-  t0 = now_s ();
-  for (i = 0; i < n; i++)
-    {
-      gipc_pool_run_async (pool, request, NULL, NULL, count_cb, &c);
-      while (c.done <= i)
-        g_main_context_iteration (NULL, TRUE);
-    }
-  t1 = now_s ();
-  g_assert_cmpuint (c.errors, ==, 0);
-  return (t1 - t0) * 1e6 / n;
-}
-
 static void
 closed_cb (GObject      *source,
            GAsyncResult *result,
@@ -288,6 +266,29 @@ close_and_wait (GipcPool *pool)
   gipc_pool_close_async (pool, NULL, closed_cb, &closed);
   while (!closed)
     g_main_context_iteration (NULL, TRUE);
+}
+
+/* µs per tiny task, one at a time. */
+static gdouble
+pool_rtt (guint n)
+{
+  g_autoptr(GipcPool) pool = warm_pool (1);
+  g_autoptr(GBytes) request = g_bytes_new_static ("01234567", 8);
+  Counter c = { 0, 0 };
+  gdouble t0, t1;
+  guint i;
+
+  t0 = now_s ();
+  for (i = 0; i < n; i++)
+    {
+      gipc_pool_run_async (pool, request, NULL, NULL, count_cb, &c);
+      while (c.done <= i)
+        g_main_context_iteration (NULL, TRUE);
+    }
+  t1 = now_s ();
+  g_assert_cmpuint (c.errors, ==, 0);
+  close_and_wait (pool);
+  return (t1 - t0) * 1e6 / n;
 }
 
 /* Tasks/s with every task submitted at once. */
