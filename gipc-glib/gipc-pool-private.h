@@ -223,6 +223,7 @@ struct _PoolWorker
   gboolean       killed_by_pool;
   gboolean       retiring;
   gint           exit_code;
+  gboolean       core_dumped;
   GError        *protocol_error;
   guint          sends_pending;
   guint64        unread_id;     /* a request the worker provably never read, or 0 */

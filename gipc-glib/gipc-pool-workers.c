@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include <gio/gunixfdlist.h>
 
@@ -210,30 +209,20 @@ describe_death (PoolWorker *w)
 {
   GPid pid = gipc_process_get_pid (w->process);
 
-  if (w->exit_code >= 0)
+  if (w->exit_code == GIPC_PROCESS_EXIT_CODE_UNKNOWN)
+    return g_strdup_printf ("Worker process %d ended while it ran the task; its exit "
+                            "status is unknown (collected by someone else's waitpid)",
+                            (int) pid);
+  else if (w->exit_code >= 0)
     return g_strdup_printf ("Worker process %d exited with status %d while it ran the task",
                             (int) pid, w->exit_code);
   else
     {
       gint sig = -w->exit_code;
-      const gchar *core;
-      struct rlimit rl;
 
-      switch (sig)
-        {
-        case SIGQUIT: case SIGILL: case SIGTRAP: case SIGABRT: case SIGBUS:
-        case SIGFPE: case SIGSEGV: case SIGSYS: case SIGXCPU: case SIGXFSZ:
-          if (getrlimit (RLIMIT_CORE, &rl) == 0 && rl.rlim_cur == 0)
-            core = "no core dumped (core size limit 0)";
-          else
-            core = "core dumped (unless the system's core settings prevented it)";
-          break;
-        default:
-          core = "no core dumped (the signal does not dump one)";
-          break;
-        }
       return g_strdup_printf ("Worker process %d was killed by signal %d (%s) while it ran the task; %s",
-                              (int) pid, sig, g_strsignal (sig), core);
+                              (int) pid, sig, g_strsignal (sig),
+                              w->core_dumped ? "core dumped" : "no core dumped");
     }
 }
 
@@ -347,6 +336,7 @@ worker_exited_cb (GipcProcess *process,
   POOL_LOCK ();
   w->exited = TRUE;
   w->exit_code = exit_code;
+  w->core_dumped = gipc_process_get_core_dumped (process);
   gipc_pool_source_clear (&w->kill_source);
   if (!w->channel_done && w->eof_source == NULL)
     w->eof_source = gipc_pool_worker_timeout (w, EOF_WAIT_MS, worker_eof_wait_cb, "[gipc] pool worker end of stream");

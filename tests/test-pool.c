@@ -113,6 +113,14 @@ test_worker_func (GBytes        *request,
       gchar *pid = g_strdup_printf ("%d", (int) getpid ());
       return g_bytes_new_take (pid, strlen (pid));
     }
+  if (g_str_has_prefix (text, "segv-nocore"))
+    {
+      struct rlimit none = { 0, 0 };
+
+      setrlimit (RLIMIT_CORE, &none);
+      raise (SIGSEGV);
+      return NULL;
+    }
   if (g_str_has_prefix (text, "segv"))
     {
       raise (SIGSEGV);
@@ -456,6 +464,29 @@ test_crashes (void)
   assert_died (pool, "abort", "signal 6");
   assert_died (pool, "exit:3", "exited with status 3");
   assert_died (pool, "exit:0", "exited with status 0");
+}
+
+/* WORKER_DIED says whether a core was dumped as the kernel reported it for
+ * the worker (gipc_process_get_core_dumped), not from this program's own
+ * core size limit: here the program may dump cores, the worker may not. */
+static void
+test_crash_core_dumped (void)
+{
+  g_autoptr(GipcPool) pool = gipc_pool_new (test_worker_func, NULL, NULL);
+  struct rlimit rl;
+
+  g_assert_cmpint (getrlimit (RLIMIT_CORE, &rl), ==, 0);
+  if (rl.rlim_max == 0)
+    {
+      g_test_skip ("the hard core size limit is 0: a worker never dumps one");
+      return;
+    }
+  rl.rlim_cur = rl.rlim_max;
+  g_assert_cmpint (setrlimit (RLIMIT_CORE, &rl), ==, 0);
+
+  gipc_pool_set_max_workers (pool, 1);
+  assert_died (pool, "segv-nocore", "signal 11");
+  assert_died (pool, "segv-nocore", "; no core dumped");
 }
 
 static void
@@ -2068,6 +2099,7 @@ main (int    argc,
   gipc_test_add_func ("/pool/basic/fork", test_basic_fork);
   gipc_test_add_func ("/pool/errors", test_errors);
   gipc_test_add_func ("/pool/crashes", test_crashes);
+  gipc_test_add_func ("/pool/crash-core-dumped", test_crash_core_dumped);
   gipc_test_add_func ("/pool/timeout", test_timeout);
   gipc_test_add_func ("/pool/cancel/queued-and-running", test_cancel_queued_and_running);
   gipc_test_add_func ("/pool/cancel/cooperative", test_cancel_cooperative);
