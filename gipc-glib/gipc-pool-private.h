@@ -218,6 +218,7 @@ struct _PoolWorker
   gulong         message_fds_id;
   gulong         error_id;
   gboolean       started;
+  gboolean       start_taken;   /* its pending start was taken by the dispatch source */
   gboolean       channel_done;
   gboolean       exited;
   gboolean       killed_by_pool;
@@ -343,7 +344,7 @@ void         gipc_pool_worker_protocol_error_locked (GipcPool *self,
                                                      PoolWorker *w,
                                                      GError   *error);
 gboolean     gipc_pool_worker_idle_timeout_cb   (gpointer      data);
-GList       *gipc_pool_pending_starts_take      (GipcPool     *self);
+PoolWorker  *gipc_pool_pending_start_take       (GipcPool     *self);
 void         gipc_pool_worker_start             (GipcPool     *self,
                                                  PoolWorker   *w);
 void         gipc_pool_workers_stop_locked      (GipcPool     *self,

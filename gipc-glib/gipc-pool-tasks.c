@@ -698,12 +698,44 @@ gipc_pool_dispatch_locked (GipcPool  *self,
     }
 }
 
+/* Whether a worker waits for the dispatch source to start it. */
+static gboolean
+pool_has_pending_start_locked (GipcPool *self)
+{
+  GList *l;
+
+  for (l = self->workers; l != NULL; l = l->next)
+    {
+      PoolWorker *w = l->data;
+
+      if (w->state == WORKER_STARTING && w->process == NULL && w->channel == NULL &&
+          !w->started && !w->start_taken)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Before user code runs from the dispatch source (a callback may iterate
+ * the context in a nested loop and wait for a task that needs a worker
+ * still to start): the workers waiting for their start get another
+ * dispatch source, which the nested loop runs. */
+static void
+pool_reschedule_if_pending (GipcPool *self)
+{
+  gboolean pending;
+
+  POOL_LOCK ();
+  pending = !self->disposed && pool_has_pending_start_locked (self);
+  POOL_UNLOCK ();
+  if (pending)
+    gipc_pool_schedule_dispatch (self);
+}
+
 static gboolean
 pool_dispatch_cb (gpointer data)
 {
   g_autoptr(GipcPool) self = g_weak_ref_get (data);
   g_autoptr(DoneList) done = gipc_pool_done_list_new ();
-  GList *starts, *l;
 
   if (self == NULL)
     return G_SOURCE_REMOVE;
@@ -711,20 +743,36 @@ pool_dispatch_cb (gpointer data)
   POOL_LOCK ();
   g_clear_pointer (&self->dispatch_source, g_source_unref);
   gipc_pool_dispatch_locked (self, done);
-  starts = self->disposed ? NULL : gipc_pool_pending_starts_take (self);
   POOL_UNLOCK ();
-  gipc_pool_completions_run (done);
-
-  for (l = starts; l != NULL; l = l->next)
+  if (done->len > 0)
     {
-      PoolWorker *w = l->data;
+      pool_reschedule_if_pending (self);
+      gipc_pool_completions_run (done);
+    }
 
-      if (w->attached && !self->disposed)
-        gipc_pool_worker_start (self, w);
-      gipc_pool_worker_unref (w);  /* from gipc_pool_pending_starts_take */
+  /* One start at a time, each taken under the lock: a start that fails at
+   * once runs callbacks, which may dispose the pool (the workers not yet
+   * taken are then dropped by the dispose, the taken one stays ours) or
+   * iterate the context (a nested dispatch takes the others). */
+  for (;;)
+    {
+      PoolWorker *w;
+      gboolean start;
+
+      POOL_LOCK ();
+      w = self->disposed ? NULL : gipc_pool_pending_start_take (self);
+      start = w != NULL && w->attached;
+      POOL_UNLOCK ();
+      if (w == NULL)
+        break;
+      if (start)
+        {
+          pool_reschedule_if_pending (self);
+          gipc_pool_worker_start (self, w);
+        }
+      gipc_pool_worker_unref (w);  /* from gipc_pool_pending_start_take */
       gipc_pool_worker_unref (w);  /* the pending start's */
     }
-  g_list_free (starts);
   gipc_pool_emit_notifies (self);
   return G_SOURCE_REMOVE;
 }

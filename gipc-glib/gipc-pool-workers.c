@@ -684,8 +684,10 @@ gipc_pool_workers_stop_locked (GipcPool  *self,
       PoolWorker *w = self->workers->data;
       /* A worker the dispatch source was to start holds a reference
        * for that start, which will not happen now. (One whose start is
-       * in flight is killed once it is up: see worker_start_done.) */
-      gboolean start_pending = w->state == WORKER_STARTING && w->process == NULL;
+       * in flight is killed once it is up: see worker_start_done. One
+       * whose start the dispatch source took, while it ran user code, is
+       * detached and its start's reference left to the dispatch source.) */
+      gboolean start_pending = w->state == WORKER_STARTING && w->process == NULL && !w->start_taken;
       SentEntry *e;
 
       while ((e = sent_pop_head (&w->sent)) != NULL)
@@ -732,17 +734,24 @@ gipc_pool_worker_idle_timeout_cb (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-GList *
-gipc_pool_pending_starts_take (GipcPool *self)
+/* The next worker waiting for its start, with a reference, marked as
+ * taken (its start is the caller's now: a dispose in between leaves the
+ * pending start's reference to the caller), or NULL. */
+PoolWorker *
+gipc_pool_pending_start_take (GipcPool *self)
 {
-  GList *starts = NULL, *l;
+  GList *l;
 
   for (l = self->workers; l != NULL; l = l->next)
     {
       PoolWorker *w = l->data;
 
-      if (w->state == WORKER_STARTING && w->process == NULL && w->channel == NULL && !w->started)
-        starts = g_list_prepend (starts, gipc_pool_worker_ref (w));
+      if (w->state == WORKER_STARTING && w->process == NULL && w->channel == NULL &&
+          !w->started && !w->start_taken)
+        {
+          w->start_taken = TRUE;
+          return gipc_pool_worker_ref (w);
+        }
     }
-  return g_list_reverse (starts);
+  return NULL;
 }

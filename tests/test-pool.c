@@ -2066,6 +2066,345 @@ test_start_failure (void)
   g_assert_cmpuint (gipc_pool_get_queued_tasks (pool), ==, 0);
 }
 
+/* ---- re-entrancy: every callback the pool invokes, every action ---- */
+
+/* A start that fails at once (an empty program name), with the pool broken
+ * by it (restart-intensity 0) while more starts wait: the task's callback
+ * disposes the pool. The waiting workers' start references were dropped
+ * twice (by the dispose, and by the dispatch source that had taken them). */
+static void
+dispose_pool_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  outcome_cb (source, result, user_data);
+  if (unref_pool != NULL)
+    g_object_run_dispose (G_OBJECT (unref_pool));
+}
+
+static void
+test_dispose_in_start_failure_callback (void)
+{
+  const gchar *empty[] = { "", NULL };
+  Outcome o[3] = { { 0, }, };
+  g_autoptr(GBytes) echo = req ("echo:x");
+  guint i, n_done = 0;
+
+  unref_pool = gipc_pool_new_for_argv (empty);
+  gipc_pool_set_max_workers (unref_pool, 3);
+  gipc_pool_set_restart_intensity (unref_pool, 0);
+  gipc_pool_run_async (unref_pool, echo, NULL, NULL, dispose_pool_cb, &o[0]);
+  gipc_pool_run_async (unref_pool, echo, NULL, NULL, outcome_cb, &o[1]);
+  gipc_pool_run_async (unref_pool, echo, NULL, NULL, outcome_cb, &o[2]);
+  while (n_done < G_N_ELEMENTS (o))
+    {
+      g_main_context_iteration (NULL, TRUE);
+      for (i = 0, n_done = 0; i < G_N_ELEMENTS (o); i++)
+        n_done += o[i].n_called;
+    }
+  gipc_test_drain_context (NULL);
+  for (i = 0; i < G_N_ELEMENTS (o); i++)
+    {
+      g_assert_cmpuint (o[i].n_called, ==, 1);
+      g_assert_nonnull (o[i].error);
+      outcome_clear (&o[i]);
+    }
+  g_assert_cmpuint (gipc_pool_get_workers (unref_pool), ==, 0);
+  g_clear_object (&unref_pool);
+}
+
+typedef enum
+{
+  ACT_UNREF,
+  ACT_DISPOSE,
+  ACT_NESTED,
+  ACT_RESET,
+  ACT_SUBMIT,
+  ACT_CLOSE,
+  N_ACTS
+} ReAct;
+
+static const gchar *const re_act_names[] = { "unref", "dispose", "nested", "reset", "submit", "close" };
+
+typedef enum
+{
+  AT_RESULT,          /* a run_async callback with a result */
+  AT_START_FAILURE,   /* a run_async callback with a failed start's error */
+  AT_WORKER_STARTED,
+  AT_WORKER_EXITED,
+  AT_NOTIFY_QUEUED,
+  AT_NOTIFY_RUNNING,
+  AT_NOTIFY_WORKERS,
+  AT_NOTIFY_CONGESTED,
+  AT_CLOSE,           /* the close_async callback */
+  N_ATS
+} ReAt;
+
+static const gchar *const re_at_names[] = {
+  "result", "start-failure", "worker-started", "worker-exited", "notify-queued-tasks",
+  "notify-running-tasks", "notify-workers", "notify-congested", "close",
+};
+
+#define RE_N_TASKS 4
+
+typedef struct
+{
+  ReAt      at;
+  ReAct     act;
+  GipcPool *pool;       /* the test's reference; NULL once dropped */
+  GipcPool *weak;       /* the pool while it exists */
+  gboolean  acted;
+  guint     depth;
+  Outcome   tasks[RE_N_TASKS];
+  Outcome   extra[2];   /* submitted by the action */
+  guint     n_extra;
+  gboolean  closed;
+  GError   *close_error;
+  gboolean  close2_done;
+} Re;
+
+static void re_act (Re *re);
+
+typedef struct
+{
+  Re      *re;
+  Outcome *o;
+} ReTask;
+
+static void
+re_run_task_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  ReTask *t = user_data;
+  Re *re = t->re;
+  Outcome *o = t->o;
+
+  g_free (t);
+  outcome_cb (source, result, o);
+  if ((re->at == AT_RESULT && o->error == NULL) ||
+      (re->at == AT_START_FAILURE && o->error != NULL))
+    re_act (re);
+}
+
+static void
+re_submit (Re          *re,
+           Outcome     *o,
+           const gchar *text)
+{
+  g_autoptr(GBytes) request = req (text);
+  ReTask *t = g_new0 (ReTask, 1);
+
+  t->re = re;
+  t->o = o;
+  gipc_pool_run_async (re->weak, request, NULL, NULL, re_run_task_cb, t);
+}
+
+static void
+re_close_cb (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  Re *re = user_data;
+
+  g_assert_false (re->closed);
+  re->closed = TRUE;
+  gipc_pool_close_finish (NULL, result, &re->close_error);
+  if (re->at == AT_CLOSE)
+    re_act (re);
+}
+
+static void
+re_close2_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  Re *re = user_data;
+
+  g_assert_false (re->close2_done);
+  re->close2_done = TRUE;
+  gipc_pool_close_finish (NULL, result, NULL);
+}
+
+static void
+re_act (Re *re)
+{
+  if (re->acted || re->weak == NULL)
+    return;
+  re->acted = TRUE;
+  switch (re->act)
+    {
+    case ACT_UNREF:
+      g_clear_object (&re->pool);
+      break;
+    case ACT_DISPOSE:
+      g_object_run_dispose (G_OBJECT (re->weak));
+      break;
+    case ACT_NESTED:
+      {
+        /* A nested loop until another task completes. */
+        Outcome *o = &re->extra[re->n_extra++];
+
+        re_submit (re, o, "echo:nested");
+        while (o->n_called == 0)
+          g_main_context_iteration (NULL, TRUE);
+      }
+      break;
+    case ACT_RESET:
+      gipc_pool_reset (re->weak);
+      break;
+    case ACT_SUBMIT:
+      re_submit (re, &re->extra[re->n_extra++], "echo:more");
+      break;
+    case ACT_CLOSE:
+      gipc_pool_close_async (re->weak, NULL, re_close2_cb, re);
+      break;
+    case N_ACTS:
+      g_assert_not_reached ();
+    }
+}
+
+static void
+re_signal_cb (GipcPool    *pool,
+              GipcProcess *worker,
+              gpointer     user_data)
+{
+  re_act (user_data);
+}
+
+static void
+re_notify_cb (GObject    *object,
+              GParamSpec *pspec,
+              gpointer    user_data)
+{
+  re_act (user_data);
+}
+
+static gboolean
+re_all_done (Re *re)
+{
+  guint i;
+
+  for (i = 0; i < RE_N_TASKS; i++)
+    if (re->tasks[i].n_called == 0)
+      return FALSE;
+  for (i = 0; i < re->n_extra; i++)
+    if (re->extra[i].n_called == 0)
+      return FALSE;
+  if (re->at == AT_CLOSE && !re->closed && re->weak != NULL)
+    return FALSE;
+  if (re->act == ACT_CLOSE && re->acted && !re->close2_done)
+    return FALSE;
+  return re->acted;
+}
+
+static void
+test_reentrancy_matrix (gconstpointer data)
+{
+  guint code = GPOINTER_TO_UINT (data);
+  Re re = { 0, };
+  const gchar *bad[] = { "", NULL };
+  g_autoptr(GSource) guard = NULL;
+  gboolean timed_out = FALSE;
+  guint i;
+
+  re.at = code / N_ACTS;
+  re.act = code % N_ACTS;
+  if (re.at == AT_START_FAILURE)
+    re.pool = gipc_pool_new_for_argv (bad);
+  else
+    re.pool = gipc_pool_new_for_target (server, "serve", NULL);  /* no fork from a threaded test */
+  re.weak = re.pool;
+  g_object_add_weak_pointer (G_OBJECT (re.pool), (gpointer *) &re.weak);
+  gipc_pool_set_max_workers (re.pool, 2);
+  gipc_pool_set_max_queued (re.pool, 1);
+  if (re.at == AT_START_FAILURE)
+    gipc_pool_set_restart_intensity (re.pool, 1);
+
+  switch (re.at)
+    {
+    case AT_WORKER_STARTED:
+      g_signal_connect (re.pool, "worker-started", G_CALLBACK (re_signal_cb), &re);
+      break;
+    case AT_WORKER_EXITED:
+      g_signal_connect (re.pool, "worker-exited", G_CALLBACK (re_signal_cb), &re);
+      break;
+    case AT_NOTIFY_QUEUED:
+      g_signal_connect (re.pool, "notify::queued-tasks", G_CALLBACK (re_notify_cb), &re);
+      break;
+    case AT_NOTIFY_RUNNING:
+      g_signal_connect (re.pool, "notify::running-tasks", G_CALLBACK (re_notify_cb), &re);
+      break;
+    case AT_NOTIFY_WORKERS:
+      g_signal_connect (re.pool, "notify::workers", G_CALLBACK (re_notify_cb), &re);
+      break;
+    case AT_NOTIFY_CONGESTED:
+      g_signal_connect (re.pool, "notify::congested", G_CALLBACK (re_notify_cb), &re);
+      break;
+    default:
+      break;
+    }
+
+  /* One worker dies (for worker-exited), the others answer. */
+  re_submit (&re, &re.tasks[0], "echo:a");
+  re_submit (&re, &re.tasks[1], "exit:3");
+  re_submit (&re, &re.tasks[2], "sleep:20");
+  re_submit (&re, &re.tasks[3], "echo:d");
+  if (re.at == AT_CLOSE)
+    gipc_pool_close_async (re.pool, NULL, re_close_cb, &re);
+
+  guard = g_timeout_source_new_seconds (gipc_test_timeout_seconds ());
+  g_source_set_callback (guard, gipc_test_guard_timeout_cb, &timed_out, NULL);
+  g_source_attach (guard, NULL);
+  while (!re_all_done (&re) && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_destroy (guard);
+  g_assert_false (timed_out);
+
+  for (i = 0; i < RE_N_TASKS; i++)
+    {
+      g_assert_cmpuint (re.tasks[i].n_called, ==, 1);
+      outcome_clear (&re.tasks[i]);
+    }
+  for (i = 0; i < re.n_extra; i++)
+    {
+      g_assert_cmpuint (re.extra[i].n_called, ==, 1);
+      outcome_clear (&re.extra[i]);
+    }
+  g_clear_error (&re.close_error);
+  if (re.pool != NULL)
+    {
+      /* Still usable unless disposed or closed. */
+      if (re.act != ACT_DISPOSE && re.act != ACT_CLOSE && re.at != AT_CLOSE && re.at != AT_START_FAILURE)
+        {
+          g_autoptr(GError) error = NULL;
+          g_autoptr(GBytes) bytes = NULL;
+
+          gipc_pool_reset (re.pool);
+          bytes = run_one (re.pool, "echo:after", &error);
+          g_assert_no_error (error);
+          gipc_test_assert_bytes_str (bytes, "after");
+        }
+      g_clear_object (&re.pool);
+    }
+  g_assert_null (re.weak);
+  gipc_test_drain_context (NULL);
+}
+
+static void
+add_reentrancy_tests (void)
+{
+  guint at, act;
+
+  for (at = 0; at < N_ATS; at++)
+    for (act = 0; act < N_ACTS; act++)
+      {
+        g_autofree gchar *path = g_strdup_printf ("/pool/reentrancy/%s/%s", re_at_names[at], re_act_names[act]);
+
+        g_test_add_data_func (path, GUINT_TO_POINTER (at * N_ACTS + act), test_reentrancy_matrix);
+      }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -2135,6 +2474,8 @@ main (int    argc,
   gipc_test_add_func ("/pool/start/failure-with-a-worker-up", test_start_failure_with_a_worker_up);
   g_test_add_data_func ("/pool/partial-frame-death/argv", "argv", test_partial_frame_death);
   g_test_add_data_func ("/pool/partial-frame-death/target", "target", test_partial_frame_death);
+  gipc_test_add_func ("/pool/dispose-in-start-failure-callback", test_dispose_in_start_failure_callback);
+  add_reentrancy_tests ();
 
   return g_test_run ();
 }
