@@ -67,6 +67,13 @@ GPtrArray *gipc_channel_dup_pipe_peers  (GipcChannel  *self);
  * context. The process part calls it before emitting "exited". */
 void       gipc_channel_drain_input     (GipcChannel  *self);
 
+/* Whether the end of @self's input came as a connection reset (a socket
+ * whose peer closed its end with messages of ours unread in its receive
+ * queue) rather than a plain end of file; either way receivers see
+ * %GIPC_ERROR_PEER_CLOSED (or the truncation error mid-message). The
+ * pool uses it to know its request was never read. */
+gboolean gipc_channel_get_peer_reset    (GipcChannel  *self);
+
 /* Number of open channels in this process (tests, debugging). */
 guint    gipc_channel_get_n_open        (void);
 

@@ -87,6 +87,14 @@ gipc_channel_get_fds (GipcChannel *self,
 }
 
 gboolean
+gipc_channel_get_peer_reset (GipcChannel *self)
+{
+  g_return_val_if_fail (GIPC_IS_CHANNEL (self), FALSE);
+
+  return self->stream.transport.peer_reset;
+}
+
+gboolean
 gipc_channel_prepare_pass (GipcChannel  *self,
                            gboolean      for_exec,
                            GError      **error)

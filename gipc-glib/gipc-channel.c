@@ -76,6 +76,10 @@
  * [method@Gipc.Process.pass_channel]. Writing to a channel whose reader is
  * gone fails with %GIPC_ERROR_PEER_CLOSED: the process never receives
  * `SIGPIPE` for it, and the library never changes signal dispositions.
+ * A socket peer that closes its end with messages of ours unread (the
+ * kernel reports `ECONNRESET` to our reads, after what it sent) ends the
+ * stream as an end of file does: every whole message it sent is received,
+ * then %GIPC_ERROR_PEER_CLOSED (or %GIPC_ERROR_PROTOCOL inside a message).
  *
  * Since: 1.0
  */

@@ -18,6 +18,7 @@
 
 #include <gio/gunixfdlist.h>
 
+#include "gipc-channel-private.h"
 #include "gipc-error.h"
 #include "gipc-pool-private.h"
 
@@ -397,18 +398,19 @@ worker_input (PoolWorker   *w,
         {
           /* A corrupt stream, maybe from a live worker: it is killed. A
            * worker that died mid-message is reported as a death (see
-           * gipc_pool_worker_maybe_gone_locked); read errors such as ECONNRESET, and
-           * the end of the stream, wait for the exit. */
+           * gipc_pool_worker_maybe_gone_locked); the end of the stream
+           * (also as ECONNRESET) waits for the exit. */
           gipc_pool_worker_protocol_error_locked (self, w, g_error_new (GIPC_ERROR, GIPC_ERROR_PROTOCOL,
                                                                         "Worker process %d sent a corrupt message: %s",
                                                                         (int) gipc_process_get_pid (w->process),
                                                                         error->message));
         }
-      /* A read error (ECONNRESET) rather than the end of the stream: the
+      /* The end of the stream as a connection reset (ECONNRESET): the
        * worker closed its end with our messages unread. A busy worker has
        * been sent nothing but its one request (a cancel empties the
        * head's entry, which then needs no answer). */
-      if (g_error_matches (error, GIPC_ERROR, GIPC_ERROR_FAILED) &&
+      if (g_error_matches (error, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED) &&
+          w->channel != NULL && gipc_channel_get_peer_reset (w->channel) &&
           g_queue_get_length (&w->sent) == 1 && !w->awaiting_payload && w->unread_id == 0)
         w->unread_id = ((SentEntry *) g_queue_peek_head (&w->sent))->id;
       w->channel_done = TRUE;

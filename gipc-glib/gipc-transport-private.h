@@ -36,6 +36,7 @@ typedef struct
   gboolean is_socket;      /* an AF_UNIX stream socket: fds can travel */
   gboolean pipe_grown;     /* F_SETPIPE_SZ was tried */
   GArray  *pending_fds;    /* int: received, not yet claimed; or NULL */
+  gboolean peer_reset;     /* the end of the input came as ECONNRESET */
 } GipcTransport;
 
 /* Takes ownership of the fds (made non-blocking and close-on-exec before,

@@ -380,6 +380,17 @@ gipc_transport_read (GipcTransport  *self,
       while (n < 0 && errno == EINTR);
     }
 
+  /* A socket whose peer closed its end with data of ours unread in its
+   * receive queue: AF_UNIX delivers everything the peer sent first, then
+   * ECONNRESET once instead of the end of file (and the end of file after
+   * it). That is the end of the stream (as EPIPE is for a write); whether
+   * it came so is kept (gipc_channel_get_peer_reset). */
+  if (n < 0 && errno == ECONNRESET)
+    {
+      self->peer_reset = TRUE;
+      n = 0;
+    }
+
   if (n < 0)
     set_read_error (error, errno);
 

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -2009,6 +2010,148 @@ test_variant_invalid_payload (void)
     }
 }
 
+/* ---------------------------------------------------------------------- */
+/* A socket peer that closed with our data unread (ECONNRESET) */
+
+/* Writes one fd-format frame (8-byte header, inline payload) of @text. */
+static void
+write_socket_frame (int          fd,
+                    const gchar *text)
+{
+  gsize len = strlen (text);
+  guint8 header[8] = { (guint8) (len >> 24), (guint8) (len >> 16), (guint8) (len >> 8), (guint8) len, 0, 0, 0, 0 };
+
+  gipc_test_write_all (fd, header, sizeof header);
+  gipc_test_write_all (fd, text, len);
+}
+
+/* A channel over one end of a socketpair; the peer (the raw other end)
+ * sends "one", "two", "three" and @tail, then closes its end. With
+ * @unread, a message of ours is unread in the peer's receive queue when it
+ * closes: the kernel then gives our reads ECONNRESET (after the data the
+ * peer sent) instead of the end of file. */
+static GipcChannel *
+make_reset_reader (gboolean      unread,
+                   const guint8 *tail,
+                   gsize         tail_len)
+{
+  g_autoptr(GError) error = NULL;
+  GipcChannel *channel;
+  int sv[2];
+
+  g_assert_no_errno (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+  channel = gipc_channel_new_from_fds (sv[0], sv[0], &error);
+  g_assert_no_error (error);
+  if (unread)
+    gipc_test_send_str (channel, "never read");
+  write_socket_frame (sv[1], "one");
+  write_socket_frame (sv[1], "two");
+  write_socket_frame (sv[1], "three");
+  if (tail_len > 0)
+    gipc_test_write_all (sv[1], tail, tail_len);
+  close (sv[1]);
+  return channel;
+}
+
+/* Every whole message, then PEER_CLOSED: the same as the end of file
+ * (it was GIPC_ERROR_FAILED "Connection reset by peer"), sync and async,
+ * and again on the next receive. */
+static void
+test_eof_socket_reset (void)
+{
+  guint round;
+
+  for (round = 0; round < 4; round++)
+    {
+      gboolean unread = round < 2, async = round % 2 == 1;
+      g_autoptr(GipcChannel) reader = make_reset_reader (unread, NULL, 0);
+
+      if (async)
+        {
+          const gchar *expected[] = { "one", "two", "three" };
+          guint i;
+
+          for (i = 0; i < G_N_ELEMENTS (expected); i++)
+            {
+              g_autoptr(GBytes) message = receive_async_ok (reader);
+
+              gipc_test_assert_bytes_str (message, expected[i]);
+            }
+        }
+      else
+        {
+          gipc_test_receive_str (reader, "one");
+          gipc_test_receive_str (reader, "two");
+          gipc_test_receive_str (reader, "three");
+        }
+      gipc_test_receive_expect_error (reader, async, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
+      gipc_test_receive_expect_error (reader, !async, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
+      gipc_test_close_ok (reader);
+    }
+}
+
+/* Mid-frame, a reset is the same truncation error as an end of file. */
+static void
+test_eof_socket_reset_mid_frame (void)
+{
+  static const guint8 partial[] = { 0, 0, 0, 5, 0, 0, 0, 0, 'a', 'b' };
+  gsize cut[] = { 3, 8, sizeof partial };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (cut) * 2; i++)
+    {
+      gboolean async = i % 2 == 1;
+      g_autoptr(GipcChannel) eof = make_reset_reader (FALSE, partial, cut[i / 2]);
+      g_autoptr(GipcChannel) reset = make_reset_reader (TRUE, partial, cut[i / 2]);
+      g_autoptr(GError) eof_error = NULL;
+      g_autoptr(GError) reset_error = NULL;
+      g_autoptr(GBytes) none1 = NULL;
+      g_autoptr(GBytes) none2 = NULL;
+
+      gipc_test_receive_str (eof, "one");
+      gipc_test_receive_str (eof, "two");
+      gipc_test_receive_str (eof, "three");
+      gipc_test_receive_str (reset, "one");
+      gipc_test_receive_str (reset, "two");
+      gipc_test_receive_str (reset, "three");
+      gipc_test_receive_expect_error (reset, async, GIPC_ERROR, GIPC_ERROR_PROTOCOL);
+      none1 = gipc_channel_receive (eof, NULL, &eof_error);
+      none2 = gipc_channel_receive (reset, NULL, &reset_error);
+      g_assert_null (none1);
+      g_assert_null (none2);
+      g_assert_error (eof_error, GIPC_ERROR, GIPC_ERROR_PROTOCOL);
+      g_assert_error (reset_error, eof_error->domain, eof_error->code);
+      g_assert_cmpstr (reset_error->message, ==, eof_error->message);
+    }
+}
+
+/* Listening: three "message"s, then "error" once with PEER_CLOSED, as at
+ * an end of file. */
+static void
+test_listen_socket_reset (void)
+{
+  guint round;
+
+  for (round = 0; round < 2; round++)
+    {
+      g_autoptr(GipcChannel) reader = make_reset_reader (round == 0, NULL, 0);
+      ListenState state;
+
+      listen_state_init (&state, reader);
+      gipc_channel_listen (reader);
+      gipc_test_run_until (NULL, &state.got_error);
+      g_assert_cmpuint (state.messages->len, ==, 3);
+      gipc_test_assert_bytes_str (g_ptr_array_index (state.messages, 0), "one");
+      gipc_test_assert_bytes_str (g_ptr_array_index (state.messages, 1), "two");
+      gipc_test_assert_bytes_str (g_ptr_array_index (state.messages, 2), "three");
+      g_assert_error (state.error, GIPC_ERROR, GIPC_ERROR_PEER_CLOSED);
+      gipc_test_drain_context (g_main_context_default ());
+      g_assert_cmpuint (state.n_errors, ==, 1);
+      g_assert_cmpuint (state.n_messages_after_error, ==, 0);
+      listen_state_clear (&state);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2023,6 +2166,9 @@ main (int   argc,
   gipc_test_add_func ("/channel/eof/pending-receives", test_eof_pending_receives);
   gipc_test_add_func ("/channel/eof/duplex", test_eof_duplex);
   gipc_test_add_func ("/channel/eof/peer-killed", test_eof_peer_killed);
+  gipc_test_add_func ("/channel/eof/socket-reset", test_eof_socket_reset);
+  gipc_test_add_func ("/channel/eof/socket-reset-mid-frame", test_eof_socket_reset_mid_frame);
+  gipc_test_add_func ("/channel/listen/socket-reset", test_listen_socket_reset);
 
   gipc_test_add_func ("/channel/timeout/sync", test_timeout_sync);
   gipc_test_add_func ("/channel/timeout/async", test_timeout_async);

@@ -278,6 +278,20 @@ rogue_worker (GipcChannel *channel,
       gipc_channel_send (channel, answer, NULL, NULL);
       _exit (0);
     }
+  else if (g_str_equal (mode, "answer-linger-exit"))
+    {
+      /* A whole result, then the exit a while later, without reading the
+       * next request: the pool's read of the channel then gets the end
+       * as ECONNRESET (AF_UNIX, data of ours unread in its queue). */
+      guint8 msg[18] = { 'R', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 'o', 'k' };
+      g_autoptr(GBytes) answer = NULL;
+
+      memcpy (msg + 4, (const guint8 *) g_bytes_get_data (request, NULL) + 4, 8);
+      answer = g_bytes_new (msg, sizeof msg);
+      gipc_channel_send (channel, answer, NULL, NULL);
+      g_usleep (300 * 1000);
+      _exit (0);
+    }
   else if (g_str_equal (mode, "partial-frame"))
     {
       /* Dies in the middle of writing its result: the channel frame's
@@ -1323,6 +1337,30 @@ test_result_before_exit (void)
       g_assert_no_error (error);
       gipc_test_assert_bytes_str (ok, "ok");
     }
+}
+
+/* A worker that exits between tasks with the next request unread in its
+ * channel: that task never ran, so it goes to a new worker (not
+ * WORKER_DIED). The pool reads the end of that channel as ECONNRESET:
+ * PEER_CLOSED now (it was GIPC_ERROR_FAILED), so it asks the channel
+ * whether the end was a reset. */
+static void
+test_exit_with_request_unread (void)
+{
+  const gchar *argv[] = { self_exe, "--pool-worker", "answer-linger-exit", NULL };
+  g_autoptr(GipcPool) pool = gipc_pool_new_for_argv (argv);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) a = NULL;
+  g_autoptr(GBytes) b = NULL;
+
+  gipc_pool_set_max_workers (pool, 1);
+  a = run_one (pool, "echo:a", &error);
+  g_assert_no_error (error);
+  gipc_test_assert_bytes_str (a, "ok");
+  /* Sent while the worker lingers; it exits without reading it. */
+  b = run_one (pool, "echo:b", &error);
+  g_assert_no_error (error);
+  gipc_test_assert_bytes_str (b, "ok");
 }
 
 static void
@@ -2459,6 +2497,7 @@ main (int    argc,
   gipc_test_add_func ("/pool/sync-no-loop", test_sync_no_loop);
   gipc_test_add_func ("/pool/target-and-rogues", test_target_and_rogues);
   gipc_test_add_func ("/pool/argv", test_argv);
+  gipc_test_add_func ("/pool/exit-with-request-unread", test_exit_with_request_unread);
   gipc_test_add_func ("/pool/result-before-exit", test_result_before_exit);
   gipc_test_add_func ("/pool/memory-limit", test_memory_limit);
   gipc_test_add_func ("/pool/sandbox", test_sandbox);
