@@ -68,6 +68,8 @@ struct _GipcPool
   GSource         *dispatch_source;
   GQueue           deaths;            /* monotonic times (gint64*) of unexpected deaths */
   GError          *last_start_error;  /* the last worker start failed so, or NULL */
+  guint            start_backoff;     /* ms to wait after the last failed start; 0 after a good one */
+  GSource         *backoff_source;    /* while it runs, no worker start is begun */
   gboolean         broken;
   gboolean         closing;
   GList           *close_tasks;       /* of PoolTask*: close_async calls */
@@ -262,6 +264,12 @@ sent_pop_head (GQueue *sent)
  * wakeup of the worker, one dispatch here for several tasks). */
 #define PIPELINE_REFILL (PIPELINE_DEPTH / 2)
 
+/* The wait before the next worker start after a failed one: from the
+ * first, doubling at each failure in a row, up to the last; reset by a
+ * start that succeeds, gipc_pool_reset and dispose. */
+#define START_BACKOFF_MIN_MS 10
+#define START_BACKOFF_MAX_MS 1000
+
 /* Requests up to this size to an idle worker are written synchronously. */
 #define SYNC_SEND_MAX 4096
 
@@ -349,5 +357,6 @@ void         gipc_pool_worker_start             (GipcPool     *self,
                                                  PoolWorker   *w);
 void         gipc_pool_workers_stop_locked      (GipcPool     *self,
                                                  GPtrArray    *done);
+void         gipc_pool_start_backoff_clear_locked (GipcPool   *self);
 
 G_END_DECLS

@@ -600,8 +600,9 @@ gipc_pool_dispatch_locked (GipcPool  *self,
         n_idle++;
     }
 
-  /* Start workers while tasks wait for them, or to keep min-workers. */
-  if (!self->broken)
+  /* Start workers while tasks wait for them, or to keep min-workers;
+   * not while a failed start's backoff runs (its end dispatches again). */
+  if (!self->broken && self->backoff_source == NULL)
     while (n_workers < max &&
            (self->queue.length > n_starting || (!self->closing && n_workers < min)))
       {

@@ -524,6 +524,56 @@ worker_process_main (GipcProcess *process,
   return gipc_worker_serve (w->theirs, w->func, w->func_data);
 }
 
+static gboolean
+start_backoff_cb (gpointer data)
+{
+  g_autoptr(GipcPool) self = g_weak_ref_get (data);
+
+  if (self == NULL)
+    return G_SOURCE_REMOVE;
+  POOL_LOCK ();
+  if (self->backoff_source == g_main_current_source ())
+    g_clear_pointer (&self->backoff_source, g_source_unref);
+  POOL_UNLOCK ();
+  gipc_pool_schedule_dispatch (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+weak_ref_free (gpointer data)
+{
+  g_weak_ref_clear (data);
+  g_free (data);
+}
+
+/* A start failed: no new start begins for a while (a timeout source in
+ * the pool's context, never a wait), each failure in a row twice as long
+ * as the one before, so a worker that cannot start is not tried again
+ * and again while tasks wait. */
+static void
+start_backoff_locked (GipcPool *self)
+{
+  GWeakRef *ref;
+
+  self->start_backoff = self->start_backoff == 0 ? START_BACKOFF_MIN_MS :
+                        MIN (self->start_backoff * 2, START_BACKOFF_MAX_MS);
+  gipc_pool_source_clear (&self->backoff_source);
+  ref = g_new0 (GWeakRef, 1);
+  g_weak_ref_init (ref, self);
+  self->backoff_source = g_timeout_source_new (self->start_backoff);
+  g_source_set_static_name (self->backoff_source, "[gipc] pool start backoff");
+  g_source_set_callback (self->backoff_source, start_backoff_cb, ref, weak_ref_free);
+  g_source_attach (self->backoff_source, self->context);
+}
+
+/* Forgets the failed starts: the next start may begin at once. */
+void
+gipc_pool_start_backoff_clear_locked (GipcPool *self)
+{
+  self->start_backoff = 0;
+  gipc_pool_source_clear (&self->backoff_source);
+}
+
 /* The end of a worker's start (@ok, or @error): in the pool's context,
  * without the lock. The pool may have been disposed or finalized while
  * the start was in flight: the worker holds it weakly, and a worker that
@@ -549,6 +599,8 @@ worker_start_done (PoolWorker   *w,
         {
           self->n_alive++;
           g_clear_error (&self->last_start_error);
+          if (!self->disposed)
+            gipc_pool_start_backoff_clear_locked (self);
         }
       gipc_pool_worker_ref (w);  /* the live process's reference, dropped once it is gone */
       if (wanted)
@@ -584,6 +636,8 @@ worker_start_done (PoolWorker   *w,
           g_clear_error (&self->last_start_error);
           self->last_start_error = g_error_copy (error);
           pool_record_death_locked (self, done);
+          if (!self->broken && !self->disposed)
+            start_backoff_locked (self);
         }
     }
   if (self != NULL)

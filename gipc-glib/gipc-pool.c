@@ -464,7 +464,8 @@ gipc_pool_close_finish (GipcPool      *self,
  * Clears a broken pool (see [property@Gipc.Pool:restart-intensity]): the
  * count of recent worker deaths starts again from zero, and the pool starts
  * workers for new tasks. Does nothing to a pool that is not broken but
- * forgetting its recent deaths.
+ * forgetting its recent deaths and the backoff after failed starts (the
+ * next start may begin at once).
  *
  * Since: 1.0
  */
@@ -477,6 +478,7 @@ gipc_pool_reset (GipcPool *self)
   self->broken = FALSE;
   g_queue_clear_full (&self->deaths, g_free);
   g_clear_error (&self->last_start_error);
+  gipc_pool_start_backoff_clear_locked (self);
   POOL_UNLOCK ();
   gipc_pool_schedule_dispatch (self);
 }
@@ -495,6 +497,7 @@ gipc_pool_dispose (GObject *object)
       self->disposed = TRUE;
       self->handle->pool = NULL;
       gipc_pool_source_clear (&self->dispatch_source);
+      gipc_pool_start_backoff_clear_locked (self);
       while ((pt = g_queue_peek_head (&self->queue)) != NULL)
         {
           gipc_pool_task_finish_locked (self, pt, NULL, NULL,
@@ -752,6 +755,11 @@ gipc_pool_class_init (GipcPoolClass *klass)
    * [property@Gipc.Pool:restart-period], the pool is broken: it starts
    * no worker and fails the queued and new tasks with
    * %GIPC_ERROR_POOL_BROKEN until [method@Gipc.Pool.reset].
+   *
+   * A failed start is not retried at once: no new start begins for 10 ms,
+   * doubling with each failure in a row up to 1 s (a successful start
+   * and [method@Gipc.Pool.reset] forget it), so even a large intensity
+   * costs only a few tries a second.
    *
    * Since: 1.0
    */

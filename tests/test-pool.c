@@ -2443,6 +2443,109 @@ add_reentrancy_tests (void)
       }
 }
 
+/* Tasks that failed so far, of @o. */
+static guint
+count_called (Outcome *o,
+              guint    n)
+{
+  guint i, called = 0;
+
+  for (i = 0; i < n; i++)
+    called += o[i].n_called;
+  return called;
+}
+
+static gboolean
+set_flag_cb (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* Iterates the default context for @ms. */
+static void
+iterate_for (guint ms)
+{
+  gboolean done = FALSE;
+  GSource *source = g_timeout_source_new (ms);
+
+  g_source_set_callback (source, set_flag_cb, &done, NULL);
+  g_source_attach (source, NULL);
+  while (!done)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_destroy (source);
+  g_source_unref (source);
+}
+
+static gint64
+cpu_time_us (void)
+{
+  struct timespec ts;
+
+  g_assert_no_errno (clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &ts));
+  return (gint64) ts.tv_sec * G_USEC_PER_SEC + ts.tv_nsec / 1000;
+}
+
+/* A worker that cannot start is tried again after a backoff (10 ms,
+ * doubling), not at once: with a restart intensity that never breaks the
+ * pool, a few tries in 300 ms, not hundreds, and the context idle
+ * meanwhile. A reset forgets the backoff: the next try is at once. */
+static void
+test_start_backoff (void)
+{
+  const gchar *bad[] = { "/nonexistent/gipc-worker", NULL };
+  g_autoptr(GipcPool) pool = gipc_pool_new_for_argv (bad);
+  g_autoptr(GBytes) echo = req ("echo:x");
+  Outcome o[60] = { { 0, }, };
+  guint i, n_tries, n_before;
+  gint64 cpu, start;
+
+  gipc_pool_set_max_workers (pool, 1);
+  gipc_pool_set_restart_intensity (pool, 1000);
+  for (i = 0; i < G_N_ELEMENTS (o); i++)
+    gipc_pool_run_async (pool, echo, NULL, NULL, outcome_cb, &o[i]);
+
+  /* One worker at a time, none up: each failed start fails one task. */
+  cpu = cpu_time_us ();
+  iterate_for (300);
+  cpu = cpu_time_us () - cpu;
+  n_tries = count_called (o, G_N_ELEMENTS (o));
+  g_test_message ("%u tries in 300 ms, %" G_GINT64_FORMAT " us of CPU", n_tries, cpu);
+  g_assert_cmpuint (n_tries, >=, 1);
+  g_assert_cmpuint (n_tries, <=, 12);
+  g_assert_cmpint (cpu, <, 150 * 1000);
+  for (i = 0; i < G_N_ELEMENTS (o); i++)
+    if (o[i].n_called > 0)
+      g_assert_error (o[i].error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED);
+
+  /* Let the backoff grow to its 1 s ceiling (10 + 20 + ... + 640 ms),
+   * then reset: the next try comes at once, long before a second. */
+  while (count_called (o, G_N_ELEMENTS (o)) < 8)
+    g_main_context_iteration (NULL, TRUE);
+  iterate_for (20);
+  n_before = count_called (o, G_N_ELEMENTS (o));
+  gipc_pool_reset (pool);
+  start = g_get_monotonic_time ();
+  while (count_called (o, G_N_ELEMENTS (o)) == n_before)
+    g_main_context_iteration (NULL, TRUE);
+  g_test_message ("next try %" G_GINT64_FORMAT " ms after the reset",
+                  (g_get_monotonic_time () - start) / 1000);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 700 * 1000);
+
+  /* Dropped with a backoff running: the remaining tasks are cancelled,
+   * and the backoff's timeout does nothing once the pool is gone. */
+  g_clear_object (&pool);
+  while (count_called (o, G_N_ELEMENTS (o)) < G_N_ELEMENTS (o))
+    g_main_context_iteration (NULL, TRUE);
+  iterate_for (50);
+  for (i = 0; i < G_N_ELEMENTS (o); i++)
+    {
+      g_assert_cmpuint (o[i].n_called, ==, 1);
+      g_assert_nonnull (o[i].error);
+      outcome_clear (&o[i]);
+    }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -2511,6 +2614,7 @@ main (int    argc,
   gipc_test_add_func ("/pool/start/finalize-in-flight/target", test_finalize_while_starting_target);
   gipc_test_add_func ("/pool/start/failure", test_start_failure);
   gipc_test_add_func ("/pool/start/failure-with-a-worker-up", test_start_failure_with_a_worker_up);
+  gipc_test_add_func ("/pool/start/backoff", test_start_backoff);
   g_test_add_data_func ("/pool/partial-frame-death/argv", "argv", test_partial_frame_death);
   g_test_add_data_func ("/pool/partial-frame-death/target", "target", test_partial_frame_death);
   gipc_test_add_func ("/pool/dispose-in-start-failure-callback", test_dispose_in_start_failure_callback);
