@@ -81,6 +81,7 @@ def pass_tap(stream):
     if plans:
         out.write(b'1..%d\n' % tests)
         out.flush()
+    return tests
 
 
 def main(argv):
@@ -95,8 +96,16 @@ def main(argv):
         # log is the one with this pid.
         child = subprocess.Popen([valgrind, '--log-file=%s/%%p.log' % logdir]
                                  + options + program, stdout=subprocess.PIPE)
-        pass_tap(child.stdout)
+        tests = pass_tap(child.stdout)
         rc = child.wait()
+        # Each -p path runs at least one case: a renamed case must not
+        # leave the selection silently (GLib runs nothing for an unknown
+        # path).
+        paths = program.count('-p')
+        if rc == 0 and tests < paths:
+            print('valgrind-run: %d -p paths given, %d cases ran: a path '
+                  'names no case' % (paths, tests), file=sys.stderr)
+            rc = 1
         logs = {}
         for name in os.listdir(logdir):
             if name.endswith('.log'):
