@@ -24,9 +24,9 @@ the tests expect. Instead, after the program ended:
   the child: such "leaks" say nothing about the library. The test program
   itself runs every library object to its end and frees it.
 
-The program's stdout (TAP) passes through, its plan moved to the end; the verdict and the
-offending log records go to stderr. The exit code is the program's, or 1
-if valgrind found something in a process.
+The program's stdout (TAP) passes through, its plan moved to the end; the
+verdict and the offending log records go to stderr. The exit code is the
+program's, or 1 if valgrind found something in a process.
 """
 import os
 import re
@@ -48,7 +48,6 @@ LEAK_HEAD = re.compile(r'are definitely lost in loss record')
 
 def parse(path):
     text = open(path, encoding='utf-8', errors='replace').read()
-    ppid = re.search(r'^==\d+== Parent PID: (\d+)', text, re.M)
     cmd = re.search(r'^==\d+== Command: (.*)$', text, re.M)
     errors = re.search(r'^==\d+== ERROR SUMMARY: (\d+) errors', text, re.M)
     records = []
@@ -57,7 +56,6 @@ def parse(path):
         if lines and (ERROR_HEAD.match(lines[0]) or LEAK_HEAD.search(lines[0])):
             records.append('\n'.join(lines))
     return {
-        'ppid': int(ppid.group(1)) if ppid else None,
         'cmd': cmd.group(1) if cmd else '',
         'errors': int(errors.group(1)) if errors else 0,
         'records': records,
