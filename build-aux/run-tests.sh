@@ -12,8 +12,8 @@
 # fd/shared-memory and sandbox suites (tests/meson.build, valgrind_cases),
 # about a minute; then the four libFuzzer targets (frame, channel, fds,
 # pool) for a bounded time ($FUZZ_SECONDS each, default 15; each counts as
-# one test). Installs what is missing first. Ends with one summary line counting the test cases:
-# "N passed, N failed, N skipped".
+# one test). Installs what is missing first. Ends with one summary line
+# counting the test cases: "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash build-aux/install-deps.sh || exit 1
@@ -101,10 +101,11 @@ else
   echo "build failed: _build-asan"; status=1; failed=$((failed + 1))
 fi
 
-# Valgrind finds what ASan cannot see in the children that a fork copies
-# (fork mode, the fork server's), and runs the library's no-pidfd fallbacks
-# (valgrind 3.19 has no pidfd_open). The normal build; the 'valgrind' suite
-# only (a plain meson test leaves it out).
+# Valgrind checks what the ASan stage does not: every instruction, GLib's
+# too, not only instrumented code; the cases of the suites ASan leaves out
+# (no-asan); each forked child's own errors; and the library's no-pidfd
+# fallbacks (valgrind 3.19 has no pidfd_open). The normal build; the
+# 'valgrind' suite only (a plain meson test leaves it out).
 echo "== valgrind (_build, --setup valgrind --suite valgrind)"
 if [ $build_ok = 1 ]; then
   testlog=testlog-valgrind run_suite _build --setup valgrind --suite valgrind
