@@ -4,11 +4,16 @@
 # demo's build step does not take the test build's options away (one
 # test); the C, Python, gjs, example, docs and build (subproject consumer)
 # suites in a normal build (warnings as errors, GIR warnings fatal),
-# then the C suites again in an AddressSanitizer/UBSan build, then the four
-# libFuzzer targets (frame, channel, fds, pool) for a bounded time ($FUZZ_SECONDS
-# each, default 15; each counts as one test). Installs what is missing
-# first. Ends with one summary line counting the test cases:
-# "N passed, N failed, N skipped".
+# then the C suites again in an AddressSanitizer/UBSan build, then the
+# 'valgrind' suite in the normal build under valgrind's memcheck
+# (G_SLICE=always-malloc; tests/valgrind-run.py fails a case on any memcheck
+# error in any process, children included, and on a definite leak in the
+# test program): chosen cases of the process, fork-server, pool, channel
+# fd/shared-memory and sandbox suites (tests/meson.build, valgrind_cases),
+# about a minute; then the four libFuzzer targets (frame, channel, fds,
+# pool) for a bounded time ($FUZZ_SECONDS each, default 15; each counts as
+# one test). Installs what is missing first. Ends with one summary line
+# counting the test cases: "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash build-aux/install-deps.sh || exit 1
@@ -18,9 +23,11 @@ failed=0
 skipped=0
 status=0
 
+# run_suite DIR [meson test options...]; $testlog names the log meson
+# writes (testlog-SETUP with --setup SETUP).
 run_suite () {
   local dir=$1; shift
-  local log="$dir/meson-logs/testlog.json"
+  local log="$dir/meson-logs/${testlog:-testlog}.json"
   rm -f "$log"
   meson test -C "$dir" --print-errorlogs "$@"
   local rc=$?
@@ -92,6 +99,18 @@ if bash build-aux/setup-build.sh _build-asan -Dwerror=true \
       --no-suite build
 else
   echo "build failed: _build-asan"; status=1; failed=$((failed + 1))
+fi
+
+# Valgrind checks what the ASan stage does not: every instruction, GLib's
+# too, not only instrumented code; the cases of the suites ASan leaves out
+# (no-asan); each forked child's own errors; and the library's no-pidfd
+# fallbacks (valgrind 3.19 has no pidfd_open). The normal build; the
+# 'valgrind' suite only (a plain meson test leaves it out).
+echo "== valgrind (_build, --setup valgrind --suite valgrind)"
+if [ $build_ok = 1 ]; then
+  testlog=testlog-valgrind run_suite _build --setup valgrind --suite valgrind
+else
+  echo "build failed: _build"; status=1; failed=$((failed + 1))
 fi
 
 # Each fuzz target is one test: it passes if it builds, its known crash

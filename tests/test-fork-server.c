@@ -1626,6 +1626,13 @@ test_server_dies_under_child (void)
   char state = 0;
   guint i;
 
+  /* Without pidfds (valgrind 3.19) nothing tells the program of the exit
+   * of a child whose server died: it is reported lost at once. */
+  if (dead_server_fds () == 1)
+    {
+      g_test_skip ("no pidfd_open() here (valgrind 3.19?): an orphaned child cannot be watched");
+      return;
+    }
   begin ();
   process = start_with_channel (victim, "echo-loop", NULL, &channel);
   /* The target runs (the server has let it go). */
