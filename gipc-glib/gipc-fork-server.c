@@ -1389,7 +1389,12 @@ gipc_fork_server_start (GipcForkServer  *self,
       return FALSE;
     }
 
+  /* The library's own reaper thread (left by children the program
+   * started and joined before) is not the program's: the fork below
+   * holds it out of GLib and the allocator. */
   n_threads = gipc_child_setup_count_threads ();
+  if (n_threads > 1)
+    n_threads -= gipc_reaper_count_threads ();
   if (n_threads != 1)
     {
       g_mutex_unlock (&self->lock);
@@ -1445,9 +1450,11 @@ gipc_fork_server_start (GipcForkServer  *self,
   sigfillset (&all_signals);
   pthread_sigmask (SIG_SETMASK, &all_signals, &old_mask);
   gipc_channel_registry_lock ();
+  gipc_reaper_lock_for_fork ();
   pid = fork ();
   if (pid == 0)
     {
+      gipc_reaper_unlock_after_fork (TRUE);
       gipc_channel_registry_unlock ();
       close (sv[0]);
       /* The server's (and its children's) copy of the object: the lock
@@ -1462,6 +1469,7 @@ gipc_fork_server_start (GipcForkServer  *self,
                                  self->child_fault_for_testing);
     }
   errsv = errno;
+  gipc_reaper_unlock_after_fork (FALSE);
   gipc_channel_registry_unlock ();
   pthread_sigmask (SIG_SETMASK, &old_mask, NULL);
   close (sv[1]);
