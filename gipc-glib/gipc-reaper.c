@@ -161,6 +161,11 @@ static pthread_t      reaper_thread_id;
 static int            reaper_wake_fd = -1; /* eventfd, close-on-exec */
 static gboolean       reaper_poke;        /* call the fd-less funcs now */
 static sem_t          reaper_started;
+/* The thread's poll set (wakeup fd first) and the watch of each entry:
+ * here, not on its stack, so that a fork child frees them. */
+static struct pollfd *reaper_pfds;
+static guint         *reaper_pfd_watch;
+static guint          reaper_pfds_size;
 
 static void
 reaper_wake_locked (void)
@@ -243,10 +248,6 @@ reaper_pid_ended (pid_t pid)
 static void *
 reaper_thread (void *user_data)
 {
-  struct pollfd *pfds = NULL;
-  guint *pfd_watch = NULL;
-  guint pfds_size = 0;
-
   (void) user_data;
 
   /* Named before gipc_reaper_watch() returns (it waits for this): no
@@ -266,12 +267,18 @@ reaper_thread (void *user_data)
 
       /* The set to wait for: the wakeup fd, every watch's fd; the
        * earliest time a watch without an fd is due. */
-      if (pfds_size < reaper_n_watches + 1)
+      struct pollfd *pfds;
+      guint *pfd_watch;
+
+      if (reaper_pfds_size < reaper_n_watches + 1)
         {
-          pfds_size = MAX (16, (reaper_n_watches + 1) * 2);
-          pfds = g_renew (struct pollfd, pfds, pfds_size);
-          pfd_watch = g_renew (guint, pfd_watch, pfds_size);
+          reaper_pfds_size = MAX (16, (reaper_n_watches + 1) * 2);
+          reaper_pfds = g_renew (struct pollfd, reaper_pfds, reaper_pfds_size);
+          reaper_pfd_watch = g_renew (guint, reaper_pfd_watch, reaper_pfds_size);
         }
+      /* Only this thread changes them. */
+      pfds = reaper_pfds;
+      pfd_watch = reaper_pfd_watch;
       pfds[0].fd = reaper_wake_fd;
       pfds[0].events = POLLIN;
       pfds[0].revents = 0;
@@ -373,12 +380,17 @@ reaper_atfork_child (void)
       /* The watches' data (references on the parent's objects) is the
        * parent's: never released here. */
       g_free (reaper_watches);
+      g_free (reaper_pfds);
+      g_free (reaper_pfd_watch);
       if (reaper_wake_fd >= 0)
         close (reaper_wake_fd);
     }
   reaper_watches = NULL;
   reaper_n_watches = 0;
   reaper_watches_size = 0;
+  reaper_pfds = NULL;
+  reaper_pfd_watch = NULL;
+  reaper_pfds_size = 0;
   reaper_running = FALSE;
   reaper_wake_fd = -1;
   reaper_poke = FALSE;
