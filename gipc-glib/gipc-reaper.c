@@ -167,6 +167,15 @@ static struct pollfd *reaper_pfds;
 static guint         *reaper_pfd_watch;
 static guint          reaper_pfds_size;
 
+/* In a fork child: the watch arrays of its parent (and theirs). */
+typedef struct ReaperInherited ReaperInherited;
+struct ReaperInherited
+{
+  ReaperInherited *next;
+  ReaperWatch     *watches;
+};
+static ReaperInherited *reaper_inherited;
+
 static void
 reaper_wake_locked (void)
 {
@@ -378,8 +387,17 @@ reaper_atfork_child (void)
         if (reaper_watches[i].fd >= 0)
           close (reaper_watches[i].fd);
       /* The watches' data (references on the parent's objects) is the
-       * parent's: never released here. */
-      g_free (reaper_watches);
+       * parent's: never released here, and kept reachable (a leak
+       * checker in the child sees the parent's objects as still held,
+       * as they are). */
+      if (reaper_watches != NULL)
+        {
+          ReaperInherited *inherited = g_new (ReaperInherited, 1);
+
+          inherited->watches = reaper_watches;
+          inherited->next = reaper_inherited;
+          reaper_inherited = inherited;
+        }
       g_free (reaper_pfds);
       g_free (reaper_pfd_watch);
       if (reaper_wake_fd >= 0)
