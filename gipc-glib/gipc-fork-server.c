@@ -1554,9 +1554,11 @@ gipc_fork_server_start (GipcForkServer  *self,
   sigfillset (&all_signals);
   pthread_sigmask (SIG_SETMASK, &all_signals, &old_mask);
   gipc_channel_registry_lock ();
+  gipc_reaper_lock_for_fork ();
   pid = fork ();
   if (pid == 0)
     {
+      gipc_reaper_unlock_after_fork (TRUE);
       gipc_channel_registry_unlock ();
       close (sv[0]);
       /* The server's (and its children's) copy of the object: the lock
@@ -1571,6 +1573,7 @@ gipc_fork_server_start (GipcForkServer  *self,
                                  self->child_fault_for_testing);
     }
   errsv = errno;
+  gipc_reaper_unlock_after_fork (FALSE);
   gipc_channel_registry_unlock ();
   pthread_sigmask (SIG_SETMASK, &old_mask, NULL);
   close (sv[1]);

@@ -130,7 +130,7 @@ static gint process_counter;
  *
  * Exactly one party reaps a child, and only the library's own children:
  * whoever first sees the exit under the lock while the state is RUNNING
- * (a sync join, in any thread, or the child's reaper thread, see
+ * (a sync join, in any thread, or the reaper thread, see
  * gipc-reaper.c)
  * reaps it with waitid() on the pidfd (or the pid, without pidfds) and
  * moves the state to EXITED; the pidfd is closed then. No GChildWatch is
@@ -143,7 +143,7 @@ static gint process_counter;
  * to the start caller's context once the child was reaped, never from the
  * thread that reaped it.
  *
- * Lifetime. While the child runs, its reaper thread holds a strong
+ * Lifetime. While the child runs, its watch in the reaper thread holds a strong
  * reference on the process, so a dropped process still reports its exit;
  * that thread reaps it whether or not a context runs, so a program that
  * never iterates one keeps no zombie and no fd. The report holds a strong
@@ -158,7 +158,7 @@ static gint process_counter;
  * as GIPC_PROCESS_EXIT_CODE_UNKNOWN, never as a made-up code.
  *
  * Fork-server children are the server's, not ours: waitid() cannot see
- * them. Their reaper thread waits for the server's report fd
+ * them. The reaper thread waits for the server's report fd
  * (server_status_fd) instead, and "reaping" is reading that report
  * (gipc_fork_server_child_try_reap(), under the lock as above). If the
  * server died first, try_reap puts the child's pidfd on the report fd's
@@ -408,13 +408,26 @@ joined (GipcProcess *self)
 {
   GSource *report = NULL;
   gboolean handed;
+  gboolean woken = FALSE;
 
   g_mutex_lock (&self->lock);
   self->joined = TRUE;
   /* The reaper thread finishes with the process before a join returns:
    * then the caller's last unref finalizes it, in the caller's thread. */
   while (self->reaper_active)
-    g_cond_wait (&self->cond, &self->lock);
+    {
+      if (!woken)
+        {
+          /* Without a pidfd the reaper looks at the child on a backoff:
+           * it looks now (not under our lock: its funcs take it). */
+          woken = TRUE;
+          g_mutex_unlock (&self->lock);
+          gipc_reaper_wake ();
+          g_mutex_lock (&self->lock);
+          continue;
+        }
+      g_cond_wait (&self->cond, &self->lock);
+    }
   handed = self->handed_ref;
   self->handed_ref = FALSE;
   if (self->report_strong)
@@ -437,7 +450,7 @@ joined (GipcProcess *self)
     g_object_unref (self);
 }
 
-/* A reaper thread: the child ended, or was reaped by a join. */
+/* The reaper thread: the child ended, or was reaped by a join. */
 static gboolean
 reaper_cb (gpointer user_data)
 {
@@ -459,7 +472,7 @@ reaper_cb (gpointer user_data)
   return TRUE;
 }
 
-/* The reaper thread of a fork-server child: its report fd became
+/* The reaper thread, for a fork-server child: its report fd became
  * readable (the report, or the server went away). Not done: waits next
  * for a fresh copy of what now tells of the exit (the report fd, or, once
  * the server died, the child's pidfd put on its number), never again for

@@ -43,12 +43,16 @@ GipcReapResult gipc_reaper_try_reap (pid_t     pid,
 void gipc_reaper_reap_failed_child (pid_t pid,
                                     int   pidfd);
 
-/* Reaper threads. @func runs in a thread of its own once the child
- * @pid ended: once @fd turns readable (a pidfd; duplicated, the thread's
- * copy is closed before @func runs), or, with @fd -1, once waitid (WNOWAIT) on @pid
- * returns (or was reaped by someone else), with no lock of the caller
- * held, and returns TRUE when it is done with the child (FALSE: asked
- * again a little later). A fork child inherits no reaper thread. */
+/* The reaper thread ("gipc-reaper", one per process, started by the
+ * first watch and never ended). @func runs in it once the child @pid
+ * ended: once @fd turns readable (a pidfd; duplicated, the thread's copy
+ * is closed before @func runs), or, with @fd -1, once waitid (WNOWAIT) on
+ * @pid (looked at on a backoff of 1 to 100 ms) says it ended or was
+ * reaped by someone else, or after gipc_reaper_wake(). @func runs with
+ * the reaper's fork lock held and no lock of the caller, one func at a
+ * time for all children, and returns TRUE when it is done with the child
+ * (FALSE: asked again a little later, 10 ms). A fork child inherits no
+ * reaper state: its first watch starts its own thread. */
 typedef gboolean (*GipcReaperFunc) (gpointer data);
 
 void gipc_reaper_watch (pid_t          pid,
@@ -69,7 +73,12 @@ void gipc_reaper_watch_fd (int              fd,
                            GipcReaperFdFunc func,
                            gpointer         data);
 
-/* Around fork mode's fork (): no reaper thread is inside GLib then. */
+/* Someone else (a join) may have reaped a child watched without an fd:
+ * its func runs at the thread's next round, not after the backoff. */
+void gipc_reaper_wake (void);
+
+/* Around the library's own fork () (fork mode, the fork server): the
+ * reaper thread is in no func then (not inside GLib or the allocator). */
 void gipc_reaper_lock_for_fork     (void);
 void gipc_reaper_unlock_after_fork (gboolean in_child);
 

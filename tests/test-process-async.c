@@ -835,24 +835,216 @@ test_not_passed_hint (void)
   g_assert_null (strstr (error->message, "not passed"));
 }
 
-/* Under AddressSanitizer, a fork-mode child can inherit a lock of ASan's
- * allocator that a reaper thread of the parent held at the fork (ASan,
- * unlike glibc's malloc, does not take them around fork()): seen as a
- * child stuck in the allocator under g_source_attach () while 50 to 300
- * fork-mode children started beside their reaper threads. The tests that
- * start that many are skipped there; the normal build runs them. */
-static void
-skip_under_asan (void)
+/* The reaper (gipc-reaper.c): one thread for all running children of the
+ * program, whatever their number and mode. */
+static gint
+target_pause (GipcProcess *process,
+              gpointer     user_data)
 {
-  g_test_skip ("ASan's allocator is not fork-safe beside the reaper threads "
-               "of hundreds of fork-mode children (see main ())");
+  for (;;)
+    pause ();
+  return 0;
+}
+
+static gint
+server_target_pause (GipcProcess *process,
+                     GVariant    *args,
+                     gpointer     user_data)
+{
+  for (;;)
+    pause ();
+  return 0;
+}
+
+/* A few hundred children of every mode run at once: the process has at
+ * most a small constant number of threads more than before (one reaper
+ * thread, not one per child), uses no CPU while they run, and once they
+ * were killed they are reaped and every fd of theirs is closed without
+ * any main context being iterated. */
+static void
+test_reaper_many_children (void)
+{
+  const char * const argv[] = { "sleep", "1000", NULL };
+  guint n = gipc_test_running_on_valgrind () ? 30 : 200;
+  g_autoptr(GPtrArray) processes = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GipcProcess) warmup = new_mode ("spawn", 0);
+  g_autoptr(GArray) children_before = NULL;
+  g_autoptr(GError) error = NULL;
+  guint threads_before, threads_running, fds_before;
+  guint n_zombies = 0;
+  guint n_children = 0;
+  gint64 cpu_before, cpu_idle, wall_before, wall_idle;
+
+  /* The library's reaper thread and its wakeup fd exist from the first
+   * child on. */
+  g_assert_true (gipc_process_start (warmup, &error));
+  g_assert_true (gipc_process_join (warmup, -1, &error));
+  gipc_test_drain_context (NULL);
+  threads_before = gipc_test_count_threads ();
+  fds_before = gipc_test_count_fds ();
+  children_before = gipc_test_list_children (NULL);
+
+  for (guint i = 0; i < n; i++)
+    {
+      GipcProcess *process;
+
+      switch (i % 3)
+        {
+        case 0:
+          process = gipc_process_new (target_pause, NULL, NULL);
+          break;
+        case 1:
+          process = gipc_process_new_for_argv (argv, &error);
+          break;
+        default:
+          process = gipc_process_new_for_target (server, "pause", NULL);
+          break;
+        }
+      g_assert_no_error (error);
+      /* None is left behind if an assertion below fails. */
+      gipc_process_set_die_with_parent (process, TRUE);
+      g_assert_true (gipc_process_start (process, &error));
+      g_assert_no_error (error);
+      g_ptr_array_add (processes, process);
+    }
+
+  threads_running = gipc_test_count_threads ();
+
+  /* Idle: every child sleeps, nothing is to be done. */
+  cpu_before = gipc_test_cpu_time_us ();
+  wall_before = g_get_monotonic_time ();
+  g_usleep (300 * 1000);
+  cpu_idle = gipc_test_cpu_time_us () - cpu_before;
+  wall_idle = g_get_monotonic_time () - wall_before;
+
+  g_test_message ("%u children running: %u threads (%u before), %" G_GINT64_FORMAT
+                  " µs of CPU in %" G_GINT64_FORMAT " µs idle", n, threads_running,
+                  threads_before, cpu_idle, wall_idle);
+  g_assert_cmpuint (threads_running, <=, threads_before + 2);
+  /* A generous margin: a loop that polls, or a thread per child that
+   * wakes, shows as a good part of the wall time. */
+  g_assert_cmpint (cpu_idle, <, wall_idle / 4);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_assert_true (gipc_process_kill (g_ptr_array_index (processes, i), &error));
+      g_assert_no_error (error);
+    }
+
+  /* Bounded wait, no context iterated, no join: the reaper alone. */
+  for (guint i = 0; i < 3000; i++)
+    {
+      g_autoptr(GArray) children = gipc_test_list_children (&n_zombies);
+
+      n_children = children->len - MIN (children->len, children_before->len);
+      if (n_children == 0 && gipc_test_count_fds () == fds_before)
+        break;
+      g_usleep (10000);
+    }
+  g_test_message ("after the kill: %u children (%u zombies), %d fds more, %u threads",
+                  n_children, n_zombies, (int) gipc_test_count_fds () - (int) fds_before,
+                  gipc_test_count_threads ());
+  g_assert_cmpuint (n_children, ==, 0);
+  g_assert_cmpuint (gipc_test_count_fds (), ==, fds_before);
+  g_assert_cmpuint (gipc_test_count_threads (), <=, threads_before + 2);
+
+  for (guint i = 0; i < n; i++)
+    {
+      GipcProcess *process = g_ptr_array_index (processes, i);
+
+      g_assert_true (gipc_process_join (process, 0, &error));
+      g_assert_no_error (error);
+      g_assert_cmpint (gipc_process_get_exit_code (process), ==, -SIGKILL);
+    }
+  gipc_test_drain_context (NULL);
+}
+
+/* A fork-mode child inherits nothing of the parent's reaper (whose
+ * thread it does not have): its own children are reaped by its own. */
+static gint
+target_start_and_join (GipcProcess *process,
+                       gpointer     user_data)
+{
+  g_autoptr(GipcProcess) child = new_mode ("spawn", 5);
+  g_autoptr(GipcProcess) dropped = new_mode ("spawn", 0);
+  GError *error = NULL;
+
+  if (!gipc_process_start (child, &error) || !gipc_process_start (dropped, &error))
+    return 100;
+  if (!gipc_process_join (child, 10000, &error))
+    return 101;
+  if (!gipc_process_join (dropped, 10000, &error))
+    return 102;
+  return 10 + gipc_process_get_exit_code (child) + gipc_process_get_exit_code (dropped);
 }
 
 static void
-add_many_forks (const char *path,
-                GTestFunc   func)
+test_reaper_fork_child (void)
 {
-  gipc_test_add_func (path, GIPC_TEST_ASAN ? skip_under_asan : func);
+  const char * const argv[] = { "sleep", "1000", NULL };
+  g_autoptr(GipcProcess) running = gipc_process_new_for_argv (argv, NULL);
+  g_autoptr(GError) error = NULL;
+
+  /* The parent's reaper watches a child when the fork happens. */
+  gipc_process_set_die_with_parent (running, TRUE);
+  g_assert_true (gipc_process_start (running, &error));
+
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autoptr(GipcProcess) forked = gipc_process_new (target_start_and_join, NULL, NULL);
+
+      g_assert_true (gipc_process_start (forked, &error));
+      g_assert_no_error (error);
+      g_assert_true (gipc_process_join (forked, -1, &error));
+      g_assert_cmpint (gipc_process_get_exit_code (forked), ==, 15);
+    }
+
+  g_assert_true (gipc_process_kill (running, &error));
+  g_assert_true (gipc_process_join (running, -1, &error));
+  gipc_test_drain_context (NULL);
+}
+
+/* The library's own reaper thread is not one of the program's threads: a
+ * program that started and joined children before can still start a fork
+ * server (which must be started while the program has one thread). */
+static void
+test_reaper_then_fork_server (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(GipcProcess) first = new_mode ("spawn", 0);
+      g_autoptr(GipcProcess) running = NULL;
+      g_autoptr(GipcForkServer) later = gipc_fork_server_new ();
+      g_autoptr(GipcProcess) served = NULL;
+      const char * const argv[] = { "sleep", "1000", NULL };
+      g_autoptr(GError) error = NULL;
+
+      g_assert_true (gipc_process_start (first, &error));
+      g_assert_true (gipc_process_join (first, -1, &error));
+      /* And one still running, watched by the reaper at the fork. */
+      running = gipc_process_new_for_argv (argv, &error);
+      gipc_process_set_die_with_parent (running, TRUE);
+      g_assert_true (gipc_process_start (running, &error));
+      g_assert_cmpuint (gipc_test_count_threads (), ==, 2);
+
+      gipc_fork_server_add_target (later, "exit", server_target_exit, NULL, NULL);
+      g_assert_true (gipc_fork_server_start (later, &error));
+      g_assert_no_error (error);
+
+      served = gipc_process_new_for_target (later, "exit", g_variant_new_int32 (6));
+      g_assert_true (gipc_process_start (served, &error));
+      g_assert_no_error (error);
+      g_assert_true (gipc_process_join (served, -1, &error));
+      g_assert_cmpint (gipc_process_get_exit_code (served), ==, 6);
+
+      g_assert_true (gipc_process_kill (running, &error));
+      g_assert_true (gipc_process_join (running, -1, &error));
+      g_assert_cmpint (gipc_process_get_exit_code (running), ==, -SIGKILL);
+      return;
+    }
+
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
 }
 
 int
@@ -869,6 +1061,7 @@ main (int    argc,
   server = gipc_fork_server_new ();
   gipc_fork_server_add_target (server, "exit", server_target_exit, NULL, NULL);
   gipc_fork_server_add_target (server, "reply", server_target_reply, NULL, NULL);
+  gipc_fork_server_add_target (server, "pause", server_target_pause, NULL, NULL);
   if (!gipc_fork_server_start (server, &error))
     g_error ("fork server: %s", error->message);
 
@@ -876,21 +1069,25 @@ main (int    argc,
 
   gipc_test_add_func ("/process/async/start/modes", test_start_async_modes);
   gipc_test_add_func ("/process/async/start/errors", test_start_async_errors);
-  add_many_forks ("/process/async/start/timer-fork", test_start_async_timer_fork);
+  gipc_test_add_func ("/process/async/start/timer-fork", test_start_async_timer_fork);
   gipc_test_add_func ("/process/async/start/timer-spawn", test_start_async_timer_spawn);
   gipc_test_add_func ("/process/async/start/timer-server", test_start_async_timer_server);
 
-  add_many_forks ("/process/async/exited/after-reply-receive", test_exited_after_reply_receive);
-  add_many_forks ("/process/async/exited/after-reply-listen", test_exited_after_reply_listen);
+  gipc_test_add_func ("/process/async/exited/after-reply-receive", test_exited_after_reply_receive);
+  gipc_test_add_func ("/process/async/exited/after-reply-listen", test_exited_after_reply_listen);
   gipc_test_add_func ("/process/async/exited/after-reply-server", test_exited_after_reply_server);
   gipc_test_add_func ("/process/async/exited/receive-after", test_receive_after_exited);
 
   gipc_test_add_func ("/process/async/notify-in-start-context", test_notify_in_start_context);
-  add_many_forks ("/process/async/foreign-waitpid", test_foreign_waitpid);
+  gipc_test_add_func ("/process/async/foreign-waitpid", test_foreign_waitpid);
   gipc_test_add_func ("/process/async/drop-running-without-iterating", test_drop_running_without_iterating);
   gipc_test_add_func ("/process/async/no-warning-after-join-async", test_no_warning_after_join_async);
   gipc_test_add_func ("/process/async/warning-for-program-thread", test_warning_for_program_thread);
   gipc_test_add_func ("/process/async/not-passed-hint", test_not_passed_hint);
+
+  gipc_test_add_func ("/process/async/reaper/many-children", test_reaper_many_children);
+  gipc_test_add_func ("/process/async/reaper/fork-child", test_reaper_fork_child);
+  gipc_test_add_func ("/process/async/reaper/then-fork-server", test_reaper_then_fork_server);
 
   return g_test_run ();
 }

@@ -98,8 +98,9 @@ run_cycles (gboolean fork_mode,
   /* Flat: a leak of one object, source or closure per cycle would be
    * hundreds of KiB; allow allocator noise. */
 #if defined(__SANITIZE_ADDRESS__)
-  /* Each child has a short-lived reaper thread: AddressSanitizer keeps a
-   * record of every thread that ever ran, which the plain build does not. */
+  /* AddressSanitizer's allocator grows some more, leak or not (with one
+   * reaper thread for all children: 14448 -> 15436 KiB over 10000 fork
+   * cycles, measured with G_SLICE=always-malloc). */
   g_assert_cmpuint (rss_after, <=, rss_before + 4096);
 #else
   g_assert_cmpuint (rss_after, <=, rss_before + 512);

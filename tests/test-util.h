@@ -237,6 +237,34 @@ gipc_test_count_fds (void)
   return n - 1;
 }
 
+/* Number of threads of this process (entries of /proc/self/task). */
+static inline guint
+gipc_test_count_threads (void)
+{
+  DIR *dir = opendir ("/proc/self/task");
+  struct dirent *entry;
+  guint n = 0;
+
+  g_assert_nonnull (dir);
+  while ((entry = readdir (dir)) != NULL)
+    if (entry->d_name[0] != '.')
+      n++;
+  closedir (dir);
+
+  return n;
+}
+
+/* CPU time (user + system) this process used so far, in µs. */
+static inline gint64
+gipc_test_cpu_time_us (void)
+{
+  struct rusage usage;
+
+  g_assert_cmpint (getrusage (RUSAGE_SELF, &usage), ==, 0);
+  return (gint64) usage.ru_utime.tv_sec * G_USEC_PER_SEC + usage.ru_utime.tv_usec +
+         (gint64) usage.ru_stime.tv_sec * G_USEC_PER_SEC + usage.ru_stime.tv_usec;
+}
+
 /* The state letter ('R', 'S', 'Z' for a zombie...) and parent of process
  * @pid from /proc/PID/stat, "pid (comm) S ppid ...", where comm may hold
  * anything and the last ')' ends it. FALSE if @pid is gone. */
