@@ -1251,6 +1251,7 @@ main (int   argc,
       char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
+  gipc_test_warm_up_reaper ();
   g_test_summary ("File descriptors on messages over UNIX_FDS channels.");
 
   /* GTask's class opens GLib's worker context (an eventfd) once per

@@ -486,6 +486,30 @@ gipc_test_run_fd_checked (gconstpointer data)
   g_assert_cmpuint (gipc_test_count_fds (), ==, before);
 }
 
+static inline gint
+gipc_test_warm_up_target (GipcProcess *process,
+                          gpointer     user_data)
+{
+  return 0;
+}
+
+/* The library's reaper thread opens one fd (its wakeup eventfd) at a
+ * program's first child and keeps it, as GLib's worker thread keeps its
+ * own: a suite that counts fds around its first start calls this from
+ * main() first. */
+static inline void
+gipc_test_warm_up_reaper (void)
+{
+  g_autoptr(GipcProcess) process = gipc_process_new (gipc_test_warm_up_target, NULL, NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (gipc_process_start (process, &error));
+  g_assert_no_error (error);
+  g_assert_true (gipc_process_join (process, -1, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (gipc_process_get_exit_code (process), ==, 0);
+}
+
 /* Like gipc_test_add_func(), also checking that the test leaks no fd. */
 static inline void
 gipc_test_add_fd_checked (const char *path,
