@@ -32,23 +32,6 @@
 
 #include "test-util.h"
 
-#if GIPC_TEST_ASAN
-/* LeakSanitizer in a fork-mode child that calls exit (): the parent's
- * other threads (the library's reaper thread, GLib's worker) do not run
- * there, so what only their stacks and thread-local data refer to (GLib's
- * per-thread slice magazine and GThread of the reaper thread) looks
- * leaked to it ("Running thread ... was not suspended. False leaks are
- * possible."). The leak check stays on in the test program itself. */
-static pid_t test_main_pid;
-
-int __lsan_is_turned_off (void);
-
-int
-__lsan_is_turned_off (void)
-{
-  return test_main_pid != 0 && getpid () != test_main_pid;
-}
-#endif
 
 /* ---------------------------------------------------------------------- */
 /* Helpers */
@@ -3271,9 +3254,6 @@ int
 main (int   argc,
       char *argv[])
 {
-#if GIPC_TEST_ASAN
-  test_main_pid = getpid ();
-#endif
   g_test_init (&argc, &argv, NULL);
 
   gipc_test_add_func ("/process/fork/exit-code", test_fork_exit_code);
