@@ -577,27 +577,33 @@ count_live_sources (void)
 char *
 gipc_orphan_describe_refusal (void)
 {
-  guint n_live = 0;
+  g_autofree char *what = NULL;
+  guint n_live;
 
-  if (gipc_orphan_choose_path () == GIPC_ORPHAN_PATH_PUBLIC)
-    n_live = count_live_sources ();
+  if (gipc_orphan_choose_path () != GIPC_ORPHAN_PATH_PUBLIC)
+    return g_strdup ("the child cannot make sure that no callback of this "
+                     "program's main contexts runs in it (a source at an "
+                     "unusual priority, after the 32-bit source id counter "
+                     "wrapped); use spawn mode (gipc_process_new_for_argv) or "
+                     "a fork server started early");
 
+  /* Counted here, now: 0 if what the child found is out of reach of this
+   * count (a context deeper in the thread-default stack, an id past a
+   * wrap). */
+  n_live = count_live_sources ();
   if (n_live > 0)
-    return g_strdup_printf ("on GLib %u.%u.%u the child cannot discard the %u "
-                            "source%s this program's main contexts hold "
-                            "without GLib's private layout; start the child "
-                            "before attaching "
-                            "sources, or use a fork server "
-                            "(gipc_process_new_for_target) or spawn mode "
-                            "(gipc_process_new_for_argv)",
-                            glib_major_version, glib_minor_version,
-                            glib_micro_version, n_live, n_live == 1 ? "" : "s");
+    what = g_strdup_printf ("the %u source%s", n_live, n_live == 1 ? "" : "s");
+  else
+    what = g_strdup ("the sources");
 
-  return g_strdup ("the child cannot make sure that no callback of this "
-                   "program's main contexts runs in it (a source at an "
-                   "unusual priority, after the 32-bit source id counter "
-                   "wrapped); use spawn mode (gipc_process_new_for_argv) or "
-                   "a fork server started early");
+  return g_strdup_printf ("on GLib %u.%u.%u the child cannot discard %s "
+                          "this program's main contexts hold without GLib's "
+                          "private layout; start the child before attaching "
+                          "sources, or use a fork server "
+                          "(gipc_process_new_for_target) or spawn mode "
+                          "(gipc_process_new_for_argv)",
+                          glib_major_version, glib_minor_version,
+                          glib_micro_version, what);
 }
 
 /* ------------------------------------------------------------------ */
