@@ -9,38 +9,46 @@
  * Fork mode runs the target in a copy of the parent, so everything the
  * parent had attached to its main contexts is in the child too: timeouts,
  * idles, fd watches, pending GTask returns, the channels' own sources. None
- * of it may run there. The sources are "orphaned": each one and its
- * callback data get a reference that is never dropped, then the source is
- * destroyed. Destroying drops the context's reference and releases the
- * callback data once, which with the extra references reaches neither the
- * destroy notifier nor the finalizer. The memory is leaked on purpose; the
- * child is short-lived and _exit()s.
+ * of it may run there: no callback and no destroy notifier of an
+ * inherited source, no finalizer of the parent's objects.
  *
- * Two ways to find the sources:
+ * Two paths, chosen once in the parent (gipc_orphan_choose_path()):
  *
- * - The layout path, at constant cost: a context keeps the sources of each
- *   priority in one list linked through GSource's private prev/next
- *   fields, and a newly attached source goes to the tail of its priority's
- *   list (source_add_to_context() in gmain.c). Used only on the GLib
- *   versions in GIPC_GLIB_LAYOUT_VERIFIED (set by meson from the headers'
- *   version) and only once a self-test on first use agreed.
+ * - The layout path, on the GLib series in GIPC_GLIB_LAYOUT_VERIFIED (set
+ *   by meson from the headers' version: verified on 2.74 only) and only
+ *   once a self-test on first use agreed. It reads these private fields of
+ *   struct _GSource: prev (a context keeps the sources of each priority in
+ *   one list linked through prev/next, and a newly attached source goes to
+ *   the tail of its priority's list: source_add_to_context() in gmain.c),
+ *   callback_data and callback_funcs (GSourceCallbackFuncs itself is public
+ *   API). It finds the sources at constant cost and orphans them: each
+ *   source and its callback data get a reference that is never dropped,
+ *   then the source is destroyed. Destroying drops the context's reference
+ *   and releases the callback data once, which with the extra references
+ *   reaches neither the destroy notifier nor the finalizer. The memory is
+ *   leaked on purpose; the child is short-lived and _exit()s. If its
+ *   residual check finds something the walk cannot place, it looks every
+ *   id up once (g_main_context_find_source_by_id()) and orphans what it
+ *   finds the same way.
  *
- * - The public path everywhere else: every id below the context's next one
- *   is looked up with g_main_context_find_source_by_id(): correct, at a
- *   cost that grows with the number of sources the program ever created.
- *   Said once with g_debug().
+ * - The public path everywhere else reads no field of GSource at all: only
+ *   functions of gmain.h. Every id below the context's next one is looked
+ *   up with g_main_context_find_source_by_id() (a cost that grows with the
+ *   number of sources the program ever created). No public call keeps a
+ *   source's callback data alive across g_source_destroy() (which, like
+ *   g_source_set_callback(), releases it and so runs its GDestroyNotify),
+ *   so this path cannot orphan: where it finds a live source it touches
+ *   nothing and refuses (FALSE), and fork mode's start fails in the parent
+ *   with gipc_orphan_describe_refusal()'s text. A context without live
+ *   sources (a program that only blocks) is fine. Said once with g_debug().
+ *   The compiler holds it to this: below the "public path" line every
+ *   field name of struct _GSource is poisoned (#pragma GCC poison), so a
+ *   field read there does not build.
  *
  * Both then run a residual check with public calls only (prepare, query,
  * check; nothing is dispatched) and refuse (FALSE) if something is left
  * that could run, which happens only after the 32-bit source id counter
  * wrapped.
- *
- * Pinning the callback data reads GSource's callback_data/callback_funcs
- * fields (ABI: custom sources embed struct GSource, so these fields are
- * where every GLib 2.x has them; GSourceCallbackFuncs is public API). No
- * public call can keep a source's callback data alive across
- * g_source_destroy(), so both paths need this one read; the fallback
- * avoids only the version-dependent knowledge (the list links).
  *
  * The default context's wakeup is an eventfd shared with the parent after
  * fork; with every source gone the context polls only that fd (seen
@@ -48,7 +56,8 @@
  * eventfd under the same number if /proc says it is one.
  *
  * May not: run anything of the parent's, be used outside a single-threaded
- * fork child (the self-test excepted, which uses a context of its own).
+ * fork child (the self-test and gipc_orphan_describe_refusal() excepted:
+ * the first uses a context of its own, the second only looks ids up).
  */
 
 #include "config.h"
@@ -78,39 +87,6 @@ keep_orphan (gpointer pointer)
   g_ptr_array_add (orphans, pointer);
 }
 
-/* Keeps @source's callback data alive for good (see the top of the
- * file). */
-static void
-pin_callback (GSource *source)
-{
-  if (source->callback_funcs != NULL)
-    {
-      source->callback_funcs->ref (source->callback_data);
-      keep_orphan (source->callback_data);
-    }
-}
-
-/* Pins @sources (GSource*, attached, not destroyed) and their callback
- * data for good, then destroys them. Pinning comes first: destroying a
- * parent source also destroys its child sources, which must already be
- * pinned by then. */
-static void
-orphan_source_array (GPtrArray *sources)
-{
-  guint i;
-
-  for (i = 0; i < sources->len; i++)
-    {
-      GSource *source = g_ptr_array_index (sources, i);
-
-      keep_orphan (g_source_ref (source));
-      pin_callback (source);
-    }
-
-  for (i = 0; i < sources->len; i++)
-    g_source_destroy (g_ptr_array_index (sources, i));
-}
-
 /* ------------------------------------------------------------------ */
 /* Which path                                                          */
 
@@ -126,8 +102,8 @@ gipc_orphan_force_fallback_for_testing (gboolean force)
   chosen_path = GIPC_ORPHAN_PATH_UNKNOWN;
 }
 
-/* Testing hook: with TRUE, the fallback id scan finds nothing, as after a
- * wrap of the source id counter (which cannot be reached in test time). */
+/* Testing hook: with TRUE, the id scan finds nothing, as after a wrap of
+ * the source id counter (which cannot be reached in test time). */
 static gboolean simulate_id_wrap;
 
 void
@@ -140,12 +116,49 @@ gipc_orphan_set_simulate_id_wrap_for_testing (gboolean simulate)
 # define simulate_id_wrap FALSE
 #endif
 
+/* ------------------------------------------------------------------ */
+/* The layout path: the only code here that reads GSource's fields     */
+
 #if GIPC_GLIB_LAYOUT_VERIFIED
 
-/* The sources before @probe in its priority's list, newest first. */
+/* Keeps @source's callback data alive for good (see the top of the
+ * file). Reads callback_funcs and callback_data. */
 static void
-collect_before (GSource   *probe,
-                GPtrArray *sources)
+layout_pin_callback (GSource *source)
+{
+  if (source->callback_funcs != NULL)
+    {
+      source->callback_funcs->ref (source->callback_data);
+      keep_orphan (source->callback_data);
+    }
+}
+
+/* Pins @sources (GSource*, attached, not destroyed) and their callback
+ * data for good, then destroys them. Pinning comes first: destroying a
+ * parent source also destroys its child sources, which must already be
+ * pinned by then. Layout path only. */
+static void
+layout_orphan_array (GPtrArray *sources)
+{
+  guint i;
+
+  for (i = 0; i < sources->len; i++)
+    {
+      GSource *source = g_ptr_array_index (sources, i);
+
+      keep_orphan (g_source_ref (source));
+      layout_pin_callback (source);
+    }
+
+  for (i = 0; i < sources->len; i++)
+    g_source_destroy (g_ptr_array_index (sources, i));
+}
+
+/* The sources before @probe in its priority's list, newest first. Reads
+ * prev. */
+static void
+layout_collect_before (GSource   *probe,
+                       GPtrArray *sources)
 {
   GSource *source;
 
@@ -197,7 +210,7 @@ layout_self_test (void)
   probe = g_idle_source_new ();
   g_source_set_priority (probe, 4321);
   g_source_attach (probe, context);
-  collect_before (probe, found);
+  layout_collect_before (probe, found);
   g_source_destroy (probe);
   g_source_unref (probe);
 
@@ -232,6 +245,49 @@ layout_self_test (void)
   return ok;
 }
 
+/* Every source of one priority, in O(sources of that priority): a probe
+ * attached at @priority is the tail of its list, and walking prev from it
+ * visits every source of that priority. Called in the single-threaded
+ * child only, so nothing changes the list during the walk. Returns how
+ * many were orphaned. */
+static guint
+layout_orphan_at_priority (GMainContext *context,
+                           gint          priority)
+{
+  g_autoptr(GPtrArray) sources = g_ptr_array_new ();
+  GSource *probe;
+
+  probe = g_idle_source_new ();
+  g_source_set_priority (probe, priority);
+  g_source_set_static_name (probe, "[gipc-orphan-probe]");
+  g_source_attach (probe, context);
+
+  layout_collect_before (probe, sources);
+
+  g_source_destroy (probe);
+  g_source_unref (probe);
+
+  layout_orphan_array (sources);
+  return sources->len;
+}
+
+#else /* !GIPC_GLIB_LAYOUT_VERIFIED */
+
+/* Never called: the layout path is never chosen on an unverified GLib. */
+static void
+layout_orphan_array (GPtrArray *sources)
+{
+  g_assert_not_reached ();
+}
+
+static guint
+layout_orphan_at_priority (GMainContext *context,
+                           gint          priority)
+{
+  g_assert_not_reached ();
+  return 0;
+}
+
 #endif /* GIPC_GLIB_LAYOUT_VERIFIED */
 
 GipcOrphanPath
@@ -247,15 +303,19 @@ gipc_orphan_choose_path (void)
       return chosen_path;
     }
   g_debug ("fork mode: the self-test of GLib %u.%u.%u's main context layout "
-           "failed%s; inherited sources are found by id, at a cost that grows "
-           "with the number of sources this program ever created",
+           "failed%s; only public calls are used: inherited sources are found "
+           "by id, at a cost that grows with the number of sources this "
+           "program ever created, and fork mode refuses to start while this "
+           "program's main contexts hold a source",
            glib_major_version, glib_minor_version, glib_micro_version,
            forced_fallback ? " (forced for a test)" : "");
 #else
   g_debug ("fork mode: GLib %u.%u.%u is not among the versions whose main "
-           "context layout gipc-glib was verified on; inherited sources are "
-           "found by id, at a cost that grows with the number of sources this "
-           "program ever created",
+           "context layout gipc-glib was verified on; only public calls are "
+           "used: inherited sources are found by id, at a cost that grows "
+           "with the number of sources this program ever created, and fork "
+           "mode refuses to start while this program's main contexts hold a "
+           "source",
            glib_major_version, glib_minor_version, glib_micro_version);
 #endif
 
@@ -264,55 +324,33 @@ gipc_orphan_choose_path (void)
 }
 
 /* ------------------------------------------------------------------ */
-/* Finding the sources                                                 */
+/* The public path, and what both paths share                          */
 
-/* Every source of one priority, in O(sources of that priority): a probe
- * attached at @priority is the tail of its list, and walking prev from it
- * visits every source of that priority. Called in the single-threaded
- * child only, so nothing changes the list during the walk. Layout path
- * only: 0 on the public path. */
-static guint
-orphan_at_priority (GMainContext *context,
-                    gint          priority)
-{
-#if GIPC_GLIB_LAYOUT_VERIFIED
-  g_autoptr(GPtrArray) sources = g_ptr_array_new ();
-  GSource *probe;
-
-  if (gipc_orphan_choose_path () != GIPC_ORPHAN_PATH_LAYOUT)
-    return 0;
-
-  probe = g_idle_source_new ();
-  g_source_set_priority (probe, priority);
-  g_source_set_static_name (probe, "[gipc-orphan-probe]");
-  g_source_attach (probe, context);
-
-  collect_before (probe, sources);
-
-  g_source_destroy (probe);
-  g_source_unref (probe);
-
-  orphan_source_array (sources);
-  return sources->len;
-#else
-  return 0;
+/* From here on, no field of struct _GSource can be named: the public path
+ * reads none (see the top of the file), and the code both paths share
+ * reaches the layout only through the layout_*() functions above. The
+ * list is every field of struct _GSource in GLib 2.x. */
+#if defined(__GNUC__)
+# pragma GCC poison callback_data callback_funcs source_funcs ref_count
+# pragma GCC poison context priority flags source_id poll_fds prev next
+# pragma GCC poison name priv
 #endif
-}
 
-/* Every id below the context's next one, with public calls only. Costs
- * O(ids ever given out) and misses sources whose id is above next_id after
- * the 32-bit counter wrapped. */
+/* Every live source whose id is below @main_context's next one, with
+ * public calls only, into @found. Costs O(ids ever given out) and misses
+ * sources whose id is above the next one after the 32-bit counter
+ * wrapped. */
 static void
-orphan_by_id_scan (GMainContext *context)
+collect_by_id (GMainContext *main_context,
+               GPtrArray    *found)
 {
-  g_autoptr(GPtrArray) sources = g_ptr_array_new ();
   GSource *probe;
   guint next_id;
   guint id;
 
   probe = g_idle_source_new ();
   g_source_set_static_name (probe, "[gipc-orphan-probe]");
-  next_id = g_source_attach (probe, context);
+  next_id = g_source_attach (probe, main_context);
   g_source_destroy (probe);
   g_source_unref (probe);
 
@@ -321,30 +359,28 @@ orphan_by_id_scan (GMainContext *context)
 
   for (id = 1; id < next_id; id++)
     {
-      GSource *source = g_main_context_find_source_by_id (context, id);
+      GSource *source = g_main_context_find_source_by_id (main_context, id);
 
       if (source != NULL && !g_source_is_destroyed (source))
-        g_ptr_array_add (sources, source);
+        g_ptr_array_add (found, source);
     }
-
-  orphan_source_array (sources);
 }
 
 static int
-count_polled_fds (GMainContext *context,
-                  gint          max_priority)
+count_polled_fds (GMainContext *main_context,
+                  gint          max_prio)
 {
   GPollFD fds[1];
   gint timeout = -1;
 
-  return g_main_context_query (context, max_priority, &timeout, fds, 0);
+  return g_main_context_query (main_context, max_prio, &timeout, fds, 0);
 }
 
-/* The lowest priority at which @context polls an fd besides its own wakeup
- * (whose poll record has priority 0), by bisection over g_main_context_query()
- * with a priority bound. Only after a prepare. */
+/* The lowest priority at which @main_context polls an fd besides its own
+ * wakeup (whose poll record has priority 0), by bisection over
+ * g_main_context_query() with a priority bound. Only after a prepare. */
 static gint
-find_fd_priority (GMainContext *context)
+find_fd_priority (GMainContext *main_context)
 {
   gint64 lo = G_MININT;
   gint64 hi = G_MAXINT;
@@ -352,7 +388,7 @@ find_fd_priority (GMainContext *context)
   while (lo < hi)
     {
       gint mid = (gint) (lo + (hi - lo) / 2);
-      int extra = count_polled_fds (context, mid) - (mid >= 0 ? 1 : 0);
+      int extra = count_polled_fds (main_context, mid) - (mid >= 0 ? 1 : 0);
 
       if (extra > 0)
         hi = mid;
@@ -376,33 +412,33 @@ static const gint common_priorities[] = {
 };
 
 /* One prepare/query/check cycle that dispatches nothing. Returns 1 if a
- * source is ready (*priority set), 2 if an fd besides the wakeup is polled
- * (*priority set), 3 if something has a timeout (priority unknown), 0 if
- * only the wakeup fd is left. @fds receives what is polled. */
+ * source is ready (*prio set), 2 if an fd besides the wakeup is polled
+ * (*prio set), 3 if something has a timeout (priority unknown), 0 if only
+ * the wakeup fd is left. @fds receives what is polled. */
 static int
-residual_check (GMainContext *context,
-                gint         *priority,
+residual_check (GMainContext *main_context,
+                gint         *prio,
                 GPollFD      *fds,
                 gint         *n_fds_inout)
 {
-  gint max_priority = G_MAXINT;
+  gint max_prio = G_MAXINT;
   gint timeout = -1;
   gboolean ready;
   gint n_fds;
   int result = 0;
   gint i;
 
-  ready = g_main_context_prepare (context, &max_priority);
-  n_fds = g_main_context_query (context, G_MAXINT, &timeout, fds, *n_fds_inout);
+  ready = g_main_context_prepare (main_context, &max_prio);
+  n_fds = g_main_context_query (main_context, G_MAXINT, &timeout, fds, *n_fds_inout);
 
   if (ready)
     {
-      *priority = max_priority;
+      *prio = max_prio;
       result = 1;
     }
   else if (n_fds > 1)
     {
-      *priority = find_fd_priority (context);
+      *prio = find_fd_priority (main_context);
       result = 2;
     }
   else if (timeout >= 0)
@@ -414,7 +450,7 @@ residual_check (GMainContext *context,
   n_fds = MIN (n_fds, *n_fds_inout);
   for (i = 0; i < n_fds; i++)
     fds[i].revents = 0;
-  g_main_context_check (context, G_MAXINT, fds, n_fds);
+  g_main_context_check (main_context, G_MAXINT, fds, n_fds);
   *n_fds_inout = n_fds;
 
   return result;
@@ -422,10 +458,11 @@ residual_check (GMainContext *context,
 
 /* See gipc-orphan-private.h. */
 gboolean
-gipc_orphan_sources (GMainContext *context,
+gipc_orphan_sources (GMainContext *main_context,
                      GPollFD      *fds,
                      gint         *n_fds)
 {
+  gboolean layout = gipc_orphan_choose_path () == GIPC_ORPHAN_PATH_LAYOUT;
   gboolean scanned = FALSE;
   GPollFD local_fds[16];
   gint local_n_fds = G_N_ELEMENTS (local_fds);
@@ -433,7 +470,7 @@ gipc_orphan_sources (GMainContext *context,
   guint round;
   guint i;
 
-  g_return_val_if_fail (context != NULL, FALSE);
+  g_return_val_if_fail (main_context != NULL, FALSE);
 
   if (fds == NULL)
     {
@@ -441,20 +478,30 @@ gipc_orphan_sources (GMainContext *context,
       n_fds = &local_n_fds;
     }
 
-  if (gipc_orphan_choose_path () == GIPC_ORPHAN_PATH_PUBLIC)
+  if (layout)
     {
-      orphan_by_id_scan (context);
-      scanned = TRUE;
+      for (i = 0; i < G_N_ELEMENTS (common_priorities); i++)
+        layout_orphan_at_priority (main_context, common_priorities[i]);
     }
   else
     {
-      for (i = 0; i < G_N_ELEMENTS (common_priorities); i++)
-        orphan_at_priority (context, common_priorities[i]);
+      g_autoptr(GPtrArray) live = g_ptr_array_new ();
+
+      /* Public path: a live source cannot be orphaned with public calls
+       * (destroying it would run its destroy notifier here). Touch
+       * nothing and refuse. */
+      collect_by_id (main_context, live);
+      if (live->len > 0)
+        {
+          *n_fds = 0;
+          return FALSE;
+        }
+      scanned = TRUE;
     }
 
   /* A context owned by a thread of the parent (gone in the child) can
    * never be iterated here: none of its sources can run. */
-  if (!g_main_context_acquire (context))
+  if (!g_main_context_acquire (main_context))
     {
       *n_fds = 0;
       return TRUE;
@@ -463,8 +510,8 @@ gipc_orphan_sources (GMainContext *context,
   for (round = 0; round < 64; round++)
     {
       gint n = *n_fds;
-      gint priority = 0;
-      int found = residual_check (context, &priority, fds, &n);
+      gint prio = 0;
+      int found = residual_check (main_context, &prio, fds, &n);
 
       *n_fds = n;
       if (found == 0)
@@ -473,19 +520,90 @@ gipc_orphan_sources (GMainContext *context,
           break;
         }
 
-      if ((found == 1 || found == 2) && orphan_at_priority (context, priority) > 0)
+      /* The public path has found every id it can: what is left is above
+       * the next id after a wrap, and it can neither place nor orphan
+       * it. */
+      if (!layout)
+        break;
+
+      if ((found == 1 || found == 2) &&
+          layout_orphan_at_priority (main_context, prio) > 0)
         continue;
 
       /* A timer (or something the walk cannot find) at a priority the
-       * check cannot tell: look every id up once. */
+       * check cannot tell: look every id up once, and orphan what that
+       * finds the layout path's way (this is a verified GLib). */
       if (scanned)
         break;
-      orphan_by_id_scan (context);
+      {
+        g_autoptr(GPtrArray) sources = g_ptr_array_new ();
+
+        collect_by_id (main_context, sources);
+        layout_orphan_array (sources);
+      }
       scanned = TRUE;
     }
 
-  g_main_context_release (context);
+  g_main_context_release (main_context);
   return verified;
+}
+
+/* Live sources of the calling thread's default and thread-default
+ * contexts that the id scan finds, but for the one that reports an
+ * asynchronous start's outcome (gipc-process-fork.c: it was attached after
+ * the fork, and is dispatching now). */
+static guint
+count_live_sources (void)
+{
+  g_autoptr(GPtrArray) live = g_ptr_array_new ();
+  GMainContext *thread_default = g_main_context_get_thread_default ();
+  GSource *current = g_main_current_source ();
+  guint n;
+
+  collect_by_id (g_main_context_default (), live);
+  if (thread_default != NULL && thread_default != g_main_context_default ())
+    collect_by_id (thread_default, live);
+
+  n = live->len;
+  if (current != NULL &&
+      g_strcmp0 (g_source_get_name (current), "[gipc-process-fork-status]") == 0 &&
+      g_ptr_array_find (live, current, NULL))
+    n--;
+
+  return n;
+}
+
+/* See gipc-orphan-private.h. */
+char *
+gipc_orphan_describe_refusal (void)
+{
+  g_autofree char *what = NULL;
+  guint n_live;
+
+  if (gipc_orphan_choose_path () != GIPC_ORPHAN_PATH_PUBLIC)
+    return g_strdup ("the child cannot make sure that no callback of this "
+                     "program's main contexts runs in it (a source at an "
+                     "unusual priority, after the 32-bit source id counter "
+                     "wrapped); use spawn mode (gipc_process_new_for_argv) or "
+                     "a fork server started early");
+
+  /* Counted here, now: 0 if what the child found is out of reach of this
+   * count (a context deeper in the thread-default stack, an id past a
+   * wrap). */
+  n_live = count_live_sources ();
+  if (n_live > 0)
+    what = g_strdup_printf ("the %u source%s", n_live, n_live == 1 ? "" : "s");
+  else
+    what = g_strdup ("the sources");
+
+  return g_strdup_printf ("on GLib %u.%u.%u the child cannot discard %s "
+                          "this program's main contexts hold without GLib's "
+                          "private layout; start the child before attaching "
+                          "sources, or use a fork server "
+                          "(gipc_process_new_for_target) or spawn mode "
+                          "(gipc_process_new_for_argv)",
+                          glib_major_version, glib_minor_version,
+                          glib_micro_version, what);
 }
 
 /* ------------------------------------------------------------------ */
@@ -552,30 +670,32 @@ replace_wakeup_fd (const GPollFD *fds,
 gboolean
 gipc_orphan_discard_main_contexts (void)
 {
-  GMainContext *context;
+  GMainContext *main_context;
   GPollFD fds[16];
   gint n_fds = G_N_ELEMENTS (fds);
   gboolean verified = TRUE;
 
   /* The thread-default stack of the forking thread: a parent may start a
    * process from a callback of a context pushed as thread-default. Each is
-   * orphaned, then popped; the extra reference keeps popping from
+   * orphaned (the public path refuses instead if it holds a live source:
+   * FALSE, and the target never runs), then popped; the extra reference
+   * keeps popping from
    * finalizing it. (A default context pushed on top of others hides those
    * below it: they stay on the stack, orphaned of nothing, and are simply
    * never used by the child.) */
-  while ((context = g_main_context_get_thread_default ()) != NULL)
+  while ((main_context = g_main_context_get_thread_default ()) != NULL)
     {
-      verified &= gipc_orphan_sources (context, NULL, NULL);
-      keep_orphan (g_main_context_ref (context));
-      g_main_context_pop_thread_default (context);
+      verified &= gipc_orphan_sources (main_context, NULL, NULL);
+      keep_orphan (g_main_context_ref (main_context));
+      g_main_context_pop_thread_default (main_context);
     }
 
   /* The residual check of the default context also clears the sources a
    * fork from inside a dispatch left in its pending list, and shows what
    * it polls: its wakeup eventfd, shared with the parent after fork, is
    * replaced by a fresh one. */
-  context = g_main_context_default ();
-  verified &= gipc_orphan_sources (context, fds, &n_fds);
+  main_context = g_main_context_default ();
+  verified &= gipc_orphan_sources (main_context, fds, &n_fds);
   replace_wakeup_fd (fds, n_fds);
 
   return verified;

@@ -270,13 +270,12 @@ fork_finish (GipcProcess   *self,
     {
       gipc_reaper_reap_failed_child (pid, pidfd);
       if (status.result == GIPC_CHILD_SETUP_UNVERIFIED)
-        g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
-                     "Cannot start process “%s” in fork mode: the child cannot "
-                     "make sure that no callback of this program's main contexts "
-                     "runs in it (a source at an unusual priority, after the "
-                     "32-bit source id counter wrapped); use spawn mode "
-                     "(gipc_process_new_for_argv) or a fork server started early",
-                     self->name);
+        {
+          g_autofree char *why = gipc_orphan_describe_refusal ();
+
+          g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
+                       "Cannot start process “%s” in fork mode: %s", self->name, why);
+        }
       else if (status.sandbox_step != GIPC_SANDBOX_STEP_NONE)
         g_set_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED,
                      "Cannot start process “%s”: setting up the child failed: "

@@ -37,6 +37,9 @@
 
 /* Run as test-fork-context-fallback: the public path of gipc-orphan.c. */
 static gboolean forced_fallback;
+/* The path taken: public when forced, and on a GLib whose layout
+ * gipc-orphan.c was not verified on. */
+static gboolean public_path;
 
 /* ---------------------------------------------------------------------- */
 /* Forking helpers */
@@ -166,9 +169,32 @@ static guint fired;
 static guint notified;
 static gboolean canary_finalized;
 
+/* Every callback and notifier of the parent's sources writes a byte here
+ * when it runs in any other process: a child that gipc_process_start()
+ * made and reaped cannot report otherwise. Non-blocking read end. */
+static int witness_fds[2] = { -1, -1 };
+static pid_t witness_pid;
+
+static void
+witness (char what)
+{
+  if (getpid () != witness_pid)
+    (void) write (witness_fds[1], &what, 1);
+}
+
+static void
+assert_no_witness (void)
+{
+  char c;
+
+  g_assert_cmpint (read (witness_fds[0], &c, 1), ==, -1);
+  g_assert_cmpint (errno, ==, EAGAIN);
+}
+
 static gboolean
 source_cb (gpointer user_data)
 {
+  witness ('s');
   fired |= GPOINTER_TO_UINT (user_data);
   return G_SOURCE_CONTINUE;
 }
@@ -178,6 +204,7 @@ fd_cb (gint         fd,
        GIOCondition condition,
        gpointer     user_data)
 {
+  witness ('f');
   fired |= SRC_FD;
   return G_SOURCE_CONTINUE;
 }
@@ -185,6 +212,7 @@ fd_cb (gint         fd,
 static gboolean
 canary_cb (gpointer user_data)
 {
+  witness ('c');
   fired |= SRC_CANARY;
   return G_SOURCE_CONTINUE;
 }
@@ -192,6 +220,7 @@ canary_cb (gpointer user_data)
 static void
 notify_cb (gpointer user_data)
 {
+  witness ('n');
   notified |= GPOINTER_TO_UINT (user_data);
 }
 
@@ -199,6 +228,7 @@ static void
 canary_weak_notify (gpointer  data,
                     GObject  *where_the_object_was)
 {
+  witness ('w');
   canary_finalized = TRUE;
 }
 
@@ -230,15 +260,63 @@ child_iterate_and_describe (void)
                           fired, notified, canary_finalized, fresh);
 }
 
+/* After a refusal (the public path found a live source and touched
+ * nothing), what ran so far, without iterating: iterating would run the
+ * parent's sources, which is why fork mode then never runs the target. */
+static char *
+child_describe_refused (void)
+{
+  return g_strdup_printf ("refused fired=%u notified=%u finalized=%d",
+                          fired, notified, canary_finalized);
+}
+
 static gint
 child_discard_and_report (gpointer user_data)
 {
   g_autofree char *text = NULL;
 
-  gipc_orphan_discard_main_contexts ();
-  text = child_iterate_and_describe ();
+  if (gipc_orphan_discard_main_contexts ())
+    text = child_iterate_and_describe ();
+  else
+    text = child_describe_refused ();
   child_report (text);
   return 0;
+}
+
+static gint
+target_zero (GipcProcess *process,
+             gpointer     user_data)
+{
+  return 0;
+}
+
+/* The public path (test-fork-context-fallback), with @n_live live sources
+ * in this thread's default and thread-default contexts: fork mode's start
+ * fails in the parent, says why and what to do, leaves no child, and
+ * nothing of the parent's ran in the child it made. */
+static void
+assert_start_refused (guint n_live)
+{
+  g_autoptr(GipcProcess) process = gipc_process_new (target_zero, NULL, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *count = g_strdup_printf ("cannot discard the %u source%s ",
+                                            n_live, n_live == 1 ? "" : "s");
+  int wait_status;
+
+  g_assert_cmpint (gipc_orphan_choose_path (), ==, GIPC_ORPHAN_PATH_PUBLIC);
+  g_assert_false (gipc_process_start (process, &error));
+  g_assert_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, count));
+  g_assert_nonnull (strstr (error->message, "private layout"));
+  g_assert_nonnull (strstr (error->message, "start the child before attaching sources"));
+  g_assert_nonnull (strstr (error->message, "fork server"));
+  g_assert_nonnull (strstr (error->message, "spawn mode"));
+  g_assert_false (gipc_process_is_alive (process));
+  /* The refused child was reaped. */
+  g_assert_cmpint (waitpid (-1, &wait_status, WNOHANG), ==, -1);
+  g_assert_cmpint (errno, ==, ECHILD);
+  assert_no_witness ();
 }
 
 static void
@@ -279,8 +357,12 @@ test_orphan_default_context (void)
 
   child = fork_child (child_discard_and_report, NULL);
   line = read_line (&child);
-  g_assert_cmpstr (line, ==, "fired=0 notified=0 finalized=0 fresh=1");
+  g_assert_cmpstr (line, ==, public_path ? "refused fired=0 notified=0 finalized=0"
+                                             : "fired=0 notified=0 finalized=0 fresh=1");
   assert_exit_status (finish_child (&child), 0);
+  /* Six: the four, the parent source and its child source. */
+  if (public_path)
+    assert_start_refused (6);
 
   /* The control: here they run, and removing them notifies. */
   gipc_test_drain_context (NULL);
@@ -304,6 +386,9 @@ static gboolean
 fork_from_dispatch_cb (gpointer user_data)
 {
   fired |= SRC_IDLE;
+  /* This one and the second idle (first: it wants no other child). */
+  if (public_path)
+    assert_start_refused (2);
   forked_from_dispatch = fork_child (child_discard_and_report, NULL);
   return G_SOURCE_REMOVE;
 }
@@ -328,7 +413,8 @@ test_orphan_from_dispatch (void)
   /* In the child, neither the second idle nor the first one's notifier
    * ran; the first one had already run in the parent before the fork. */
   line = read_line (&forked_from_dispatch);
-  g_assert_cmpstr (line, ==, "fired=2 notified=0 finalized=0 fresh=1");
+  g_assert_cmpstr (line, ==, public_path ? "refused fired=2 notified=0 finalized=0"
+                                             : "fired=2 notified=0 finalized=0 fresh=1");
   assert_exit_status (finish_child (&forked_from_dispatch), 0);
 
   /* The control: in the parent, the second one ran in that iteration. */
@@ -347,7 +433,13 @@ child_thread_default (gpointer user_data)
   gboolean was_pushed = g_main_context_get_thread_default () == pushed;
   guint i;
 
-  gipc_orphan_discard_main_contexts ();
+  if (!gipc_orphan_discard_main_contexts ())
+    {
+      rest = child_describe_refused ();
+      text = g_strdup_printf ("was-pushed=%d %s", was_pushed, rest);
+      child_report (text);
+      return 0;
+    }
 
   /* Nothing of the popped context runs, even when iterated by hand. */
   for (i = 0; i < 20; i++)
@@ -381,12 +473,17 @@ test_orphan_thread_default (void)
 
   g_main_context_push_thread_default (outer);
   g_main_context_push_thread_default (inner);
+  /* The thread-default context's idle (the default context has none). */
+  if (public_path)
+    assert_start_refused (1);
   child = fork_child (child_thread_default, inner);
   g_main_context_pop_thread_default (inner);
   g_main_context_pop_thread_default (outer);
 
   line = read_line (&child);
-  g_assert_cmpstr (line, ==, "was-pushed=1 now=default fired=0 notified=0 finalized=0 fresh=1");
+  g_assert_cmpstr (line, ==, public_path
+                   ? "was-pushed=1 refused fired=0 notified=0 finalized=0"
+                   : "was-pushed=1 now=default fired=0 notified=0 finalized=0 fresh=1");
   assert_exit_status (finish_child (&child), 0);
 
   /* The control. */
@@ -873,13 +970,6 @@ odd_timer_cb (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-static gint
-target_zero (GipcProcess *process,
-             gpointer     user_data)
-{
-  return 0;
-}
-
 /* After a wrap of the id counter (simulated: the id scan finds nothing),
  * a timer at an unusual priority cannot be found: start refuses fork mode
  * instead of letting it run in the child. Sources the walk or the residual
@@ -939,18 +1029,150 @@ test_simulated_wrap (void)
   g_assert_cmpint (waitpid (-1, &wait_status, WNOHANG), ==, -1);
   g_assert_cmpint (errno, ==, ECHILD);
 
-  /* Without the wrap, the id scan finds it. */
+  /* Without the wrap, the id scan finds it: the layout path orphans it,
+   * the public path refuses (it cannot orphan with public calls). */
   gipc_orphan_set_simulate_id_wrap_for_testing (FALSE);
   g_clear_object (&refused);
   g_clear_error (&error);
-  refused = gipc_process_new (target_zero, NULL, NULL);
-  g_assert_true (gipc_process_start (refused, &error));
-  g_assert_no_error (error);
-  g_assert_true (gipc_process_join (refused, -1, &error));
-  g_assert_cmpint (gipc_process_get_exit_code (refused), ==, 0);
+  if (public_path)
+    {
+      assert_start_refused (1);
+    }
+  else
+    {
+      refused = gipc_process_new (target_zero, NULL, NULL);
+      g_assert_true (gipc_process_start (refused, &error));
+      g_assert_no_error (error);
+      g_assert_true (gipc_process_join (refused, -1, &error));
+      g_assert_cmpint (gipc_process_get_exit_code (refused), ==, 0);
+    }
 
   g_source_destroy (timer);
   g_source_unref (timer);
+}
+
+/* A program without live sources (everything it attached is gone again)
+ * starts fork-mode children on either path, the public one included: the
+ * target gets a clean default context and runs a main loop on it. */
+typedef struct
+{
+  GMainLoop *loop;
+  guint      idles;
+} LoopTarget;
+
+static gboolean
+loop_target_idle_cb (gpointer user_data)
+{
+  LoopTarget *target = user_data;
+
+  target->idles++;
+  g_main_loop_quit (target->loop);
+  return G_SOURCE_REMOVE;
+}
+
+static gint
+target_idle_loop (GipcProcess *process,
+                  gpointer     user_data)
+{
+  LoopTarget target = { g_main_loop_new (NULL, FALSE), 0 };
+
+  g_idle_add (loop_target_idle_cb, &target);
+  g_main_loop_run (target.loop);
+  g_main_loop_unref (target.loop);
+
+  /* Nothing of the parent's ran (the witness pipe is the test's proof),
+   * and our idle ran once. */
+  return target.idles == 1 && fired == 0 && notified == 0 ? 0 : 3;
+}
+
+static void
+test_no_live_sources (void)
+{
+  g_autoptr(GipcProcess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  GSource *timer;
+  guint idle;
+
+  fired = 0;
+  notified = 0;
+
+  idle = g_idle_add_full (G_PRIORITY_DEFAULT, source_cb,
+                          GUINT_TO_POINTER (SRC_IDLE), notify_cb);
+  timer = g_timeout_source_new_seconds (3600);
+  g_source_set_callback (timer, source_cb, GUINT_TO_POINTER (SRC_TIMEOUT), notify_cb);
+  g_source_attach (timer, NULL);
+  g_source_remove (idle);
+  g_source_destroy (timer);
+  g_source_unref (timer);
+  g_assert_cmpuint (notified, ==, SRC_IDLE | SRC_TIMEOUT);
+  notified = 0;
+
+  g_assert_cmpint (gipc_orphan_choose_path (), ==,
+                   public_path ? GIPC_ORPHAN_PATH_PUBLIC : GIPC_ORPHAN_PATH_LAYOUT);
+  if (forced_fallback)
+    g_assert_true (public_path);
+
+  process = gipc_process_new (target_idle_loop, NULL, NULL);
+  g_assert_true (gipc_process_start (process, &error));
+  g_assert_no_error (error);
+  g_assert_true (gipc_process_join (process, -1, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (gipc_process_get_exit_code (process), ==, 0);
+  assert_no_witness ();
+}
+
+/* start_async: the same refusal on the public path, reported to the
+ * callback (the source that watches for the child's report is the
+ * library's, attached after the fork, and not counted). */
+static void
+start_async_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  GError **error = user_data;
+
+  if (gipc_process_start_finish (GIPC_PROCESS (object), result, error))
+    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_EXISTS, "started");
+}
+
+static void
+test_start_async_refused (void)
+{
+  g_autoptr(GipcProcess) process = gipc_process_new (target_zero, NULL, NULL);
+  g_autoptr(GError) error = NULL;
+  int wait_status;
+  guint idle;
+
+  fired = 0;
+  notified = 0;
+  idle = g_idle_add_full (G_PRIORITY_LOW, source_cb, GUINT_TO_POINTER (SRC_IDLE), notify_cb);
+
+  gipc_process_start_async (process, NULL, start_async_cb, &error);
+  while (error == NULL)
+    g_main_context_iteration (NULL, TRUE);
+
+  if (public_path)
+    {
+      g_assert_error (error, GIPC_ERROR, GIPC_ERROR_SPAWN_FAILED);
+      g_test_message ("%s", error->message);
+      g_assert_nonnull (strstr (error->message, "cannot discard the 1 source "));
+      g_assert_nonnull (strstr (error->message, "start the child before attaching sources"));
+      g_assert_false (gipc_process_is_alive (process));
+      g_assert_cmpint (waitpid (-1, &wait_status, WNOHANG), ==, -1);
+      g_assert_cmpint (errno, ==, ECHILD);
+    }
+  else
+    {
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS);
+      g_clear_error (&error);
+      g_assert_true (gipc_process_join (process, -1, &error));
+      g_assert_no_error (error);
+      g_assert_cmpint (gipc_process_get_exit_code (process), ==, 0);
+    }
+  assert_no_witness ();
+
+  g_source_remove (idle);
+  g_assert_cmpuint (notified, ==, SRC_IDLE);
 }
 
 /* Which way the inherited sources are found: the private-layout walk on
@@ -977,9 +1199,11 @@ static gint
 child_discard_old (gpointer user_data)
 {
   gboolean verified = gipc_orphan_discard_main_contexts ();
-  g_autofree char *iterated = child_iterate_and_describe ();
+  g_autofree char *iterated = NULL;
   g_autofree char *text = NULL;
 
+  /* Never iterated after a refusal (see child_describe_refused()). */
+  iterated = verified ? child_iterate_and_describe () : child_describe_refused ();
   text = g_strdup_printf ("verified=%d %s", verified, iterated);
   child_report (text);
   return 0;
@@ -1001,6 +1225,9 @@ test_orphan_old_source (void)
                          GUINT_TO_POINTER (SRC_IDLE), notify_cb);
   for (i = 0; i < 20000; i++)
     g_source_remove (g_idle_add (source_cb, NULL));
+  /* The public path sees the old one (and nothing else), and refuses. */
+  if (public_path)
+    assert_start_refused (1);
   /* Ready, at a priority no walk starts from. */
   odd = g_idle_source_new ();
   g_source_set_priority (odd, 777);
@@ -1009,7 +1236,9 @@ test_orphan_old_source (void)
 
   child = fork_child (child_discard_old, NULL);
   line = read_line (&child);
-  g_assert_cmpstr (line, ==, "verified=1 fired=0 notified=0 finalized=0 fresh=1");
+  g_assert_cmpstr (line, ==, public_path
+                   ? "verified=0 refused fired=0 notified=0 finalized=0"
+                   : "verified=1 fired=0 notified=0 finalized=0 fresh=1");
   assert_exit_status (finish_child (&child), 0);
 
   g_source_remove (old);
@@ -1026,9 +1255,14 @@ main (int   argc,
 
   forced_fallback = g_str_has_suffix (argv[0], "-fallback");
   gipc_orphan_force_fallback_for_testing (forced_fallback);
+  public_path = gipc_orphan_choose_path () == GIPC_ORPHAN_PATH_PUBLIC;
+  g_assert_no_errno (pipe2 (witness_fds, O_CLOEXEC | O_NONBLOCK));
+  witness_pid = getpid ();
 
   gipc_test_add_func ("/process/fork-context/orphan/path", test_orphan_path);
   gipc_test_add_func ("/process/fork-context/orphan/old-source", test_orphan_old_source);
+  gipc_test_add_func ("/process/fork-context/orphan/no-live-sources", test_no_live_sources);
+  gipc_test_add_func ("/process/fork-context/orphan/start-async", test_start_async_refused);
 
   gipc_test_add_func ("/process/fork-context/orphan/default-context", test_orphan_default_context);
   gipc_test_add_func ("/process/fork-context/orphan/from-dispatch", test_orphan_from_dispatch);
