@@ -1131,6 +1131,11 @@ gipc_fork_server_child_try_reap (int                      status_fd,
                                     MSG_DONTWAIT);
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
         return GIPC_REAP_RUNNING;
+      /* The socket closed with our go still unread (a child killed
+       * before it read it): a datagram socket reports that reset before
+       * the reports queued for us, once. Those come next. */
+      if (n < 0 && errno == ECONNRESET)
+        continue;
       if (n >= (gssize) sizeof report)
         {
           memcpy (&report, buffer, sizeof report);
