@@ -306,11 +306,6 @@ run_child (Target                   *target,
    * nothing the server does can stop us. End of file: the program never
    * heard of us (the server died before its report, or the program gave
    * the request up), and nobody would know of us. */
-#ifdef GIPC_TESTING
-  /* Tests: a child that is still to read its go when a signal ends it. */
-  if (fault == GIPC_FORK_SERVER_CHILD_FAULT_STALLS_BEFORE_GO)
-    pause ();
-#endif
   do
     n = read (report_fd, &go, 1);
   while (n < 0 && errno == EINTR);
