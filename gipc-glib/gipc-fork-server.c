@@ -37,6 +37,7 @@
 #include "gipc-fork-server-private.h"
 #include "gipc-fork-server.h"
 #include "gipc-fork-server-wire-private.h"
+#include "gipc-orphan-private.h"
 #include "gipc-reaper-private.h"
 
 /**
@@ -1394,6 +1395,13 @@ become_replacement_server (GipcForkServer          *self,
                   flags < 0 ? "its control socket is not open" : "it has more than one thread");
       _exit (127);
     }
+  if (gipc_orphan_count_undiscardable_sources () > 0)
+    {
+      g_printerr ("gipc: this copy of the program was started to be its fork server, "
+                  "but its main contexts hold sources it cannot discard on this GLib "
+                  "when it reached gipc_fork_server_start(); exiting\n");
+      _exit (127);
+    }
   (void) fcntl (env->control_fd, F_SETFD, flags | FD_CLOEXEC);
   /* Single-threaded (checked above): the children do not see it. */
   unsetenv (GIPC_FORK_SERVER_ENV);
@@ -1426,7 +1434,10 @@ become_replacement_server (GipcForkServer          *self,
  * @self was started before; with %GIPC_ERROR_FAILED if the server cannot
  * be made (the message says why), or in a program that runs a JavaScript
  * engine (gjs), whose threads do not survive fork(): use spawn mode
- * ([ctor@Gipc.Process.new_for_argv]) there.
+ * ([ctor@Gipc.Process.new_for_argv]) there. On a GLib whose main-context
+ * layout the library was not verified on, it also fails with
+ * %GIPC_ERROR_FAILED while the program's main contexts hold a live
+ * source, which the server could not discard.
  *
  * Returns: %TRUE if the server runs
  *
@@ -1443,6 +1454,7 @@ gipc_fork_server_start (GipcForkServer  *self,
   sigset_t old_mask;
   pid_t parent_pid = getpid ();
   guint n_threads;
+  guint n_sources;
   guint ordinal;
   int sv[2];
   pid_t pid;
@@ -1490,6 +1502,24 @@ gipc_fork_server_start (GipcForkServer  *self,
                    "Cannot start a fork server: this process runs %s, whose threads "
                    "do not survive fork(); use spawn mode (gipc_process_new_for_argv) "
                    "instead", runtime);
+      return FALSE;
+    }
+
+  /* The server is a fork of the program: what it inherited of the
+   * program's main contexts must be discarded there, which on a GLib
+   * whose layout is not verified (public calls only) works only while no
+   * source is attached. */
+  n_sources = gipc_orphan_count_undiscardable_sources ();
+  if (n_sources > 0)
+    {
+      g_mutex_unlock (&self->lock);
+      g_set_error (error, GIPC_ERROR, GIPC_ERROR_FAILED,
+                   "Cannot start a fork server: on GLib %u.%u.%u its copy of this "
+                   "program cannot discard the %u source%s this program's main "
+                   "contexts hold without GLib's private layout; start the fork "
+                   "server first thing in main, before anything attaches a source",
+                   glib_major_version, glib_minor_version, glib_micro_version,
+                   n_sources, n_sources == 1 ? "" : "s");
       return FALSE;
     }
 

@@ -57,6 +57,12 @@ gboolean       gipc_orphan_discard_main_contexts (void);
  * Free with g_free(). */
 char          *gipc_orphan_describe_refusal      (void);
 
+/* In a program about to fork a copy that must discard its contexts (a
+ * fork server): how many live sources of the calling thread's default
+ * and thread-default contexts a fork child could not discard (the public
+ * path), counted with public calls; 0 on the layout path. */
+guint          gipc_orphan_count_undiscardable_sources (void);
+
 #ifdef GIPC_TESTING
 /* Tests only (not in the installed library): take the public path even
  * on a verified GLib (resets the choice). */

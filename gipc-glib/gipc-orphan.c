@@ -574,6 +574,15 @@ count_live_sources (void)
 }
 
 /* See gipc-orphan-private.h. */
+guint
+gipc_orphan_count_undiscardable_sources (void)
+{
+  if (gipc_orphan_choose_path () != GIPC_ORPHAN_PATH_PUBLIC)
+    return 0;
+  return count_live_sources ();
+}
+
+/* See gipc-orphan-private.h. */
 char *
 gipc_orphan_describe_refusal (void)
 {

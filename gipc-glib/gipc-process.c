@@ -1198,7 +1198,9 @@ gipc_process_started (GipcProcess      *self,
  * inherited from the main contexts. Its cost does not grow with the
  * number of sources the program ever created. If the child cannot make sure
  * that no source of the parent is left that could run (a timer at an
- * unusual priority after the 32-bit source id counter wrapped), the target
+ * unusual priority after the 32-bit source id counter wrapped; on a GLib
+ * whose main-context layout the library was not verified on, any live
+ * source, which public calls cannot discard), the target
  * never runs and start fails with %GIPC_ERROR_SPAWN_FAILED, pointing to
  * spawn mode and the fork server; the passed channels stay with the
  * parent. In a multi-threaded program, fork mode warns once (see

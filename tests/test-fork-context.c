@@ -1175,6 +1175,64 @@ test_start_async_refused (void)
   g_assert_cmpuint (notified, ==, SRC_IDLE);
 }
 
+static gint
+server_target_zero (GipcProcess *process,
+                    GVariant    *args,
+                    gpointer     user_data)
+{
+  return 0;
+}
+
+/* A fork server is a fork of the program too: on the public path, whose
+ * children cannot discard live sources, start refuses while the program's
+ * contexts hold one (the server would keep the program's sources live and
+ * its children would inherit them), and says what to do; with none it
+ * starts. On the layout path a source does not matter. */
+static void
+test_fork_server_start (void)
+{
+  g_autoptr(GipcForkServer) refused = gipc_fork_server_new ();
+  g_autoptr(GipcForkServer) fine = gipc_fork_server_new ();
+  g_autoptr(GipcProcess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean on_public_path = gipc_orphan_choose_path () == GIPC_ORPHAN_PATH_PUBLIC;
+  guint timer;
+  int wait_status;
+
+  gipc_fork_server_add_target (refused, "zero", server_target_zero, NULL, NULL);
+  gipc_fork_server_add_target (fine, "zero", server_target_zero, NULL, NULL);
+
+  timer = g_timeout_add_seconds (3600, odd_timer_cb, GINT_TO_POINTER (getpid ()));
+  if (on_public_path)
+    {
+      g_assert_false (gipc_fork_server_start (refused, &error));
+      g_assert_error (error, GIPC_ERROR, GIPC_ERROR_FAILED);
+      g_assert_nonnull (strstr (error->message, "1 source"));
+      g_assert_nonnull (strstr (error->message, "first thing in main"));
+      g_assert_false (gipc_fork_server_is_running (refused));
+      /* No server was forked. */
+      g_assert_cmpint (waitpid (-1, &wait_status, WNOHANG), ==, -1);
+      g_assert_cmpint (errno, ==, ECHILD);
+      g_clear_error (&error);
+    }
+  else
+    {
+      g_assert_true (gipc_fork_server_start (refused, &error));
+      g_assert_no_error (error);
+    }
+  g_source_remove (timer);
+
+  /* Nothing attached: a server on either path, and a child through it. */
+  g_assert_true (gipc_fork_server_start (fine, &error));
+  g_assert_no_error (error);
+  process = gipc_process_new_for_target (fine, "zero", NULL);
+  g_assert_true (gipc_process_start (process, &error));
+  g_assert_no_error (error);
+  g_assert_true (gipc_process_join (process, -1, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (gipc_process_get_exit_code (process), ==, 0);
+}
+
 /* Which way the inherited sources are found: the private-layout walk on
  * the GLib this was built and verified for (its self-test passed), the
  * public id scan when the run forces it (test-fork-context-fallback, the
@@ -1275,6 +1333,7 @@ main (int   argc,
   gipc_test_add_func ("/process/fork-context/exec/failure", test_exec_failure);
   gipc_test_add_func ("/process/fork-context/exec/failed-step", test_exec_failed_step);
   gipc_test_add_func ("/process/fork-context/orphan/simulated-wrap", test_simulated_wrap);
+  gipc_test_add_func ("/process/fork-context/orphan/fork-server-start", test_fork_server_start);
   gipc_test_add_func ("/process/fork-context/exec/only-passed-fds", test_exec_keeps_only_passed_fds);
 
   return g_test_run ();
