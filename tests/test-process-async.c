@@ -257,9 +257,10 @@ run_timer_job (const char *mode)
    * returning before its child reported (start_async_and_wait() and the
    * modes test check that deterministically). */
   g_assert_cmpuint (job.ticks, >=, 50);
-  /* Under valgrind, scaled: spawn mode prepares and forks in the caller's
+  /* Under valgrind, scaled: fork and spawn modes fork in the caller's
    * thread (quick natively), which for a program under valgrind took up
-   * to 0.9 s at a load of 10 and 1.9 s at 17 (docs/building.md). */
+   * to 0.6 s (fork) and 0.9 s (spawn) at a load of 10 and 1.9 s (spawn)
+   * at 17 (docs/building.md). */
   g_assert_cmpint (job.max_gap, <, (gipc_test_running_on_valgrind () ? 5 : 1) * G_USEC_PER_SEC);
   g_ptr_array_unref (job.processes);
 }
