@@ -348,8 +348,13 @@ gipc_pool_worker_answer_locked (GipcPool            *self,
     }
   if (head->pt != NULL)
     gipc_pool_task_unref (head->pt);
-  if (w->spare_entry == NULL)
-    w->spare_entry = head;  /* for the next request (no allocation a task) */
+  if (w->n_spare < PIPELINE_DEPTH)
+    {
+      /* For the next requests: no allocation a task, pipelined or not. */
+      head->link.next = w->spare_entry;
+      w->spare_entry = head;
+      w->n_spare++;
+    }
   else
     g_free (head);
 
@@ -445,12 +450,16 @@ pool_assign_locked (GipcPool   *self,
   gboolean follows = FALSE;
   guint n_fds = pt->fds != NULL ? (guint) g_unix_fd_list_get_length (pt->fds) : 0;
   gsize size = g_bytes_get_size (pt->request);
-  SentEntry *e = g_steal_pointer (&w->spare_entry);
+  SentEntry *e = w->spare_entry;
 
   if (e == NULL)
     e = g_new0 (SentEntry, 1);
   else
-    memset (e, 0, sizeof *e);
+    {
+      w->spare_entry = e->link.next;
+      w->n_spare--;
+      memset (e, 0, sizeof *e);
+    }
   task_queue_unlink (&self->queue, pt);
   pt->state = TASK_RUNNING;
   pt->worker = w;
