@@ -61,17 +61,19 @@ worker_fail (Worker       *w,
   w->done = TRUE;
 }
 
-/* One message from the pool (the channel listens: push mode), or one
- * record of a batch (@in_batch). */
+/* One message from the pool (the channel listens: push mode): the @size
+ * bytes of @message at @offset, all of it or one record of a batch
+ * (@in_batch: no slice is made of the record but its payload's). */
 static void
 worker_input (Worker      *w,
               GBytes      *message,
+              gsize        offset,
+              gsize        size,
               GUnixFDList *message_fds,
               gboolean     in_batch)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GUnixFDList) fds = message_fds != NULL ? g_object_ref (message_fds) : NULL;
-  g_autoptr(GBytes) bytes = g_bytes_ref (message);
   GipcPoolWireMessage msg;
   guint n_fds;
 
@@ -88,13 +90,14 @@ worker_input (Worker      *w,
           worker_fail (w, error);
           return;
         }
-      w->awaiting_payload->request = g_steal_pointer (&bytes);
+      g_assert (!in_batch);  /* no record announces a separate payload */
+      w->awaiting_payload->request = g_bytes_ref (message);
       g_queue_push_tail_link (&w->requests, &w->awaiting_payload->link);
       w->awaiting_payload = NULL;
       return;
     }
 
-  if (!gipc_pool_wire_decode (bytes, &msg, &error))
+  if (!gipc_pool_wire_decode_range (message, offset, size, &msg, &error))
     {
       worker_fail (w, error);
       return;
@@ -110,15 +113,11 @@ worker_input (Worker      *w,
           break;
         }
       {
-        gsize offset = 0;
-        GBytes *record;
+        gsize next = 0, at, len;
 
-        while (!w->done && gipc_pool_wire_batch_next (msg.payload, &offset, &record, &error) &&
-               record != NULL)
-          {
-            worker_input (w, record, NULL, TRUE);
-            g_bytes_unref (record);
-          }
+        while (!w->done && gipc_pool_wire_batch_next_range (msg.payload, &next, &at, &len, &error) &&
+               len != 0)
+          worker_input (w, msg.payload, at, len, NULL, TRUE);
       }
       break;
 
@@ -190,7 +189,7 @@ message_cb (GipcChannel *channel,
             GBytes      *message,
             gpointer     user_data)
 {
-  worker_input (user_data, message, NULL, FALSE);
+  worker_input (user_data, message, 0, g_bytes_get_size (message), NULL, FALSE);
 }
 
 static void
@@ -199,7 +198,7 @@ message_with_fds_cb (GipcChannel *channel,
                      GUnixFDList *fds,
                      gpointer     user_data)
 {
-  worker_input (user_data, message, fds, FALSE);
+  worker_input (user_data, message, 0, g_bytes_get_size (message), fds, FALSE);
 }
 
 static void
