@@ -236,7 +236,8 @@ struct _PoolWorker
   gulong         exited_id;
   GByteArray    *batch;         /* pipelined requests to send as one BATCH message, or NULL */
   gboolean       refill;        /* gipc_pool_dispatch_locked: its pipeline is to be topped up */
-  gpointer       spare_entry;   /* a SentEntry answered, for the next request */
+  gpointer       spare_entry;   /* SentEntries answered, for the next requests: a stack linked by link.next */
+  guint          n_spare;       /* their number, at most PIPELINE_DEPTH */
 };
 
 /* A request sent to a worker. The worker answers its requests in order,

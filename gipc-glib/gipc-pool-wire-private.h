@@ -72,6 +72,11 @@ GBytes  *gipc_pool_wire_encode_error   (guint64              task_id,
 gboolean gipc_pool_wire_decode         (GBytes              *bytes,
                                         GipcPoolWireMessage *out,
                                         GError             **error);
+gboolean gipc_pool_wire_decode_range   (GBytes              *bytes,
+                                        gsize                offset,
+                                        gsize                size,
+                                        GipcPoolWireMessage *out,
+                                        GError             **error);
 void     gipc_pool_wire_message_clear  (GipcPoolWireMessage *msg);
 
 /* BATCH: start one, add whole messages (each a REQUEST or CANCEL without
@@ -94,6 +99,11 @@ gboolean gipc_pool_wire_batch_next     (GBytes              *records,
                                         gsize               *offset,
                                         GBytes             **record,
                                         GError             **error);
+gboolean gipc_pool_wire_batch_next_range (GBytes            *records,
+                                          gsize             *offset,
+                                          gsize             *record_offset,
+                                          gsize             *record_size,
+                                          GError           **error);
 GError  *gipc_pool_wire_message_to_error (const GipcPoolWireMessage *msg);
 
 G_END_DECLS

@@ -108,19 +108,32 @@ gipc_pool_wire_decode (GBytes               *bytes,
                        GipcPoolWireMessage  *out,
                        GError              **error)
 {
+  return gipc_pool_wire_decode_range (bytes, 0, g_bytes_get_size (bytes), out, error);
+}
+
+/* The message that is the @size bytes of @bytes at @offset (a record of a
+ * batch: no slice of it is made but its payload's). */
+gboolean
+gipc_pool_wire_decode_range (GBytes               *bytes,
+                             gsize                 offset,
+                             gsize                 size,
+                             GipcPoolWireMessage  *out,
+                             GError              **error)
+{
   const guint8 *p;
-  gsize size;
   guint64 id_be;
   guint32 n_be;
 
   memset (out, 0, sizeof *out);
-  p = g_bytes_get_data (bytes, &size);
+  g_return_val_if_fail (offset <= g_bytes_get_size (bytes) &&
+                        size <= g_bytes_get_size (bytes) - offset, FALSE);
   if (size < GIPC_POOL_WIRE_HEADER_SIZE)
     {
       g_set_error (error, GIPC_ERROR, GIPC_ERROR_PROTOCOL,
                    "Pool message of %" G_GSIZE_FORMAT " bytes is shorter than its header", size);
       return FALSE;
     }
+  p = (const guint8 *) g_bytes_get_data (bytes, NULL) + offset;
   if (p[2] != 0 || p[3] != 0 || (p[1] & ~GIPC_POOL_WIRE_FLAG_PAYLOAD_FOLLOWS) != 0)
     {
       g_set_error_literal (error, GIPC_ERROR, GIPC_ERROR_PROTOCOL,
@@ -148,7 +161,7 @@ gipc_pool_wire_decode (GBytes               *bytes,
             }
         }
       else
-        out->payload = g_bytes_new_from_bytes (bytes, GIPC_POOL_WIRE_HEADER_SIZE,
+        out->payload = g_bytes_new_from_bytes (bytes, offset + GIPC_POOL_WIRE_HEADER_SIZE,
                                                size - GIPC_POOL_WIRE_HEADER_SIZE);
       return TRUE;
 
@@ -198,7 +211,7 @@ gipc_pool_wire_decode (GBytes               *bytes,
                                "Malformed pool batch message");
           return FALSE;
         }
-      out->payload = g_bytes_new_from_bytes (bytes, GIPC_POOL_WIRE_HEADER_SIZE,
+      out->payload = g_bytes_new_from_bytes (bytes, offset + GIPC_POOL_WIRE_HEADER_SIZE,
                                              size - GIPC_POOL_WIRE_HEADER_SIZE);
       return TRUE;
 
@@ -287,12 +300,32 @@ gipc_pool_wire_batch_next (GBytes  *records,
                            GBytes **record,
                            GError **error)
 {
+  gsize at, len;
+
+  *record = NULL;
+  if (!gipc_pool_wire_batch_next_range (records, offset, &at, &len, error))
+    return FALSE;
+  if (len != 0)
+    *record = g_bytes_new_from_bytes (records, at, len);
+  return TRUE;
+}
+
+/* As gipc_pool_wire_batch_next, the record's place in @records instead of
+ * a slice: *record_size is 0 at the end. */
+gboolean
+gipc_pool_wire_batch_next_range (GBytes  *records,
+                                 gsize   *offset,
+                                 gsize   *record_offset,
+                                 gsize   *record_size,
+                                 GError **error)
+{
   gsize size;
   const guint8 *p = g_bytes_get_data (records, &size);
   guint32 len_be;
   gsize len;
 
-  *record = NULL;
+  *record_offset = 0;
+  *record_size = 0;
   if (*offset >= size)
     return TRUE;
   if (size - *offset < 4)
@@ -309,7 +342,8 @@ gipc_pool_wire_batch_next (GBytes  *records,
                    "Pool batch record of %" G_GSIZE_FORMAT " bytes does not fit", len);
       return FALSE;
     }
-  *record = g_bytes_new_from_bytes (records, *offset + 4, len);
+  *record_offset = *offset + 4;
+  *record_size = len;
   *offset += 4 + len;
   return TRUE;
 }

@@ -66,7 +66,13 @@ gipc_pool_worker_unref (gpointer data)
     g_byte_array_unref (w->batch);
   gipc_pool_wire_message_clear (&w->pending);
   g_clear_object (&w->pending_fds);
-  g_free (w->spare_entry);
+  while (w->spare_entry != NULL)
+    {
+      SentEntry *e = w->spare_entry;
+
+      w->spare_entry = e->link.next;
+      g_free (e);
+    }
   g_weak_ref_clear (&w->pool);
   g_main_context_unref (w->context);
   g_free (w);
