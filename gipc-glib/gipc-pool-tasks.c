@@ -195,13 +195,12 @@ task_deliver (PoolTask *pt)
   GipcPool *pool = pool_handle_get (pt->handle);
   GipcAsyncResult *result;
 
-  /* The pool, if it still exists, is the result's source object, held
-   * strongly: the task is no longer pending (DESIGN: pending tasks do not
-   * keep the pool alive), and, as with a GTask, a callback that keeps the
-   * result keeps its source. A weak one (a GWeakRef set, read twice and
-   * cleared) cost about 1,700 instructions a task. */
-  result = gipc_async_result_new (pool, pt->cancellable, pt->callback, pt->user_data,
-                                  pt->source_tag);
+  if (pool != NULL)
+    result = gipc_async_result_new_weak (pool, pt->cancellable, pt->callback, pt->user_data,
+                                         pt->source_tag);
+  else
+    result = gipc_async_result_new (NULL, pt->cancellable, pt->callback, pt->user_data,
+                                    pt->source_tag);
   if (c->error != NULL)
     {
       g_clear_pointer (&c->bytes, g_bytes_unref);

@@ -232,18 +232,6 @@ gipc_pool_run_async (GipcPool            *self,
   gipc_pool_task_unref (pt);
 }
 
-/* A pool's result made for @source_tag. Whatever @self is: a finish
- * function accepts any pool (or NULL) as the instance, as the task's own
- * may be gone (the Python overrides pass another then). A task's result
- * holds its pool strongly once the task is done (see task_deliver), an
- * early failure's weakly. */
-static gboolean
-pool_result_is_valid (GAsyncResult *result,
-                      gpointer      source_tag)
-{
-  return GIPC_IS_ASYNC_RESULT (result) && g_async_result_is_tagged (result, source_tag);
-}
-
 /**
  * gipc_pool_run_finish:
  * @self: (nullable): the pool; %NULL is accepted once the pool was finalized
@@ -272,7 +260,7 @@ gipc_pool_run_finish (GipcPool      *self,
   GBytes *bytes;
 
   g_return_val_if_fail (self == NULL || GIPC_IS_POOL (self), NULL);
-  g_return_val_if_fail (pool_result_is_valid (result, gipc_pool_run_async), NULL);
+  g_return_val_if_fail (gipc_async_result_is_valid (result, NULL, gipc_pool_run_async), NULL);
 
   res = GIPC_ASYNC_RESULT (result);
   if (out_fds != NULL)
@@ -453,7 +441,7 @@ gipc_pool_close_finish (GipcPool      *self,
   GError *local_error = NULL;
 
   g_return_val_if_fail (self == NULL || GIPC_IS_POOL (self), FALSE);
-  g_return_val_if_fail (pool_result_is_valid (result, gipc_pool_close_async), FALSE);
+  g_return_val_if_fail (gipc_async_result_is_valid (result, NULL, gipc_pool_close_async), FALSE);
 
   res = GIPC_ASYNC_RESULT (result);
   /* As GTask did: a cancelled cancellable reports the cancel. */
