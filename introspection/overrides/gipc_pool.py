@@ -463,10 +463,11 @@ _finisher = None
 
 def _finishing_pool(source, weak_pool):
     """A pool object to call run_finish() on. The callback's source object
-    is None (pending tasks do not keep the pool alive: gipc_pool_run_async
-    makes its task without one), and gipc_pool_run_finish accepts any pool
-    then; PyGObject cannot pass None as the instance, so this gives the
-    task's pool while it lives, else a pool that never runs anything."""
+    is the pool, held weakly by the result (pending tasks do not keep the
+    pool alive), so it is None once the pool was finalized, and
+    gipc_pool_run_finish accepts any pool then; PyGObject cannot pass None
+    as the instance, so this gives the task's pool while it lives, else a
+    pool that never runs anything."""
     global _finisher
     if source is not None:
         return source
