@@ -62,8 +62,10 @@ guint    gipc_child_setup_count_threads          (void);
 
 /* The threads the program made: those of gipc_child_setup_count_threads()
  * without GLib's own service threads ("gmain", "pool-spawner") and this
- * library's ("gipc-…"); the calling thread always counts. For
- * warn-if-threaded and gipc_fork_server_start(). */
+ * library's ("gipc-…") and threads that have ended but are still listed;
+ * the calling thread always counts. While it sees more than one it looks
+ * again, 2 ms apart, up to 25 times. For warn-if-threaded and
+ * gipc_fork_server_start(). */
 guint    gipc_child_setup_count_program_threads  (void);
 
 /* Every signal back to SIG_DFL (except SIGKILL and SIGSTOP, and SIGPIPE if

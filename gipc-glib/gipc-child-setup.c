@@ -315,8 +315,25 @@ gipc_child_setup_count_threads (void)
   return n;
 }
 
-guint
-gipc_child_setup_count_program_threads (void)
+/* Whether /proc says task @tid has ended (a zombie or dead thread that
+ * procfs still lists). */
+static gboolean
+task_has_ended (const char *tid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/self/task/%s/stat", tid);
+  g_autofree char *stat = NULL;
+  const char *close_paren;
+
+  if (!g_file_get_contents (path, &stat, NULL, NULL))
+    return TRUE;  /* gone since the directory was read */
+  /* "tid (comm) S ...": the state follows the last ')'. */
+  close_paren = strrchr (stat, ')');
+  return close_paren != NULL && close_paren[1] == ' ' &&
+         (close_paren[2] == 'Z' || close_paren[2] == 'X');
+}
+
+static guint
+count_program_threads_once (void)
 {
   GDir *dir = g_dir_open ("/proc/self/task", 0, NULL);
   g_autofree char *self_tid = g_strdup_printf ("%ld", (long) syscall (SYS_gettid));
@@ -333,18 +350,46 @@ gipc_child_setup_count_program_threads (void)
 
       /* The calling thread is the program's, whatever its name (the main
        * thread of a program called "gipc-…" has that name). */
-      if (!g_str_equal (name, self_tid) && g_file_get_contents (path, &comm, NULL, NULL))
+      if (!g_str_equal (name, self_tid))
         {
-          g_strchomp (comm);
-          /* GLib's own service threads (its worker context, the thread
-           * pools' spawner: started by any GTask) and this library's. */
-          if (g_str_equal (comm, "gmain") || g_str_equal (comm, "pool-spawner") ||
-              g_str_has_prefix (comm, "gipc-"))
+          if (task_has_ended (name))
             continue;
+          if (g_file_get_contents (path, &comm, NULL, NULL))
+            {
+              g_strchomp (comm);
+              /* GLib's own service threads (its worker context, the
+               * thread pools' spawner: started by any GTask) and this
+               * library's. */
+              if (g_str_equal (comm, "gmain") || g_str_equal (comm, "pool-spawner") ||
+                  g_str_has_prefix (comm, "gipc-"))
+                continue;
+            }
         }
       n++;
     }
   g_dir_close (dir);
+
+  return n;
+}
+
+/* A few more looks, 2 ms apart, before more than one thread is believed:
+ * a service thread that was just started is not named yet, and a thread
+ * the program just joined (g_thread_join, pthread_join) is still listed
+ * for a moment as it leaves the kernel, unnamed as ended. Only a count
+ * above one pays for them (at most 50 ms). */
+#define COUNT_SETTLE_TRIES 25
+
+guint
+gipc_child_setup_count_program_threads (void)
+{
+  guint n = count_program_threads_once ();
+  guint i;
+
+  for (i = 0; n > 1 && i < COUNT_SETTLE_TRIES; i++)
+    {
+      g_usleep (2000);
+      n = count_program_threads_once ();
+    }
 
   return n;
 }

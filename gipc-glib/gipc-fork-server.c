@@ -1526,14 +1526,9 @@ gipc_fork_server_start (GipcForkServer  *self,
   /* The threads the program made: GLib's own service threads ("gmain",
    * "pool-spawner": any GTask starts them) and this library's ("gipc-…")
    * are not copied by fork() and hold none of the program's locks while
-   * they wait, as for warn-if-threaded. A service thread that was just
-   * started may not be named yet: counted again a moment later. */
+   * they wait, as for warn-if-threaded (which also looks again a few
+   * times while it sees more than one: see the counter). */
   n_threads = gipc_child_setup_count_program_threads ();
-  if (n_threads > 1)
-    {
-      g_usleep (2000);
-      n_threads = gipc_child_setup_count_program_threads ();
-    }
   if (n_threads != 1)
     {
       g_mutex_unlock (&self->lock);

@@ -392,14 +392,11 @@ gipc_process_warn_if_threaded (GipcProcess *self)
   if (g_strcmp0 (g_getenv ("GIPC_NO_THREADS_WARNING"), "1") == 0)
     return;
 
+  /* Once per program: counting costs a look at every thread (more, a
+   * few milliseconds, while more than one is seen). */
+  if (g_atomic_int_get (&threads_warned))
+    return;
   n_threads = gipc_child_setup_count_program_threads ();
-  if (n_threads > 1)
-    {
-      /* GLib's service threads name themselves once they run: one that
-       * was just started (the first GTask starts two) is not named yet. */
-      g_usleep (2000);
-      n_threads = gipc_child_setup_count_program_threads ();
-    }
   if (n_threads <= 1 || !g_atomic_int_compare_and_exchange (&threads_warned, 0, 1))
     return;
 

@@ -9,9 +9,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -772,6 +774,59 @@ sleeping_thread (gpointer user_data)
   return NULL;
 }
 
+/* A busy process that dies with the test's subprocess, whatever ends it. */
+static void
+burner_setup (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+/* GLib's service threads do not count, also before they ran and named
+ * themselves (it failed the test command once under load: the
+ * program's next fork-mode start warned, 2 threads). In a fresh process
+ * on one CPU beside busy processes, the first GTask starts GLib's
+ * "pool-spawner", then a fork-mode start follows at once; a warning
+ * would be fatal there. */
+static void
+test_no_warning_for_new_service_thread (void)
+{
+  if (g_test_subprocess ())
+    {
+      const gchar *burn[] = { "/bin/sh", "-c", "while :; do :; done", NULL };
+      g_autoptr(GipcProcess) forked = gipc_process_new (target_exit_code, GINT_TO_POINTER (3), NULL);
+      g_autoptr(GError) error = NULL;
+      GPid burners[3];
+      cpu_set_t one_cpu;
+      guint i;
+
+      CPU_ZERO (&one_cpu);
+      CPU_SET (0, &one_cpu);
+      g_assert_cmpint (sched_setaffinity (0, sizeof one_cpu, &one_cpu), ==, 0);
+      for (i = 0; i < G_N_ELEMENTS (burners); i++)
+        g_assert_true (g_spawn_async (NULL, (gchar **) burn, NULL,
+                                      G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL |
+                                      G_SPAWN_STDERR_TO_DEV_NULL,
+                                      burner_setup, NULL, &burners[i], NULL));
+
+      g_type_class_unref (g_type_class_ref (G_TYPE_TASK));
+      g_assert_true (gipc_process_start (forked, &error));
+      g_assert_no_error (error);
+      g_assert_true (gipc_process_join (forked, -1, &error));
+      g_assert_cmpint (gipc_process_get_exit_code (forked), ==, 3);
+
+      for (i = 0; i < G_N_ELEMENTS (burners); i++)
+        {
+          kill (burners[i], SIGKILL);
+          waitpid (burners[i], NULL, 0);
+        }
+      return;
+    }
+
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stderr_unmatched ("*fork mode in a program*");
+}
+
 /* A thread the program made still counts. */
 static void
 test_warning_for_program_thread (void)
@@ -1094,6 +1149,7 @@ main (int    argc,
   gipc_test_add_func ("/process/async/foreign-waitpid", test_foreign_waitpid);
   gipc_test_add_func ("/process/async/drop-running-without-iterating", test_drop_running_without_iterating);
   gipc_test_add_func ("/process/async/no-warning-after-join-async", test_no_warning_after_join_async);
+  gipc_test_add_func ("/process/async/no-warning-for-new-service-thread", test_no_warning_for_new_service_thread);
   gipc_test_add_func ("/process/async/warning-for-program-thread", test_warning_for_program_thread);
   gipc_test_add_func ("/process/async/not-passed-hint", test_not_passed_hint);
 
