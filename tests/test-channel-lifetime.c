@@ -64,16 +64,6 @@ pop_context (GMainContext *context)
   g_main_context_unref (context);
 }
 
-static gint64
-cpu_time_us (void)
-{
-  struct rusage usage;
-
-  g_assert_no_errno (getrusage (RUSAGE_SELF, &usage));
-  return (gint64) usage.ru_utime.tv_sec * G_USEC_PER_SEC + usage.ru_utime.tv_usec +
-         (gint64) usage.ru_stime.tv_sec * G_USEC_PER_SEC + usage.ru_stime.tv_usec;
-}
-
 static gboolean
 set_flag_cb (gpointer user_data)
 {
@@ -98,13 +88,13 @@ assert_context_idle (GMainContext *context)
   g_source_set_callback (timer, set_flag_cb, &done, NULL);
   g_source_attach (timer, context);
 
-  cpu_before = cpu_time_us ();
+  cpu_before = gipc_test_cpu_time_us ();
   while (!done)
     {
       g_main_context_iteration (context, TRUE);
       iterations++;
     }
-  cpu_used = cpu_time_us () - cpu_before;
+  cpu_used = gipc_test_cpu_time_us () - cpu_before;
   g_source_destroy (timer);
 
   g_test_message ("idle second: %" G_GINT64_FORMAT " µs CPU, %u iterations",

@@ -1641,16 +1641,39 @@ flag_cb (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* The pool sits idle: nothing of it is ready (a low-priority idle runs
+ * on nearly every iteration), and over @ms of a running loop the program
+ * uses less than @max_cpu_us of CPU (a source ready forever would take
+ * all of it). */
+static void
+assert_idle_loop (guint  ms,
+                  gint64 max_cpu_us)
+{
+  gboolean done = FALSE;
+  guint idles = 0, id, i;
+  gint64 cpu_us;
+
+  id = g_idle_add_full (G_PRIORITY_LOW, low_idle_cb, &idles, NULL);
+  for (i = 0; i < 10; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_source_remove (id);
+  g_assert_cmpuint (idles, >=, 8);
+
+  cpu_us = gipc_test_cpu_time_us ();
+  g_timeout_add (ms, flag_cb, &done);
+  while (!done)
+    g_main_context_iteration (NULL, TRUE);
+  cpu_us = gipc_test_cpu_time_us () - cpu_us;
+  g_test_message ("CPU over %u ms of idle loop: %" G_GINT64_FORMAT " us", ms, cpu_us);
+  g_assert_cmpint (cpu_us, <, max_cpu_us);
+}
+
 static void
 test_idle_no_cpu (void)
 {
   g_autoptr(GipcPool) pool = gipc_pool_new (test_worker_func, NULL, NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) ok = NULL;
-  struct rusage before, after;
-  gboolean done = FALSE;
-  guint idles = 0, id;
-  gint64 cpu_us;
 
   gipc_pool_set_min_workers (pool, 2);
   ok = run_one (pool, "echo:warm", &error);
@@ -1658,25 +1681,7 @@ test_idle_no_cpu (void)
   while (gipc_pool_get_workers (pool) < 2)
     g_main_context_iteration (NULL, TRUE);
 
-  /* A low-priority idle keeps running: the pool has no source ready. */
-  id = g_idle_add_full (G_PRIORITY_LOW, low_idle_cb, &idles, NULL);
-  for (guint i = 0; i < 10; i++)
-    g_main_context_iteration (NULL, FALSE);
-  g_source_remove (id);
-  /* Nothing of the pool's is ready forever: the idle ran nearly every time. */
-  g_assert_cmpuint (idles, >=, 8);
-
-  g_assert_no_errno (getrusage (RUSAGE_SELF, &before));
-  g_timeout_add (1000, flag_cb, &done);
-  while (!done)
-    g_main_context_iteration (NULL, TRUE);
-  g_assert_no_errno (getrusage (RUSAGE_SELF, &after));
-  cpu_us = (after.ru_utime.tv_sec - before.ru_utime.tv_sec) * G_USEC_PER_SEC +
-           (after.ru_utime.tv_usec - before.ru_utime.tv_usec) +
-           (after.ru_stime.tv_sec - before.ru_stime.tv_sec) * G_USEC_PER_SEC +
-           (after.ru_stime.tv_usec - before.ru_stime.tv_usec);
-  g_test_message ("CPU over a second of idle loop: %" G_GINT64_FORMAT " us", cpu_us);
-  g_assert_cmpint (cpu_us, <, 50000);
+  assert_idle_loop (1000, 50000);
 }
 
 /* A worker that dies in the middle of writing its result (a partial
@@ -1692,11 +1697,7 @@ test_partial_frame_death (gconstpointer data)
     ? gipc_pool_new_for_argv (argv)
     : gipc_pool_new_for_target (server, "serve", g_variant_new_string ("partial-frame"));
   g_autoptr(GBytes) echo = req ("echo:x");
-  struct rusage before, after;
   Outcome o = { 0, };
-  gboolean done = FALSE;
-  guint idles = 0, id, i;
-  gint64 cpu_us;
 
   gipc_pool_run_async (pool, echo, NULL, NULL, outcome_cb, &o);
   while (o.n_called == 0)
@@ -1709,25 +1710,7 @@ test_partial_frame_death (gconstpointer data)
     g_main_context_iteration (NULL, TRUE);
   gipc_test_drain_context (NULL);
 
-  /* Nothing of the pool's is ready: a low-priority idle runs every time. */
-  id = g_idle_add_full (G_PRIORITY_LOW, low_idle_cb, &idles, NULL);
-  for (i = 0; i < 10; i++)
-    g_main_context_iteration (NULL, FALSE);
-  g_source_remove (id);
-  g_assert_cmpuint (idles, >=, 8);
-
-  g_assert_no_errno (getrusage (RUSAGE_SELF, &before));
-  g_timeout_add (300, flag_cb, &done);
-  while (!done)
-    g_main_context_iteration (NULL, TRUE);
-  g_assert_no_errno (getrusage (RUSAGE_SELF, &after));
-  cpu_us = (after.ru_utime.tv_sec - before.ru_utime.tv_sec) * G_USEC_PER_SEC +
-           (after.ru_utime.tv_usec - before.ru_utime.tv_usec) +
-           (after.ru_stime.tv_sec - before.ru_stime.tv_sec) * G_USEC_PER_SEC +
-           (after.ru_stime.tv_usec - before.ru_stime.tv_usec);
-  g_test_message ("CPU over 300 ms of idle loop: %" G_GINT64_FORMAT " us", cpu_us);
-  /* A source ready forever would take all of it. */
-  g_assert_cmpint (cpu_us, <, 100000);
+  assert_idle_loop (300, 100000);
   g_assert_cmpuint (o.n_called, ==, 1);
   outcome_clear (&o);
 }
@@ -2455,13 +2438,6 @@ count_called (Outcome *o,
   return called;
 }
 
-static gboolean
-set_flag_cb (gpointer data)
-{
-  *(gboolean *) data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
 /* Iterates the default context for @ms; returns how many iterations. */
 static guint
 iterate_for (guint ms)
@@ -2470,7 +2446,7 @@ iterate_for (guint ms)
   GSource *source = g_timeout_source_new (ms);
   guint n = 0;
 
-  g_source_set_callback (source, set_flag_cb, &done, NULL);
+  g_source_set_callback (source, flag_cb, &done, NULL);
   g_source_attach (source, NULL);
   while (!done)
     {
