@@ -330,6 +330,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (DoneList, gipc_pool_done_list_free)
 PoolWorker  *gipc_pool_worker_ref               (PoolWorker   *w);
 void         gipc_pool_worker_unref             (gpointer      data);
 void         gipc_pool_source_clear             (GSource     **source);
+/* Names @source and attaches it to the pool's context with @func called
+ * with a GWeakRef to @self (the source does not keep the pool alive);
+ * the caller keeps its reference to @source. */
+void         gipc_pool_attach_weak              (GipcPool     *self,
+                                                 GSource      *source,
+                                                 GSourceFunc   func,
+                                                 const gchar  *name);
 GSource     *gipc_pool_worker_timeout           (PoolWorker   *w,
                                                  guint         ms,
                                                  GSourceFunc   func,

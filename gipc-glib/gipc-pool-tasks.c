@@ -787,32 +787,20 @@ pool_dispatch_cb (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-static void
-weak_ref_free (gpointer data)
-{
-  g_weak_ref_clear (data);
-  g_free (data);
-}
-
 /* Any thread. */
 void
 gipc_pool_schedule_dispatch (GipcPool *self)
 {
-  GWeakRef *ref;
-
   POOL_LOCK ();
   if (self->dispatch_source == NULL && !self->disposed)
     {
-      ref = g_new0 (GWeakRef, 1);
-      g_weak_ref_init (ref, self);
       self->dispatch_source = g_idle_source_new ();
       /* Below the callbacks of finished tasks (completed from idle
        * sources at G_PRIORITY_DEFAULT): a worker start (a fork, or a
        * request to the fork server) must not delay them. */
       g_source_set_priority (self->dispatch_source, G_PRIORITY_DEFAULT_IDLE);
-      g_source_set_static_name (self->dispatch_source, "[gipc] pool dispatch");
-      g_source_set_callback (self->dispatch_source, pool_dispatch_cb, ref, weak_ref_free);
-      g_source_attach (self->dispatch_source, self->context);
+      gipc_pool_attach_weak (self, self->dispatch_source, pool_dispatch_cb,
+                             "[gipc] pool dispatch");
     }
   POOL_UNLOCK ();
 }

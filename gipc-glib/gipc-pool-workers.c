@@ -88,6 +88,27 @@ gipc_pool_source_clear (GSource **source)
     }
 }
 
+static void
+weak_ref_free (gpointer data)
+{
+  g_weak_ref_clear (data);
+  g_free (data);
+}
+
+void
+gipc_pool_attach_weak (GipcPool    *self,
+                       GSource     *source,
+                       GSourceFunc  func,
+                       const gchar *name)
+{
+  GWeakRef *ref = g_new0 (GWeakRef, 1);
+
+  g_weak_ref_init (ref, self);
+  g_source_set_static_name (source, name);
+  g_source_set_callback (source, func, ref, weak_ref_free);
+  g_source_attach (source, self->context);
+}
+
 GSource *
 gipc_pool_worker_timeout (PoolWorker  *w,
                           guint        ms,
@@ -545,13 +566,6 @@ start_backoff_cb (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-static void
-weak_ref_free (gpointer data)
-{
-  g_weak_ref_clear (data);
-  g_free (data);
-}
-
 /* A start failed: no new start begins for a while (a timeout source in
  * the pool's context, never a wait), each failure in a row twice as long
  * as the one before, so a worker that cannot start is not tried again
@@ -559,17 +573,12 @@ weak_ref_free (gpointer data)
 static void
 start_backoff_locked (GipcPool *self)
 {
-  GWeakRef *ref;
-
   self->start_backoff = self->start_backoff == 0 ? START_BACKOFF_MIN_MS :
                         MIN (self->start_backoff * 2, START_BACKOFF_MAX_MS);
   gipc_pool_source_clear (&self->backoff_source);
-  ref = g_new0 (GWeakRef, 1);
-  g_weak_ref_init (ref, self);
   self->backoff_source = g_timeout_source_new (self->start_backoff);
-  g_source_set_static_name (self->backoff_source, "[gipc] pool start backoff");
-  g_source_set_callback (self->backoff_source, start_backoff_cb, ref, weak_ref_free);
-  g_source_attach (self->backoff_source, self->context);
+  gipc_pool_attach_weak (self, self->backoff_source, start_backoff_cb,
+                         "[gipc] pool start backoff");
 }
 
 /* Forgets the failed starts: the next start may begin at once. */
