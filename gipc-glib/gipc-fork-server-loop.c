@@ -318,6 +318,9 @@ run_child (Target                   *target,
     setenv ("GIPC_CHANNEL_FDS", announced->str, 1);
   else
     unsetenv ("GIPC_CHANNEL_FDS");
+  /* A replacement server's own mark (it came by this environment):
+   * not the target's, nor of programs it starts. */
+  unsetenv (GIPC_FORK_SERVER_ENV);
   g_string_free (announced, TRUE);
   current.announced = NULL;
 

@@ -1403,8 +1403,9 @@ become_replacement_server (GipcForkServer          *self,
       _exit (127);
     }
   (void) fcntl (env->control_fd, F_SETFD, flags | FD_CLOEXEC);
-  /* Single-threaded (checked above): the children do not see it. */
-  unsetenv (GIPC_FORK_SERVER_ENV);
+  /* GIPC_FORK_SERVER stays in this copy's environment (GLib's service
+   * threads may run here, so it is not changed); each child it forks
+   * drops it, single-threaded (gipc-fork-server-loop.c). */
 
   self->started = TRUE;
   self->running = FALSE;

@@ -406,9 +406,19 @@ network_target (GipcProcess *process,
   return 0;
 }
 
+/* 0 when the child's environment lacks the replacement server's mark. */
+static gint
+server_env_target (GipcProcess *process,
+                   GVariant    *args,
+                   gpointer     user_data)
+{
+  return g_getenv ("GIPC_FORK_SERVER") == NULL ? 0 : 1;
+}
+
 static void
 add_targets (GipcForkServer *s)
 {
+  gipc_fork_server_add_target (s, "server-env", server_env_target, NULL, NULL);
   gipc_fork_server_add_target (s, "network", network_target, NULL, NULL);
   gipc_fork_server_add_target (s, "echo", echo_target, NULL, NULL);
   gipc_fork_server_add_target (s, "echo-loop", echo_loop_target, NULL, NULL);
@@ -1379,6 +1389,17 @@ test_server_killed (void)
   g_assert_true (gipc_process_join (third, 10000, &error));
   g_assert_cmpint (gipc_process_get_exit_code (third), ==, 5);
   g_assert_cmpuint (gipc_fork_server_get_restarts (victim), ==, restarts + 1);
+
+  /* The replacement came by GIPC_FORK_SERVER in its environment; its
+   * children do not see it. */
+  {
+    g_autoptr(GipcProcess) env_child = gipc_process_new_for_target (victim, "server-env", NULL);
+
+    g_assert_true (gipc_process_start (env_child, &error));
+    g_assert_true (gipc_process_join (env_child, 10000, &error));
+    g_assert_no_error (error);
+    g_assert_cmpint (gipc_process_get_exit_code (env_child), ==, 0);
+  }
 
   g_clear_object (&channel);
   g_assert_true (gipc_process_join (second, 10000, &error));
