@@ -352,8 +352,6 @@ count_program_threads_once (void)
        * thread of a program called "gipc-…" has that name). */
       if (!g_str_equal (name, self_tid))
         {
-          if (task_has_ended (name))
-            continue;
           if (g_file_get_contents (path, &comm, NULL, NULL))
             {
               g_strchomp (comm);
@@ -364,6 +362,9 @@ count_program_threads_once (void)
                   g_str_has_prefix (comm, "gipc-"))
                 continue;
             }
+          /* Only for the others: one more read. */
+          if (task_has_ended (name))
+            continue;
         }
       n++;
     }
