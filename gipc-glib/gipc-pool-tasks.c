@@ -379,6 +379,9 @@ task_timeout_cb (gpointer data)
   if (self == NULL)
     return G_SOURCE_REMOVE;
   POOL_LOCK ();
+  /* An answer in the worker's ring came in time. */
+  if (pt->state == TASK_RUNNING && !self->disposed)
+    gipc_pool_worker_read_ring_locked (self, pt->worker, done);
   if (pt->state == TASK_RUNNING && !self->disposed)
     {
       PoolWorker *w = pt->worker;
@@ -816,6 +819,8 @@ grace_expired_cb (gpointer data)
 
   POOL_LOCK ();
   g_clear_pointer (&w->kill_source, g_source_unref);
+  /* A late answer in the worker's ring came in time. */
+  gipc_pool_worker_read_ring_locked (self != NULL && !self->disposed ? self : NULL, w, done);
   if (gipc_pool_worker_is_draining (w) && w->state != WORKER_GONE)
     {
       if (self != NULL && !self->disposed)

@@ -60,6 +60,24 @@ gipc_pool_wire_encode_cancel (guint64 task_id)
 }
 
 GBytes *
+gipc_pool_wire_encode_control (GipcPoolWireKind kind,
+                               guint32          n_fds)
+{
+  guint8 *buf = g_malloc (GIPC_POOL_WIRE_HEADER_SIZE);
+
+  g_return_val_if_fail (kind == GIPC_POOL_WIRE_RING || kind == GIPC_POOL_WIRE_WAKE, NULL);
+  put_header (buf, kind, 0, 0, n_fds);
+  return g_bytes_new_take (buf, GIPC_POOL_WIRE_HEADER_SIZE);
+}
+
+void
+gipc_pool_wire_put_result_header (guint8  *header,
+                                  guint64  task_id)
+{
+  put_header (header, GIPC_POOL_WIRE_RESULT, 0, task_id, 0);
+}
+
+GBytes *
 gipc_pool_wire_encode_error (guint64       task_id,
                              guint32       n_fds,
                              const GError *error)
@@ -163,6 +181,17 @@ gipc_pool_wire_decode_range (GBytes               *bytes,
       else
         out->payload = g_bytes_new_from_bytes (bytes, offset + GIPC_POOL_WIRE_HEADER_SIZE,
                                                size - GIPC_POOL_WIRE_HEADER_SIZE);
+      return TRUE;
+
+    case GIPC_POOL_WIRE_RING:
+    case GIPC_POOL_WIRE_WAKE:
+      if (size != GIPC_POOL_WIRE_HEADER_SIZE || out->flags != 0 || out->task_id != 0 ||
+          out->n_fds != (p[0] == GIPC_POOL_WIRE_RING ? 1u : 0u))
+        {
+          g_set_error_literal (error, GIPC_ERROR, GIPC_ERROR_PROTOCOL,
+                               "Malformed pool control message");
+          return FALSE;
+        }
       return TRUE;
 
     case GIPC_POOL_WIRE_CANCEL:

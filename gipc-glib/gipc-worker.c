@@ -13,6 +13,7 @@
 #include "gipc-error.h"
 #include "gipc-channel.h"
 #include "gipc-pool.h"
+#include "gipc-pool-ring-private.h"
 #include "gipc-pool-wire-private.h"
 
 /* A queued request starts without a look for cancels when the context
@@ -44,6 +45,8 @@ typedef struct
   gboolean        fresh;             /* the only request came in the last iteration */
   gint64          last_read;         /* when the context was last iterated (monotonic µs) */
   WorkerRequest  *spare;             /* the last request served, for the next one */
+  GipcPoolRing   *ring;              /* the pool's answer ring, or NULL */
+  GBytes         *wake;              /* a WAKE message, made once */
 } Worker;
 
 static void
@@ -159,6 +162,23 @@ worker_input (Worker      *w,
       }
       break;
 
+    case GIPC_POOL_WIRE_RING:
+      if (in_batch || n_fds != 1 || w->ring != NULL)
+        {
+          g_set_error_literal (&error, GIPC_ERROR, GIPC_ERROR_PROTOCOL,
+                               "Pool answer ring sent twice, in a batch or without its fd");
+          break;
+        }
+      {
+        g_autoptr(GError) ring_error = NULL;
+
+        /* Without it, every answer goes on the channel: slower, the same. */
+        w->ring = gipc_pool_ring_map (g_unix_fd_list_peek_fds (fds, NULL)[0], &ring_error);
+        if (w->ring == NULL)
+          g_debug ("gipc_worker_serve: answers go on the channel: %s", ring_error->message);
+      }
+      break;
+
     case GIPC_POOL_WIRE_CANCEL:
       if (w->running && w->current_id == msg.task_id)
         g_cancellable_cancel (w->current_cancellable);
@@ -225,6 +245,40 @@ send_reply (Worker       *w,
   guint n_fds = out_fds != NULL ? (guint) g_unix_fd_list_get_length (out_fds) : 0;
   g_autoptr(GBytes) header = NULL;
   gboolean follows = FALSE;
+  gboolean wake = FALSE;
+
+  /* A small answer without fds goes in the ring when it fits: no system
+   * call, unless the pool waits for it. */
+  if (w->ring != NULL && n_fds == 0)
+    {
+      gboolean written = FALSE;
+
+      if (result != NULL && g_bytes_get_size (result) <= GIPC_POOL_RING_RECORD_MAX - GIPC_POOL_WIRE_HEADER_SIZE)
+        {
+          guint8 h[GIPC_POOL_WIRE_HEADER_SIZE];
+          gsize size;
+          gconstpointer data = g_bytes_get_data (result, &size);
+
+          gipc_pool_wire_put_result_header (h, task_id);
+          written = gipc_pool_ring_write (w->ring, h, sizeof h, data, size, &wake);
+        }
+      else if (result == NULL)
+        {
+          g_autoptr(GBytes) message = gipc_pool_wire_encode_error (task_id, 0, func_error);
+          gsize size;
+          gconstpointer data = g_bytes_get_data (message, &size);
+
+          written = gipc_pool_ring_write (w->ring, data, size, NULL, 0, &wake);
+        }
+      if (written)
+        {
+          if (!wake)
+            return TRUE;
+          if (w->wake == NULL)
+            w->wake = gipc_pool_wire_encode_control (GIPC_POOL_WIRE_WAKE, 0);
+          return gipc_channel_send (w->channel, w->wake, NULL, error);
+        }
+    }
 
   if (result != NULL)
     header = gipc_pool_wire_encode_payload (GIPC_POOL_WIRE_RESULT, task_id, n_fds, result, &follows);
@@ -379,6 +433,8 @@ gipc_worker_serve (GipcChannel    *channel,
     worker_request_free (g_queue_pop_head_link (&w.requests)->data);
   g_clear_pointer (&w.awaiting_payload, worker_request_free);
   g_clear_pointer (&w.spare, worker_request_free);
+  g_clear_pointer (&w.ring, gipc_pool_ring_free);
+  g_clear_pointer (&w.wake, g_bytes_unref);
   g_main_context_pop_thread_default (w.context);
   g_main_context_unref (w.context);
   g_object_unref (w.channel);

@@ -5,6 +5,7 @@
 
 #include "config.h"
 
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/resource.h>
@@ -239,6 +240,24 @@ remember_raw_write_fd (void)
     raw_write_fd = atoi (colon + 1);
 }
 
+/* The answer ring's layout (gipc-pool-ring-private.h), as a hostile worker
+ * sees it: its header, the worker's write position at offset 64, the data
+ * area after the header. */
+#define RING_HEADER 256
+#define RING_DATA   (64 * 1024)
+
+/* Appends one record (length, message) at the ring's start and publishes
+ * it, as gipc_worker_serve would for a first answer. */
+static void
+ring_put (guint8       *ring,
+          const guint8 *msg,
+          guint32       len)
+{
+  memcpy (ring + RING_HEADER, &len, 4);
+  memcpy (ring + RING_HEADER + 4, msg, len);
+  __atomic_store_n ((guint32 *) (ring + 64), 4 + ((len + 3) & ~3u), __ATOMIC_SEQ_CST);
+}
+
 /* Workers that do not speak the protocol. */
 static gint
 rogue_worker (GipcChannel *channel,
@@ -247,10 +266,94 @@ rogue_worker (GipcChannel *channel,
   g_autoptr(GBytes) request = NULL;
   g_autoptr(GUnixFDList) fds = NULL;
 
+  g_autoptr(GUnixFDList) ring_fds = NULL;
+  guint8 *ring = NULL;
+
   request = gipc_channel_receive_with_fds (channel, &fds, NULL, NULL);
+  /* The pool's first message gives the worker its answer ring (kind 'M',
+   * one fd): a rogue keeps it mapped for the ring-* modes, and answers on
+   * the channel otherwise. */
+  if (request != NULL && g_bytes_get_size (request) > 0 &&
+      ((const guint8 *) g_bytes_get_data (request, NULL))[0] == 'M')
+    {
+      g_assert_nonnull (fds);
+      ring_fds = g_steal_pointer (&fds);
+      ring = mmap (NULL, RING_HEADER + RING_DATA, PROT_READ | PROT_WRITE, MAP_SHARED,
+                   g_unix_fd_list_peek_fds (ring_fds, NULL)[0], 0);
+      g_assert_true (ring != MAP_FAILED);
+      g_clear_pointer (&request, g_bytes_unref);
+      request = gipc_channel_receive_with_fds (channel, &fds, NULL, NULL);
+    }
   if (request == NULL)
     return 1;
-  if (g_str_equal (mode, "garbage"))
+  if (g_str_has_prefix (mode, "ring-"))
+    {
+      guint64 id_be;
+      guint8 msg[18] = { 'R', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 'o', 'k' };
+
+      g_assert_nonnull (ring);
+      memcpy (&id_be, (const guint8 *) g_bytes_get_data (request, NULL) + 4, 8);
+      if (g_str_equal (mode, "ring-seal"))
+        {
+          /* The ring's memfd is sealed: it cannot be shrunk under the
+           * pool's mapping (a SIGBUS there), nor sealed further. */
+          int fd = g_unix_fd_list_peek_fds (ring_fds, NULL)[0];
+          gboolean refused = ftruncate (fd, 0) < 0 && fcntl (fd, F_ADD_SEALS, F_SEAL_WRITE) < 0;
+          g_autoptr(GBytes) answer = NULL;
+
+          memcpy (msg + 4, &id_be, 8);
+          memcpy (msg + 16, refused ? "ok" : "NO", 2);
+          answer = g_bytes_new (msg, sizeof msg);
+          gipc_channel_send (channel, answer, NULL, NULL);
+          g_usleep (G_USEC_PER_SEC * 30);
+        }
+      else if (g_str_equal (mode, "ring-answer-exit"))
+        {
+          /* A whole answer in the ring, then the exit at once. */
+          memcpy (msg + 4, &id_be, 8);
+          ring_put (ring, msg, sizeof msg);
+          _exit (0);
+        }
+      else if (g_str_equal (mode, "ring-unknown-id"))
+        {
+          guint64 id = GUINT64_FROM_BE (id_be);
+          guint64 other = GUINT64_TO_BE (id + 1000);
+
+          memcpy (msg + 4, &other, 8);
+          ring_put (ring, msg, sizeof msg);
+        }
+      else if (g_str_equal (mode, "ring-next-first"))
+        {
+          /* The answer of the task behind this one (sent, pipelined), and
+           * none for this one: it waits, without a busy loop. */
+          guint64 id = GUINT64_FROM_BE (id_be);
+          guint64 next = GUINT64_TO_BE (id + 1);
+          g_autoptr(GBytes) batch = gipc_channel_receive (channel, NULL, NULL);
+
+          g_assert_nonnull (batch);  /* the next task's request came */
+          memcpy (msg + 4, &next, 8);
+          ring_put (ring, msg, sizeof msg);
+        }
+      else if (g_str_equal (mode, "ring-bad-length"))
+        {
+          guint32 len = 1u << 30;
+          guint32 head = 8;
+
+          memcpy (ring + RING_HEADER, &len, 4);
+          __atomic_store_n ((guint32 *) (ring + 64), head, __ATOMIC_SEQ_CST);
+        }
+      else if (g_str_equal (mode, "ring-bad-head"))
+        __atomic_store_n ((guint32 *) (ring + 64), 3u * RING_DATA, __ATOMIC_SEQ_CST);
+      /* Wakes the pool (whether it waits or not): the answer is there. */
+      {
+        guint8 wake[16] = { 'W', 0, };
+        g_autoptr(GBytes) w = g_bytes_new (wake, sizeof wake);
+
+        gipc_channel_send (channel, w, NULL, NULL);
+      }
+      g_usleep (G_USEC_PER_SEC * 30);
+    }
+  else if (g_str_equal (mode, "garbage"))
     {
       g_autoptr(GBytes) junk = g_bytes_new_static ("this is not a result at all", 27);
 
@@ -1287,6 +1390,82 @@ test_sync_no_loop (void)
   gipc_test_assert_bytes_str (bytes, "sync");
   none = gipc_pool_run (pool, segv, NULL, NULL, NULL, &error);
   g_assert_error (error, GIPC_ERROR, GIPC_ERROR_WORKER_DIED);
+}
+
+/* Workers that abuse their answer ring: each costs its own task a clear
+ * error (or, for a whole answer before the exit, the answer), never a
+ * crash of the program, a hang or a busy loop. */
+static void
+test_ring_rogues (void)
+{
+  const struct { const gchar *mode; gint code; } bad[] = {
+    { "ring-unknown-id", GIPC_ERROR_PROTOCOL },
+    { "ring-bad-length", GIPC_ERROR_PROTOCOL },
+    { "ring-bad-head", GIPC_ERROR_PROTOCOL },
+  };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(GipcPool) pool = gipc_pool_new_for_target (server, "serve", g_variant_new_string (bad[i].mode));
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GBytes) none = run_one (pool, "echo:x", &error);
+
+      g_test_message ("%s: %s", bad[i].mode, error != NULL ? error->message : "(none)");
+      g_assert_null (none);
+      g_assert_error (error, GIPC_ERROR, bad[i].code);
+    }
+
+  /* Its memfd is sealed against shrinking (a SIGBUS in the program) and
+   * further seals. */
+  {
+    g_autoptr(GipcPool) pool = gipc_pool_new_for_target (server, "serve", g_variant_new_string ("ring-seal"));
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GBytes) answer = run_one (pool, "echo:x", &error);
+
+    g_assert_no_error (error);
+    gipc_test_assert_bytes_str (answer, "ok");
+  }
+
+  /* An answer in the ring, then the exit at once: the answer wins, however
+   * the exit and the wakeup race. */
+  for (i = 0; i < 5; i++)
+    {
+      g_autoptr(GipcPool) pool = gipc_pool_new_for_target (server, "serve", g_variant_new_string ("ring-answer-exit"));
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GBytes) answer = run_one (pool, "echo:x", &error);
+
+      g_assert_no_error (error);
+      gipc_test_assert_bytes_str (answer, "ok");
+    }
+
+  /* The answer of the second task in the ring, none for the first: the
+   * ring waits for the channel without spinning, and task-timeout ends
+   * it. */
+  {
+    g_autoptr(GipcPool) pool = gipc_pool_new_for_target (server, "serve", g_variant_new_string ("ring-next-first"));
+    g_autoptr(GBytes) request = req ("echo:x");
+    Outcome o[3] = { { 0, }, };
+    gint64 cpu_before;
+
+    /* One worker, three tasks: the second and third are sent behind the
+     * first (pipelined); each rogue answers the one behind its first. */
+    gipc_pool_set_max_workers (pool, 1);
+    gipc_pool_set_task_timeout (pool, 500);
+    cpu_before = gipc_test_cpu_time_us ();
+    for (i = 0; i < 3; i++)
+      gipc_pool_run_async (pool, request, NULL, NULL, outcome_cb, &o[i]);
+    while (o[0].n_called + o[1].n_called + o[2].n_called < 3)
+      g_main_context_iteration (NULL, TRUE);
+    /* Three timeouts of 500 ms, two of them with an answer waiting in the
+     * ring: a spinning loop would use about 1 s. */
+    g_assert_cmpint (gipc_test_cpu_time_us () - cpu_before, <, 400 * 1000);
+    for (i = 0; i < 3; i++)
+      {
+        g_assert_error (o[i].error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+        outcome_clear (&o[i]);
+      }
+  }
 }
 
 static void
@@ -2579,6 +2758,7 @@ main (int    argc,
   gipc_test_add_func ("/pool/big-result", test_big_result);
   gipc_test_add_func ("/pool/finalize-pending", test_finalize_pending);
   gipc_test_add_func ("/pool/callback-reentrancy", test_callback_reentrancy);
+  gipc_test_add_func ("/pool/ring-rogues", test_ring_rogues);
   gipc_test_add_func ("/pool/free-before-callback", test_free_before_callback);
   gipc_test_add_func ("/pool/unref-in-death-callback", test_unref_in_death_callback);
   gipc_test_add_func ("/pool/threads", test_threads);
