@@ -49,9 +49,11 @@ GipcPoolRing *gipc_pool_ring_new        (int           *fd,
 GipcPoolRing *gipc_pool_ring_map        (int            fd,
                                          GError       **error);
 /* The fuzzer: a ring over @memory (GIPC_POOL_RING_HEADER plus @data_size
- * bytes, a power of two), read as the program reads it. */
+ * bytes, a power of two), read as the program reads it from
+ * @read_position on. */
 GipcPoolRing *gipc_pool_ring_new_for_memory (gpointer   memory,
-                                             gsize      data_size);
+                                             gsize      data_size,
+                                             guint32    read_position);
 void          gipc_pool_ring_free       (GipcPoolRing  *ring);
 
 /* The worker: appends one record of @header (@header_size bytes) followed

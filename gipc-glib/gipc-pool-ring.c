@@ -142,11 +142,16 @@ gipc_pool_ring_map (int      fd,
 
 GipcPoolRing *
 gipc_pool_ring_new_for_memory (gpointer memory,
-                               gsize    data_size)
+                               gsize    data_size,
+                               guint32  read_position)
 {
+  GipcPoolRing *ring;
+
   g_return_val_if_fail (data_size >= 8 && data_size <= G_MAXUINT32 &&
                         (data_size & (data_size - 1)) == 0, NULL);
-  return ring_wrap (memory, 0, (guint32) data_size);
+  ring = ring_wrap (memory, 0, (guint32) data_size);
+  ring->local = read_position;
+  return ring;
 }
 
 void
