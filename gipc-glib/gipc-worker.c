@@ -358,8 +358,10 @@ run_one (Worker *w)
  * cancellable is cancelled. A function that does neither is killed after the
  * pool's [property@Gipc.Pool:cancel-grace] when its task is cancelled.
  *
- * Large results (64 KiB and more) travel as a message of their own, so that
- * the channel sends them as sealed shared memory; a result made with
+ * Small answers (under 4 KiB, without fds) are written to the shared memory
+ * the pool gave the worker, without a system call each. Large results
+ * (64 KiB and more) travel as a message of their own, so that the channel
+ * sends them as sealed shared memory; a result made with
  * [func@Gipc.shared_bytes_new] is sent without any copy.
  *
  * Returns: the exit status to use: 0 when the pool closed the channel, 1
