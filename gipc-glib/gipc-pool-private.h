@@ -217,8 +217,6 @@ struct _PoolWorker
   GSource       *idle_source;
   GSource       *kill_source;
   GSource       *eof_source;
-  gulong         message_id;
-  gulong         message_fds_id;
   gulong         error_id;
   gboolean       started;
   gboolean       start_taken;   /* its pending start was taken by the dispatch source */

@@ -54,8 +54,7 @@ gipc_pool_worker_unref (gpointer data)
   g_clear_object (&w->process);
   if (w->channel != NULL)
     {
-      g_clear_signal_handler (&w->message_id, w->channel);
-      g_clear_signal_handler (&w->message_fds_id, w->channel);
+      gipc_channel_set_message_func (w->channel, NULL, NULL);
       g_clear_signal_handler (&w->error_id, w->channel);
       gipc_channel_close (w->channel, NULL);
     }
@@ -507,9 +506,15 @@ ring_source_dispatch (GSource     *source,
                       gpointer     user_data)
 {
   PoolWorker *w = ((RingSource *) source)->worker;
-  g_autoptr(DoneList) done = gipc_pool_done_list_new ();
-  g_autoptr(GipcPool) self = g_weak_ref_get (&w->pool);
+  g_autoptr(DoneList) done = NULL;
+  g_autoptr(GipcPool) self = NULL;
 
+  /* A WAKE on the channel, dispatched first in the same iteration, read
+   * it already. */
+  if (gipc_pool_ring_is_empty (w->ring))
+    return G_SOURCE_CONTINUE;
+  done = gipc_pool_done_list_new ();
+  self = g_weak_ref_get (&w->pool);
   if (self != NULL && self->disposed)
     g_clear_object (&self);
   POOL_LOCK ();
@@ -695,16 +700,8 @@ worker_input (PoolWorker   *w,
 static void
 worker_message_cb (GipcChannel *channel,
                    GBytes      *message,
+                   GUnixFDList *fds,
                    gpointer     data)
-{
-  worker_input (data, message, NULL, NULL);
-}
-
-static void
-worker_message_with_fds_cb (GipcChannel *channel,
-                            GBytes      *message,
-                            GUnixFDList *fds,
-                            gpointer     data)
 {
   worker_input (data, message, fds, NULL);
 }
@@ -720,9 +717,7 @@ worker_error_cb (GipcChannel  *channel,
 static void
 worker_listen (PoolWorker *w)
 {
-  w->message_id = g_signal_connect (w->channel, "message", G_CALLBACK (worker_message_cb), w);
-  w->message_fds_id = g_signal_connect (w->channel, "message-with-fds",
-                                        G_CALLBACK (worker_message_with_fds_cb), w);
+  gipc_channel_set_message_func (w->channel, worker_message_cb, w);
   w->error_id = g_signal_connect (w->channel, "error", G_CALLBACK (worker_error_cb), w);
   g_main_context_push_thread_default (w->context);
   gipc_channel_listen (w->channel);

@@ -12,6 +12,7 @@
 
 #include "gipc-error.h"
 #include "gipc-channel.h"
+#include "gipc-channel-private.h"
 #include "gipc-pool.h"
 #include "gipc-pool-ring-private.h"
 #include "gipc-pool-wire-private.h"
@@ -212,16 +213,8 @@ worker_input (Worker      *w,
 static void
 message_cb (GipcChannel *channel,
             GBytes      *message,
+            GUnixFDList *fds,
             gpointer     user_data)
-{
-  worker_input (user_data, message, 0, g_bytes_get_size (message), NULL, FALSE);
-}
-
-static void
-message_with_fds_cb (GipcChannel *channel,
-                     GBytes      *message,
-                     GUnixFDList *fds,
-                     gpointer     user_data)
 {
   worker_input (user_data, message, 0, g_bytes_get_size (message), fds, FALSE);
 }
@@ -375,7 +368,7 @@ gipc_worker_serve (GipcChannel    *channel,
                    gpointer        user_data)
 {
   Worker w = { 0, };
-  gulong message_id, message_fds_id, error_id;
+  gulong error_id;
   guint i;
 
   g_return_val_if_fail (GIPC_IS_CHANNEL (channel), 1);
@@ -388,8 +381,7 @@ gipc_worker_serve (GipcChannel    *channel,
   g_queue_init (&w.requests);
   g_main_context_push_thread_default (w.context);
 
-  message_id = g_signal_connect (w.channel, "message", G_CALLBACK (message_cb), &w);
-  message_fds_id = g_signal_connect (w.channel, "message-with-fds", G_CALLBACK (message_with_fds_cb), &w);
+  gipc_channel_set_message_func (w.channel, message_cb, &w);
   error_id = g_signal_connect (w.channel, "error", G_CALLBACK (error_cb), &w);
   gipc_channel_listen (w.channel);
   while (!w.done)
@@ -424,8 +416,7 @@ gipc_worker_serve (GipcChannel    *channel,
 
   /* Closing stops listening; what the context still holds runs while it
    * is ours. */
-  g_signal_handler_disconnect (w.channel, message_id);
-  g_signal_handler_disconnect (w.channel, message_fds_id);
+  gipc_channel_set_message_func (w.channel, NULL, NULL);
   g_signal_handler_disconnect (w.channel, error_id);
   gipc_channel_close (w.channel, NULL);
   for (i = 0; i < 64 && g_main_context_pending (w.context); i++)
