@@ -67,6 +67,11 @@ gboolean      gipc_pool_ring_write      (GipcPoolRing  *ring,
                                          gsize          payload_size,
                                          gboolean      *wake);
 
+/* The worker: TRUE when the program waits for a wakeup, which this call
+ * takes (the caller then sends its answer on the channel: one message
+ * wakes the program and carries the answer). */
+gboolean      gipc_pool_ring_take_wakeup (GipcPoolRing *ring);
+
 /* The program: the next record, copied out (NULL when the ring is empty),
  * without consuming it; FALSE with GIPC_ERROR_PROTOCOL when the ring is
  * corrupt (the worker then is to be killed: nothing more is read). */

@@ -224,9 +224,15 @@ gipc_pool_ring_write (GipcPoolRing *ring,
     copy_in (ring, ring->local + 4 + (guint32) header_size, payload, payload_size);
   ring->local += (guint32) total;
   g_atomic_int_set (field (ring, OFFSET_HEAD), (gint) ring->local);
-  *wake = g_atomic_int_get (field (ring, OFFSET_ARMED)) != 0 &&
-          g_atomic_int_compare_and_exchange (field (ring, OFFSET_ARMED), 1, 0);
+  *wake = gipc_pool_ring_take_wakeup (ring);
   return TRUE;
+}
+
+gboolean
+gipc_pool_ring_take_wakeup (GipcPoolRing *ring)
+{
+  return g_atomic_int_get (field (ring, OFFSET_ARMED)) != 0 &&
+         g_atomic_int_compare_and_exchange (field (ring, OFFSET_ARMED), 1, 0);
 }
 
 gboolean

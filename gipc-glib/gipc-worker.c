@@ -241,8 +241,9 @@ send_reply (Worker       *w,
   gboolean wake = FALSE;
 
   /* A small answer without fds goes in the ring when it fits: no system
-   * call, unless the pool waits for it. */
-  if (w->ring != NULL && n_fds == 0)
+   * call. When the pool waits for it, on the channel: that one message
+   * wakes the pool and carries the answer. */
+  if (w->ring != NULL && n_fds == 0 && !gipc_pool_ring_take_wakeup (w->ring))
     {
       gboolean written = FALSE;
 
