@@ -31,6 +31,15 @@ GipcAsyncResult *gipc_async_result_new_weak         (gpointer              sourc
                                                      GAsyncReadyCallback   callback,
                                                      gpointer              user_data,
                                                      gpointer              source_tag);
+/* Gives the source object: a new reference, or NULL. */
+typedef GObject *(*GipcAsyncResultSourceFunc) (gpointer source_data);
+GipcAsyncResult *gipc_async_result_new_with_source_func (GipcAsyncResultSourceFunc  source_func,
+                                                         gpointer                   source_data,
+                                                         GDestroyNotify             source_data_free,
+                                                         GCancellable              *cancellable,
+                                                         GAsyncReadyCallback        callback,
+                                                         gpointer                   user_data,
+                                                         gpointer                   source_tag);
 GMainContext    *gipc_async_result_get_context      (GipcAsyncResult      *self);
 GCancellable    *gipc_async_result_get_cancellable  (GipcAsyncResult      *self);
 

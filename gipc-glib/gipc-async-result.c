@@ -12,6 +12,9 @@ struct _GipcAsyncResult
   GObject             *source_object;
   GWeakRef             weak_source;   /* see gipc_async_result_new_weak () */
   gboolean             has_weak_source;
+  GipcAsyncResultSourceFunc source_func;  /* see gipc_async_result_new_with_source_func () */
+  gpointer             source_data;
+  GDestroyNotify       source_data_free;
   GCancellable        *cancellable;
   GMainContext        *context;
   GAsyncReadyCallback  callback;
@@ -42,6 +45,8 @@ gipc_async_result_get_source_object (GAsyncResult *result)
 {
   GipcAsyncResult *self = GIPC_ASYNC_RESULT (result);
 
+  if (self->source_func != NULL)
+    return self->source_func (self->source_data);
   if (self->has_weak_source)
     return g_weak_ref_get (&self->weak_source);
   return self->source_object != NULL ? g_object_ref (self->source_object) : NULL;
@@ -75,6 +80,11 @@ clear_state (GipcAsyncResult *self)
   if (self->has_weak_source)
     g_weak_ref_clear (&self->weak_source);
   self->has_weak_source = FALSE;
+  if (self->source_data_free != NULL)
+    self->source_data_free (self->source_data);
+  self->source_func = NULL;
+  self->source_data = NULL;
+  self->source_data_free = NULL;
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->context, g_main_context_unref);
   self->callback = NULL;
@@ -155,6 +165,29 @@ gipc_async_result_new_weak (gpointer             source_object,
   return self;
 }
 
+/* A result whose source object @source_func gives (a new reference, or
+ * NULL once it is gone) from @source_data, which the result keeps until it
+ * is finalized: a weak source without GWeakRef, whose weak locations cost
+ * GObject a lock and a list walk for each result made and freed (a pool's
+ * tiny tasks). */
+GipcAsyncResult *
+gipc_async_result_new_with_source_func (GipcAsyncResultSourceFunc  source_func,
+                                        gpointer                   source_data,
+                                        GDestroyNotify             source_data_free,
+                                        GCancellable              *cancellable,
+                                        GAsyncReadyCallback        callback,
+                                        gpointer                   user_data,
+                                        gpointer                   source_tag)
+{
+  GipcAsyncResult *self = gipc_async_result_new (NULL, cancellable, callback,
+                                                 user_data, source_tag);
+
+  self->source_func = source_func;
+  self->source_data = source_data;
+  self->source_data_free = source_data_free;
+  return self;
+}
+
 GMainContext *
 gipc_async_result_get_context (GipcAsyncResult *self)
 {
@@ -193,9 +226,9 @@ gipc_async_result_complete (GipcAsyncResult *self)
   g_return_if_fail (!self->completed);
 
   self->completed = TRUE;
-  if (self->callback != NULL && self->has_weak_source)
+  if (self->callback != NULL && (self->has_weak_source || self->source_func != NULL))
     {
-      GObject *source = g_weak_ref_get (&self->weak_source);
+      GObject *source = gipc_async_result_get_source_object (G_ASYNC_RESULT (self));
 
       self->callback (source, G_ASYNC_RESULT (self), self->user_data);
       g_clear_object (&source);
@@ -241,10 +274,10 @@ gipc_async_result_is_valid (GAsyncResult *result,
   self = GIPC_ASYNC_RESULT (result);
   if (self->source_tag != source_tag)
     return FALSE;
-  if (self->has_weak_source)
+  if (self->has_weak_source || self->source_func != NULL)
     {
       /* NULL is accepted too: the source may be gone by now. */
-      GObject *current = g_weak_ref_get (&self->weak_source);
+      GObject *current = gipc_async_result_get_source_object (result);
       gboolean same = source_object == NULL || (gpointer) current == source_object;
 
       g_clear_object (&current);
