@@ -72,11 +72,13 @@ gboolean      gipc_pool_ring_write      (GipcPoolRing  *ring,
  * wakes the program and carries the answer). */
 gboolean      gipc_pool_ring_take_wakeup (GipcPoolRing *ring);
 
-/* The program: the next record, copied out (NULL when the ring is empty),
- * without consuming it; FALSE with GIPC_ERROR_PROTOCOL when the ring is
- * corrupt (the worker then is to be killed: nothing more is read). */
+/* The program: the next record, copied out to memory of the ring's (valid
+ * until the next peek; NULL when the ring is empty), without consuming it;
+ * FALSE with GIPC_ERROR_PROTOCOL when the ring is corrupt (the worker then
+ * is to be killed: nothing more is read). */
 gboolean      gipc_pool_ring_peek       (GipcPoolRing  *ring,
-                                         GBytes       **record,
+                                         const guint8 **record,
+                                         gsize         *size,
                                          GError       **error);
 /* Consumes the record the last peek returned. */
 void          gipc_pool_ring_consume    (GipcPoolRing  *ring);

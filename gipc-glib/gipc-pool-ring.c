@@ -31,6 +31,7 @@ struct _GipcPoolRing
   guint32  mask;        /* data size - 1, kept here: never read back from the ring */
   guint32  local;       /* the program's tail, or the worker's head */
   guint32  peeked;      /* bytes of the record the last peek returned */
+  guint8   scratch[GIPC_POOL_RING_RECORD_MAX];  /* the program's copy of that record */
 };
 
 static gint *
@@ -243,15 +244,16 @@ gipc_pool_ring_is_empty (GipcPoolRing *ring)
 
 gboolean
 gipc_pool_ring_peek (GipcPoolRing  *ring,
-                     GBytes       **record,
+                     const guint8 **record,
+                     gsize         *size,
                      GError       **error)
 {
   guint32 head = (guint32) g_atomic_int_get (field (ring, OFFSET_HEAD));
   guint32 avail = head - ring->local;
   guint32 len;
-  guint8 *copy;
 
   *record = NULL;
+  *size = 0;
   ring->peeked = 0;
   if (avail == 0)
     return TRUE;
@@ -269,9 +271,9 @@ gipc_pool_ring_peek (GipcPoolRing  *ring,
                    "The answer ring holds a record of a bad length (%u of %u bytes)", len, avail);
       return FALSE;
     }
-  copy = g_malloc (len);
-  copy_out (ring, ring->local + 4, copy, len);
-  *record = g_bytes_new_take (copy, len);
+  copy_out (ring, ring->local + 4, ring->scratch, len);
+  *record = ring->scratch;
+  *size = len;
   ring->peeked = (guint32) (4 + padded (len));
   return TRUE;
 }

@@ -95,6 +95,11 @@ gboolean gipc_pool_wire_decode_range   (GBytes              *bytes,
                                         gsize                size,
                                         GipcPoolWireMessage *out,
                                         GError             **error);
+/* The message in @size bytes of memory, its payload copied out. */
+gboolean gipc_pool_wire_decode_data    (const guint8        *data,
+                                        gsize                size,
+                                        GipcPoolWireMessage *out,
+                                        GError             **error);
 void     gipc_pool_wire_message_clear  (GipcPoolWireMessage *msg);
 
 /* BATCH: start one, add whole messages (each a REQUEST or CANCEL without

@@ -423,12 +423,13 @@ gipc_pool_worker_read_ring_locked (GipcPool   *self,
   g_atomic_int_set (&w->ring_blocked, FALSE);
   while (w->protocol_error == NULL)
     {
-      g_autoptr(GBytes) record = NULL;
+      const guint8 *record;
+      gsize size;
       g_autoptr(GError) error = NULL;
       GipcPoolWireMessage msg;
       SentEntry *head = g_queue_peek_head (&w->sent);
 
-      if (!gipc_pool_ring_peek (w->ring, &record, &error))
+      if (!gipc_pool_ring_peek (w->ring, &record, &size, &error))
         {
           gipc_pool_worker_protocol_error_locked (self, w, g_error_new (GIPC_ERROR, GIPC_ERROR_PROTOCOL,
                                                                         "Worker process %d corrupted its answer ring: %s",
@@ -438,7 +439,7 @@ gipc_pool_worker_read_ring_locked (GipcPool   *self,
         }
       if (record == NULL)
         return;
-      if (!gipc_pool_wire_decode (record, &msg, &error))
+      if (!gipc_pool_wire_decode_data (record, size, &msg, &error))
         {
           gipc_pool_worker_protocol_error_locked (self, w, g_error_new (GIPC_ERROR, GIPC_ERROR_PROTOCOL,
                                                                         "Worker process %d wrote a malformed answer: %s",

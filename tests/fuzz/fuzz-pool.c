@@ -381,19 +381,20 @@ fuzz_ring (const guint8 *data,
   ring = gipc_pool_ring_new_for_memory (memory, FUZZ_RING_DATA, start);
   for (;;)
     {
-      g_autoptr(GBytes) record = NULL;
+      const guint8 *record;
+      gsize record_size;
       g_autoptr(GError) error = NULL;
       GipcPoolWireMessage msg;
 
-      if (!gipc_pool_ring_peek (ring, &record, &error))
+      if (!gipc_pool_ring_peek (ring, &record, &record_size, &error))
         {
           CHECK (g_error_matches (error, GIPC_ERROR, GIPC_ERROR_PROTOCOL));
           break;
         }
       if (record == NULL)
         break;
-      CHECK (g_bytes_get_size (record) >= 1 && g_bytes_get_size (record) <= GIPC_POOL_RING_RECORD_MAX);
-      if (gipc_pool_wire_decode (record, &msg, &error))
+      CHECK (record_size >= 1 && record_size <= GIPC_POOL_RING_RECORD_MAX);
+      if (gipc_pool_wire_decode_data (record, record_size, &msg, &error))
         gipc_pool_wire_message_clear (&msg);
       else
         CHECK (g_error_matches (error, GIPC_ERROR, GIPC_ERROR_PROTOCOL));
