@@ -261,11 +261,13 @@ gipc_pool_wire_decode_range (GBytes               *bytes,
                              GipcPoolWireMessage  *out,
                              GError              **error)
 {
+  const guint8 *data = g_bytes_get_data (bytes, NULL);
   gsize at, len;
 
   g_return_val_if_fail (offset <= g_bytes_get_size (bytes) &&
                         size <= g_bytes_get_size (bytes) - offset, FALSE);
-  if (!decode_fields ((const guint8 *) g_bytes_get_data (bytes, NULL) + offset, size, out, &at, &len, error))
+  /* (An empty GBytes has no data: no offset is added to NULL.) */
+  if (!decode_fields (data != NULL ? data + offset : data, size, out, &at, &len, error))
     return FALSE;
   /* (A payload may be empty: REQUEST and RESULT always have one.) */
   if (at != 0)

@@ -187,6 +187,14 @@ check_message (GBytes   *bytes,
               CHECK (mapped->code == msg.code);
           }
           break;
+        case GIPC_POOL_WIRE_RING:
+        case GIPC_POOL_WIRE_WAKE:
+          {
+            g_autoptr(GBytes) again = gipc_pool_wire_encode_control (msg.kind, msg.n_fds);
+            CHECK (msg.task_id == 0 && msg.payload == NULL);
+            CHECK (g_bytes_equal (again, bytes));
+          }
+          break;
         case GIPC_POOL_WIRE_BATCH:
           CHECK (msg.payload != NULL && msg.task_id == 0 && msg.n_fds == 0);
           /* The receivers refuse a batch in a batch; the codec walks it. */
