@@ -1392,6 +1392,98 @@ test_sync_no_loop (void)
   g_assert_error (error, GIPC_ERROR, GIPC_ERROR_WORKER_DIED);
 }
 
+typedef struct
+{
+  guint  index;
+  guint *next;     /* the index the next callback must have */
+  Outcome outcome;
+} Ordered;
+
+static void
+ordered_cb (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  Ordered *o = user_data;
+
+  g_assert_cmpuint (o->index, ==, *o->next);
+  (*o->next)++;
+  outcome_cb (source, result, &o->outcome);
+}
+
+/* Answers of one worker travel by two ways: small ones (results and
+ * errors) in its ring, large ones on its channel (inline from 4 KiB, as a
+ * shared-memory message of their own from 64 KiB). Pipelined, they still
+ * complete in order, each with its own answer. */
+static void
+test_ring_mixed_order (void)
+{
+  g_autoptr(GipcPool) pool = gipc_pool_new (test_worker_func, NULL, NULL);
+  const guint n = 200;
+  g_autofree Ordered *o = g_new0 (Ordered, n);
+  guint next = 0, i;
+
+  gipc_pool_set_max_workers (pool, 1);
+  for (i = 0; i < n; i++)
+    {
+      g_autofree gchar *text = NULL;
+      g_autoptr(GBytes) request = NULL;
+
+      switch (i % 5)
+        {
+        case 0: text = g_strdup_printf ("echo:%u", i); break;
+        case 1: text = g_strdup ("big:5000"); break;
+        case 2: text = g_strdup_printf ("error:%u", i); break;
+        case 3: text = g_strdup ("big:70000"); break;
+        default: text = g_strdup ("big:10"); break;
+        }
+      request = req (text);
+      o[i].index = i;
+      o[i].next = &next;
+      gipc_pool_run_async (pool, request, NULL, NULL, ordered_cb, &o[i]);
+    }
+  while (next < n)
+    g_main_context_iteration (NULL, TRUE);
+
+  for (i = 0; i < n; i++)
+    {
+      Outcome *out = &o[i].outcome;
+
+      switch (i % 5)
+        {
+        case 0:
+          {
+            g_autofree gchar *want = g_strdup_printf ("%u", i);
+
+            g_assert_no_error (out->error);
+            gipc_test_assert_bytes_str (out->bytes, want);
+          }
+          break;
+        case 2:
+          {
+            g_autofree gchar *want = g_strdup_printf ("no such thing: %u", i);
+
+            g_assert_error (out->error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+            g_assert_cmpstr (out->error->message, ==, want);
+          }
+          break;
+        default:
+          {
+            gsize size, want = i % 5 == 1 ? 5000 : i % 5 == 3 ? 70000 : 10;
+            const guint8 *data;
+
+            g_assert_no_error (out->error);
+            data = g_bytes_get_data (out->bytes, &size);
+            g_assert_cmpuint (size, ==, want);
+            g_assert_cmpuint (data[0], ==, 1);
+            g_assert_cmpuint (data[size - 1], ==, 2);
+          }
+          break;
+        }
+      outcome_clear (out);
+    }
+}
+
 /* Workers that abuse their answer ring: each costs its own task a clear
  * error (or, for a whole answer before the exit, the answer), never a
  * crash of the program, a hang or a busy loop. */
@@ -1700,6 +1792,48 @@ test_close (void)
   g_assert_error (late.error, GIPC_ERROR, GIPC_ERROR_CLOSED);
   outcome_clear (&late);
   g_assert_cmpuint (gipc_pool_get_workers (pool), ==, 0);
+}
+
+/* Mappings of the library's memfds in this process. */
+static guint
+count_shared_memory_maps (void)
+{
+  g_autofree gchar *maps = NULL;
+  const gchar *p;
+  guint n = 0;
+
+  g_assert_true (g_file_get_contents ("/proc/self/maps", &maps, NULL, NULL));
+  for (p = maps; (p = strstr (p, "memfd:gipc-shared-memory")) != NULL; p++)
+    n++;
+  return n;
+}
+
+/* Each worker's answer ring is unmapped when the worker is gone: 100
+ * workers one after the other (each recycled after one task) leave no
+ * mapping behind. */
+static void
+test_ring_unmapped (void)
+{
+  g_autoptr(GipcPool) pool = gipc_pool_new (test_worker_func, NULL, NULL);
+  guint before = count_shared_memory_maps ();
+  gboolean closed = FALSE;
+  guint i;
+
+  gipc_pool_set_max_workers (pool, 2);
+  gipc_pool_set_max_tasks_per_worker (pool, 1);
+  for (i = 0; i < 100; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GBytes) answer = run_one (pool, "echo:x", &error);
+
+      g_assert_no_error (error);
+      gipc_test_assert_bytes_str (answer, "x");
+      /* The workers alive map one ring each. */
+      g_assert_cmpuint (count_shared_memory_maps (), <=, before + 2 + 1);
+    }
+  gipc_pool_close_async (pool, NULL, close_cb, &closed);
+  gipc_test_run_until (NULL, &closed);
+  g_assert_cmpuint (count_shared_memory_maps (), ==, before);
 }
 
 /* Our children, but those in @baseline. */
@@ -2759,6 +2893,8 @@ main (int    argc,
   gipc_test_add_func ("/pool/finalize-pending", test_finalize_pending);
   gipc_test_add_func ("/pool/callback-reentrancy", test_callback_reentrancy);
   gipc_test_add_func ("/pool/ring-rogues", test_ring_rogues);
+  gipc_test_add_func ("/pool/ring-mixed-order", test_ring_mixed_order);
+  gipc_test_add_func ("/pool/ring-unmapped", test_ring_unmapped);
   gipc_test_add_func ("/pool/free-before-callback", test_free_before_callback);
   gipc_test_add_func ("/pool/unref-in-death-callback", test_unref_in_death_callback);
   gipc_test_add_func ("/pool/threads", test_threads);
