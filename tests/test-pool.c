@@ -1833,7 +1833,8 @@ test_ring_unmapped (void)
     }
   gipc_pool_close_async (pool, NULL, close_cb, &closed);
   gipc_test_run_until (NULL, &closed);
-  g_assert_cmpuint (count_shared_memory_maps (), ==, before);
+  /* (Workers of earlier tests may have gone meanwhile: at most as many.) */
+  g_assert_cmpuint (count_shared_memory_maps (), <=, before);
 }
 
 /* Our children, but those in @baseline. */
