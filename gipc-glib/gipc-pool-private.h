@@ -203,7 +203,7 @@ typedef enum
 struct _PoolWorker
 {
   gint           ref_count;
-  GWeakRef       pool;
+  PoolHandle    *handle;        /* its pool's (no GWeakRef: a lock and qdata per message) */
   GMainContext  *context;
   gboolean       attached;      /* in pool->workers */
   WorkerState    state;
@@ -298,6 +298,7 @@ void         gipc_pool_emit_worker_exited       (GipcPool     *self,
 /* gipc-pool-tasks.c */
 PoolHandle  *gipc_pool_handle_ref               (PoolHandle   *h);
 void         gipc_pool_handle_unref             (PoolHandle   *h);
+GipcPool    *gipc_pool_handle_get               (PoolHandle   *h);
 PoolTask    *gipc_pool_task_new                 (GipcPool     *self,
                                                  GBytes       *request,
                                                  GUnixFDList  *fds,

@@ -68,8 +68,8 @@ gipc_pool_handle_unref (PoolHandle *h)
 }
 
 /* A strong reference to the pool, or NULL once it is disposed. */
-static GipcPool *
-pool_handle_get (PoolHandle *h)
+GipcPool *
+gipc_pool_handle_get (PoolHandle *h)
 {
   GipcPool *pool;
 
@@ -191,7 +191,7 @@ gipc_pool_done_list_free (DoneList *done)
 static GObject *
 handle_get_source (gpointer data)
 {
-  return (GObject *) pool_handle_get (data);
+  return (GObject *) gipc_pool_handle_get (data);
 }
 
 static void
@@ -377,7 +377,7 @@ static gboolean
 task_timeout_cb (gpointer data)
 {
   PoolTask *pt = data;
-  g_autoptr(GipcPool) self = pool_handle_get (pt->handle);
+  g_autoptr(GipcPool) self = gipc_pool_handle_get (pt->handle);
   g_autoptr(DoneList) done = gipc_pool_done_list_new ();
 
   if (self == NULL)
@@ -511,7 +511,7 @@ request_sent_cb (GObject      *source,
   PoolWorker *w = sd->worker;
   g_autoptr(GError) error = NULL;
   g_autoptr(DoneList) done = gipc_pool_done_list_new ();
-  g_autoptr(GipcPool) self = g_weak_ref_get (&w->pool);
+  g_autoptr(GipcPool) self = gipc_pool_handle_get (w->handle);
 
   gipc_channel_send_with_fds_finish (GIPC_CHANNEL (source), result, &error);
   POOL_LOCK ();
@@ -625,7 +625,7 @@ gipc_pool_dispatch_locked (GipcPool  *self,
         PoolWorker *w = g_new0 (PoolWorker, 1);
 
         w->ref_count = 2;  /* the list's, and the pending start's */
-        g_weak_ref_init (&w->pool, self);
+        w->handle = gipc_pool_handle_ref (self->handle);
         w->context = g_main_context_ref (self->context);
         w->attached = TRUE;
         w->state = WORKER_STARTING;
@@ -818,7 +818,7 @@ static gboolean
 grace_expired_cb (gpointer data)
 {
   PoolWorker *w = data;
-  g_autoptr(GipcPool) self = g_weak_ref_get (&w->pool);
+  g_autoptr(GipcPool) self = gipc_pool_handle_get (w->handle);
   g_autoptr(DoneList) done = gipc_pool_done_list_new ();
 
   POOL_LOCK ();
@@ -847,7 +847,7 @@ static gboolean
 task_cancel_cb (gpointer data)
 {
   PoolTask *pt = data;
-  g_autoptr(GipcPool) self = pool_handle_get (pt->handle);
+  g_autoptr(GipcPool) self = gipc_pool_handle_get (pt->handle);
   g_autoptr(DoneList) done = gipc_pool_done_list_new ();
 
   if (self == NULL)

@@ -73,7 +73,7 @@ gipc_pool_worker_unref (gpointer data)
       w->spare_entry = e->link.next;
       g_free (e);
     }
-  g_weak_ref_clear (&w->pool);
+  gipc_pool_handle_unref (w->handle);
   g_main_context_unref (w->context);
   g_free (w);
 }
@@ -287,7 +287,7 @@ gipc_pool_worker_maybe_gone_locked (PoolWorker *w,
   if (!w->exited || !w->channel_done || w->sends_pending > 0 || w->state == WORKER_GONE)
     return;
 
-  self = g_weak_ref_get (&w->pool);
+  self = gipc_pool_handle_get (w->handle);
   if (self != NULL && self->disposed)
     g_clear_object (&self);
 
@@ -338,7 +338,7 @@ worker_eof_wait_cb (gpointer data)
 {
   PoolWorker *w = data;
   g_autoptr(DoneList) done = gipc_pool_done_list_new ();
-  g_autoptr(GipcPool) self = g_weak_ref_get (&w->pool);
+  g_autoptr(GipcPool) self = gipc_pool_handle_get (w->handle);
 
   POOL_LOCK ();
   g_clear_pointer (&w->eof_source, g_source_unref);
@@ -361,7 +361,7 @@ worker_exited_cb (GipcProcess *process,
 {
   PoolWorker *w = data;
   g_autoptr(DoneList) done = gipc_pool_done_list_new ();
-  g_autoptr(GipcPool) self = g_weak_ref_get (&w->pool);
+  g_autoptr(GipcPool) self = gipc_pool_handle_get (w->handle);
 
   gipc_pool_worker_ref (w);
   POOL_LOCK ();
@@ -515,7 +515,7 @@ ring_source_dispatch (GSource     *source,
   if (gipc_pool_ring_is_empty (w->ring))
     return G_SOURCE_CONTINUE;
   done = gipc_pool_done_list_new ();
-  self = g_weak_ref_get (&w->pool);
+  self = gipc_pool_handle_get (w->handle);
   if (self != NULL && self->disposed)
     g_clear_object (&self);
   POOL_LOCK ();
@@ -599,7 +599,7 @@ worker_input (PoolWorker   *w,
 {
   g_autoptr(DoneList) done = gipc_pool_done_list_new ();
   g_autoptr(GError) error = stream_error != NULL ? g_error_copy (stream_error) : NULL;
-  g_autoptr(GipcPool) self = g_weak_ref_get (&w->pool);
+  g_autoptr(GipcPool) self = gipc_pool_handle_get (w->handle);
 
   if (self != NULL && self->disposed)
     g_clear_object (&self);
@@ -792,7 +792,7 @@ worker_start_done (PoolWorker   *w,
                    const GError *error)
 {
   g_autoptr(DoneList) done = gipc_pool_done_list_new ();
-  g_autoptr(GipcPool) self = g_weak_ref_get (&w->pool);
+  g_autoptr(GipcPool) self = gipc_pool_handle_get (w->handle);
   gboolean wanted;
 
   if (self != NULL && self->disposed)
@@ -983,7 +983,7 @@ gboolean
 gipc_pool_worker_idle_timeout_cb (gpointer data)
 {
   PoolWorker *w = data;
-  g_autoptr(GipcPool) self = g_weak_ref_get (&w->pool);
+  g_autoptr(GipcPool) self = gipc_pool_handle_get (w->handle);
   g_autoptr(DoneList) done = gipc_pool_done_list_new ();
 
   if (self == NULL)
