@@ -40,8 +40,10 @@ G_BEGIN_DECLS
 typedef struct _GipcPoolRing GipcPoolRing;
 
 /* The program: a new ring in a sealed memfd (F_SEAL_SHRINK, GROW, SEAL: the
- * worker can neither shrink it under our mapping nor grow it); *fd is the
- * memfd, the caller's to send to the worker and close. */
+ * worker can neither shrink it under our mapping nor grow it), mapped so
+ * that no child forked later inherits it (MADV_DONTFORK: a fork-mode
+ * worker must not reach another worker's ring); *fd is the memfd, the
+ * caller's to send to the worker and close. */
 GipcPoolRing *gipc_pool_ring_new        (int           *fd,
                                          GError       **error);
 /* The worker: maps the ring in @fd (not taken), after checking its size,

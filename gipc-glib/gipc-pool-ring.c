@@ -86,6 +86,19 @@ gipc_pool_ring_new (int     *fd_out,
                    "Could not map a pool worker's answer ring: %s", g_strerror (errsv));
       return NULL;
     }
+  /* A child forked later (a fork-mode worker, sandboxed or not) must not
+   * inherit a writable view of this or any other worker's ring. */
+  if (madvise (base, size, MADV_DONTFORK) < 0)
+    {
+      int errsv = errno;
+
+      munmap (base, size);
+      close (fd);
+      g_set_error (error, GIPC_ERROR, GIPC_ERROR_FAILED,
+                   "Could not keep a pool worker's answer ring from forked children: %s",
+                   g_strerror (errsv));
+      return NULL;
+    }
   memcpy (base, header, sizeof header);
   *fd_out = fd;
   return ring_wrap (base, size, GIPC_POOL_RING_DATA_SIZE);
@@ -126,7 +139,9 @@ gipc_pool_ring_map (int      fd,
       return NULL;
     }
   memcpy (header, base, sizeof header);
-  if (header[0] != RING_MAGIC || header[1] != data_size)
+  /* Nor do the worker's own children get it. */
+  if (madvise (base, (gsize) st.st_size, MADV_DONTFORK) < 0 ||
+      header[0] != RING_MAGIC || header[1] != data_size)
     {
       munmap (base, (gsize) st.st_size);
       g_set_error_literal (error, GIPC_ERROR, GIPC_ERROR_PROTOCOL,

@@ -109,6 +109,19 @@ test_worker_func (GBytes        *request,
                                       cancellable == held_cancellable ? "same" : "other");
       return g_bytes_new_take (state, strlen (state));
     }
+  if (g_str_has_prefix (text, "maps"))
+    {
+      g_autofree gchar *maps = NULL;
+      const gchar *p;
+      guint n = 0;
+
+      /* The library's memfds this worker maps: its own answer ring only. */
+      g_assert_true (g_file_get_contents ("/proc/self/maps", &maps, NULL, NULL));
+      for (p = maps; (p = strstr (p, "memfd:gipc-shared-memory")) != NULL; p++)
+        n++;
+      p = g_strdup_printf ("%u", n);
+      return g_bytes_new_take ((gchar *) p, strlen (p));
+    }
   if (g_str_has_prefix (text, "pid"))
     {
       gchar *pid = g_strdup_printf ("%d", (int) getpid ());
@@ -1808,6 +1821,37 @@ count_shared_memory_maps (void)
   return n;
 }
 
+/* A fork-mode worker maps its own answer ring and no other: it does not
+ * inherit the program's view of the rings of the workers started before
+ * it, nor of its own (a worker could write answers for another's tasks). */
+static void
+test_ring_not_inherited (void)
+{
+  g_autoptr(GipcPool) pool = gipc_pool_new (test_worker_func, NULL, NULL);
+  g_autoptr(GBytes) request = req ("maps");
+  Outcome o[6] = { { 0, }, };
+  guint i, n_called = 0;
+
+  gipc_pool_set_max_workers (pool, 3);
+  gipc_pool_set_min_workers (pool, 3);
+  while (gipc_pool_get_workers (pool) < 3)
+    g_main_context_iteration (NULL, TRUE);
+  for (i = 0; i < G_N_ELEMENTS (o); i++)
+    gipc_pool_run_async (pool, request, NULL, NULL, outcome_cb, &o[i]);
+  while (n_called < G_N_ELEMENTS (o))
+    {
+      g_main_context_iteration (NULL, TRUE);
+      for (n_called = 0, i = 0; i < G_N_ELEMENTS (o); i++)
+        n_called += o[i].n_called;
+    }
+  for (i = 0; i < G_N_ELEMENTS (o); i++)
+    {
+      g_assert_no_error (o[i].error);
+      gipc_test_assert_bytes_str (o[i].bytes, "1");
+      outcome_clear (&o[i]);
+    }
+}
+
 /* Each worker's answer ring is unmapped when the worker is gone: 100
  * workers one after the other (each recycled after one task) leave no
  * mapping behind. */
@@ -2896,6 +2940,7 @@ main (int    argc,
   gipc_test_add_func ("/pool/ring-rogues", test_ring_rogues);
   gipc_test_add_func ("/pool/ring-mixed-order", test_ring_mixed_order);
   gipc_test_add_func ("/pool/ring-unmapped", test_ring_unmapped);
+  gipc_test_add_func ("/pool/ring-not-inherited", test_ring_not_inherited);
   gipc_test_add_func ("/pool/free-before-callback", test_free_before_callback);
   gipc_test_add_func ("/pool/unref-in-death-callback", test_unref_in_death_callback);
   gipc_test_add_func ("/pool/threads", test_threads);
