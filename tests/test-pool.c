@@ -1825,13 +1825,15 @@ count_shared_memory_maps (void)
  * inherit the program's view of the rings of the workers started before
  * it, nor of its own (a worker could write answers for another's tasks). */
 static void
-test_ring_not_inherited (void)
+ring_not_inherited (GipcSandboxFlags sandbox)
 {
   g_autoptr(GipcPool) pool = gipc_pool_new (test_worker_func, NULL, NULL);
   g_autoptr(GBytes) request = req ("maps");
   Outcome o[6] = { { 0, }, };
   guint i, n_called = 0;
 
+  /* Sandboxed (seccomp's filter), the worker still maps its ring. */
+  gipc_pool_set_sandbox (pool, sandbox);
   gipc_pool_set_max_workers (pool, 3);
   gipc_pool_set_min_workers (pool, 3);
   while (gipc_pool_get_workers (pool) < 3)
@@ -1850,6 +1852,18 @@ test_ring_not_inherited (void)
       gipc_test_assert_bytes_str (o[i].bytes, "1");
       outcome_clear (&o[i]);
     }
+}
+
+static void
+test_ring_not_inherited (void)
+{
+  ring_not_inherited (GIPC_SANDBOX_FLAGS_NONE);
+}
+
+static void
+test_ring_not_inherited_sandboxed (void)
+{
+  ring_not_inherited (GIPC_SANDBOX_FLAGS_NO_NETWORK);
 }
 
 /* Each worker's answer ring is unmapped when the worker is gone: 100
@@ -2940,7 +2954,8 @@ main (int    argc,
   gipc_test_add_func ("/pool/ring-rogues", test_ring_rogues);
   gipc_test_add_func ("/pool/ring-mixed-order", test_ring_mixed_order);
   gipc_test_add_func ("/pool/ring-unmapped", test_ring_unmapped);
-  gipc_test_add_func ("/pool/ring-not-inherited", test_ring_not_inherited);
+  gipc_test_add_func ("/pool/ring-not-inherited/plain", test_ring_not_inherited);
+  gipc_test_add_func ("/pool/ring-not-inherited/sandboxed", test_ring_not_inherited_sandboxed);
   gipc_test_add_func ("/pool/free-before-callback", test_free_before_callback);
   gipc_test_add_func ("/pool/unref-in-death-callback", test_unref_in_death_callback);
   gipc_test_add_func ("/pool/threads", test_threads);
