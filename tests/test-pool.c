@@ -38,13 +38,37 @@ cancelled_flag_cb (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
-/* In a worker: the cancellable that "hold" kept. */
+/* In a worker: the cancellable that "hold" kept (or that "hold-connect"
+ * and "watch" point to without a reference, NULL once it is finalized),
+ * and how often the handler "hold-connect" left ran. */
 static GCancellable *held_cancellable;
+static gboolean held_strongly;
+static guint held_handler_runs;
+
+static void
+forget_held (void)
+{
+  if (held_strongly)
+    g_clear_object (&held_cancellable);
+  else if (held_cancellable != NULL)
+    g_object_remove_weak_pointer (G_OBJECT (held_cancellable), (gpointer *) &held_cancellable);
+  held_cancellable = NULL;
+  held_strongly = FALSE;
+}
+
+static void
+watch_held (GCancellable *cancellable)
+{
+  forget_held ();
+  held_cancellable = cancellable;
+  g_object_add_weak_pointer (G_OBJECT (cancellable), (gpointer *) &held_cancellable);
+}
 
 static void
 held_cancelled_cb (GCancellable *cancellable,
                    gpointer      user_data)
 {
+  held_handler_runs++;
 }
 
 /* Requests are "command" or "command:argument". */
@@ -85,16 +109,30 @@ test_worker_func (GBytes        *request,
     {
       /* Leaves a handler on its cancellable, without a reference (a weak
        * pointer: NULL once the cancellable is gone). */
-      g_clear_object (&held_cancellable);
       g_signal_connect (cancellable, "cancelled", G_CALLBACK (held_cancelled_cb), NULL);
-      held_cancellable = cancellable;
-      g_object_add_weak_pointer (G_OBJECT (cancellable), (gpointer *) &held_cancellable);
+      watch_held (cancellable);
       return g_bytes_new_static ("held", 4);
     }
   if (g_str_has_prefix (text, "hold"))
     {
-      g_set_object (&held_cancellable, cancellable);
+      forget_held ();
+      held_cancellable = g_object_ref (cancellable);
+      held_strongly = TRUE;
       return g_bytes_new_static ("held", 4);
+    }
+  if (g_str_has_prefix (text, "watch"))
+    {
+      /* Points to its cancellable without a reference or a handler. */
+      watch_held (cancellable);
+      return g_bytes_new_static ("watched", 7);
+    }
+  if (g_str_has_prefix (text, "held-state"))
+    {
+      gchar *state = g_strdup_printf ("%s %u",
+                                      held_cancellable == NULL ? "none" :
+                                      g_cancellable_is_cancelled (held_cancellable) ? "cancelled" : "uncancelled",
+                                      held_handler_runs);
+      return g_bytes_new_take (state, strlen (state));
     }
   if (g_str_has_prefix (text, "self-cancel"))
     {
@@ -675,46 +713,65 @@ test_source_object (void)
   g_assert_true (source == G_OBJECT (pool));
 }
 
-/* A worker serves request after request with one GCancellable (it is
- * costly), but never one that was cancelled, that the worker function
- * kept, or that it left a handler on. */
+static void
+assert_run (GipcPool    *pool,
+            const gchar *command,
+            const gchar *expected)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) bytes = run_one (pool, command, &error);
+
+  g_assert_no_error (error);
+  gipc_test_assert_bytes_str (bytes, expected);
+}
+
+/* A worker serves request after request with one GCancellable (making and
+ * finalizing one costs more than a tiny task), but never one that was
+ * cancelled, that the worker function kept, or that it left a handler on. */
 static void
 test_cancellable_per_task (void)
 {
   g_autoptr(GipcPool) pool = gipc_pool_new (test_worker_func, NULL, NULL);
-  g_autoptr(GBytes) pid1 = NULL, pid2 = NULL, done = NULL;
+  g_autoptr(GBytes) pid1 = NULL, pid2 = NULL;
   g_autoptr(GError) error = NULL;
-  const gchar *holds[] = { "hold", "hold-connect" };
   guint i;
 
   gipc_pool_set_max_workers (pool, 1);
   pid1 = run_one (pool, "pid", &error);
   g_assert_no_error (error);
 
-  for (i = 0; i < G_N_ELEMENTS (holds); i++)
-    {
-      g_autoptr(GBytes) held = run_one (pool, holds[i], &error);
-      g_autoptr(GBytes) state = NULL;
+  /* Reused: the object "watch" pointed to (a weak pointer, NULL once it
+   * is finalized) is the next tasks' cancellable. */
+  assert_run (pool, "watch", "watched");
+  assert_run (pool, "cancel-state", "uncancelled same");
+  assert_run (pool, "cancel-state", "uncancelled same");
 
-      g_assert_no_error (error);
-      gipc_test_assert_bytes_str (held, "held");
-      state = run_one (pool, "cancel-state", &error);
-      g_assert_no_error (error);
-      gipc_test_assert_bytes_str (state, "uncancelled other");
-    }
+  /* Kept by the function: the next task gets another, and a later task's
+   * cancel (here by the function itself: a cancel from the pool cancels
+   * the same object, and may leave the task's answer to another worker)
+   * does not reach the kept one. */
+  assert_run (pool, "hold", "held");
+  assert_run (pool, "cancel-state", "uncancelled other");
+  assert_run (pool, "self-cancel", "done");
+  assert_run (pool, "held-state", "uncancelled 0");
+  assert_run (pool, "cancel-state", "uncancelled other");
 
-  /* A cancellable cancelled during a task (here by the function itself)
-   * is not the next task's. */
-  done = run_one (pool, "self-cancel", &error);
-  g_assert_no_error (error);
-  gipc_test_assert_bytes_str (done, "done");
+  /* A handler left on it without a reference: the cancellable is given up
+   * (and, held by nothing, finalized), so a later task's cancel does not
+   * run the handler. */
+  assert_run (pool, "hold-connect", "held");
+  assert_run (pool, "self-cancel", "done");
+  assert_run (pool, "held-state", "none 0");
+  assert_run (pool, "cancel-state", "uncancelled other");
+
+  /* A cancellable cancelled during a task (here by the function itself,
+   * and after a cancel from the pool above) is not the next task's. */
+  assert_run (pool, "watch", "watched");
+  assert_run (pool, "self-cancel", "done");
   for (i = 0; i < 3; i++)
-    {
-      g_autoptr(GBytes) state = run_one (pool, "cancel-state", &error);
+    assert_run (pool, "cancel-state", "uncancelled other");
+  assert_run (pool, "held-state", "none 0");
 
-      g_assert_no_error (error);
-      gipc_test_assert_bytes_str (state, "uncancelled other");
-    }
   pid2 = run_one (pool, "pid", &error);
   g_assert_no_error (error);
   g_assert_true (g_bytes_equal (pid1, pid2));  /* one worker all along */
