@@ -21,12 +21,23 @@ G_BEGIN_DECLS
 #define GIPC_TYPE_ASYNC_RESULT (gipc_async_result_get_type ())
 G_DECLARE_FINAL_TYPE (GipcAsyncResult, gipc_async_result, GIPC, ASYNC_RESULT, GObject)
 
+/* A new reference to the object @handle leads to, or NULL once it is gone. */
+typedef GObject *(*GipcSourceGetFunc) (gpointer handle);
+
 GipcAsyncResult *gipc_async_result_new              (gpointer              source_object,
                                                      GCancellable         *cancellable,
                                                      GAsyncReadyCallback   callback,
                                                      gpointer              user_data,
                                                      gpointer              source_tag);
 GipcAsyncResult *gipc_async_result_new_weak         (gpointer              source_object,
+                                                     GCancellable         *cancellable,
+                                                     GAsyncReadyCallback   callback,
+                                                     gpointer              user_data,
+                                                     gpointer              source_tag);
+/* The same, for a source reached through @handle (taken). */
+GipcAsyncResult *gipc_async_result_new_for_handle   (gpointer              handle,
+                                                     GipcSourceGetFunc     get,
+                                                     GDestroyNotify        handle_unref,
                                                      GCancellable         *cancellable,
                                                      GAsyncReadyCallback   callback,
                                                      gpointer              user_data,

@@ -12,6 +12,9 @@ struct _GipcAsyncResult
   GObject             *source_object;
   GWeakRef             weak_source;   /* see gipc_async_result_new_weak () */
   gboolean             has_weak_source;
+  gpointer             source_handle; /* see gipc_async_result_new_for_handle () */
+  GipcSourceGetFunc    source_get;
+  GDestroyNotify       source_handle_unref;
   GCancellable        *cancellable;
   GMainContext        *context;
   GAsyncReadyCallback  callback;
@@ -37,13 +40,23 @@ gipc_async_result_get_user_data (GAsyncResult *result)
   return GIPC_ASYNC_RESULT (result)->user_data;
 }
 
+/* The source object while it exists (a new reference), for a result that
+ * does not hold it strongly. */
+static GObject *
+weak_source_get (GipcAsyncResult *self)
+{
+  if (self->source_get != NULL)
+    return self->source_get (self->source_handle);
+  return g_weak_ref_get (&self->weak_source);
+}
+
 static GObject *
 gipc_async_result_get_source_object (GAsyncResult *result)
 {
   GipcAsyncResult *self = GIPC_ASYNC_RESULT (result);
 
   if (self->has_weak_source)
-    return g_weak_ref_get (&self->weak_source);
+    return weak_source_get (self);
   return self->source_object != NULL ? g_object_ref (self->source_object) : NULL;
 }
 
@@ -72,9 +85,14 @@ clear_state (GipcAsyncResult *self)
   g_clear_object (&self->fds);
   g_clear_error (&self->error);
   g_clear_object (&self->source_object);
-  if (self->has_weak_source)
+  if (self->source_get != NULL)
+    self->source_handle_unref (self->source_handle);
+  else if (self->has_weak_source)
     g_weak_ref_clear (&self->weak_source);
   self->has_weak_source = FALSE;
+  self->source_handle = NULL;
+  self->source_get = NULL;
+  self->source_handle_unref = NULL;
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->context, g_main_context_unref);
   self->callback = NULL;
@@ -155,6 +173,31 @@ gipc_async_result_new_weak (gpointer             source_object,
   return self;
 }
 
+/* Like _new_weak, for a source that many results reach through one
+ * shared @handle (taken; released with @handle_unref) rather than a
+ * GWeakRef each: GObject keeps an object's weak locations in a list, and
+ * initializing and clearing one costs a result about 850 instructions
+ * under GLib's global lock of weak references. @get returns a new
+ * reference to the source, or NULL once it is gone. */
+GipcAsyncResult *
+gipc_async_result_new_for_handle (gpointer             handle,
+                                  GipcSourceGetFunc    get,
+                                  GDestroyNotify       handle_unref,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data,
+                                  gpointer             source_tag)
+{
+  GipcAsyncResult *self = gipc_async_result_new (NULL, cancellable, callback,
+                                                 user_data, source_tag);
+
+  self->source_handle = handle;
+  self->source_get = get;
+  self->source_handle_unref = handle_unref;
+  self->has_weak_source = TRUE;
+  return self;
+}
+
 GMainContext *
 gipc_async_result_get_context (GipcAsyncResult *self)
 {
@@ -195,7 +238,7 @@ gipc_async_result_complete (GipcAsyncResult *self)
   self->completed = TRUE;
   if (self->callback != NULL && self->has_weak_source)
     {
-      GObject *source = g_weak_ref_get (&self->weak_source);
+      GObject *source = weak_source_get (self);
 
       self->callback (source, G_ASYNC_RESULT (self), self->user_data);
       g_clear_object (&source);
@@ -205,7 +248,11 @@ gipc_async_result_complete (GipcAsyncResult *self)
 
   /* Never recycled: the callback may keep the result and attach data to
    * it (g_object_set_data, binding wrappers), so each receive gets a
-   * fresh one. */
+   * fresh one. A toggle reference would tell whether the callback kept a
+   * reference, but not whether it attached data (or a weak reference)
+   * without one: no public GObject call says whether an object has qdata,
+   * and a recycled result would show it to a later, unrelated callback
+   * (/channel/async/results-not-recycled). */
   g_object_unref (self);
 }
 
@@ -244,9 +291,13 @@ gipc_async_result_is_valid (GAsyncResult *result,
   if (self->has_weak_source)
     {
       /* NULL is accepted too: the source may be gone by now. */
-      GObject *current = g_weak_ref_get (&self->weak_source);
-      gboolean same = source_object == NULL || (gpointer) current == source_object;
+      GObject *current;
+      gboolean same;
 
+      if (source_object == NULL)
+        return TRUE;
+      current = weak_source_get (self);
+      same = (gpointer) current == source_object;
       g_clear_object (&current);
       return same;
     }

@@ -188,19 +188,24 @@ gipc_pool_done_list_free (DoneList *done)
 
 /* Calls @pt's run_async callback with its outcome; in the caller's
  * context. */
+static GObject *
+pool_handle_get_object (gpointer handle)
+{
+  return (GObject *) pool_handle_get (handle);
+}
+
+/* The result reaches the pool through the task's handle, as the task did
+ * (not a GWeakRef of its own: see gipc_async_result_new_for_handle ()). */
 static void
 task_deliver (PoolTask *pt)
 {
   Completion *c = &pt->completion;
-  GipcPool *pool = pool_handle_get (pt->handle);
   GipcAsyncResult *result;
 
-  if (pool != NULL)
-    result = gipc_async_result_new_weak (pool, pt->cancellable, pt->callback, pt->user_data,
-                                         pt->source_tag);
-  else
-    result = gipc_async_result_new (NULL, pt->cancellable, pt->callback, pt->user_data,
-                                    pt->source_tag);
+  result = gipc_async_result_new_for_handle (gipc_pool_handle_ref (pt->handle), pool_handle_get_object,
+                                             (GDestroyNotify) gipc_pool_handle_unref,
+                                             pt->cancellable, pt->callback, pt->user_data,
+                                             pt->source_tag);
   if (c->error != NULL)
     {
       g_clear_pointer (&c->bytes, g_bytes_unref);
@@ -214,7 +219,6 @@ task_deliver (PoolTask *pt)
       gipc_async_result_set_fds (result, g_steal_pointer (&c->fds));
     }
   gipc_async_result_complete (result);
-  g_clear_object (&pool);
 }
 
 static gboolean

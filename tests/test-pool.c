@@ -697,6 +697,65 @@ source_cb (GObject      *source,
   *out = source;
 }
 
+static void
+keep_result_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  GAsyncResult **out = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) bytes = gipc_pool_run_finish (GIPC_POOL (source), result, NULL, &error);
+
+  g_assert_no_error (error);
+  gipc_test_assert_bytes_str (bytes, "kept");
+  *out = g_object_ref (result);
+}
+
+/* A task's result that its callback keeps stays what it was while later
+ * tasks complete: its user data, its tag, its source object while the pool
+ * exists and NULL after (the results reach the pool through a handle the
+ * tasks share, not a GWeakRef each). */
+static void
+test_result_kept (void)
+{
+  GipcPool *pool = gipc_pool_new (test_worker_func, NULL, NULL);
+  g_autoptr(GBytes) kept_req = req ("echo:kept");
+  g_autoptr(GAsyncResult) kept = NULL;
+  g_autoptr(GObject) source = NULL;
+  GipcPool *weak = pool;
+  guint i;
+
+  gipc_pool_run_async (pool, kept_req, NULL, NULL, keep_result_cb, &kept);
+  while (kept == NULL)
+    g_main_context_iteration (NULL, TRUE);
+
+  for (i = 0; i < 20; i++)
+    {
+      g_autoptr(GBytes) echo = req ("echo:x");
+      GAsyncResult *later = NULL;
+
+      gipc_pool_run_async (pool, echo, NULL, NULL, gipc_test_result_cb, &later);
+      gipc_test_run_until_result (NULL, &later);
+      g_assert_true (later != kept);
+      g_assert_true (g_async_result_get_user_data (later) == &later);
+      g_object_unref (later);
+    }
+
+  g_assert_true (g_async_result_get_user_data (kept) == &kept);
+  g_assert_true (g_async_result_is_tagged (kept, gipc_pool_run_async));
+  g_assert_false (g_async_result_is_tagged (kept, gipc_pool_close_async));
+  source = g_async_result_get_source_object (kept);
+  g_assert_true (source == G_OBJECT (pool));
+  g_clear_object (&source);
+
+  g_object_add_weak_pointer (G_OBJECT (pool), (gpointer *) &weak);
+  g_object_unref (pool);
+  g_assert_null (weak);  /* the kept result does not keep the pool */
+  g_assert_null (g_async_result_get_source_object (kept));
+  g_assert_true (g_async_result_get_user_data (kept) == &kept);
+  g_assert_true (g_async_result_is_tagged (kept, gipc_pool_run_async));
+}
+
 /* A task's callback gets the pool as its source object while the pool
  * exists (gjs's Gio._promisify calls run_finish on it); the pending task
  * did not keep the pool alive (see test_finalize_pending). */
@@ -2627,6 +2686,7 @@ main (int    argc,
   gipc_test_add_func ("/pool/cancel/cooperative", test_cancel_cooperative);
   gipc_test_add_func ("/pool/pipelined", test_pipelined);
   gipc_test_add_func ("/pool/cancellable-per-task", test_cancellable_per_task);
+  gipc_test_add_func ("/pool/result-kept", test_result_kept);
   gipc_test_add_func ("/pool/source-object", test_source_object);
   gipc_test_add_func ("/pool/restart-intensity", test_restart_intensity);
   gipc_test_add_func ("/pool/recycling", test_recycling);
