@@ -21,6 +21,9 @@ G_BEGIN_DECLS
 #define GIPC_TYPE_ASYNC_RESULT (gipc_async_result_get_type ())
 G_DECLARE_FINAL_TYPE (GipcAsyncResult, gipc_async_result, GIPC, ASYNC_RESULT, GObject)
 
+/* A new reference to the object @handle leads to, or NULL once it is gone. */
+typedef GObject *(*GipcSourceGetFunc) (gpointer handle);
+
 GipcAsyncResult *gipc_async_result_new              (gpointer              source_object,
                                                      GCancellable         *cancellable,
                                                      GAsyncReadyCallback   callback,
@@ -31,15 +34,14 @@ GipcAsyncResult *gipc_async_result_new_weak         (gpointer              sourc
                                                      GAsyncReadyCallback   callback,
                                                      gpointer              user_data,
                                                      gpointer              source_tag);
-/* Gives the source object: a new reference, or NULL. */
-typedef GObject *(*GipcAsyncResultSourceFunc) (gpointer source_data);
-GipcAsyncResult *gipc_async_result_new_with_source_func (GipcAsyncResultSourceFunc  source_func,
-                                                         gpointer                   source_data,
-                                                         GDestroyNotify             source_data_free,
-                                                         GCancellable              *cancellable,
-                                                         GAsyncReadyCallback        callback,
-                                                         gpointer                   user_data,
-                                                         gpointer                   source_tag);
+/* The same, for a source reached through @handle (taken). */
+GipcAsyncResult *gipc_async_result_new_for_handle   (gpointer              handle,
+                                                     GipcSourceGetFunc     get,
+                                                     GDestroyNotify        handle_unref,
+                                                     GCancellable         *cancellable,
+                                                     GAsyncReadyCallback   callback,
+                                                     gpointer              user_data,
+                                                     gpointer              source_tag);
 GMainContext    *gipc_async_result_get_context      (GipcAsyncResult      *self);
 GCancellable    *gipc_async_result_get_cancellable  (GipcAsyncResult      *self);
 

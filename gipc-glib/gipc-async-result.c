@@ -12,9 +12,9 @@ struct _GipcAsyncResult
   GObject             *source_object;
   GWeakRef             weak_source;   /* see gipc_async_result_new_weak () */
   gboolean             has_weak_source;
-  GipcAsyncResultSourceFunc source_func;  /* see gipc_async_result_new_with_source_func () */
-  gpointer             source_data;
-  GDestroyNotify       source_data_free;
+  gpointer             source_handle; /* see gipc_async_result_new_for_handle () */
+  GipcSourceGetFunc    source_get;
+  GDestroyNotify       source_handle_unref;
   GCancellable        *cancellable;
   GMainContext        *context;
   GAsyncReadyCallback  callback;
@@ -40,15 +40,23 @@ gipc_async_result_get_user_data (GAsyncResult *result)
   return GIPC_ASYNC_RESULT (result)->user_data;
 }
 
+/* The source object while it exists (a new reference), for a result that
+ * does not hold it strongly. */
+static GObject *
+weak_source_get (GipcAsyncResult *self)
+{
+  if (self->source_get != NULL)
+    return self->source_get (self->source_handle);
+  return g_weak_ref_get (&self->weak_source);
+}
+
 static GObject *
 gipc_async_result_get_source_object (GAsyncResult *result)
 {
   GipcAsyncResult *self = GIPC_ASYNC_RESULT (result);
 
-  if (self->source_func != NULL)
-    return self->source_func (self->source_data);
   if (self->has_weak_source)
-    return g_weak_ref_get (&self->weak_source);
+    return weak_source_get (self);
   return self->source_object != NULL ? g_object_ref (self->source_object) : NULL;
 }
 
@@ -77,14 +85,14 @@ clear_state (GipcAsyncResult *self)
   g_clear_object (&self->fds);
   g_clear_error (&self->error);
   g_clear_object (&self->source_object);
-  if (self->has_weak_source)
+  if (self->source_get != NULL)
+    self->source_handle_unref (self->source_handle);
+  else if (self->has_weak_source)
     g_weak_ref_clear (&self->weak_source);
   self->has_weak_source = FALSE;
-  if (self->source_data_free != NULL)
-    self->source_data_free (self->source_data);
-  self->source_func = NULL;
-  self->source_data = NULL;
-  self->source_data_free = NULL;
+  self->source_handle = NULL;
+  self->source_get = NULL;
+  self->source_handle_unref = NULL;
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->context, g_main_context_unref);
   self->callback = NULL;
@@ -165,26 +173,28 @@ gipc_async_result_new_weak (gpointer             source_object,
   return self;
 }
 
-/* A result whose source object @source_func gives (a new reference, or
- * NULL once it is gone) from @source_data, which the result keeps until it
- * is finalized: a weak source without GWeakRef, whose weak locations cost
- * GObject a lock and a list walk for each result made and freed (a pool's
- * tiny tasks). */
+/* Like _new_weak, for a source that many results reach through one
+ * shared @handle (taken; released with @handle_unref) rather than a
+ * GWeakRef each: GObject keeps an object's weak locations in a list, and
+ * initializing and clearing one costs a result about 850 instructions
+ * under GLib's global lock of weak references. @get returns a new
+ * reference to the source, or NULL once it is gone. */
 GipcAsyncResult *
-gipc_async_result_new_with_source_func (GipcAsyncResultSourceFunc  source_func,
-                                        gpointer                   source_data,
-                                        GDestroyNotify             source_data_free,
-                                        GCancellable              *cancellable,
-                                        GAsyncReadyCallback        callback,
-                                        gpointer                   user_data,
-                                        gpointer                   source_tag)
+gipc_async_result_new_for_handle (gpointer             handle,
+                                  GipcSourceGetFunc    get,
+                                  GDestroyNotify       handle_unref,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data,
+                                  gpointer             source_tag)
 {
   GipcAsyncResult *self = gipc_async_result_new (NULL, cancellable, callback,
                                                  user_data, source_tag);
 
-  self->source_func = source_func;
-  self->source_data = source_data;
-  self->source_data_free = source_data_free;
+  self->source_handle = handle;
+  self->source_get = get;
+  self->source_handle_unref = handle_unref;
+  self->has_weak_source = TRUE;
   return self;
 }
 
@@ -226,9 +236,9 @@ gipc_async_result_complete (GipcAsyncResult *self)
   g_return_if_fail (!self->completed);
 
   self->completed = TRUE;
-  if (self->callback != NULL && (self->has_weak_source || self->source_func != NULL))
+  if (self->callback != NULL && self->has_weak_source)
     {
-      GObject *source = gipc_async_result_get_source_object (G_ASYNC_RESULT (self));
+      GObject *source = weak_source_get (self);
 
       self->callback (source, G_ASYNC_RESULT (self), self->user_data);
       g_clear_object (&source);
@@ -238,7 +248,11 @@ gipc_async_result_complete (GipcAsyncResult *self)
 
   /* Never recycled: the callback may keep the result and attach data to
    * it (g_object_set_data, binding wrappers), so each receive gets a
-   * fresh one. */
+   * fresh one. A toggle reference would tell whether the callback kept a
+   * reference, but not whether it attached data (or a weak reference)
+   * without one: no public GObject call says whether an object has qdata,
+   * and a recycled result would show it to a later, unrelated callback
+   * (/channel/async/results-not-recycled). */
   g_object_unref (self);
 }
 
@@ -274,12 +288,16 @@ gipc_async_result_is_valid (GAsyncResult *result,
   self = GIPC_ASYNC_RESULT (result);
   if (self->source_tag != source_tag)
     return FALSE;
-  if (self->has_weak_source || self->source_func != NULL)
+  if (self->has_weak_source)
     {
       /* NULL is accepted too: the source may be gone by now. */
-      GObject *current = gipc_async_result_get_source_object (result);
-      gboolean same = source_object == NULL || (gpointer) current == source_object;
+      GObject *current;
+      gboolean same;
 
+      if (source_object == NULL)
+        return TRUE;
+      current = weak_source_get (self);
+      same = (gpointer) current == source_object;
       g_clear_object (&current);
       return same;
     }

@@ -189,23 +189,23 @@ gipc_pool_done_list_free (DoneList *done)
 /* Calls @pt's run_async callback with its outcome; in the caller's
  * context. */
 static GObject *
-handle_get_source (gpointer data)
+pool_handle_get_object (gpointer handle)
 {
-  return (GObject *) gipc_pool_handle_get (data);
+  return (GObject *) gipc_pool_handle_get (handle);
 }
 
+/* The result reaches the pool through the task's handle, as the task did
+ * (not a GWeakRef of its own: see gipc_async_result_new_for_handle ()). */
 static void
 task_deliver (PoolTask *pt)
 {
   Completion *c = &pt->completion;
   GipcAsyncResult *result;
 
-  /* The pool as the result's source while it exists, through the task's
-   * handle (no GWeakRef: see gipc_async_result_new_with_source_func). */
-  result = gipc_async_result_new_with_source_func (handle_get_source, gipc_pool_handle_ref (pt->handle),
-                                                   (GDestroyNotify) gipc_pool_handle_unref,
-                                                   pt->cancellable, pt->callback, pt->user_data,
-                                                   pt->source_tag);
+  result = gipc_async_result_new_for_handle (gipc_pool_handle_ref (pt->handle), pool_handle_get_object,
+                                             (GDestroyNotify) gipc_pool_handle_unref,
+                                             pt->cancellable, pt->callback, pt->user_data,
+                                             pt->source_tag);
   if (c->error != NULL)
     {
       g_clear_pointer (&c->bytes, g_bytes_unref);

@@ -31,7 +31,7 @@ G_DECLARE_FINAL_TYPE (GipcPool, gipc_pool, GIPC, POOL, GObject)
  * @out_fds: (out) (optional) (nullable) (transfer full): return location
  *   for fds to send back with the result
  * @cancellable: (nullable): cancelled when the task is cancelled in the
- *   parent
+ *   parent; valid during the call (keep a reference to use it later)
  * @user_data: the data given with the function
  * @error: return location for a #GError: the error travels back to the
  *   task's caller with its domain, code and message
@@ -40,6 +40,16 @@ G_DECLARE_FINAL_TYPE (GipcPool, gipc_pool, GIPC, POOL, GObject)
  * one result. It runs in the worker process, with the worker's own main
  * context as thread-default context (it may iterate it, e.g. for GIO async
  * calls), and should return soon after @cancellable is cancelled.
+ *
+ * The worker gives the next task the same @cancellable when nothing but
+ * the worker holds a reference to it, it was not cancelled and no handler
+ * is left connected to its [signal@Gio.Cancellable::cancelled] signal; a
+ * function that keeps a reference (or whose GIO call, or binding wrapper,
+ * still holds one) makes the worker use a new one for the next task, so a
+ * later task's cancel never reaches a cancellable kept this way. Data attached
+ * to @cancellable (`g_object_set_data()`) and weak references to it
+ * (`g_object_weak_ref()`, `GWeakRef`, `g_object_add_weak_pointer()`) hold no
+ * reference: they may still find it, serving a later task, after the call.
  *
  * Returns: (transfer full) (nullable): the result, or %NULL with @error set
  *

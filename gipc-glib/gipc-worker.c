@@ -48,6 +48,10 @@ typedef struct
   WorkerRequest  *spare;             /* the last request served, for the next one */
   GipcPoolRing   *ring;              /* the pool's answer ring, or NULL */
   GBytes         *wake;              /* a WAKE message, made once */
+  GCancellable   *spare_cancellable; /* held by a toggle reference: see next_cancellable () */
+  gint           *spare_others;      /* its count of other references */
+  GQuark          others_quark;
+  guint           cancelled_signal;
 } Worker;
 
 static void
@@ -286,6 +290,77 @@ send_reply (Worker       *w,
   return TRUE;
 }
 
+/* The count of references to a worker's cancellable other than the
+ * worker's toggle reference, kept by its toggle notifications (GObject
+ * notifies the holder of the only toggle reference when another reference
+ * appears and when only the toggle reference is left). The count lives as
+ * long as the cancellable (it is the cancellable's data), so a notification
+ * from another thread never finds it freed. */
+
+static void
+cancellable_toggled (gpointer  data,
+                     GObject  *object,
+                     gboolean  is_last_ref)
+{
+  gint *others = data;
+
+  if (is_last_ref)
+    g_atomic_int_add (others, -1);
+  else
+    g_atomic_int_inc (others);
+}
+
+static void
+drop_spare_cancellable (Worker *w)
+{
+  GCancellable *spare = g_steal_pointer (&w->spare_cancellable);
+
+  /* Whoever else holds it keeps it alive. */
+  if (spare != NULL)
+    g_object_remove_toggle_ref (G_OBJECT (spare), cancellable_toggled,
+                                g_steal_pointer (&w->spare_others));
+}
+
+/* The cancellable for the next request. A GCancellable and its finalization
+ * cost more than a tiny task (about 2,500 instructions), so the previous
+ * request's serves again when nothing but the worker's toggle reference
+ * holds it, it was not cancelled, and no handler is left on its "cancelled"
+ * signal (one left there must not run for a later task's cancel). It is
+ * looked at here, when the next request starts, rather than as the function
+ * returns: a reference the function handed to another thread (a
+ * g_task_run_in_thread_sync () of a GIO call, say) is often dropped just
+ * after the return, and in GLib 2.74 a toggle reference removed while
+ * another thread drops the last other reference lets that thread's unref
+ * read the object after it is freed (fixed in GLib 2.79.1). By the next
+ * request such a thread is done, and the cancellable is free for reuse;
+ * what is still held then is held for longer than a task (a function's
+ * global, a binding's wrapper) and is given up. */
+static GCancellable *
+next_cancellable (Worker *w)
+{
+  GCancellable *spare = w->spare_cancellable;
+
+  if (spare != NULL)
+    {
+      if (g_atomic_int_get (w->spare_others) == 0 &&
+          !g_cancellable_is_cancelled (spare) &&
+          !g_signal_has_handler_pending (spare, w->cancelled_signal, 0, TRUE))
+        return spare;
+      drop_spare_cancellable (w);
+    }
+
+  spare = g_cancellable_new ();
+  if (w->cancelled_signal == 0)
+    w->cancelled_signal = g_signal_lookup ("cancelled", G_TYPE_CANCELLABLE);  /* the class exists now */
+  w->spare_others = g_new (gint, 1);
+  *w->spare_others = 1;  /* the reference of g_cancellable_new (), dropped below */
+  g_object_set_qdata_full (G_OBJECT (spare), w->others_quark, w->spare_others, g_free);
+  g_object_add_toggle_ref (G_OBJECT (spare), cancellable_toggled, w->spare_others);
+  g_object_unref (spare);
+  w->spare_cancellable = spare;
+  return spare;
+}
+
 static void
 run_one (Worker *w)
 {
@@ -294,12 +369,8 @@ run_one (Worker *w)
   g_autoptr(GError) error = NULL;
   g_autoptr(GUnixFDList) out_fds = NULL;
   g_autoptr(GBytes) result = NULL;
-  g_autoptr(GCancellable) cancellable = NULL;
+  GCancellable *cancellable = next_cancellable (w);
 
-  /* A new GCancellable for each request: whether the function kept a
-   * reference to the previous one cannot be known without reading
-   * GObject's private reference count, so none is reused. */
-  cancellable = g_cancellable_new ();
   w->running = TRUE;
   w->current_id = req->task_id;
   w->current_cancellable = cancellable;
@@ -378,6 +449,7 @@ gipc_worker_serve (GipcChannel    *channel,
   w.channel = g_object_ref (channel);
   w.func = func;
   w.user_data = user_data;
+  w.others_quark = g_quark_from_static_string ("gipc-worker-cancellable-others");
   w.context = g_main_context_new ();
   g_queue_init (&w.requests);
   g_main_context_push_thread_default (w.context);
@@ -429,6 +501,7 @@ gipc_worker_serve (GipcChannel    *channel,
   g_clear_pointer (&w.spare, worker_request_free);
   g_clear_pointer (&w.ring, gipc_pool_ring_free);
   g_clear_pointer (&w.wake, g_bytes_unref);
+  drop_spare_cancellable (&w);
   g_main_context_pop_thread_default (w.context);
   g_main_context_unref (w.context);
   g_object_unref (w.channel);

@@ -39,13 +39,37 @@ cancelled_flag_cb (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
-/* In a worker: the cancellable that "hold" kept. */
+/* In a worker: the cancellable that "hold" kept (or that "hold-connect"
+ * and "watch" point to without a reference, NULL once it is finalized),
+ * and how often the handler "hold-connect" left ran. */
 static GCancellable *held_cancellable;
+static gboolean held_strongly;
+static guint held_handler_runs;
+
+static void
+forget_held (void)
+{
+  if (held_strongly)
+    g_clear_object (&held_cancellable);
+  else if (held_cancellable != NULL)
+    g_object_remove_weak_pointer (G_OBJECT (held_cancellable), (gpointer *) &held_cancellable);
+  held_cancellable = NULL;
+  held_strongly = FALSE;
+}
+
+static void
+watch_held (GCancellable *cancellable)
+{
+  forget_held ();
+  held_cancellable = cancellable;
+  g_object_add_weak_pointer (G_OBJECT (cancellable), (gpointer *) &held_cancellable);
+}
 
 static void
 held_cancelled_cb (GCancellable *cancellable,
                    gpointer      user_data)
 {
+  held_handler_runs++;
 }
 
 /* Requests are "command" or "command:argument". */
@@ -86,16 +110,30 @@ test_worker_func (GBytes        *request,
     {
       /* Leaves a handler on its cancellable, without a reference (a weak
        * pointer: NULL once the cancellable is gone). */
-      g_clear_object (&held_cancellable);
       g_signal_connect (cancellable, "cancelled", G_CALLBACK (held_cancelled_cb), NULL);
-      held_cancellable = cancellable;
-      g_object_add_weak_pointer (G_OBJECT (cancellable), (gpointer *) &held_cancellable);
+      watch_held (cancellable);
       return g_bytes_new_static ("held", 4);
     }
   if (g_str_has_prefix (text, "hold"))
     {
-      g_set_object (&held_cancellable, cancellable);
+      forget_held ();
+      held_cancellable = g_object_ref (cancellable);
+      held_strongly = TRUE;
       return g_bytes_new_static ("held", 4);
+    }
+  if (g_str_has_prefix (text, "watch"))
+    {
+      /* Points to its cancellable without a reference or a handler. */
+      watch_held (cancellable);
+      return g_bytes_new_static ("watched", 7);
+    }
+  if (g_str_has_prefix (text, "held-state"))
+    {
+      gchar *state = g_strdup_printf ("%s %u",
+                                      held_cancellable == NULL ? "none" :
+                                      g_cancellable_is_cancelled (held_cancellable) ? "cancelled" : "uncancelled",
+                                      held_handler_runs);
+      return g_bytes_new_take (state, strlen (state));
     }
   if (g_str_has_prefix (text, "self-cancel"))
     {
@@ -775,6 +813,65 @@ source_cb (GObject      *source,
   *out = source;
 }
 
+static void
+keep_result_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  GAsyncResult **out = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) bytes = gipc_pool_run_finish (GIPC_POOL (source), result, NULL, &error);
+
+  g_assert_no_error (error);
+  gipc_test_assert_bytes_str (bytes, "kept");
+  *out = g_object_ref (result);
+}
+
+/* A task's result that its callback keeps stays what it was while later
+ * tasks complete: its user data, its tag, its source object while the pool
+ * exists and NULL after (the results reach the pool through a handle the
+ * tasks share, not a GWeakRef each). */
+static void
+test_result_kept (void)
+{
+  GipcPool *pool = gipc_pool_new (test_worker_func, NULL, NULL);
+  g_autoptr(GBytes) kept_req = req ("echo:kept");
+  g_autoptr(GAsyncResult) kept = NULL;
+  g_autoptr(GObject) source = NULL;
+  GipcPool *weak = pool;
+  guint i;
+
+  gipc_pool_run_async (pool, kept_req, NULL, NULL, keep_result_cb, &kept);
+  while (kept == NULL)
+    g_main_context_iteration (NULL, TRUE);
+
+  for (i = 0; i < 20; i++)
+    {
+      g_autoptr(GBytes) echo = req ("echo:x");
+      GAsyncResult *later = NULL;
+
+      gipc_pool_run_async (pool, echo, NULL, NULL, gipc_test_result_cb, &later);
+      gipc_test_run_until_result (NULL, &later);
+      g_assert_true (later != kept);
+      g_assert_true (g_async_result_get_user_data (later) == &later);
+      g_object_unref (later);
+    }
+
+  g_assert_true (g_async_result_get_user_data (kept) == &kept);
+  g_assert_true (g_async_result_is_tagged (kept, gipc_pool_run_async));
+  g_assert_false (g_async_result_is_tagged (kept, gipc_pool_close_async));
+  source = g_async_result_get_source_object (kept);
+  g_assert_true (source == G_OBJECT (pool));
+  g_clear_object (&source);
+
+  g_object_add_weak_pointer (G_OBJECT (pool), (gpointer *) &weak);
+  g_object_unref (pool);
+  g_assert_null (weak);  /* the kept result does not keep the pool */
+  g_assert_null (g_async_result_get_source_object (kept));
+  g_assert_true (g_async_result_get_user_data (kept) == &kept);
+  g_assert_true (g_async_result_is_tagged (kept, gipc_pool_run_async));
+}
+
 /* A task's callback gets the pool as its source object while the pool
  * exists (gjs's Gio._promisify calls run_finish on it); the pending task
  * did not keep the pool alive (see test_finalize_pending). */
@@ -791,46 +888,65 @@ test_source_object (void)
   g_assert_true (source == G_OBJECT (pool));
 }
 
-/* A worker serves request after request with one GCancellable (it is
- * costly), but never one that was cancelled, that the worker function
- * kept, or that it left a handler on. */
+static void
+assert_run (GipcPool    *pool,
+            const gchar *command,
+            const gchar *expected)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) bytes = run_one (pool, command, &error);
+
+  g_assert_no_error (error);
+  gipc_test_assert_bytes_str (bytes, expected);
+}
+
+/* A worker serves request after request with one GCancellable (making and
+ * finalizing one costs more than a tiny task), but never one that was
+ * cancelled, that the worker function kept, or that it left a handler on. */
 static void
 test_cancellable_per_task (void)
 {
   g_autoptr(GipcPool) pool = gipc_pool_new (test_worker_func, NULL, NULL);
-  g_autoptr(GBytes) pid1 = NULL, pid2 = NULL, done = NULL;
+  g_autoptr(GBytes) pid1 = NULL, pid2 = NULL;
   g_autoptr(GError) error = NULL;
-  const gchar *holds[] = { "hold", "hold-connect" };
   guint i;
 
   gipc_pool_set_max_workers (pool, 1);
   pid1 = run_one (pool, "pid", &error);
   g_assert_no_error (error);
 
-  for (i = 0; i < G_N_ELEMENTS (holds); i++)
-    {
-      g_autoptr(GBytes) held = run_one (pool, holds[i], &error);
-      g_autoptr(GBytes) state = NULL;
+  /* Reused: the object "watch" pointed to (a weak pointer, NULL once it
+   * is finalized) is the next tasks' cancellable. */
+  assert_run (pool, "watch", "watched");
+  assert_run (pool, "cancel-state", "uncancelled same");
+  assert_run (pool, "cancel-state", "uncancelled same");
 
-      g_assert_no_error (error);
-      gipc_test_assert_bytes_str (held, "held");
-      state = run_one (pool, "cancel-state", &error);
-      g_assert_no_error (error);
-      gipc_test_assert_bytes_str (state, "uncancelled other");
-    }
+  /* Kept by the function: the next task gets another, and a later task's
+   * cancel (here by the function itself: a cancel from the pool cancels
+   * the same object, and may leave the task's answer to another worker)
+   * does not reach the kept one. */
+  assert_run (pool, "hold", "held");
+  assert_run (pool, "cancel-state", "uncancelled other");
+  assert_run (pool, "self-cancel", "done");
+  assert_run (pool, "held-state", "uncancelled 0");
+  assert_run (pool, "cancel-state", "uncancelled other");
 
-  /* A cancellable cancelled during a task (here by the function itself)
-   * is not the next task's. */
-  done = run_one (pool, "self-cancel", &error);
-  g_assert_no_error (error);
-  gipc_test_assert_bytes_str (done, "done");
+  /* A handler left on it without a reference: the cancellable is given up
+   * (and, held by nothing, finalized), so a later task's cancel does not
+   * run the handler. */
+  assert_run (pool, "hold-connect", "held");
+  assert_run (pool, "self-cancel", "done");
+  assert_run (pool, "held-state", "none 0");
+  assert_run (pool, "cancel-state", "uncancelled other");
+
+  /* A cancellable cancelled during a task (here by the function itself,
+   * and after a cancel from the pool above) is not the next task's. */
+  assert_run (pool, "watch", "watched");
+  assert_run (pool, "self-cancel", "done");
   for (i = 0; i < 3; i++)
-    {
-      g_autoptr(GBytes) state = run_one (pool, "cancel-state", &error);
+    assert_run (pool, "cancel-state", "uncancelled other");
+  assert_run (pool, "held-state", "none 0");
 
-      g_assert_no_error (error);
-      gipc_test_assert_bytes_str (state, "uncancelled other");
-    }
   pid2 = run_one (pool, "pid", &error);
   g_assert_no_error (error);
   g_assert_true (g_bytes_equal (pid1, pid2));  /* one worker all along */
@@ -2942,6 +3058,7 @@ main (int    argc,
   gipc_test_add_func ("/pool/cancel/cooperative", test_cancel_cooperative);
   gipc_test_add_func ("/pool/pipelined", test_pipelined);
   gipc_test_add_func ("/pool/cancellable-per-task", test_cancellable_per_task);
+  gipc_test_add_func ("/pool/result-kept", test_result_kept);
   gipc_test_add_func ("/pool/source-object", test_source_object);
   gipc_test_add_func ("/pool/restart-intensity", test_restart_intensity);
   gipc_test_add_func ("/pool/recycling", test_recycling);
