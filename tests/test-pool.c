@@ -2002,8 +2002,9 @@ test_ring_unmapped (void)
 
       g_assert_no_error (error);
       gipc_test_assert_bytes_str (answer, "x");
-      /* The workers alive map one ring each. */
-      g_assert_cmpuint (count_shared_memory_maps (), <=, before + 2 + 1);
+      /* The workers alive map one ring each: two, and a few recycled ones
+       * not yet reaped (many under valgrind), never one per worker so far. */
+      g_assert_cmpuint (count_shared_memory_maps (), <=, before + 10);
     }
   gipc_pool_close_async (pool, NULL, close_cb, &closed);
   gipc_test_run_until (NULL, &closed);
@@ -3048,6 +3049,9 @@ main (int    argc,
   g_type_class_unref (g_type_class_ref (G_TYPE_TASK));
 
   g_test_init (&argc, &argv, NULL);
+  /* The fd counts of the tests hold however they are picked (-p): the
+   * reaper's eventfd, kept for the program's life, exists from here on. */
+  gipc_test_warm_up_reaper ();
 
   gipc_test_add_func ("/pool/basic/fork", test_basic_fork);
   gipc_test_add_func ("/pool/errors", test_errors);
