@@ -72,7 +72,9 @@ emit_message (GipcChannel *self,
               GBytes      *message,
               GUnixFDList *fds)
 {
-  if (fds != NULL &&
+  if (self->message_func != NULL)
+    self->message_func (self, message, fds, self->message_func_data);
+  else if (fds != NULL &&
       g_signal_has_handler_pending (self, gipc_channel_signals[SIGNAL_MESSAGE_WITH_FDS], 0, TRUE))
     g_signal_emit (self, gipc_channel_signals[SIGNAL_MESSAGE_WITH_FDS], 0, message, fds);
   else

@@ -8,6 +8,7 @@
 
 #include "gipc-async-result-private.h"
 #include "gipc-channel.h"
+#include "gipc-channel-private.h"
 #include "gipc-frame-stream-private.h"
 
 G_BEGIN_DECLS
@@ -96,6 +97,11 @@ struct _GipcChannel
   guint             sync_send : 1;
   guint             sync_receive : 1;
   guint             not_passed : 1;    /* closed in a fork-mode child: not passed to it */
+
+  /* The library's own listener (the pool and its workers), called instead
+   * of the message signals: see gipc_channel_set_message_func. */
+  GipcChannelMessageFunc message_func;
+  gpointer               message_func_data;
 
   /* Both ends made by one gipc_pipe() share it (0: not from gipc_pipe);
    * the process part finds the parent's end of a passed one with it. */

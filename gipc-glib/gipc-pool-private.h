@@ -14,6 +14,7 @@
 #include <gio/gunixfdlist.h>
 
 #include "gipc-pool.h"
+#include "gipc-pool-ring-private.h"
 #include "gipc-pool-wire-private.h"
 
 G_BEGIN_DECLS
@@ -202,7 +203,7 @@ typedef enum
 struct _PoolWorker
 {
   gint           ref_count;
-  GWeakRef       pool;
+  PoolHandle    *handle;        /* its pool's (no GWeakRef: a lock and qdata per message) */
   GMainContext  *context;
   gboolean       attached;      /* in pool->workers */
   WorkerState    state;
@@ -216,8 +217,6 @@ struct _PoolWorker
   GSource       *idle_source;
   GSource       *kill_source;
   GSource       *eof_source;
-  gulong         message_id;
-  gulong         message_fds_id;
   gulong         error_id;
   gboolean       started;
   gboolean       start_taken;   /* its pending start was taken by the dispatch source */
@@ -238,6 +237,9 @@ struct _PoolWorker
   gboolean       refill;        /* gipc_pool_dispatch_locked: its pipeline is to be topped up */
   gpointer       spare_entry;   /* SentEntries answered, for the next requests: a stack linked by link.next */
   guint          n_spare;       /* their number, at most PIPELINE_DEPTH */
+  GipcPoolRing  *ring;          /* where it writes its small answers, or NULL */
+  GSource       *ring_source;   /* reads the ring in the pool's context */
+  gint           ring_blocked;  /* (atomic) the ring's next answer waits for one on the channel */
 };
 
 /* A request sent to a worker. The worker answers its requests in order,
@@ -296,6 +298,7 @@ void         gipc_pool_emit_worker_exited       (GipcPool     *self,
 /* gipc-pool-tasks.c */
 PoolHandle  *gipc_pool_handle_ref               (PoolHandle   *h);
 void         gipc_pool_handle_unref             (PoolHandle   *h);
+GipcPool    *gipc_pool_handle_get               (PoolHandle   *h);
 PoolTask    *gipc_pool_task_new                 (GipcPool     *self,
                                                  GBytes       *request,
                                                  GUnixFDList  *fds,
@@ -355,6 +358,12 @@ void         gipc_pool_worker_kill_locked       (GipcPool     *self,
 void         gipc_pool_worker_retire_locked     (GipcPool     *self,
                                                  PoolWorker   *w);
 void         gipc_pool_worker_maybe_gone_locked (PoolWorker   *w,
+                                                 GPtrArray    *done);
+/* Takes the answers waiting in @w's ring, in its pipeline's order (before
+ * a judgement on its head: a timeout, a grace, its death). @self may be
+ * NULL (disposed). */
+void         gipc_pool_worker_read_ring_locked  (GipcPool     *self,
+                                                 PoolWorker   *w,
                                                  GPtrArray    *done);
 void         gipc_pool_worker_protocol_error_locked (GipcPool *self,
                                                      PoolWorker *w,

@@ -68,8 +68,8 @@ gipc_pool_handle_unref (PoolHandle *h)
 }
 
 /* A strong reference to the pool, or NULL once it is disposed. */
-static GipcPool *
-pool_handle_get (PoolHandle *h)
+GipcPool *
+gipc_pool_handle_get (PoolHandle *h)
 {
   GipcPool *pool;
 
@@ -191,7 +191,7 @@ gipc_pool_done_list_free (DoneList *done)
 static GObject *
 pool_handle_get_object (gpointer handle)
 {
-  return (GObject *) pool_handle_get (handle);
+  return (GObject *) gipc_pool_handle_get (handle);
 }
 
 /* The result reaches the pool through the task's handle, as the task did
@@ -377,12 +377,15 @@ static gboolean
 task_timeout_cb (gpointer data)
 {
   PoolTask *pt = data;
-  g_autoptr(GipcPool) self = pool_handle_get (pt->handle);
+  g_autoptr(GipcPool) self = gipc_pool_handle_get (pt->handle);
   g_autoptr(DoneList) done = gipc_pool_done_list_new ();
 
   if (self == NULL)
     return G_SOURCE_REMOVE;
   POOL_LOCK ();
+  /* An answer in the worker's ring came in time. */
+  if (pt->state == TASK_RUNNING && !self->disposed)
+    gipc_pool_worker_read_ring_locked (self, pt->worker, done);
   if (pt->state == TASK_RUNNING && !self->disposed)
     {
       PoolWorker *w = pt->worker;
@@ -508,7 +511,7 @@ request_sent_cb (GObject      *source,
   PoolWorker *w = sd->worker;
   g_autoptr(GError) error = NULL;
   g_autoptr(DoneList) done = gipc_pool_done_list_new ();
-  g_autoptr(GipcPool) self = g_weak_ref_get (&w->pool);
+  g_autoptr(GipcPool) self = gipc_pool_handle_get (w->handle);
 
   gipc_channel_send_with_fds_finish (GIPC_CHANNEL (source), result, &error);
   POOL_LOCK ();
@@ -622,7 +625,7 @@ gipc_pool_dispatch_locked (GipcPool  *self,
         PoolWorker *w = g_new0 (PoolWorker, 1);
 
         w->ref_count = 2;  /* the list's, and the pending start's */
-        g_weak_ref_init (&w->pool, self);
+        w->handle = gipc_pool_handle_ref (self->handle);
         w->context = g_main_context_ref (self->context);
         w->attached = TRUE;
         w->state = WORKER_STARTING;
@@ -815,11 +818,13 @@ static gboolean
 grace_expired_cb (gpointer data)
 {
   PoolWorker *w = data;
-  g_autoptr(GipcPool) self = g_weak_ref_get (&w->pool);
+  g_autoptr(GipcPool) self = gipc_pool_handle_get (w->handle);
   g_autoptr(DoneList) done = gipc_pool_done_list_new ();
 
   POOL_LOCK ();
   g_clear_pointer (&w->kill_source, g_source_unref);
+  /* A late answer in the worker's ring came in time. */
+  gipc_pool_worker_read_ring_locked (self != NULL && !self->disposed ? self : NULL, w, done);
   if (gipc_pool_worker_is_draining (w) && w->state != WORKER_GONE)
     {
       if (self != NULL && !self->disposed)
@@ -842,7 +847,7 @@ static gboolean
 task_cancel_cb (gpointer data)
 {
   PoolTask *pt = data;
-  g_autoptr(GipcPool) self = pool_handle_get (pt->handle);
+  g_autoptr(GipcPool) self = gipc_pool_handle_get (pt->handle);
   g_autoptr(DoneList) done = gipc_pool_done_list_new ();
 
   if (self == NULL)

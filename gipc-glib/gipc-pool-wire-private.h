@@ -24,6 +24,15 @@
  *                      or CANCEL message with its payload inline and no
  *                      fds (the pool sends the requests it pipelines to a
  *                      worker in one channel message)
+ *     RING:            task id 0, one fd: the worker's answer ring (see
+ *                      gipc-pool-ring-private.h), the pool's first message;
+ *                      the worker then writes there the answers that fit
+ *                      (RESULT or ERROR messages without fds, smaller than
+ *                      GIPC_POOL_RING_RECORD_MAX), the others still go on
+ *                      the channel; the pool takes answers in its
+ *                      pipeline's order from either
+ *     WAKE:            task id 0, no fds: the worker wrote to the ring
+ *                      while the pool waited for it
  */
 
 #pragma once
@@ -39,6 +48,8 @@ typedef enum
   GIPC_POOL_WIRE_RESULT  = 'R',
   GIPC_POOL_WIRE_ERROR   = 'E',
   GIPC_POOL_WIRE_BATCH   = 'B',
+  GIPC_POOL_WIRE_RING    = 'M',
+  GIPC_POOL_WIRE_WAKE    = 'W',
 } GipcPoolWireKind;
 
 #define GIPC_POOL_WIRE_FLAG_PAYLOAD_FOLLOWS 0x01
@@ -66,6 +77,13 @@ GBytes  *gipc_pool_wire_encode_payload (GipcPoolWireKind     kind,
                                         GBytes              *payload,
                                         gboolean            *payload_follows);
 GBytes  *gipc_pool_wire_encode_cancel  (guint64              task_id);
+/* RING (with @n_fds 1) or WAKE: a header alone, task id 0. */
+GBytes  *gipc_pool_wire_encode_control (GipcPoolWireKind     kind,
+                                        guint32              n_fds);
+/* The header of a RESULT with @payload_size bytes inline, into @header
+ * (GIPC_POOL_WIRE_HEADER_SIZE bytes): for the answer ring. */
+void     gipc_pool_wire_put_result_header (guint8           *header,
+                                           guint64           task_id);
 GBytes  *gipc_pool_wire_encode_error   (guint64              task_id,
                                         guint32              n_fds,
                                         const GError        *error);
@@ -74,6 +92,11 @@ gboolean gipc_pool_wire_decode         (GBytes              *bytes,
                                         GError             **error);
 gboolean gipc_pool_wire_decode_range   (GBytes              *bytes,
                                         gsize                offset,
+                                        gsize                size,
+                                        GipcPoolWireMessage *out,
+                                        GError             **error);
+/* The message in @size bytes of memory, its payload copied out. */
+gboolean gipc_pool_wire_decode_data    (const guint8        *data,
                                         gsize                size,
                                         GipcPoolWireMessage *out,
                                         GError             **error);

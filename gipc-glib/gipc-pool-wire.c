@@ -60,6 +60,24 @@ gipc_pool_wire_encode_cancel (guint64 task_id)
 }
 
 GBytes *
+gipc_pool_wire_encode_control (GipcPoolWireKind kind,
+                               guint32          n_fds)
+{
+  guint8 *buf = g_malloc (GIPC_POOL_WIRE_HEADER_SIZE);
+
+  g_return_val_if_fail (kind == GIPC_POOL_WIRE_RING || kind == GIPC_POOL_WIRE_WAKE, NULL);
+  put_header (buf, kind, 0, 0, n_fds);
+  return g_bytes_new_take (buf, GIPC_POOL_WIRE_HEADER_SIZE);
+}
+
+void
+gipc_pool_wire_put_result_header (guint8  *header,
+                                  guint64  task_id)
+{
+  put_header (header, GIPC_POOL_WIRE_RESULT, 0, task_id, 0);
+}
+
+GBytes *
 gipc_pool_wire_encode_error (guint64       task_id,
                              guint32       n_fds,
                              const GError *error)
@@ -111,29 +129,28 @@ gipc_pool_wire_decode (GBytes               *bytes,
   return gipc_pool_wire_decode_range (bytes, 0, g_bytes_get_size (bytes), out, error);
 }
 
-/* The message that is the @size bytes of @bytes at @offset (a record of a
- * batch: no slice of it is made but its payload's). */
-gboolean
-gipc_pool_wire_decode_range (GBytes               *bytes,
-                             gsize                 offset,
-                             gsize                 size,
-                             GipcPoolWireMessage  *out,
-                             GError              **error)
+/* The message in the @size bytes at @p, but its payload: where that lies
+ * in @p is set in *payload_offset and *payload_size (0 and 0: none). */
+static gboolean
+decode_fields (const guint8         *p,
+               gsize                 size,
+               GipcPoolWireMessage  *out,
+               gsize                *payload_offset,
+               gsize                *payload_size,
+               GError              **error)
 {
-  const guint8 *p;
   guint64 id_be;
   guint32 n_be;
 
   memset (out, 0, sizeof *out);
-  g_return_val_if_fail (offset <= g_bytes_get_size (bytes) &&
-                        size <= g_bytes_get_size (bytes) - offset, FALSE);
+  *payload_offset = 0;
+  *payload_size = 0;
   if (size < GIPC_POOL_WIRE_HEADER_SIZE)
     {
       g_set_error (error, GIPC_ERROR, GIPC_ERROR_PROTOCOL,
                    "Pool message of %" G_GSIZE_FORMAT " bytes is shorter than its header", size);
       return FALSE;
     }
-  p = (const guint8 *) g_bytes_get_data (bytes, NULL) + offset;
   if (p[2] != 0 || p[3] != 0 || (p[1] & ~GIPC_POOL_WIRE_FLAG_PAYLOAD_FOLLOWS) != 0)
     {
       g_set_error_literal (error, GIPC_ERROR, GIPC_ERROR_PROTOCOL,
@@ -161,8 +178,21 @@ gipc_pool_wire_decode_range (GBytes               *bytes,
             }
         }
       else
-        out->payload = g_bytes_new_from_bytes (bytes, offset + GIPC_POOL_WIRE_HEADER_SIZE,
-                                               size - GIPC_POOL_WIRE_HEADER_SIZE);
+        {
+          *payload_offset = GIPC_POOL_WIRE_HEADER_SIZE;
+          *payload_size = size - GIPC_POOL_WIRE_HEADER_SIZE;
+        }
+      return TRUE;
+
+    case GIPC_POOL_WIRE_RING:
+    case GIPC_POOL_WIRE_WAKE:
+      if (size != GIPC_POOL_WIRE_HEADER_SIZE || out->flags != 0 || out->task_id != 0 ||
+          out->n_fds != (p[0] == GIPC_POOL_WIRE_RING ? 1u : 0u))
+        {
+          g_set_error_literal (error, GIPC_ERROR, GIPC_ERROR_PROTOCOL,
+                               "Malformed pool control message");
+          return FALSE;
+        }
       return TRUE;
 
     case GIPC_POOL_WIRE_CANCEL:
@@ -211,8 +241,8 @@ gipc_pool_wire_decode_range (GBytes               *bytes,
                                "Malformed pool batch message");
           return FALSE;
         }
-      out->payload = g_bytes_new_from_bytes (bytes, offset + GIPC_POOL_WIRE_HEADER_SIZE,
-                                             size - GIPC_POOL_WIRE_HEADER_SIZE);
+      *payload_offset = GIPC_POOL_WIRE_HEADER_SIZE;
+      *payload_size = size - GIPC_POOL_WIRE_HEADER_SIZE;
       return TRUE;
 
     default:
@@ -220,6 +250,45 @@ gipc_pool_wire_decode_range (GBytes               *bytes,
                    "Unknown pool message kind 0x%02x", p[0]);
       return FALSE;
     }
+}
+
+/* The message that is the @size bytes of @bytes at @offset (a record of a
+ * batch: no slice of it is made but its payload's). */
+gboolean
+gipc_pool_wire_decode_range (GBytes               *bytes,
+                             gsize                 offset,
+                             gsize                 size,
+                             GipcPoolWireMessage  *out,
+                             GError              **error)
+{
+  const guint8 *data = g_bytes_get_data (bytes, NULL);
+  gsize at, len;
+
+  g_return_val_if_fail (offset <= g_bytes_get_size (bytes) &&
+                        size <= g_bytes_get_size (bytes) - offset, FALSE);
+  /* (An empty GBytes has no data: no offset is added to NULL.) */
+  if (!decode_fields (data != NULL ? data + offset : data, size, out, &at, &len, error))
+    return FALSE;
+  /* (A payload may be empty: REQUEST and RESULT always have one.) */
+  if (at != 0)
+    out->payload = g_bytes_new_from_bytes (bytes, offset + at, len);
+  return TRUE;
+}
+
+/* The message in the @size bytes at @data, its payload copied. */
+gboolean
+gipc_pool_wire_decode_data (const guint8         *data,
+                            gsize                 size,
+                            GipcPoolWireMessage  *out,
+                            GError              **error)
+{
+  gsize at, len;
+
+  if (!decode_fields (data, size, out, &at, &len, error))
+    return FALSE;
+  if (at != 0)
+    out->payload = g_bytes_new (data + at, len);
+  return TRUE;
 }
 
 void

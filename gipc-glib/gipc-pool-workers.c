@@ -54,8 +54,7 @@ gipc_pool_worker_unref (gpointer data)
   g_clear_object (&w->process);
   if (w->channel != NULL)
     {
-      g_clear_signal_handler (&w->message_id, w->channel);
-      g_clear_signal_handler (&w->message_fds_id, w->channel);
+      gipc_channel_set_message_func (w->channel, NULL, NULL);
       g_clear_signal_handler (&w->error_id, w->channel);
       gipc_channel_close (w->channel, NULL);
     }
@@ -66,6 +65,7 @@ gipc_pool_worker_unref (gpointer data)
     g_byte_array_unref (w->batch);
   gipc_pool_wire_message_clear (&w->pending);
   g_clear_object (&w->pending_fds);
+  g_clear_pointer (&w->ring, gipc_pool_ring_free);
   while (w->spare_entry != NULL)
     {
       SentEntry *e = w->spare_entry;
@@ -73,7 +73,7 @@ gipc_pool_worker_unref (gpointer data)
       w->spare_entry = e->link.next;
       g_free (e);
     }
-  g_weak_ref_clear (&w->pool);
+  gipc_pool_handle_unref (w->handle);
   g_main_context_unref (w->context);
   g_free (w);
 }
@@ -287,12 +287,15 @@ gipc_pool_worker_maybe_gone_locked (PoolWorker *w,
   if (!w->exited || !w->channel_done || w->sends_pending > 0 || w->state == WORKER_GONE)
     return;
 
-  self = g_weak_ref_get (&w->pool);
+  self = gipc_pool_handle_get (w->handle);
   if (self != NULL && self->disposed)
     g_clear_object (&self);
 
   unexpected = !w->killed_by_pool && !w->retiring;
+  /* What it wrote to its ring before it went is its answers. */
+  gipc_pool_worker_read_ring_locked (self, w, done);
   w->state = WORKER_GONE;
+  gipc_pool_source_clear (&w->ring_source);
   gipc_pool_source_clear (&w->kill_source);
   gipc_pool_source_clear (&w->eof_source);
   gipc_pool_source_clear (&w->idle_source);
@@ -335,7 +338,7 @@ worker_eof_wait_cb (gpointer data)
 {
   PoolWorker *w = data;
   g_autoptr(DoneList) done = gipc_pool_done_list_new ();
-  g_autoptr(GipcPool) self = g_weak_ref_get (&w->pool);
+  g_autoptr(GipcPool) self = gipc_pool_handle_get (w->handle);
 
   POOL_LOCK ();
   g_clear_pointer (&w->eof_source, g_source_unref);
@@ -358,7 +361,7 @@ worker_exited_cb (GipcProcess *process,
 {
   PoolWorker *w = data;
   g_autoptr(DoneList) done = gipc_pool_done_list_new ();
-  g_autoptr(GipcPool) self = g_weak_ref_get (&w->pool);
+  g_autoptr(GipcPool) self = gipc_pool_handle_get (w->handle);
 
   gipc_pool_worker_ref (w);
   POOL_LOCK ();
@@ -396,6 +399,196 @@ gipc_pool_worker_protocol_error_locked (GipcPool   *self,
     gipc_process_kill (w->process, NULL);
 }
 
+/* ---- the answer ring ---- */
+
+static gboolean
+sent_has (PoolWorker *w,
+          guint64     task_id)
+{
+  GList *l;
+
+  for (l = w->sent.head; l != NULL; l = l->next)
+    if (((SentEntry *) l->data)->id == task_id)
+      return TRUE;
+  return FALSE;
+}
+
+void
+gipc_pool_worker_read_ring_locked (GipcPool   *self,
+                                   PoolWorker *w,
+                                   GPtrArray  *done)
+{
+  if (w->ring == NULL || w->state == WORKER_GONE)
+    return;
+  g_atomic_int_set (&w->ring_blocked, FALSE);
+  while (w->protocol_error == NULL)
+    {
+      const guint8 *record;
+      gsize size;
+      g_autoptr(GError) error = NULL;
+      GipcPoolWireMessage msg;
+      SentEntry *head = g_queue_peek_head (&w->sent);
+
+      if (!gipc_pool_ring_peek (w->ring, &record, &size, &error))
+        {
+          gipc_pool_worker_protocol_error_locked (self, w, g_error_new (GIPC_ERROR, GIPC_ERROR_PROTOCOL,
+                                                                        "Worker process %d corrupted its answer ring: %s",
+                                                                        (int) gipc_process_get_pid (w->process),
+                                                                        error->message));
+          break;
+        }
+      if (record == NULL)
+        return;
+      if (!gipc_pool_wire_decode_data (record, size, &msg, &error))
+        {
+          gipc_pool_worker_protocol_error_locked (self, w, g_error_new (GIPC_ERROR, GIPC_ERROR_PROTOCOL,
+                                                                        "Worker process %d wrote a malformed answer: %s",
+                                                                        (int) gipc_process_get_pid (w->process),
+                                                                        error->message));
+          break;
+        }
+      if ((msg.kind != GIPC_POOL_WIRE_RESULT && msg.kind != GIPC_POOL_WIRE_ERROR) ||
+          msg.n_fds != 0 || (msg.flags & GIPC_POOL_WIRE_FLAG_PAYLOAD_FOLLOWS) != 0 ||
+          !sent_has (w, msg.task_id))
+        {
+          gipc_pool_worker_protocol_error_locked (self, w, g_error_new (GIPC_ERROR, GIPC_ERROR_PROTOCOL,
+                                                                        "Worker process %d wrote an answer of kind 0x%02x "
+                                                                        "for task %" G_GUINT64_FORMAT ", which it was not sent",
+                                                                        (int) gipc_process_get_pid (w->process),
+                                                                        msg.kind, msg.task_id));
+          gipc_pool_wire_message_clear (&msg);
+          break;
+        }
+      if (head->id != msg.task_id || w->awaiting_payload)
+        {
+          /* The answers before it come on the channel: this one waits. */
+          gipc_pool_wire_message_clear (&msg);
+          break;
+        }
+      gipc_pool_ring_consume (w->ring);
+      gipc_pool_worker_answer_locked (self, w, &msg, msg.payload, NULL, done);
+      gipc_pool_wire_message_clear (&msg);
+    }
+  /* Blocked (or dead): the ring source stops looking until the channel
+   * brings something. */
+  g_atomic_int_set (&w->ring_blocked, TRUE);
+}
+
+typedef struct
+{
+  GSource     source;
+  PoolWorker *worker;  /* a reference */
+} RingSource;
+
+static gboolean
+ring_source_prepare (GSource *source,
+                     gint    *timeout)
+{
+  PoolWorker *w = ((RingSource *) source)->worker;
+
+  *timeout = -1;
+  if (g_atomic_int_get (&w->ring_blocked))
+    return FALSE;
+  return gipc_pool_ring_arm (w->ring);
+}
+
+static gboolean
+ring_source_check (GSource *source)
+{
+  PoolWorker *w = ((RingSource *) source)->worker;
+
+  gipc_pool_ring_disarm (w->ring);
+  return !g_atomic_int_get (&w->ring_blocked) && !gipc_pool_ring_is_empty (w->ring);
+}
+
+static gboolean
+ring_source_dispatch (GSource     *source,
+                      GSourceFunc  callback,
+                      gpointer     user_data)
+{
+  PoolWorker *w = ((RingSource *) source)->worker;
+  g_autoptr(DoneList) done = NULL;
+  g_autoptr(GipcPool) self = NULL;
+
+  /* A WAKE on the channel, dispatched first in the same iteration, read
+   * it already. */
+  if (gipc_pool_ring_is_empty (w->ring))
+    return G_SOURCE_CONTINUE;
+  done = gipc_pool_done_list_new ();
+  self = gipc_pool_handle_get (w->handle);
+  if (self != NULL && self->disposed)
+    g_clear_object (&self);
+  POOL_LOCK ();
+  gipc_pool_worker_read_ring_locked (self, w, done);
+  if (self != NULL)
+    gipc_pool_dispatch_locked (self, done);
+  POOL_UNLOCK ();
+  gipc_pool_completions_run (done);
+  if (self != NULL)
+    gipc_pool_emit_notifies (self);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+ring_source_finalize (GSource *source)
+{
+  gipc_pool_worker_unref (((RingSource *) source)->worker);
+}
+
+static GSourceFuncs ring_source_funcs = {
+  ring_source_prepare,
+  ring_source_check,
+  ring_source_dispatch,
+  ring_source_finalize,
+  NULL, NULL,
+};
+
+/* Gives @w an answer ring: its first message on @channel, before any
+ * request. Without one (no memfd), its answers all come on the channel. */
+static void
+worker_give_ring (PoolWorker  *w,
+                  GipcChannel *channel)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GUnixFDList) fds = NULL;
+  g_autoptr(GBytes) message = NULL;
+  int fd = -1;
+
+  w->ring = gipc_pool_ring_new (&fd, &error);
+  if (w->ring == NULL)
+    {
+      g_debug ("GipcPool: a worker's answers all go on its channel: %s", error->message);
+      return;
+    }
+  fds = g_unix_fd_list_new_from_array (&fd, 1);  /* takes fd */
+  message = gipc_pool_wire_encode_control (GIPC_POOL_WIRE_RING, 1);
+  /* The channel is new: its socket's buffer is empty, the send cannot
+   * block. */
+  if (!gipc_channel_send_with_fds (channel, message, fds, NULL, &error))
+    {
+      g_debug ("GipcPool: could not give a worker its answer ring: %s", error->message);
+      g_clear_pointer (&w->ring, gipc_pool_ring_free);
+    }
+}
+
+/* Reads @w's ring in the pool's context, once @w listens on its channel. */
+static void
+worker_watch_ring (PoolWorker *w)
+{
+  RingSource *rs;
+
+  if (w->ring == NULL)
+    return;
+  w->ring_source = g_source_new (&ring_source_funcs, sizeof (RingSource));
+  rs = (RingSource *) w->ring_source;
+  rs->worker = gipc_pool_worker_ref (w);
+  g_source_set_static_name (w->ring_source, "[gipc] pool worker answers");
+  /* A callback that runs a nested loop still gets the answers it waits
+   * for (the dispatch takes the lock, and runs callbacks without it). */
+  g_source_set_can_recurse (w->ring_source, TRUE);
+  g_source_attach (w->ring_source, w->context);
+}
+
 /* One message from @w (@bytes, maybe with @fds), or the end of its
  * stream (@error). The channel listens (push mode, its fast path). */
 static void
@@ -406,7 +599,7 @@ worker_input (PoolWorker   *w,
 {
   g_autoptr(DoneList) done = gipc_pool_done_list_new ();
   g_autoptr(GError) error = stream_error != NULL ? g_error_copy (stream_error) : NULL;
-  g_autoptr(GipcPool) self = g_weak_ref_get (&w->pool);
+  g_autoptr(GipcPool) self = gipc_pool_handle_get (w->handle);
 
   if (self != NULL && self->disposed)
     g_clear_object (&self);
@@ -445,6 +638,7 @@ worker_input (PoolWorker   *w,
     }
   else if (w->awaiting_payload)
     {
+      /* (The ring was read up to this answer when its header came.) */
       w->awaiting_payload = FALSE;
       if (fds != NULL && g_unix_fd_list_get_length (fds) > 0)
         gipc_pool_worker_protocol_error_locked (self, w, g_error_new_literal (GIPC_ERROR, GIPC_ERROR_PROTOCOL,
@@ -459,11 +653,17 @@ worker_input (PoolWorker   *w,
       GipcPoolWireMessage msg;
       guint n_fds = fds != NULL ? (guint) g_unix_fd_list_get_length (fds) : 0;
 
+      /* The answers in the ring that came before this message first. */
+      gipc_pool_worker_read_ring_locked (self, w, done);
       if (!gipc_pool_wire_decode (bytes, &msg, &error))
         gipc_pool_worker_protocol_error_locked (self, w, g_error_new (GIPC_ERROR, GIPC_ERROR_PROTOCOL,
                                                                       "Worker process %d sent a malformed result: %s",
                                                                       (int) gipc_process_get_pid (w->process),
                                                                       error->message));
+      else if (msg.kind == GIPC_POOL_WIRE_WAKE)
+        ;  /* the ring was just read */
+      else if (w->protocol_error != NULL)
+        ;  /* the ring was corrupt */
       else if (msg.kind != GIPC_POOL_WIRE_RESULT && msg.kind != GIPC_POOL_WIRE_ERROR)
         gipc_pool_worker_protocol_error_locked (self, w, g_error_new (GIPC_ERROR, GIPC_ERROR_PROTOCOL,
                                                                       "Worker process %d sent a message of kind 0x%02x",
@@ -484,6 +684,9 @@ worker_input (PoolWorker   *w,
         gipc_pool_worker_answer_locked (self, w, &msg, msg.payload, fds, done);
       gipc_pool_wire_message_clear (&msg);
     }
+  /* And those that waited behind an answer on the channel. */
+  if (bytes != NULL && !w->awaiting_payload)
+    gipc_pool_worker_read_ring_locked (self, w, done);
 
   if (self != NULL)
     gipc_pool_dispatch_locked (self, done);
@@ -498,16 +701,8 @@ worker_input (PoolWorker   *w,
 static void
 worker_message_cb (GipcChannel *channel,
                    GBytes      *message,
+                   GUnixFDList *fds,
                    gpointer     data)
-{
-  worker_input (data, message, NULL, NULL);
-}
-
-static void
-worker_message_with_fds_cb (GipcChannel *channel,
-                            GBytes      *message,
-                            GUnixFDList *fds,
-                            gpointer     data)
 {
   worker_input (data, message, fds, NULL);
 }
@@ -523,9 +718,7 @@ worker_error_cb (GipcChannel  *channel,
 static void
 worker_listen (PoolWorker *w)
 {
-  w->message_id = g_signal_connect (w->channel, "message", G_CALLBACK (worker_message_cb), w);
-  w->message_fds_id = g_signal_connect (w->channel, "message-with-fds",
-                                        G_CALLBACK (worker_message_with_fds_cb), w);
+  gipc_channel_set_message_func (w->channel, worker_message_cb, w);
   w->error_id = g_signal_connect (w->channel, "error", G_CALLBACK (worker_error_cb), w);
   g_main_context_push_thread_default (w->context);
   gipc_channel_listen (w->channel);
@@ -599,7 +792,7 @@ worker_start_done (PoolWorker   *w,
                    const GError *error)
 {
   g_autoptr(DoneList) done = gipc_pool_done_list_new ();
-  g_autoptr(GipcPool) self = g_weak_ref_get (&w->pool);
+  g_autoptr(GipcPool) self = gipc_pool_handle_get (w->handle);
   gboolean wanted;
 
   if (self != NULL && self->disposed)
@@ -627,6 +820,7 @@ worker_start_done (PoolWorker   *w,
           gipc_process_kill (w->process, NULL);
         }
       worker_listen (w);
+      worker_watch_ring (w);
     }
   else
     {
@@ -698,6 +892,7 @@ gipc_pool_worker_start (GipcPool   *self,
     {
       w->channel = mine;
       w->theirs = theirs;
+      worker_give_ring (w, mine);
       switch (self->kind)
         {
         case POOL_KIND_FORK:
@@ -788,7 +983,7 @@ gboolean
 gipc_pool_worker_idle_timeout_cb (gpointer data)
 {
   PoolWorker *w = data;
-  g_autoptr(GipcPool) self = g_weak_ref_get (&w->pool);
+  g_autoptr(GipcPool) self = gipc_pool_handle_get (w->handle);
   g_autoptr(DoneList) done = gipc_pool_done_list_new ();
 
   if (self == NULL)

@@ -35,6 +35,11 @@ G_BEGIN_DECLS
  * dup of the same sealed memfd, so the same GBytes can be sent many times
  * and on many channels. Any other GBytes (also a slice of a shared one) is
  * copied into a new sealed memfd: one copy, by the kernel. */
+/* A new memfd of @size bytes (zeros), close-on-exec, that can be sealed
+ * (and, on kernels that know the flag, not executable). */
+int      gipc_shared_memory_create_fd (gsize     size,
+                                       GError  **error);
+
 int      gipc_shared_memory_export    (GBytes   *bytes,
                                        GError  **error);
 

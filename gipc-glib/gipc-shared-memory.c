@@ -150,9 +150,9 @@ close_fd (int *fd)
 }
 
 /* A new memfd of @size bytes (zeros), close-on-exec, that can be sealed. */
-static int
-create_memfd (gsize    size,
-              GError **error)
+int
+gipc_shared_memory_create_fd (gsize    size,
+                              GError **error)
 {
   unsigned int flags = MFD_CLOEXEC | MFD_ALLOW_SEALING;
   int fd = -1;
@@ -230,7 +230,7 @@ copy_to_sealed_memfd (gconstpointer   data,
   gsize done = 0;
   int fd;
 
-  fd = create_memfd (size, error);
+  fd = gipc_shared_memory_create_fd (size, error);
   if (fd < 0)
     return -1;
 
@@ -545,7 +545,7 @@ gipc_shared_bytes_new (gsize      size,
 
   ensure_atfork ();
 
-  fd = create_memfd (size, error);
+  fd = gipc_shared_memory_create_fd (size, error);
   if (fd < 0)
     return NULL;
 

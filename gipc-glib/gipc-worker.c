@@ -12,7 +12,9 @@
 
 #include "gipc-error.h"
 #include "gipc-channel.h"
+#include "gipc-channel-private.h"
 #include "gipc-pool.h"
+#include "gipc-pool-ring-private.h"
 #include "gipc-pool-wire-private.h"
 
 /* A queued request starts without a look for cancels when the context
@@ -44,6 +46,8 @@ typedef struct
   gboolean        fresh;             /* the only request came in the last iteration */
   gint64          last_read;         /* when the context was last iterated (monotonic µs) */
   WorkerRequest  *spare;             /* the last request served, for the next one */
+  GipcPoolRing   *ring;              /* the pool's answer ring, or NULL */
+  GBytes         *wake;              /* a WAKE message, made once */
   GCancellable   *spare_cancellable; /* held by a toggle reference: see next_cancellable () */
   gint           *spare_others;      /* its count of other references */
   GQuark          others_quark;
@@ -163,6 +167,23 @@ worker_input (Worker      *w,
       }
       break;
 
+    case GIPC_POOL_WIRE_RING:
+      if (in_batch || n_fds != 1 || w->ring != NULL)
+        {
+          g_set_error_literal (&error, GIPC_ERROR, GIPC_ERROR_PROTOCOL,
+                               "Pool answer ring sent twice, in a batch or without its fd");
+          break;
+        }
+      {
+        g_autoptr(GError) ring_error = NULL;
+
+        /* Without it, every answer goes on the channel: slower, the same. */
+        w->ring = gipc_pool_ring_map (g_unix_fd_list_peek_fds (fds, NULL)[0], &ring_error);
+        if (w->ring == NULL)
+          g_debug ("gipc_worker_serve: answers go on the channel: %s", ring_error->message);
+      }
+      break;
+
     case GIPC_POOL_WIRE_CANCEL:
       if (w->running && w->current_id == msg.task_id)
         g_cancellable_cancel (w->current_cancellable);
@@ -196,16 +217,8 @@ worker_input (Worker      *w,
 static void
 message_cb (GipcChannel *channel,
             GBytes      *message,
+            GUnixFDList *fds,
             gpointer     user_data)
-{
-  worker_input (user_data, message, 0, g_bytes_get_size (message), NULL, FALSE);
-}
-
-static void
-message_with_fds_cb (GipcChannel *channel,
-                     GBytes      *message,
-                     GUnixFDList *fds,
-                     gpointer     user_data)
 {
   worker_input (user_data, message, 0, g_bytes_get_size (message), fds, FALSE);
 }
@@ -229,6 +242,41 @@ send_reply (Worker       *w,
   guint n_fds = out_fds != NULL ? (guint) g_unix_fd_list_get_length (out_fds) : 0;
   g_autoptr(GBytes) header = NULL;
   gboolean follows = FALSE;
+  gboolean wake = FALSE;
+
+  /* A small answer without fds goes in the ring when it fits: no system
+   * call. When the pool waits for it, on the channel: that one message
+   * wakes the pool and carries the answer. */
+  if (w->ring != NULL && n_fds == 0 && !gipc_pool_ring_take_wakeup (w->ring))
+    {
+      gboolean written = FALSE;
+
+      if (result != NULL && g_bytes_get_size (result) <= GIPC_POOL_RING_RECORD_MAX - GIPC_POOL_WIRE_HEADER_SIZE)
+        {
+          guint8 h[GIPC_POOL_WIRE_HEADER_SIZE];
+          gsize size;
+          gconstpointer data = g_bytes_get_data (result, &size);
+
+          gipc_pool_wire_put_result_header (h, task_id);
+          written = gipc_pool_ring_write (w->ring, h, sizeof h, data, size, &wake);
+        }
+      else if (result == NULL)
+        {
+          g_autoptr(GBytes) message = gipc_pool_wire_encode_error (task_id, 0, func_error);
+          gsize size;
+          gconstpointer data = g_bytes_get_data (message, &size);
+
+          written = gipc_pool_ring_write (w->ring, data, size, NULL, 0, &wake);
+        }
+      if (written)
+        {
+          if (!wake)
+            return TRUE;
+          if (w->wake == NULL)
+            w->wake = gipc_pool_wire_encode_control (GIPC_POOL_WIRE_WAKE, 0);
+          return gipc_channel_send (w->channel, w->wake, NULL, error);
+        }
+    }
 
   if (result != NULL)
     header = gipc_pool_wire_encode_payload (GIPC_POOL_WIRE_RESULT, task_id, n_fds, result, &follows);
@@ -375,8 +423,10 @@ run_one (Worker *w)
  * cancellable is cancelled. A function that does neither is killed after the
  * pool's [property@Gipc.Pool:cancel-grace] when its task is cancelled.
  *
- * Large results (64 KiB and more) travel as a message of their own, so that
- * the channel sends them as sealed shared memory; a result made with
+ * Small answers (under 4 KiB, without fds) are written to the shared memory
+ * the pool gave the worker, without a system call each. Large results
+ * (64 KiB and more) travel as a message of their own, so that the channel
+ * sends them as sealed shared memory; a result made with
  * [func@Gipc.shared_bytes_new] is sent without any copy.
  *
  * Returns: the exit status to use: 0 when the pool closed the channel, 1
@@ -390,7 +440,7 @@ gipc_worker_serve (GipcChannel    *channel,
                    gpointer        user_data)
 {
   Worker w = { 0, };
-  gulong message_id, message_fds_id, error_id;
+  gulong error_id;
   guint i;
 
   g_return_val_if_fail (GIPC_IS_CHANNEL (channel), 1);
@@ -404,8 +454,7 @@ gipc_worker_serve (GipcChannel    *channel,
   g_queue_init (&w.requests);
   g_main_context_push_thread_default (w.context);
 
-  message_id = g_signal_connect (w.channel, "message", G_CALLBACK (message_cb), &w);
-  message_fds_id = g_signal_connect (w.channel, "message-with-fds", G_CALLBACK (message_with_fds_cb), &w);
+  gipc_channel_set_message_func (w.channel, message_cb, &w);
   error_id = g_signal_connect (w.channel, "error", G_CALLBACK (error_cb), &w);
   gipc_channel_listen (w.channel);
   while (!w.done)
@@ -440,8 +489,7 @@ gipc_worker_serve (GipcChannel    *channel,
 
   /* Closing stops listening; what the context still holds runs while it
    * is ours. */
-  g_signal_handler_disconnect (w.channel, message_id);
-  g_signal_handler_disconnect (w.channel, message_fds_id);
+  gipc_channel_set_message_func (w.channel, NULL, NULL);
   g_signal_handler_disconnect (w.channel, error_id);
   gipc_channel_close (w.channel, NULL);
   for (i = 0; i < 64 && g_main_context_pending (w.context); i++)
@@ -451,6 +499,8 @@ gipc_worker_serve (GipcChannel    *channel,
     worker_request_free (g_queue_pop_head_link (&w.requests)->data);
   g_clear_pointer (&w.awaiting_payload, worker_request_free);
   g_clear_pointer (&w.spare, worker_request_free);
+  g_clear_pointer (&w.ring, gipc_pool_ring_free);
+  g_clear_pointer (&w.wake, g_bytes_unref);
   drop_spare_cancellable (&w);
   g_main_context_pop_thread_default (w.context);
   g_main_context_unref (w.context);

@@ -5,6 +5,7 @@
 
 #include "config.h"
 
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/resource.h>
@@ -165,6 +166,19 @@ test_worker_func (GBytes        *request,
                                       cancellable == held_cancellable ? "same" : "other");
       return g_bytes_new_take (state, strlen (state));
     }
+  if (g_str_has_prefix (text, "maps"))
+    {
+      g_autofree gchar *maps = NULL;
+      const gchar *p;
+      guint n = 0;
+
+      /* The library's memfds this worker maps: its own answer ring only. */
+      g_assert_true (g_file_get_contents ("/proc/self/maps", &maps, NULL, NULL));
+      for (p = maps; (p = strstr (p, "memfd:gipc-shared-memory")) != NULL; p++)
+        n++;
+      p = g_strdup_printf ("%u", n);
+      return g_bytes_new_take ((gchar *) p, strlen (p));
+    }
   if (g_str_has_prefix (text, "pid"))
     {
       gchar *pid = g_strdup_printf ("%d", (int) getpid ());
@@ -296,6 +310,24 @@ remember_raw_write_fd (void)
     raw_write_fd = atoi (colon + 1);
 }
 
+/* The answer ring's layout (gipc-pool-ring-private.h), as a hostile worker
+ * sees it: its header, the worker's write position at offset 64, the data
+ * area after the header. */
+#define RING_HEADER 256
+#define RING_DATA   (64 * 1024)
+
+/* Appends one record (length, message) at the ring's start and publishes
+ * it, as gipc_worker_serve would for a first answer. */
+static void
+ring_put (guint8       *ring,
+          const guint8 *msg,
+          guint32       len)
+{
+  memcpy (ring + RING_HEADER, &len, 4);
+  memcpy (ring + RING_HEADER + 4, msg, len);
+  __atomic_store_n ((guint32 *) (ring + 64), 4 + ((len + 3) & ~3u), __ATOMIC_SEQ_CST);
+}
+
 /* Workers that do not speak the protocol. */
 static gint
 rogue_worker (GipcChannel *channel,
@@ -304,10 +336,94 @@ rogue_worker (GipcChannel *channel,
   g_autoptr(GBytes) request = NULL;
   g_autoptr(GUnixFDList) fds = NULL;
 
+  g_autoptr(GUnixFDList) ring_fds = NULL;
+  guint8 *ring = NULL;
+
   request = gipc_channel_receive_with_fds (channel, &fds, NULL, NULL);
+  /* The pool's first message gives the worker its answer ring (kind 'M',
+   * one fd): a rogue keeps it mapped for the ring-* modes, and answers on
+   * the channel otherwise. */
+  if (request != NULL && g_bytes_get_size (request) > 0 &&
+      ((const guint8 *) g_bytes_get_data (request, NULL))[0] == 'M')
+    {
+      g_assert_nonnull (fds);
+      ring_fds = g_steal_pointer (&fds);
+      ring = mmap (NULL, RING_HEADER + RING_DATA, PROT_READ | PROT_WRITE, MAP_SHARED,
+                   g_unix_fd_list_peek_fds (ring_fds, NULL)[0], 0);
+      g_assert_true (ring != MAP_FAILED);
+      g_clear_pointer (&request, g_bytes_unref);
+      request = gipc_channel_receive_with_fds (channel, &fds, NULL, NULL);
+    }
   if (request == NULL)
     return 1;
-  if (g_str_equal (mode, "garbage"))
+  if (g_str_has_prefix (mode, "ring-"))
+    {
+      guint64 id_be;
+      guint8 msg[18] = { 'R', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 'o', 'k' };
+
+      g_assert_nonnull (ring);
+      memcpy (&id_be, (const guint8 *) g_bytes_get_data (request, NULL) + 4, 8);
+      if (g_str_equal (mode, "ring-seal"))
+        {
+          /* The ring's memfd is sealed: it cannot be shrunk under the
+           * pool's mapping (a SIGBUS there), nor sealed further. */
+          int fd = g_unix_fd_list_peek_fds (ring_fds, NULL)[0];
+          gboolean refused = ftruncate (fd, 0) < 0 && fcntl (fd, F_ADD_SEALS, F_SEAL_WRITE) < 0;
+          g_autoptr(GBytes) answer = NULL;
+
+          memcpy (msg + 4, &id_be, 8);
+          memcpy (msg + 16, refused ? "ok" : "NO", 2);
+          answer = g_bytes_new (msg, sizeof msg);
+          gipc_channel_send (channel, answer, NULL, NULL);
+          g_usleep (G_USEC_PER_SEC * 30);
+        }
+      else if (g_str_equal (mode, "ring-answer-exit"))
+        {
+          /* A whole answer in the ring, then the exit at once. */
+          memcpy (msg + 4, &id_be, 8);
+          ring_put (ring, msg, sizeof msg);
+          _exit (0);
+        }
+      else if (g_str_equal (mode, "ring-unknown-id"))
+        {
+          guint64 id = GUINT64_FROM_BE (id_be);
+          guint64 other = GUINT64_TO_BE (id + 1000);
+
+          memcpy (msg + 4, &other, 8);
+          ring_put (ring, msg, sizeof msg);
+        }
+      else if (g_str_equal (mode, "ring-next-first"))
+        {
+          /* The answer of the task behind this one (sent, pipelined), and
+           * none for this one: it waits, without a busy loop. */
+          guint64 id = GUINT64_FROM_BE (id_be);
+          guint64 next = GUINT64_TO_BE (id + 1);
+          g_autoptr(GBytes) batch = gipc_channel_receive (channel, NULL, NULL);
+
+          g_assert_nonnull (batch);  /* the next task's request came */
+          memcpy (msg + 4, &next, 8);
+          ring_put (ring, msg, sizeof msg);
+        }
+      else if (g_str_equal (mode, "ring-bad-length"))
+        {
+          guint32 len = 1u << 30;
+          guint32 head = 8;
+
+          memcpy (ring + RING_HEADER, &len, 4);
+          __atomic_store_n ((guint32 *) (ring + 64), head, __ATOMIC_SEQ_CST);
+        }
+      else if (g_str_equal (mode, "ring-bad-head"))
+        __atomic_store_n ((guint32 *) (ring + 64), 3u * RING_DATA, __ATOMIC_SEQ_CST);
+      /* Wakes the pool (whether it waits or not): the answer is there. */
+      {
+        guint8 wake[16] = { 'W', 0, };
+        g_autoptr(GBytes) w = g_bytes_new (wake, sizeof wake);
+
+        gipc_channel_send (channel, w, NULL, NULL);
+      }
+      g_usleep (G_USEC_PER_SEC * 30);
+    }
+  else if (g_str_equal (mode, "garbage"))
     {
       g_autoptr(GBytes) junk = g_bytes_new_static ("this is not a result at all", 27);
 
@@ -1452,6 +1568,174 @@ test_sync_no_loop (void)
   g_assert_error (error, GIPC_ERROR, GIPC_ERROR_WORKER_DIED);
 }
 
+typedef struct
+{
+  guint  index;
+  guint *next;     /* the index the next callback must have */
+  Outcome outcome;
+} Ordered;
+
+static void
+ordered_cb (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  Ordered *o = user_data;
+
+  g_assert_cmpuint (o->index, ==, *o->next);
+  (*o->next)++;
+  outcome_cb (source, result, &o->outcome);
+}
+
+/* Answers of one worker travel by two ways: small ones (results and
+ * errors) in its ring, large ones on its channel (inline from 4 KiB, as a
+ * shared-memory message of their own from 64 KiB). Pipelined, they still
+ * complete in order, each with its own answer. */
+static void
+test_ring_mixed_order (void)
+{
+  g_autoptr(GipcPool) pool = gipc_pool_new (test_worker_func, NULL, NULL);
+  const guint n = 200;
+  g_autofree Ordered *o = g_new0 (Ordered, n);
+  guint next = 0, i;
+
+  gipc_pool_set_max_workers (pool, 1);
+  for (i = 0; i < n; i++)
+    {
+      g_autofree gchar *text = NULL;
+      g_autoptr(GBytes) request = NULL;
+
+      switch (i % 5)
+        {
+        case 0: text = g_strdup_printf ("echo:%u", i); break;
+        case 1: text = g_strdup ("big:5000"); break;
+        case 2: text = g_strdup_printf ("error:%u", i); break;
+        case 3: text = g_strdup ("big:70000"); break;
+        default: text = g_strdup ("big:10"); break;
+        }
+      request = req (text);
+      o[i].index = i;
+      o[i].next = &next;
+      gipc_pool_run_async (pool, request, NULL, NULL, ordered_cb, &o[i]);
+    }
+  while (next < n)
+    g_main_context_iteration (NULL, TRUE);
+
+  for (i = 0; i < n; i++)
+    {
+      Outcome *out = &o[i].outcome;
+
+      switch (i % 5)
+        {
+        case 0:
+          {
+            g_autofree gchar *want = g_strdup_printf ("%u", i);
+
+            g_assert_no_error (out->error);
+            gipc_test_assert_bytes_str (out->bytes, want);
+          }
+          break;
+        case 2:
+          {
+            g_autofree gchar *want = g_strdup_printf ("no such thing: %u", i);
+
+            g_assert_error (out->error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+            g_assert_cmpstr (out->error->message, ==, want);
+          }
+          break;
+        default:
+          {
+            gsize size, want = i % 5 == 1 ? 5000 : i % 5 == 3 ? 70000 : 10;
+            const guint8 *data;
+
+            g_assert_no_error (out->error);
+            data = g_bytes_get_data (out->bytes, &size);
+            g_assert_cmpuint (size, ==, want);
+            g_assert_cmpuint (data[0], ==, 1);
+            g_assert_cmpuint (data[size - 1], ==, 2);
+          }
+          break;
+        }
+      outcome_clear (out);
+    }
+}
+
+/* Workers that abuse their answer ring: each costs its own task a clear
+ * error (or, for a whole answer before the exit, the answer), never a
+ * crash of the program, a hang or a busy loop. */
+static void
+test_ring_rogues (void)
+{
+  const struct { const gchar *mode; gint code; } bad[] = {
+    { "ring-unknown-id", GIPC_ERROR_PROTOCOL },
+    { "ring-bad-length", GIPC_ERROR_PROTOCOL },
+    { "ring-bad-head", GIPC_ERROR_PROTOCOL },
+  };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(GipcPool) pool = gipc_pool_new_for_target (server, "serve", g_variant_new_string (bad[i].mode));
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GBytes) none = run_one (pool, "echo:x", &error);
+
+      g_test_message ("%s: %s", bad[i].mode, error != NULL ? error->message : "(none)");
+      g_assert_null (none);
+      g_assert_error (error, GIPC_ERROR, bad[i].code);
+    }
+
+  /* Its memfd is sealed against shrinking (a SIGBUS in the program) and
+   * further seals. */
+  {
+    g_autoptr(GipcPool) pool = gipc_pool_new_for_target (server, "serve", g_variant_new_string ("ring-seal"));
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GBytes) answer = run_one (pool, "echo:x", &error);
+
+    g_assert_no_error (error);
+    gipc_test_assert_bytes_str (answer, "ok");
+  }
+
+  /* An answer in the ring, then the exit at once: the answer wins, however
+   * the exit and the wakeup race. */
+  for (i = 0; i < 5; i++)
+    {
+      g_autoptr(GipcPool) pool = gipc_pool_new_for_target (server, "serve", g_variant_new_string ("ring-answer-exit"));
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GBytes) answer = run_one (pool, "echo:x", &error);
+
+      g_assert_no_error (error);
+      gipc_test_assert_bytes_str (answer, "ok");
+    }
+
+  /* The answer of the second task in the ring, none for the first: the
+   * ring waits for the channel without spinning, and task-timeout ends
+   * it. */
+  {
+    g_autoptr(GipcPool) pool = gipc_pool_new_for_target (server, "serve", g_variant_new_string ("ring-next-first"));
+    g_autoptr(GBytes) request = req ("echo:x");
+    Outcome o[3] = { { 0, }, };
+    gint64 cpu_before;
+
+    /* One worker, three tasks: the second and third are sent behind the
+     * first (pipelined); each rogue answers the one behind its first. */
+    gipc_pool_set_max_workers (pool, 1);
+    gipc_pool_set_task_timeout (pool, 500);
+    cpu_before = gipc_test_cpu_time_us ();
+    for (i = 0; i < 3; i++)
+      gipc_pool_run_async (pool, request, NULL, NULL, outcome_cb, &o[i]);
+    while (o[0].n_called + o[1].n_called + o[2].n_called < 3)
+      g_main_context_iteration (NULL, TRUE);
+    /* Three timeouts of 500 ms, two of them with an answer waiting in the
+     * ring: a spinning loop would use about 1 s. */
+    g_assert_cmpint (gipc_test_cpu_time_us () - cpu_before, <, 400 * 1000);
+    for (i = 0; i < 3; i++)
+      {
+        g_assert_error (o[i].error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+        outcome_clear (&o[i]);
+      }
+  }
+}
+
 static void
 test_target_and_rogues (void)
 {
@@ -1684,6 +1968,94 @@ test_close (void)
   g_assert_error (late.error, GIPC_ERROR, GIPC_ERROR_CLOSED);
   outcome_clear (&late);
   g_assert_cmpuint (gipc_pool_get_workers (pool), ==, 0);
+}
+
+/* Mappings of the library's memfds in this process. */
+static guint
+count_shared_memory_maps (void)
+{
+  g_autofree gchar *maps = NULL;
+  const gchar *p;
+  guint n = 0;
+
+  g_assert_true (g_file_get_contents ("/proc/self/maps", &maps, NULL, NULL));
+  for (p = maps; (p = strstr (p, "memfd:gipc-shared-memory")) != NULL; p++)
+    n++;
+  return n;
+}
+
+/* A fork-mode worker maps its own answer ring and no other: it does not
+ * inherit the program's view of the rings of the workers started before
+ * it, nor of its own (a worker could write answers for another's tasks). */
+static void
+ring_not_inherited (GipcSandboxFlags sandbox)
+{
+  g_autoptr(GipcPool) pool = gipc_pool_new (test_worker_func, NULL, NULL);
+  g_autoptr(GBytes) request = req ("maps");
+  Outcome o[6] = { { 0, }, };
+  guint i, n_called = 0;
+
+  /* Sandboxed (seccomp's filter), the worker still maps its ring. */
+  gipc_pool_set_sandbox (pool, sandbox);
+  gipc_pool_set_max_workers (pool, 3);
+  gipc_pool_set_min_workers (pool, 3);
+  while (gipc_pool_get_workers (pool) < 3)
+    g_main_context_iteration (NULL, TRUE);
+  for (i = 0; i < G_N_ELEMENTS (o); i++)
+    gipc_pool_run_async (pool, request, NULL, NULL, outcome_cb, &o[i]);
+  while (n_called < G_N_ELEMENTS (o))
+    {
+      g_main_context_iteration (NULL, TRUE);
+      for (n_called = 0, i = 0; i < G_N_ELEMENTS (o); i++)
+        n_called += o[i].n_called;
+    }
+  for (i = 0; i < G_N_ELEMENTS (o); i++)
+    {
+      g_assert_no_error (o[i].error);
+      gipc_test_assert_bytes_str (o[i].bytes, "1");
+      outcome_clear (&o[i]);
+    }
+}
+
+static void
+test_ring_not_inherited (void)
+{
+  ring_not_inherited (GIPC_SANDBOX_FLAGS_NONE);
+}
+
+static void
+test_ring_not_inherited_sandboxed (void)
+{
+  ring_not_inherited (GIPC_SANDBOX_FLAGS_NO_NETWORK);
+}
+
+/* Each worker's answer ring is unmapped when the worker is gone: 100
+ * workers one after the other (each recycled after one task) leave no
+ * mapping behind. */
+static void
+test_ring_unmapped (void)
+{
+  g_autoptr(GipcPool) pool = gipc_pool_new (test_worker_func, NULL, NULL);
+  guint before = count_shared_memory_maps ();
+  gboolean closed = FALSE;
+  guint i;
+
+  gipc_pool_set_max_workers (pool, 2);
+  gipc_pool_set_max_tasks_per_worker (pool, 1);
+  for (i = 0; i < 100; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GBytes) answer = run_one (pool, "echo:x", &error);
+
+      g_assert_no_error (error);
+      gipc_test_assert_bytes_str (answer, "x");
+      /* The workers alive map one ring each. */
+      g_assert_cmpuint (count_shared_memory_maps (), <=, before + 2 + 1);
+    }
+  gipc_pool_close_async (pool, NULL, close_cb, &closed);
+  gipc_test_run_until (NULL, &closed);
+  /* (Workers of earlier tests may have gone meanwhile: at most as many.) */
+  g_assert_cmpuint (count_shared_memory_maps (), <=, before);
 }
 
 /* Our children, but those in @baseline. */
@@ -2744,6 +3116,11 @@ main (int    argc,
   gipc_test_add_func ("/pool/big-result", test_big_result);
   gipc_test_add_func ("/pool/finalize-pending", test_finalize_pending);
   gipc_test_add_func ("/pool/callback-reentrancy", test_callback_reentrancy);
+  gipc_test_add_func ("/pool/ring-rogues", test_ring_rogues);
+  gipc_test_add_func ("/pool/ring-mixed-order", test_ring_mixed_order);
+  gipc_test_add_func ("/pool/ring-unmapped", test_ring_unmapped);
+  gipc_test_add_func ("/pool/ring-not-inherited/plain", test_ring_not_inherited);
+  gipc_test_add_func ("/pool/ring-not-inherited/sandboxed", test_ring_not_inherited_sandboxed);
   gipc_test_add_func ("/pool/free-before-callback", test_free_before_callback);
   gipc_test_add_func ("/pool/unref-in-death-callback", test_unref_in_death_callback);
   gipc_test_add_func ("/pool/threads", test_threads);

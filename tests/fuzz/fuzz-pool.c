@@ -23,6 +23,15 @@
  *   gipc_pool_wire_batch_next: each is decoded (or refused with
  *   GIPC_ERROR_PROTOCOL) the same way, and a batch whose records are all
  *   whole re-encodes to the same bytes.
+ * - Answer ring (byte 0 & 3 == 3): the program's reader of a worker's
+ *   answer ring (gipc-pool-ring.c) over memory the input fills: bytes 1-4
+ *   are the worker's write position, byte 5 times 16 the program's read
+ *   position, the rest the data area (4 KiB; records wrap around its
+ *   end). Records are peeked, decoded as the pool decodes them and consumed
+ *   until the ring is empty or refused. Oracle: every record handed out
+ *   is 1 to GIPC_POOL_RING_RECORD_MAX bytes, the walk ends (each step
+ *   consumes at least 8 bytes of what was announced), nothing reads
+ *   outside the ring (ASan), a refusal is GIPC_ERROR_PROTOCOL.
  */
 
 #include <errno.h>
@@ -37,6 +46,7 @@
 #include <gio/gio.h>
 #include <gio/gunixfdlist.h>
 #include <gipc-glib/gipc-glib.h>
+#include "gipc-glib/gipc-pool-ring-private.h"
 #include "gipc-glib/gipc-pool-wire-private.h"
 
 int LLVMFuzzerInitialize (int *argc, char ***argv);
@@ -175,6 +185,14 @@ check_message (GBytes   *bytes,
             CHECK (g_utf8_validate (mapped->message, -1, NULL));
             if (mapped->domain != GIPC_ERROR || g_str_equal (msg.domain, "gipc-error-quark"))
               CHECK (mapped->code == msg.code);
+          }
+          break;
+        case GIPC_POOL_WIRE_RING:
+        case GIPC_POOL_WIRE_WAKE:
+          {
+            g_autoptr(GBytes) again = gipc_pool_wire_encode_control (msg.kind, msg.n_fds);
+            CHECK (msg.task_id == 0 && msg.payload == NULL);
+            CHECK (g_bytes_equal (again, bytes));
           }
           break;
         case GIPC_POOL_WIRE_BATCH:
@@ -347,6 +365,54 @@ fuzz_worker (Reader *r)
   close (sv[1]);
 }
 
+#define FUZZ_RING_DATA 4096
+
+static void
+fuzz_ring (const guint8 *data,
+           gsize         size)
+{
+  static guint8 memory[GIPC_POOL_RING_HEADER + FUZZ_RING_DATA];
+  GipcPoolRing *ring;
+  guint32 head = 0, start = 0;  /* the worker's and the program's positions */
+  guint steps = 0;
+
+  memset (memory, 0, sizeof memory);
+  if (size >= 4)
+    memcpy (&head, data, 4);
+  if (size >= 5)
+    start = (guint32) data[4] * 16;
+  if (size > 5)
+    memcpy (memory + GIPC_POOL_RING_HEADER, data + 5, MIN (size - 5, (gsize) FUZZ_RING_DATA));
+  /* The worker's write position, as the layout places it (offset 64). */
+  memcpy (memory + 64, &head, 4);
+
+  ring = gipc_pool_ring_new_for_memory (memory, FUZZ_RING_DATA, start);
+  for (;;)
+    {
+      const guint8 *record;
+      gsize record_size;
+      g_autoptr(GError) error = NULL;
+      GipcPoolWireMessage msg;
+
+      if (!gipc_pool_ring_peek (ring, &record, &record_size, &error))
+        {
+          CHECK (g_error_matches (error, GIPC_ERROR, GIPC_ERROR_PROTOCOL));
+          break;
+        }
+      if (record == NULL)
+        break;
+      CHECK (record_size >= 1 && record_size <= GIPC_POOL_RING_RECORD_MAX);
+      if (gipc_pool_wire_decode_data (record, record_size, &msg, &error))
+        gipc_pool_wire_message_clear (&msg);
+      else
+        CHECK (g_error_matches (error, GIPC_ERROR, GIPC_ERROR_PROTOCOL));
+      gipc_pool_ring_consume (ring);
+      /* Each record takes at least 8 of the at most 4096 bytes announced. */
+      CHECK (++steps <= FUZZ_RING_DATA / 8);
+    }
+  gipc_pool_ring_free (ring);
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data,
                         size_t         size)
@@ -357,7 +423,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
     return 0;
   r.p = data + 1;
   r.left = size - 1;
-  if (data[0] & 1)
+  if ((data[0] & 3) == 3)
+    fuzz_ring (data + 1, size - 1);
+  else if (data[0] & 1)
     fuzz_parent (&r);
   else
     fuzz_worker (&r);
