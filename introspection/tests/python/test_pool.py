@@ -97,6 +97,30 @@ def wait_for_cancel(obj, task):
     return ('noticed the cancel', os.getpid())
 
 
+KEPT_CANCELLABLES = []
+
+
+def cancellable_probe(obj, task):
+    # The worker's cancellable as Python sees it: kept in a list, tagged
+    # with an attribute (PyGObject then holds it by a toggle reference of
+    # its own), cancelled by the function, or looked at.
+    cancellable = task.cancellable
+    if obj == 'keep':
+        KEPT_CANCELLABLES.append(cancellable)
+        return 'kept'
+    if obj == 'tag':
+        cancellable.gipc_test_tag = 'tagged'
+        return 'tagged'
+    if obj == 'self-cancel':
+        cancellable.cancel()
+        return 'cancelled'
+    if obj == 'kept-state':
+        return [c.is_cancelled() for c in KEPT_CANCELLABLES]
+    return (getattr(cancellable, 'gipc_test_tag', None),
+            cancellable.is_cancelled(),
+            any(c is cancellable for c in KEPT_CANCELLABLES))
+
+
 def read_fds(obj, task):
     """Reads every fd it got; sends back a pipe whose other end holds
     what it read, reversed."""
@@ -379,6 +403,32 @@ class PoolTests(gipctest.TestCase):
         pool.run_async(b'abc', None, None, guard.wrap(done))
         guard.run()
         self.assertEqual(got, [b'ABC'])
+
+    def test_worker_cancellable_reuse(self):
+        # A worker gives its next task the same cancellable only when
+        # nothing else holds it: not one a Python function kept, nor one
+        # PyGObject holds by a toggle reference for an attribute set on
+        # it, nor a cancelled one.
+        pool = Gipc.Pool.new(cancellable_probe, pass_task=True)
+        pool.props.max_workers = 1
+
+        def run(obj):
+            return pool.submit(obj).result(30)
+
+        fresh = (None, False, False)
+        self.assertEqual(run('look'), fresh)
+        self.assertEqual(run('keep'), 'kept')
+        self.assertEqual(run('look'), fresh)
+        self.assertEqual(run('tag'), 'tagged')
+        for _ in range(3):
+            self.assertEqual(run('look'), fresh)
+        self.assertEqual(run('self-cancel'), 'cancelled')
+        for _ in range(3):
+            self.assertEqual(run('look'), fresh)
+        self.assertEqual(run('keep'), 'kept')
+        self.assertEqual(run('self-cancel'), 'cancelled')
+        self.assertEqual(run('kept-state'), [False, False])
+        self.assertTrue(pool.close())
 
     def test_close(self):
         pool = Gipc.Pool.new(square)
