@@ -3,7 +3,8 @@
 
 /* The input half of a GipcChannel: the inbox of whole messages, receives
  * (async, blocking, with fds, with a timeout), and their delivery to
- * callbacks or, in push mode, to the message signals. */
+ * callbacks or, in push mode, to the message signals (or the library's
+ * own listener: gipc_channel_set_message_func). */
 
 #include "config.h"
 
@@ -86,6 +87,17 @@ emit_message (GipcChannel *self,
     }
   g_clear_object (&fds);
   g_bytes_unref (message);
+}
+
+void
+gipc_channel_set_message_func (GipcChannel            *self,
+                               GipcChannelMessageFunc  func,
+                               gpointer                user_data)
+{
+  g_return_if_fail (GIPC_IS_CHANNEL (self));
+
+  self->message_func = func;
+  self->message_func_data = user_data;
 }
 
 /* A whole message from the stream: in push mode straight to the handlers

@@ -86,17 +86,6 @@ gipc_channel_get_fds (GipcChannel *self,
     *write_fd = self->stream.transport.write_fd;
 }
 
-void
-gipc_channel_set_message_func (GipcChannel            *self,
-                               GipcChannelMessageFunc  func,
-                               gpointer                user_data)
-{
-  g_return_if_fail (GIPC_IS_CHANNEL (self));
-
-  self->message_func = func;
-  self->message_func_data = user_data;
-}
-
 gboolean
 gipc_channel_get_peer_reset (GipcChannel *self)
 {
