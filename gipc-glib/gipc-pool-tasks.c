@@ -975,8 +975,9 @@ void
 gipc_pool_submit (GipcPool *self,
                   PoolTask *pt)
 {
-  g_autoptr(DoneList) done = gipc_pool_done_list_new ();
+  g_autoptr(DoneList) done = NULL;  /* only for a refusal: one per task costs */
   GError *error = NULL;
+  gboolean may_assign;
 
   POOL_LOCK ();
   pt->id = ++self->next_task_id;
@@ -987,7 +988,13 @@ gipc_pool_submit (GipcPool *self,
   pt->state = TASK_QUEUED;
   task_queue_push_tail (&self->queue, gipc_pool_task_ref (pt));
   if (error != NULL)
-    gipc_pool_task_finish_locked (self, pt, NULL, NULL, error, done);
+    {
+      done = gipc_pool_done_list_new ();
+      gipc_pool_task_finish_locked (self, pt, NULL, NULL, error, done);
+    }
+  /* Tasks that queue behind others (every worker busy: pipelined tiny
+   * tasks) go to the dispatch source without a try at the context. */
+  may_assign = error == NULL && g_queue_peek_head (&self->queue) == pt;
   POOL_UNLOCK ();
 
   if (error != NULL)
@@ -1003,7 +1010,7 @@ gipc_pool_submit (GipcPool *self,
   /* Where the pool's context can be acquired (its own thread, or nobody
    * iterates it), a task goes to an idle worker at once; anything else
    * (starting workers, other threads) waits for the dispatch source. */
-  if (g_main_context_acquire (self->context))
+  if (may_assign && g_main_context_acquire (self->context))
     {
       gboolean assigned;
 

@@ -19,10 +19,11 @@
  *              vs making and mapping the same 256 MiB shared memory here
  *              goal: at most +10 ms
  *
- * Usage: gipc-bench-pool [--quick] [--workers=N] [--repeat=N] [--only=pipelined|rtt]
+ * Usage: gipc-bench-pool [--quick] [--workers=N] [--repeat=N] [--verbose] [--only=pipelined|rtt]
  * Prints a Markdown table; every task's answer is checked. Each measure
  * and its baseline run --repeat times (default 3, 1 with --quick),
- * alternately; the best run of each side counts. --only runs one pool
+ * alternately; the best run of each side counts (--verbose prints each
+ * pipelined run on stderr). --only runs one pool
  * measure alone, once, and prints its figure (for profiling).
  */
 
@@ -501,6 +502,7 @@ main (int    argc,
   guint n_rtt, n_pipe, n_raw, n_cancel, n_big;
   gdouble v_rtt, v_raw_rtt, v_pipe, v_raw_pipe, v_py, v_cancel, v_fork, v_big, v_local_big;
   gint i, r, repeat = -1;
+  gboolean verbose = FALSE;
   g_autofree gchar *ratio = NULL;
 
   for (i = 1; i < argc; i++)
@@ -511,6 +513,8 @@ main (int    argc,
         n_workers = MAX (1, atoi (argv[i] + 10));
       else if (g_str_has_prefix (argv[i], "--only="))
         only = argv[i] + 7;
+      else if (g_str_equal (argv[i], "--verbose"))
+        verbose = TRUE;
       else if (g_str_has_prefix (argv[i], "--repeat="))
         repeat = MAX (1, atoi (argv[i] + 9));
     }
@@ -559,9 +563,15 @@ main (int    argc,
     }
   for (r = 0; r < repeat; r++)
     {
-      v_raw_pipe = MAX (v_raw_pipe, raw_oneway_64 (n_raw));
-      v_pipe = MAX (v_pipe, pool_pipelined (n_pipe));
-      v_py = MAX (v_py, python_pipelined (quick ? 200 : 20000));
+      gdouble raw = raw_oneway_64 (n_raw), pool = pool_pipelined (n_pipe);
+      gdouble py = python_pipelined (quick ? 200 : 20000);
+
+      if (verbose)
+        fprintf (stderr, "run %d: raw %.0f k/s, pool %.0f k/s, python %.1f k/s\n",
+                 r + 1, raw / 1e3, pool / 1e3, py / 1e3);
+      v_raw_pipe = MAX (v_raw_pipe, raw);
+      v_pipe = MAX (v_pipe, pool);
+      v_py = MAX (v_py, py);
     }
 
   printf ("\n### GipcPool (%d workers for the pipelined rows; %s; best of %d runs each side)\n\n", n_workers,
