@@ -236,6 +236,12 @@ static void
 completions_run_full (GPtrArray *done,
                       gboolean   deferred)
 {
+  /* Whether the last context looked at may complete here: the results of
+   * one dispatch mostly go to one context, and the answer holds while the
+   * dispatch runs (a callback returns with the thread-default context and
+   * the ownership it found). */
+  GMainContext *seen = NULL;
+  gboolean seen_here = FALSE;
   guint i;
 
   for (i = 0; i < done->len; i++)
@@ -252,7 +258,14 @@ completions_run_full (GPtrArray *done,
       if (pt->is_async)
         {
           pt->is_async = FALSE;
-          if (!deferred && may_complete_here (pt->caller_context))
+          if (!deferred && pt->caller_context != seen)
+            {
+              /* (Held: a freed context's address may come again.) */
+              g_clear_pointer (&seen, g_main_context_unref);
+              seen = g_main_context_ref (pt->caller_context);
+              seen_here = may_complete_here (seen);
+            }
+          if (!deferred && seen_here)
             task_deliver (pt);
           else
             {
@@ -287,6 +300,7 @@ completions_run_full (GPtrArray *done,
       gipc_pool_task_unref (pt);  /* c was part of it */
     }
   g_ptr_array_set_size (done, 0);
+  g_clear_pointer (&seen, g_main_context_unref);
 }
 
 /* From the pool's GSource dispatches. */
