@@ -3,11 +3,14 @@
 
 /*
  * The pool's worker processes: making and starting them (fork mode,
- * fork-server targets, programs), their channels (reading and checking
- * what a worker sends), their death (the error it costs the task that
- * ran, restart intensity), idle timeouts and recycling. It decides nothing
- * about which task goes where (gipc-pool-tasks.c does), and uses
- * processes and channels through their public API only.
+ * fork-server targets, programs), their channels and answer rings
+ * (reading and checking what a worker sends, in its pipeline's order),
+ * their death (the error it costs the task that ran, restart intensity),
+ * idle timeouts and recycling. It decides nothing about which task goes
+ * where (gipc-pool-tasks.c does), and uses processes through their public
+ * API, channels through theirs and two private calls
+ * (gipc-channel-private.h: the listener that replaces the message signals,
+ * and whether the peer reset the connection).
  */
 
 #include "config.h"
