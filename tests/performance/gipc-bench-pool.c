@@ -564,7 +564,7 @@ main (int    argc,
   for (r = 0; r < repeat; r++)
     {
       gdouble raw = raw_oneway_64 (n_raw), pool = pool_pipelined (n_pipe);
-      gdouble py = python_pipelined (quick ? 200 : 20000);
+      gdouble py = python_pipelined (n_pipe);  /* the same number of tasks */
 
       if (verbose)
         fprintf (stderr, "run %d: raw %.0f k/s, pool %.0f k/s, python %.1f k/s\n",
