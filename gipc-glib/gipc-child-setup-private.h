@@ -81,6 +81,13 @@ gboolean gipc_child_setup_stdin_to_devnull       (void);
  * with errno set if prctl() fails. Async-signal-safe. */
 gboolean gipc_child_setup_die_with_parent        (pid_t                parent_pid);
 
+/* In a sandboxed fork-mode child: unmaps every shared mapping the process
+ * may write (from the parent: a toolkit's shared-memory buffers, a shared
+ * block not yet sent), which neither Landlock nor seccomp would stop it
+ * from writing into. FALSE with errno when /proc/self/maps cannot be read
+ * or a mapping not unmapped. No allocation. */
+gboolean gipc_child_setup_unmap_shared_writable  (void);
+
 /* Closes every fd from 3 up except the @n_keep fds in @keep (any order;
  * fds below 3 in it are ignored). With close_range(), falls back to a loop
  * up to the fd limit. */

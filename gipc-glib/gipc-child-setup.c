@@ -20,6 +20,7 @@
 #include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -71,6 +72,128 @@ gipc_child_setup_die_with_parent (pid_t parent_pid)
     }
 
   return TRUE;
+}
+
+/* One pass over /proc/self/maps: up to G_N_ELEMENTS (starts) writable
+ * shared mappings' ranges into @starts and @ends; their number, or -1. A
+ * line that spans two reads is joined in @line. */
+#define MAX_RANGES_A_PASS 64
+
+/* Async-signal-safe: no locale, no allocation. */
+static const char *
+parse_hex (const char *p,
+           guintptr   *value)
+{
+  guintptr v = 0;
+
+  for (;; p++)
+    {
+      int d;
+
+      if (*p >= '0' && *p <= '9')
+        d = *p - '0';
+      else if (*p >= 'a' && *p <= 'f')
+        d = *p - 'a' + 10;
+      else
+        break;
+      v = (v << 4) | (guintptr) d;
+    }
+  *value = v;
+  return p;
+}
+
+static int
+find_shared_writable (guintptr *starts,
+                      guintptr *ends)
+{
+  char buf[4096], line[512];
+  gsize line_len = 0;
+  int fd, n = 0;
+
+  do
+    fd = open ("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+  while (fd < 0 && errno == EINTR);
+  if (fd < 0)
+    return -1;
+  for (;;)
+    {
+      ssize_t r = read (fd, buf, sizeof buf);
+      ssize_t i;
+
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r < 0)
+        {
+          int errsv = errno;
+
+          close (fd);
+          errno = errsv;
+          return -1;
+        }
+      if (r == 0)
+        break;
+      for (i = 0; i < r; i++)
+        {
+          if (buf[i] != '\n')
+            {
+              if (line_len < sizeof line - 1)
+                line[line_len++] = buf[i];
+              continue;
+            }
+          line[line_len] = '\0';
+          line_len = 0;
+          {
+            /* "start-end perms offset dev inode path" */
+            const char *p = line;
+            guintptr lo, hi;
+
+            p = parse_hex (p, &lo);
+            if (*p != '-')
+              continue;
+            p = parse_hex (p + 1, &hi);
+            if (p[0] != ' ' || p[1] == '\0' || p[2] == '\0' || p[3] == '\0' || p[4] == '\0')
+              continue;
+            /* perms: r/-, w/-, x/-, s/p */
+            if (p[2] == 'w' && p[4] == 's' && n < MAX_RANGES_A_PASS)
+              {
+                starts[n] = lo;
+                ends[n] = hi;
+                n++;
+              }
+          }
+        }
+    }
+  close (fd);
+  return n;
+}
+
+gboolean
+gipc_child_setup_unmap_shared_writable (void)
+{
+  guintptr starts[MAX_RANGES_A_PASS], ends[MAX_RANGES_A_PASS];
+  int pass;
+
+  /* Collected first, then unmapped (the kernel's walk of the mappings
+   * is not to change under the read); again while a pass was full. */
+  for (pass = 0; pass < 64; pass++)
+    {
+      int n = find_shared_writable (starts, ends), i;
+
+      if (n < 0)
+        return FALSE;
+      if (n == 0)
+        return TRUE;
+      /* EINVAL for a range the kernel listed comes from an interposer that
+       * keeps the mapping as its own (valgrind's shared memory with vgdb),
+       * not the program's: it is left, and not looked for again. */
+      for (i = 0; i < n; i++)
+        if (munmap ((void *) starts[i], ends[i] - starts[i]) < 0 && errno != EINVAL)
+          return FALSE;
+      if (n < MAX_RANGES_A_PASS)
+        return TRUE;
+    }
+  errno = E2BIG;
+  return FALSE;
 }
 
 gboolean

@@ -64,6 +64,7 @@ typedef enum
   GIPC_SANDBOX_STEP_NO_NEW_PRIVS,
   GIPC_SANDBOX_STEP_LANDLOCK,
   GIPC_SANDBOX_STEP_SECCOMP,
+  GIPC_SANDBOX_STEP_SHARED_MEMORY,  /* fork mode: the parent's writable shared mappings */
 } GipcSandboxStep;
 
 /* In the parent, before fork(). @paths: GipcSandboxPath*, may be NULL.

@@ -435,6 +435,8 @@ gipc_sandbox_step_describe (GipcSandboxStep step)
       return "restricting the filesystem (landlock_restrict_self)";
     case GIPC_SANDBOX_STEP_SECCOMP:
       return "loading the seccomp program";
+    case GIPC_SANDBOX_STEP_SHARED_MEMORY:
+      return "unmapping the parent's writable shared memory (reading /proc/self/maps)";
     case GIPC_SANDBOX_STEP_NONE:
     default:
       return "applying the sandbox";

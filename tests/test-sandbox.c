@@ -1040,6 +1040,108 @@ return_zero (GipcProcess *process,
   return 0;
 }
 
+/* The parent's shared memory, as a fork-mode child finds it. */
+typedef struct
+{
+  guint8 *writable;   /* MAP_SHARED, PROT_READ | PROT_WRITE (a memfd) */
+  guint8 *anonymous;  /* MAP_SHARED | MAP_ANONYMOUS, writable */
+  guint8 *readable;   /* MAP_SHARED, PROT_READ (a memfd) */
+} SharedViews;
+
+static gboolean
+is_mapped (gpointer addr)
+{
+  unsigned char vec;
+
+  return mincore (addr, (size_t) sysconf (_SC_PAGESIZE), &vec) == 0;
+}
+
+/* Exit status: bit 0 the writable memfd view is there (and was written),
+ * bit 1 the anonymous one (written), bit 2 the read-only view is gone or
+ * does not read 'r'. */
+static gint
+shared_views_target (GipcProcess *process,
+                     gpointer     data)
+{
+  SharedViews *v = data;
+  gint status = 0;
+
+  if (is_mapped (v->writable))
+    {
+      v->writable[0] = 'X';
+      status |= 1;
+    }
+  if (is_mapped (v->anonymous))
+    {
+      v->anonymous[0] = 'X';
+      status |= 2;
+    }
+  if (!is_mapped (v->readable) || v->readable[0] != 'r')
+    status |= 4;
+  return status;
+}
+
+/* A sandboxed fork-mode child keeps no writable view of the parent's
+ * shared memory (a toolkit's shared-memory buffers): neither Landlock nor
+ * seccomp would stop it writing there. Read-only views stay, and an
+ * unsandboxed child keeps everything (it has what the parent has). */
+static void
+test_fork_shared_memory (void)
+{
+  gsize page = (gsize) sysconf (_SC_PAGESIZE);
+  int fd = memfd_create ("test-sandbox-shared", MFD_CLOEXEC);
+  SharedViews v;
+  guint i;
+
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_no_errno (ftruncate (fd, (off_t) (2 * page)));
+  v.writable = mmap (NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  v.anonymous = mmap (NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  g_assert_true (v.writable != MAP_FAILED && v.anonymous != MAP_FAILED);
+  memset (v.writable, 'w', page);
+  memset (v.anonymous, 'a', page);
+  /* The second page, written through the writable view's file. */
+  g_assert_cmpint (pwrite (fd, "r", 1, (off_t) page), ==, 1);
+  v.readable = mmap (NULL, page, PROT_READ, MAP_SHARED, fd, (off_t) page);
+  g_assert_true (v.readable != MAP_FAILED);
+
+  for (i = 0; i < 2; i++)
+    {
+      gboolean sandboxed = i == 1;
+      g_autoptr(GipcProcess) process = gipc_process_new (shared_views_target, &v, NULL);
+      g_autoptr(GError) error = NULL;
+
+      /* (Best effort: under valgrind, which has neither seccomp nor
+       * Landlock, the unmapping is what is left.) */
+      if (sandboxed)
+        gipc_process_set_sandbox (process, GIPC_SANDBOX_FLAGS_NO_NETWORK | GIPC_SANDBOX_FLAGS_BEST_EFFORT);
+      gipc_process_start (process, &error);
+      g_assert_no_error (error);
+      g_assert_true (gipc_process_join (process, -1, &error));
+      g_assert_no_error (error);
+      if (sandboxed)
+        {
+          /* Both writable views gone, nothing written; the read-only one
+           * there. */
+          g_assert_cmpint (gipc_process_get_exit_code (process), ==, 0);
+          g_assert_cmpint (v.writable[0], ==, 'w');
+          g_assert_cmpint (v.anonymous[0], ==, 'a');
+        }
+      else
+        {
+          g_assert_cmpint (gipc_process_get_exit_code (process), ==, 3);
+          g_assert_cmpint (v.writable[0], ==, 'X');
+          g_assert_cmpint (v.anonymous[0], ==, 'X');
+          v.writable[0] = 'w';
+          v.anonymous[0] = 'a';
+        }
+    }
+  munmap (v.writable, page);
+  munmap (v.anonymous, page);
+  munmap (v.readable, page);
+  close (fd);
+}
+
 static GipcProcess *
 new_zero_process (Mode mode)
 {
@@ -1460,6 +1562,7 @@ main (int   argc,
   gipc_test_add_func ("/sandbox/properties", test_properties);
   gipc_test_add_func ("/sandbox/fork-server-options", test_server_options);
   gipc_test_add_func ("/sandbox/invalid", test_invalid);
+  gipc_test_add_func ("/sandbox/fork/shared-memory", test_fork_shared_memory);
   /* Last: it leaves this process with threads. */
   gipc_test_add_func ("/sandbox/spawn/threaded-parent", test_spawn_threaded_parent);
 
