@@ -236,7 +236,10 @@ struct _PoolWorker
   GByteArray    *batch;         /* pipelined requests to send as one BATCH message, or NULL */
   gboolean       refill;        /* gipc_pool_dispatch_locked: its pipeline is to be topped up */
   gpointer       spare_entry;   /* SentEntries answered, for the next requests: a stack linked by link.next */
-  guint          n_spare;       /* their number, at most PIPELINE_DEPTH */
+  guint          n_spare;       /* their number, at most PIPELINE_DEPTH_MAX */
+  guint          depth;         /* requests it may have: PIPELINE_DEPTH_MIN to _MAX */
+  gdouble        task_us;       /* its recent time a task (moving average), 0: unknown */
+  gint64         answered_at;   /* when its ring last gave answers (monotonic µs), 0: never */
   GipcPoolRing  *ring;          /* where it writes its small answers, or NULL */
   GSource       *ring_source;   /* reads the ring in the pool's context */
   gint           ring_blocked;  /* (atomic) the ring's next answer waits for one on the channel */
@@ -261,11 +264,19 @@ sent_pop_head (GQueue *sent)
   return link != NULL ? link->data : NULL;
 }
 
-#define PIPELINE_DEPTH 16
-/* A busy worker's pipeline is topped up once it is down to this many
- * requests, so that requests go in batches (one channel message, one
- * wakeup of the worker, one dispatch here for several tasks). */
-#define PIPELINE_REFILL (PIPELINE_DEPTH / 2)
+/* How many requests a busy worker is sent, its current one included: 16,
+ * and more (up to 256) while its tasks are short, so that about
+ * PIPELINE_TARGET_US of work waits behind its current one. A wakeup of a
+ * worker costs tens of µs on a loaded machine: with tiny tasks, 16 in
+ * flight left workers waiting for the next batch (one worker ran 230 k
+ * tasks a second at 16, 620 k at 64). Long tasks keep 16, so that fewer
+ * wait behind one worker while another could take them. */
+#define PIPELINE_DEPTH_MIN 16
+#define PIPELINE_DEPTH_MAX 256
+#define PIPELINE_TARGET_US 1000
+/* A busy worker's pipeline is topped up once it is down to half its
+ * depth, so that requests go in batches (one channel message, one wakeup
+ * of the worker, one dispatch here for several tasks). */
 
 /* The wait before the next worker start after a failed one: from the
  * first, doubling at each failure in a row, up to the last; reset by a

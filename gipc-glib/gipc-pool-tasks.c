@@ -365,7 +365,7 @@ gipc_pool_worker_answer_locked (GipcPool            *self,
     }
   if (head->pt != NULL)
     gipc_pool_task_unref (head->pt);
-  if (w->n_spare < PIPELINE_DEPTH)
+  if (w->n_spare < PIPELINE_DEPTH_MAX)
     {
       /* For the next requests: no allocation a task, pipelined or not. */
       head->link.next = w->spare_entry;
@@ -645,6 +645,7 @@ gipc_pool_dispatch_locked (GipcPool  *self,
         w->state = WORKER_STARTING;
         w->func = self->func;
         w->func_data = self->func_data;
+        w->depth = PIPELINE_DEPTH_MIN;
         self->workers = g_list_append (self->workers, w);
         n_workers++;
         n_starting++;
@@ -664,7 +665,7 @@ gipc_pool_dispatch_locked (GipcPool  *self,
         {
           PoolWorker *w = l->data;
 
-          w->refill = g_queue_get_length (&w->sent) <= PIPELINE_REFILL;
+          w->refill = g_queue_get_length (&w->sent) <= w->depth / 2;
         }
       while (gave && !g_queue_is_empty (&self->queue))
         {
@@ -674,7 +675,7 @@ gipc_pool_dispatch_locked (GipcPool  *self,
               PoolWorker *w = l->data;
               guint n_sent = g_queue_get_length (&w->sent);
 
-              if (!w->refill || w->state != WORKER_BUSY || gipc_pool_worker_is_draining (w) || n_sent >= PIPELINE_DEPTH ||
+              if (!w->refill || w->state != WORKER_BUSY || gipc_pool_worker_is_draining (w) || n_sent >= w->depth ||
                   (self->max_tasks_per_worker != 0 &&
                    w->tasks_done + n_sent >= self->max_tasks_per_worker))
                 continue;

@@ -416,11 +416,43 @@ sent_has (PoolWorker *w,
   return FALSE;
 }
 
+/* @n answers came from @w's ring now, @left requests still sent. The
+ * time since its last answers, shared among these @n, is the time of a
+ * task if it had work all along (@left > 0), and at most that if it ran
+ * dry (it may have waited for requests). Its pipeline's depth follows:
+ * about PIPELINE_TARGET_US of work behind its current task; one that ran
+ * dry only grows, at most twice as deep at a time. */
+static void
+worker_measure (PoolWorker *w,
+                guint       n,
+                guint       left)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  if (w->answered_at != 0)
+    {
+      gdouble us = MAX ((gdouble) (now - w->answered_at) / n, 0.01);
+      gdouble want;
+
+      if (left > 0)
+        {
+          w->task_us = w->task_us > 0 ? 0.75 * w->task_us + 0.25 * us : us;
+          want = PIPELINE_TARGET_US / w->task_us;
+        }
+      else
+        want = MAX ((gdouble) w->depth, MIN (PIPELINE_TARGET_US / us, 2.0 * w->depth));
+      w->depth = (guint) CLAMP (want, PIPELINE_DEPTH_MIN, PIPELINE_DEPTH_MAX);
+    }
+  w->answered_at = now;
+}
+
 void
 gipc_pool_worker_read_ring_locked (GipcPool   *self,
                                    PoolWorker *w,
                                    GPtrArray  *done)
 {
+  guint n = 0;
+
   if (w->ring == NULL || w->state == WORKER_GONE)
     return;
   g_atomic_int_set (&w->ring_blocked, FALSE);
@@ -441,7 +473,11 @@ gipc_pool_worker_read_ring_locked (GipcPool   *self,
           break;
         }
       if (record == NULL)
-        return;
+        {
+          if (n > 0)
+            worker_measure (w, n, w->sent.length);
+          return;
+        }
       if (!gipc_pool_wire_decode_data (record, size, &msg, &error))
         {
           gipc_pool_worker_protocol_error_locked (self, w, g_error_new (GIPC_ERROR, GIPC_ERROR_PROTOCOL,
@@ -471,7 +507,10 @@ gipc_pool_worker_read_ring_locked (GipcPool   *self,
       gipc_pool_ring_consume (w->ring);
       gipc_pool_worker_answer_locked (self, w, &msg, msg.payload, NULL, done);
       gipc_pool_wire_message_clear (&msg);
+      n++;
     }
+  if (n > 0)
+    worker_measure (w, n, w->sent.length);
   /* Blocked (or dead): the ring source stops looking until the channel
    * brings something. */
   g_atomic_int_set (&w->ring_blocked, TRUE);

@@ -1660,6 +1660,59 @@ test_ring_mixed_order (void)
     }
 }
 
+static void
+max_running_cb (GObject    *object,
+                GParamSpec *pspec,
+                gpointer    user_data)
+{
+  guint *max = user_data;
+
+  *max = MAX (*max, gipc_pool_get_running_tasks (GIPC_POOL (object)));
+}
+
+/* How many tasks a busy worker is sent: at most 16 while its tasks take
+ * milliseconds (fewer wait behind one worker), never more than 256 however
+ * short they are (how deep it goes for tiny tasks depends on the
+ * machine's pace: the benchmark measures that). */
+static void
+pipeline_depth_run (const gchar *text,
+                    guint        n,
+                    guint        bound)
+{
+  g_autoptr(GipcPool) pool = gipc_pool_new (test_worker_func, NULL, NULL);
+  g_autoptr(GBytes) request = req (text);
+  Outcome *o = g_new0 (Outcome, n);
+  guint max_running = 0, total, i;
+
+  gipc_pool_set_max_workers (pool, 1);
+  g_signal_connect (pool, "notify::running-tasks", G_CALLBACK (max_running_cb), &max_running);
+  for (i = 0; i < n; i++)
+    gipc_pool_run_async (pool, request, NULL, NULL, outcome_cb, &o[i]);
+  do
+    {
+      g_main_context_iteration (NULL, TRUE);
+      for (total = 0, i = 0; i < n; i++)
+        total += o[i].n_called;
+    }
+  while (total < n);
+  for (i = 0; i < n; i++)
+    {
+      g_assert_no_error (o[i].error);
+      outcome_clear (&o[i]);
+    }
+  g_free (o);
+  g_test_message ("%s: at most %u running", text, max_running);
+  g_assert_cmpuint (max_running, >, 1);
+  g_assert_cmpuint (max_running, <=, bound);
+}
+
+static void
+test_pipeline_depth (void)
+{
+  pipeline_depth_run ("sleep:5", 40, 16);
+  pipeline_depth_run ("echo:x", 3000, 256);
+}
+
 /* Workers that abuse their answer ring: each costs its own task a clear
  * error (or, for a whole answer before the exit, the answer), never a
  * crash of the program, a hang or a busy loop. */
@@ -3129,6 +3182,7 @@ main (int    argc,
   gipc_test_add_func ("/pool/big-result", test_big_result);
   gipc_test_add_func ("/pool/finalize-pending", test_finalize_pending);
   gipc_test_add_func ("/pool/callback-reentrancy", test_callback_reentrancy);
+  gipc_test_add_func ("/pool/pipeline-depth", test_pipeline_depth);
   gipc_test_add_func ("/pool/ring-rogues", test_ring_rogues);
   gipc_test_add_func ("/pool/ring-mixed-order", test_ring_mixed_order);
   gipc_test_add_func ("/pool/ring-unmapped", test_ring_unmapped);
