@@ -81,7 +81,8 @@ gboolean gipc_child_setup_stdin_to_devnull       (void);
  * with errno set if prctl() fails. Async-signal-safe. */
 gboolean gipc_child_setup_die_with_parent        (pid_t                parent_pid);
 
-/* In a sandboxed fork-mode child: unmaps every shared mapping the process
+/* In a sandboxed child forked without exec (fork mode, a fork server's
+ * child; gipc_sandbox_apply_prepared): unmaps every shared mapping the process
  * may write (from the parent: a toolkit's shared-memory buffers, a shared
  * block not yet sent), which neither Landlock nor seccomp would stop it
  * from writing into. FALSE with errno when /proc/self/maps cannot be read

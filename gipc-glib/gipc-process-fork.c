@@ -86,22 +86,10 @@ run_fork_child (GipcProcess               *self,
   /* After the setup (which opens /dev/null), before the target. */
   if (status.result == GIPC_CHILD_SETUP_OK)
     {
-      GipcSandboxFlags applied = GIPC_SANDBOX_FLAGS_NONE;
-      int errsv = 0;
+      GipcSandboxFlags applied;
+      int errsv;
 
-      /* A sandboxed child keeps no writable view of the parent's shared
-       * memory: neither Landlock nor seccomp looks at what is mapped.
-       * Without /proc, only a best-effort sandbox goes on. */
-      if (sandbox->active &&
-          (sandbox->flags & ~GIPC_SANDBOX_FLAGS_BEST_EFFORT) != GIPC_SANDBOX_FLAGS_NONE &&
-          !gipc_child_setup_unmap_shared_writable () &&
-          (sandbox->flags & GIPC_SANDBOX_FLAGS_BEST_EFFORT) == 0)
-        {
-          status.sandbox_step = GIPC_SANDBOX_STEP_SHARED_MEMORY;
-          errsv = errno;
-        }
-      else
-        status.sandbox_step = gipc_sandbox_apply_prepared (sandbox, &applied, &errsv);
+      status.sandbox_step = gipc_sandbox_apply_prepared (sandbox, &applied, &errsv);
       status.sandbox_applied = applied;
       if (status.sandbox_step != GIPC_SANDBOX_STEP_NONE)
         {

@@ -1892,10 +1892,11 @@ gipc_process_get_sandbox (GipcProcess *self)
  *
  * The child keeps its channels (fd-passing ones included), the memory
  * allowed by [property@Gipc.Process:memory-limit], memfds, timers and its
- * own main loop. A sandboxed fork-mode child does not keep the parent's
- * writable shared memory: every writable `MAP_SHARED` mapping it
- * inherited (a toolkit's shared-memory buffers, a shared block not yet
- * sent) is unmapped before the sandbox applies; read-only ones stay.
+ * own main loop. A sandboxed fork-mode child (or fork server's child) does
+ * not keep its parent's writable shared memory: every writable `MAP_SHARED`
+ * mapping it inherited (a toolkit's shared-memory buffers, a shared block
+ * not yet sent) is unmapped before the sandbox applies; read-only ones
+ * stay.
  *
  * Since: 1.0
  */

@@ -52,9 +52,11 @@ typedef struct
   int               ruleset_fd;    /* Landlock, -1 if none */
   const void       *seccomp_prog;  /* struct sock_fprog *, cached; NULL if none */
   int               landlock_abi;  /* the ABI the ruleset was made for, 0: none */
+  gboolean          unmap_shared;  /* the child keeps its parent's memory (fork mode, a
+                                    * fork server's child): its writable shared mappings go */
 } GipcSandboxPrepared;
 
-#define GIPC_SANDBOX_PREPARED_INIT { 0, 0, FALSE, FALSE, 0, -1, NULL, 0 }
+#define GIPC_SANDBOX_PREPARED_INIT { 0, 0, FALSE, FALSE, 0, -1, NULL, 0, FALSE }
 
 /* The step of gipc_sandbox_apply_prepared() that failed. */
 typedef enum
@@ -64,7 +66,7 @@ typedef enum
   GIPC_SANDBOX_STEP_NO_NEW_PRIVS,
   GIPC_SANDBOX_STEP_LANDLOCK,
   GIPC_SANDBOX_STEP_SECCOMP,
-  GIPC_SANDBOX_STEP_SHARED_MEMORY,  /* fork mode: the parent's writable shared mappings */
+  GIPC_SANDBOX_STEP_SHARED_MEMORY,  /* the parent's writable shared mappings (unmap_shared) */
 } GipcSandboxStep;
 
 /* In the parent, before fork(). @paths: GipcSandboxPath*, may be NULL.

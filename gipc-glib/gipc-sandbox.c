@@ -33,6 +33,7 @@
 
 #include <linux/filter.h>
 
+#include "gipc-child-setup-private.h"
 #include "gipc-error.h"
 #include "gipc-landlock-private.h"
 #include "gipc-sandbox-private.h"
@@ -91,6 +92,9 @@ prepare_full (GipcSandboxPrepared  *prepared,
   result.flags = flags;
   result.memory_limit = memory_limit;
   result.active = flags != GIPC_SANDBOX_FLAGS_NONE || memory_limit > 0;
+  /* Without an exec, the child keeps the address space it was forked
+   * with. */
+  result.unmap_shared = exec_path == NULL;
 
   if (flags == GIPC_SANDBOX_FLAGS_NONE)
     {
@@ -371,6 +375,17 @@ gipc_sandbox_apply_prepared (const GipcSandboxPrepared *prepared,
 
   if (prepared->flags == GIPC_SANDBOX_FLAGS_NONE)
     return GIPC_SANDBOX_STEP_NONE;
+
+  /* A child that runs in the memory it was forked with (fork mode, a fork
+   * server's child) keeps no writable view of its parent's shared memory
+   * (a toolkit's shared-memory buffers, a shared block not yet sent):
+   * neither Landlock nor seccomp looks at what is mapped. Without
+   * /proc/self/maps, only a best-effort sandbox goes on. */
+  if (prepared->unmap_shared && !gipc_child_setup_unmap_shared_writable () && !best_effort)
+    {
+      *errsv = errno;
+      return GIPC_SANDBOX_STEP_SHARED_MEMORY;
+    }
 
   /* Required by Landlock and seccomp without CAP_SYS_ADMIN, and what keeps
    * a set-user-id program from running with more rights. */

@@ -1085,6 +1085,48 @@ shared_views_target (GipcProcess *process,
  * shared memory (a toolkit's shared-memory buffers): neither Landlock nor
  * seccomp would stop it writing there. Read-only views stay, and an
  * unsandboxed child keeps everything (it has what the parent has). */
+/* A shared mapping the fork server has from the program, made before the
+ * server started: its children are forked from the server. */
+static guint8 *server_shared;
+
+static gint
+shared_server_target (GipcProcess *process,
+                      GVariant    *args,
+                      gpointer     user_data)
+{
+  if (!is_mapped (server_shared))
+    return 0;
+  server_shared[0] = 'X';
+  return 1;
+}
+
+/* The same for a fork server's children: the server was forked from the
+ * program, and a sandboxed child of it unmaps what it shares with the
+ * program; an unsandboxed one writes into the program's memory. */
+static void
+test_server_shared_memory (void)
+{
+  guint i;
+
+  g_assert_cmpint (server_shared[0], ==, 's');
+  for (i = 0; i < 2; i++)
+    {
+      gboolean sandboxed = i == 1;
+      g_autoptr(GipcProcess) process = gipc_process_new_for_target (server, "shared", NULL);
+      g_autoptr(GError) error = NULL;
+
+      if (sandboxed)
+        gipc_process_set_sandbox (process, GIPC_SANDBOX_FLAGS_NO_NETWORK | GIPC_SANDBOX_FLAGS_BEST_EFFORT);
+      gipc_process_start (process, &error);
+      g_assert_no_error (error);
+      g_assert_true (gipc_process_join (process, -1, &error));
+      g_assert_no_error (error);
+      g_assert_cmpint (gipc_process_get_exit_code (process), ==, sandboxed ? 0 : 1);
+      g_assert_cmpint (server_shared[0], ==, sandboxed ? 's' : 'X');
+      server_shared[0] = 's';
+    }
+}
+
 static void
 test_fork_shared_memory (void)
 {
@@ -1540,6 +1582,11 @@ main (int   argc,
   gipc_fork_server_add_target (server, "probe", probe_server_target, NULL, NULL);
   gipc_fork_server_add_target (server, "zero", zero_server_target, NULL, NULL);
   gipc_fork_server_add_target (server, "echo", echo_server_target, NULL, NULL);
+  gipc_fork_server_add_target (server, "shared", shared_server_target, NULL, NULL);
+  server_shared = mmap (NULL, (size_t) sysconf (_SC_PAGESIZE), PROT_READ | PROT_WRITE,
+                        MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  g_assert_true (server_shared != MAP_FAILED);
+  server_shared[0] = 's';
   if (!gipc_fork_server_start (server, &error))
     g_error ("fork server: %s", error->message);
 
@@ -1563,6 +1610,7 @@ main (int   argc,
   gipc_test_add_func ("/sandbox/fork-server-options", test_server_options);
   gipc_test_add_func ("/sandbox/invalid", test_invalid);
   gipc_test_add_func ("/sandbox/fork/shared-memory", test_fork_shared_memory);
+  gipc_test_add_func ("/sandbox/fork-server/shared-memory", test_server_shared_memory);
   /* Last: it leaves this process with threads. */
   gipc_test_add_func ("/sandbox/spawn/threaded-parent", test_spawn_threaded_parent);
 
