@@ -228,6 +228,22 @@ task_deliver_cb (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* Runs @func with a reference to @pt from an idle source of @context. */
+static void
+task_attach_idle (PoolTask     *pt,
+                  GMainContext *context,
+                  GSourceFunc   func,
+                  const gchar  *name)
+{
+  GSource *source = g_idle_source_new ();
+
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_static_name (source, name);
+  g_source_set_callback (source, func, gipc_pool_task_ref (pt), gipc_pool_task_unref);
+  g_source_attach (source, context);
+  g_source_unref (source);
+}
+
 /* Delivers the outcomes; without the lock (callbacks may do anything).
  * A run_async result completes at once when this thread runs its caller's
  * context (as GTask does), else from an idle source there; @deferred
@@ -270,13 +286,7 @@ completions_run_full (GPtrArray *done,
           else
             {
               /* The outcome stays in pt until then. */
-              GSource *source = g_idle_source_new ();
-
-              g_source_set_priority (source, G_PRIORITY_DEFAULT);
-              g_source_set_static_name (source, "[gipc] pool task result");
-              g_source_set_callback (source, task_deliver_cb, gipc_pool_task_ref (pt), gipc_pool_task_unref);
-              g_source_attach (source, pt->caller_context);
-              g_source_unref (source);
+              task_attach_idle (pt, pt->caller_context, task_deliver_cb, "[gipc] pool task result");
               gipc_pool_task_unref (pt);  /* the completion's; c was part of it */
               continue;
             }
@@ -934,13 +944,8 @@ task_cancelled_cb (GCancellable *cancellable,
                    gpointer      data)
 {
   PoolTask *pt = data;
-  GSource *source = g_idle_source_new ();
 
-  g_source_set_priority (source, G_PRIORITY_DEFAULT);
-  g_source_set_static_name (source, "[gipc] pool task cancel");
-  g_source_set_callback (source, task_cancel_cb, gipc_pool_task_ref (pt), gipc_pool_task_unref);
-  g_source_attach (source, pt->pool_context);
-  g_source_unref (source);
+  task_attach_idle (pt, pt->pool_context, task_cancel_cb, "[gipc] pool task cancel");
 }
 
 /* ---- submitting ---- */
