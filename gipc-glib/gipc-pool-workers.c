@@ -452,10 +452,10 @@ gipc_pool_worker_read_ring_locked (GipcPool   *self,
                                    GPtrArray  *done)
 {
   guint n = 0;
+  gboolean blocked = TRUE;  /* unless the ring is read to its end */
 
   if (w->ring == NULL || w->state == WORKER_GONE)
     return;
-  g_atomic_int_set (&w->ring_blocked, FALSE);
   while (w->protocol_error == NULL)
     {
       const guint8 *record;
@@ -474,9 +474,8 @@ gipc_pool_worker_read_ring_locked (GipcPool   *self,
         }
       if (record == NULL)
         {
-          if (n > 0)
-            worker_measure (w, n, w->sent.length);
-          return;
+          blocked = FALSE;
+          break;
         }
       if (!gipc_pool_wire_decode_data (record, size, &msg, &error))
         {
@@ -513,7 +512,7 @@ gipc_pool_worker_read_ring_locked (GipcPool   *self,
     worker_measure (w, n, w->sent.length);
   /* Blocked (or dead): the ring source stops looking until the channel
    * brings something. */
-  g_atomic_int_set (&w->ring_blocked, TRUE);
+  g_atomic_int_set (&w->ring_blocked, blocked);
 }
 
 typedef struct
