@@ -1085,6 +1085,24 @@ shared_views_target (GipcProcess *process,
  * shared memory (a toolkit's shared-memory buffers): neither Landlock nor
  * seccomp would stop it writing there. Read-only views stay, and an
  * unsandboxed child keeps everything (it has what the parent has). */
+/* Runs @process (sandboxed best-effort if @sandboxed: under valgrind,
+ * which has neither seccomp nor Landlock, the unmapping of shared memory
+ * is what is left) to its end; its exit status. */
+static gint
+run_shared_memory_child (GipcProcess *process,
+                         gboolean     sandboxed)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (sandboxed)
+    gipc_process_set_sandbox (process, GIPC_SANDBOX_FLAGS_NO_NETWORK | GIPC_SANDBOX_FLAGS_BEST_EFFORT);
+  gipc_process_start (process, &error);
+  g_assert_no_error (error);
+  g_assert_true (gipc_process_join (process, -1, &error));
+  g_assert_no_error (error);
+  return gipc_process_get_exit_code (process);
+}
+
 /* A shared mapping the fork server has from the program, made before the
  * server started: its children are forked from the server. */
 static guint8 *server_shared;
@@ -1113,15 +1131,8 @@ test_server_shared_memory (void)
     {
       gboolean sandboxed = i == 1;
       g_autoptr(GipcProcess) process = gipc_process_new_for_target (server, "shared", NULL);
-      g_autoptr(GError) error = NULL;
 
-      if (sandboxed)
-        gipc_process_set_sandbox (process, GIPC_SANDBOX_FLAGS_NO_NETWORK | GIPC_SANDBOX_FLAGS_BEST_EFFORT);
-      gipc_process_start (process, &error);
-      g_assert_no_error (error);
-      g_assert_true (gipc_process_join (process, -1, &error));
-      g_assert_no_error (error);
-      g_assert_cmpint (gipc_process_get_exit_code (process), ==, sandboxed ? 0 : 1);
+      g_assert_cmpint (run_shared_memory_child (process, sandboxed), ==, sandboxed ? 0 : 1);
       g_assert_cmpint (server_shared[0], ==, sandboxed ? 's' : 'X');
       server_shared[0] = 's';
     }
@@ -1151,27 +1162,19 @@ test_fork_shared_memory (void)
     {
       gboolean sandboxed = i == 1;
       g_autoptr(GipcProcess) process = gipc_process_new (shared_views_target, &v, NULL);
-      g_autoptr(GError) error = NULL;
+      gint status = run_shared_memory_child (process, sandboxed);
 
-      /* (Best effort: under valgrind, which has neither seccomp nor
-       * Landlock, the unmapping is what is left.) */
-      if (sandboxed)
-        gipc_process_set_sandbox (process, GIPC_SANDBOX_FLAGS_NO_NETWORK | GIPC_SANDBOX_FLAGS_BEST_EFFORT);
-      gipc_process_start (process, &error);
-      g_assert_no_error (error);
-      g_assert_true (gipc_process_join (process, -1, &error));
-      g_assert_no_error (error);
       if (sandboxed)
         {
           /* Both writable views gone, nothing written; the read-only one
            * there. */
-          g_assert_cmpint (gipc_process_get_exit_code (process), ==, 0);
+          g_assert_cmpint (status, ==, 0);
           g_assert_cmpint (v.writable[0], ==, 'w');
           g_assert_cmpint (v.anonymous[0], ==, 'a');
         }
       else
         {
-          g_assert_cmpint (gipc_process_get_exit_code (process), ==, 3);
+          g_assert_cmpint (status, ==, 3);
           g_assert_cmpint (v.writable[0], ==, 'X');
           g_assert_cmpint (v.anonymous[0], ==, 'X');
           v.writable[0] = 'w';
